@@ -1,0 +1,209 @@
+//! `ipatlas aggregate`: resolve inputs (or the whole database) into country and cell counts.
+
+use super::{DbArgs, InputArgs, attributions, with_threads};
+use crate::error::{Error, Result};
+use crate::export::{self, RunFacts, Summary};
+use crate::pipeline::{self, Family, InvalidSink};
+use crate::tally::{CellGrid, Tally};
+use clap::Args;
+use std::io::IsTerminal;
+use std::time::Instant;
+
+/// `aggregate` arguments.
+#[derive(Args, Debug)]
+pub struct AggregateArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    input: InputArgs,
+    /// Tally every network of the database, weighted by size (IPv4 counts addresses,
+    /// IPv6 counts /64 subnets), instead of reading inputs. IPv4 only unless --family says otherwise.
+    #[arg(long, conflicts_with_all = ["inputs", "column", "extract"])]
+    whole_db: bool,
+    /// Grid cell size in degrees (0.01 to 180).
+    #[arg(long, value_name = "DEG", default_value_t = 1.0)]
+    cell: f64,
+    /// Write the countries table (country,count,share) here; `-` for stdout.
+    #[arg(long, value_name = "FILE")]
+    countries: Option<String>,
+    /// Write the grid cells table (lat_min,lon_min,lat_max,lon_max,count) here.
+    #[arg(long, value_name = "FILE")]
+    cells: Option<String>,
+    /// Write the summary (JSON) here.
+    #[arg(long, value_name = "FILE")]
+    summary: Option<String>,
+    /// Write the mergeable tally (JSON, versioned) here.
+    #[arg(long, value_name = "FILE")]
+    tally: Option<String>,
+    /// Write invalid records (input,line,reason,text) here.
+    #[arg(long, value_name = "FILE")]
+    invalid_out: Option<String>,
+}
+
+pub(super) fn run(args: &AggregateArgs) -> Result<()> {
+    let started = Instant::now();
+    let grid = CellGrid::new(args.cell)?;
+    let atlas = args.db.open()?;
+    let default_family = if args.whole_db {
+        Family::Ipv4
+    } else {
+        Family::Both
+    };
+    let options = args.input.run_options(default_family)?;
+    let inputs = if args.whole_db {
+        Vec::new()
+    } else {
+        args.input.input_list()?
+    };
+    let threads = args.input.threads;
+
+    let (tally, threads_used) = with_threads(threads, || {
+        let n = rayon::current_num_threads();
+        if args.whole_db {
+            return Ok((pipeline::aggregate_whole_db(&atlas, options.family)?, n));
+        }
+        let invalid_out = args
+            .invalid_out
+            .as_deref()
+            .map(InvalidOut::open)
+            .transpose()?;
+        let tally = pipeline::aggregate(
+            &atlas,
+            &inputs,
+            &options,
+            invalid_out.as_ref().map(|o| &o.sink),
+        )?;
+        if let Some(out) = invalid_out {
+            out.finish()?;
+        }
+        Ok((tally, n))
+    })?;
+
+    let facts = RunFacts {
+        databases: atlas.infos(),
+        decoded_records: atlas.decoded_records(),
+        elapsed_s: started.elapsed().as_secs_f64(),
+        threads: threads_used,
+        grid: Some(grid),
+    };
+    let summary = Summary::new(&tally, facts);
+    write_outputs(args, &tally, &grid, &summary, &atlas)?;
+    if let Some(note) = summary.cells.as_ref().and_then(|c| c.note.as_ref())
+        && args.cells.is_some()
+        && !args.input.quiet
+    {
+        eprintln!("ipatlas: note: {note}");
+    }
+    if !args.input.quiet && std::io::stderr().is_terminal() {
+        eprintln!("{}", closing_line(&summary, &attributions(&atlas)));
+    }
+    Ok(())
+}
+
+fn write_outputs(
+    args: &AggregateArgs,
+    tally: &Tally,
+    grid: &CellGrid,
+    summary: &Summary,
+    atlas: &crate::Atlas,
+) -> Result<()> {
+    let nothing_asked = args.countries.is_none()
+        && args.cells.is_none()
+        && args.summary.is_none()
+        && args.tally.is_none();
+    if let Some(path) = &args.tally {
+        let file = tally.to_file(atlas.infos());
+        export::write_output(path, |w| {
+            serde_json::to_writer(&mut *w, &file)?;
+            writeln!(w)
+        })?;
+    }
+    if let Some(path) = &args.summary {
+        export::write_output(path, |w| {
+            serde_json::to_writer_pretty(&mut *w, summary)?;
+            writeln!(w)
+        })?;
+    }
+    if let Some(path) = &args.cells {
+        export::write_output(path, |w| export::cells_csv(tally, grid, w))?;
+    }
+    if let Some(path) = &args.countries {
+        export::write_output(path, |w| export::countries_csv(tally, w))?;
+    }
+    if nothing_asked {
+        export::write_output("-", |w| export::countries_csv(tally, w))?;
+    }
+    Ok(())
+}
+
+/// `--invalid-out`: rows go to a temporary file beside the target, renamed at the end.
+struct InvalidOut {
+    sink: InvalidSink,
+    tmp: tempfile::NamedTempFile,
+    path: String,
+}
+
+impl InvalidOut {
+    fn open(path: &str) -> Result<Self> {
+        let err = |e| Error::output(path, e);
+        let target = std::path::Path::new(path);
+        let dir = target
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let tmp = tempfile::Builder::new()
+            .prefix(".ipatlas-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(err)?;
+        let file = tmp.reopen().map_err(err)?;
+        let sink = InvalidSink::new(Box::new(std::io::BufWriter::new(file))).map_err(err)?;
+        Ok(InvalidOut {
+            sink,
+            tmp,
+            path: path.to_owned(),
+        })
+    }
+
+    fn finish(self) -> Result<()> {
+        let err = |e| Error::output(&self.path, e);
+        drop(self.sink.finish().map_err(err)?);
+        self.tmp.as_file().sync_all().map_err(err)?;
+        self.tmp
+            .persist(&self.path)
+            .map_err(|e| Error::output(&self.path, e.error))?;
+        Ok(())
+    }
+}
+
+/// One human line for the end of a run on a terminal.
+fn closing_line(s: &Summary, attributions: &[&str]) -> String {
+    let rate = if s.elapsed_s > 0.0 {
+        s.lines as f64 / s.elapsed_s
+    } else {
+        0.0
+    };
+    let db = s.database.as_ref().map_or(String::new(), |d| {
+        format!("{} {}", d.database_type, d.build_date)
+    });
+    let mut line = format!(
+        "ipatlas: {} lines, {} parsed, {} invalid, {} located ({} with country, {} with coordinates), {} not found; \
+         {} countries; {:.2} s ({:.2}M lines/s, {} threads); database {db}",
+        s.lines,
+        s.parsed,
+        s.invalid,
+        s.found,
+        s.with_country,
+        s.with_coords,
+        s.not_found,
+        s.countries,
+        s.elapsed_s,
+        rate / 1e6,
+        s.threads
+    );
+    for a in attributions {
+        line.push_str("\n  ");
+        line.push_str(a);
+    }
+    line
+}

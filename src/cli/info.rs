@@ -1,0 +1,137 @@
+//! `ipatlas info`: describe a database.
+
+use super::DbArgs;
+use crate::error::{Error, Result};
+use crate::export::write_output;
+use clap::Args;
+use ipnetwork::IpNetwork;
+use maxminddb::WithinOptions;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// `info` arguments.
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Also count the IPv4 and IPv6 networks (walks the whole tree).
+    #[arg(long)]
+    networks: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Info {
+    path: String,
+    #[serde(rename = "type")]
+    database_type: String,
+    build_epoch: u64,
+    build_date: String,
+    ip_version: u16,
+    record_size: u16,
+    node_count: u32,
+    size_bytes: u64,
+    languages: Vec<String>,
+    description: BTreeMap<String, String>,
+    schema: String,
+    country_field: String,
+    lat_field: String,
+    lon_field: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attribution: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipv4_networks: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipv6_networks: Option<u64>,
+}
+
+pub(super) fn run(args: &InfoArgs) -> Result<()> {
+    let atlas = args.db.open()?;
+    let mut infos = Vec::new();
+    for db in atlas.databases() {
+        let meta = db.metadata();
+        let schema = db.schema();
+        let (mut v4, mut v6) = (None, None);
+        if args.networks {
+            let (a, b) = count_networks(db)?;
+            v4 = Some(a);
+            v6 = Some(b);
+        }
+        infos.push(Info {
+            path: db.label().to_owned(),
+            database_type: meta.database_type.clone(),
+            build_epoch: meta.build_epoch,
+            build_date: crate::util::utc_date(meta.build_epoch),
+            ip_version: meta.ip_version,
+            record_size: meta.record_size,
+            node_count: meta.node_count,
+            size_bytes: db.size_bytes(),
+            languages: meta.languages.clone(),
+            description: meta.description.clone(),
+            schema: schema.kind.name().to_owned(),
+            country_field: schema.country.to_string(),
+            lat_field: schema.lat.to_string(),
+            lon_field: schema.lon.to_string(),
+            attribution: db.attribution().map(str::to_owned),
+            ipv4_networks: v4,
+            ipv6_networks: v6,
+        });
+    }
+    write_output("-", |w| {
+        if args.json {
+            let value = if infos.len() == 1 {
+                serde_json::to_value(&infos[0])
+            } else {
+                serde_json::to_value(&infos)
+            };
+            serde_json::to_writer_pretty(&mut *w, &value.map_err(std::io::Error::other)?)?;
+            return writeln!(w);
+        }
+        for (i, info) in infos.iter().enumerate() {
+            if i > 0 {
+                writeln!(w)?;
+            }
+            let value = serde_json::to_value(info).map_err(std::io::Error::other)?;
+            if let serde_json::Value::Object(map) = value {
+                for (k, v) in map {
+                    let text = match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    writeln!(w, "{k}: {text}")?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Networks with data, by family (IPv4 networks of an IPv6 database count as IPv4;
+/// aliases of the IPv4 space are not counted twice).
+fn count_networks(db: &crate::Database) -> Result<(u64, u64)> {
+    let reader = db.reader();
+    let root: IpNetwork = if reader.metadata().ip_version == 6 {
+        "::/0"
+    } else {
+        "0.0.0.0/0"
+    }
+    .parse()
+    .map_err(|_| Error::Usage("bad root".into()))?;
+    let (mut v4, mut v6) = (0u64, 0u64);
+    for item in reader
+        .within(root, WithinOptions::default())
+        .map_err(|e| Error::database(db.label(), e))?
+    {
+        let result = item.map_err(|e| Error::database(db.label(), e))?;
+        match result
+            .network()
+            .map_err(|e| Error::database(db.label(), e))?
+        {
+            IpNetwork::V4(_) => v4 += 1,
+            IpNetwork::V6(_) => v6 += 1,
+        }
+    }
+    Ok((v4, v6))
+}

@@ -1,0 +1,75 @@
+//! `ipatlas merge`: add tally files together.
+
+use crate::error::{Error, Result};
+use crate::export::write_output;
+use crate::locate::DatabaseInfo;
+use crate::tally::Tally;
+use clap::Args;
+
+/// `merge` arguments.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Tally files written by `aggregate --tally`.
+    #[arg(value_name = "TALLY", required = true)]
+    tallies: Vec<String>,
+    /// The merged tally; `-` for stdout.
+    #[arg(short, long, value_name = "OUT")]
+    output: String,
+    /// Merge tallies made with different databases (their counts are then not comparable).
+    #[arg(long)]
+    allow_mixed_databases: bool,
+}
+
+/// Two database descriptions name the same data when type, build and IP version agree
+/// (the path may differ between machines).
+fn same_data(a: &[DatabaseInfo], b: &[DatabaseInfo]) -> bool {
+    let key = |v: &[DatabaseInfo]| {
+        let mut k: Vec<(String, u64, u16)> = v
+            .iter()
+            .map(|d| (d.database_type.clone(), d.build_epoch, d.ip_version))
+            .collect();
+        k.sort();
+        k
+    };
+    key(a) == key(b)
+}
+
+pub(super) fn run(args: &MergeArgs) -> Result<()> {
+    let mut merged = Tally::new();
+    let mut databases: Option<Vec<DatabaseInfo>> = None;
+    for path in &args.tallies {
+        let text = std::fs::read(path).map_err(|source| Error::Input {
+            path: path.clone(),
+            source,
+        })?;
+        let (tally, dbs) = Tally::from_json(path, &text)?;
+        match &databases {
+            Some(first) if !same_data(first, &dbs) && !args.allow_mixed_databases => {
+                return Err(Error::Tally {
+                    path: path.clone(),
+                    message: format!(
+                        "made with database {}, but {} was made with {}; pass --allow-mixed-databases to merge anyway",
+                        describe(&dbs),
+                        args.tallies[0],
+                        describe(first)
+                    ),
+                });
+            }
+            Some(_) => {}
+            None => databases = Some(dbs),
+        }
+        merged.merge(&tally);
+    }
+    let file = merged.to_file(databases.unwrap_or_default());
+    write_output(&args.output, |w| {
+        serde_json::to_writer(&mut *w, &file)?;
+        writeln!(w)
+    })
+}
+
+fn describe(dbs: &[DatabaseInfo]) -> String {
+    dbs.iter()
+        .map(|d| format!("{} built {}", d.database_type, d.build_date))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}

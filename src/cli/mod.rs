@@ -1,0 +1,334 @@
+//! The command line: clap definitions shared by the commands, database discovery, and `main`.
+
+mod aggregate;
+mod info;
+mod lookup;
+mod merge;
+mod sample;
+
+use crate::error::{Error, Result, exit};
+use crate::input::{ColumnSpec, InputMode};
+use crate::locate::{Atlas, CountryFallback, Database, FieldOverrides, FieldPath};
+use crate::pipeline::{Family, RunOptions};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+Examples:
+  ipatlas aggregate --whole-db                       country table of the whole address space
+  ipatlas aggregate access.log.gz --extract --summary s.json
+  ipatlas aggregate --db GeoLite2-City.mmdb ips.txt --countries c.csv --cells cells.csv
+  ipatlas lookup 8.8.8.8 --format jsonl              (arguments that are addresses are looked up)
+  zcat dump.gz | ipatlas aggregate - --tally part1.json
+
+Databases: --db, else $IPATLAS_DB, else GeoLite2-City.mmdb, GeoIP2-City.mmdb or
+dbip-city-lite*.mmdb in /usr/share/GeoIP, /var/lib/GeoIP, /usr/local/share/GeoIP, else the
+embedded DB-IP IP to Country Lite database. IP Geolocation by DB-IP (https://db-ip.com), CC BY 4.0.
+
+Exit codes: 0 ok; 1 input or output error; 2 bad usage, database or tally; 3 invalid record under --strict.";
+
+/// Resolve IP address lists against MaxMind-DB geolocation databases and count them per
+/// country and per grid cell.
+#[derive(Parser, Debug)]
+#[command(name = "ipatlas", version, about, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Describe a database: type, build date, IP version, record size, schema.
+    Info(info::InfoArgs),
+    /// One row per input record: ip,country,latitude,longitude,accuracy_radius,network.
+    Lookup(lookup::LookupArgs),
+    /// Count addresses per country and per grid cell; write tables, summary and tally.
+    Aggregate(aggregate::AggregateArgs),
+    /// Add tally files together (e.g. the shards of one dump).
+    Merge(merge::MergeArgs),
+    /// Write N synthetic addresses drawn from a database's located address space.
+    Sample(sample::SampleArgs),
+}
+
+/// Which database(s) to use and how to read their records.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DbArgs {
+    /// Database file (.mmdb); repeat for separate IPv4 and IPv6 files. `embedded` is the
+    /// built-in DB-IP country database.
+    #[arg(long = "db", value_name = "DB")]
+    pub db: Vec<PathBuf>,
+    /// Dotted path of the country code in records (default: detected).
+    #[arg(long, value_name = "PATH")]
+    pub country_field: Option<String>,
+    /// Dotted path of the latitude in records (default: detected).
+    #[arg(long, value_name = "PATH")]
+    pub lat_field: Option<String>,
+    /// Dotted path of the longitude in records (default: detected).
+    #[arg(long, value_name = "PATH")]
+    pub lon_field: Option<String>,
+    /// Where a record has no `country`: leave it unknown, or use `registered_country`.
+    #[arg(long, value_enum, default_value_t = Fallback::None)]
+    pub country_fallback: Fallback,
+}
+
+/// `--country-fallback`.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fallback {
+    /// Country unknown.
+    #[default]
+    None,
+    /// Use registered_country.
+    Registered,
+}
+
+/// How inputs are read.
+#[derive(Args, Debug, Clone, Default)]
+pub struct InputArgs {
+    /// Input files; `-` or none reads stdin. .gz and .zst are decompressed.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// Take the address from this CSV/TSV column (1-based number or header name).
+    #[arg(long, value_name = "N|NAME", conflicts_with = "extract")]
+    pub column: Option<String>,
+    /// Field separator for --column: a character, or `tab`.
+    #[arg(long, value_name = "CHAR", default_value = ",", requires = "column")]
+    pub delimiter: String,
+    /// Take every IPv4/IPv6 address found anywhere in each line (logs).
+    #[arg(long)]
+    pub extract: bool,
+    /// Count only one address family.
+    #[arg(long, value_enum)]
+    pub family: Option<FamilyArg>,
+    /// Stop with exit code 3 at the first invalid record.
+    #[arg(long)]
+    pub strict: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bar and no closing summary on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `--family`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FamilyArg {
+    /// IPv4 only.
+    Ipv4,
+    /// IPv6 only.
+    Ipv6,
+    /// Both families.
+    All,
+}
+
+impl From<FamilyArg> for Family {
+    fn from(f: FamilyArg) -> Family {
+        match f {
+            FamilyArg::Ipv4 => Family::Ipv4,
+            FamilyArg::Ipv6 => Family::Ipv6,
+            FamilyArg::All => Family::Both,
+        }
+    }
+}
+
+impl InputArgs {
+    /// The inputs, with stdin for none.
+    pub fn input_list(&self) -> Result<Vec<String>> {
+        if self.inputs.is_empty() {
+            if std::io::stdin().is_terminal() {
+                return Err(Error::Usage(
+                    "no input: name files, or pipe addresses into `-` (see --help)".into(),
+                ));
+            }
+            return Ok(vec!["-".to_owned()]);
+        }
+        Ok(self.inputs.clone())
+    }
+
+    /// The run options these flags describe.
+    pub fn run_options(&self, default_family: Family) -> Result<RunOptions> {
+        let mode = if self.extract {
+            InputMode::Extract
+        } else if let Some(col) = &self.column {
+            let delimiter = match self.delimiter.as_str() {
+                "tab" | "\\t" | "\t" => b'\t',
+                d if d.len() == 1 => d.as_bytes()[0],
+                d => {
+                    return Err(Error::Usage(format!(
+                        "--delimiter must be one character or `tab`, got {d:?}"
+                    )));
+                }
+            };
+            let column = match col.parse::<usize>() {
+                Ok(0) => return Err(Error::Usage("--column numbers start at 1".into())),
+                Ok(n) => ColumnSpec::Index(n - 1),
+                Err(_) => ColumnSpec::Name(col.clone()),
+            };
+            InputMode::Column { column, delimiter }
+        } else {
+            InputMode::Lines
+        };
+        Ok(RunOptions {
+            mode,
+            family: self.family.map_or(default_family, Family::from),
+            strict: self.strict,
+            progress: !self.quiet && std::io::stderr().is_terminal(),
+        })
+    }
+}
+
+/// The directories searched for a database when neither `--db` nor `$IPATLAS_DB` is set
+/// (geoipupdate's usual places). `$IPATLAS_SEARCH_PATH` (colon-separated) replaces them.
+pub const SEARCH_DIRS: [&str; 3] = [
+    "/usr/share/GeoIP",
+    "/var/lib/GeoIP",
+    "/usr/local/share/GeoIP",
+];
+
+/// Database files looked for in each search directory, in order.
+fn is_candidate(name: &str) -> Option<u8> {
+    if name == "GeoLite2-City.mmdb" {
+        Some(0)
+    } else if name == "GeoIP2-City.mmdb" {
+        Some(1)
+    } else if name.starts_with("dbip-city-lite") && name.ends_with(".mmdb") {
+        Some(2)
+    } else {
+        None
+    }
+}
+
+/// Where the database comes from when `--db` is not given.
+#[must_use]
+pub fn discover_database() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("IPATLAS_DB").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let dirs: Vec<PathBuf> = match std::env::var_os("IPATLAS_SEARCH_PATH") {
+        Some(p) => std::env::split_paths(&p).collect(),
+        None => SEARCH_DIRS.iter().map(PathBuf::from).collect(),
+    };
+    for rank in 0..3 {
+        for dir in &dirs {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| is_candidate(n) == Some(rank))
+                .collect();
+            names.sort();
+            if let Some(n) = names.last() {
+                return Some(dir.join(n));
+            }
+        }
+    }
+    None
+}
+
+impl DbArgs {
+    fn overrides(&self) -> Result<FieldOverrides> {
+        let parse = |o: &Option<String>| {
+            o.as_deref()
+                .map(FieldPath::parse)
+                .transpose()
+                .map_err(Error::Usage)
+        };
+        Ok(FieldOverrides {
+            country: parse(&self.country_field)?,
+            lat: parse(&self.lat_field)?,
+            lon: parse(&self.lon_field)?,
+        })
+    }
+
+    /// Opens the databases named, or the discovered one, or the embedded one.
+    pub fn open(&self) -> Result<Atlas> {
+        let overrides = self.overrides()?;
+        let paths: Vec<PathBuf> = if self.db.is_empty() {
+            discover_database().into_iter().collect()
+        } else {
+            self.db.clone()
+        };
+        let dbs = if paths.is_empty() {
+            vec![Database::embedded(&overrides)?]
+        } else {
+            paths
+                .iter()
+                .map(|p| {
+                    if p == Path::new("embedded") {
+                        Database::embedded(&overrides)
+                    } else {
+                        Database::open(p, &overrides)
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?
+        };
+        let fallback = match self.country_fallback {
+            Fallback::None => CountryFallback::None,
+            Fallback::Registered => CountryFallback::Registered,
+        };
+        Atlas::new(dbs, fallback)
+    }
+}
+
+/// Runs `f` on a rayon pool of `threads` threads (all cores when `None`).
+pub(crate) fn with_threads<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(Error::Usage("--threads must be at least 1".into()));
+        }
+        builder = builder.num_threads(n);
+    }
+    let pool = builder
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start {threads:?} threads: {e}")))?;
+    pool.install(f)
+}
+
+/// Parses the command line and runs it; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::BAD_DATA
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Info(a) => info::run(&a),
+        Command::Lookup(a) => lookup::run(&a),
+        Command::Aggregate(a) => aggregate::run(&a),
+        Command::Merge(a) => merge::run(&a),
+        Command::Sample(a) => sample::run(&a),
+    };
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(e) if e.is_broken_pipe() => ExitCode::from(exit::OK),
+        Err(e) => {
+            eprintln!("ipatlas: error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// The attribution lines to print for the databases in use.
+pub(crate) fn attributions(atlas: &Atlas) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = atlas
+        .databases()
+        .iter()
+        .filter_map(Database::attribution)
+        .collect();
+    v.dedup();
+    v
+}

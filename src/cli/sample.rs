@@ -1,0 +1,46 @@
+//! `ipatlas sample`: synthetic dumps for benchmarks.
+
+use super::DbArgs;
+use crate::error::Result;
+use crate::export::write_output;
+use crate::sample::Sampler;
+use clap::Args;
+
+/// `sample` arguments.
+#[derive(Args, Debug)]
+pub struct SampleArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// How many addresses.
+    #[arg(short = 'n', long = "count", value_name = "N")]
+    n: u64,
+    /// Random seed; the same seed and database give the same addresses.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Fraction of IPv6 addresses (0 to 1).
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    ipv6_share: f64,
+    /// Output file; `-` (default) for stdout.
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    output: String,
+}
+
+pub(super) fn run(args: &SampleArgs) -> Result<()> {
+    let atlas = args.db.open()?;
+    let sampler = Sampler::new(&atlas)?;
+    let mut result = Ok(());
+    write_output(&args.output, |w| {
+        result = sampler.write(args.n, args.seed, args.ipv6_share, w);
+        match &result {
+            Err(crate::Error::Output { source, .. }) => {
+                Err(std::io::Error::new(source.kind(), source.to_string()))
+            }
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+            Ok(()) => Ok(()),
+        }
+    })
+    .map_err(|e| match result {
+        Err(inner) if !matches!(inner, crate::Error::Output { .. }) => inner,
+        _ => e,
+    })
+}

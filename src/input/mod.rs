@@ -1,0 +1,211 @@
+//! Inputs: opening and chunking sources, and turning each line into records to locate.
+
+mod parse;
+pub mod source;
+
+pub use parse::{InvalidReason, Item, extract, field, parse_ipv4, parse_item, trim};
+pub use source::{CHUNK_BYTES, Chunk, MAX_LINE_BYTES};
+
+use crate::error::Result;
+
+/// How lines become records.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum InputMode {
+    /// One address or CIDR prefix per line.
+    #[default]
+    Lines,
+    /// One field of a delimited (CSV/TSV) line.
+    Column {
+        /// Which field.
+        column: ColumnSpec,
+        /// The field separator (`,` by default, `\t` for TSV).
+        delimiter: u8,
+    },
+    /// Every IPv4/IPv6 address anywhere in the line (logs).
+    Extract,
+}
+
+/// A column by 1-based number or by header name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ColumnSpec {
+    /// 0-based index (the CLI takes 1-based numbers). A first line whose field is not an
+    /// address is taken as a header and skipped.
+    Index(usize),
+    /// Header name; the first line of each input is the header.
+    Name(String),
+}
+
+/// What one record of a line is.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// A blank line, a `#` comment or a header: counted as skipped.
+    Skip,
+    /// Something to locate.
+    Item(Item),
+    /// Not an address, with the reason and the offending text.
+    Invalid(InvalidReason, &'a [u8]),
+}
+
+/// Finds the index of the column named `name` in a header line.
+#[must_use]
+pub fn column_index(header: &[u8], delimiter: u8, name: &str) -> Option<usize> {
+    (0..)
+        .map_while(|i| field(header, delimiter, i).map(|f| (i, f)))
+        .find(|(_, f)| trim(f) == name.as_bytes())
+        .map(|(i, _)| i)
+}
+
+/// Calls `on(line_number, event)` for every record of a chunk, in order. `column` is the
+/// resolved column index for [`InputMode::Column`]. Returns the number of lines seen.
+pub fn scan(
+    chunk: &Chunk,
+    mode: &InputMode,
+    column: Option<usize>,
+    mut on: impl FnMut(u64, Event<'_>) -> Result<()>,
+) -> Result<u64> {
+    let mut lines = 0u64;
+    if let Some((line, preview)) = &chunk.long_line {
+        lines += 1;
+        on(*line, Event::Invalid(InvalidReason::LineTooLong, preview))?;
+    }
+    let mut line_no = chunk.first_line;
+    for raw in chunk.data.split_inclusive(|b| *b == b'\n') {
+        lines += 1;
+        let this = line_no;
+        line_no += 1;
+        if raw.len() > MAX_LINE_BYTES {
+            on(this, Event::Invalid(InvalidReason::LineTooLong, &raw[..80]))?;
+            continue;
+        }
+        let text = trim(raw);
+        if text.is_empty() || text[0] == b'#' {
+            on(this, Event::Skip)?;
+            continue;
+        }
+        match mode {
+            InputMode::Lines => match parse_item(text) {
+                Ok(item) => on(this, Event::Item(item))?,
+                Err(reason) => on(this, Event::Invalid(reason, text))?,
+            },
+            InputMode::Column {
+                column: spec,
+                delimiter,
+            } => {
+                let index = column.unwrap_or(match spec {
+                    ColumnSpec::Index(i) => *i,
+                    ColumnSpec::Name(_) => 0,
+                });
+                let Some(value) = field(text, *delimiter, index).map(trim) else {
+                    on(this, Event::Invalid(InvalidReason::MissingColumn, text))?;
+                    continue;
+                };
+                let parsed = parse_item(value);
+                let header = this == 1 && (matches!(spec, ColumnSpec::Name(_)) || parsed.is_err());
+                match parsed {
+                    _ if header => on(this, Event::Skip)?,
+                    Ok(item) => on(this, Event::Item(item))?,
+                    Err(reason) => on(this, Event::Invalid(reason, value))?,
+                }
+            }
+            InputMode::Extract => {
+                let mut found = 0;
+                let mut result = Ok(());
+                extract(text, |ip| {
+                    found += 1;
+                    if result.is_ok() {
+                        result = on(this, Event::Item(Item::Addr(ip)));
+                    }
+                });
+                result?;
+                if found == 0 {
+                    on(this, Event::Invalid(InvalidReason::NoAddress, text))?;
+                }
+            }
+        }
+    }
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(data: &str, mode: &InputMode, column: Option<usize>) -> Vec<String> {
+        let chunk = Chunk {
+            seq: 0,
+            input: 0,
+            first_line: 1,
+            data: data.as_bytes().to_vec(),
+            long_line: None,
+        };
+        let mut out = Vec::new();
+        scan(&chunk, mode, column, |line, e| {
+            out.push(match e {
+                Event::Skip => format!("{line}:skip"),
+                Event::Item(Item::Addr(ip)) => format!("{line}:{ip}"),
+                Event::Item(Item::Prefix(n)) => format!("{line}:{n}"),
+                Event::Invalid(r, _) => format!("{line}:{}", r.name()),
+            });
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn lines_mode_skips_blanks_and_comments_and_accepts_crlf() {
+        assert_eq!(
+            events(
+                "1.2.3.4\r\n\n# note\n  10.0.0.0/8 \nbogus\n2001:db8::1",
+                &InputMode::Lines,
+                None
+            ),
+            vec![
+                "1:1.2.3.4",
+                "2:skip",
+                "3:skip",
+                "4:10.0.0.0/8",
+                "5:not_an_address",
+                "6:2001:db8::1"
+            ]
+        );
+    }
+
+    #[test]
+    fn column_mode_by_number_detects_a_header() {
+        let mode = InputMode::Column {
+            column: ColumnSpec::Index(1),
+            delimiter: b',',
+        };
+        assert_eq!(
+            events("time,ip\n1,\"8.8.8.8\"\n2\n3,x\n", &mode, None),
+            vec![
+                "1:skip",
+                "2:8.8.8.8",
+                "3:missing_column",
+                "4:not_an_address"
+            ]
+        );
+    }
+
+    #[test]
+    fn column_names_resolve_in_headers() {
+        assert_eq!(
+            column_index(b"ts\tclient_ip\tua", b'\t', "client_ip"),
+            Some(1)
+        );
+        assert_eq!(column_index(b"a,b", b',', "c"), None);
+    }
+
+    #[test]
+    fn extract_mode_reports_lines_without_addresses() {
+        assert_eq!(
+            events(
+                "a 1.1.1.1 b 2.2.2.2\nnothing here\n",
+                &InputMode::Extract,
+                None
+            ),
+            vec!["1:1.1.1.1", "1:2.2.2.2", "2:no_address"]
+        );
+    }
+}

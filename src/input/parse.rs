@@ -1,0 +1,340 @@
+//! Turning text into addresses and prefixes, with a byte-level fast path for IPv4.
+
+use ipnetwork::IpNetwork;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// One thing to locate: an address, or a prefix weighted by its size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// A single address.
+    Addr(IpAddr),
+    /// A CIDR prefix; its host bits are cleared (`1.2.3.4/24` is `1.2.3.0/24`).
+    Prefix(IpNetwork),
+}
+
+/// Why a record is invalid. Each reason has its own counter in the summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum InvalidReason {
+    /// Text that is not an address at all.
+    NotAnAddress,
+    /// Digits and dots that do not make an IPv4 address (`300.1.2.3`, `1.2.3`).
+    BadIpv4,
+    /// Text with colons that does not make an IPv6 address.
+    BadIpv6,
+    /// `ADDR/LEN` with a bad address or a length out of range.
+    BadPrefix,
+    /// Bytes that are not UTF-8.
+    NotUtf8,
+    /// `--column` names a field the line does not have.
+    MissingColumn,
+    /// A line longer than the line limit (1 MiB).
+    LineTooLong,
+    /// `--extract` found no address in the line.
+    NoAddress,
+}
+
+impl InvalidReason {
+    /// Every reason, in summary order.
+    pub const ALL: [InvalidReason; 8] = [
+        InvalidReason::NotAnAddress,
+        InvalidReason::BadIpv4,
+        InvalidReason::BadIpv6,
+        InvalidReason::BadPrefix,
+        InvalidReason::NotUtf8,
+        InvalidReason::MissingColumn,
+        InvalidReason::LineTooLong,
+        InvalidReason::NoAddress,
+    ];
+
+    /// The name used in summaries, `lookup` output and `--invalid-out`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            InvalidReason::NotAnAddress => "not_an_address",
+            InvalidReason::BadIpv4 => "bad_ipv4",
+            InvalidReason::BadIpv6 => "bad_ipv6",
+            InvalidReason::BadPrefix => "bad_prefix",
+            InvalidReason::NotUtf8 => "not_utf8",
+            InvalidReason::MissingColumn => "missing_column",
+            InvalidReason::LineTooLong => "line_too_long",
+            InvalidReason::NoAddress => "no_address",
+        }
+    }
+
+    /// Index into per-reason counter arrays.
+    #[must_use]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Parses one token: an IPv4 or IPv6 address, or `ADDR/LEN`.
+/// The caller has trimmed surrounding whitespace.
+#[inline]
+pub fn parse_item(token: &[u8]) -> Result<Item, InvalidReason> {
+    if let Some(v4) = parse_ipv4(token) {
+        return Ok(Item::Addr(IpAddr::V4(v4)));
+    }
+    parse_item_slow(token)
+}
+
+#[cold]
+fn parse_item_slow(token: &[u8]) -> Result<Item, InvalidReason> {
+    let text = std::str::from_utf8(token).map_err(|_| InvalidReason::NotUtf8)?;
+    if let Some((addr, len)) = text.split_once('/') {
+        let addr: IpAddr = addr.parse().map_err(|_| InvalidReason::BadPrefix)?;
+        let len: u8 = (!len.is_empty() && len.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| len.parse().ok())
+            .flatten()
+            .ok_or(InvalidReason::BadPrefix)?;
+        let net = IpNetwork::new(addr, len).map_err(|_| InvalidReason::BadPrefix)?;
+        let net = IpNetwork::new(net.network(), len).map_err(|_| InvalidReason::BadPrefix)?;
+        return Ok(Item::Prefix(net));
+    }
+    match text.parse::<IpAddr>() {
+        Ok(ip) => Ok(Item::Addr(ip)),
+        Err(_) => Err(classify(token)),
+    }
+}
+
+fn classify(token: &[u8]) -> InvalidReason {
+    if token.contains(&b':') {
+        InvalidReason::BadIpv6
+    } else if !token.is_empty() && token.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
+        InvalidReason::BadIpv4
+    } else {
+        InvalidReason::NotAnAddress
+    }
+}
+
+/// Dotted-quad IPv4 on bytes: four decimal octets 0..=255, no leading zeros
+/// (like `inet_pton` and Rust's own parser), nothing else.
+#[inline]
+#[must_use]
+pub fn parse_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
+    if s.len() < 7 || s.len() > 15 {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        let start = i;
+        let mut value: u32 = 0;
+        while i < s.len() && s[i].is_ascii_digit() {
+            value = value * 10 + u32::from(s[i] - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 || digits > 3 || value > 255 || (digits > 1 && s[start] == b'0') {
+            return None;
+        }
+        *octet = value as u8;
+        if n < 3 {
+            if i >= s.len() || s[i] != b'.' {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    (i == s.len()).then_some(Ipv4Addr::from(octets))
+}
+
+/// Trims ASCII whitespace (spaces, tabs, CR, LF) from both ends.
+#[inline]
+#[must_use]
+pub fn trim(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if first.is_ascii_whitespace() {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = s {
+        if last.is_ascii_whitespace() {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+/// Field `index` (0-based) of a delimited line; a field in double quotes loses its quotes.
+#[must_use]
+pub fn field(line: &[u8], delimiter: u8, index: usize) -> Option<&[u8]> {
+    let mut n = 0;
+    let mut i = 0;
+    loop {
+        let (start, end, next) = if line.get(i) == Some(&b'"') {
+            // Quoted: up to the closing quote ("" is an escaped quote), then to the delimiter.
+            let mut j = i + 1;
+            loop {
+                match line.get(j) {
+                    None => break,
+                    Some(b'"') if line.get(j + 1) == Some(&b'"') => j += 2,
+                    Some(b'"') => break,
+                    Some(_) => j += 1,
+                }
+            }
+            let close = j.min(line.len());
+            let next = memchr::memchr(delimiter, &line[close..]).map(|k| close + k);
+            (i + 1, close, next)
+        } else {
+            let next = memchr::memchr(delimiter, &line[i..]).map(|k| i + k);
+            (i, next.unwrap_or(line.len()), next)
+        };
+        if n == index {
+            return Some(&line[start..end]);
+        }
+        match next {
+            Some(d) => i = d + 1,
+            None => return None,
+        }
+        n += 1;
+    }
+}
+
+/// Every IPv4 and IPv6 address found in a line of free text (web-server and firewall logs).
+///
+/// A candidate is a maximal run of hex digits, `:` and `.`, not glued to a letter or `_`
+/// on either side. IPv6 candidates need two colons and a digit (so `Error::Foo` or
+/// `12:30` are not addresses); a trailing `.` or `:` (end of sentence, `addr:port`) is dropped.
+pub fn extract(line: &[u8], mut found: impl FnMut(IpAddr)) {
+    let is_run = |b: u8| b.is_ascii_hexdigit() || b == b':' || b == b'.';
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
+    while i < line.len() {
+        if !is_run(line[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < line.len() && is_run(line[i]) {
+            i += 1;
+        }
+        let glued = (start > 0 && is_word(line[start - 1])) || (i < line.len() && is_word(line[i]));
+        if glued {
+            continue;
+        }
+        let mut run = &line[start..i];
+        while let [rest @ .., b'.'] = run {
+            run = rest;
+        }
+        if let Some(v4) = parse_ipv4(run) {
+            found(IpAddr::V4(v4));
+            continue;
+        }
+        let colons = run.iter().filter(|b| **b == b':').count();
+        if colons < 2 || !run.iter().any(u8::is_ascii_digit) {
+            continue;
+        }
+        let parse6 = |r: &[u8]| {
+            std::str::from_utf8(r)
+                .ok()?
+                .parse::<std::net::Ipv6Addr>()
+                .ok()
+        };
+        let v6 = parse6(run).or_else(|| match run {
+            [rest @ .., b':'] => parse6(rest),
+            _ => None,
+        });
+        if let Some(v6) = v6 {
+            found(IpAddr::V6(v6));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(s: &str) -> Result<Item, InvalidReason> {
+        parse_item(s.as_bytes())
+    }
+
+    #[test]
+    fn ipv4_fast_path_agrees_with_std() {
+        for s in [
+            "1.2.3.4",
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.0.0.1",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.4 ",
+            "a.b.c.d",
+            "1.2.3.04",
+            "1.2.3.-4",
+            "999.999.999.999",
+        ] {
+            assert_eq!(parse_ipv4(s.as_bytes()), s.parse::<Ipv4Addr>().ok(), "{s}");
+        }
+    }
+
+    #[test]
+    fn items_and_reasons() {
+        assert_eq!(item("8.8.8.8"), Ok(Item::Addr("8.8.8.8".parse().unwrap())));
+        assert_eq!(
+            item("2001:db8::1"),
+            Ok(Item::Addr("2001:db8::1".parse().unwrap()))
+        );
+        assert_eq!(
+            item("1.2.3.4/24"),
+            Ok(Item::Prefix("1.2.3.0/24".parse().unwrap()))
+        );
+        assert_eq!(
+            item("2001:db8::/32"),
+            Ok(Item::Prefix("2001:db8::/32".parse().unwrap()))
+        );
+        assert_eq!(item("300.1.2.3"), Err(InvalidReason::BadIpv4));
+        assert_eq!(item("1.2.3"), Err(InvalidReason::BadIpv4));
+        assert_eq!(item("::ffff:zz"), Err(InvalidReason::BadIpv6));
+        assert_eq!(item("not-an-ip"), Err(InvalidReason::NotAnAddress));
+        assert_eq!(item("1.2.3.0/33"), Err(InvalidReason::BadPrefix));
+        assert_eq!(item("1.2.3.0/"), Err(InvalidReason::BadPrefix));
+        assert_eq!(item("1.2.3.0/+8"), Err(InvalidReason::BadPrefix));
+        assert_eq!(parse_item(b"\xff\xfe1.2.3.4"), Err(InvalidReason::NotUtf8));
+    }
+
+    #[test]
+    fn trimming_and_fields() {
+        assert_eq!(trim(b" \t1.2.3.4\r\n"), b"1.2.3.4");
+        assert_eq!(trim(b"   "), b"");
+        assert_eq!(field(b"a,b,c", b',', 1), Some(&b"b"[..]));
+        assert_eq!(field(b"a,\"x,y\",c", b',', 1), Some(&b"x,y"[..]));
+        assert_eq!(field(b"a,\"x,y\",c", b',', 2), Some(&b"c"[..]));
+        assert_eq!(field(b"a\tb", b'\t', 1), Some(&b"b"[..]));
+        assert_eq!(field(b"a,b", b',', 2), None);
+        assert_eq!(field(b"", b',', 0), Some(&b""[..]));
+        assert_eq!(
+            field(b"\"unterminated", b',', 0),
+            Some(&b"unterminated"[..])
+        );
+    }
+
+    #[test]
+    fn extract_finds_addresses_in_log_lines() {
+        let got = |s: &str| {
+            let mut v = Vec::new();
+            extract(s.as_bytes(), |ip| v.push(ip.to_string()));
+            v
+        };
+        assert_eq!(
+            got(
+                r#"203.0.113.9 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 from 198.51.100.7."#
+            ),
+            vec!["203.0.113.9", "198.51.100.7"]
+        );
+        assert_eq!(
+            got("SRC=[2001:db8::1]:443 DST=::ffff:1.2.3.4"),
+            vec!["2001:db8::1", "::ffff:1.2.3.4"]
+        );
+        assert_eq!(got("conn from fe80::1: closed"), vec!["fe80::1"]);
+        assert!(got("Error::Foo at 12:30:45, version 1.2.3.4.5, host1.2.3.4").is_empty());
+        assert!(got("aa:bb:cc:dd:ee:ff").is_empty());
+    }
+}

@@ -1,0 +1,297 @@
+//! Opening inputs (files, `-` for stdin, gzip and zstd by their magic bytes) and cutting
+//! them into line-aligned chunks, so memory stays bounded whatever the input size.
+
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Bytes per chunk handed to a worker.
+pub const CHUNK_BYTES: usize = 4 << 20;
+
+/// Lines longer than this are not addresses; they are counted as `line_too_long`
+/// and skipped without being held in memory.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// A line-aligned piece of one input.
+#[derive(Debug)]
+pub struct Chunk {
+    /// Position in the whole run (0, 1, 2, ...), for ordered output.
+    pub seq: u64,
+    /// Which input (index into the run's input list).
+    pub input: usize,
+    /// Line number (1-based) of the chunk's first line in its input.
+    pub first_line: u64,
+    /// Whole lines, the last one possibly without its newline (end of input).
+    pub data: Vec<u8>,
+    /// A too-long line that ended just before this chunk: its line number and first bytes.
+    pub long_line: Option<(u64, Vec<u8>)>,
+}
+
+/// Counts bytes read from the underlying file (before decompression), for progress.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Opens `-` (stdin) or a file, decompressing gzip and zstd transparently.
+/// `raw_bytes` counts the bytes read from the file itself.
+pub fn open(name: &str, raw_bytes: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>> {
+    let input_err = |source: io::Error| Error::Input {
+        path: name.to_owned(),
+        source,
+    };
+    let raw: Box<dyn Read + Send> = if name == "-" {
+        Box::new(io::stdin())
+    } else {
+        let file = File::open(name).map_err(input_err)?;
+        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            return Err(input_err(io::Error::other("is a directory")));
+        }
+        Box::new(file)
+    };
+    let mut buffered = BufReader::with_capacity(
+        1 << 20,
+        Counting {
+            inner: raw,
+            count: raw_bytes,
+        },
+    );
+    let magic = buffered.fill_buf().map_err(input_err)?;
+    Ok(match magic {
+        [0x1f, 0x8b, ..] => Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::bufread::MultiGzDecoder::new(buffered),
+        )),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Box::new(ZstdFrames {
+            source: Some(buffered),
+            decoder: None,
+        }),
+        [b'B', b'Z', b'h', ..] | [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => {
+            return Err(input_err(io::Error::other(
+                "bzip2 and xz input are not supported; decompress it and pipe it in: \
+                 `xzcat FILE | ipatlas aggregate -`",
+            )));
+        }
+        _ => Box::new(buffered),
+    })
+}
+
+type ZstdDecoder<R> = ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>;
+
+/// Reads every zstd frame of a stream in turn (`zstd` writes one frame per file, but
+/// concatenated files are valid too).
+struct ZstdFrames<R: BufRead> {
+    source: Option<R>,
+    decoder: Option<ZstdDecoder<R>>,
+}
+
+impl<R: BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if let Some(decoder) = &mut self.decoder {
+                let n = decoder.read(buf)?;
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                let finished = self.decoder.take().map(|d| d.into_inner());
+                self.source = finished;
+            }
+            let Some(mut source) = self.source.take() else {
+                return Ok(0);
+            };
+            if source.fill_buf()?.is_empty() {
+                return Ok(0);
+            }
+            let decoder = ZstdDecoder::new(source)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("zstd: {e}")))?;
+            self.decoder = Some(decoder);
+        }
+    }
+}
+
+/// Cuts one input into chunks and hands each to `emit`. Stops early (Ok) when `emit`
+/// returns false (the consumer has gone away).
+pub fn chunk_input(
+    input: usize,
+    name: &str,
+    mut reader: impl Read,
+    seq: &mut u64,
+    mut emit: impl FnMut(Chunk) -> bool,
+) -> Result<u64> {
+    let mut carry: Vec<u8> = Vec::new();
+    let mut line = 1u64;
+    let mut first = true;
+    let mut skipping: Option<(u64, Vec<u8>)> = None;
+    let mut pending_long: Option<(u64, Vec<u8>)> = None;
+    loop {
+        let mut buf = Vec::with_capacity(CHUNK_BYTES + carry.len().max(64 << 10));
+        buf.append(&mut carry);
+        let eof = fill(&mut reader, &mut buf, CHUNK_BYTES).map_err(|source| Error::Input {
+            path: name.to_owned(),
+            source: io::Error::new(
+                source.kind(),
+                format!("{source} (after {} complete lines)", line - 1),
+            ),
+        })?;
+        if first {
+            if buf.starts_with(b"\xEF\xBB\xBF") {
+                buf.drain(..3);
+            }
+            first = false;
+        }
+        if let Some((long_at, preview)) = skipping.take() {
+            // Still inside a too-long line: drop bytes up to its newline.
+            match memchr::memchr(b'\n', &buf) {
+                Some(p) => {
+                    buf.drain(..=p);
+                    pending_long = Some((long_at, preview));
+                    line += 1;
+                }
+                None if eof => {
+                    pending_long = Some((long_at, preview));
+                    buf.clear();
+                }
+                None => {
+                    skipping = Some((long_at, preview));
+                    continue;
+                }
+            }
+        }
+        let cut = if eof {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(p) => p + 1,
+                None if buf.len() >= MAX_LINE_BYTES => {
+                    let preview = buf[..buf.len().min(80)].to_vec();
+                    skipping = Some((line, preview));
+                    continue;
+                }
+                None => {
+                    carry = buf;
+                    continue;
+                }
+            }
+        };
+        carry = buf.split_off(cut);
+        let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
+        if !buf.is_empty() || pending_long.is_some() {
+            let chunk = Chunk {
+                seq: *seq,
+                input,
+                first_line: line,
+                data: buf,
+                long_line: pending_long.take(),
+            };
+            *seq += 1;
+            if !emit(chunk) {
+                return Ok(line - 1);
+            }
+        }
+        line += lines;
+        if eof {
+            return Ok(line - 1);
+        }
+    }
+}
+
+/// Reads until `buf` holds at least `want` more bytes or the input ends. Returns true at end.
+fn fill(reader: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+    let target = buf.len() + want;
+    while buf.len() < target {
+        let start = buf.len();
+        buf.resize(target, 0);
+        match reader.read(&mut buf[start..]) {
+            Ok(0) => {
+                buf.truncate(start);
+                return Ok(true);
+            }
+            Ok(n) => buf.truncate(start + n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(start),
+            Err(e) => {
+                buf.truncate(start);
+                return Err(e);
+            }
+        }
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunks_of(data: &[u8]) -> Vec<Chunk> {
+        let mut out = Vec::new();
+        let mut seq = 0;
+        chunk_input(0, "t", data, &mut seq, |c| {
+            out.push(c);
+            true
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn chunks_are_line_aligned_and_numbered() {
+        let mut data = Vec::new();
+        for i in 0..600_000u32 {
+            data.extend_from_slice(
+                format!("10.{}.{}.{}\n", i >> 16, (i >> 8) & 255, i & 255).as_bytes(),
+            );
+        }
+        let chunks = chunks_of(&data);
+        assert!(
+            chunks.len() >= 2,
+            "expected several chunks, got {}",
+            chunks.len()
+        );
+        let mut next_line = 1;
+        let mut total = Vec::new();
+        for c in &chunks {
+            assert_eq!(c.first_line, next_line);
+            assert_eq!(c.data.last(), Some(&b'\n'));
+            next_line += memchr::memchr_iter(b'\n', &c.data).count() as u64;
+            total.extend_from_slice(&c.data);
+        }
+        assert_eq!(total, data);
+    }
+
+    #[test]
+    fn bom_is_stripped_and_last_line_may_lack_newline() {
+        let chunks = chunks_of(b"\xEF\xBB\xBF1.2.3.4\n5.6.7.8");
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].data, b"1.2.3.4\n5.6.7.8");
+    }
+
+    #[test]
+    fn a_huge_line_is_skipped_with_bounded_memory() {
+        let mut data = b"1.1.1.1\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', 10 * MAX_LINE_BYTES));
+        data.extend_from_slice(b"\n2.2.2.2\n");
+        let chunks = chunks_of(&data);
+        let all: Vec<u8> = chunks.iter().flat_map(|c| c.data.clone()).collect();
+        assert_eq!(all, b"1.1.1.1\n2.2.2.2\n");
+        let long: Vec<u64> = chunks
+            .iter()
+            .filter_map(|c| c.long_line.as_ref().map(|l| l.0))
+            .collect();
+        assert_eq!(long, vec![2]);
+        let after = chunks
+            .iter()
+            .find(|c| c.data.starts_with(b"2.2.2.2"))
+            .unwrap();
+        assert_eq!(after.first_line, 3);
+        assert!(chunks.iter().all(|c| c.data.len() <= CHUNK_BYTES + 64));
+    }
+}

@@ -1,0 +1,265 @@
+//! One opened MaxMind DB file: metadata, detected schema, and decoding a record into a `Place`.
+
+use super::embedded;
+use super::place::{CountryCode, CountrySource, Place};
+use super::schema::{FieldOverrides, FieldPath, Scalar, Schema};
+use crate::error::{Error, Result};
+use maxminddb::{PathElement, Reader, WithinOptions};
+use serde::Serialize;
+use std::borrow::Cow;
+use std::path::Path;
+
+/// The bytes behind a reader: a file read into memory, or the embedded database.
+///
+/// Files are read, not memory-mapped: a database replaced or truncated while a run is in
+/// progress cannot crash the run or change its answers half-way (a mapped file could).
+pub type DbBytes = Cow<'static, [u8]>;
+
+/// The result of one lookup or one network of an iteration.
+pub type MmdbResult<'a> = maxminddb::LookupResult<'a, DbBytes>;
+
+/// What to do when a record has no `country` but has a `registered_country`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CountryFallback {
+    /// Leave the country unknown (the default: `registered_country` is where the
+    /// network is registered, not where it is used).
+    #[default]
+    None,
+    /// Use `registered_country`.
+    Registered,
+}
+
+/// An opened database and how to read places from it.
+pub struct Database {
+    label: String,
+    reader: Reader<DbBytes>,
+    schema: Schema,
+    attribution: Option<&'static str>,
+    size_bytes: u64,
+}
+
+/// What summaries, tallies and `info` say about a database.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
+pub struct DatabaseInfo {
+    /// The file it was read from, or `embedded:...` for the built-in database.
+    pub path: String,
+    /// The metadata's `database_type`, e.g. `GeoLite2-City`.
+    #[serde(rename = "type")]
+    pub database_type: String,
+    /// Build time, seconds since the Unix epoch.
+    pub build_epoch: u64,
+    /// Build date as `YYYY-MM-DD` (UTC).
+    pub build_date: String,
+    /// 4 or 6.
+    pub ip_version: u16,
+    /// Record layout used: `nested` or `flat`.
+    pub schema: String,
+    /// Licence attribution to repeat wherever results are shown, when known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub attribution: Option<String>,
+}
+
+impl Database {
+    /// Opens a database file. Any problem (missing, truncated, corrupt, not an MMDB,
+    /// unrecognised record layout) is one clear [`Error::Database`].
+    pub fn open(path: &Path, overrides: &FieldOverrides) -> Result<Self> {
+        let label = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| Error::database(&label, e))?;
+        Self::from_bytes(label, Cow::Owned(bytes), overrides)
+    }
+
+    /// Opens the database compiled into the binary (DB-IP IP to Country Lite).
+    pub fn embedded(overrides: &FieldOverrides) -> Result<Self> {
+        Self::from_bytes(
+            embedded::LABEL.to_owned(),
+            Cow::Borrowed(embedded::BYTES),
+            overrides,
+        )
+    }
+
+    fn from_bytes(label: String, bytes: DbBytes, overrides: &FieldOverrides) -> Result<Self> {
+        let size_bytes = bytes.len() as u64;
+        if bytes.is_empty() {
+            return Err(Error::database(&label, "the file is empty"));
+        }
+        let reader = Reader::from_source(bytes).map_err(|e| Error::database(&label, e))?;
+        let meta = reader.metadata();
+        if meta.ip_version != 4 && meta.ip_version != 6 {
+            return Err(Error::database(
+                &label,
+                format!("unsupported ip_version {} in metadata", meta.ip_version),
+            ));
+        }
+        let kind = detect_kind(&reader).map_err(|e| Error::database(&label, e))?;
+        let mut schema = match kind {
+            Some(kind) => Schema::of_kind(kind),
+            None if !overrides.is_empty() => Schema::of_kind(super::SchemaKind::Flat),
+            None => {
+                return Err(Error::database(
+                    &label,
+                    format!(
+                        "records of type {:?} hold no country or location fields; \
+                         name them with --country-field, --lat-field and --lon-field",
+                        meta.database_type
+                    ),
+                ));
+            }
+        };
+        overrides.apply(&mut schema);
+        let attribution = embedded::attribution_for(&label, &meta.database_type);
+        Ok(Database {
+            label,
+            reader,
+            schema,
+            attribution,
+            size_bytes,
+        })
+    }
+
+    /// The path (or embedded label) this database was opened from.
+    #[must_use]
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The MaxMind DB metadata.
+    #[must_use]
+    pub fn metadata(&self) -> &maxminddb::Metadata {
+        self.reader.metadata()
+    }
+
+    /// The schema in use (detected, then overridden).
+    #[must_use]
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Size of the database file in bytes.
+    #[must_use]
+    pub fn size_bytes(&self) -> u64 {
+        self.size_bytes
+    }
+
+    /// The underlying reader.
+    #[must_use]
+    pub fn reader(&self) -> &Reader<DbBytes> {
+        &self.reader
+    }
+
+    /// Licence attribution, when the database is one we recognise.
+    #[must_use]
+    pub fn attribution(&self) -> Option<&'static str> {
+        self.attribution
+    }
+
+    /// What outputs say about this database.
+    #[must_use]
+    pub fn info(&self) -> DatabaseInfo {
+        let meta = self.metadata();
+        DatabaseInfo {
+            path: self.label.clone(),
+            database_type: meta.database_type.clone(),
+            build_epoch: meta.build_epoch,
+            build_date: crate::util::utc_date(meta.build_epoch),
+            ip_version: meta.ip_version,
+            schema: self.schema.kind.name().to_owned(),
+            attribution: self.attribution.map(str::to_owned),
+        }
+    }
+
+    /// Decodes the place a found record describes.
+    pub fn decode_place(&self, found: &MmdbResult<'_>, fallback: CountryFallback) -> Result<Place> {
+        let schema = &self.schema;
+        let mut place = Place::EMPTY;
+        place.country = self
+            .text_at(found, &schema.country)?
+            .and_then(|t| CountryCode::parse(&t));
+        if place.country.is_none()
+            && fallback == CountryFallback::Registered
+            && let Some(path) = &schema.registered_country
+        {
+            place.country = self
+                .text_at(found, path)?
+                .and_then(|t| CountryCode::parse(&t));
+            if place.country.is_some() {
+                place.country_source = CountrySource::Registered;
+            }
+        }
+        let lat = self.number_at(found, &schema.lat)?;
+        let lon = self.number_at(found, &schema.lon)?;
+        if let (Some(lat), Some(lon)) = (lat, lon)
+            && lat.is_finite()
+            && lon.is_finite()
+            && (-90.0..=90.0).contains(&lat)
+            && (-180.0..=180.0).contains(&lon)
+        {
+            place.lat = Some(lat);
+            place.lon = Some(lon);
+        }
+        if let Some(path) = &schema.accuracy_radius {
+            place.accuracy_radius = self
+                .number_at(found, path)?
+                .filter(|r| r.is_finite() && *r >= 0.0 && *r <= f64::from(u32::MAX))
+                .map(|r| r as u32);
+        }
+        Ok(place)
+    }
+
+    fn scalar_at(&self, found: &MmdbResult<'_>, path: &FieldPath) -> Result<Option<Scalar>> {
+        let elements: Vec<PathElement<'_>> = path
+            .segments()
+            .iter()
+            .map(|s| PathElement::Key(s.as_str()))
+            .collect();
+        match found.decode_path::<Scalar>(&elements) {
+            Ok(value) => Ok(value),
+            Err(e) => Err(Error::database(
+                &self.label,
+                format!("cannot decode field {path}: {e}"),
+            )),
+        }
+    }
+
+    fn text_at(&self, found: &MmdbResult<'_>, path: &FieldPath) -> Result<Option<String>> {
+        Ok(self
+            .scalar_at(found, path)?
+            .and_then(|s| s.as_text().map(str::to_owned)))
+    }
+
+    fn number_at(&self, found: &MmdbResult<'_>, path: &FieldPath) -> Result<Option<f64>> {
+        Ok(self.scalar_at(found, path)?.and_then(|s| s.as_f64()))
+    }
+}
+
+/// Reads the top-level keys of the first records to tell the layout apart.
+fn detect_kind(reader: &Reader<DbBytes>) -> Result<Option<super::SchemaKind>, String> {
+    use std::collections::BTreeMap;
+    let meta = reader.metadata();
+    let hinted = if meta.database_type.contains("GeoIP2") || meta.database_type.contains("GeoLite2")
+    {
+        Some(super::SchemaKind::Nested)
+    } else {
+        None
+    };
+    let networks = reader
+        .networks(WithinOptions::default())
+        .map_err(|e| e.to_string())?;
+    let mut seen_records = 0;
+    for item in networks.take(64) {
+        let found = item.map_err(|e| e.to_string())?;
+        let Ok(Some(keys)) = found.decode::<BTreeMap<String, serde::de::IgnoredAny>>() else {
+            continue;
+        };
+        seen_records += 1;
+        if let Some(kind) = Schema::detect(keys.keys().map(String::as_str)) {
+            return Ok(Some(kind));
+        }
+    }
+    if seen_records == 0 {
+        // An empty database, or one whose records are not maps: assume MaxMind's layout,
+        // under which such records simply have no country and no location.
+        return Ok(Some(hinted.unwrap_or(super::SchemaKind::Nested)));
+    }
+    // Map records, none with a location field (an ASN or ISP database, say).
+    Ok(None)
+}

@@ -1,0 +1,375 @@
+//! Locating addresses: one or more databases routed by address family, decoded once per record.
+
+pub mod embedded;
+mod mmdb;
+mod place;
+mod schema;
+
+pub use mmdb::{CountryFallback, Database, DatabaseInfo, DbBytes, MmdbResult};
+pub use place::{CountryCode, CountrySource, Place, PlaceKey, place_order};
+pub use schema::{FieldOverrides, FieldPath, Scalar, Schema, SchemaKind};
+
+use crate::error::{Error, Result};
+use ipnetwork::IpNetwork;
+use maxminddb::WithinOptions;
+use rustc_hash::FxHashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Why an address was not located. Each has its own counter in the summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NotFound {
+    /// The database has no record for the address.
+    NoRecord,
+    /// Private, loopback, link-local, multicast, documentation or otherwise reserved space,
+    /// which no geolocation database covers.
+    Reserved,
+    /// An IPv6 address, but no database given covers IPv6.
+    NoIpv6Database,
+    /// An IPv4 address, but no database given covers IPv4.
+    NoIpv4Database,
+}
+
+impl NotFound {
+    /// Every reason, in summary order.
+    pub const ALL: [NotFound; 4] = [
+        NotFound::NoRecord,
+        NotFound::Reserved,
+        NotFound::NoIpv6Database,
+        NotFound::NoIpv4Database,
+    ];
+
+    /// The name used in summaries and `lookup` output.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            NotFound::NoRecord => "no_record",
+            NotFound::Reserved => "reserved",
+            NotFound::NoIpv6Database => "ipv6_not_in_database",
+            NotFound::NoIpv4Database => "ipv4_not_in_database",
+        }
+    }
+
+    /// Index into per-reason counter arrays.
+    #[must_use]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Identifies a record: which database, and the record's offset in its data section.
+pub type RecordKey = u64;
+
+fn record_key(db: usize, offset: usize) -> RecordKey {
+    ((db as u64) << 48) | (offset as u64 & 0xFFFF_FFFF_FFFF)
+}
+
+/// The outcome of looking up one address.
+pub enum Lookup<'a> {
+    /// A record: its key (for caching) and the raw result (for decoding and its network).
+    Found(RecordKey, MmdbResult<'a>),
+    /// No record, and why.
+    NotFound(NotFound),
+}
+
+/// One network inside a prefix, as walked by [`Atlas::for_each_network`].
+pub struct NetworkWeight<'a> {
+    /// The record, when the database has data for this network.
+    pub found: Option<(RecordKey, MmdbResult<'a>)>,
+    /// The part of the queried prefix this network covers.
+    pub network: IpNetwork,
+    /// Its weight: addresses for IPv4, /64 subnets for IPv6 (see [`ipv6_weight`]).
+    pub weight: u64,
+}
+
+/// The set of databases a run resolves against, with the decode-once record cache.
+pub struct Atlas {
+    dbs: Vec<Database>,
+    route_v4: Option<usize>,
+    route_v6: Option<usize>,
+    fallback: CountryFallback,
+    decoded: Mutex<FxHashMap<RecordKey, Place>>,
+    decode_count: AtomicU64,
+}
+
+impl Atlas {
+    /// Builds an atlas. IPv4 goes to the first IPv4-only database, else the first IPv6 one;
+    /// IPv6 goes to the first IPv6 database. (DB-IP and ip-location-db ship separate IPv4
+    /// and IPv6 files; `--db v4.mmdb --db v6.mmdb` acts as one database.)
+    pub fn new(dbs: Vec<Database>, fallback: CountryFallback) -> Result<Self> {
+        if dbs.is_empty() {
+            return Err(Error::Usage("no database to resolve against".into()));
+        }
+        let first_with = |version: u16| dbs.iter().position(|d| d.metadata().ip_version == version);
+        let route_v6 = first_with(6);
+        let route_v4 = first_with(4).or(route_v6);
+        if dbs.len() > 1 {
+            for (i, db) in dbs.iter().enumerate() {
+                if Some(i) != route_v4 && Some(i) != route_v6 {
+                    return Err(Error::Usage(format!(
+                        "database {} would never be used: give at most one IPv4 and one IPv6 database",
+                        db.label()
+                    )));
+                }
+            }
+        }
+        Ok(Atlas {
+            dbs,
+            route_v4,
+            route_v6,
+            fallback,
+            decoded: Mutex::new(FxHashMap::default()),
+            decode_count: AtomicU64::new(0),
+        })
+    }
+
+    /// The databases, in the order given.
+    #[must_use]
+    pub fn databases(&self) -> &[Database] {
+        &self.dbs
+    }
+
+    /// What outputs say about the databases.
+    #[must_use]
+    pub fn infos(&self) -> Vec<DatabaseInfo> {
+        self.dbs.iter().map(Database::info).collect()
+    }
+
+    /// True when some database covers this family.
+    #[must_use]
+    pub fn covers(&self, ipv6: bool) -> bool {
+        if ipv6 {
+            self.route_v6.is_some()
+        } else {
+            self.route_v4.is_some()
+        }
+    }
+
+    /// How many records have been decoded so far (each distinct record once per run).
+    #[must_use]
+    pub fn decoded_records(&self) -> u64 {
+        self.decode_count.load(Ordering::Relaxed)
+    }
+
+    /// Looks up one address. IPv4-mapped IPv6 (`::ffff:a.b.c.d`) resolves as IPv4.
+    #[inline]
+    pub fn lookup(&self, ip: IpAddr) -> Result<Lookup<'_>> {
+        let ip = canonical(ip);
+        let route = match ip {
+            IpAddr::V4(_) => self.route_v4.ok_or(NotFound::NoIpv4Database),
+            IpAddr::V6(_) => self.route_v6.ok_or(NotFound::NoIpv6Database),
+        };
+        let db_index = match route {
+            Ok(i) => i,
+            Err(reason) => return Ok(Lookup::NotFound(reason)),
+        };
+        let db = &self.dbs[db_index];
+        let result = db
+            .reader()
+            .lookup(ip)
+            .map_err(|e| Error::database(db.label(), e))?;
+        Ok(match result.offset() {
+            Some(offset) => Lookup::Found(record_key(db_index, offset), result),
+            None if is_reserved(ip) => Lookup::NotFound(NotFound::Reserved),
+            None => Lookup::NotFound(NotFound::NoRecord),
+        })
+    }
+
+    /// The place a record describes, decoded at most once per record for the whole run
+    /// (all threads share this cache; callers keep their own key -> slot map in front of it,
+    /// so the lock is taken once per distinct record per thread, not per address).
+    pub fn place(&self, key: RecordKey, found: &MmdbResult<'_>) -> Result<Place> {
+        let mut cache = self
+            .decoded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(place) = cache.get(&key) {
+            return Ok(*place);
+        }
+        let db = &self.dbs[(key >> 48) as usize];
+        let place = db.decode_place(found, self.fallback)?;
+        cache.insert(key, place);
+        self.decode_count.fetch_add(1, Ordering::Relaxed);
+        Ok(place)
+    }
+
+    /// Walks the database networks that cover `prefix`, each clipped to the prefix and
+    /// weighted (IPv4: addresses; IPv6: /64 subnets). Parts of the prefix without data are
+    /// reported with `found: None`, so the weights always add up to the prefix's own weight.
+    /// The prefix is split along the database's own networks, never address by address.
+    pub fn for_each_network(
+        &self,
+        prefix: IpNetwork,
+        mut visit: impl FnMut(NetworkWeight<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let prefix = canonical_network(prefix);
+        let is_v6 = prefix.is_ipv6();
+        let Some(db_index) = (if is_v6 { self.route_v6 } else { self.route_v4 }) else {
+            return visit(NetworkWeight {
+                found: None,
+                network: prefix,
+                weight: weight_of(prefix),
+            });
+        };
+        let db = &self.dbs[db_index];
+        let options = WithinOptions::default().include_networks_without_data();
+        let iter = db
+            .reader()
+            .within(prefix, options)
+            .map_err(|e| Error::database(db.label(), e))?;
+        for item in iter {
+            let result = item.map_err(|e| Error::database(db.label(), e))?;
+            let network = result
+                .network()
+                .map_err(|e| Error::database(db.label(), e))?;
+            // In an IPv6 database, a walk of IPv6 space also meets the IPv4 subtree (::/96);
+            // those addresses are IPv4 and are counted only by IPv4 walks.
+            if network.is_ipv6() != is_v6 {
+                continue;
+            }
+            // A prefix inside one database network is reported as that (larger) network.
+            let clipped = if network.prefix() < prefix.prefix() {
+                prefix
+            } else {
+                network
+            };
+            let found = result
+                .offset()
+                .map(|offset| (record_key(db_index, offset), result));
+            visit(NetworkWeight {
+                found,
+                network: clipped,
+                weight: weight_of(clipped),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// IPv4-mapped IPv6 addresses become IPv4.
+#[inline]
+#[must_use]
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => ip,
+        },
+        v4 => v4,
+    }
+}
+
+/// IPv4-mapped IPv6 prefixes (`::ffff:0:0/96` and longer) become IPv4 prefixes.
+#[must_use]
+pub fn canonical_network(net: IpNetwork) -> IpNetwork {
+    if let IpNetwork::V6(v6) = net
+        && v6.prefix() >= 96
+        && let Some(v4) = v6.network().to_ipv4_mapped()
+        && let Ok(n) = ipnetwork::Ipv4Network::new(v4, v6.prefix() - 96)
+    {
+        return IpNetwork::V4(n);
+    }
+    net
+}
+
+/// The weight of a prefix: IPv4 counts addresses, IPv6 counts /64 subnets
+/// (a prefix longer than /64 counts as the one /64 it lies in; `::/0` saturates).
+#[must_use]
+pub fn weight_of(net: IpNetwork) -> u64 {
+    match net {
+        IpNetwork::V4(n) => 1u64 << (32 - u32::from(n.prefix())),
+        IpNetwork::V6(n) => ipv6_weight(n.prefix()),
+    }
+}
+
+/// /64 subnets in an IPv6 prefix of length `prefix`.
+#[must_use]
+pub fn ipv6_weight(prefix: u8) -> u64 {
+    let bits = 64u32.saturating_sub(u32::from(prefix));
+    1u64.checked_shl(bits).unwrap_or(u64::MAX)
+}
+
+/// Address space no geolocation database covers (private, loopback, link-local, multicast,
+/// documentation, benchmarking, CGNAT, reserved).
+#[must_use]
+pub fn is_reserved(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_reserved_v4(v4),
+        IpAddr::V6(v6) => is_reserved_v6(v6),
+    }
+}
+
+fn is_reserved_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    a == 0
+        || a == 10
+        || a == 127
+        || a >= 224
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 169 && b == 254)
+        || (a == 172 && (16..32).contains(&b))
+        || (a == 192 && b == 168)
+        || (a == 192 && b == 0 && (c == 0 || c == 2))
+        || (a == 198 && (b == 18 || b == 19))
+        || (a == 198 && b == 51 && c == 100)
+        || (a == 203 && b == 0 && c == 113)
+}
+
+fn is_reserved_v6(ip: Ipv6Addr) -> bool {
+    let s = ip.segments();
+    ip.is_unspecified()
+        || ip.is_loopback()
+        || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
+        || (s[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+        || (s[0] & 0xff00) == 0xff00 // multicast ff00::/8
+        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation 2001:db8::/32
+        || (s[0] == 0x0100 && s[1] == 0 && s[2] == 0 && s[3] == 0) // discard 100::/64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_ranges() {
+        for ip in [
+            "10.1.2.3",
+            "192.168.0.1",
+            "127.0.0.1",
+            "172.31.0.1",
+            "100.64.0.1",
+            "224.0.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "2001:db8::1",
+        ] {
+            assert!(is_reserved(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["8.8.8.8", "172.32.0.1", "100.128.0.1", "2001:4860::1"] {
+            assert!(!is_reserved(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn mapped_addresses_and_prefixes_become_ipv4() {
+        assert_eq!(
+            canonical("::ffff:1.2.3.4".parse().unwrap()),
+            "1.2.3.4".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            canonical_network("::ffff:1.2.3.0/120".parse().unwrap()),
+            "1.2.3.0/24".parse::<IpNetwork>().unwrap()
+        );
+    }
+
+    #[test]
+    fn weights_count_addresses_and_slash64s() {
+        assert_eq!(weight_of("1.2.3.0/24".parse().unwrap()), 256);
+        assert_eq!(weight_of("0.0.0.0/0".parse().unwrap()), 1 << 32);
+        assert_eq!(weight_of("2001:db8::/48".parse().unwrap()), 65_536);
+        assert_eq!(weight_of("2001:db8::1/128".parse().unwrap()), 1);
+        assert_eq!(weight_of("::/0".parse().unwrap()), u64::MAX);
+    }
+}

@@ -1,0 +1,178 @@
+//! `Place`: the part of a database record that maps need (country, coordinates, accuracy).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An ISO 3166-1 alpha-2 country code: two upper-case ASCII letters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CountryCode([u8; 2]);
+
+impl CountryCode {
+    /// Parses two ASCII letters (any case); anything else is not a country code.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        let bytes = text.trim().as_bytes();
+        match bytes {
+            [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => Some(CountryCode([
+                a.to_ascii_uppercase(),
+                b.to_ascii_uppercase(),
+            ])),
+            _ => None,
+        }
+    }
+
+    /// The code as text, e.g. `"US"`.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        // Both bytes are ASCII letters by construction.
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+}
+
+impl fmt::Display for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for CountryCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for CountryCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        CountryCode::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a country code: {text:?}")))
+    }
+}
+
+/// Where a place's country came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountrySource {
+    /// The record's own country field (`country.iso_code` or `country_code`).
+    #[default]
+    Country,
+    /// `registered_country`, used because `--country-fallback registered` was given.
+    Registered,
+}
+
+/// A located place: what a database record says about where an address is.
+///
+/// Many addresses share one place; tallies count per place, so every later binning
+/// (countries, grid cells of any size) is a pass over places, not over addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Place {
+    /// ISO 3166-1 alpha-2 code, if the record has one.
+    pub country: Option<CountryCode>,
+    /// Where the country came from (only meaningful when `country` is set).
+    #[serde(default, skip_serializing_if = "is_default_source")]
+    pub country_source: CountrySource,
+    /// Latitude in degrees, -90..=90, if the record has coordinates.
+    pub lat: Option<f64>,
+    /// Longitude in degrees, -180..=180, present exactly when `lat` is.
+    pub lon: Option<f64>,
+    /// The database's accuracy radius in kilometres, if it gives one.
+    pub accuracy_radius: Option<u32>,
+}
+
+fn is_default_source(source: &CountrySource) -> bool {
+    *source == CountrySource::Country
+}
+
+impl Place {
+    /// A found record that carries neither a country nor coordinates.
+    pub const EMPTY: Place = Place {
+        country: None,
+        country_source: CountrySource::Country,
+        lat: None,
+        lon: None,
+        accuracy_radius: None,
+    };
+
+    /// Latitude and longitude in degrees, when both are known.
+    #[must_use]
+    pub fn coords(&self) -> Option<(f64, f64)> {
+        self.lat.zip(self.lon)
+    }
+
+    /// A hashable identity: two places with the same key are the same place.
+    #[must_use]
+    pub fn key(&self) -> PlaceKey {
+        PlaceKey {
+            country: self.country,
+            source: self.country_source,
+            lat: self.lat.map(f64::to_bits),
+            lon: self.lon.map(f64::to_bits),
+            accuracy_radius: self.accuracy_radius,
+        }
+    }
+}
+
+/// The identity of a [`Place`], with coordinates compared bit for bit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PlaceKey {
+    country: Option<CountryCode>,
+    source: CountrySource,
+    lat: Option<u64>,
+    lon: Option<u64>,
+    accuracy_radius: Option<u32>,
+}
+
+/// Orders places for stable output: by country, then latitude, longitude and radius.
+#[must_use]
+pub fn place_order(a: &Place, b: &Place) -> std::cmp::Ordering {
+    let as_tuple = |p: &Place| {
+        (
+            p.country,
+            p.country_source == CountrySource::Registered,
+            p.lat.map(ordered),
+            p.lon.map(ordered),
+            p.accuracy_radius,
+        )
+    };
+    as_tuple(a).cmp(&as_tuple(b))
+}
+
+/// Maps an f64 to an integer with the same total order (for sorting only).
+fn ordered(x: f64) -> i64 {
+    let bits = x.to_bits() as i64;
+    bits ^ (((bits >> 63) as u64) >> 1) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn country_codes_are_two_letters_upper_cased() {
+        assert_eq!(
+            CountryCode::parse("us").map(|c| c.to_string()),
+            Some("US".into())
+        );
+        assert_eq!(
+            CountryCode::parse(" DE ").map(|c| c.to_string()),
+            Some("DE".into())
+        );
+        assert!(CountryCode::parse("").is_none());
+        assert!(CountryCode::parse("USA").is_none());
+        assert!(CountryCode::parse("1A").is_none());
+        assert!(CountryCode::parse("é").is_none());
+    }
+
+    #[test]
+    fn place_order_sorts_negative_coordinates_numerically() {
+        let p = |lat: f64| Place {
+            lat: Some(lat),
+            lon: Some(0.0),
+            ..Place::EMPTY
+        };
+        let mut v = [p(10.0), p(-5.0), p(-50.0), p(0.0)];
+        v.sort_by(place_order);
+        let lats: Vec<f64> = v.iter().filter_map(|p| p.lat).collect();
+        assert_eq!(lats, vec![-50.0, -5.0, 0.0, 10.0]);
+    }
+}

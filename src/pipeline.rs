@@ -1,0 +1,717 @@
+//! The parallel run: a reader thread cuts inputs into chunks, rayon workers parse, locate and
+//! tally them into per-worker tallies (no lock in the hot loop), which are merged at the end.
+
+use crate::error::{Error, Result};
+use crate::input::{self, ColumnSpec, Event, InputMode, Item, source};
+use crate::locate::{
+    Atlas, Lookup, MmdbResult, NotFound, RecordKey, canonical, canonical_network, is_reserved,
+};
+use crate::tally::{Tally, V4, V6};
+use ipnetwork::IpNetwork;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::{Arc, Mutex};
+
+/// Which address families a run counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Family {
+    /// IPv4 and IPv6.
+    #[default]
+    Both,
+    /// IPv4 only (IPv4-mapped IPv6 counts as IPv4).
+    Ipv4,
+    /// IPv6 only.
+    Ipv6,
+}
+
+impl Family {
+    fn allows(self, family: usize) -> bool {
+        match self {
+            Family::Both => true,
+            Family::Ipv4 => family == V4,
+            Family::Ipv6 => family == V6,
+        }
+    }
+}
+
+/// Options of a run over inputs.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// How lines become records.
+    pub mode: InputMode,
+    /// Which families to count.
+    pub family: Family,
+    /// Stop at the first invalid record.
+    pub strict: bool,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// A chunk with what workers need to read it.
+struct Work {
+    chunk: input::Chunk,
+    column: Option<usize>,
+}
+
+/// Writes invalid records as CSV (`input,line,reason,text`), in input order whatever the
+/// order in which workers finish their chunks.
+pub struct InvalidSink {
+    state: Mutex<SinkState>,
+}
+
+struct SinkState {
+    next: u64,
+    pending: BTreeMap<u64, Vec<u8>>,
+    out: Box<dyn Write + Send>,
+    error: Option<std::io::Error>,
+}
+
+impl InvalidSink {
+    /// A sink writing to `out`; writes the CSV header at once.
+    pub fn new(mut out: Box<dyn Write + Send>) -> std::io::Result<Self> {
+        out.write_all(b"input,line,reason,text\n")?;
+        Ok(InvalidSink {
+            state: Mutex::new(SinkState {
+                next: 0,
+                pending: BTreeMap::new(),
+                out,
+                error: None,
+            }),
+        })
+    }
+
+    fn submit(&self, seq: u64, rows: Vec<u8>) {
+        let mut s = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.pending.insert(seq, rows);
+        loop {
+            let next = s.next;
+            let Some(rows) = s.pending.remove(&next) else {
+                break;
+            };
+            if s.error.is_none()
+                && let Err(e) = s.out.write_all(&rows)
+            {
+                s.error = Some(e);
+            }
+            s.next += 1;
+        }
+    }
+
+    /// Flushes and hands back the writer, or the first write error.
+    pub fn finish(self) -> std::io::Result<Box<dyn Write + Send>> {
+        let mut s = self
+            .state
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let pending = std::mem::take(&mut s.pending);
+        for rows in pending.into_values() {
+            s.out.write_all(&rows)?;
+        }
+        if let Some(e) = s.error {
+            return Err(e);
+        }
+        s.out.flush()?;
+        Ok(s.out)
+    }
+}
+
+/// Resolves all inputs into one tally.
+pub fn aggregate(
+    atlas: &Atlas,
+    inputs: &[String],
+    options: &RunOptions,
+    invalid: Option<&InvalidSink>,
+) -> Result<Tally> {
+    with_chunks(inputs, options, |rx| {
+        rx.into_iter()
+            .par_bridge()
+            .try_fold(
+                || Worker::new(atlas, options, inputs, invalid),
+                |mut worker, work| {
+                    worker.chunk(&work)?;
+                    Ok::<_, Error>(worker)
+                },
+            )
+            .map(|w| w.map(|w| w.tally))
+            .try_reduce(Tally::new, |mut a, b| {
+                a.merge(&b);
+                Ok(a)
+            })
+    })
+}
+
+/// Tallies the whole address space of the databases (the data behind the 2012
+/// "Geo-Location of Global IP Addresses" map): every network weighted by its size.
+pub fn aggregate_whole_db(atlas: &Atlas, family: Family) -> Result<Tally> {
+    let options = RunOptions {
+        family,
+        ..RunOptions::default()
+    };
+    let mut roots: Vec<IpNetwork> = Vec::new();
+    if family.allows(V4) && atlas.covers(false) {
+        roots.push(
+            "0.0.0.0/0"
+                .parse()
+                .map_err(|_| Error::Usage("bad root".into()))?,
+        );
+    }
+    if family.allows(V6) && atlas.covers(true) {
+        roots.push(
+            "::/0"
+                .parse()
+                .map_err(|_| Error::Usage("bad root".into()))?,
+        );
+    }
+    let mut total = Tally::new();
+    for root in roots {
+        let fam = if root.is_ipv6() { V6 } else { V4 };
+        // Split the space into 256 parts so both cores walk the tree.
+        let parts: Vec<IpNetwork> = (0..=255u8)
+            .filter_map(|b| match root {
+                IpNetwork::V4(_) => {
+                    IpNetwork::new(std::net::Ipv4Addr::new(b, 0, 0, 0).into(), 8).ok()
+                }
+                IpNetwork::V6(_) => IpNetwork::new(
+                    std::net::Ipv6Addr::new(u16::from(b) << 8, 0, 0, 0, 0, 0, 0, 0).into(),
+                    8,
+                )
+                .ok(),
+            })
+            .collect();
+        let tally = parts
+            .par_iter()
+            .try_fold(
+                || Worker::new(atlas, &options, &[], None),
+                |mut w, part| {
+                    w.prefix(*part, fam)?;
+                    Ok::<_, Error>(w)
+                },
+            )
+            .map(|w| w.map(|w| w.tally))
+            .try_reduce(Tally::new, |mut a, b| {
+                a.merge(&b);
+                Ok(a)
+            })?;
+        total.merge(&tally);
+        total.counters.parsed += 1;
+        total.counters.records[fam] += 1;
+        total.counters.prefixes[fam] += 1;
+    }
+    Ok(total)
+}
+
+/// Runs `consume` over the chunks of all inputs, read by a separate thread.
+fn with_chunks<T: Send>(
+    inputs: &[String],
+    options: &RunOptions,
+    consume: impl FnOnce(Receiver<Work>) -> Result<T> + Send,
+) -> Result<T> {
+    let threads = rayon::current_num_threads().max(1);
+    let (tx, rx) = sync_channel::<Work>(threads * 2);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || read_all(inputs, options, |w| tx.send(w).is_ok()));
+        let consumed = consume(rx);
+        // The reader ends by itself: either at the end of input or when its channel closes.
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(Error::Usage("input reader thread failed".into())));
+        match (consumed, read) {
+            (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+            (Ok(v), Ok(())) => Ok(v),
+        }
+    })
+}
+
+fn read_all(
+    inputs: &[String],
+    options: &RunOptions,
+    mut send: impl FnMut(Work) -> bool,
+) -> Result<()> {
+    let raw = Arc::new(AtomicU64::new(0));
+    let total: Option<u64> = inputs
+        .iter()
+        .map(|p| {
+            (p != "-")
+                .then(|| std::fs::metadata(p).ok().map(|m| m.len()))
+                .flatten()
+        })
+        .sum();
+    let bar = progress_bar(options.progress, total);
+    let mut seq = 0u64;
+    let mut lines = 0u64;
+    for (i, name) in inputs.iter().enumerate() {
+        let reader = source::open(name, raw.clone())?;
+        let mut column: Option<Option<usize>> = None;
+        let mut open = true;
+        source::chunk_input(i, name, reader, &mut seq, |chunk| {
+            let col = *column.get_or_insert_with(|| resolve_column(&options.mode, &chunk));
+            if col.is_none() && matches!(options.mode, InputMode::Column { .. }) {
+                return false;
+            }
+            lines += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
+            if let Some(bar) = &bar {
+                bar.set_position(raw.load(Ordering::Relaxed));
+                bar.set_message(format!("{lines} lines"));
+            }
+            open = send(Work { chunk, column: col });
+            open
+        })?;
+        if let (
+            InputMode::Column {
+                column: ColumnSpec::Name(n),
+                ..
+            },
+            Some(None),
+        ) = (&options.mode, column)
+        {
+            return Err(Error::Usage(format!(
+                "{name}: no column named {n:?} in the header line"
+            )));
+        }
+        if !open {
+            break;
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(())
+}
+
+fn resolve_column(mode: &InputMode, first: &input::Chunk) -> Option<usize> {
+    match mode {
+        InputMode::Column {
+            column: ColumnSpec::Name(name),
+            delimiter,
+        } => {
+            let header = first.data.split(|b| *b == b'\n').next().unwrap_or(&[]);
+            input::column_index(input::trim(header), *delimiter, name)
+        }
+        InputMode::Column {
+            column: ColumnSpec::Index(i),
+            ..
+        } => Some(*i),
+        _ => None,
+    }
+}
+
+fn progress_bar(enabled: bool, total: Option<u64>) -> Option<indicatif::ProgressBar> {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    if !enabled {
+        return None;
+    }
+    let bar = match total {
+        Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {msg} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .ok()?,
+        ),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template("{spinner} {bytes} read, {msg}, {binary_bytes_per_sec}")
+                .ok()?,
+        ),
+    };
+    Some(bar)
+}
+
+/// One worker's state: its tally and its record-key -> tally-slot cache.
+struct Worker<'a> {
+    atlas: &'a Atlas,
+    options: &'a RunOptions,
+    inputs: &'a [String],
+    invalid: Option<&'a InvalidSink>,
+    tally: Tally,
+    slots: FxHashMap<RecordKey, u32>,
+}
+
+impl<'a> Worker<'a> {
+    fn new(
+        atlas: &'a Atlas,
+        options: &'a RunOptions,
+        inputs: &'a [String],
+        invalid: Option<&'a InvalidSink>,
+    ) -> Self {
+        Worker {
+            atlas,
+            options,
+            inputs,
+            invalid,
+            tally: Tally::new(),
+            slots: FxHashMap::default(),
+        }
+    }
+
+    fn chunk(&mut self, work: &Work) -> Result<()> {
+        let name = self
+            .inputs
+            .get(work.chunk.input)
+            .map_or("-", String::as_str);
+        let mut rows = self.invalid.map(|_| csv::Writer::from_writer(Vec::new()));
+        let lines = input::scan(
+            &work.chunk,
+            &self.options.mode,
+            work.column,
+            |line, event| {
+                match event {
+                    Event::Skip => self.tally.counters.skipped += 1,
+                    Event::Item(item) => self.item(item)?,
+                    Event::Invalid(reason, text) => {
+                        self.tally.counters.invalid[reason.index()] += 1;
+                        let shown =
+                            String::from_utf8_lossy(&text[..text.len().min(200)]).into_owned();
+                        if self.options.strict {
+                            return Err(Error::Strict {
+                                path: name.to_owned(),
+                                line,
+                                reason: reason.name(),
+                                text: shown,
+                            });
+                        }
+                        if let Some(w) = &mut rows {
+                            let record = [name, &line.to_string(), reason.name(), &shown];
+                            w.write_record(record)
+                                .map_err(|e| Error::output("--invalid-out", e.into()))?;
+                        }
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        self.tally.counters.lines += lines;
+        if let (Some(sink), Some(w)) = (self.invalid, rows) {
+            let bytes = w
+                .into_inner()
+                .map_err(|e| Error::output("--invalid-out", e.into_error()))?;
+            sink.submit(work.chunk.seq, bytes);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn item(&mut self, item: Item) -> Result<()> {
+        match item {
+            Item::Addr(ip) => {
+                let ip = canonical(ip);
+                let fam = if ip.is_ipv6() { V6 } else { V4 };
+                if !self.count_record(fam) {
+                    return Ok(());
+                }
+                match self.atlas.lookup(ip)? {
+                    Lookup::Found(key, result) => {
+                        let slot = self.slot(key, &result)?;
+                        self.tally.add(slot, fam, 1);
+                    }
+                    Lookup::NotFound(reason) => {
+                        self.tally.counters.not_found[fam][reason.index()] += 1
+                    }
+                }
+                Ok(())
+            }
+            Item::Prefix(net) => {
+                let net = canonical_network(net);
+                let fam = if net.is_ipv6() { V6 } else { V4 };
+                if !self.count_record(fam) {
+                    return Ok(());
+                }
+                self.tally.counters.prefixes[fam] += 1;
+                self.prefix(net, fam)
+            }
+        }
+    }
+
+    fn count_record(&mut self, fam: usize) -> bool {
+        if !self.options.family.allows(fam) {
+            self.tally.counters.excluded += 1;
+            return false;
+        }
+        self.tally.counters.parsed += 1;
+        self.tally.counters.records[fam] += 1;
+        true
+    }
+
+    fn prefix(&mut self, net: IpNetwork, fam: usize) -> Result<()> {
+        let atlas = self.atlas;
+        let covered = atlas.covers(fam == V6);
+        atlas.for_each_network(net, |part| {
+            match part.found {
+                Some((key, result)) => {
+                    let slot = self.slot(key, &result)?;
+                    self.tally.add(slot, fam, part.weight);
+                }
+                None => {
+                    let reason = unlocated_reason(covered, fam, part.network);
+                    let c = &mut self.tally.counters.not_found[fam][reason.index()];
+                    *c = c.saturating_add(part.weight);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    #[inline]
+    fn slot(&mut self, key: RecordKey, result: &MmdbResult<'_>) -> Result<u32> {
+        if let Some(slot) = self.slots.get(&key) {
+            return Ok(*slot);
+        }
+        let place = self.atlas.place(key, result)?;
+        let slot = self.tally.slot(place);
+        self.slots.insert(key, slot);
+        Ok(slot)
+    }
+}
+
+/// Why part of a prefix was not located.
+fn unlocated_reason(covered: bool, fam: usize, network: IpNetwork) -> NotFound {
+    if !covered {
+        if fam == V6 {
+            NotFound::NoIpv6Database
+        } else {
+            NotFound::NoIpv4Database
+        }
+    } else if is_reserved(network.network()) {
+        NotFound::Reserved
+    } else {
+        NotFound::NoRecord
+    }
+}
+
+/// Output format of `lookup`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RowFormat {
+    /// CSV with a header line.
+    #[default]
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// One `lookup` row.
+#[derive(serde::Serialize)]
+struct Row<'a> {
+    ip: &'a str,
+    country: Option<&'a str>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    accuracy_radius: Option<u32>,
+    network: Option<String>,
+    status: &'static str,
+    reason: Option<&'static str>,
+}
+
+/// The header of `lookup`'s CSV output.
+pub const LOOKUP_HEADER: &str =
+    "ip,country,latitude,longitude,accuracy_radius,network,status,reason";
+
+/// Resolves every record of the inputs and writes one row each, in input order.
+/// Returns the run's counters (as a tally without places).
+pub fn lookup(
+    atlas: &Atlas,
+    inputs: &[String],
+    options: &RunOptions,
+    format: RowFormat,
+    out: &mut (dyn Write + Send),
+) -> Result<Tally> {
+    let out_err = |e: std::io::Error| Error::output("-", e);
+    if format == RowFormat::Csv {
+        writeln!(out, "{LOOKUP_HEADER}").map_err(out_err)?;
+    }
+    let batch_len = rayon::current_num_threads().max(1) * 2;
+    with_chunks(inputs, options, |rx| {
+        let mut total = Tally::new();
+        let mut rx = rx.into_iter().peekable();
+        while rx.peek().is_some() {
+            let batch: Vec<Work> = rx.by_ref().take(batch_len).collect();
+            let rendered: Vec<(Vec<u8>, Tally)> = batch
+                .par_iter()
+                .map(|work| render_rows(atlas, options, inputs, work, format))
+                .collect::<Result<_>>()?;
+            for (bytes, tally) in rendered {
+                out.write_all(&bytes).map_err(out_err)?;
+                total.merge(&tally);
+            }
+        }
+        out.flush().map_err(out_err)?;
+        Ok(total)
+    })
+}
+
+/// Like [`lookup`], for records given as text (command-line arguments).
+pub fn lookup_text(
+    atlas: &Atlas,
+    text: &[u8],
+    options: &RunOptions,
+    format: RowFormat,
+    out: &mut (dyn Write + Send),
+) -> Result<Tally> {
+    let out_err = |e: std::io::Error| Error::output("-", e);
+    if format == RowFormat::Csv {
+        writeln!(out, "{LOOKUP_HEADER}").map_err(out_err)?;
+    }
+    let chunk = input::Chunk {
+        seq: 0,
+        input: 0,
+        first_line: 1,
+        data: text.to_vec(),
+        long_line: None,
+    };
+    let (bytes, tally) = render_rows(
+        atlas,
+        options,
+        &["arguments".to_owned()],
+        &Work {
+            chunk,
+            column: None,
+        },
+        format,
+    )?;
+    out.write_all(&bytes).map_err(out_err)?;
+    out.flush().map_err(out_err)?;
+    Ok(tally)
+}
+
+fn render_rows(
+    atlas: &Atlas,
+    options: &RunOptions,
+    inputs: &[String],
+    work: &Work,
+    format: RowFormat,
+) -> Result<(Vec<u8>, Tally)> {
+    let mut worker = Worker::new(atlas, options, inputs, None);
+    let mut csv = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    let mut jsonl: Vec<u8> = Vec::new();
+    let mut emit = |row: Row<'_>| -> Result<()> {
+        let err = |e: String| Error::output("-", std::io::Error::other(e));
+        match format {
+            RowFormat::Csv => csv.serialize(&row).map_err(|e| err(e.to_string())),
+            RowFormat::Jsonl => {
+                serde_json::to_writer(&mut jsonl, &row).map_err(|e| err(e.to_string()))?;
+                jsonl.push(b'\n');
+                Ok(())
+            }
+        }
+    };
+    let name = inputs.get(work.chunk.input).map_or("-", String::as_str);
+    let lines = input::scan(&work.chunk, &options.mode, work.column, |line, event| {
+        match event {
+            Event::Skip => worker.tally.counters.skipped += 1,
+            Event::Invalid(reason, text) => {
+                worker.tally.counters.invalid[reason.index()] += 1;
+                let shown = String::from_utf8_lossy(&text[..text.len().min(200)]).into_owned();
+                if options.strict {
+                    return Err(Error::Strict {
+                        path: name.to_owned(),
+                        line,
+                        reason: reason.name(),
+                        text: shown,
+                    });
+                }
+                emit(Row {
+                    ip: &shown,
+                    country: None,
+                    latitude: None,
+                    longitude: None,
+                    accuracy_radius: None,
+                    network: None,
+                    status: "invalid",
+                    reason: Some(reason.name()),
+                })?;
+            }
+            Event::Item(Item::Addr(ip)) => {
+                let ip = canonical(ip);
+                let fam = if ip.is_ipv6() { V6 } else { V4 };
+                if !worker.count_record(fam) {
+                    return Ok(());
+                }
+                let text = ip.to_string();
+                match atlas.lookup(ip)? {
+                    Lookup::Found(key, result) => {
+                        let slot = worker.slot(key, &result)?;
+                        worker.tally.add(slot, fam, 1);
+                        let place = atlas.place(key, &result)?;
+                        let network = result.network().ok().map(|n| n.to_string());
+                        emit(found_row(&text, &place, network))?;
+                    }
+                    Lookup::NotFound(reason) => {
+                        worker.tally.counters.not_found[fam][reason.index()] += 1;
+                        emit(Row {
+                            ip: &text,
+                            country: None,
+                            latitude: None,
+                            longitude: None,
+                            accuracy_radius: None,
+                            network: None,
+                            status: "not_found",
+                            reason: Some(reason.name()),
+                        })?;
+                    }
+                }
+            }
+            Event::Item(Item::Prefix(net)) => {
+                let net = canonical_network(net);
+                let fam = if net.is_ipv6() { V6 } else { V4 };
+                if !worker.count_record(fam) {
+                    return Ok(());
+                }
+                worker.tally.counters.prefixes[fam] += 1;
+                let text = net.to_string();
+                let covered = atlas.covers(fam == V6);
+                atlas.for_each_network(net, |part| match part.found {
+                    Some((key, result)) => {
+                        let place = atlas.place(key, &result)?;
+                        let slot = worker.slot(key, &result)?;
+                        worker.tally.add(slot, fam, part.weight);
+                        emit(found_row(&text, &place, Some(part.network.to_string())))
+                    }
+                    None => {
+                        let reason = unlocated_reason(covered, fam, part.network);
+                        let c = &mut worker.tally.counters.not_found[fam][reason.index()];
+                        *c = c.saturating_add(part.weight);
+                        emit(Row {
+                            ip: &text,
+                            country: None,
+                            latitude: None,
+                            longitude: None,
+                            accuracy_radius: None,
+                            network: Some(part.network.to_string()),
+                            status: "not_found",
+                            reason: Some(reason.name()),
+                        })
+                    }
+                })?;
+            }
+        }
+        Ok(())
+    })?;
+    worker.tally.counters.lines += lines;
+    drop(emit);
+    let bytes = match format {
+        RowFormat::Csv => csv
+            .into_inner()
+            .map_err(|e| Error::output("-", e.into_error()))?,
+        RowFormat::Jsonl => jsonl,
+    };
+    Ok((bytes, worker.tally))
+}
+
+fn found_row<'a>(ip: &'a str, place: &'a crate::locate::Place, network: Option<String>) -> Row<'a> {
+    Row {
+        ip,
+        country: place.country.as_ref().map(|c| c.as_str()),
+        latitude: place.lat,
+        longitude: place.lon,
+        accuracy_radius: place.accuracy_radius,
+        network,
+        status: "found",
+        reason: None,
+    }
+}

@@ -1,0 +1,528 @@
+//! `Tally`: the mergeable aggregate of a run (counters plus weights per interned place),
+//! from which country and grid-cell tables are derived, and its versioned file format.
+
+use crate::error::{Error, Result};
+use crate::input::InvalidReason;
+use crate::locate::{
+    CountryCode, CountrySource, DatabaseInfo, NotFound, Place, PlaceKey, place_order,
+};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// Address family index: 0 for IPv4, 1 for IPv6.
+pub const V4: usize = 0;
+/// Address family index: 0 for IPv4, 1 for IPv6.
+pub const V6: usize = 1;
+
+/// Counters of a run that are not per place.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Counters {
+    /// Lines read from all inputs.
+    pub lines: u64,
+    /// Blank lines, `#` comments and CSV header lines.
+    pub skipped: u64,
+    /// Records that parsed as an address or a prefix.
+    pub parsed: u64,
+    /// Parsed records of a family left out by `--family`.
+    pub excluded: u64,
+    /// Invalid records, by reason.
+    pub invalid: [u64; InvalidReason::ALL.len()],
+    /// Parsed records by family (addresses and prefixes).
+    pub records: [u64; 2],
+    /// Parsed prefixes (CIDR records, or the whole address space) by family.
+    pub prefixes: [u64; 2],
+    /// Weight not located, by family and reason.
+    pub not_found: [[u64; NotFound::ALL.len()]; 2],
+}
+
+impl Counters {
+    /// Total invalid records.
+    #[must_use]
+    pub fn invalid_total(&self) -> u64 {
+        self.invalid.iter().sum()
+    }
+
+    /// Weight not located in one family.
+    #[must_use]
+    pub fn not_found_total(&self, family: usize) -> u64 {
+        self.not_found[family]
+            .iter()
+            .fold(0, |a, b| a.saturating_add(*b))
+    }
+
+    fn add(&mut self, other: &Counters) {
+        self.lines += other.lines;
+        self.skipped += other.skipped;
+        self.parsed += other.parsed;
+        self.excluded += other.excluded;
+        for (a, b) in self.invalid.iter_mut().zip(other.invalid) {
+            *a += b;
+        }
+        for f in [V4, V6] {
+            self.records[f] += other.records[f];
+            self.prefixes[f] += other.prefixes[f];
+            for (a, b) in self.not_found[f].iter_mut().zip(other.not_found[f]) {
+                *a = a.saturating_add(b);
+            }
+        }
+    }
+}
+
+/// The unit of a family's weights.
+#[must_use]
+pub fn unit_name(family: usize, counters: &Counters) -> &'static str {
+    if family == V6 && counters.prefixes[V6] > 0 {
+        "/64 subnets"
+    } else {
+        "addresses"
+    }
+}
+
+/// Weights located in one family, derived from the places.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Located {
+    /// Weight with a record in the database.
+    pub found: u64,
+    /// Of which with a country.
+    pub with_country: u64,
+    /// Of which with coordinates.
+    pub with_coords: u64,
+    /// Of which with a record but neither country nor coordinates.
+    pub without_location: u64,
+    /// Of which whose country came from `registered_country`.
+    pub country_from_registered: u64,
+}
+
+/// The aggregate of a run: counters, and weights per place and family.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    /// Per-run counters.
+    pub counters: Counters,
+    places: Vec<Place>,
+    weights: Vec<[u64; 2]>,
+    index: FxHashMap<PlaceKey, u32>,
+}
+
+impl Tally {
+    /// An empty tally.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The slot of a place, adding it if new.
+    pub fn slot(&mut self, place: Place) -> u32 {
+        let next = self.places.len() as u32;
+        let slot = *self.index.entry(place.key()).or_insert(next);
+        if slot == next {
+            self.places.push(place);
+            self.weights.push([0, 0]);
+        }
+        slot
+    }
+
+    /// Adds weight to a slot returned by [`Tally::slot`].
+    #[inline]
+    pub fn add(&mut self, slot: u32, family: usize, weight: u64) {
+        let w = &mut self.weights[slot as usize][family];
+        *w = w.saturating_add(weight);
+    }
+
+    /// Adds another tally into this one.
+    pub fn merge(&mut self, other: &Tally) {
+        self.counters.add(&other.counters);
+        for (place, w) in other.places.iter().zip(&other.weights) {
+            let slot = self.slot(*place);
+            self.add(slot, V4, w[V4]);
+            self.add(slot, V6, w[V6]);
+        }
+    }
+
+    /// Places and their `[IPv4, IPv6]` weights, in a stable order.
+    #[must_use]
+    pub fn places(&self) -> Vec<(Place, [u64; 2])> {
+        let mut v: Vec<(Place, [u64; 2])> = self
+            .places
+            .iter()
+            .copied()
+            .zip(self.weights.iter().copied())
+            .filter(|(_, w)| w[V4] > 0 || w[V6] > 0)
+            .collect();
+        v.sort_by(|a, b| place_order(&a.0, &b.0));
+        v
+    }
+
+    /// Located weights of one family.
+    #[must_use]
+    pub fn located(&self, family: usize) -> Located {
+        let mut l = Located::default();
+        for (place, w) in self.places.iter().zip(&self.weights) {
+            let w = w[family];
+            l.found = l.found.saturating_add(w);
+            if place.country.is_some() {
+                l.with_country = l.with_country.saturating_add(w);
+                if place.country_source == CountrySource::Registered {
+                    l.country_from_registered = l.country_from_registered.saturating_add(w);
+                }
+            }
+            if place.coords().is_some() {
+                l.with_coords = l.with_coords.saturating_add(w);
+            }
+            if place.country.is_none() && place.coords().is_none() {
+                l.without_location = l.without_location.saturating_add(w);
+            }
+        }
+        l
+    }
+
+    /// Weight per country (both families added), by count descending, then code.
+    #[must_use]
+    pub fn countries(&self) -> Vec<(CountryCode, u64)> {
+        let mut by: HashMap<CountryCode, u64> = HashMap::new();
+        for (place, w) in self.places.iter().zip(&self.weights) {
+            if let Some(c) = place.country {
+                let e = by.entry(c).or_default();
+                *e = e.saturating_add(w[V4]).saturating_add(w[V6]);
+            }
+        }
+        let mut v: Vec<(CountryCode, u64)> = by.into_iter().filter(|(_, n)| *n > 0).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    }
+
+    /// Weight per non-empty grid cell (both families added), ordered by row then column.
+    #[must_use]
+    pub fn cells(&self, grid: &CellGrid) -> BTreeMap<(u32, u32), u64> {
+        let mut cells = BTreeMap::new();
+        for (place, w) in self.places.iter().zip(&self.weights) {
+            let total = w[V4].saturating_add(w[V6]);
+            if let (Some((lat, lon)), true) = (place.coords(), total > 0) {
+                let e = cells.entry(grid.cell(lat, lon)).or_insert(0u64);
+                *e = e.saturating_add(total);
+            }
+        }
+        cells
+    }
+}
+
+/// A regular latitude/longitude grid of square cells, aligned on -90/-180.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CellGrid {
+    deg: f64,
+    rows: u32,
+    cols: u32,
+}
+
+impl CellGrid {
+    /// Smallest cell size, in degrees.
+    pub const MIN_DEG: f64 = 0.01;
+
+    /// A grid of `deg`-degree cells (0.01 to 180).
+    pub fn new(deg: f64) -> Result<Self> {
+        if !deg.is_finite() || !(Self::MIN_DEG..=180.0).contains(&deg) {
+            return Err(Error::Usage(format!(
+                "--cell must be between {} and 180 degrees, got {deg}",
+                Self::MIN_DEG
+            )));
+        }
+        let count = |span: f64| ((span / deg) - 1e-9).ceil().max(1.0) as u32;
+        Ok(CellGrid {
+            deg,
+            rows: count(180.0),
+            cols: count(360.0),
+        })
+    }
+
+    /// Cell size in degrees.
+    #[must_use]
+    pub fn deg(&self) -> f64 {
+        self.deg
+    }
+
+    /// The (row, column) holding a coordinate. Cells are half-open
+    /// `[lat_min, lat_min+deg) x [lon_min, lon_min+deg)`; latitude 90 falls in the top row
+    /// and longitude 180 in the last column. A coordinate within 1e-9 of a cell edge
+    /// counts as on it (so 0.1-degree cells put -89.9 in row 1, as decimal arithmetic would).
+    #[must_use]
+    pub fn cell(&self, lat: f64, lon: f64) -> (u32, u32) {
+        let index = |v: f64, n: u32| {
+            let q = (v / self.deg + 1e-9).floor();
+            if q < 0.0 { 0 } else { (q as u32).min(n - 1) }
+        };
+        (index(lat + 90.0, self.rows), index(lon + 180.0, self.cols))
+    }
+
+    /// `(lat_min, lon_min, lat_max, lon_max)` of a cell, in degrees, clipped to the globe.
+    #[must_use]
+    pub fn bounds(&self, row: u32, col: u32) -> (f64, f64, f64, f64) {
+        let lat0 = -90.0 + f64::from(row) * self.deg;
+        let lon0 = -180.0 + f64::from(col) * self.deg;
+        (
+            lat0,
+            lon0,
+            (lat0 + self.deg).min(90.0),
+            (lon0 + self.deg).min(180.0),
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The tally file.
+
+/// Name written in every tally file.
+pub const TALLY_FORMAT: &str = "ipatlas-tally";
+/// Version of the tally file format this build reads and writes.
+pub const TALLY_VERSION: u32 = 1;
+
+/// A tally as saved to disk (JSON). Documented in the README ("Tally files").
+#[derive(Serialize, Deserialize)]
+pub struct TallyFile {
+    /// Always [`TALLY_FORMAT`].
+    pub format: String,
+    /// [`TALLY_VERSION`] when written by this build.
+    pub version: u32,
+    /// The ipatlas version that wrote it.
+    pub generator: String,
+    /// The databases the addresses were resolved against.
+    pub databases: Vec<DatabaseInfo>,
+    /// The counters.
+    pub counters: CountersFile,
+    /// One row per place with weight.
+    pub places: Vec<PlaceRow>,
+}
+
+/// Counters with named reasons.
+#[derive(Serialize, Deserialize, Default)]
+pub struct CountersFile {
+    lines: u64,
+    skipped: u64,
+    parsed: u64,
+    #[serde(default)]
+    excluded: u64,
+    invalid_reasons: BTreeMap<String, u64>,
+    ipv4_records: u64,
+    ipv6_records: u64,
+    ipv4_prefixes: u64,
+    ipv6_prefixes: u64,
+    ipv4_not_found: BTreeMap<String, u64>,
+    ipv6_not_found: BTreeMap<String, u64>,
+}
+
+/// One place and its weights.
+#[derive(Serialize, Deserialize)]
+pub struct PlaceRow {
+    #[serde(flatten)]
+    place: Place,
+    ipv4: u64,
+    ipv6: u64,
+}
+
+fn named<const N: usize, T: Copy>(
+    all: [T; N],
+    name: impl Fn(T) -> &'static str,
+    counts: &[u64; N],
+) -> BTreeMap<String, u64> {
+    all.iter()
+        .zip(counts)
+        .filter(|(_, n)| **n > 0)
+        .map(|(r, n)| (name(*r).to_owned(), *n))
+        .collect()
+}
+
+fn unnamed<const N: usize, T: Copy>(
+    all: [T; N],
+    name: impl Fn(T) -> &'static str,
+    map: &BTreeMap<String, u64>,
+) -> std::result::Result<[u64; N], String> {
+    let mut out = [0u64; N];
+    for (key, n) in map {
+        let i = all
+            .iter()
+            .position(|r| name(*r) == key)
+            .ok_or_else(|| format!("unknown reason {key:?}"))?;
+        out[i] = *n;
+    }
+    Ok(out)
+}
+
+impl Tally {
+    /// The file form of this tally.
+    #[must_use]
+    pub fn to_file(&self, databases: Vec<DatabaseInfo>) -> TallyFile {
+        let c = &self.counters;
+        let counters = CountersFile {
+            lines: c.lines,
+            skipped: c.skipped,
+            parsed: c.parsed,
+            excluded: c.excluded,
+            invalid_reasons: named(InvalidReason::ALL, InvalidReason::name, &c.invalid),
+            ipv4_records: c.records[V4],
+            ipv6_records: c.records[V6],
+            ipv4_prefixes: c.prefixes[V4],
+            ipv6_prefixes: c.prefixes[V6],
+            ipv4_not_found: named(NotFound::ALL, NotFound::name, &c.not_found[V4]),
+            ipv6_not_found: named(NotFound::ALL, NotFound::name, &c.not_found[V6]),
+        };
+        let places = self
+            .places()
+            .into_iter()
+            .map(|(place, w)| PlaceRow {
+                place,
+                ipv4: w[V4],
+                ipv6: w[V6],
+            })
+            .collect();
+        TallyFile {
+            format: TALLY_FORMAT.to_owned(),
+            version: TALLY_VERSION,
+            generator: format!("ipatlas {}", env!("CARGO_PKG_VERSION")),
+            databases,
+            counters,
+            places,
+        }
+    }
+
+    /// Reads a tally file's text. `path` is only for messages.
+    pub fn from_json(path: &str, text: &[u8]) -> Result<(Tally, Vec<DatabaseInfo>)> {
+        let bad = |message: String| Error::Tally {
+            path: path.to_owned(),
+            message,
+        };
+        let header: serde_json::Value = serde_json::from_slice(text)
+            .map_err(|e| bad(format!("not a tally file (invalid JSON: {e})")))?;
+        if header.get("format").and_then(|v| v.as_str()) != Some(TALLY_FORMAT) {
+            return Err(bad(format!(
+                "not a tally file (no \"format\": \"{TALLY_FORMAT}\")"
+            )));
+        }
+        match header.get("version").and_then(serde_json::Value::as_u64) {
+            Some(v) if v == u64::from(TALLY_VERSION) => {}
+            Some(v) => {
+                return Err(bad(format!(
+                    "tally format version {v}; this ipatlas reads version {TALLY_VERSION} (upgrade ipatlas)"
+                )));
+            }
+            None => return Err(bad("tally file has no version".into())),
+        }
+        let file: TallyFile =
+            serde_json::from_value(header).map_err(|e| bad(format!("malformed tally: {e}")))?;
+        let cf = &file.counters;
+        let counters = Counters {
+            lines: cf.lines,
+            skipped: cf.skipped,
+            parsed: cf.parsed,
+            excluded: cf.excluded,
+            invalid: unnamed(InvalidReason::ALL, InvalidReason::name, &cf.invalid_reasons)
+                .map_err(&bad)?,
+            records: [cf.ipv4_records, cf.ipv6_records],
+            prefixes: [cf.ipv4_prefixes, cf.ipv6_prefixes],
+            not_found: [
+                unnamed(NotFound::ALL, NotFound::name, &cf.ipv4_not_found).map_err(&bad)?,
+                unnamed(NotFound::ALL, NotFound::name, &cf.ipv6_not_found).map_err(&bad)?,
+            ],
+        };
+        let mut tally = Tally {
+            counters,
+            ..Tally::default()
+        };
+        for row in &file.places {
+            let p = &row.place;
+            let coords_ok = match (p.lat, p.lon) {
+                (Some(lat), Some(lon)) => {
+                    (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)
+                }
+                (None, None) => true,
+                _ => false,
+            };
+            if !coords_ok {
+                return Err(bad(format!(
+                    "place with invalid coordinates: {:?}, {:?}",
+                    p.lat, p.lon
+                )));
+            }
+            let slot = tally.slot(row.place);
+            tally.add(slot, V4, row.ipv4);
+            tally.add(slot, V6, row.ipv6);
+        }
+        Ok((tally, file.databases))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(cc: &str, lat: f64, lon: f64) -> Place {
+        Place {
+            country: CountryCode::parse(cc),
+            lat: Some(lat),
+            lon: Some(lon),
+            ..Place::EMPTY
+        }
+    }
+
+    #[test]
+    fn cells_are_half_open_and_clamped_at_the_edges() {
+        let g = CellGrid::new(1.0).unwrap();
+        assert_eq!(g.cell(-90.0, -180.0), (0, 0));
+        assert_eq!(g.cell(90.0, 180.0), (179, 359));
+        assert_eq!(g.cell(0.0, 0.0), (90, 180));
+        assert_eq!(g.cell(-0.5, -0.5), (89, 179));
+        assert_eq!(g.cell(37.751, -97.822), (127, 82));
+        let fine = CellGrid::new(0.1).unwrap();
+        assert_eq!(fine.cell(-89.9, 0.0).0, 1);
+        assert_eq!(fine.cell(90.0, 0.0).0, 1799);
+        let odd = CellGrid::new(7.0).unwrap();
+        assert_eq!(odd.cell(90.0, 180.0), (25, 51));
+        assert_eq!(odd.bounds(25, 51), (85.0, 177.0, 90.0, 180.0));
+        assert!(CellGrid::new(0.001).is_err());
+        assert!(CellGrid::new(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn merge_adds_weights_and_counters() {
+        let mut a = Tally::new();
+        let s = a.slot(place("US", 37.751, -97.822));
+        a.add(s, V4, 3);
+        a.counters.lines = 5;
+        let mut b = Tally::new();
+        let s = b.slot(place("DE", 51.0, 9.0));
+        b.add(s, V6, 2);
+        let s = b.slot(place("US", 37.751, -97.822));
+        b.add(s, V4, 1);
+        b.counters.lines = 7;
+        a.merge(&b);
+        assert_eq!(a.counters.lines, 12);
+        let names: Vec<(String, u64)> = a
+            .countries()
+            .iter()
+            .map(|(c, n)| (c.to_string(), *n))
+            .collect();
+        assert_eq!(names, vec![("US".to_string(), 4), ("DE".to_string(), 2)]);
+        assert_eq!(a.located(V4).found, 4);
+        assert_eq!(a.located(V6).with_coords, 2);
+    }
+
+    #[test]
+    fn tally_files_round_trip_and_refuse_other_versions() {
+        let mut t = Tally::new();
+        let s = t.slot(place("FR", 48.85, 2.35));
+        t.add(s, V4, 10);
+        t.counters.invalid[InvalidReason::BadIpv4.index()] = 2;
+        t.counters.not_found[V6][NotFound::Reserved.index()] = 1;
+        let json = serde_json::to_vec(&t.to_file(vec![])).unwrap();
+        let (back, _) = Tally::from_json("t", &json).unwrap();
+        assert_eq!(back.counters, t.counters);
+        assert_eq!(back.places(), t.places());
+        let newer = String::from_utf8(json)
+            .unwrap()
+            .replace("\"version\":1", "\"version\":99");
+        let err = Tally::from_json("t", newer.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("version 99"), "{err}");
+        assert!(Tally::from_json("t", b"{\"format\":\"x\"}").is_err());
+        assert!(Tally::from_json("t", &b"{\"format\":\"ipatlas-tally\",\"ver"[..]).is_err());
+    }
+}
