@@ -55,7 +55,7 @@ pub fn countries_csv(tally: &Tally, w: &mut dyn Write) -> io::Result<()> {
         let share = if total == 0 {
             0.0
         } else {
-            *&n as f64 / total as f64
+            n as f64 / total as f64
         };
         writeln!(w, "{code},{n},{share:.6}")?;
     }

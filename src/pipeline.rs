@@ -693,7 +693,6 @@ fn render_rows(
         Ok(())
     })?;
     worker.tally.counters.lines += lines;
-    drop(emit);
     let bytes = match format {
         RowFormat::Csv => csv
             .into_inner()

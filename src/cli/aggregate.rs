@@ -21,7 +21,12 @@ pub struct AggregateArgs {
     #[arg(long, conflicts_with_all = ["inputs", "column", "extract"])]
     whole_db: bool,
     /// Grid cell size in degrees (0.01 to 180).
-    #[arg(long, value_name = "DEG", default_value_t = 1.0)]
+    #[arg(
+        long,
+        value_name = "DEG",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
     cell: f64,
     /// Write the countries table (country,count,share) here; `-` for stdout.
     #[arg(long, value_name = "FILE")]

@@ -68,11 +68,8 @@ pub fn scan(
         lines += 1;
         on(*line, Event::Invalid(InvalidReason::LineTooLong, preview))?;
     }
-    let mut line_no = chunk.first_line;
-    for raw in chunk.data.split_inclusive(|b| *b == b'\n') {
+    for (this, raw) in (chunk.first_line..).zip(chunk.data.split_inclusive(|b| *b == b'\n')) {
         lines += 1;
-        let this = line_no;
-        line_no += 1;
         if raw.len() > MAX_LINE_BYTES {
             on(this, Event::Invalid(InvalidReason::LineTooLong, &raw[..80]))?;
             continue;

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Fetches what the test suite needs into .testdata/ (ignored by git), once:
+#  - MaxMind's official test databases and the bad-database corpus, from the source
+#    distribution of the Python `maxminddb` 3.2.0 package on PyPI;
+#  - the Python `maxminddb` reader, in a virtualenv, for cross-checks against a reader
+#    no one here wrote.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=.testdata
+mkdir -p "$dir"
+if [ ! -f "$dir/maxminddb-3.2.0/tests/data/test-data/GeoIP2-City-Test.mmdb" ]; then
+  rm -rf "$dir/dl" && mkdir -p "$dir/dl"
+  python3 -m pip download --quiet --no-deps --no-binary :all: maxminddb==3.2.0 -d "$dir/dl"
+  tar xzf "$dir/dl/maxminddb-3.2.0.tar.gz" -C "$dir"
+fi
+if ! "$dir/venv/bin/python" -c 'import maxminddb' 2>/dev/null; then
+  python3 -m venv "$dir/venv"
+  "$dir/venv/bin/python" -m pip install --quiet --disable-pip-version-check maxminddb==3.2.0
+fi
+echo "test data ready in $dir"

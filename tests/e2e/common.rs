@@ -1,0 +1,267 @@
+//! Shared test helpers: running the built binary in a temp directory, fixture databases
+//! built with mmdb-writer, and the fetched MaxMind test data.
+
+use ipnet::IpNet;
+use mmdb_writer::{IpVersion, Value, Writer};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, UNIX_EPOCH};
+
+/// A temporary working directory and the binary under test.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+}
+
+/// What a run of the binary produced.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "expected success; stderr:\n{}\nstdout:\n{}",
+            self.stderr, self.stdout
+        );
+        self
+    }
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        TestEnv {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, content).expect("write test file");
+        p
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ipatlas"));
+        c.current_dir(self.dir.path())
+            // Isolate from any database installed on the machine.
+            .env_remove("IPATLAS_DB")
+            .env("IPATLAS_SEARCH_PATH", self.dir.path().join("no-such-dir"));
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_stdin(args, None)
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Run {
+        let mut c = self.command();
+        c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        let mut child = c.spawn().expect("spawn ipatlas");
+        if let Some(data) = stdin {
+            use std::io::Write;
+            let mut pipe = child.stdin.take().expect("stdin");
+            let data = data.to_vec();
+            std::thread::spawn(move || {
+                let _ = pipe.write_all(&data);
+            });
+        }
+        let out: Output = child.wait_with_output().expect("wait ipatlas");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+fn net(s: &str) -> IpNet {
+    s.parse().expect("fixture network")
+}
+
+fn nested(country: Option<&str>, registered: Option<&str>, loc: Option<(f64, f64, u16)>) -> Value {
+    let mut entries: Vec<(&str, Value)> = Vec::new();
+    if let Some(c) = country {
+        entries.push(("country", Value::map([("iso_code", Value::from(c))])));
+    }
+    if let Some(c) = registered {
+        entries.push((
+            "registered_country",
+            Value::map([("iso_code", Value::from(c))]),
+        ));
+    }
+    if let Some((lat, lon, r)) = loc {
+        entries.push((
+            "location",
+            Value::map([
+                ("latitude", Value::from(lat)),
+                ("longitude", Value::from(lon)),
+                ("accuracy_radius", Value::from(r)),
+            ]),
+        ));
+    }
+    if entries.is_empty() {
+        entries.push(("continent", Value::map([("code", Value::from("EU"))])));
+    }
+    Value::map(entries)
+}
+
+fn flat(country: &str, lat: Option<f32>, lon: Option<f32>) -> Value {
+    let coord = |v: Option<f32>| v.map_or(Value::from(""), Value::from);
+    Value::map([
+        ("city", Value::from("")),
+        ("country_code", Value::from(country)),
+        ("latitude", coord(lat)),
+        ("longitude", coord(lon)),
+        ("postcode", Value::from("")),
+        ("state1", Value::from("")),
+        ("state2", Value::from("")),
+        ("timezone", Value::from("")),
+    ])
+}
+
+fn write_db(path: &Path, writer: &Writer) {
+    std::fs::write(path, writer.to_bytes().expect("serialize fixture")).expect("write fixture");
+}
+
+/// Build date of every fixture: 2020-01-02.
+pub const FIXTURE_EPOCH: u64 = 1_577_923_200;
+
+/// The fixture databases, with known answers listed in `NESTED_NETWORKS`.
+pub struct Fixtures {
+    /// GeoIP2-City-like (nested schema), IPv6 tree with IPv4 data.
+    pub nested: PathBuf,
+    /// ip-location-db-like (flat schema, f32 coordinates, "" for unknown), IPv4-only tree.
+    pub flat_v4: PathBuf,
+    /// The IPv6 half of the flat pair: an IPv6 tree with no IPv4 data.
+    pub flat_v6: PathBuf,
+}
+
+/// A fixture network: (network, country, registered country, (lat, lon, radius)).
+pub type FixtureNetwork = (
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<(f64, f64, u16)>,
+);
+
+/// The nested fixture's networks.
+pub const NESTED_NETWORKS: &[FixtureNetwork] = &[
+    (
+        "1.0.0.0/24",
+        Some("US"),
+        Some("US"),
+        Some((37.751, -97.822, 1000)),
+    ),
+    ("2.0.0.0/16", Some("DE"), Some("DE"), Some((51.0, 9.0, 100))),
+    ("3.0.0.0/8", None, Some("JP"), Some((35.0, 139.0, 500))),
+    ("4.0.0.0/24", None, None, None),
+    (
+        "5.5.5.0/24",
+        Some("FR"),
+        Some("FR"),
+        Some((48.85, 2.35, 20)),
+    ),
+    ("6.0.0.0/24", Some("NO"), None, None),
+    ("7.0.0.0/24", Some("AQ"), None, Some((-90.0, -180.0, 1000))),
+    ("8.0.0.0/24", Some("CA"), None, Some((90.0, 180.0, 1000))),
+    ("2a00::/16", Some("GB"), Some("GB"), Some((51.5, -0.1, 50))),
+    ("2a01::/32", Some("TW"), Some("TW"), Some((25.0, 121.5, 20))),
+];
+
+impl Fixtures {
+    pub fn build(dir: &Path) -> Fixtures {
+        let epoch = UNIX_EPOCH + Duration::from_secs(FIXTURE_EPOCH);
+        let mut w = Writer::builder("GeoIP2-City").build_epoch(epoch).build();
+        for (n, c, r, loc) in NESTED_NETWORKS {
+            w.insert_value(net(n), nested(*c, *r, *loc))
+                .expect("insert");
+        }
+        let nested_path = dir.join("fixture-city.mmdb");
+        write_db(&nested_path, &w);
+
+        let mut w = Writer::builder("ipdb-city")
+            .ip_version(IpVersion::V4)
+            .build_epoch(epoch)
+            .build();
+        w.insert_value(net("1.0.0.0/24"), flat("US", Some(37.751), Some(-97.822)))
+            .expect("insert");
+        w.insert_value(net("9.9.9.0/24"), flat("", None, None))
+            .expect("insert");
+        w.insert_value(net("11.0.0.0/16"), flat("BR", Some(-15.78), Some(-47.93)))
+            .expect("insert");
+        let flat_v4 = dir.join("ipdb-city-ipv4.mmdb");
+        write_db(&flat_v4, &w);
+
+        let mut w = Writer::builder("ipdb-city")
+            .ip_version(IpVersion::V6)
+            .ipv4_aliasing(mmdb_writer::Ipv4Aliasing::Disabled)
+            .build_epoch(epoch)
+            .build();
+        w.insert_value(net("2a00::/16"), flat("GB", Some(51.5), Some(-0.1)))
+            .expect("insert");
+        let flat_v6 = dir.join("ipdb-city-ipv6.mmdb");
+        write_db(&flat_v6, &w);
+
+        Fixtures {
+            nested: nested_path,
+            flat_v4,
+            flat_v6,
+        }
+    }
+}
+
+/// A file from MaxMind's test data (fetched by scripts/fetch-test-data.sh). Missing data
+/// fails the test: it never skips.
+pub fn maxmind_data(rel: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".testdata/maxminddb-3.2.0/tests/data")
+        .join(rel);
+    assert!(
+        p.exists(),
+        "test data {} is missing: run scripts/fetch-test-data.sh (scripts/test.sh does)",
+        p.display()
+    );
+    p
+}
+
+/// The Python interpreter with the `maxminddb` reader (fetched by scripts/fetch-test-data.sh).
+pub fn python_with_maxminddb() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".testdata/venv/bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/fetch-test-data.sh",
+        p.display()
+    );
+    p
+}
+
+/// Parses CSV text into rows of fields (simple: no quoted commas in our outputs' numbers).
+pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    r.records()
+        .map(|rec| rec.expect("csv row").iter().map(str::to_owned).collect())
+        .collect()
+}
+
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests of the built `ipatlas` binary, run as a user runs it.
+
+mod common;
+
+mod aggregate;
+mod crosscheck;
+mod databases;
+mod info;
+mod inputs;
+mod lookup;
+mod merge;
+mod sample;
