@@ -11,38 +11,98 @@ use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-/// Writes `path` atomically: the content goes to a temporary file in the same directory,
-/// which is renamed over `path` only once it is complete. `-` writes to stdout.
-/// A failed run leaves no partial file and the previous file untouched.
+/// An output being written. A regular file (new or existing) is written to a temporary file
+/// in the same directory and renamed over the target by [`OutputFile::commit`], so a failed
+/// run leaves no partial file and the previous file untouched. `-` is stdout, and a special
+/// file that exists (`/dev/null`, `/dev/stdout`, a FIFO) is written in place: renaming over
+/// it would replace the device or pipe.
+pub struct OutputFile {
+    path: String,
+    target: Target,
+}
+
+enum Target {
+    Stdout,
+    InPlace(std::fs::File),
+    Temporary(tempfile::NamedTempFile, std::path::PathBuf),
+}
+
+impl OutputFile {
+    /// Opens an output (see the type's documentation).
+    pub fn create(path: &str) -> Result<Self> {
+        let err = |e: io::Error| Error::output(path, e);
+        let target = if path == "-" {
+            Target::Stdout
+        } else {
+            match std::fs::metadata(path) {
+                Ok(meta) if !meta.is_file() && !meta.is_dir() => Target::InPlace(
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .map_err(err)?,
+                ),
+                _ => {
+                    // Through symlinks to the real file, so the link itself survives.
+                    let real = std::fs::canonicalize(path)
+                        .unwrap_or_else(|_| Path::new(path).to_path_buf());
+                    let dir = match real.parent() {
+                        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                        _ => Path::new(".").to_path_buf(),
+                    };
+                    let tmp = tempfile::Builder::new()
+                        .prefix(".ipatlas-")
+                        .suffix(".tmp")
+                        .tempfile_in(dir)
+                        .map_err(err)?;
+                    Target::Temporary(tmp, real)
+                }
+            }
+        };
+        Ok(OutputFile {
+            path: path.to_owned(),
+            target,
+        })
+    }
+
+    /// The output's name, as given.
+    #[must_use]
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// A writer into the output (buffered).
+    pub fn writer(&self) -> Result<Box<dyn Write + Send>> {
+        let err = |e: io::Error| Error::output(&self.path, e);
+        let inner: Box<dyn Write + Send> = match &self.target {
+            Target::Stdout => Box::new(io::stdout()),
+            Target::InPlace(f) => Box::new(f.try_clone().map_err(err)?),
+            Target::Temporary(tmp, _) => Box::new(tmp.reopen().map_err(err)?),
+        };
+        Ok(Box::new(BufWriter::with_capacity(1 << 16, inner)))
+    }
+
+    /// Makes the output visible under its name (renames the temporary file into place).
+    pub fn commit(self) -> Result<()> {
+        let err = |e: io::Error| Error::output(&self.path, e);
+        if let Target::Temporary(tmp, real) = self.target {
+            tmp.as_file().sync_all().map_err(err)?;
+            tmp.persist(&real).map_err(|e| err(e.error))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a whole output with `write`, then commits it (see [`OutputFile`]).
 pub fn write_output(
     path: &str,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
-    let err = |e: io::Error| Error::output(path, e);
-    if path == "-" {
-        let stdout = io::stdout();
-        let mut lock = BufWriter::new(stdout.lock());
-        write(&mut lock).map_err(err)?;
-        return lock.flush().map_err(err);
-    }
-    let target = Path::new(path);
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ipatlas-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(err)?;
-    {
-        let mut w = BufWriter::new(tmp.as_file_mut());
-        write(&mut w).map_err(err)?;
-        w.flush().map_err(err)?;
-    }
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(target).map_err(|e| err(e.error))?;
-    Ok(())
+    let out = OutputFile::create(path)?;
+    let mut w = out.writer()?;
+    write(&mut w).map_err(|e| Error::output(path, e))?;
+    w.flush().map_err(|e| Error::output(path, e))?;
+    drop(w);
+    out.commit()
 }
 
 /// `country,count,share`: ISO code, weight, and share of all weight with a country

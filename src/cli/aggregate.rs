@@ -2,7 +2,7 @@
 
 use super::{DbArgs, InputArgs, attributions, with_threads};
 use crate::error::{Error, Result};
-use crate::export::{self, RunFacts, Summary};
+use crate::export::{self, OutputFile, RunFacts, Summary};
 use crate::pipeline::{self, Family, InvalidSink};
 use crate::tally::{CellGrid, Tally};
 use clap::Args;
@@ -141,43 +141,26 @@ fn write_outputs(
     Ok(())
 }
 
-/// `--invalid-out`: rows go to a temporary file beside the target, renamed at the end.
+/// `--invalid-out`: rows go to an [`OutputFile`], committed at the end of a successful run.
 struct InvalidOut {
     sink: InvalidSink,
-    tmp: tempfile::NamedTempFile,
-    path: String,
+    file: OutputFile,
 }
 
 impl InvalidOut {
     fn open(path: &str) -> Result<Self> {
-        let err = |e| Error::output(path, e);
-        let target = std::path::Path::new(path);
-        let dir = target
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        let tmp = tempfile::Builder::new()
-            .prefix(".ipatlas-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(err)?;
-        let file = tmp.reopen().map_err(err)?;
-        let sink = InvalidSink::new(Box::new(std::io::BufWriter::new(file))).map_err(err)?;
-        Ok(InvalidOut {
-            sink,
-            tmp,
-            path: path.to_owned(),
-        })
+        let file = OutputFile::create(path)?;
+        let sink = InvalidSink::new(file.writer()?).map_err(|e| Error::output(path, e))?;
+        Ok(InvalidOut { sink, file })
     }
 
     fn finish(self) -> Result<()> {
-        let err = |e| Error::output(&self.path, e);
-        drop(self.sink.finish().map_err(err)?);
-        self.tmp.as_file().sync_all().map_err(err)?;
-        self.tmp
-            .persist(&self.path)
-            .map_err(|e| Error::output(&self.path, e.error))?;
-        Ok(())
+        drop(
+            self.sink
+                .finish()
+                .map_err(|e| Error::output(self.file.path(), e))?,
+        );
+        self.file.commit()
     }
 }
 

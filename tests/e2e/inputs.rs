@@ -302,3 +302,84 @@ fn a_closed_stdout_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Regression: the atomic rename once replaced `/dev/null` (run as root) with a regular file.
+/// Special files are written in place; a symlink keeps pointing at its (replaced) target.
+#[test]
+fn outputs_to_fifos_devices_and_symlinks_write_through() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("ips.txt", "1.0.0.1\n");
+    let fifo = env.path("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    env.run(&[
+        "aggregate",
+        "--db",
+        db,
+        "ips.txt",
+        "--countries",
+        fifo.to_str().unwrap(),
+    ])
+    .ok();
+    assert_eq!(
+        reader.join().unwrap(),
+        "country,count,share\nUS,1,1.000000\n"
+    );
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "the FIFO must survive"
+    );
+
+    let out = env
+        .run(&[
+            "aggregate",
+            "--db",
+            db,
+            "ips.txt",
+            "--countries",
+            "/dev/stdout",
+            "--summary",
+            "/dev/null",
+        ])
+        .ok();
+    assert_eq!(out.stdout, "country,count,share\nUS,1,1.000000\n");
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+
+    std::fs::create_dir(env.path("real")).unwrap();
+    env.write("real/c.csv", "old\n");
+    std::os::unix::fs::symlink(env.path("real/c.csv"), env.path("link.csv")).unwrap();
+    env.run(&[
+        "aggregate",
+        "--db",
+        db,
+        "ips.txt",
+        "--countries",
+        "link.csv",
+    ])
+    .ok();
+    assert!(
+        std::fs::symlink_metadata(env.path("link.csv"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        env.read("real/c.csv"),
+        "country,count,share\nUS,1,1.000000\n"
+    );
+}
