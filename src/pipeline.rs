@@ -12,8 +12,8 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
 /// Which address families a run counts.
@@ -129,21 +129,33 @@ pub fn aggregate(
     options: &RunOptions,
     invalid: Option<&InvalidSink>,
 ) -> Result<Tally> {
-    with_chunks(inputs, options, |rx| {
-        rx.into_iter()
-            .par_bridge()
-            .try_fold(
-                || Worker::new(atlas, options, inputs, invalid),
-                |mut worker, work| {
-                    worker.chunk(&work)?;
-                    Ok::<_, Error>(worker)
-                },
-            )
-            .map(|w| w.map(|w| w.tally))
-            .try_reduce(Tally::new, |mut a, b| {
-                a.merge(&b);
-                Ok(a)
-            })
+    with_chunks(inputs, options, |rx, recycle| {
+        // Exactly one worker (and so one tally) per pool thread: memory does not grow with
+        // the number of chunks. The lock is taken once per 4 MiB chunk, not per line.
+        let rx = Mutex::new(rx);
+        let failed = AtomicBool::new(false);
+        let results = rayon::broadcast(|_| {
+            let mut worker = Worker::new(atlas, options, inputs, invalid);
+            while !failed.load(Ordering::Relaxed) {
+                let next = rx
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .recv();
+                let Ok(work) = next else { break };
+                if let Err(e) = worker.chunk(&work) {
+                    failed.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+                // Hand the buffer back to the reader: no allocator churn of 4 MiB blocks.
+                let _ = recycle.send(work.chunk.data);
+            }
+            Ok(worker.tally)
+        });
+        let mut total = Tally::new();
+        for tally in results {
+            total.merge(&tally?);
+        }
+        Ok(total)
     })
 }
 
@@ -207,17 +219,22 @@ pub fn aggregate_whole_db(atlas: &Atlas, family: Family) -> Result<Tally> {
     Ok(total)
 }
 
-/// Runs `consume` over the chunks of all inputs, read by a separate thread.
+/// Runs `consume` over the chunks of all inputs, read by a separate thread. `consume` may
+/// send spent chunk buffers back through the second argument for the reader to reuse.
 fn with_chunks<T: Send>(
     inputs: &[String],
     options: &RunOptions,
-    consume: impl FnOnce(Receiver<Work>) -> Result<T> + Send,
+    consume: impl FnOnce(Receiver<Work>, Sender<Vec<u8>>) -> Result<T> + Send,
 ) -> Result<T> {
     let threads = rayon::current_num_threads().max(1);
     let (tx, rx) = sync_channel::<Work>(threads * 2);
+    let (recycle_tx, recycle_rx) = channel::<Vec<u8>>();
     std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read_all(inputs, options, |w| tx.send(w).is_ok()));
-        let consumed = consume(rx);
+        let reader = scope.spawn(move || {
+            let fresh = || recycle_rx.try_recv().unwrap_or_default();
+            read_all(inputs, options, fresh, |w| tx.send(w).is_ok())
+        });
+        let consumed = consume(rx, recycle_tx);
         // The reader ends by itself: either at the end of input or when its channel closes.
         let read = reader
             .join()
@@ -232,6 +249,7 @@ fn with_chunks<T: Send>(
 fn read_all(
     inputs: &[String],
     options: &RunOptions,
+    mut fresh: impl FnMut() -> Vec<u8>,
     mut send: impl FnMut(Work) -> bool,
 ) -> Result<()> {
     let raw = Arc::new(AtomicU64::new(0));
@@ -250,7 +268,7 @@ fn read_all(
         let reader = source::open(name, raw.clone())?;
         let mut column: Option<Option<usize>> = None;
         let mut open = true;
-        source::chunk_input(i, name, reader, &mut seq, |chunk| {
+        source::chunk_input(i, name, reader, &mut seq, &mut fresh, |chunk| {
             let col = *column.get_or_insert_with(|| resolve_column(&options.mode, &chunk));
             if col.is_none() && matches!(options.mode, InputMode::Column { .. }) {
                 return false;
@@ -524,7 +542,7 @@ pub fn lookup(
         writeln!(out, "{LOOKUP_HEADER}").map_err(out_err)?;
     }
     let batch_len = rayon::current_num_threads().max(1) * 2;
-    with_chunks(inputs, options, |rx| {
+    with_chunks(inputs, options, |rx, _| {
         let mut total = Tally::new();
         let mut rx = rx.into_iter().peekable();
         while rx.peek().is_some() {

@@ -120,12 +120,14 @@ impl<R: BufRead> Read for ZstdFrames<R> {
 }
 
 /// Cuts one input into chunks and hands each to `emit`. Stops early (Ok) when `emit`
-/// returns false (the consumer has gone away).
+/// returns false (the consumer has gone away). `fresh` supplies buffers (recycled ones
+/// may be handed back by the consumer).
 pub fn chunk_input(
     input: usize,
     name: &str,
     mut reader: impl Read,
     seq: &mut u64,
+    mut fresh: impl FnMut() -> Vec<u8>,
     mut emit: impl FnMut(Chunk) -> bool,
 ) -> Result<u64> {
     let mut carry: Vec<u8> = Vec::new();
@@ -134,7 +136,9 @@ pub fn chunk_input(
     let mut skipping: Option<(u64, Vec<u8>)> = None;
     let mut pending_long: Option<(u64, Vec<u8>)> = None;
     loop {
-        let mut buf = Vec::with_capacity(CHUNK_BYTES + carry.len().max(64 << 10));
+        let mut buf = fresh();
+        buf.clear();
+        buf.reserve(CHUNK_BYTES + carry.len().max(64 << 10));
         buf.append(&mut carry);
         let eof = fill(&mut reader, &mut buf, CHUNK_BYTES).map_err(|source| Error::Input {
             path: name.to_owned(),
@@ -234,7 +238,7 @@ mod tests {
     fn chunks_of(data: &[u8]) -> Vec<Chunk> {
         let mut out = Vec::new();
         let mut seq = 0;
-        chunk_input(0, "t", data, &mut seq, |c| {
+        chunk_input(0, "t", data, &mut seq, Vec::new, |c| {
             out.push(c);
             true
         })
