@@ -1,0 +1,58 @@
+//! Lookup throughput through the search tree with the decode-once cache, and the whole
+//! aggregate pipeline, on the embedded database.
+
+mod common;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ipatlas::input::{Item, parse_item};
+use ipatlas::locate::Lookup;
+use ipatlas::pipeline::{self, RunOptions};
+use std::hint::black_box;
+
+fn locate(c: &mut Criterion) {
+    let atlas = common::embedded_atlas();
+    let text = common::ipv4_lines(100_000);
+    let ips: Vec<_> = text
+        .split(|c| *c == b'\n')
+        .filter_map(|l| match parse_item(l) {
+            Ok(Item::Addr(ip)) => Some(ip),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ips.len(), 100_000);
+    let mut g = c.benchmark_group("locate");
+    g.throughput(Throughput::Elements(ips.len() as u64));
+    g.bench_function("tree_lookup", |b| {
+        b.iter(|| {
+            let mut found = 0u32;
+            for ip in &ips {
+                if let Ok(Lookup::Found(..)) = atlas.lookup(*ip) {
+                    found += 1;
+                }
+            }
+            assert!(found > 50_000, "most of IPv4 is in the database");
+            black_box(found)
+        })
+    });
+    g.finish();
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("ips.txt");
+    std::fs::write(&path, &text).expect("write input");
+    let inputs = vec![path.display().to_string()];
+    let mut g = c.benchmark_group("pipeline");
+    g.throughput(Throughput::Elements(100_000));
+    g.sample_size(20);
+    g.bench_function("aggregate_100k_lines", |b| {
+        b.iter(|| {
+            let tally =
+                pipeline::aggregate(&atlas, &inputs, &RunOptions::default(), None).expect("run");
+            assert_eq!(tally.counters.lines, 100_000);
+            black_box(tally)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, locate);
+criterion_main!(benches);
