@@ -3,7 +3,8 @@
 #  - MaxMind's official test databases and the bad-database corpus, from the source
 #    distribution of the Python `maxminddb` 3.2.0 package on PyPI;
 #  - the Python `maxminddb` reader, in a virtualenv, for cross-checks against a reader
-#    no one here wrote.
+#    no one here wrote;
+#  - GDAL's ogrinfo (Debian package gdal-bin), which reads our GeoJSON back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=.testdata
@@ -16,5 +17,14 @@ fi
 if ! "$dir/venv/bin/python" -c 'import maxminddb' 2>/dev/null; then
   python3 -m venv "$dir/venv"
   "$dir/venv/bin/python" -m pip install --quiet --disable-pip-version-check maxminddb==3.2.0
+fi
+if ! command -v ogrinfo >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gdal-bin >/dev/null
+  else
+    echo "ogrinfo is missing: install GDAL (Debian: apt-get install gdal-bin)" >&2
+    exit 1
+  fi
 fi
 echo "test data ready in $dir"

@@ -58,6 +58,14 @@ pub enum Error {
         /// The record's text (shortened if long).
         text: String,
     },
+    /// A basemap shapefile that cannot be used.
+    #[error("basemap {path}: {message}")]
+    Basemap {
+        /// The shapefile.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A tally file that cannot be used.
     #[error("tally {path}: {message}")]
     Tally {
@@ -74,7 +82,10 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Input { .. } | Error::Output { .. } => exit::IO,
-            Error::Database { .. } | Error::Usage(_) | Error::Tally { .. } => exit::BAD_DATA,
+            Error::Database { .. }
+            | Error::Usage(_)
+            | Error::Tally { .. }
+            | Error::Basemap { .. } => exit::BAD_DATA,
             Error::Strict { .. } => exit::STRICT,
         }
     }

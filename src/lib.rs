@@ -5,6 +5,7 @@
 //! → [`tally`] (mergeable counts) → [`export`] (tables, summary, tally file).
 //! [`pipeline`] drives the parallel run; [`cli`] is the command line on top.
 
+pub mod basemap;
 pub mod cli;
 pub mod error;
 pub mod export;

@@ -1,6 +1,7 @@
 //! The command line: clap definitions shared by the commands, database discovery, and `main`.
 
 mod aggregate;
+mod geojson;
 mod info;
 mod lookup;
 mod merge;
@@ -22,6 +23,7 @@ Examples:
   ipatlas aggregate --db GeoLite2-City.mmdb ips.txt --countries c.csv --cells cells.csv
   ipatlas lookup 8.8.8.8 --format jsonl              (arguments that are addresses are looked up)
   zcat dump.gz | ipatlas aggregate - --tally part1.json
+  ipatlas geojson part1.json --layer countries -o countries.geojson
 
 Databases: --db, else $IPATLAS_DB, else GeoLite2-City.mmdb, GeoIP2-City.mmdb or
 dbip-city-lite*.mmdb in /usr/share/GeoIP, /var/lib/GeoIP, /usr/local/share/GeoIP, else the
@@ -48,6 +50,8 @@ enum Command {
     Aggregate(aggregate::AggregateArgs),
     /// Add tally files together (e.g. the shards of one dump).
     Merge(merge::MergeArgs),
+    /// Write a GeoJSON layer (cells, places or countries) from a tally or from inputs.
+    Geojson(geojson::GeojsonArgs),
     /// Write N synthetic addresses drawn from a database's located address space.
     Sample(sample::SampleArgs),
 }
@@ -310,6 +314,7 @@ pub fn main() -> ExitCode {
         Command::Lookup(a) => lookup::run(&a),
         Command::Aggregate(a) => aggregate::run(&a),
         Command::Merge(a) => merge::run(&a),
+        Command::Geojson(a) => geojson::run(&a),
         Command::Sample(a) => sample::run(&a),
     };
     match result {

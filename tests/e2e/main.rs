@@ -5,6 +5,7 @@ mod common;
 mod aggregate;
 mod crosscheck;
 mod databases;
+mod geojson;
 mod info;
 mod inputs;
 mod lookup;

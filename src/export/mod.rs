@@ -1,6 +1,8 @@
 //! Writing a merged tally out: country and cell tables, the summary, the tally file —
 //! each written atomically (temporary file, then rename) or to stdout for `-`.
 
+pub mod geojson;
+
 use crate::error::{Error, Result};
 use crate::input::InvalidReason;
 use crate::locate::{DatabaseInfo, NotFound};

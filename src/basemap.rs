@@ -1,0 +1,328 @@
+//! Country polygons for maps and the countries layer: the embedded Natural Earth basemap,
+//! or any polygon shapefile, with features joined to ISO country codes.
+
+use crate::error::{Error, Result};
+use crate::locate::CountryCode;
+use std::collections::HashMap;
+use std::io::{Cursor, Read, Seek};
+use std::path::Path;
+
+/// How finely the embedded basemap is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Simplified for whole-world maps (Natural Earth 1:10m, 4% of removable vertices kept).
+    World,
+    /// Finer, for maps of a region (15% kept).
+    Region,
+}
+
+static WORLD_SHP: &[u8] = include_bytes!("../assets/basemap/world.shp");
+static WORLD_DBF: &[u8] = include_bytes!("../assets/basemap/world.dbf");
+static DETAIL_SHP: &[u8] = include_bytes!("../assets/basemap/detail.shp");
+static DETAIL_DBF: &[u8] = include_bytes!("../assets/basemap/detail.dbf");
+
+/// Attribution to show wherever the embedded basemap is used.
+pub const NATURAL_EARTH: &str = "Made with Natural Earth";
+
+/// A closed ring of `(longitude, latitude)` points, in degrees.
+pub type Ring = Vec<(f64, f64)>;
+
+/// A polygon: its exterior ring and its holes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Polygon {
+    /// Outer boundary.
+    pub exterior: Ring,
+    /// Holes.
+    pub holes: Vec<Ring>,
+}
+
+/// One country of the basemap: every feature with its code, merged.
+#[derive(Clone, Debug)]
+pub struct Country {
+    /// The ISO 3166-1 alpha-2 code, when the features carry one.
+    pub code: Option<CountryCode>,
+    /// Display name (of the feature with the most points).
+    pub name: String,
+    /// Population estimate (`POP_EST`, summed over the features), if present and positive.
+    pub population: Option<f64>,
+    /// All polygons of the country.
+    pub polygons: Vec<Polygon>,
+}
+
+/// A set of country polygons.
+#[derive(Clone, Debug)]
+pub struct Basemap {
+    /// Where it came from: `embedded:natural-earth-10m-...` or the shapefile's path.
+    pub source: String,
+    /// Countries with a code (one entry per code), then land without a code.
+    pub countries: Vec<Country>,
+}
+
+impl Basemap {
+    /// The embedded Natural Earth basemap.
+    pub fn embedded(detail: Detail) -> Result<Basemap> {
+        let (shp, dbf, label) = match detail {
+            Detail::World => (
+                WORLD_SHP,
+                WORLD_DBF,
+                "embedded:natural-earth-10m-v5.1.1-world",
+            ),
+            Detail::Region => (
+                DETAIL_SHP,
+                DETAIL_DBF,
+                "embedded:natural-earth-10m-v5.1.1-detail",
+            ),
+        };
+        Self::read(Cursor::new(shp), Cursor::new(dbf), label)
+    }
+
+    /// A polygon shapefile (`.shp`, with its `.dbf` beside it).
+    pub fn open(path: &Path) -> Result<Basemap> {
+        let label = path.display().to_string();
+        let bad = |m: String| Error::Basemap {
+            path: label.clone(),
+            message: m,
+        };
+        let shp = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let dbf = std::fs::read(path.with_extension("dbf"))
+            .map_err(|e| bad(format!("{e} (reading the .dbf beside the .shp)")))?;
+        Self::read(Cursor::new(shp), Cursor::new(dbf), &label)
+    }
+
+    fn read<S: Read + Seek, D: Read + Seek>(shp: S, dbf: D, label: &str) -> Result<Basemap> {
+        let bad = |m: String| Error::Basemap {
+            path: label.to_owned(),
+            message: m,
+        };
+        let shapes = shapefile::ShapeReader::new(shp).map_err(|e| bad(e.to_string()))?;
+        let records = dbase::Reader::new(dbf).map_err(|e| bad(e.to_string()))?;
+        let mut reader = shapefile::Reader::new(shapes, records);
+        let alpha3 = alpha3_table();
+        let mut by_code: HashMap<Option<CountryCode>, usize> = HashMap::new();
+        let mut countries: Vec<(Country, usize)> = Vec::new();
+        let mut uncoded: Vec<Country> = Vec::new();
+        for item in reader.iter_shapes_and_records() {
+            let (shape, record) = item.map_err(|e| bad(e.to_string()))?;
+            let polygon = match shape {
+                shapefile::Shape::Polygon(p) => polygons_of(p.rings().iter().map(|r| match r {
+                    shapefile::PolygonRing::Outer(pts) => {
+                        (true, pts.iter().map(|p| (p.x, p.y)).collect())
+                    }
+                    shapefile::PolygonRing::Inner(pts) => {
+                        (false, pts.iter().map(|p| (p.x, p.y)).collect())
+                    }
+                })),
+                shapefile::Shape::NullShape => continue,
+                other => {
+                    return Err(bad(format!(
+                        "expected polygons, found a {} shape",
+                        other.shapetype()
+                    )));
+                }
+            };
+            let code = code_of(&record, alpha3.as_ref());
+            let name = text(&record, "NAME")
+                .or_else(|| text(&record, "ADMIN"))
+                .unwrap_or_default();
+            let population = number(&record, "POP_EST").filter(|p| *p > 0.0);
+            let points: usize = polygon.iter().map(|p| p.exterior.len()).sum();
+            let feature = Country {
+                code,
+                name,
+                population,
+                polygons: polygon,
+            };
+            match code {
+                None => uncoded.push(feature),
+                Some(_) => match by_code.get(&code) {
+                    Some(&i) => {
+                        let (c, best) = &mut countries[i];
+                        if points > *best {
+                            c.name = feature.name;
+                            *best = points;
+                        }
+                        c.population = match (c.population, feature.population) {
+                            (Some(a), Some(b)) => Some(a + b),
+                            (a, b) => a.or(b),
+                        };
+                        c.polygons.extend(feature.polygons);
+                    }
+                    None => {
+                        by_code.insert(code, countries.len());
+                        countries.push((feature, points));
+                    }
+                },
+            }
+        }
+        let mut countries: Vec<Country> = countries.into_iter().map(|(c, _)| c).collect();
+        countries.sort_by_key(|c| c.code);
+        countries.extend(uncoded);
+        Ok(Basemap {
+            source: label.to_owned(),
+            countries,
+        })
+    }
+
+    /// The country with a code.
+    #[must_use]
+    pub fn country(&self, code: CountryCode) -> Option<&Country> {
+        self.countries.iter().find(|c| c.code == Some(code))
+    }
+}
+
+/// Groups rings into polygons: each outer ring with the inner rings that lie inside it.
+fn polygons_of(rings: impl Iterator<Item = (bool, Ring)>) -> Vec<Polygon> {
+    let (mut outers, mut inners) = (Vec::new(), Vec::new());
+    for (outer, ring) in rings {
+        if ring.len() >= 4 {
+            if outer {
+                outers.push(ring)
+            } else {
+                inners.push(ring)
+            }
+        }
+    }
+    let mut polygons: Vec<Polygon> = outers
+        .into_iter()
+        .map(|exterior| Polygon {
+            exterior,
+            holes: Vec::new(),
+        })
+        .collect();
+    for hole in inners {
+        let probe = hole[0];
+        let owner = polygons
+            .iter()
+            .position(|p| contains(&p.exterior, probe))
+            .or(polygons.len().checked_sub(1));
+        if let Some(i) = owner {
+            polygons[i].holes.push(hole);
+        }
+    }
+    polygons
+}
+
+/// Even-odd point-in-ring test.
+#[must_use]
+pub fn contains(ring: &[(f64, f64)], (x, y): (f64, f64)) -> bool {
+    let mut inside = false;
+    let mut j = ring.len().wrapping_sub(1);
+    for i in 0..ring.len() {
+        let ((xi, yi), (xj, yj)) = (ring[i], ring[j]);
+        if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
+fn text(record: &dbase::Record, field: &str) -> Option<String> {
+    match record.get(field)? {
+        dbase::FieldValue::Character(Some(s)) => Some(s.trim().to_owned()),
+        dbase::FieldValue::Memo(s) => Some(s.trim().to_owned()),
+        _ => None,
+    }
+}
+
+fn number(record: &dbase::Record, field: &str) -> Option<f64> {
+    match record.get(field)? {
+        dbase::FieldValue::Numeric(n) => *n,
+        dbase::FieldValue::Float(f) => f.map(f64::from),
+        dbase::FieldValue::Double(d) | dbase::FieldValue::Currency(d) => Some(*d),
+        dbase::FieldValue::Integer(i) => Some(f64::from(*i)),
+        dbase::FieldValue::Character(Some(s)) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The feature's ISO alpha-2 code: `ISO_A2_EH`, else `ISO_A2`, else `WB_A2`, else an
+/// alpha-3 field (`ADM0_A3`, `ISO_A3`, `SOV_A3`) through Natural Earth's own pairs.
+/// Natural Earth writes `-99` (France and Norway in `ISO_A2`) and `CN-TW` (Taiwan) where
+/// the code is disputed; those are not codes.
+fn code_of(
+    record: &dbase::Record,
+    alpha3: Option<&HashMap<String, CountryCode>>,
+) -> Option<CountryCode> {
+    for field in ["ISO_A2_EH", "ISO_A2", "WB_A2", "iso_a2", "ISO2"] {
+        if let Some(code) = text(record, field).as_deref().and_then(alpha2) {
+            return Some(code);
+        }
+    }
+    let table = alpha3?;
+    ["ADM0_A3", "ISO_A3", "SOV_A3"]
+        .iter()
+        .filter_map(|f| text(record, f))
+        .find_map(|a3| table.get(&a3).copied())
+}
+
+fn alpha2(text: &str) -> Option<CountryCode> {
+    (text.len() == 2 && text.bytes().all(|b| b.is_ascii_uppercase()))
+        .then(|| CountryCode::parse(text))
+        .flatten()
+}
+
+/// Alpha-3 (Natural Earth `ADM0_A3`) to alpha-2, from the embedded basemap's own records.
+fn alpha3_table() -> Option<HashMap<String, CountryCode>> {
+    let mut reader = dbase::Reader::new(Cursor::new(WORLD_DBF)).ok()?;
+    let mut table = HashMap::new();
+    for record in reader.iter_records().flatten() {
+        if let (Some(a3), Some(a2)) = (
+            text(&record, "ADM0_A3"),
+            text(&record, "ISO_A2_EH").as_deref().and_then(alpha2),
+        ) && a3.len() == 3
+        {
+            table.insert(a3, a2);
+        }
+    }
+    Some(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_basemap_has_the_disputed_codes_and_the_carved_territories() {
+        let map = Basemap::embedded(Detail::World).unwrap();
+        for code in [
+            "FR", "NO", "TW", "XK", "GF", "RE", "SJ", "BQ", "CX", "CC", "TK", "BV", "US", "SG",
+            "HK", "MT",
+        ] {
+            let c = map.country(CountryCode::parse(code).unwrap());
+            assert!(
+                c.is_some_and(|c| !c.polygons.is_empty()),
+                "{code} has no polygon"
+            );
+        }
+        let fr = map.country(CountryCode::parse("FR").unwrap()).unwrap();
+        // French Guiana is its own country now, not a part of France.
+        let in_guiana = |p: &Polygon| {
+            p.exterior
+                .iter()
+                .all(|(lon, lat)| (-54.7..-51.4).contains(lon) && (2.0..6.0).contains(lat))
+        };
+        assert!(!fr.polygons.iter().any(in_guiana));
+        assert!(
+            map.country(CountryCode::parse("GF").unwrap())
+                .unwrap()
+                .polygons
+                .iter()
+                .any(in_guiana)
+        );
+        assert!(fr.population.unwrap() > 60e6);
+    }
+
+    #[test]
+    fn point_in_ring() {
+        let square = vec![
+            (0.0, 0.0),
+            (10.0, 0.0),
+            (10.0, 10.0),
+            (0.0, 10.0),
+            (0.0, 0.0),
+        ];
+        assert!(contains(&square, (5.0, 5.0)));
+        assert!(!contains(&square, (15.0, 5.0)));
+    }
+}

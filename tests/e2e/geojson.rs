@@ -1,0 +1,460 @@
+//! GeoJSON layers: RFC 7946 structure, joins to the basemap, and GDAL reading them back.
+
+use crate::common::*;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+fn features(text: &str) -> Vec<geojson::Feature> {
+    match text
+        .parse::<geojson::GeoJson>()
+        .unwrap_or_else(|e| panic!("not GeoJSON: {e}"))
+    {
+        geojson::GeoJson::FeatureCollection(fc) => fc.features,
+        other => panic!("expected a FeatureCollection, got {other:?}"),
+    }
+}
+
+fn signed_area(ring: &[Vec<f64>]) -> f64 {
+    ring.windows(2)
+        .map(|w| w[0][0] * w[1][1] - w[1][0] * w[0][1])
+        .sum::<f64>()
+        / 2.0
+}
+
+/// RFC 7946 3.1.6: closed rings of 4+ positions, exteriors counter-clockwise, holes clockwise.
+fn check_polygon(rings: &[Vec<Vec<f64>>]) {
+    for (i, ring) in rings.iter().enumerate() {
+        assert!(ring.len() >= 4, "ring with {} positions", ring.len());
+        assert_eq!(ring.first(), ring.last(), "ring not closed");
+        let area = signed_area(ring);
+        if i == 0 {
+            assert!(area > 0.0, "exterior ring not counter-clockwise: {area}");
+        } else {
+            assert!(area < 0.0, "hole not clockwise: {area}");
+        }
+        for p in ring {
+            assert!(
+                (-180.0..=180.0).contains(&p[0]) && (-90.0..=90.0).contains(&p[1]),
+                "{p:?}"
+            );
+        }
+    }
+}
+
+/// The geometry's type and coordinates, as plain JSON (the crate validated the structure).
+fn geometry(f: &geojson::Feature) -> (String, serde_json::Value) {
+    let g = serde_json::to_value(f.geometry.as_ref().expect("geometry")).unwrap();
+    (
+        g["type"].as_str().unwrap().to_owned(),
+        g["coordinates"].clone(),
+    )
+}
+
+fn check_geometry(f: &geojson::Feature) {
+    let (kind, coords) = geometry(f);
+    match kind.as_str() {
+        "Polygon" => check_polygon(&serde_json::from_value::<Vec<Vec<Vec<f64>>>>(coords).unwrap()),
+        "MultiPolygon" => serde_json::from_value::<Vec<Vec<Vec<Vec<f64>>>>>(coords)
+            .unwrap()
+            .iter()
+            .for_each(|p| check_polygon(p)),
+        "Point" => {
+            let p: Vec<f64> = serde_json::from_value(coords).unwrap();
+            assert!((-180.0..=180.0).contains(&p[0]) && (-90.0..=90.0).contains(&p[1]));
+        }
+        other => panic!("unexpected geometry {other}"),
+    }
+}
+
+/// No number in the text has more than 6 decimals, and there is no NaN or Infinity.
+fn check_numbers(text: &str) {
+    assert!(!text.contains("NaN") && !text.contains("Infinity"));
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'.' && i > 0 && bytes[i - 1].is_ascii_digit() {
+            let decimals = bytes[i + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            assert!(
+                decimals <= 6,
+                "more than 6 decimals near {:?}",
+                &text[i.saturating_sub(12)..(i + 12).min(text.len())]
+            );
+            i += decimals;
+        }
+        i += 1;
+    }
+}
+
+fn prop<'a>(f: &'a geojson::Feature, key: &str) -> &'a serde_json::Value {
+    f.properties
+        .as_ref()
+        .and_then(|p| p.get(key))
+        .unwrap_or(&serde_json::Value::Null)
+}
+
+fn by_code(features: &[geojson::Feature]) -> HashMap<String, &geojson::Feature> {
+    features
+        .iter()
+        .map(|f| (prop(f, "iso_a2").as_str().unwrap().to_owned(), f))
+        .collect()
+}
+
+fn ogrinfo(args: &[&str]) -> String {
+    let out = std::process::Command::new("ogrinfo")
+        .args(args)
+        .output()
+        .expect("ogrinfo is missing: scripts/fetch-test-data.sh installs gdal-bin");
+    assert!(
+        out.status.success(),
+        "ogrinfo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn shared_110m() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
+        "../shared/data/naturalearth/ne_110m_admin_0_countries/ne_110m_admin_0_countries.shp",
+    );
+    assert!(
+        p.exists(),
+        "{} is missing (shared/ beside the checkout)",
+        p.display()
+    );
+    p
+}
+
+fn fixture_tally(env: &TestEnv, fx: &Fixtures) {
+    // FR, NO and TW are the joins Natural Earth makes hard (-99 and CN-TW in ISO_A2).
+    env.write(
+        "ips.txt",
+        "5.5.5.1\n5.5.5.2\n6.0.0.1\n2a01::1\n1.0.0.1\n2.0.0.1\n3.0.0.1\n",
+    );
+    env.run(&[
+        "aggregate",
+        "--db",
+        fx.nested.to_str().unwrap(),
+        "ips.txt",
+        "--tally",
+        "t.json",
+    ])
+    .ok();
+}
+
+#[test]
+fn countries_layer_joins_france_norway_and_taiwan_on_both_basemaps() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    fixture_tally(&env, &fx);
+    let embedded = env
+        .run(&[
+            "geojson",
+            "t.json",
+            "--layer",
+            "countries",
+            "-o",
+            "c.geojson",
+        ])
+        .ok();
+    assert!(embedded.stderr.is_empty(), "{}", embedded.stderr);
+    let ne110 = shared_110m();
+    env.run(&[
+        "geojson",
+        "t.json",
+        "--layer",
+        "countries",
+        "--basemap",
+        ne110.to_str().unwrap(),
+        "-o",
+        "c110.geojson",
+    ])
+    .ok();
+    for file in ["c.geojson", "c110.geojson"] {
+        let text = env.read(file);
+        check_numbers(&text);
+        let fs = features(&text);
+        fs.iter().for_each(check_geometry);
+        let codes = by_code(&fs);
+        for (code, n) in [("FR", 2), ("NO", 1), ("TW", 1), ("US", 1), ("DE", 1)] {
+            let f = codes
+                .get(code)
+                .unwrap_or_else(|| panic!("{file}: no feature for {code}"));
+            assert_eq!(prop(f, "count"), n, "{file} {code}");
+        }
+        // 6 addresses have a country (3.0.0.1 has only coordinates); FR has 2.
+        assert_eq!(prop(codes["FR"], "share"), 0.333333);
+        assert!(prop(codes["NO"], "per_capita").as_f64().unwrap() > 0.0);
+        assert_eq!(prop(codes["CN"], "count"), 0);
+        assert_eq!(prop(codes["FR"], "name"), "France");
+    }
+}
+
+#[test]
+fn every_code_of_the_embedded_database_has_a_polygon() {
+    let env = TestEnv::new();
+    env.run(&[
+        "aggregate",
+        "--db",
+        "embedded",
+        "--whole-db",
+        "--family",
+        "all",
+        "--tally",
+        "all.json",
+    ])
+    .ok();
+    let tally = json(&env.read("all.json"));
+    let mut db_codes: Vec<String> = tally["places"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["country"].as_str().map(str::to_owned))
+        .collect();
+    db_codes.sort();
+    db_codes.dedup();
+    assert!(db_codes.len() >= 240, "{}", db_codes.len());
+    let run = env
+        .run(&[
+            "geojson",
+            "all.json",
+            "--layer",
+            "countries",
+            "-o",
+            "c.geojson",
+        ])
+        .ok();
+    assert!(!run.stderr.contains("no polygon"), "{}", run.stderr);
+    let fs = features(&env.read("c.geojson"));
+    let codes = by_code(&fs);
+    let missing: Vec<&String> = db_codes
+        .iter()
+        .filter(|c| !codes.contains_key(*c))
+        .collect();
+    assert!(missing.is_empty(), "codes without a polygon: {missing:?}");
+    for c in &db_codes {
+        assert!(
+            prop(codes[c.as_str()], "count").as_u64().unwrap() > 0,
+            "{c}"
+        );
+    }
+}
+
+#[test]
+fn a_basemap_without_some_codes_says_so() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    env.write("ips.txt", "5.5.5.1\n");
+    env.run(&[
+        "aggregate",
+        "--db",
+        fx.nested.to_str().unwrap(),
+        "ips.txt",
+        "--tally",
+        "t.json",
+    ])
+    .ok();
+    let ne110 = shared_110m();
+    // The 1:110m file has no Singapore; make a tally with SG through the embedded database.
+    env.write("sg-ips.txt", "8.8.8.8\n");
+    env.run(&[
+        "aggregate",
+        "--db",
+        "embedded",
+        "sg-ips.txt",
+        "--tally",
+        "t2.json",
+    ])
+    .ok();
+    let t2 = env
+        .read("t2.json")
+        .replace("\"country\":\"US\"", "\"country\":\"SG\"");
+    env.write("t2.json", t2);
+    let r = env
+        .run(&[
+            "geojson",
+            "t2.json",
+            "--layer",
+            "countries",
+            "--basemap",
+            ne110.to_str().unwrap(),
+            "-o",
+            "x.geojson",
+        ])
+        .ok();
+    assert!(
+        r.stderr.contains("no polygon") && r.stderr.contains("SG"),
+        "{}",
+        r.stderr
+    );
+    let bad = env.write("bad.shp", "not a shapefile");
+    let r = env.run(&[
+        "geojson",
+        "t.json",
+        "--layer",
+        "countries",
+        "--basemap",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("ipatlas: error: basemap "),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn cells_and_places_layers_match_the_tables() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    fixture_tally(&env, &fx);
+    env.run(&[
+        "aggregate",
+        "--db",
+        fx.nested.to_str().unwrap(),
+        "ips.txt",
+        "--cells",
+        "g.csv",
+        "--cell",
+        "0.5",
+    ])
+    .ok();
+    env.run(&[
+        "geojson",
+        "t.json",
+        "--layer",
+        "cells",
+        "--cell",
+        "0.5",
+        "-o",
+        "cells.geojson",
+    ])
+    .ok();
+    let text = env.read("cells.geojson");
+    check_numbers(&text);
+    let cells = features(&text);
+    cells.iter().for_each(check_geometry);
+    let table = csv_rows(&env.read("g.csv"));
+    assert_eq!(cells.len(), table.len() - 1);
+    for (f, row) in cells.iter().zip(&table[1..]) {
+        assert_eq!(
+            prop(f, "lat_min").as_f64().unwrap(),
+            row[0].parse::<f64>().unwrap()
+        );
+        assert_eq!(
+            prop(f, "lon_min").as_f64().unwrap(),
+            row[1].parse::<f64>().unwrap()
+        );
+        assert_eq!(
+            prop(f, "count").as_u64().unwrap(),
+            row[4].parse::<u64>().unwrap()
+        );
+    }
+    let total: f64 = cells
+        .iter()
+        .map(|f| prop(f, "share").as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-5, "{total}");
+
+    env.run(&[
+        "geojson",
+        "t.json",
+        "--layer",
+        "places",
+        "-o",
+        "places.geojson",
+    ])
+    .ok();
+    let places = features(&env.read("places.geojson"));
+    // Places with coordinates: FR, US, DE, JP-coords (3.0.0.1), TW; NO has none.
+    assert_eq!(places.len(), 5);
+    let fr = places.iter().find(|f| prop(f, "country") == "FR").unwrap();
+    assert_eq!(prop(fr, "count"), 2);
+    assert_eq!(prop(fr, "accuracy_radius"), 20);
+    assert_eq!(
+        geometry(fr),
+        ("Point".to_owned(), serde_json::json!([2.35, 48.85])),
+        "[lon, lat] order"
+    );
+    assert!(
+        places.iter().any(|f| prop(f, "country").is_null()),
+        "a place without a country has country null"
+    );
+}
+
+#[test]
+fn sequences_are_rfc_8142_and_inputs_work_like_aggregate() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    env.write("ips.txt", "5.5.5.1\n1.0.0.1\n2a00::1\n");
+    let out = env
+        .run(&[
+            "geojson",
+            "--db",
+            fx.nested.to_str().unwrap(),
+            "ips.txt",
+            "--layer",
+            "places",
+            "--seq",
+        ])
+        .ok();
+    let records: Vec<&str> = out.stdout.split_terminator('\n').collect();
+    assert_eq!(records.len(), 3);
+    for r in records {
+        let body = r.strip_prefix('\u{1e}').expect("record separator");
+        let f: geojson::Feature = body
+            .parse::<geojson::GeoJson>()
+            .unwrap()
+            .try_into()
+            .unwrap();
+        check_geometry(&f);
+    }
+    let empty = env
+        .run_with_stdin(&["geojson", "-"], Some(b"8.8.8.8\n"))
+        .ok();
+    assert_eq!(features(&empty.stdout).len(), 0);
+    assert!(empty.stderr.contains("no coordinates"), "{}", empty.stderr);
+}
+
+#[test]
+fn gdal_reads_every_layer() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    fixture_tally(&env, &fx);
+    for (layer, file, seq) in [
+        ("cells", "cells.geojson", false),
+        ("places", "places.geojsons", true),
+        ("countries", "countries.geojson", false),
+    ] {
+        let mut args = vec!["geojson", "t.json", "--layer", layer, "-o", file];
+        if seq {
+            args.push("--seq");
+        }
+        env.run(&args).ok();
+        let ours = match seq {
+            true => env.read(file).lines().count(),
+            false => features(&env.read(file)).len(),
+        };
+        let path = env.path(file);
+        let summary = ogrinfo(&["-ro", "-al", "-so", path.to_str().unwrap()]);
+        assert!(
+            summary.contains(&format!("Feature Count: {ours}")),
+            "{layer}: ours {ours}\n{summary}"
+        );
+        assert!(summary.contains("count: Integer"), "{layer}: {summary}");
+    }
+    let fr = ogrinfo(&[
+        "-ro",
+        "-al",
+        "-q",
+        "-where",
+        "iso_a2 = 'FR'",
+        env.path("countries.geojson").to_str().unwrap(),
+    ]);
+    assert!(fr.contains("name (String) = France"), "{fr}");
+    assert!(fr.contains("count (Integer) = 2"), "{fr}");
+    assert!(fr.contains("MULTIPOLYGON"), "{fr}");
+}
