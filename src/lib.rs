@@ -12,6 +12,7 @@ pub mod export;
 pub mod input;
 pub mod locate;
 pub mod pipeline;
+pub mod render;
 pub mod sample;
 pub mod tally;
 pub mod util;

@@ -51,8 +51,16 @@ enum LayerArg {
     Countries,
 }
 
+/// A tally with what it was resolved against.
+pub(super) struct Resolved {
+    pub tally: Tally,
+    pub databases: Vec<crate::locate::DatabaseInfo>,
+    /// Records decoded (0 when read from a tally file).
+    pub decoded_records: u64,
+}
+
 /// Reads a tally file when the only input is one; otherwise resolves the inputs.
-pub(super) fn tally_of(db: &DbArgs, input: &InputArgs, whole_db: bool) -> Result<Tally> {
+pub(super) fn tally_of(db: &DbArgs, input: &InputArgs, whole_db: bool) -> Result<Resolved> {
     if let [only] = input.inputs.as_slice()
         && looks_like_tally(only)
     {
@@ -60,17 +68,27 @@ pub(super) fn tally_of(db: &DbArgs, input: &InputArgs, whole_db: bool) -> Result
             path: only.clone(),
             source,
         })?;
-        return Ok(Tally::from_json(only, &text)?.0);
+        let (tally, databases) = Tally::from_json(only, &text)?;
+        return Ok(Resolved {
+            tally,
+            databases,
+            decoded_records: 0,
+        });
     }
     let atlas = db.open()?;
     let default_family = if whole_db { Family::Ipv4 } else { Family::Both };
     let options = input.run_options(default_family)?;
-    with_threads(input.threads, || {
+    let tally = with_threads(input.threads, || {
         if whole_db {
             pipeline::aggregate_whole_db(&atlas, options.family)
         } else {
             pipeline::aggregate(&atlas, &input.input_list()?, &options, None)
         }
+    })?;
+    Ok(Resolved {
+        tally,
+        databases: atlas.infos(),
+        decoded_records: atlas.decoded_records(),
     })
 }
 
@@ -87,7 +105,7 @@ fn looks_like_tally(path: &str) -> bool {
 
 pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
     let grid = CellGrid::new(args.cell)?;
-    let tally = tally_of(&args.db, &args.input, args.whole_db)?;
+    let tally = tally_of(&args.db, &args.input, args.whole_db)?.tally;
     let layer = match args.layer {
         LayerArg::Cells => Layer::Cells,
         LayerArg::Places => Layer::Places,

@@ -4,6 +4,7 @@ mod aggregate;
 mod geojson;
 mod info;
 mod lookup;
+mod map;
 mod merge;
 mod sample;
 
@@ -18,6 +19,7 @@ use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
 Examples:
+  ipatlas map --whole-db -o atlas/                   map of the whole address space
   ipatlas aggregate --whole-db                       country table of the whole address space
   ipatlas aggregate access.log.gz --extract --summary s.json
   ipatlas aggregate --db GeoLite2-City.mmdb ips.txt --countries c.csv --cells cells.csv
@@ -50,6 +52,10 @@ enum Command {
     Aggregate(aggregate::AggregateArgs),
     /// Add tally files together (e.g. the shards of one dump).
     Merge(merge::MergeArgs),
+    /// Resolve, aggregate and draw in one run: map.png plus tables, summary and GeoJSON.
+    Map(map::MapCommandArgs),
+    /// Draw a map (PNG) from a saved tally, without resolving again.
+    Render(map::RenderArgs),
     /// Write a GeoJSON layer (cells, places or countries) from a tally or from inputs.
     Geojson(geojson::GeojsonArgs),
     /// Write N synthetic addresses drawn from a database's located address space.
@@ -315,6 +321,8 @@ pub fn main() -> ExitCode {
         Command::Aggregate(a) => aggregate::run(&a),
         Command::Merge(a) => merge::run(&a),
         Command::Geojson(a) => geojson::run(&a),
+        Command::Map(a) => map::run_map(&a),
+        Command::Render(a) => map::run_render(&a),
         Command::Sample(a) => sample::run(&a),
     };
     match result {

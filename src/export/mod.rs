@@ -51,9 +51,11 @@ impl OutputFile {
                         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
                         _ => Path::new(".").to_path_buf(),
                     };
+                    // Created like any new file (0666 less the umask), not tempfile's 0600.
                     let tmp = tempfile::Builder::new()
                         .prefix(".ipatlas-")
                         .suffix(".tmp")
+                        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
                         .tempfile_in(dir)
                         .map_err(err)?;
                     Target::Temporary(tmp, real)

@@ -9,5 +9,6 @@ mod geojson;
 mod info;
 mod inputs;
 mod lookup;
+mod maps;
 mod merge;
 mod sample;

@@ -1,0 +1,319 @@
+//! `ipatlas map` (resolve, aggregate and draw in one run) and `ipatlas render` (draw a saved
+//! tally): the map flags they share.
+
+use super::geojson::tally_of;
+use super::{DbArgs, InputArgs};
+use crate::basemap::{Basemap, Detail};
+use crate::error::{Error, Result};
+use crate::export::geojson::{Framing, Layer, write_layer};
+use crate::export::{self, RunFacts, Summary, write_output};
+use crate::locate::DatabaseInfo;
+use crate::render::{Bbox, Colormap, MapOptions, Mode, ProjectionKind, ScaleKind, Style, render};
+use crate::tally::{CellGrid, Tally};
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Flags that shape a map.
+#[derive(Args, Debug, Clone)]
+pub struct MapArgs {
+    /// Map projection.
+    #[arg(long, value_enum, default_value_t = ProjectionArg::EqualEarth)]
+    projection: ProjectionArg,
+    /// Image width in pixels (the height follows the projection).
+    #[arg(long, default_value_t = 1600)]
+    width: u32,
+    /// Map a region: lon0,lat0,lon1,lat1 (west,south,east,north) in degrees.
+    #[arg(long, value_name = "BOX", allow_hyphen_values = true)]
+    bbox: Option<String>,
+    /// Heat layer: points (per pixel), cells (grid), choropleth (countries). Default: points
+    /// when the data has coordinates, choropleth when it has only countries.
+    #[arg(long, value_enum)]
+    mode: Option<ModeArg>,
+    /// Colour scale.
+    #[arg(long, value_enum, default_value_t = ScaleArg::EqHist)]
+    scale: ScaleArg,
+    /// Colour map (default: inferno on dark, ylorrd on light).
+    #[arg(long, value_enum)]
+    colormap: Option<ColormapArg>,
+    /// dark (the 2012 look) or light (print).
+    #[arg(long, value_enum, default_value_t = StyleArg::Dark)]
+    style: StyleArg,
+    /// Title above the map.
+    #[arg(long)]
+    title: Option<String>,
+    /// No title, colour bar or attribution: the bare map.
+    #[arg(long)]
+    no_legend: bool,
+    /// Cell size in degrees (cells mode).
+    #[arg(long, value_name = "DEG", default_value_t = 1.0)]
+    cell: f64,
+    /// Points mode: grow each lit pixel by this many pixels.
+    #[arg(long, value_name = "PX", default_value_t = 1)]
+    spread: u32,
+    /// Points mode: Gaussian blur radius in pixels (0: none).
+    #[arg(long, value_name = "RADIUS", default_value_t = 0.0)]
+    blur: f32,
+    /// Choropleth: addresses per million people (the basemap's POP_EST).
+    #[arg(long)]
+    per_capita: bool,
+    /// Leave out places with an accuracy radius of at least KM (default 1000): country
+    /// centroids and default locations that pile thousands of addresses into one pixel.
+    #[arg(long, value_name = "KM", num_args = 0..=1, default_missing_value = "1000")]
+    drop_coarse: Option<u32>,
+    /// Draw a 30-degree graticule.
+    #[arg(long)]
+    graticule: bool,
+    /// Country polygons: any polygon shapefile (default: embedded Natural Earth 1:10m).
+    #[arg(long, value_name = "FILE.shp")]
+    basemap: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ProjectionArg {
+    EqualEarth,
+    Robinson,
+    Equirectangular,
+    Mercator,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ModeArg {
+    Points,
+    Cells,
+    Choropleth,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ScaleArg {
+    EqHist,
+    Log,
+    Cbrt,
+    Linear,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum StyleArg {
+    Dark,
+    Light,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ColormapArg {
+    Inferno,
+    Magma,
+    Viridis,
+    Plasma,
+    Turbo,
+    Cividis,
+    Ylorrd,
+    Blues,
+    Cubehelix,
+}
+
+impl MapArgs {
+    fn options(&self, tally: &Tally) -> Result<MapOptions> {
+        let has_coords = tally.located(0).with_coords + tally.located(1).with_coords > 0;
+        let mode = match self.mode {
+            Some(ModeArg::Points) => Mode::Points,
+            Some(ModeArg::Cells) => Mode::Cells,
+            Some(ModeArg::Choropleth) => Mode::Choropleth,
+            None if has_coords => Mode::Points,
+            None => Mode::Choropleth,
+        };
+        CellGrid::new(self.cell)?;
+        if !(self.blur.is_finite() && (0.0..=100.0).contains(&self.blur)) {
+            return Err(Error::Usage(format!(
+                "--blur must be 0 to 100 pixels, got {}",
+                self.blur
+            )));
+        }
+        if self.spread > 50 {
+            return Err(Error::Usage(format!(
+                "--spread must be at most 50 pixels, got {}",
+                self.spread
+            )));
+        }
+        Ok(MapOptions {
+            projection: match self.projection {
+                ProjectionArg::EqualEarth => ProjectionKind::EqualEarth,
+                ProjectionArg::Robinson => ProjectionKind::Robinson,
+                ProjectionArg::Equirectangular => ProjectionKind::Equirectangular,
+                ProjectionArg::Mercator => ProjectionKind::Mercator,
+            },
+            width: self.width,
+            bbox: self.bbox.as_deref().map(Bbox::parse).transpose()?,
+            mode,
+            scale: match self.scale {
+                ScaleArg::EqHist => ScaleKind::EqHist,
+                ScaleArg::Log => ScaleKind::Log,
+                ScaleArg::Cbrt => ScaleKind::Cbrt,
+                ScaleArg::Linear => ScaleKind::Linear,
+            },
+            colormap: self.colormap.map(|c| match c {
+                ColormapArg::Inferno => Colormap::Inferno,
+                ColormapArg::Magma => Colormap::Magma,
+                ColormapArg::Viridis => Colormap::Viridis,
+                ColormapArg::Plasma => Colormap::Plasma,
+                ColormapArg::Turbo => Colormap::Turbo,
+                ColormapArg::Cividis => Colormap::Cividis,
+                ColormapArg::Ylorrd => Colormap::YlOrRd,
+                ColormapArg::Blues => Colormap::Blues,
+                ColormapArg::Cubehelix => Colormap::Cubehelix,
+            }),
+            style: match self.style {
+                StyleArg::Dark => Style::Dark,
+                StyleArg::Light => Style::Light,
+            },
+            title: self.title.clone(),
+            legend: !self.no_legend,
+            cell: self.cell,
+            spread: self.spread,
+            blur: self.blur,
+            per_capita: self.per_capita,
+            drop_coarse_km: self.drop_coarse,
+            graticule: self.graticule,
+        })
+    }
+
+    fn basemap(&self, region: bool) -> Result<Basemap> {
+        match &self.basemap {
+            Some(path) => Basemap::open(path),
+            None => Basemap::embedded(if region {
+                Detail::Region
+            } else {
+                Detail::World
+            }),
+        }
+    }
+
+    /// Draws the map and writes the PNG (atomically). Returns notes for stderr.
+    fn draw(&self, tally: &Tally, databases: &[DatabaseInfo], out: &str) -> Result<Vec<String>> {
+        let opts = self.options(tally)?;
+        let basemap = self.basemap(opts.bbox.is_some())?;
+        let (pixmap, report) = render(tally, &basemap, databases, &opts)?;
+        let png = pixmap
+            .encode_png()
+            .map_err(|e| Error::output(out, std::io::Error::other(e.to_string())))?;
+        write_output(out, |w| w.write_all(&png))?;
+        let mut notes = Vec::new();
+        let located = tally.located(0).with_coords + tally.located(1).with_coords;
+        if matches!(opts.mode, Mode::Points | Mode::Cells) && located == 0 {
+            notes.push("the data has no coordinates (a country-only database?): use --mode choropleth, or a city database".to_owned());
+        }
+        if report.outside > 0 {
+            notes.push(format!(
+                "{} addresses lie outside --bbox and are not drawn",
+                report.outside
+            ));
+        }
+        if !report.unmapped.is_empty() {
+            let codes: Vec<String> = report.unmapped.iter().map(ToString::to_string).collect();
+            notes.push(format!(
+                "no polygon in {} for {}",
+                basemap.source,
+                codes.join(", ")
+            ));
+        }
+        Ok(notes)
+    }
+}
+
+/// `render` arguments.
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// A tally file written by `aggregate --tally` or `map`.
+    #[arg(value_name = "TALLY")]
+    tally: String,
+    /// The PNG to write; `-` for stdout.
+    #[arg(short, long, value_name = "FILE.png")]
+    output: String,
+    #[command(flatten)]
+    map: MapArgs,
+    /// No notes on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub(super) fn run_render(args: &RenderArgs) -> Result<()> {
+    let text = std::fs::read(&args.tally).map_err(|source| Error::Input {
+        path: args.tally.clone(),
+        source,
+    })?;
+    let (tally, databases) = Tally::from_json(&args.tally, &text)?;
+    let notes = args.map.draw(&tally, &databases, &args.output)?;
+    if !args.quiet {
+        notes.iter().for_each(|n| eprintln!("ipatlas: note: {n}"));
+    }
+    Ok(())
+}
+
+/// `map` arguments.
+#[derive(Args, Debug)]
+pub struct MapCommandArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    input: InputArgs,
+    /// Tally every network of the database instead of reading inputs (see `aggregate`).
+    #[arg(long, conflicts_with_all = ["inputs", "column", "extract"])]
+    whole_db: bool,
+    /// Directory that receives map.png, countries.csv, cells.csv, summary.json, tally.json,
+    /// cells.geojson and countries.geojson (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
+    #[command(flatten)]
+    map: MapArgs,
+}
+
+pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
+    let started = Instant::now();
+    let grid = CellGrid::new(args.map.cell)?;
+    std::fs::create_dir_all(&args.output)
+        .map_err(|e| Error::output(args.output.display().to_string(), e))?;
+    let resolved = tally_of(&args.db, &args.input, args.whole_db)?;
+    let (tally, databases) = (resolved.tally, resolved.databases);
+    let path = |name: &str| -> String { args.output.join(name).display().to_string() };
+    let notes = args.map.draw(&tally, &databases, &path("map.png"))?;
+    export::write_output(&path("countries.csv"), |w| export::countries_csv(&tally, w))?;
+    export::write_output(&path("cells.csv"), |w| export::cells_csv(&tally, &grid, w))?;
+    let file = tally.to_file(databases.clone());
+    export::write_output(&path("tally.json"), |w| {
+        serde_json::to_writer(&mut *w, &file)?;
+        writeln!(w)
+    })?;
+    export::write_output(&path("cells.geojson"), |w| {
+        write_layer(&tally, Layer::Cells, &grid, None, Framing::Collection, w).map(drop)
+    })?;
+    let countries_map = args.map.basemap(true)?;
+    export::write_output(&path("countries.geojson"), |w| {
+        write_layer(
+            &tally,
+            Layer::Countries,
+            &grid,
+            Some(&countries_map),
+            Framing::Collection,
+            w,
+        )
+        .map(drop)
+    })?;
+    let summary = Summary::new(
+        &tally,
+        RunFacts {
+            databases,
+            decoded_records: resolved.decoded_records,
+            elapsed_s: started.elapsed().as_secs_f64(),
+            threads: rayon::current_num_threads(),
+            grid: Some(grid),
+        },
+    );
+    export::write_output(&path("summary.json"), |w| {
+        serde_json::to_writer_pretty(&mut *w, &summary)?;
+        writeln!(w)
+    })?;
+    if !args.input.quiet {
+        notes.iter().for_each(|n| eprintln!("ipatlas: note: {n}"));
+        eprintln!("ipatlas: wrote {}", Path::new(&path("map.png")).display());
+    }
+    Ok(())
+}

@@ -1,0 +1,1075 @@
+//! Drawing one map: layout, basemap, heat layer, legend and text, from a tally.
+
+use super::projection::{Bbox, Projection, ProjectionKind};
+use super::scale::{ColorScale, ScaleKind, short_count};
+use super::text::{Align, Fonts};
+use crate::basemap::{Basemap, NATURAL_EARTH, Ring};
+use crate::error::{Error, Result};
+use crate::locate::{CountryCode, DatabaseInfo};
+use crate::tally::{CellGrid, Tally, V4, V6};
+use std::collections::HashMap;
+use tiny_skia::{Color, FillRule, Mask, Paint, PathBuilder, Pixmap, Rect, Stroke, Transform};
+
+/// What the heat layer shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Every place's count in the pixel it projects to (datashader-style), with spread/blur.
+    Points,
+    /// Grid cells of `cell` degrees, filled in their projected shape.
+    Cells,
+    /// Countries filled by count (or per capita).
+    Choropleth,
+}
+
+/// Colours of everything but the heat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// The 2012 look: near-black ocean, charcoal land, thin borders, glowing heat.
+    Dark,
+    /// For print: white ocean, pale land.
+    Light,
+}
+
+/// The colour maps offered (from the `colorous` crate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Colormap {
+    /// Matplotlib's inferno.
+    Inferno,
+    /// Matplotlib's magma.
+    Magma,
+    /// Matplotlib's viridis.
+    Viridis,
+    /// Matplotlib's plasma.
+    Plasma,
+    /// Google's turbo.
+    Turbo,
+    /// Cividis (colour-vision friendly).
+    Cividis,
+    /// ColorBrewer YlOrRd.
+    YlOrRd,
+    /// ColorBrewer Blues.
+    Blues,
+    /// Cubehelix.
+    Cubehelix,
+}
+
+impl Colormap {
+    fn gradient(self) -> colorous::Gradient {
+        match self {
+            Colormap::Inferno => colorous::INFERNO,
+            Colormap::Magma => colorous::MAGMA,
+            Colormap::Viridis => colorous::VIRIDIS,
+            Colormap::Plasma => colorous::PLASMA,
+            Colormap::Turbo => colorous::TURBO,
+            Colormap::Cividis => colorous::CIVIDIS,
+            Colormap::YlOrRd => colorous::YELLOW_ORANGE_RED,
+            Colormap::Blues => colorous::BLUES,
+            Colormap::Cubehelix => colorous::CUBEHELIX,
+        }
+    }
+}
+
+/// Everything that shapes a map.
+#[derive(Clone, Debug)]
+pub struct MapOptions {
+    /// Projection.
+    pub projection: ProjectionKind,
+    /// Image width in pixels; the height follows the projection's aspect.
+    pub width: u32,
+    /// Region to map; the whole world when `None`.
+    pub bbox: Option<Bbox>,
+    /// Heat layer.
+    pub mode: Mode,
+    /// Colour scale.
+    pub scale: ScaleKind,
+    /// Colour map; `None` picks one that suits the style.
+    pub colormap: Option<Colormap>,
+    /// Colours of the basemap and text.
+    pub style: Style,
+    /// Title above the map.
+    pub title: Option<String>,
+    /// Draw the title, subtitle, colour bar and attribution.
+    pub legend: bool,
+    /// Cell size in degrees for [`Mode::Cells`].
+    pub cell: f64,
+    /// Points mode: grow each lit pixel to a square of radius `spread` pixels (max filter).
+    pub spread: u32,
+    /// Points mode: Gaussian blur with this radius (sigma) in pixels; 0 for none.
+    pub blur: f32,
+    /// Choropleth: count per million people (the basemap's `POP_EST`).
+    pub per_capita: bool,
+    /// Leave out places whose accuracy radius is at least this many km.
+    pub drop_coarse_km: Option<u32>,
+    /// Draw lines of latitude and longitude every 30 degrees.
+    pub graticule: bool,
+}
+
+impl Default for MapOptions {
+    fn default() -> Self {
+        MapOptions {
+            projection: ProjectionKind::EqualEarth,
+            width: 1600,
+            bbox: None,
+            mode: Mode::Points,
+            scale: ScaleKind::EqHist,
+            colormap: None,
+            style: Style::Dark,
+            title: None,
+            legend: true,
+            cell: 1.0,
+            spread: 1,
+            blur: 0.0,
+            per_capita: false,
+            drop_coarse_km: None,
+            graticule: false,
+        }
+    }
+}
+
+/// The accuracy radius (km) from which a location counts as coarse (country centroids,
+/// GeoLite2's default location in Kansas).
+pub const COARSE_KM: u32 = 1000;
+
+/// What a map shows, for the caller to report.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MapReport {
+    /// Image size in pixels.
+    pub width: u32,
+    /// Image size in pixels.
+    pub height: u32,
+    /// Weight drawn in the heat layer.
+    pub drawn: u64,
+    /// Weight with coordinates outside the `--bbox`.
+    pub outside: u64,
+    /// Weight at coarse locations (accuracy radius >= the threshold).
+    pub coarse: u64,
+    /// Whether that weight was left out (`--drop-coarse`).
+    pub coarse_dropped: bool,
+    /// Countries with counts but no polygon (choropleth).
+    pub unmapped: Vec<CountryCode>,
+}
+
+struct Palette {
+    background: Color,
+    ocean: Color,
+    land: Color,
+    border: Color,
+    outline: Color,
+    graticule: Color,
+    text: Color,
+    muted: Color,
+    colormap: Colormap,
+    /// Start of the colour map used (dark styles skip the near-black end, which would vanish).
+    low: f64,
+}
+
+fn rgb(r: u8, g: u8, b: u8) -> Color {
+    Color::from_rgba8(r, g, b, 255)
+}
+
+fn palette(style: Style, colormap: Option<Colormap>) -> Palette {
+    match style {
+        Style::Dark => Palette {
+            background: rgb(5, 6, 9),
+            ocean: rgb(11, 13, 19),
+            land: rgb(38, 40, 46),
+            border: rgb(64, 67, 76),
+            outline: rgb(40, 44, 54),
+            graticule: rgb(24, 27, 35),
+            text: rgb(232, 232, 232),
+            muted: rgb(150, 152, 160),
+            colormap: colormap.unwrap_or(Colormap::Inferno),
+            low: 0.22,
+        },
+        Style::Light => Palette {
+            background: rgb(255, 255, 255),
+            ocean: rgb(255, 255, 255),
+            land: rgb(232, 230, 225),
+            border: rgb(182, 178, 170),
+            outline: rgb(160, 160, 160),
+            graticule: rgb(236, 238, 242),
+            text: rgb(34, 34, 34),
+            muted: rgb(100, 100, 100),
+            colormap: colormap.unwrap_or(Colormap::YlOrRd),
+            low: 0.12,
+        },
+    }
+}
+
+impl Palette {
+    fn heat(&self, t: f64) -> Color {
+        let c = self
+            .colormap
+            .gradient()
+            .eval_continuous(self.low + (1.0 - self.low) * t);
+        rgb(c.r, c.g, c.b)
+    }
+}
+
+/// Maps projected metres to image pixels.
+struct Frame {
+    x0: f64,
+    y1: f64,
+    sx: f64,
+    sy: f64,
+    top: f32,
+    width: u32,
+    height: u32,
+}
+
+impl Frame {
+    fn pixel(&self, (x, y): (f64, f64)) -> (f32, f32) {
+        (
+            ((x - self.x0) * self.sx) as f32,
+            self.top + ((self.y1 - y) * self.sy) as f32,
+        )
+    }
+}
+
+fn paint(color: Color, anti_alias: bool) -> Paint<'static> {
+    let mut p = Paint::default();
+    p.set_color(color);
+    p.anti_alias = anti_alias;
+    p
+}
+
+/// Splits a ring that crosses the antimeridian (a step of more than 180° in longitude) into
+/// rings on either side, so it is not smeared across the map. Natural Earth's rings are
+/// already split; user shapefiles may not be.
+#[must_use]
+pub fn split_antimeridian(ring: &[(f64, f64)]) -> Vec<Ring> {
+    let crosses = ring.windows(2).any(|w| (w[1].0 - w[0].0).abs() > 180.0);
+    if !crosses {
+        return vec![ring.to_vec()];
+    }
+    // Unwrap longitudes into one continuous run, then clip the run to each 360° window.
+    let mut unwrapped = Vec::with_capacity(ring.len());
+    let mut offset = 0.0;
+    for (i, &(lon, lat)) in ring.iter().enumerate() {
+        if i > 0 {
+            let prev = ring[i - 1].0;
+            if lon - prev > 180.0 {
+                offset -= 360.0;
+            } else if prev - lon > 180.0 {
+                offset += 360.0;
+            }
+        }
+        unwrapped.push((lon + offset, lat));
+    }
+    let (lo, hi) = unwrapped
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let mut out = Vec::new();
+    let mut shift = ((lo + 180.0) / 360.0).floor() * 360.0;
+    while shift - 180.0 < hi {
+        let clipped = clip_x(
+            &clip_x(&unwrapped, shift - 180.0, true),
+            shift + 180.0,
+            false,
+        );
+        if clipped.len() >= 3 {
+            out.push(clipped.into_iter().map(|(x, y)| (x - shift, y)).collect());
+        }
+        shift += 360.0;
+    }
+    out
+}
+
+/// Sutherland-Hodgman against one vertical line: keeps `x >= edge` (or `x <= edge`).
+fn clip_x(ring: &[(f64, f64)], edge: f64, keep_greater: bool) -> Vec<(f64, f64)> {
+    let inside = |p: (f64, f64)| {
+        if keep_greater {
+            p.0 >= edge
+        } else {
+            p.0 <= edge
+        }
+    };
+    let mut out = Vec::new();
+    for i in 0..ring.len() {
+        let (a, b) = (ring[i], ring[(i + 1) % ring.len()]);
+        let cross =
+            |a: (f64, f64), b: (f64, f64)| (edge, a.1 + (b.1 - a.1) * (edge - a.0) / (b.0 - a.0));
+        match (inside(a), inside(b)) {
+            (true, true) => out.push(b),
+            (true, false) => out.push(cross(a, b)),
+            (false, true) => {
+                out.push(cross(a, b));
+                out.push(b);
+            }
+            (false, false) => {}
+        }
+    }
+    out
+}
+
+fn ring_path(pb: &mut PathBuilder, ring: &[(f64, f64)], proj: &Projection, frame: &Frame) {
+    let mut first = true;
+    for &(lon, lat) in ring {
+        let Some(p) = proj.forward(lon, lat) else {
+            continue;
+        };
+        let (x, y) = frame.pixel(p);
+        if first {
+            pb.move_to(x, y);
+            first = false;
+        } else {
+            pb.line_to(x, y);
+        }
+    }
+    if !first {
+        pb.close();
+    }
+}
+
+fn ring_bbox(ring: &[(f64, f64)]) -> Bbox {
+    ring.iter().fold(
+        Bbox {
+            lon0: f64::MAX,
+            lat0: f64::MAX,
+            lon1: f64::MIN,
+            lat1: f64::MIN,
+        },
+        |b, &(x, y)| Bbox {
+            lon0: b.lon0.min(x),
+            lat0: b.lat0.min(y),
+            lon1: b.lon1.max(x),
+            lat1: b.lat1.max(y),
+        },
+    )
+}
+
+fn overlaps(a: &Bbox, b: &Bbox) -> bool {
+    a.lon0 <= b.lon1 && b.lon0 <= a.lon1 && a.lat0 <= b.lat1 && b.lat0 <= a.lat1
+}
+
+/// Renders a map of a tally.
+pub fn render(
+    tally: &Tally,
+    basemap: &Basemap,
+    databases: &[DatabaseInfo],
+    opts: &MapOptions,
+) -> Result<(Pixmap, MapReport)> {
+    if !(64..=16_384).contains(&opts.width) {
+        return Err(Error::Usage(format!(
+            "--width must be 64 to 16384 pixels, got {}",
+            opts.width
+        )));
+    }
+    let proj = Projection::new(opts.projection)?;
+    let pal = palette(opts.style, opts.colormap);
+    let region = opts.bbox.unwrap_or(Bbox::WORLD);
+    let (mut x0, mut y0, mut x1, mut y1) = proj.extent(region);
+    if opts.bbox.is_none() {
+        // A little room around the globe so its outline is not cut.
+        let (px, py) = ((x1 - x0) * 0.01, (y1 - y0) * 0.01);
+        (x0, y0, x1, y1) = (x0 - px, y0 - py, x1 + px, y1 + py);
+    }
+    let width = opts.width;
+    let map_height = ((f64::from(width) * (y1 - y0) / (x1 - x0)).round() as u32).max(1);
+    let w = width as f32;
+    let (header, footer) = if opts.legend {
+        ((w * 0.07).max(48.0), (w * 0.085).max(64.0))
+    } else {
+        (0.0, 0.0)
+    };
+    let height = map_height + header as u32 + footer as u32;
+    if u64::from(width) * u64::from(height) > 400_000_000 {
+        return Err(Error::Usage(format!(
+            "a {width} x {height} image is too large"
+        )));
+    }
+    let mut pixmap = Pixmap::new(width, height)
+        .ok_or_else(|| Error::Usage("cannot allocate the image".into()))?;
+    pixmap.fill(pal.background);
+    let frame = Frame {
+        x0,
+        y1,
+        sx: f64::from(width) / (x1 - x0),
+        sy: f64::from(map_height) / (y1 - y0),
+        top: header,
+        width,
+        height: map_height,
+    };
+    let mut clip =
+        Mask::new(width, height).ok_or_else(|| Error::Usage("cannot allocate the mask".into()))?;
+    let map_rect = Rect::from_xywh(0.0, header, w, map_height as f32)
+        .ok_or_else(|| Error::Usage("empty map area".into()))?;
+    clip.fill_path(
+        &PathBuilder::from_rect(map_rect),
+        FillRule::Winding,
+        false,
+        Transform::identity(),
+    );
+    let clip = Some(&clip);
+
+    // Ocean: the globe's outline (pseudo-cylindrical projections are not rectangles).
+    let mut pb = PathBuilder::new();
+    let outline: Vec<(f32, f32)> = proj
+        .globe_outline()
+        .into_iter()
+        .map(|p| frame.pixel(p))
+        .collect();
+    if let Some((first, rest)) = outline.split_first() {
+        pb.move_to(first.0, first.1);
+        rest.iter().for_each(|p| pb.line_to(p.0, p.1));
+        pb.close();
+    }
+    let globe = pb.finish();
+    if let Some(globe) = &globe {
+        pixmap.fill_path(
+            globe,
+            &paint(pal.ocean, true),
+            FillRule::Winding,
+            Transform::identity(),
+            clip,
+        );
+    }
+
+    // Land, and the choropleth's fills.
+    let mut report = MapReport {
+        width,
+        height,
+        ..MapReport::default()
+    };
+    let counts: HashMap<CountryCode, u64> = tally.countries().into_iter().collect();
+    let country_value = |c: &crate::basemap::Country| -> Option<f64> {
+        let n = *counts.get(&c.code?)? as f64;
+        if opts.per_capita {
+            c.population.map(|p| n / p * 1e6)
+        } else {
+            Some(n)
+        }
+    };
+    let choropleth_scale = (opts.mode == Mode::Choropleth).then(|| {
+        ColorScale::fit(
+            opts.scale,
+            basemap.countries.iter().filter_map(country_value),
+        )
+    });
+    let view = Bbox {
+        lon0: region.lon0 - 1.0,
+        lat0: region.lat0 - 1.0,
+        lon1: region.lon1 + 1.0,
+        lat1: region.lat1 + 1.0,
+    };
+    let mut borders = PathBuilder::new();
+    for country in &basemap.countries {
+        let mut pb = PathBuilder::new();
+        for polygon in &country.polygons {
+            if !overlaps(&ring_bbox(&polygon.exterior), &view) {
+                continue;
+            }
+            for ring in std::iter::once(&polygon.exterior).chain(&polygon.holes) {
+                for part in split_antimeridian(ring) {
+                    ring_path(&mut pb, &part, &proj, &frame);
+                    ring_path(&mut borders, &part, &proj, &frame);
+                }
+            }
+        }
+        let Some(path) = pb.finish() else { continue };
+        let fill = match (&choropleth_scale, country_value(country)) {
+            (Some(scale), Some(v)) => scale.position(v).map_or(pal.land, |t| pal.heat(t)),
+            _ => pal.land,
+        };
+        pixmap.fill_path(
+            &path,
+            &paint(fill, true),
+            FillRule::EvenOdd,
+            Transform::identity(),
+            clip,
+        );
+    }
+    if let Some(path) = borders.finish() {
+        let stroke = Stroke {
+            width: (w / 2400.0).clamp(0.35, 1.2),
+            ..Stroke::default()
+        };
+        pixmap.stroke_path(
+            &path,
+            &paint(pal.border, true),
+            &stroke,
+            Transform::identity(),
+            clip,
+        );
+    }
+    if opts.graticule {
+        draw_graticule(&mut pixmap, &proj, &frame, &pal, clip);
+    }
+
+    // The heat layer.
+    let coarse_km = opts.drop_coarse_km.unwrap_or(COARSE_KM);
+    report.coarse_dropped = opts.drop_coarse_km.is_some();
+    let legend_scale = match opts.mode {
+        Mode::Choropleth => {
+            if let Some(scale) = &choropleth_scale {
+                report.drawn = basemap
+                    .countries
+                    .iter()
+                    .filter_map(|c| counts.get(&c.code?))
+                    .sum();
+                report.unmapped = crate::export::geojson::unmapped_countries(tally, basemap);
+                scale.clone()
+            } else {
+                ColorScale::fit(opts.scale, std::iter::empty())
+            }
+        }
+        Mode::Points => draw_points(
+            &mut pixmap,
+            tally,
+            &proj,
+            &frame,
+            &pal,
+            opts,
+            region,
+            coarse_km,
+            &mut report,
+        ),
+        Mode::Cells => draw_cells(
+            &mut pixmap,
+            tally,
+            &proj,
+            &frame,
+            &pal,
+            opts,
+            region,
+            coarse_km,
+            clip,
+            &mut report,
+        )?,
+    };
+    if let Some(globe) = &globe
+        && opts.bbox.is_none()
+    {
+        let stroke = Stroke {
+            width: (w / 1600.0).max(0.6),
+            ..Stroke::default()
+        };
+        pixmap.stroke_path(
+            globe,
+            &paint(pal.outline, true),
+            &stroke,
+            Transform::identity(),
+            clip,
+        );
+    }
+    if opts.legend {
+        let fonts =
+            Fonts::load().ok_or_else(|| Error::Usage("the embedded font cannot be read".into()))?;
+        draw_legend(
+            &mut pixmap,
+            &fonts,
+            &pal,
+            opts,
+            tally,
+            databases,
+            &legend_scale,
+            &report,
+            header,
+            map_height as f32 + header,
+        );
+    }
+    Ok((pixmap, report))
+}
+
+fn draw_graticule(
+    pixmap: &mut Pixmap,
+    proj: &Projection,
+    frame: &Frame,
+    pal: &Palette,
+    clip: Option<&Mask>,
+) {
+    let mut pb = PathBuilder::new();
+    let max = proj.kind().max_lat();
+    for lon in (-180..=180).step_by(30) {
+        let line: Vec<(f64, f64)> = (0..=90)
+            .map(|i| (f64::from(lon), -max + 2.0 * max * f64::from(i) / 90.0))
+            .collect();
+        polyline(&mut pb, &line, proj, frame);
+    }
+    for lat in (-60..=60).step_by(30) {
+        let line: Vec<(f64, f64)> = (0..=180)
+            .map(|i| (-180.0 + 2.0 * f64::from(i), f64::from(lat)))
+            .collect();
+        polyline(&mut pb, &line, proj, frame);
+    }
+    if let Some(path) = pb.finish() {
+        let stroke = Stroke {
+            width: (frame.width as f32 / 2000.0).max(0.5),
+            ..Stroke::default()
+        };
+        pixmap.stroke_path(
+            &path,
+            &paint(pal.graticule, true),
+            &stroke,
+            Transform::identity(),
+            clip,
+        );
+    }
+}
+
+fn polyline(pb: &mut PathBuilder, line: &[(f64, f64)], proj: &Projection, frame: &Frame) {
+    for (i, &(lon, lat)) in line.iter().enumerate() {
+        if let Some(p) = proj.forward(lon, lat) {
+            let (x, y) = frame.pixel(p);
+            if i == 0 {
+                pb.move_to(x, y)
+            } else {
+                pb.line_to(x, y)
+            }
+        }
+    }
+}
+
+/// Places with coordinates and their weights, minus coarse ones when they are dropped.
+fn located_places(
+    tally: &Tally,
+    region: Bbox,
+    coarse_km: u32,
+    report: &mut MapReport,
+) -> Vec<(f64, f64, u64)> {
+    let mut out = Vec::new();
+    for (place, w) in tally.places() {
+        let Some((lat, lon)) = place.coords() else {
+            continue;
+        };
+        let n = w[V4].saturating_add(w[V6]);
+        if place.accuracy_radius.is_some_and(|r| r >= coarse_km) {
+            report.coarse = report.coarse.saturating_add(n);
+            if report.coarse_dropped {
+                continue;
+            }
+        }
+        if !region.contains(lon, lat) {
+            report.outside = report.outside.saturating_add(n);
+            continue;
+        }
+        out.push((lon, lat, n));
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_points(
+    pixmap: &mut Pixmap,
+    tally: &Tally,
+    proj: &Projection,
+    frame: &Frame,
+    pal: &Palette,
+    opts: &MapOptions,
+    region: Bbox,
+    coarse_km: u32,
+    report: &mut MapReport,
+) -> ColorScale {
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let mut grid = vec![0f64; w * h];
+    for (lon, lat, n) in located_places(tally, region, coarse_km, report) {
+        let Some(p) = proj.forward(lon, lat) else {
+            continue;
+        };
+        let (x, y) = frame.pixel(p);
+        let (px, py) = (x.floor() as i64, (y - frame.top).floor() as i64);
+        // Latitude 90 / the east edge land on the last row / column, not outside.
+        let px = px.clamp(0, w as i64 - 1) as usize;
+        let py = py.clamp(0, h as i64 - 1) as usize;
+        grid[py * w + px] += n as f64;
+        report.drawn = report.drawn.saturating_add(n);
+    }
+    if opts.blur > 0.0 {
+        grid = gaussian_blur(&grid, w, h, opts.blur);
+    }
+    if opts.spread > 0 {
+        grid = spread_max(&grid, w, h, opts.spread as usize);
+    }
+    let scale = ColorScale::fit(opts.scale, grid.iter().copied());
+    let Some(mut layer) = Pixmap::new(frame.width, frame.height) else {
+        return scale;
+    };
+    for (i, v) in grid.iter().enumerate() {
+        if let Some(t) = scale.position(*v) {
+            layer.pixels_mut()[i] = pal.heat(t).to_color_u8().premultiply();
+        }
+    }
+    pixmap.draw_pixmap(
+        0,
+        frame.top as i32,
+        layer.as_ref(),
+        &tiny_skia::PixmapPaint::default(),
+        Transform::identity(),
+        None,
+    );
+    scale
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_cells(
+    pixmap: &mut Pixmap,
+    tally: &Tally,
+    proj: &Projection,
+    frame: &Frame,
+    pal: &Palette,
+    opts: &MapOptions,
+    region: Bbox,
+    coarse_km: u32,
+    clip: Option<&Mask>,
+    report: &mut MapReport,
+) -> Result<ColorScale> {
+    let grid = CellGrid::new(opts.cell)?;
+    let mut cells: HashMap<(u32, u32), u64> = HashMap::new();
+    for (lon, lat, n) in located_places(tally, region, coarse_km, report) {
+        *cells.entry(grid.cell(lat, lon)).or_default() += n;
+        report.drawn = report.drawn.saturating_add(n);
+    }
+    let scale = ColorScale::fit(opts.scale, cells.values().map(|n| *n as f64));
+    let mut sorted: Vec<_> = cells.into_iter().collect();
+    sorted.sort_unstable();
+    for ((row, col), n) in sorted {
+        let Some(t) = scale.position(n as f64) else {
+            continue;
+        };
+        let (lat0, lon0, lat1, lon1) = grid.bounds(row, col);
+        // Edges are curves in most projections: sample them.
+        let steps = ((opts.cell / 2.0).ceil() as usize).clamp(1, 16);
+        let mut ring = Vec::with_capacity(4 * steps);
+        for i in 0..steps {
+            ring.push((lon0 + (lon1 - lon0) * i as f64 / steps as f64, lat0));
+        }
+        for i in 0..steps {
+            ring.push((lon1, lat0 + (lat1 - lat0) * i as f64 / steps as f64));
+        }
+        for i in 0..steps {
+            ring.push((lon1 - (lon1 - lon0) * i as f64 / steps as f64, lat1));
+        }
+        for i in 0..steps {
+            ring.push((lon0, lat1 - (lat1 - lat0) * i as f64 / steps as f64));
+        }
+        let mut pb = PathBuilder::new();
+        ring_path(&mut pb, &ring, proj, frame);
+        if let Some(path) = pb.finish() {
+            pixmap.fill_path(
+                &path,
+                &paint(pal.heat(t), false),
+                FillRule::Winding,
+                Transform::identity(),
+                clip,
+            );
+        }
+    }
+    Ok(scale)
+}
+
+/// Grows every non-zero pixel to the maximum over a square of radius `r` (two 1-D passes).
+fn spread_max(grid: &[f64], w: usize, h: usize, r: usize) -> Vec<f64> {
+    let mut tmp = vec![0f64; grid.len()];
+    for y in 0..h {
+        for x in 0..w {
+            let (a, b) = (x.saturating_sub(r), (x + r).min(w - 1));
+            tmp[y * w + x] = grid[y * w + a..=y * w + b]
+                .iter()
+                .copied()
+                .fold(0.0, f64::max);
+        }
+    }
+    let mut out = vec![0f64; grid.len()];
+    for y in 0..h {
+        let (a, b) = (y.saturating_sub(r), (y + r).min(h - 1));
+        for x in 0..w {
+            out[y * w + x] = (a..=b).map(|yy| tmp[yy * w + x]).fold(0.0, f64::max);
+        }
+    }
+    out
+}
+
+/// Separable Gaussian blur with standard deviation `sigma` pixels (preserves the total).
+fn gaussian_blur(grid: &[f64], w: usize, h: usize, sigma: f32) -> Vec<f64> {
+    let sigma = f64::from(sigma);
+    let r = (sigma * 3.0).ceil() as isize;
+    let kernel: Vec<f64> = (-r..=r)
+        .map(|i| (-((i * i) as f64) / (2.0 * sigma * sigma)).exp())
+        .collect();
+    let sum: f64 = kernel.iter().sum();
+    let kernel: Vec<f64> = kernel.iter().map(|k| k / sum).collect();
+    let pass = |src: &[f64], horizontal: bool| {
+        let mut dst = vec![0f64; src.len()];
+        for y in 0..h as isize {
+            for x in 0..w as isize {
+                let v = src[(y as usize) * w + x as usize];
+                if v == 0.0 {
+                    continue;
+                }
+                for (k, weight) in kernel.iter().enumerate() {
+                    let d = k as isize - r;
+                    let (tx, ty) = if horizontal { (x + d, y) } else { (x, y + d) };
+                    if tx >= 0 && ty >= 0 && (tx as usize) < w && (ty as usize) < h {
+                        dst[ty as usize * w + tx as usize] += v * weight;
+                    }
+                }
+            }
+        }
+        dst
+    };
+    pass(&pass(grid, true), false)
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_legend(
+    pixmap: &mut Pixmap,
+    fonts: &Fonts,
+    pal: &Palette,
+    opts: &MapOptions,
+    tally: &Tally,
+    databases: &[DatabaseInfo],
+    scale: &ColorScale,
+    report: &MapReport,
+    header: f32,
+    footer_top: f32,
+) {
+    let w = pixmap.width() as f32;
+    let margin = w * 0.02;
+    let big = (w * 0.021).max(13.0);
+    let small = (w * 0.0115).max(9.0);
+    let tiny = (w * 0.0095).max(8.0);
+    let title = opts
+        .title
+        .clone()
+        .unwrap_or_else(|| "Geo-location of IP addresses".to_owned());
+    fonts.draw(
+        pixmap,
+        &title,
+        margin,
+        header * 0.48,
+        big,
+        true,
+        pal.text,
+        Align::Left,
+    );
+    let located = tally
+        .located(V4)
+        .found
+        .saturating_add(tally.located(V6).found);
+    let db = databases
+        .first()
+        .map(|d| {
+            let name = if d.path.starts_with(crate::locate::embedded::LABEL) {
+                "DB-IP IP to Country Lite"
+            } else {
+                &d.database_type
+            };
+            format!("{name} ({})", d.build_date)
+        })
+        .unwrap_or_default();
+    let projection = match opts.projection {
+        ProjectionKind::EqualEarth => "Equal Earth",
+        ProjectionKind::Robinson => "Robinson",
+        ProjectionKind::Equirectangular => "equirectangular",
+        ProjectionKind::Mercator => "Mercator",
+    };
+    let subtitle = format!(
+        "{} located addresses · {db} · {projection} projection",
+        thousands(located)
+    );
+    fonts.draw(
+        pixmap,
+        &subtitle,
+        margin,
+        header * 0.84,
+        small,
+        false,
+        pal.muted,
+        Align::Left,
+    );
+
+    // Colour bar with tick labels that are real counts under the scale.
+    let bar_w = w * 0.34;
+    let bar_h = (w * 0.009).max(6.0);
+    let bar_x = (w - bar_w) / 2.0;
+    let bar_y = footer_top + w * 0.014;
+    if scale.max() > 0.0 {
+        let steps = bar_w.round() as u32;
+        for i in 0..steps {
+            let t = f64::from(i) / f64::from(steps.max(2) - 1);
+            if let Some(r) = Rect::from_xywh(bar_x + i as f32, bar_y, 1.0, bar_h) {
+                pixmap.fill_rect(r, &paint(pal.heat(t), false), Transform::identity(), None);
+            }
+        }
+        for k in 0..=4 {
+            let t = f64::from(k) / 4.0;
+            let x = bar_x + bar_w * t as f32;
+            fonts.draw(
+                pixmap,
+                &short_count(scale.value_at(t)),
+                x,
+                bar_y + bar_h + small * 1.25,
+                small,
+                false,
+                pal.text,
+                Align::Center,
+            );
+        }
+    }
+    let unit = match (opts.mode, opts.per_capita) {
+        (Mode::Points, _) => "addresses per pixel".to_owned(),
+        (Mode::Cells, _) => format!(
+            "addresses per {}° cell",
+            crate::util::trim_decimal(opts.cell, 4)
+        ),
+        (Mode::Choropleth, true) => "addresses per million people".to_owned(),
+        (Mode::Choropleth, false) => "addresses per country".to_owned(),
+    };
+    let scale_name = match opts.scale {
+        ScaleKind::EqHist => "histogram-equalised",
+        ScaleKind::Log => "log scale",
+        ScaleKind::Cbrt => "cube-root scale",
+        ScaleKind::Linear => "linear scale",
+    };
+    fonts.draw(
+        pixmap,
+        &unit,
+        bar_x - margin * 0.6,
+        bar_y + bar_h,
+        small,
+        false,
+        pal.text,
+        Align::Right,
+    );
+    fonts.draw(
+        pixmap,
+        scale_name,
+        bar_x + bar_w + margin * 0.6,
+        bar_y + bar_h,
+        small,
+        false,
+        pal.muted,
+        Align::Left,
+    );
+
+    // Honesty about coarse locations, then attribution.
+    let bottom = pixmap.height() as f32;
+    if report.coarse > 0 && opts.mode != Mode::Choropleth {
+        let share = report.coarse as f64 / located.max(1) as f64 * 100.0;
+        let km = opts.drop_coarse_km.unwrap_or(COARSE_KM);
+        let (long, short) = if report.coarse_dropped {
+            let s = format!(
+                "Left out: {} addresses at coarse locations (accuracy radius ≥ {km} km)",
+                thousands(report.coarse)
+            );
+            (s.clone(), s)
+        } else {
+            let s = format!(
+                "Includes {} addresses ({share:.1}%) at coarse locations (accuracy ≥ {km} km)",
+                thousands(report.coarse)
+            );
+            (
+                format!("{s}, e.g. country centroids; --drop-coarse leaves them out"),
+                s,
+            )
+        };
+        let note = if fonts.width(&long, tiny, false) <= w - 2.0 * margin {
+            long
+        } else {
+            short
+        };
+        fonts.draw(
+            pixmap,
+            &note,
+            margin,
+            bottom - tiny * 2.6,
+            tiny,
+            false,
+            pal.muted,
+            Align::Left,
+        );
+    }
+    let mut sources: Vec<String> = databases
+        .iter()
+        .filter_map(|d| d.attribution.clone())
+        .collect();
+    sources.dedup();
+    sources.push(format!("Basemap: {NATURAL_EARTH}"));
+    sources.push("ipatlas".to_owned());
+    fonts.draw(
+        pixmap,
+        &sources.join(" · "),
+        margin,
+        bottom - tiny * 0.9,
+        tiny,
+        false,
+        pal.muted,
+        Align::Left,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rings_across_the_antimeridian_are_split() {
+        let ring = vec![
+            (170.0, -10.0),
+            (-170.0, -10.0),
+            (-170.0, 10.0),
+            (170.0, 10.0),
+            (170.0, -10.0),
+        ];
+        let parts = split_antimeridian(&ring);
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        for p in &parts {
+            assert!(
+                p.windows(2).all(|w| (w[1].0 - w[0].0).abs() <= 180.0),
+                "{p:?}"
+            );
+            assert!(p.iter().all(|(x, _)| (-180.0..=180.0).contains(x)), "{p:?}");
+        }
+        let plain = vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)];
+        assert_eq!(split_antimeridian(&plain), vec![plain.clone()]);
+    }
+
+    #[test]
+    fn the_embedded_basemap_has_no_ring_across_the_antimeridian() {
+        for detail in [
+            crate::basemap::Detail::World,
+            crate::basemap::Detail::Region,
+        ] {
+            let map = Basemap::embedded(detail).unwrap();
+            for c in &map.countries {
+                for p in &c.polygons {
+                    for ring in std::iter::once(&p.exterior).chain(&p.holes) {
+                        assert!(
+                            ring.windows(2).all(|w| (w[1].0 - w[0].0).abs() <= 180.0),
+                            "{}",
+                            c.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blur_keeps_the_total_and_spread_keeps_the_peak() {
+        let mut g = vec![0.0; 21 * 21];
+        g[10 * 21 + 10] = 100.0;
+        let b = gaussian_blur(&g, 21, 21, 2.0);
+        assert!((b.iter().sum::<f64>() - 100.0).abs() < 1e-6);
+        let s = spread_max(&g, 21, 21, 2);
+        assert_eq!(s.iter().filter(|v| **v == 100.0).count(), 25);
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

@@ -1,0 +1,192 @@
+//! Colour scales: counts to positions in a colour map, and back (for legend tick labels).
+
+/// How counts map onto the colour map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScaleKind {
+    /// Histogram equalisation (as datashader's `eq_hist`): each colour covers about as many
+    /// pixels as any other, so both sparse and dense regions show structure.
+    EqHist,
+    /// log(1 + count).
+    Log,
+    /// Cube root of the count.
+    Cbrt,
+    /// The count itself.
+    Linear,
+}
+
+/// A scale fitted to the non-zero values of one map.
+#[derive(Clone, Debug)]
+pub struct ColorScale {
+    kind: ScaleKind,
+    max: f64,
+    /// Distinct values, ascending, with their equalised position (eq-hist only).
+    levels: Vec<(f64, f64)>,
+}
+
+impl ColorScale {
+    /// Fits a scale to the values to be drawn (zeros and negatives are ignored: they are
+    /// transparent).
+    #[must_use]
+    pub fn fit(kind: ScaleKind, values: impl Iterator<Item = f64>) -> Self {
+        let mut v: Vec<f64> = values.filter(|x| *x > 0.0 && x.is_finite()).collect();
+        v.sort_by(f64::total_cmp);
+        let max = v.last().copied().unwrap_or(0.0);
+        let mut levels = Vec::new();
+        if kind == ScaleKind::EqHist && !v.is_empty() {
+            // Cumulative share of samples at or below each distinct value, rescaled so the
+            // smallest value sits at 0 and the largest at 1.
+            let n = v.len() as f64;
+            let mut i = 0;
+            while i < v.len() {
+                let mut j = i;
+                while j < v.len() && v[j] == v[i] {
+                    j += 1;
+                }
+                levels.push((v[i], j as f64 / n));
+                i = j;
+            }
+            let first = levels[0].1;
+            let span = 1.0 - first;
+            for l in &mut levels {
+                l.1 = if span > 0.0 {
+                    (l.1 - first) / span
+                } else {
+                    1.0
+                };
+            }
+        }
+        ColorScale { kind, max, levels }
+    }
+
+    /// The largest value.
+    #[must_use]
+    pub fn max(&self) -> f64 {
+        self.max
+    }
+
+    /// Position in the colour map (0 to 1) for a value; `None` for zero (not drawn).
+    #[must_use]
+    pub fn position(&self, value: f64) -> Option<f64> {
+        // NaN, zero and negatives are not drawn.
+        if value.is_nan() || value <= 0.0 || self.max <= 0.0 {
+            return None;
+        }
+        let v = value.min(self.max);
+        let t = match self.kind {
+            ScaleKind::Linear => v / self.max,
+            ScaleKind::Log => (1.0 + v).ln() / (1.0 + self.max).ln(),
+            ScaleKind::Cbrt => v.cbrt() / self.max.cbrt(),
+            ScaleKind::EqHist => {
+                let k = self.levels.partition_point(|(x, _)| *x < v);
+                match (k.checked_sub(1).map(|i| self.levels[i]), self.levels.get(k)) {
+                    (_, Some((x, t))) if *x == v => *t,
+                    (Some((x0, t0)), Some(&(x1, t1))) => t0 + (t1 - t0) * (v - x0) / (x1 - x0),
+                    (None, Some((_, t))) => *t,
+                    (Some((_, t)), None) => t,
+                    (None, None) => 1.0,
+                }
+            }
+        };
+        Some(t.clamp(0.0, 1.0))
+    }
+
+    /// The value drawn at a position (the inverse of [`ColorScale::position`]), for labels.
+    #[must_use]
+    pub fn value_at(&self, t: f64) -> f64 {
+        let t = t.clamp(0.0, 1.0);
+        match self.kind {
+            ScaleKind::Linear => t * self.max,
+            ScaleKind::Log => (t * (1.0 + self.max).ln()).exp() - 1.0,
+            ScaleKind::Cbrt => (t * self.max.cbrt()).powi(3),
+            ScaleKind::EqHist => {
+                let k = self.levels.partition_point(|(_, p)| *p < t);
+                match (k.checked_sub(1).map(|i| self.levels[i]), self.levels.get(k)) {
+                    (Some((x0, t0)), Some(&(x1, t1))) if t1 > t0 => {
+                        x0 + (x1 - x0) * (t - t0) / (t1 - t0)
+                    }
+                    (_, Some((x, _))) => *x,
+                    (Some((x, _)), None) => x,
+                    (None, None) => 0.0,
+                }
+            }
+        }
+    }
+}
+
+/// A count for a legend: `950`, `12k`, `3.4M`, `1.2B` (two significant digits above 1000).
+#[must_use]
+pub fn short_count(v: f64) -> String {
+    let (div, suffix) = match v.abs() {
+        x if x >= 1e9 => (1e9, "B"),
+        x if x >= 1e6 => (1e6, "M"),
+        x if x >= 1e3 => (1e3, "k"),
+        _ => (1.0, ""),
+    };
+    let x = v / div;
+    if suffix.is_empty() {
+        if v >= 10.0 || v == v.round() {
+            format!("{}", v.round())
+        } else {
+            format!("{v:.1}")
+        }
+    } else if x >= 10.0 {
+        format!("{}{suffix}", x.round())
+    } else {
+        let s = format!("{x:.1}");
+        format!("{}{suffix}", s.trim_end_matches(".0"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scales_are_monotonic_and_invertible() {
+        let values = [1.0, 1.0, 1.0, 2.0, 3.0, 10.0, 100.0, 1000.0];
+        for kind in [
+            ScaleKind::EqHist,
+            ScaleKind::Log,
+            ScaleKind::Cbrt,
+            ScaleKind::Linear,
+        ] {
+            let s = ColorScale::fit(kind, values.iter().copied());
+            assert_eq!(s.position(0.0), None, "{kind:?}: zero is transparent");
+            assert_eq!(s.position(1000.0), Some(1.0), "{kind:?}");
+            let mut last = -1.0;
+            for v in [1.0, 2.0, 3.0, 10.0, 100.0, 1000.0] {
+                let t = s.position(v).unwrap();
+                assert!(t >= last, "{kind:?} not monotonic at {v}");
+                last = t;
+                let back = s.value_at(t);
+                assert!(
+                    (back - v).abs() / v < 1e-9,
+                    "{kind:?}: {v} -> {t} -> {back}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn eq_hist_spreads_skewed_data() {
+        // Most pixels hold 1, a few hold huge counts: linear would show only the few.
+        let mut values = vec![1.0; 900];
+        values.extend((1..=100).map(|i| f64::from(i) * 1000.0));
+        let eq = ColorScale::fit(ScaleKind::EqHist, values.iter().copied());
+        let lin = ColorScale::fit(ScaleKind::Linear, values.iter().copied());
+        assert_eq!(eq.position(1.0), Some(0.0));
+        assert!(eq.position(50_000.0).unwrap() > 0.45 && eq.position(50_000.0).unwrap() < 0.55);
+        assert!(lin.position(1000.0).unwrap() < 0.02);
+    }
+
+    #[test]
+    fn short_counts() {
+        assert_eq!(short_count(0.0), "0");
+        assert_eq!(short_count(7.0), "7");
+        assert_eq!(short_count(950.0), "950");
+        assert_eq!(short_count(1234.0), "1.2k");
+        assert_eq!(short_count(56_000.0), "56k");
+        assert_eq!(short_count(3_400_000.0), "3.4M");
+        assert_eq!(short_count(2_000_000_000.0), "2B");
+    }
+}

@@ -1,0 +1,115 @@
+//! Text on maps with the embedded DejaVu Sans, so output is identical on every machine.
+
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
+use tiny_skia::{Color, Pixmap};
+
+static REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+static BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+
+/// The two faces maps use.
+pub struct Fonts {
+    regular: FontRef<'static>,
+    bold: FontRef<'static>,
+}
+
+/// Horizontal anchoring of a line of text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Align {
+    /// `x` is the left edge.
+    Left,
+    /// `x` is the centre.
+    Center,
+    /// `x` is the right edge.
+    Right,
+}
+
+impl Fonts {
+    /// Loads the embedded fonts.
+    #[must_use]
+    pub fn load() -> Option<Fonts> {
+        Some(Fonts {
+            regular: FontRef::try_from_slice(REGULAR).ok()?,
+            bold: FontRef::try_from_slice(BOLD).ok()?,
+        })
+    }
+
+    fn face(&self, bold: bool) -> &FontRef<'static> {
+        if bold { &self.bold } else { &self.regular }
+    }
+
+    /// Width of a line in pixels at `size` pixels.
+    #[must_use]
+    pub fn width(&self, text: &str, size: f32, bold: bool) -> f32 {
+        let font = self.face(bold).as_scaled(PxScale::from(size));
+        let mut w = 0.0;
+        let mut prev = None;
+        for c in text.chars() {
+            let id = font.glyph_id(c);
+            if let Some(p) = prev {
+                w += font.kern(p, id);
+            }
+            w += font.h_advance(id);
+            prev = Some(id);
+        }
+        w
+    }
+
+    /// Draws one line with its baseline at `y`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn draw(
+        &self,
+        pixmap: &mut Pixmap,
+        text: &str,
+        x: f32,
+        y: f32,
+        size: f32,
+        bold: bool,
+        color: Color,
+        align: Align,
+    ) {
+        let face = self.face(bold);
+        let font = face.as_scaled(PxScale::from(size));
+        let width = self.width(text, size, bold);
+        let mut pen = match align {
+            Align::Left => x,
+            Align::Center => x - width / 2.0,
+            Align::Right => x - width,
+        };
+        let (w, h) = (pixmap.width() as i32, pixmap.height() as i32);
+        let c = color.to_color_u8();
+        let pixels = pixmap.pixels_mut();
+        let mut prev = None;
+        for ch in text.chars() {
+            let id = font.glyph_id(ch);
+            if let Some(p) = prev {
+                pen += font.kern(p, id);
+            }
+            let glyph = id.with_scale_and_position(PxScale::from(size), ab_glyph::point(pen, y));
+            pen += font.h_advance(id);
+            prev = Some(id);
+            let Some(outline) = face.outline_glyph(glyph) else {
+                continue;
+            };
+            let b = outline.px_bounds();
+            outline.draw(|gx, gy, coverage| {
+                let (px, py) = (b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32);
+                if px < 0 || py < 0 || px >= w || py >= h {
+                    return;
+                }
+                let a = (coverage.clamp(0.0, 1.0) * f32::from(c.alpha()) / 255.0).clamp(0.0, 1.0);
+                let i = (py * w + px) as usize;
+                let dst = pixels[i].demultiply();
+                let mix =
+                    |s: u8, d: u8| (f32::from(s) * a + f32::from(d) * (1.0 - a)).round() as u8;
+                let out_a = (a * 255.0 + f32::from(dst.alpha()) * (1.0 - a)).round() as u8;
+                let rgba = tiny_skia::ColorU8::from_rgba(
+                    mix(c.red(), dst.red()),
+                    mix(c.green(), dst.green()),
+                    mix(c.blue(), dst.blue()),
+                    out_a,
+                );
+                pixels[i] = rgba.premultiply();
+            });
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! Maps: pixels where they belong under each projection, regions, and reference images.
+
+use crate::common::*;
+use std::path::{Path, PathBuf};
+
+/// A hand-written tally with one place per (lat, lon, count).
+fn tally_with(env: &TestEnv, name: &str, places: &[(f64, f64, u64)]) -> String {
+    let rows: Vec<String> = places
+        .iter()
+        .map(|(lat, lon, n)| format!(r#"{{"country":"FR","lat":{lat},"lon":{lon},"accuracy_radius":10,"ipv4":{n},"ipv6":0}}"#))
+        .collect();
+    let text = format!(
+        r#"{{"format":"ipatlas-tally","version":1,"generator":"test","databases":[],"counters":{{"lines":0,"skipped":0,"parsed":0,"invalid_reasons":{{}},"ipv4_records":0,"ipv6_records":0,"ipv4_prefixes":0,"ipv6_prefixes":0,"ipv4_not_found":{{}},"ipv6_not_found":{{}}}},"places":[{}]}}"#,
+        rows.join(",")
+    );
+    env.write(name, text);
+    name.to_owned()
+}
+
+fn decode(path: &Path) -> tiny_skia::Pixmap {
+    tiny_skia::Pixmap::load_png(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Pixels of the heat layer: a single place is drawn at the top of the colour map, bright
+/// yellow in inferno, which no basemap colour comes near.
+fn lit(p: &tiny_skia::Pixmap) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    for y in 0..p.height() {
+        for x in 0..p.width() {
+            let c = p.pixel(x, y).unwrap().demultiply();
+            if c.red() > 200 && c.green() > 200 && c.blue() > 100 {
+                out.push((x, y));
+            }
+        }
+    }
+    out
+}
+
+fn render_one(
+    env: &TestEnv,
+    projection: &str,
+    lat: f64,
+    lon: f64,
+) -> (tiny_skia::Pixmap, Vec<(u32, u32)>) {
+    let t = tally_with(env, "one.json", &[(lat, lon, 1)]);
+    env.run(&[
+        "render",
+        &t,
+        "-o",
+        "one.png",
+        "--no-legend",
+        "--spread",
+        "0",
+        "--width",
+        "721",
+        "--projection",
+        projection,
+    ])
+    .ok();
+    let p = decode(&env.path("one.png"));
+    let l = lit(&p);
+    (p, l)
+}
+
+#[track_caller]
+fn assert_near(got: &[(u32, u32)], want: (f64, f64)) {
+    assert_eq!(got.len(), 1, "exactly one lit pixel, got {got:?}");
+    let (x, y) = (f64::from(got[0].0) + 0.5, f64::from(got[0].1) + 0.5);
+    assert!(
+        (x - want.0).abs() <= 1.0 && (y - want.1).abs() <= 1.0,
+        "lit pixel {got:?}, expected near {want:?}"
+    );
+}
+
+#[test]
+fn a_single_address_lights_the_expected_pixel_under_each_projection() {
+    let env = TestEnv::new();
+    // Maps of the world leave 1% of the full extent free on every side: the half-extent
+    // from the centre to an edge is 1.02 times the globe's.
+    let pad = 1.02;
+    // Equirectangular: x and y are longitude and latitude.
+    let (p, l) = render_one(&env, "equirectangular", 40.0, -100.0);
+    let (w, h) = (f64::from(p.width()), f64::from(p.height()));
+    assert_eq!(p.height(), 361, "2:1 world");
+    assert_near(
+        &l,
+        (
+            (-100.0 + 180.0 * pad) / (360.0 * pad) * w,
+            (90.0 * pad - 40.0) / (180.0 * pad) * h,
+        ),
+    );
+    // Spherical Mercator: y = ln(tan(pi/4 + lat/2)), the world a square of side 2*pi.
+    let (p, l) = render_one(&env, "mercator", 60.0, 30.0);
+    let (w, h) = (f64::from(p.width()), f64::from(p.height()));
+    let (x, y) = (
+        30f64.to_radians(),
+        (std::f64::consts::FRAC_PI_4 + 30f64.to_radians())
+            .tan()
+            .ln(),
+    );
+    let half = std::f64::consts::PI * pad;
+    assert_near(
+        &l,
+        ((x + half) / (2.0 * half) * w, (half - y) / (2.0 * half) * h),
+    );
+    // Equal Earth and Robinson: along the equator x is proportional to longitude, and the
+    // equator is the widest line; the equator is the middle row.
+    for projection in ["equal-earth", "robinson"] {
+        let (p, l) = render_one(&env, projection, 0.0, 150.0);
+        let (w, h) = (f64::from(p.width()), f64::from(p.height()));
+        assert_near(&l, ((150.0 / 180.0 + pad) / (2.0 * pad) * w, h / 2.0));
+    }
+    // Robinson's published table (Robinson 1974, as in Snyder 1993): at 30° the parallel is
+    // X = 0.9600 of the equator's length and lies at Y = 0.3720 of the pole's height.
+    let (p, l) = render_one(&env, "robinson", -30.0, 90.0);
+    let (w, h) = (f64::from(p.width()), f64::from(p.height()));
+    assert_near(
+        &l,
+        (
+            (0.5 * 0.9600 + pad) / (2.0 * pad) * w,
+            (pad + 0.3720) / (2.0 * pad) * h,
+        ),
+    );
+}
+
+#[test]
+fn a_bbox_map_shows_only_what_lies_inside() {
+    let env = TestEnv::new();
+    let t = tally_with(&env, "two.json", &[(48.0, 10.0, 5), (40.0, -100.0, 7)]);
+    let r = env
+        .run(&[
+            "render",
+            &t,
+            "-o",
+            "eu.png",
+            "--bbox",
+            "-10,35,30,60",
+            "--projection",
+            "equirectangular",
+            "--no-legend",
+            "--spread",
+            "0",
+            "--width",
+            "400",
+        ])
+        .ok();
+    assert!(
+        r.stderr.contains("7 addresses lie outside --bbox"),
+        "{}",
+        r.stderr
+    );
+    let p = decode(&env.path("eu.png"));
+    let (w, h) = (f64::from(p.width()), f64::from(p.height()));
+    assert_eq!(p.height(), 250, "40 x 25 degrees at 400 px");
+    assert_near(
+        &lit(&p),
+        ((10.0 + 10.0) / 40.0 * w, (60.0 - 48.0) / 25.0 * h),
+    );
+}
+
+#[test]
+fn bad_map_flags_are_usage_errors() {
+    let env = TestEnv::new();
+    let t = tally_with(&env, "one.json", &[(0.0, 0.0, 1)]);
+    for args in [
+        vec!["--bbox", "10,0,-10,5"],
+        vec!["--width", "10"],
+        vec!["--cell", "0"],
+        vec!["--blur", "-1"],
+        vec!["--projection", "gnomonic"],
+    ] {
+        let mut all = vec!["render", t.as_str(), "-o", "x.png"];
+        all.extend(args.iter().copied());
+        let r = env.run(&all);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(!env.path("x.png").exists());
+    }
+}
+
+fn reference_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference")
+}
+
+/// Compares with a committed reference image: at most 0.5% of pixels may differ by more
+/// than 8 per channel (anti-aliasing may differ in the last bit between CPUs). On a mismatch
+/// writes expected | difference | actual next to the test output. IPATLAS_BLESS=1 rewrites
+/// the reference instead.
+fn assert_matches_reference(actual: &Path, name: &str) {
+    let reference = reference_dir().join(name);
+    if std::env::var_os("IPATLAS_BLESS").is_some() {
+        std::fs::create_dir_all(reference_dir()).unwrap();
+        std::fs::copy(actual, &reference).unwrap();
+        return;
+    }
+    assert!(
+        reference.exists(),
+        "{} is missing: run with IPATLAS_BLESS=1 to create it, and look at it",
+        reference.display()
+    );
+    let (a, e) = (decode(actual), decode(&reference));
+    assert_eq!(
+        (a.width(), a.height()),
+        (e.width(), e.height()),
+        "{name}: size"
+    );
+    let mut diff = tiny_skia::Pixmap::new(a.width() * 3, a.height()).unwrap();
+    let mut bad = 0usize;
+    for y in 0..a.height() {
+        for x in 0..a.width() {
+            let (pa, pe) = (
+                a.pixel(x, y).unwrap().demultiply(),
+                e.pixel(x, y).unwrap().demultiply(),
+            );
+            let d = [
+                pa.red().abs_diff(pe.red()),
+                pa.green().abs_diff(pe.green()),
+                pa.blue().abs_diff(pe.blue()),
+            ];
+            let worst = *d.iter().max().unwrap();
+            if worst > 8 {
+                bad += 1;
+            }
+            let put = |p: &mut tiny_skia::Pixmap, xx: u32, c: tiny_skia::ColorU8| {
+                let i = (y * p.width() + xx) as usize;
+                p.pixels_mut()[i] = c.premultiply();
+            };
+            put(&mut diff, x, pe);
+            let m = if worst > 8 {
+                255
+            } else {
+                worst.saturating_mul(16)
+            };
+            put(
+                &mut diff,
+                a.width() + x,
+                tiny_skia::ColorU8::from_rgba(m, 0, 0, 255),
+            );
+            put(&mut diff, 2 * a.width() + x, pa);
+        }
+    }
+    let limit = (a.width() * a.height()) as usize / 200;
+    if bad > limit {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("diff-{name}"));
+        diff.save_png(&out).unwrap();
+        panic!(
+            "{name}: {bad} pixels differ (limit {limit}); expected | difference | actual in {}",
+            out.display()
+        );
+    }
+}
+
+#[test]
+fn maps_match_their_reference_images() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    // Points (dark, Equal Earth), cells (light, Robinson) and a choropleth (the embedded
+    // database's whole IPv4 space) at a small size.
+    let ips: String = (0..256)
+        .map(|i| format!("1.0.0.{i}\n2.0.{i}.1\n5.5.5.{}\n3.{i}.0.1\n", i % 7))
+        .collect();
+    env.write("ips.txt", ips);
+    env.run(&[
+        "aggregate",
+        "--db",
+        fx.nested.to_str().unwrap(),
+        "ips.txt",
+        "--tally",
+        "fx.json",
+    ])
+    .ok();
+    env.run(&[
+        "render",
+        "fx.json",
+        "-o",
+        "points.png",
+        "--width",
+        "480",
+        "--spread",
+        "2",
+        "--title",
+        "Fixture",
+    ])
+    .ok();
+    assert_matches_reference(&env.path("points.png"), "points-dark-equal-earth.png");
+    env.run(&[
+        "render",
+        "fx.json",
+        "-o",
+        "cells.png",
+        "--width",
+        "480",
+        "--mode",
+        "cells",
+        "--cell",
+        "10",
+        "--style",
+        "light",
+        "--projection",
+        "robinson",
+        "--graticule",
+    ])
+    .ok();
+    assert_matches_reference(&env.path("cells.png"), "cells-light-robinson.png");
+    env.run(&[
+        "aggregate",
+        "--db",
+        "embedded",
+        "--whole-db",
+        "--tally",
+        "world.json",
+    ])
+    .ok();
+    env.run(&[
+        "render",
+        "world.json",
+        "-o",
+        "world.png",
+        "--width",
+        "480",
+        "--projection",
+        "mercator",
+    ])
+    .ok();
+    assert_matches_reference(&env.path("world.png"), "choropleth-dark-mercator.png");
+}
+
+#[test]
+fn map_writes_every_output_into_its_directory() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    env.write("ips.txt", "1.0.0.1\n5.5.5.5\n2a00::1\n");
+    env.run(&[
+        "map",
+        "--db",
+        fx.nested.to_str().unwrap(),
+        "ips.txt",
+        "-o",
+        "out",
+        "--width",
+        "300",
+        "--quiet",
+    ])
+    .ok();
+    for f in [
+        "map.png",
+        "countries.csv",
+        "cells.csv",
+        "summary.json",
+        "tally.json",
+        "cells.geojson",
+        "countries.geojson",
+    ] {
+        assert!(env.path("out").join(f).exists(), "{f} missing");
+    }
+    let p = decode(&env.path("out/map.png"));
+    assert_eq!(p.width(), 300);
+    assert_eq!(json(&env.read("out/summary.json"))["found"], 3);
+    // The map of a country-only database is a choropleth by default.
+    env.run(&[
+        "map",
+        "--whole-db",
+        "-o",
+        "world",
+        "--width",
+        "300",
+        "--quiet",
+    ])
+    .ok();
+    assert!(decode(&env.path("world/map.png")).height() > 150);
+}
