@@ -206,6 +206,48 @@ impl Tally {
     }
 }
 
+impl Tally {
+    /// Weight per H3 cell at a resolution (0 to 15), both families added, ordered by index.
+    #[must_use]
+    pub fn hex_cells(&self, resolution: h3o::Resolution) -> BTreeMap<h3o::CellIndex, u64> {
+        let mut cells = BTreeMap::new();
+        for (place, w) in self.places.iter().zip(&self.weights) {
+            let total = w[V4].saturating_add(w[V6]);
+            let Some((lat, lon)) = place.coords() else {
+                continue;
+            };
+            let Ok(ll) = h3o::LatLng::new(lat, lon) else {
+                continue;
+            };
+            if total > 0 {
+                let e = cells.entry(ll.to_cell(resolution)).or_insert(0u64);
+                *e = e.saturating_add(total);
+            }
+        }
+        cells
+    }
+}
+
+/// Parses an H3 resolution (0 to 15).
+pub fn h3_resolution(res: u8) -> Result<h3o::Resolution> {
+    h3o::Resolution::try_from(res)
+        .map_err(|_| Error::Usage(format!("--h3-res must be 0 to 15, got {res}")))
+}
+
+/// The boundary of an H3 cell as `(lon, lat)` rings, split where it crosses the antimeridian.
+#[must_use]
+pub fn hex_rings(cell: h3o::CellIndex) -> Vec<Vec<(f64, f64)>> {
+    let mut ring: Vec<(f64, f64)> = cell
+        .boundary()
+        .iter()
+        .map(|ll| (ll.lng(), ll.lat()))
+        .collect();
+    if let Some(first) = ring.first().copied() {
+        ring.push(first);
+    }
+    crate::render::split_antimeridian(&ring)
+}
+
 /// A regular latitude/longitude grid of square cells, aligned on -90/-180.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CellGrid {

@@ -3,7 +3,8 @@
 use super::{DbArgs, InputArgs, with_threads};
 use crate::basemap::{Basemap, Detail};
 use crate::error::{Error, Result};
-use crate::export::geojson::{Framing, Layer, unmapped_countries, write_layer};
+use crate::export::features::Layer;
+use crate::export::geojson::{Framing, unmapped_countries, write_layer};
 use crate::export::write_output;
 use crate::pipeline::{self, Family};
 use crate::tally::{CellGrid, Tally};
@@ -21,7 +22,8 @@ pub struct GeojsonArgs {
     /// Tally every network of the database instead of reading inputs (see `aggregate`).
     #[arg(long, conflicts_with_all = ["inputs", "column", "extract"])]
     whole_db: bool,
-    /// Which features: grid cells (Polygon), places (Point) or countries (MultiPolygon).
+    /// Which features: grid cells (Polygon), places (Point), countries (MultiPolygon) or H3
+    /// hexagons (Polygon).
     #[arg(long, value_enum, default_value_t = LayerArg::Cells)]
     layer: LayerArg,
     /// Grid cell size in degrees, for the cells layer.
@@ -32,9 +34,14 @@ pub struct GeojsonArgs {
         allow_negative_numbers = true
     )]
     cell: f64,
-    /// Output file; `-` for stdout.
-    #[arg(short, long, value_name = "FILE", default_value = "-")]
-    output: String,
+    /// Output file; `-` for stdout (the default unless --shapefile is given).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<String>,
+    /// Also (or, without -o, only) write the layer as a shapefile: DIR/<layer>.shp, .shx,
+    /// .dbf and .prj (WGS 84). dBase names are at most 10 characters: accuracy_radius is
+    /// acc_radius.
+    #[arg(long, value_name = "DIR")]
+    shapefile: Option<PathBuf>,
     /// Write a GeoJSON Text Sequence (RFC 8142) for streaming tools (tippecanoe -P).
     #[arg(long)]
     seq: bool,
@@ -42,6 +49,9 @@ pub struct GeojsonArgs {
     /// Natural Earth 1:10m countries at regional detail).
     #[arg(long, value_name = "FILE.shp")]
     basemap: Option<PathBuf>,
+    /// H3 resolution (0 to 15) for the hex layer.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    h3_res: u8,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +59,7 @@ enum LayerArg {
     Cells,
     Places,
     Countries,
+    Hex,
 }
 
 /// A tally with what it was resolved against.
@@ -110,6 +121,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         LayerArg::Cells => Layer::Cells,
         LayerArg::Places => Layer::Places,
         LayerArg::Countries => Layer::Countries,
+        LayerArg::Hex => Layer::Hex(crate::tally::h3_resolution(args.h3_res)?),
     };
     let basemap = match (layer, &args.basemap) {
         (Layer::Countries, Some(path)) => Some(Basemap::open(path)?),
@@ -122,10 +134,21 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         Framing::Collection
     };
     let mut written = 0;
-    write_output(&args.output, |w| {
-        written = write_layer(&tally, layer, &grid, basemap.as_ref(), framing, w)?;
-        Ok(())
-    })?;
+    let output = match (&args.output, &args.shapefile) {
+        (Some(o), _) => Some(o.as_str()),
+        (None, Some(_)) => None,
+        (None, None) => Some("-"),
+    };
+    if let Some(output) = output {
+        write_output(output, |w| {
+            written = write_layer(&tally, layer, &grid, basemap.as_ref(), framing, w)?;
+            Ok(())
+        })?;
+    }
+    if let Some(dir) = &args.shapefile {
+        written =
+            crate::export::shapefile::write_layer(&tally, layer, &grid, basemap.as_ref(), dir)?;
+    }
     if !args.input.quiet {
         if let Some(map) = &basemap {
             let missing = unmapped_countries(&tally, map);

@@ -5,7 +5,8 @@ use super::geojson::tally_of;
 use super::{DbArgs, InputArgs};
 use crate::basemap::{Basemap, Detail};
 use crate::error::{Error, Result};
-use crate::export::geojson::{Framing, Layer, write_layer};
+use crate::export::features::Layer;
+use crate::export::geojson::{Framing, write_layer};
 use crate::export::{self, RunFacts, Summary, write_output};
 use crate::locate::DatabaseInfo;
 use crate::render::{Bbox, Colormap, MapOptions, Mode, ProjectionKind, ScaleKind, Style, render};
@@ -26,7 +27,7 @@ pub struct MapArgs {
     /// Map a region: lon0,lat0,lon1,lat1 (west,south,east,north) in degrees.
     #[arg(long, value_name = "BOX", allow_hyphen_values = true)]
     bbox: Option<String>,
-    /// Heat layer: points (per pixel), cells (grid), choropleth (countries). Default: points
+    /// Heat layer: points (per pixel), cells (grid), choropleth (countries), hex (H3). Default: points
     /// when the data has coordinates, choropleth when it has only countries.
     #[arg(long, value_enum)]
     mode: Option<ModeArg>,
@@ -67,6 +68,9 @@ pub struct MapArgs {
     /// Country polygons: any polygon shapefile (default: embedded Natural Earth 1:10m).
     #[arg(long, value_name = "FILE.shp")]
     basemap: Option<PathBuf>,
+    /// H3 resolution for --mode hex (0: 122 cells on Earth, 3: about 41,000, 5: 2 million).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    h3_res: u8,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +86,7 @@ enum ModeArg {
     Points,
     Cells,
     Choropleth,
+    Hex,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,10 +123,12 @@ impl MapArgs {
             Some(ModeArg::Points) => Mode::Points,
             Some(ModeArg::Cells) => Mode::Cells,
             Some(ModeArg::Choropleth) => Mode::Choropleth,
+            Some(ModeArg::Hex) => Mode::Hex,
             None if has_coords => Mode::Points,
             None => Mode::Choropleth,
         };
         CellGrid::new(self.cell)?;
+        crate::tally::h3_resolution(self.h3_res)?;
         if !(self.blur.is_finite() && (0.0..=100.0).contains(&self.blur)) {
             return Err(Error::Usage(format!(
                 "--blur must be 0 to 100 pixels, got {}",
@@ -173,6 +180,7 @@ impl MapArgs {
             per_capita: self.per_capita,
             drop_coarse_km: self.drop_coarse,
             graticule: self.graticule,
+            h3_res: self.h3_res,
         })
     }
 
@@ -198,7 +206,7 @@ impl MapArgs {
         write_output(out, |w| w.write_all(&png))?;
         let mut notes = Vec::new();
         let located = tally.located(0).with_coords + tally.located(1).with_coords;
-        if matches!(opts.mode, Mode::Points | Mode::Cells) && located == 0 {
+        if matches!(opts.mode, Mode::Points | Mode::Cells | Mode::Hex) && located == 0 {
             notes.push("the data has no coordinates (a country-only database?): use --mode choropleth, or a city database".to_owned());
         }
         if report.outside > 0 {

@@ -1,7 +1,9 @@
 //! Writing a merged tally out: country and cell tables, the summary, the tally file —
 //! each written atomically (temporary file, then rename) or to stdout for `-`.
 
+pub mod features;
 pub mod geojson;
+pub mod shapefile;
 
 use crate::error::{Error, Result};
 use crate::input::InvalidReason;

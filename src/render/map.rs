@@ -19,6 +19,8 @@ pub enum Mode {
     Cells,
     /// Countries filled by count (or per capita).
     Choropleth,
+    /// H3 hexagons at `h3_res`.
+    Hex,
 }
 
 /// Colours of everything but the heat.
@@ -102,6 +104,8 @@ pub struct MapOptions {
     pub drop_coarse_km: Option<u32>,
     /// Draw lines of latitude and longitude every 30 degrees.
     pub graticule: bool,
+    /// H3 resolution (0 to 15) for [`Mode::Hex`].
+    pub h3_res: u8,
 }
 
 impl Default for MapOptions {
@@ -122,6 +126,7 @@ impl Default for MapOptions {
             per_capita: false,
             drop_coarse_km: None,
             graticule: false,
+            h3_res: 3,
         }
     }
 }
@@ -524,7 +529,7 @@ pub fn render(
             coarse_km,
             &mut report,
         ),
-        Mode::Cells => draw_cells(
+        Mode::Cells | Mode::Hex => draw_cells(
             &mut pixmap,
             tally,
             &proj,
@@ -713,41 +718,47 @@ fn draw_cells(
     clip: Option<&Mask>,
     report: &mut MapReport,
 ) -> Result<ColorScale> {
-    let grid = CellGrid::new(opts.cell)?;
-    let mut cells: HashMap<(u32, u32), u64> = HashMap::new();
-    for (lon, lat, n) in located_places(tally, region, coarse_km, report) {
-        *cells.entry(grid.cell(lat, lon)).or_default() += n;
-        report.drawn = report.drawn.saturating_add(n);
-    }
-    let scale = ColorScale::fit(opts.scale, cells.values().map(|n| *n as f64));
-    let mut sorted: Vec<_> = cells.into_iter().collect();
-    sorted.sort_unstable();
-    for ((row, col), n) in sorted {
+    // Bin the places, then draw each bin as a polygon in its projected shape.
+    let located = located_places(tally, region, coarse_km, report);
+    report.drawn = located.iter().fold(0u64, |a, p| a.saturating_add(p.2));
+    let bins: Vec<(Vec<Ring>, u64)> = if opts.mode == Mode::Hex {
+        let res = crate::tally::h3_resolution(opts.h3_res)?;
+        let mut hexes: std::collections::BTreeMap<h3o::CellIndex, u64> =
+            std::collections::BTreeMap::new();
+        for (lon, lat, n) in located {
+            if let Ok(ll) = h3o::LatLng::new(lat, lon) {
+                *hexes.entry(ll.to_cell(res)).or_default() += n;
+            }
+        }
+        hexes
+            .into_iter()
+            .map(|(cell, n)| (crate::tally::hex_rings(cell), n))
+            .collect()
+    } else {
+        let grid = CellGrid::new(opts.cell)?;
+        let mut cells: std::collections::BTreeMap<(u32, u32), u64> =
+            std::collections::BTreeMap::new();
+        for (lon, lat, n) in located {
+            *cells.entry(grid.cell(lat, lon)).or_default() += n;
+        }
+        cells
+            .into_iter()
+            .map(|((row, col), n)| (vec![cell_ring(&grid, row, col, opts.cell)], n))
+            .collect()
+    };
+    let scale = ColorScale::fit(opts.scale, bins.iter().map(|(_, n)| *n as f64));
+    for (rings, n) in bins {
         let Some(t) = scale.position(n as f64) else {
             continue;
         };
-        let (lat0, lon0, lat1, lon1) = grid.bounds(row, col);
-        // Edges are curves in most projections: sample them.
-        let steps = ((opts.cell / 2.0).ceil() as usize).clamp(1, 16);
-        let mut ring = Vec::with_capacity(4 * steps);
-        for i in 0..steps {
-            ring.push((lon0 + (lon1 - lon0) * i as f64 / steps as f64, lat0));
-        }
-        for i in 0..steps {
-            ring.push((lon1, lat0 + (lat1 - lat0) * i as f64 / steps as f64));
-        }
-        for i in 0..steps {
-            ring.push((lon1 - (lon1 - lon0) * i as f64 / steps as f64, lat1));
-        }
-        for i in 0..steps {
-            ring.push((lon0, lat1 - (lat1 - lat0) * i as f64 / steps as f64));
-        }
         let mut pb = PathBuilder::new();
-        ring_path(&mut pb, &ring, proj, frame);
+        for ring in &rings {
+            ring_path(&mut pb, ring, proj, frame);
+        }
         if let Some(path) = pb.finish() {
             pixmap.fill_path(
                 &path,
-                &paint(pal.heat(t), false),
+                &paint(pal.heat(t), opts.mode == Mode::Hex),
                 FillRule::Winding,
                 Transform::identity(),
                 clip,
@@ -755,6 +766,27 @@ fn draw_cells(
         }
     }
     Ok(scale)
+}
+
+/// A grid cell's outline with its edges sampled (they are curves in most projections).
+fn cell_ring(grid: &CellGrid, row: u32, col: u32, deg: f64) -> Ring {
+    let (lat0, lon0, lat1, lon1) = grid.bounds(row, col);
+    let steps = ((deg / 2.0).ceil() as usize).clamp(1, 16);
+    let mut ring = Vec::with_capacity(4 * steps);
+    let lerp = |a: f64, b: f64, i: usize| a + (b - a) * i as f64 / steps as f64;
+    for i in 0..steps {
+        ring.push((lerp(lon0, lon1, i), lat0));
+    }
+    for i in 0..steps {
+        ring.push((lon1, lerp(lat0, lat1, i)));
+    }
+    for i in 0..steps {
+        ring.push((lerp(lon1, lon0, i), lat1));
+    }
+    for i in 0..steps {
+        ring.push((lon0, lerp(lat1, lat0, i)));
+    }
+    ring
 }
 
 /// Grows every non-zero pixel to the maximum over a square of radius `r` (two 1-D passes).
@@ -926,6 +958,7 @@ fn draw_legend(
         ),
         (Mode::Choropleth, true) => "addresses per million people".to_owned(),
         (Mode::Choropleth, false) => "addresses per country".to_owned(),
+        (Mode::Hex, _) => format!("addresses per H3 cell (resolution {})", opts.h3_res),
     };
     let scale_name = match opts.scale {
         ScaleKind::EqHist => "histogram-equalised",

@@ -458,3 +458,157 @@ fn gdal_reads_every_layer() {
     assert!(fr.contains("count (Integer) = 2"), "{fr}");
     assert!(fr.contains("MULTIPOLYGON"), "{fr}");
 }
+
+#[test]
+fn hex_layer_covers_every_located_address_and_splits_at_the_antimeridian() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    fixture_tally(&env, &fx);
+    env.run(&[
+        "geojson",
+        "t.json",
+        "--layer",
+        "hex",
+        "--h3-res",
+        "4",
+        "-o",
+        "hex.geojson",
+    ])
+    .ok();
+    let text = env.read("hex.geojson");
+    check_numbers(&text);
+    let fs = features(&text);
+    fs.iter().for_each(check_geometry);
+    // 7 addresses, 6 with coordinates (NO has none), at 5 distinct places.
+    let total: u64 = fs.iter().map(|f| prop(f, "count").as_u64().unwrap()).sum();
+    assert_eq!(total, 6);
+    assert_eq!(fs.len(), 5);
+    assert!(
+        fs.iter()
+            .all(|f| prop(f, "h3").as_str().unwrap().len() == 15 && prop(f, "resolution") == 4)
+    );
+    let summary = ogrinfo(&[
+        "-ro",
+        "-al",
+        "-so",
+        env.path("hex.geojson").to_str().unwrap(),
+    ]);
+    assert!(summary.contains("Feature Count: 5"), "{summary}");
+
+    // A resolution-0 cell on the antimeridian becomes two polygons, neither smeared.
+    let t = r#"{"format":"ipatlas-tally","version":1,"generator":"test","databases":[],"counters":{"lines":0,"skipped":0,"parsed":0,"invalid_reasons":{},"ipv4_records":0,"ipv6_records":0,"ipv4_prefixes":0,"ipv6_prefixes":0,"ipv4_not_found":{},"ipv6_not_found":{}},"places":[{"country":"FJ","lat":-17.0,"lon":179.9,"accuracy_radius":10,"ipv4":3,"ipv6":0}]}"#;
+    env.write("fiji.json", t);
+    env.run(&[
+        "geojson",
+        "fiji.json",
+        "--layer",
+        "hex",
+        "--h3-res",
+        "0",
+        "-o",
+        "fiji.geojson",
+    ])
+    .ok();
+    let fs = features(&env.read("fiji.geojson"));
+    assert_eq!(fs.len(), 1);
+    check_geometry(&fs[0]);
+    let (kind, coords) = geometry(&fs[0]);
+    assert_eq!(kind, "MultiPolygon", "{coords}");
+    for polygon in serde_json::from_value::<Vec<Vec<Vec<Vec<f64>>>>>(coords).unwrap() {
+        assert!(
+            polygon[0]
+                .windows(2)
+                .all(|w| (w[1][0] - w[0][0]).abs() < 180.0)
+        );
+    }
+}
+
+#[test]
+fn shapefiles_of_every_layer_read_back_with_gdal() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    fixture_tally(&env, &fx);
+    for layer in ["cells", "places", "countries", "hex"] {
+        env.run(&[
+            "geojson",
+            "t.json",
+            "--layer",
+            layer,
+            "--shapefile",
+            "shp",
+            "-o",
+            &format!("{layer}.geojson"),
+        ])
+        .ok();
+        let ours = features(&env.read(&format!("{layer}.geojson"))).len();
+        for ext in ["shp", "shx", "dbf", "prj"] {
+            assert!(
+                env.path("shp").join(format!("{layer}.{ext}")).exists(),
+                "{layer}.{ext}"
+            );
+        }
+        let shp = env.path("shp").join(format!("{layer}.shp"));
+        let summary = ogrinfo(&["-ro", "-al", "-so", shp.to_str().unwrap()]);
+        assert!(
+            summary.contains(&format!("Feature Count: {ours}")),
+            "{layer}: ours {ours}\n{summary}"
+        );
+        assert!(
+            summary.contains("WGS 84") || summary.contains("WGS_1984"),
+            "{layer}: {summary}"
+        );
+        assert!(
+            summary.contains("count: Real") || summary.contains("count: Integer"),
+            "{layer}: {summary}"
+        );
+    }
+    let fr = ogrinfo(&[
+        "-ro",
+        "-al",
+        "-q",
+        "-where",
+        "iso_a2 = 'FR'",
+        env.path("shp/countries.shp").to_str().unwrap(),
+    ]);
+    assert!(fr.contains("name (String) = France"), "{fr}");
+    assert!(fr.contains("count (") && fr.contains(") = 2"), "{fr}");
+    let places = ogrinfo(&[
+        "-ro",
+        "-al",
+        "-q",
+        "-where",
+        "country = 'FR'",
+        env.path("shp/places.shp").to_str().unwrap(),
+    ]);
+    assert!(
+        places.contains("acc_radius (") && places.contains("POINT (2.35 48.85)"),
+        "{places}"
+    );
+    // An empty layer is a valid empty shapefile.
+    env.write("empty.txt", "");
+    env.run(&[
+        "aggregate",
+        "--db",
+        fx.nested.to_str().unwrap(),
+        "empty.txt",
+        "--tally",
+        "e.json",
+    ])
+    .ok();
+    env.run(&[
+        "geojson",
+        "e.json",
+        "--layer",
+        "cells",
+        "--shapefile",
+        "eshp",
+    ])
+    .ok();
+    let empty = ogrinfo(&[
+        "-ro",
+        "-al",
+        "-so",
+        env.path("eshp/cells.shp").to_str().unwrap(),
+    ]);
+    assert!(empty.contains("Feature Count: 0"), "{empty}");
+}

@@ -368,3 +368,42 @@ fn map_writes_every_output_into_its_directory() {
     .ok();
     assert!(decode(&env.path("world/map.png")).height() > 150);
 }
+
+#[test]
+fn hex_and_cell_maps_draw_only_where_addresses_are() {
+    let env = TestEnv::new();
+    let t = tally_with(&env, "one.json", &[(10.0, 20.0, 4)]);
+    for mode in [["--mode", "hex"], ["--mode", "cells"]] {
+        env.run(&[
+            "render",
+            &t,
+            "-o",
+            "m.png",
+            "--no-legend",
+            "--width",
+            "400",
+            "--projection",
+            "equirectangular",
+            mode[0],
+            mode[1],
+            "--h3-res",
+            "1",
+            "--cell",
+            "5",
+        ])
+        .ok();
+        let p = decode(&env.path("m.png"));
+        let l = lit(&p);
+        assert!(!l.is_empty(), "{mode:?} drew nothing");
+        // Every lit pixel lies within about 10 degrees of the address (20E, 10N).
+        let (w, h) = (f64::from(p.width()), f64::from(p.height()));
+        for (x, y) in l {
+            let lon = f64::from(x) / w * 360.0 * 1.02 - 180.0 * 1.02;
+            let lat = 90.0 * 1.02 - f64::from(y) / h * 180.0 * 1.02;
+            assert!(
+                (lon - 20.0).abs() < 10.0 && (lat - 10.0).abs() < 10.0,
+                "{mode:?}: pixel at {lon},{lat}"
+            );
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! The features of a map layer (cells, places, countries, hex), as geometry plus typed
+//! properties, for the GeoJSON and shapefile writers to format.
+
+use crate::basemap::{Basemap, Polygon};
+use crate::locate::CountryCode;
+use crate::tally::{CellGrid, Tally, V4, V6, hex_rings};
+use std::collections::HashMap;
+
+/// Which features to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layer {
+    /// One Polygon per non-empty grid cell.
+    Cells,
+    /// One Point per place (distinct location of the database).
+    Places,
+    /// One MultiPolygon per basemap country, with its count.
+    Countries,
+    /// One Polygon per non-empty H3 cell (MultiPolygon where it crosses the antimeridian).
+    Hex(h3o::Resolution),
+}
+
+impl Layer {
+    /// The layer's name (file names, messages).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Cells => "cells",
+            Layer::Places => "places",
+            Layer::Countries => "countries",
+            Layer::Hex(_) => "hex",
+        }
+    }
+}
+
+/// A property value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A count.
+    Int(u64),
+    /// A share, coordinate or rate.
+    Float(f64),
+    /// A code or name.
+    Text(String),
+    /// Unknown.
+    Null,
+}
+
+/// What a property holds, for formats with a schema (shapefiles).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Whole numbers.
+    Int,
+    /// Decimals.
+    Float,
+    /// Text of at most this many characters.
+    Text(u8),
+}
+
+/// A feature's geometry, in degrees.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Geometry {
+    /// `(lon, lat)`.
+    Point(f64, f64),
+    /// One or more polygons.
+    Polygons(Vec<Polygon>),
+}
+
+/// One feature.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Feature {
+    /// Where.
+    pub geometry: Geometry,
+    /// Properties, in the layer's field order.
+    pub properties: Vec<(&'static str, Value)>,
+}
+
+/// The properties of a layer's features, in order, with their kinds. Names are stable.
+#[must_use]
+pub fn fields(layer: Layer) -> &'static [(&'static str, Kind)] {
+    match layer {
+        Layer::Cells => &[
+            ("count", Kind::Int),
+            ("share", Kind::Float),
+            ("lat_min", Kind::Float),
+            ("lon_min", Kind::Float),
+            ("lat_max", Kind::Float),
+            ("lon_max", Kind::Float),
+        ],
+        Layer::Places => &[
+            ("count", Kind::Int),
+            ("share", Kind::Float),
+            ("country", Kind::Text(2)),
+            ("accuracy_radius", Kind::Int),
+        ],
+        Layer::Countries => &[
+            ("iso_a2", Kind::Text(2)),
+            ("name", Kind::Text(80)),
+            ("count", Kind::Int),
+            ("share", Kind::Float),
+            ("per_capita", Kind::Float),
+        ],
+        Layer::Hex(_) => &[
+            ("h3", Kind::Text(15)),
+            ("resolution", Kind::Int),
+            ("count", Kind::Int),
+            ("share", Kind::Float),
+        ],
+    }
+}
+
+fn share(n: u64, total: u128) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        ((n as f64 / total as f64) * 1e6).round() / 1e6
+    }
+}
+
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+/// The features of a layer. The countries layer needs a basemap.
+pub fn features(
+    tally: &Tally,
+    layer: Layer,
+    grid: &CellGrid,
+    basemap: Option<&Basemap>,
+) -> std::io::Result<Vec<Feature>> {
+    let mut out = Vec::new();
+    match layer {
+        Layer::Cells => {
+            let cells = tally.cells(grid);
+            let total: u128 = cells.values().map(|n| u128::from(*n)).sum();
+            for ((row, col), n) in cells {
+                let (lat0, lon0, lat1, lon1) = grid.bounds(row, col);
+                let exterior = vec![
+                    (lon0, lat0),
+                    (lon1, lat0),
+                    (lon1, lat1),
+                    (lon0, lat1),
+                    (lon0, lat0),
+                ];
+                out.push(Feature {
+                    geometry: Geometry::Polygons(vec![Polygon {
+                        exterior,
+                        holes: vec![],
+                    }]),
+                    properties: vec![
+                        ("count", Value::Int(n)),
+                        ("share", Value::Float(share(n, total))),
+                        ("lat_min", Value::Float(round6(lat0))),
+                        ("lon_min", Value::Float(round6(lon0))),
+                        ("lat_max", Value::Float(round6(lat1))),
+                        ("lon_max", Value::Float(round6(lon1))),
+                    ],
+                });
+            }
+        }
+        Layer::Places => {
+            let places = tally.places();
+            let total: u128 = places
+                .iter()
+                .map(|(_, w)| u128::from(w[V4]) + u128::from(w[V6]))
+                .sum();
+            for (place, w) in places {
+                let Some((lat, lon)) = place.coords() else {
+                    continue;
+                };
+                let n = w[V4].saturating_add(w[V6]);
+                out.push(Feature {
+                    geometry: Geometry::Point(lon, lat),
+                    properties: vec![
+                        ("count", Value::Int(n)),
+                        ("share", Value::Float(share(n, total))),
+                        (
+                            "country",
+                            place
+                                .country
+                                .map_or(Value::Null, |c| Value::Text(c.to_string())),
+                        ),
+                        (
+                            "accuracy_radius",
+                            place
+                                .accuracy_radius
+                                .map_or(Value::Null, |r| Value::Int(u64::from(r))),
+                        ),
+                    ],
+                });
+            }
+        }
+        Layer::Countries => {
+            let basemap = basemap
+                .ok_or_else(|| std::io::Error::other("the countries layer needs a basemap"))?;
+            let counts: HashMap<CountryCode, u64> = tally.countries().into_iter().collect();
+            let total: u128 = counts.values().map(|n| u128::from(*n)).sum();
+            for country in &basemap.countries {
+                let Some(code) = country.code else { continue };
+                if country.polygons.is_empty() {
+                    continue;
+                }
+                let n = counts.get(&code).copied().unwrap_or(0);
+                let per_capita = country.population.map_or(Value::Null, |p| {
+                    Value::Float(((n as f64 / p) * 1e9).round() / 1e9)
+                });
+                out.push(Feature {
+                    geometry: Geometry::Polygons(country.polygons.clone()),
+                    properties: vec![
+                        ("iso_a2", Value::Text(code.to_string())),
+                        ("name", Value::Text(country.name.clone())),
+                        ("count", Value::Int(n)),
+                        ("share", Value::Float(share(n, total))),
+                        ("per_capita", per_capita),
+                    ],
+                });
+            }
+        }
+        Layer::Hex(resolution) => {
+            let cells = tally.hex_cells(resolution);
+            let total: u128 = cells.values().map(|n| u128::from(*n)).sum();
+            for (cell, n) in cells {
+                let polygons = hex_rings(cell)
+                    .into_iter()
+                    .map(|exterior| Polygon {
+                        exterior,
+                        holes: vec![],
+                    })
+                    .collect();
+                out.push(Feature {
+                    geometry: Geometry::Polygons(polygons),
+                    properties: vec![
+                        ("h3", Value::Text(cell.to_string())),
+                        ("resolution", Value::Int(u64::from(u8::from(resolution)))),
+                        ("count", Value::Int(n)),
+                        ("share", Value::Float(share(n, total))),
+                    ],
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Rounds a ring to 6 decimals, drops repeated points, closes it and orients it
+/// (counter-clockwise when `ccw`). `None` for a ring that collapses (no area).
+#[must_use]
+pub fn normalize_ring(ring: &[(f64, f64)], ccw: bool) -> Option<Vec<(f64, f64)>> {
+    let mut pts: Vec<(f64, f64)> = Vec::with_capacity(ring.len() + 1);
+    for &(x, y) in ring {
+        if !(x.is_finite() && y.is_finite()) {
+            continue;
+        }
+        let p = (round6(x), round6(y));
+        if pts.last() != Some(&p) {
+            pts.push(p);
+        }
+    }
+    if pts.len() > 1 && pts.first() == pts.last() {
+        pts.pop();
+    }
+    if pts.len() < 3 {
+        return None;
+    }
+    let area2: f64 = (0..pts.len())
+        .map(|i| {
+            let (a, b) = (pts[i], pts[(i + 1) % pts.len()]);
+            a.0 * b.1 - b.0 * a.1
+        })
+        .sum();
+    if area2 == 0.0 {
+        return None;
+    }
+    if (area2 > 0.0) != ccw {
+        // Reverse the direction but keep the starting vertex.
+        pts[1..].reverse();
+    }
+    pts.push(pts[0]);
+    Some(pts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rings_are_closed_oriented_and_rounded() {
+        // Clockwise square as shapefiles store exteriors, with a repeated point.
+        let cw = [
+            (0.0, 0.0),
+            (0.0, 1.0),
+            (0.0, 1.0),
+            (1.0000001, 1.0),
+            (1.0, 0.0),
+            (0.0, 0.0),
+        ];
+        assert_eq!(
+            normalize_ring(&cw, true).unwrap(),
+            vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0), (0.0, 0.0)]
+        );
+        assert_eq!(
+            normalize_ring(&cw, false).unwrap(),
+            vec![(0.0, 0.0), (0.0, 1.0), (1.0, 1.0), (1.0, 0.0), (0.0, 0.0)]
+        );
+        assert!(normalize_ring(&[(0.0, 0.0), (1.0, 1.0), (0.0, 0.0)], true).is_none());
+        assert!(
+            normalize_ring(&[(0.0, 0.0), (1.0, 1.0), (2.0, 2.0), (0.0, 0.0)], true).is_none(),
+            "zero area"
+        );
+    }
+}
