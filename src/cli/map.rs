@@ -9,7 +9,9 @@ use crate::export::features::Layer;
 use crate::export::geojson::{Framing, write_layer};
 use crate::export::{self, RunFacts, Summary, write_output};
 use crate::locate::DatabaseInfo;
-use crate::render::{Bbox, Colormap, MapOptions, Mode, ProjectionKind, ScaleKind, Style, render};
+use crate::render::{
+    Bbox, Colormap, MapOptions, MapReport, Mode, ProjectionKind, ScaleKind, Style, render,
+};
 use crate::tally::{CellGrid, Tally};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -195,8 +197,13 @@ impl MapArgs {
         }
     }
 
-    /// Draws the map and writes the PNG (atomically). Returns notes for stderr.
-    fn draw(&self, tally: &Tally, databases: &[DatabaseInfo], out: &str) -> Result<Vec<String>> {
+    /// Draws the map and writes the PNG (atomically). Returns notes for stderr and what was drawn.
+    fn draw(
+        &self,
+        tally: &Tally,
+        databases: &[DatabaseInfo],
+        out: &str,
+    ) -> Result<(Vec<String>, MapReport)> {
         let opts = self.options(tally)?;
         let basemap = self.basemap(opts.bbox.is_some())?;
         let (pixmap, report) = render(tally, &basemap, databases, &opts)?;
@@ -223,7 +230,7 @@ impl MapArgs {
                 codes.join(", ")
             ));
         }
-        Ok(notes)
+        Ok((notes, report))
     }
 }
 
@@ -249,7 +256,7 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<()> {
         source,
     })?;
     let (tally, databases) = Tally::from_json(&args.tally, &text)?;
-    let notes = args.map.draw(&tally, &databases, &args.output)?;
+    let (notes, _) = args.map.draw(&tally, &databases, &args.output)?;
     if !args.quiet {
         notes.iter().for_each(|n| eprintln!("ipatlas: note: {n}"));
     }
@@ -270,9 +277,26 @@ pub struct MapCommandArgs {
     /// cells.geojson and countries.geojson (created if missing).
     #[arg(short, long, value_name = "DIR")]
     output: PathBuf,
+    /// Write only these outputs (comma-separated names from the list above).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    only: Vec<String>,
+    /// Put this before every output name (`--prefix run1-` writes run1-map.png, ...).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    prefix: String,
     #[command(flatten)]
     map: MapArgs,
 }
+
+/// The files `map` writes.
+const MAP_OUTPUTS: [&str; 7] = [
+    "map.png",
+    "countries.csv",
+    "cells.csv",
+    "summary.json",
+    "tally.json",
+    "cells.geojson",
+    "countries.geojson",
+];
 
 pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     let started = Instant::now();
@@ -281,47 +305,83 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
         .map_err(|e| Error::output(args.output.display().to_string(), e))?;
     let resolved = tally_of(&args.db, &args.input, args.whole_db)?;
     let (tally, databases) = (resolved.tally, resolved.databases);
-    let path = |name: &str| -> String { args.output.join(name).display().to_string() };
-    let notes = args.map.draw(&tally, &databases, &path("map.png"))?;
-    export::write_output(&path("countries.csv"), |w| export::countries_csv(&tally, w))?;
-    export::write_output(&path("cells.csv"), |w| export::cells_csv(&tally, &grid, w))?;
-    let file = tally.to_file(databases.clone());
-    export::write_output(&path("tally.json"), |w| {
-        serde_json::to_writer(&mut *w, &file)?;
-        writeln!(w)
-    })?;
-    export::write_output(&path("cells.geojson"), |w| {
-        write_layer(&tally, Layer::Cells, &grid, None, Framing::Collection, w).map(drop)
-    })?;
-    let countries_map = args.map.basemap(true)?;
-    export::write_output(&path("countries.geojson"), |w| {
-        write_layer(
+    for name in &args.only {
+        if !MAP_OUTPUTS.contains(&name.as_str()) {
+            return Err(Error::Usage(format!(
+                "--only: unknown output {name:?}; the outputs are {}",
+                MAP_OUTPUTS.join(", ")
+            )));
+        }
+    }
+    if args.prefix.contains('/') {
+        return Err(Error::Usage("--prefix must not contain '/'".into()));
+    }
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|n| n == name);
+    let path = |name: &str| -> String {
+        args.output
+            .join(format!("{}{name}", args.prefix))
+            .display()
+            .to_string()
+    };
+    let mut notes = Vec::new();
+    let mut report = None;
+    if wanted("map.png") {
+        let (n, r) = args.map.draw(&tally, &databases, &path("map.png"))?;
+        notes = n;
+        report = Some(r);
+    }
+    if wanted("countries.csv") {
+        export::write_output(&path("countries.csv"), |w| export::countries_csv(&tally, w))?;
+    }
+    if wanted("cells.csv") {
+        export::write_output(&path("cells.csv"), |w| export::cells_csv(&tally, &grid, w))?;
+    }
+    if wanted("tally.json") {
+        let file = tally.to_file(databases.clone());
+        export::write_output(&path("tally.json"), |w| {
+            serde_json::to_writer(&mut *w, &file)?;
+            writeln!(w)
+        })?;
+    }
+    if wanted("cells.geojson") {
+        export::write_output(&path("cells.geojson"), |w| {
+            write_layer(&tally, Layer::Cells, &grid, None, Framing::Collection, w).map(drop)
+        })?;
+    }
+    if wanted("countries.geojson") {
+        let countries_map = args.map.basemap(true)?;
+        export::write_output(&path("countries.geojson"), |w| {
+            write_layer(
+                &tally,
+                Layer::Countries,
+                &grid,
+                Some(&countries_map),
+                Framing::Collection,
+                w,
+            )
+            .map(drop)
+        })?;
+    }
+    if wanted("summary.json") {
+        let mut summary = Summary::new(
             &tally,
-            Layer::Countries,
-            &grid,
-            Some(&countries_map),
-            Framing::Collection,
-            w,
-        )
-        .map(drop)
-    })?;
-    let summary = Summary::new(
-        &tally,
-        RunFacts {
-            databases,
-            decoded_records: resolved.decoded_records,
-            elapsed_s: started.elapsed().as_secs_f64(),
-            threads: rayon::current_num_threads(),
-            grid: Some(grid),
-        },
-    );
-    export::write_output(&path("summary.json"), |w| {
-        serde_json::to_writer_pretty(&mut *w, &summary)?;
-        writeln!(w)
-    })?;
+            RunFacts {
+                databases,
+                decoded_records: resolved.decoded_records,
+                elapsed_s: started.elapsed().as_secs_f64(),
+                threads: rayon::current_num_threads(),
+                grid: Some(grid),
+            },
+        );
+        summary.map = report;
+        export::write_output(&path("summary.json"), |w| {
+            serde_json::to_writer_pretty(&mut *w, &summary)?;
+            writeln!(w)
+        })?;
+    }
     if !args.input.quiet {
         notes.iter().for_each(|n| eprintln!("ipatlas: note: {n}"));
-        eprintln!("ipatlas: wrote {}", Path::new(&path("map.png")).display());
+        eprintln!("ipatlas: wrote {}", Path::new(&args.output).display());
     }
     Ok(())
 }

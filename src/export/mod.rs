@@ -230,6 +230,10 @@ pub struct Summary {
     pub database: Option<DatabaseInfo>,
     /// All databases.
     pub databases: Vec<DatabaseInfo>,
+    /// What the map drew (the `map` command only): weight drawn, outside the bbox, and at
+    /// coarse locations (left out with `--drop-coarse`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub map: Option<crate::render::MapReport>,
 }
 
 /// Run facts that are not in the tally.
@@ -317,6 +321,7 @@ impl Summary {
             threads: facts.threads,
             database: facts.databases.first().cloned(),
             databases: facts.databases,
+            map: None,
         }
     }
 }

@@ -135,8 +135,8 @@ impl Default for MapOptions {
 /// GeoLite2's default location in Kansas).
 pub const COARSE_KM: u32 = 1000;
 
-/// What a map shows, for the caller to report.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// What a map shows, for the caller to report (and for the `map` section of the summary).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct MapReport {
     /// Image size in pixels.
     pub width: u32,
@@ -148,6 +148,8 @@ pub struct MapReport {
     pub outside: u64,
     /// Weight at coarse locations (accuracy radius >= the threshold).
     pub coarse: u64,
+    /// The accuracy radius (km) from which a location counts as coarse.
+    pub coarse_km: u32,
     /// Whether that weight was left out (`--drop-coarse`).
     pub coarse_dropped: bool,
     /// Countries with counts but no polygon (choropleth).
@@ -504,6 +506,7 @@ pub fn render(
     // The heat layer.
     let coarse_km = opts.drop_coarse_km.unwrap_or(COARSE_KM);
     report.coarse_dropped = opts.drop_coarse_km.is_some();
+    report.coarse_km = coarse_km;
     let legend_scale = match opts.mode {
         Mode::Choropleth => {
             if let Some(scale) = &choropleth_scale {

@@ -407,3 +407,76 @@ fn hex_and_cell_maps_draw_only_where_addresses_are() {
         }
     }
 }
+
+#[test]
+fn map_outputs_can_be_selected_and_renamed_and_the_summary_counts_coarse_places() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    // 1.0.0.0/24 (US, Kansas default) has accuracy radius 1000 km: coarse.
+    env.write("ips.txt", "1.0.0.1\n1.0.0.2\n5.5.5.5\n");
+    let db = fx.nested.to_str().unwrap();
+    env.run(&[
+        "map",
+        "--db",
+        db,
+        "ips.txt",
+        "-o",
+        "out",
+        "--width",
+        "300",
+        "--quiet",
+        "--only",
+        "map.png,summary.json",
+        "--prefix",
+        "run1-",
+    ])
+    .ok();
+    let mut names: Vec<String> = std::fs::read_dir(env.path("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["run1-map.png", "run1-summary.json"]);
+    let s = json(&env.read("out/run1-summary.json"));
+    assert_eq!(s["map"]["coarse"], 2);
+    assert_eq!(s["map"]["coarse_dropped"], false);
+    assert_eq!(s["map"]["drawn"], 3);
+    env.run(&[
+        "map",
+        "--db",
+        db,
+        "ips.txt",
+        "-o",
+        "out2",
+        "--width",
+        "300",
+        "--quiet",
+        "--drop-coarse",
+        "--only",
+        "summary.json,map.png",
+    ])
+    .ok();
+    let s = json(&env.read("out2/summary.json"));
+    assert_eq!(s["map"]["coarse"], 2);
+    assert_eq!(s["map"]["coarse_dropped"], true);
+    assert_eq!(s["map"]["drawn"], 1);
+    // Without the picture there is no map section: it describes what was drawn.
+    env.run(&[
+        "map",
+        "--db",
+        db,
+        "ips.txt",
+        "-o",
+        "out4",
+        "--quiet",
+        "--only",
+        "summary.json",
+    ])
+    .ok();
+    assert!(json(&env.read("out4/summary.json")).get("map").is_none());
+    let r = env.run(&[
+        "map", "--db", db, "ips.txt", "-o", "out3", "--only", "map.jpg",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("map.png"), "{}", r.stderr);
+}
