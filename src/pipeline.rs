@@ -4,7 +4,8 @@
 use crate::error::{Error, Result};
 use crate::input::{self, ColumnSpec, Event, InputMode, Item, source};
 use crate::locate::{
-    Atlas, Lookup, MmdbResult, NotFound, RecordKey, canonical, canonical_network, is_reserved,
+    Atlas, Ipv4Table, Lookup, MmdbResult, NotFound, RecordKey, canonical, canonical_network,
+    is_reserved,
 };
 use crate::tally::{Tally, V4, V6};
 use ipnetwork::IpNetwork;
@@ -14,7 +15,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Which address families a run counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -49,6 +50,21 @@ pub struct RunOptions {
     pub strict: bool,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// How IPv4 addresses are looked up.
+    pub lookup: LookupStrategy,
+}
+
+/// How IPv4 addresses are looked up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LookupStrategy {
+    /// Start on the search tree while the compiled table is built on another thread, and
+    /// switch to the table once it is ready: small inputs finish before paying for it.
+    #[default]
+    Auto,
+    /// The search tree only.
+    Tree,
+    /// Build the compiled table first, then look everything up in it.
+    Table,
 }
 
 /// A chunk with what workers need to read it.
@@ -129,33 +145,76 @@ pub fn aggregate(
     options: &RunOptions,
     invalid: Option<&InvalidSink>,
 ) -> Result<Tally> {
-    with_chunks(inputs, options, |rx, recycle| {
-        // Exactly one worker (and so one tally) per pool thread: memory does not grow with
-        // the number of chunks. The lock is taken once per 4 MiB chunk, not per line.
-        let rx = Mutex::new(rx);
-        let failed = AtomicBool::new(false);
-        let results = rayon::broadcast(|_| {
-            let mut worker = Worker::new(atlas, options, inputs, invalid);
-            while !failed.load(Ordering::Relaxed) {
-                let next = rx
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .recv();
-                let Ok(work) = next else { break };
-                if let Err(e) = worker.chunk(&work) {
-                    failed.store(true, Ordering::Relaxed);
-                    return Err(e);
-                }
-                // Hand the buffer back to the reader: no allocator churn of 4 MiB blocks.
-                let _ = recycle.send(work.chunk.data);
-            }
-            Ok(worker.tally)
+    let table: OnceLock<Ipv4Table> = OnceLock::new();
+    let cancel = AtomicBool::new(false);
+    if options.lookup == LookupStrategy::Table
+        && let Some(t) = Ipv4Table::build(atlas, &cancel)?
+    {
+        let _ = table.set(t);
+    }
+    std::thread::scope(|scope| {
+        // Inputs known to be small (regular files under 4 MiB in all) never pay for a table;
+        // for anything larger or unknown (stdin, pipes) it is built alongside.
+        let small = inputs.iter().try_fold(0u64, |sum, p| {
+            let meta = (p != "-").then(|| std::fs::metadata(p).ok()).flatten()?;
+            meta.is_file().then_some(sum + meta.len())
         });
-        let mut total = Tally::new();
-        for tally in results {
-            total.merge(&tally?);
-        }
-        Ok(total)
+        let worth_it = small.is_none_or(|bytes| bytes >= 4 << 20);
+        let builder = (options.lookup == LookupStrategy::Auto && worth_it && atlas.covers(false))
+            .then(|| {
+                scope.spawn(|| -> Result<()> {
+                    if let Some(t) = Ipv4Table::build(atlas, &cancel)? {
+                        let _ = table.set(t);
+                    }
+                    Ok(())
+                })
+            });
+        let tally = with_chunks(inputs, options, |rx, recycle| {
+            // Exactly one worker (and so one tally) per pool thread: memory does not grow
+            // with the number of chunks. The lock is taken once per 4 MiB chunk, not per line.
+            let rx = Mutex::new(rx);
+            let failed = AtomicBool::new(false);
+            let results = rayon::broadcast(|_| {
+                let mut worker = Worker::new(atlas, options, inputs, invalid);
+                while !failed.load(Ordering::Relaxed) {
+                    let next = rx
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .recv();
+                    let Ok(work) = next else { break };
+                    if let Err(e) = worker.chunk(&work, table.get()) {
+                        failed.store(true, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                    // Hand the buffer back to the reader: no allocator churn of 4 MiB blocks.
+                    let _ = recycle.send(work.chunk.data);
+                }
+                Ok(worker.finish())
+            });
+            let mut total = Tally::new();
+            let mut counts: Vec<u64> = Vec::new();
+            for result in results {
+                let (tally, c) = result?;
+                total.merge(&tally);
+                if counts.len() < c.len() {
+                    counts.resize(c.len(), 0);
+                }
+                counts.iter_mut().zip(c).for_each(|(a, b)| *a += b);
+            }
+            if let Some(t) = table.get() {
+                total.merge(&fold_table_counts(atlas, t, &counts)?);
+            }
+            Ok(total)
+        });
+        // A run that ends before the table is ready does not wait for it.
+        cancel.store(true, Ordering::Relaxed);
+        let built = builder.map_or(Ok(()), |b| {
+            b.join()
+                .unwrap_or_else(|_| Err(Error::Usage("table builder failed".into())))
+        });
+        let tally = tally?;
+        built?;
+        Ok(tally)
     })
 }
 
@@ -184,6 +243,33 @@ pub fn aggregate_whole_db(atlas: &Atlas, family: Family) -> Result<Tally> {
     let mut total = Tally::new();
     for root in roots {
         let fam = if root.is_ipv6() { V6 } else { V4 };
+        if fam == V4
+            && let Some(table) = Ipv4Table::build(atlas, &AtomicBool::new(false))?
+        {
+            // Every range of the compiled table, weighted by its size; gaps are split into
+            // aligned blocks so each gets its own not-found reason, as a tree walk gives.
+            let mut counts = vec![0u64; table.record_count()];
+            for (start, size, id) in table.ranges() {
+                match counts.get_mut(id as usize) {
+                    Some(c) => *c += size,
+                    None => {
+                        for (block, weight) in aligned_blocks(start, size) {
+                            let reason = if is_reserved(std::net::Ipv4Addr::from(block).into()) {
+                                NotFound::Reserved
+                            } else {
+                                NotFound::NoRecord
+                            };
+                            total.counters.not_found[V4][reason.index()] += weight;
+                        }
+                    }
+                }
+            }
+            total.merge(&fold_table_counts(atlas, &table, &counts)?);
+            total.counters.parsed += 1;
+            total.counters.records[V4] += 1;
+            total.counters.prefixes[V4] += 1;
+            continue;
+        }
         // Split the space into 256 parts so both cores walk the tree.
         let parts: Vec<IpNetwork> = (0..=255u8)
             .filter_map(|b| match root {
@@ -348,6 +434,13 @@ struct Worker<'a> {
     invalid: Option<&'a InvalidSink>,
     tally: Tally,
     slots: FxHashMap<RecordKey, u32>,
+    /// Addresses counted per table record id (folded into places at the end).
+    table_counts: Vec<u64>,
+    /// IPv4 addresses parsed but not yet looked up in the table (resolved in batches, so
+    /// the cache misses of independent lookups overlap).
+    batch: Vec<u32>,
+    /// The table the counts refer to.
+    table: Option<&'a Ipv4Table>,
 }
 
 impl<'a> Worker<'a> {
@@ -364,10 +457,19 @@ impl<'a> Worker<'a> {
             invalid,
             tally: Tally::new(),
             slots: FxHashMap::default(),
+            table_counts: Vec::new(),
+            batch: Vec::with_capacity(BATCH),
+            table: None,
         }
     }
 
-    fn chunk(&mut self, work: &Work) -> Result<()> {
+    fn chunk(&mut self, work: &Work, table: Option<&'a Ipv4Table>) -> Result<()> {
+        if self.table.is_none()
+            && let Some(t) = table
+        {
+            self.table = Some(t);
+            self.table_counts = vec![0; t.record_count()];
+        }
         let name = self
             .inputs
             .get(work.chunk.input)
@@ -416,6 +518,15 @@ impl<'a> Worker<'a> {
     #[inline]
     fn item(&mut self, item: Item) -> Result<()> {
         match item {
+            Item::Addr(std::net::IpAddr::V4(v4))
+                if self.table.is_some() && self.options.family != Family::Ipv6 =>
+            {
+                self.batch.push(u32::from(v4));
+                if self.batch.len() == BATCH {
+                    self.flush_batch();
+                }
+                Ok(())
+            }
             Item::Addr(ip) => {
                 let ip = canonical(ip);
                 let fam = if ip.is_ipv6() { V6 } else { V4 };
@@ -474,6 +585,34 @@ impl<'a> Worker<'a> {
         })
     }
 
+    /// Looks up the batched IPv4 addresses in the table and counts them per record.
+    fn flush_batch(&mut self) {
+        let Some(table) = self.table else { return };
+        let counters = &mut self.tally.counters;
+        counters.parsed += self.batch.len() as u64;
+        counters.records[V4] += self.batch.len() as u64;
+        for &ip in &self.batch {
+            let id = table.lookup(ip);
+            if let Some(c) = self.table_counts.get_mut(id as usize) {
+                *c += 1;
+            } else {
+                let reason = if is_reserved(std::net::Ipv4Addr::from(ip).into()) {
+                    NotFound::Reserved
+                } else {
+                    NotFound::NoRecord
+                };
+                counters.not_found[V4][reason.index()] += 1;
+            }
+        }
+        self.batch.clear();
+    }
+
+    /// Ends the worker: its tally, and its counts per table record (empty without a table).
+    fn finish(mut self) -> (Tally, Vec<u64>) {
+        self.flush_batch();
+        (self.tally, self.table_counts)
+    }
+
     #[inline]
     fn slot(&mut self, key: RecordKey, result: &MmdbResult<'_>) -> Result<u32> {
         if let Some(slot) = self.slots.get(&key) {
@@ -500,6 +639,67 @@ fn unlocated_reason(covered: bool, fam: usize, network: IpNetwork) -> NotFound {
         NotFound::NoRecord
     }
 }
+
+/// Turns counts per table record into a tally, decoding each record hit exactly once (in
+/// parallel, through the tree from an address inside the record).
+fn fold_table_counts(atlas: &Atlas, table: &Ipv4Table, counts: &[u64]) -> Result<Tally> {
+    let hit: Vec<(u32, u64)> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(i, n)| (i as u32, *n))
+        .collect();
+    // Decode in parallel into plain lists, then intern once: merging many small tallies
+    // would hash every place again at each level of the reduction.
+    let decoded: Vec<Vec<(crate::locate::Place, u64)>> = hit
+        .par_chunks(4096)
+        .map(|part| {
+            part.iter()
+                .map(|&(id, n)| {
+                    let (key, sample) = table.record(id);
+                    match atlas.lookup(sample.into())? {
+                        Lookup::Found(found, result) if found == key => {
+                            Ok((atlas.decode_once(key, &result)?, n))
+                        }
+                        _ => Err(Error::database(
+                            "database",
+                            "the compiled table disagrees with the search tree",
+                        )),
+                    }
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<_>>()?;
+    let mut tally = Tally::new();
+    for (place, n) in decoded.into_iter().flatten() {
+        let slot = tally.slot(place);
+        tally.add(slot, V4, n);
+    }
+    Ok(tally)
+}
+
+/// Splits `[start, start + size)` into maximal aligned power-of-two blocks (CIDR blocks).
+fn aligned_blocks(start: u32, size: u64) -> Vec<(u32, u64)> {
+    let mut out = Vec::new();
+    let (mut at, end) = (u64::from(start), u64::from(start) + size);
+    while at < end {
+        let align = if at == 0 {
+            1u64 << 32
+        } else {
+            1u64 << at.trailing_zeros()
+        };
+        let mut block = align;
+        while at + block > end {
+            block >>= 1;
+        }
+        out.push((at as u32, block));
+        at += block;
+    }
+    out
+}
+
+/// IPv4 addresses resolved together in the table.
+const BATCH: usize = 256;
 
 /// Output format of `lookup`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

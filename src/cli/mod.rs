@@ -120,6 +120,22 @@ pub struct InputArgs {
     /// No progress bar and no closing summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// IPv4 lookups: auto (the search tree while a compiled table is built alongside, then
+    /// the table), tree, or table (build it first). For benchmarks; answers are the same.
+    #[arg(long, value_enum, default_value_t = LookupArg::Auto)]
+    pub lookup: LookupArg,
+}
+
+/// `--lookup`.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LookupArg {
+    /// Tree until the table is ready.
+    #[default]
+    Auto,
+    /// Search tree only.
+    Tree,
+    /// Compiled table only.
+    Table,
 }
 
 /// `--family`.
@@ -185,6 +201,11 @@ impl InputArgs {
             family: self.family.map_or(default_family, Family::from),
             strict: self.strict,
             progress: !self.quiet && std::io::stderr().is_terminal(),
+            lookup: match self.lookup {
+                LookupArg::Auto => crate::pipeline::LookupStrategy::Auto,
+                LookupArg::Tree => crate::pipeline::LookupStrategy::Tree,
+                LookupArg::Table => crate::pipeline::LookupStrategy::Table,
+            },
         })
     }
 }

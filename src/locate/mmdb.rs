@@ -34,6 +34,8 @@ pub struct Database {
     label: String,
     reader: Reader<DbBytes>,
     schema: Schema,
+    /// The schema is one of the standard layouts, so records decode in one typed pass.
+    typed: bool,
     attribution: Option<&'static str>,
     size_bytes: u64,
 }
@@ -106,11 +108,13 @@ impl Database {
             }
         };
         overrides.apply(&mut schema);
+        let typed = overrides.is_empty() && schema == Schema::of_kind(schema.kind);
         let attribution = embedded::attribution_for(&label, &meta.database_type);
         Ok(Database {
             label,
             reader,
             schema,
+            typed,
             attribution,
             size_bytes,
         })
@@ -169,24 +173,29 @@ impl Database {
 
     /// Decodes the place a found record describes.
     pub fn decode_place(&self, found: &MmdbResult<'_>, fallback: CountryFallback) -> Result<Place> {
-        let schema = &self.schema;
+        let raw = if self.typed {
+            self.raw_typed(found)?
+        } else {
+            self.raw_by_paths(found, fallback)?
+        };
         let mut place = Place::EMPTY;
-        place.country = self
-            .text_at(found, &schema.country)?
-            .and_then(|t| CountryCode::parse(&t));
-        if place.country.is_none()
-            && fallback == CountryFallback::Registered
-            && let Some(path) = &schema.registered_country
-        {
-            place.country = self
-                .text_at(found, path)?
-                .and_then(|t| CountryCode::parse(&t));
+        place.country = raw
+            .country
+            .as_ref()
+            .and_then(Scalar::as_text)
+            .and_then(CountryCode::parse);
+        if place.country.is_none() && fallback == CountryFallback::Registered {
+            place.country = raw
+                .registered
+                .as_ref()
+                .and_then(Scalar::as_text)
+                .and_then(CountryCode::parse);
             if place.country.is_some() {
                 place.country_source = CountrySource::Registered;
             }
         }
-        let lat = self.number_at(found, &schema.lat)?;
-        let lon = self.number_at(found, &schema.lon)?;
+        let lat = raw.lat.as_ref().and_then(Scalar::as_f64);
+        let lon = raw.lon.as_ref().and_then(Scalar::as_f64);
         if let (Some(lat), Some(lon)) = (lat, lon)
             && lat.is_finite()
             && lon.is_finite()
@@ -196,13 +205,67 @@ impl Database {
             place.lat = Some(lat);
             place.lon = Some(lon);
         }
-        if let Some(path) = &schema.accuracy_radius {
-            place.accuracy_radius = self
-                .number_at(found, path)?
-                .filter(|r| r.is_finite() && *r >= 0.0 && *r <= f64::from(u32::MAX))
-                .map(|r| r as u32);
-        }
+        place.accuracy_radius = raw
+            .radius
+            .as_ref()
+            .and_then(Scalar::as_f64)
+            .filter(|r| r.is_finite() && *r >= 0.0 && *r <= f64::from(u32::MAX))
+            .map(|r| r as u32);
         Ok(place)
+    }
+
+    /// One serde pass over the record (standard layouts): unneeded fields are skipped.
+    fn raw_typed(&self, found: &MmdbResult<'_>) -> Result<RawPlace> {
+        let err = |e: maxminddb::MaxMindDbError| {
+            Error::database(&self.label, format!("cannot decode a record: {e}"))
+        };
+        Ok(match self.schema.kind {
+            super::SchemaKind::Nested => {
+                let Some(r) = found.decode::<NestedRecord>().map_err(err)? else {
+                    return Ok(RawPlace::default());
+                };
+                let loc = r.location.unwrap_or_default();
+                RawPlace {
+                    country: r.country.and_then(|c| c.iso_code),
+                    registered: r.registered_country.and_then(|c| c.iso_code),
+                    lat: loc.latitude,
+                    lon: loc.longitude,
+                    radius: loc.accuracy_radius,
+                }
+            }
+            super::SchemaKind::Flat => {
+                let Some(r) = found.decode::<FlatRecord>().map_err(err)? else {
+                    return Ok(RawPlace::default());
+                };
+                RawPlace {
+                    country: r.country_code,
+                    registered: None,
+                    lat: r.latitude,
+                    lon: r.longitude,
+                    radius: None,
+                }
+            }
+        })
+    }
+
+    /// Field by field along the (overridden) paths.
+    fn raw_by_paths(&self, found: &MmdbResult<'_>, fallback: CountryFallback) -> Result<RawPlace> {
+        let schema = &self.schema;
+        let registered = match (&schema.registered_country, fallback) {
+            (Some(path), CountryFallback::Registered) => self.scalar_at(found, path)?,
+            _ => None,
+        };
+        let radius = match &schema.accuracy_radius {
+            Some(path) => self.scalar_at(found, path)?,
+            None => None,
+        };
+        Ok(RawPlace {
+            country: self.scalar_at(found, &schema.country)?,
+            registered,
+            lat: self.scalar_at(found, &schema.lat)?,
+            lon: self.scalar_at(found, &schema.lon)?,
+            radius,
+        })
     }
 
     fn scalar_at(&self, found: &MmdbResult<'_>, path: &FieldPath) -> Result<Option<Scalar>> {
@@ -219,16 +282,42 @@ impl Database {
             )),
         }
     }
+}
 
-    fn text_at(&self, found: &MmdbResult<'_>, path: &FieldPath) -> Result<Option<String>> {
-        Ok(self
-            .scalar_at(found, path)?
-            .and_then(|s| s.as_text().map(str::to_owned)))
-    }
+/// The raw values a place is made of.
+#[derive(Default)]
+struct RawPlace {
+    country: Option<Scalar>,
+    registered: Option<Scalar>,
+    lat: Option<Scalar>,
+    lon: Option<Scalar>,
+    radius: Option<Scalar>,
+}
 
-    fn number_at(&self, found: &MmdbResult<'_>, path: &FieldPath) -> Result<Option<f64>> {
-        Ok(self.scalar_at(found, path)?.and_then(|s| s.as_f64()))
-    }
+#[derive(serde::Deserialize)]
+struct NestedRecord {
+    country: Option<CodeField>,
+    registered_country: Option<CodeField>,
+    location: Option<LocationField>,
+}
+
+#[derive(serde::Deserialize)]
+struct CodeField {
+    iso_code: Option<Scalar>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct LocationField {
+    latitude: Option<Scalar>,
+    longitude: Option<Scalar>,
+    accuracy_radius: Option<Scalar>,
+}
+
+#[derive(serde::Deserialize)]
+struct FlatRecord {
+    country_code: Option<Scalar>,
+    latitude: Option<Scalar>,
+    longitude: Option<Scalar>,
 }
 
 /// Reads the top-level keys of the first records to tell the layout apart.

@@ -4,10 +4,12 @@ pub mod embedded;
 mod mmdb;
 mod place;
 mod schema;
+mod table;
 
 pub use mmdb::{CountryFallback, Database, DatabaseInfo, DbBytes, MmdbResult};
 pub use place::{CountryCode, CountrySource, Place, PlaceKey, place_order};
 pub use schema::{FieldOverrides, FieldPath, Scalar, Schema, SchemaKind};
+pub use table::{Ipv4Table, NO_RECORD};
 
 use crate::error::{Error, Result};
 use ipnetwork::IpNetwork;
@@ -180,16 +182,29 @@ impl Atlas {
     /// (all threads share this cache; callers keep their own key -> slot map in front of it,
     /// so the lock is taken once per distinct record per thread, not per address).
     pub fn place(&self, key: RecordKey, found: &MmdbResult<'_>) -> Result<Place> {
-        let mut cache = self
-            .decoded
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(place) = cache.get(&key) {
+        let lock = || {
+            self.decoded
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(place) = lock().get(&key) {
             return Ok(*place);
         }
+        // Decode outside the lock; if another thread raced us to it, keep the first.
         let db = &self.dbs[(key >> 48) as usize];
         let place = db.decode_place(found, self.fallback)?;
-        cache.insert(key, place);
+        let mut cache = lock();
+        let entry = cache.entry(key);
+        if matches!(entry, std::collections::hash_map::Entry::Vacant(_)) {
+            self.decode_count.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(*entry.or_insert(place))
+    }
+
+    /// Decodes a record without the shared cache, for callers that meet each record once
+    /// (the compiled table's fold). Counted in [`Atlas::decoded_records`].
+    pub fn decode_once(&self, key: RecordKey, found: &MmdbResult<'_>) -> Result<Place> {
+        let place = self.dbs[(key >> 48) as usize].decode_place(found, self.fallback)?;
         self.decode_count.fetch_add(1, Ordering::Relaxed);
         Ok(place)
     }

@@ -12,3 +12,4 @@ mod lookup;
 mod maps;
 mod merge;
 mod sample;
+mod table;

@@ -1,0 +1,141 @@
+//! The compiled IPv4 table gives the search tree's answers.
+
+use crate::common::*;
+use ipatlas::locate::{
+    Atlas, CountryFallback, Database, FieldOverrides, Ipv4Table, Lookup, NO_RECORD,
+};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::AtomicBool;
+
+fn atlas(db: Database) -> Atlas {
+    Atlas::new(vec![db], CountryFallback::None).unwrap()
+}
+
+/// The tree's record key for an address, or None.
+fn tree(atlas: &Atlas, ip: u32) -> Option<u64> {
+    match atlas.lookup(IpAddr::V4(Ipv4Addr::from(ip))).unwrap() {
+        Lookup::Found(key, _) => Some(key),
+        Lookup::NotFound(_) => None,
+    }
+}
+
+fn table_key(table: &Ipv4Table, ip: u32) -> Option<u64> {
+    let id = table.lookup(ip);
+    (id != NO_RECORD).then(|| table.record(id).0)
+}
+
+#[test]
+fn table_and_tree_agree_on_every_network_boundary_of_a_fixture() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    for path in [&fx.nested, &fx.flat_v4] {
+        let atlas = atlas(Database::open(path, &FieldOverrides::default()).unwrap());
+        let table = Ipv4Table::build(&atlas, &AtomicBool::new(false))
+            .unwrap()
+            .unwrap();
+        let mut probes = vec![0u32, u32::MAX];
+        for (net, ..) in NESTED_NETWORKS.iter().chain(&[
+            ("9.9.9.0/24", None, None, None),
+            ("11.0.0.0/16", None, None, None),
+        ]) {
+            let Ok(ipnetwork::IpNetwork::V4(n)) = net.parse::<ipnetwork::IpNetwork>() else {
+                continue;
+            };
+            let (first, last) = (u32::from(n.network()), u32::from(n.broadcast()));
+            probes.extend([
+                first,
+                last,
+                first.wrapping_sub(1),
+                last.wrapping_add(1),
+                first + (last - first) / 2,
+            ]);
+        }
+        for ip in probes {
+            assert_eq!(
+                table_key(&table, ip),
+                tree(&atlas, ip),
+                "{} in {}",
+                Ipv4Addr::from(ip),
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn table_and_tree_agree_on_a_million_addresses_of_a_real_database() {
+    let atlas = atlas(Database::embedded(&FieldOverrides::default()).unwrap());
+    let table = Ipv4Table::build(&atlas, &AtomicBool::new(false))
+        .unwrap()
+        .unwrap();
+    assert!(table.record_count() > 200, "{}", table.record_count());
+    // Every range boundary of the real database ...
+    let starts: Vec<u32> = table.ranges().map(|(start, ..)| start).collect();
+    for &s in &starts {
+        for ip in [s, s.wrapping_sub(1)] {
+            assert_eq!(
+                table_key(&table, ip),
+                tree(&atlas, ip),
+                "{}",
+                Ipv4Addr::from(ip)
+            );
+        }
+    }
+    // ... and a million addresses spread over all of IPv4.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..1_000_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let ip = (x >> 32) as u32;
+        assert_eq!(
+            table_key(&table, ip),
+            tree(&atlas, ip),
+            "{}",
+            Ipv4Addr::from(ip)
+        );
+    }
+}
+
+#[test]
+fn every_lookup_strategy_gives_the_same_outputs() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let mut text = String::new();
+    for i in 0..300_000u32 {
+        text.push_str(&format!(
+            "{}.{}.{}.{}\n",
+            1 + i % 11,
+            (i >> 8) & 255,
+            i & 255,
+            i % 251
+        ));
+        if i % 5000 == 0 {
+            text.push_str("2a00::1\n10.1.2.3\n");
+        }
+    }
+    env.write("ips.txt", &text);
+    let mut outs = Vec::new();
+    for lookup in ["tree", "table", "auto"] {
+        env.run(&[
+            "aggregate",
+            "--db",
+            fx.nested.to_str().unwrap(),
+            "ips.txt",
+            "--lookup",
+            lookup,
+            "--tally",
+            "t.json",
+            "--summary",
+            "s.json",
+        ])
+        .ok();
+        let mut s = json(&env.read("s.json"));
+        for volatile in ["elapsed_s", "decoded_records"] {
+            s.as_object_mut().unwrap().remove(volatile);
+        }
+        outs.push((env.read("t.json"), s));
+    }
+    assert_eq!(outs[0], outs[1], "tree vs table");
+    assert_eq!(outs[0], outs[2], "tree vs auto");
+}
