@@ -147,28 +147,32 @@ pub fn aggregate(
 ) -> Result<Tally> {
     let table: OnceLock<Ipv4Table> = OnceLock::new();
     let cancel = AtomicBool::new(false);
-    if options.lookup == LookupStrategy::Table
+    // By input size: small regular files never pay for the table; large ones build it
+    // first (it pays for itself many times over); unknown sizes (stdin, pipes) and the
+    // band between start on the tree while it is built alongside.
+    let known_bytes = inputs.iter().try_fold(0u64, |sum, p| {
+        let meta = (p != "-").then(|| std::fs::metadata(p).ok()).flatten()?;
+        meta.is_file().then_some(sum + meta.len())
+    });
+    let strategy = match (options.lookup, known_bytes) {
+        (LookupStrategy::Auto, Some(bytes)) if bytes < SMALL_INPUT => LookupStrategy::Tree,
+        (LookupStrategy::Auto, Some(bytes)) if bytes >= LARGE_INPUT => LookupStrategy::Table,
+        (s, _) => s,
+    };
+    if strategy == LookupStrategy::Table
         && let Some(t) = Ipv4Table::build(atlas, &cancel)?
     {
         let _ = table.set(t);
     }
     std::thread::scope(|scope| {
-        // Inputs known to be small (regular files under 4 MiB in all) never pay for a table;
-        // for anything larger or unknown (stdin, pipes) it is built alongside.
-        let small = inputs.iter().try_fold(0u64, |sum, p| {
-            let meta = (p != "-").then(|| std::fs::metadata(p).ok()).flatten()?;
-            meta.is_file().then_some(sum + meta.len())
+        let builder = (strategy == LookupStrategy::Auto && atlas.covers(false)).then(|| {
+            scope.spawn(|| -> Result<()> {
+                if let Some(t) = Ipv4Table::build(atlas, &cancel)? {
+                    let _ = table.set(t);
+                }
+                Ok(())
+            })
         });
-        let worth_it = small.is_none_or(|bytes| bytes >= 4 << 20);
-        let builder = (options.lookup == LookupStrategy::Auto && worth_it && atlas.covers(false))
-            .then(|| {
-                scope.spawn(|| -> Result<()> {
-                    if let Some(t) = Ipv4Table::build(atlas, &cancel)? {
-                        let _ = table.set(t);
-                    }
-                    Ok(())
-                })
-            });
         let tally = with_chunks(inputs, options, |rx, recycle| {
             // Exactly one worker (and so one tally) per pool thread: memory does not grow
             // with the number of chunks. The lock is taken once per 4 MiB chunk, not per line.
@@ -697,6 +701,11 @@ fn aligned_blocks(start: u32, size: u64) -> Vec<(u32, u64)> {
     }
     out
 }
+
+/// Inputs smaller than this (regular files, in bytes) use the search tree only.
+const SMALL_INPUT: u64 = 4 << 20;
+/// Inputs at least this large build the compiled table before reading.
+const LARGE_INPUT: u64 = 32 << 20;
 
 /// IPv4 addresses resolved together in the table.
 const BATCH: usize = 256;

@@ -1,6 +1,7 @@
 //! The compiled IPv4 table: every IPv4 network of a database as a flat sorted array of range
-//! starts with a record id each, behind a direct /16 index, so a lookup is one index read
-//! and a short binary search instead of a walk down the search tree.
+//! starts with a record id each, behind a direct /24 index. Where one range covers a whole
+//! /24 (most of them) the index holds the record id itself, so a lookup is one memory read;
+//! otherwise it points into the ranges for a short binary search.
 
 use super::{Atlas, RecordKey, record_key};
 use crate::error::{Error, Result};
@@ -12,10 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Record id meaning "no record" (a gap between networks).
 pub const NO_RECORD: u32 = u32::MAX;
 
+/// Index flag: the /24 holds several ranges; the low bits are a position in `ranges`.
+const MIXED: u32 = 1 << 31;
+
 /// A compiled IPv4 table (see the module documentation).
 pub struct Ipv4Table {
-    /// `index[h]`: position of the range that holds address `h << 16`; `index[65536]` is the
-    /// last position. The range holding any address of /16 `h` lies in `index[h]..=index[h+1]`.
+    /// Per /24: the record id (or [`NO_RECORD`]) when one range covers it, else
+    /// [`MIXED`] | the position of the range holding its first address.
     index: Vec<u32>,
     /// `(range start, record id or NO_RECORD)`, ascending by start; the first start is 0.
     /// Start and id share a cache line, so the search's last probe brings the answer along.
@@ -85,21 +89,37 @@ impl Ipv4Table {
             starts.insert(0, 0);
             records.insert(0, NO_RECORD);
         }
+        if keys.len() >= MIXED as usize || starts.len() >= MIXED as usize {
+            return Err(Error::database(
+                db.label(),
+                "too many networks for the compiled table",
+            ));
+        }
         let ranges: Vec<(u32, u32)> = starts
             .iter()
             .copied()
             .zip(records.iter().copied())
             .collect();
-        let mut index = Vec::with_capacity(65_537);
-        let mut pos = 0usize;
-        for h in 0..=65_535u32 {
-            let addr = h << 16;
-            while pos + 1 < starts.len() && starts[pos + 1] <= addr {
-                pos += 1;
+        // Whole /24s of a range take its record id (a bulk fill); a /24 where a range
+        // starts part-way is mixed, pointing at the range that holds its first address.
+        let mut index = vec![NO_RECORD; 1 << 24];
+        for (i, &(start, id)) in ranges.iter().enumerate() {
+            if i % 4096 == 0 && cancel.load(Ordering::Relaxed) {
+                return Ok(None);
             }
-            index.push(pos as u32);
+            let end = ranges.get(i + 1).map_or(1u64 << 32, |r| u64::from(r.0));
+            let first_full = u64::from(start).div_ceil(256) as usize;
+            let end_full = (end / 256) as usize;
+            if first_full < end_full {
+                index[first_full..end_full].fill(id);
+            }
+            if start % 256 != 0 {
+                let block = (start >> 8) as usize;
+                if index[block] & MIXED == 0 || index[block] == NO_RECORD {
+                    index[block] = MIXED | (i - 1) as u32;
+                }
+            }
         }
-        index.push((starts.len() - 1) as u32);
         Ok(Some(Ipv4Table {
             index,
             ranges,
@@ -111,10 +131,13 @@ impl Ipv4Table {
     #[inline]
     #[must_use]
     pub fn lookup(&self, ip: u32) -> u32 {
-        let h = (ip >> 16) as usize;
-        let (lo, hi) = (self.index[h] as usize, self.index[h + 1] as usize);
-        let window = &self.ranges[lo..=hi];
-        // The last range in the window starting at or before the address.
+        let v = self.index[(ip >> 8) as usize];
+        if v & MIXED == 0 || v == NO_RECORD {
+            return v;
+        }
+        // Several ranges in this /24: the last one starting at or before the address.
+        let pos = (v & !MIXED) as usize;
+        let window = &self.ranges[pos..self.ranges.len().min(pos + 257)];
         let k = window.partition_point(|r| r.0 <= ip);
         window[k - 1].1
     }

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: ipatlas against the C (libmaxminddb + OpenMP) and Python
+# (maxminddb C extension) peers on GeoLite2-City 2018-07, in one run, on this machine.
+#   scripts/bench.sh           10M and 100M lines
+#   scripts/bench.sh --quick   10M lines only
+# Needs: python3, gcc, and (installed here when missing, as root) libmaxminddb-dev.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=${1:-}
+db=$(scripts/fetch-geolite2-2018.sh)
+work=data/bench
+mkdir -p "$work"
+cargo build --release --quiet
+ipatlas=target/release/ipatlas
+
+# The peers.
+if [ ! -e /usr/include/maxminddb.h ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmaxminddb-dev >/dev/null
+fi
+cc -O3 -fopenmp benches/peers/mmdb_c_agg.c -lmaxminddb -lm -o "$work/mmdb_c_agg"
+if ! "$work/venv/bin/python" -c 'import maxminddb' 2>/dev/null; then
+  python3 -m venv "$work/venv"
+  "$work/venv/bin/pip" install --quiet maxminddb==3.2.0
+fi
+
+# The dumps (deterministic: same seed, same database, same files).
+sizes="10000000"
+[ "$quick" = "--quick" ] || sizes="$sizes 100000000"
+for n in 1000 1000000 $sizes; do
+  [ -s "$work/ips-$n.txt" ] || $ipatlas sample --db "$db" -n "$n" --seed 7 -o "$work/ips-$n.txt"
+done
+
+rows=()
+measure() { # name lines command...: wall seconds and peak RSS (MB) of the command
+  local name=$1 lines=$2; shift 2
+  local t; t=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>"$work/err"; } 2>&1; tail -1 "$work/err")
+  local wall rss; wall=$(echo "$t" | tail -1 | cut -d' ' -f1); rss=$(echo "$t" | tail -1 | cut -d' ' -f2)
+  rows+=("$name|$lines|$wall|$((rss / 1024))")
+}
+for n in $sizes; do
+  f="$work/ips-$n.txt"
+  cat "$f" >/dev/null # page cache
+  measure "ipatlas, 2 threads" "$n" $ipatlas aggregate --db "$db" "$f" --quiet --countries "$work/ipatlas-$n.csv" --cells /dev/null --summary /dev/null
+  measure "ipatlas, 1 thread" "$n" $ipatlas aggregate --db "$db" "$f" --quiet --threads 1 --countries /dev/null --cells /dev/null --summary /dev/null
+  measure "C libmaxminddb+OpenMP, 2 threads" "$n" "$work/mmdb_c_agg" "$db" "$f" "$work/c-$n.csv"
+  # The peers agree with ipatlas on every country count.
+  python3 - "$work/c-$n.csv" "$work/ipatlas-$n.csv" <<'PY'
+import csv, sys
+c = {r["country"]: int(r["count"]) for r in csv.DictReader(open(sys.argv[1]))}
+i = {r["country"]: int(r["count"]) for r in csv.DictReader(open(sys.argv[2]))}
+assert c == i, f"C and ipatlas disagree on {len(set(c.items()) ^ set(i.items()))} country counts"
+print(f"agreement: C and ipatlas give the same counts for all {len(c)} countries", file=sys.stderr)
+PY
+done
+f1m="$work/ips-1000000.txt"
+measure "Python maxminddb (1M lines)" 1000000 "$work/venv/bin/python" benches/peers/py_maxminddb_agg.py "$db" "$f1m"
+$ipatlas aggregate --db "$db" "$f1m" --quiet --summary "$work/s1m.json"
+"$work/venv/bin/python" benches/peers/py_maxminddb_agg.py "$db" "$f1m" > "$work/py-1m.txt"
+python3 - "$work/py-1m.txt" "$work/s1m.json" <<'PY'
+import json, sys
+first = open(sys.argv[1]).readline().split()
+py = dict(kv.split("=") for kv in first)
+s = json.load(open(sys.argv[2]))
+ours = {"resolved": s["found"] - s["without_location"], "countries": s["countries"]}
+assert int(py["resolved"]) == ours["resolved"] and int(py["countries"]) == ours["countries"], (py, ours)
+print(f"agreement: Python and ipatlas: {ours['resolved']} located, {ours['countries']} countries of 1M", file=sys.stderr)
+PY
+measure "ipatlas, 1,000 lines (process start to exit)" 1000 $ipatlas aggregate --db "$db" "$work/ips-1000.txt" --quiet --summary /dev/null
+measure "ipatlas --whole-db (3.07M IPv4 networks)" 0 $ipatlas aggregate --db "$db" --whole-db --quiet --summary /dev/null
+
+# One table; ratios are against ipatlas on the same file in this run.
+echo
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); GeoLite2-City 2018-07-03; dumps from ipatlas sample --seed 7"
+printf '| %-46s | %12s | %8s | %12s | %8s | %s |\n' "run" "lines" "wall s" "lines/s" "RSS MB" "ipatlas is"
+printf '|%s|%s|%s|%s|%s|%s|\n' "------------------------------------------------" "--------------" "----------" "--------------" "----------" "----------"
+declare -A ours
+for r in "${rows[@]}"; do IFS='|' read -r name lines wall rss <<<"$r"; [ "$name" = "ipatlas, 2 threads" ] && ours[$lines]=$wall; done
+ours1m=$(python3 -c "import json; print(json.load(open('$work/s1m.json'))['elapsed_s'])")
+for r in "${rows[@]}"; do
+  IFS='|' read -r name lines wall rss <<<"$r"
+  rate="-"; ratio="-"
+  if [ "$lines" -gt 0 ]; then rate=$(python3 -c "print(f'{$lines/max($wall,0.001)/1e6:.2f}M')"); fi
+  case "$name" in
+    "C "*) ratio=$(python3 -c "print(f'{$wall/${ours[$lines]}:.1f}x faster')");;
+    "Python"*) ratio=$(python3 -c "print(f'{($wall/$lines)/(${ours[10000000]}/10000000):.0f}x faster (per line, vs 10M run)')");;
+  esac
+  printf '| %-46s | %12s | %8s | %12s | %8s | %s |\n' "$name" "$lines" "$wall" "$rate" "$rss" "$ratio"
+done
