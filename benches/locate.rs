@@ -6,9 +6,9 @@ mod common;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ipatlas::input::{Item, parse_item};
 use ipatlas::locate::{Ipv4Table, Lookup, NO_RECORD};
-use std::sync::atomic::AtomicBool;
 use ipatlas::pipeline::{self, RunOptions};
 use std::hint::black_box;
+use std::sync::atomic::AtomicBool;
 
 fn locate(c: &mut Criterion) {
     let atlas = common::embedded_atlas();
@@ -35,7 +35,9 @@ fn locate(c: &mut Criterion) {
             black_box(found)
         })
     });
-    let table = Ipv4Table::build(&atlas, &AtomicBool::new(false)).expect("build").expect("IPv4 table");
+    let table = Ipv4Table::build(&atlas, &AtomicBool::new(false))
+        .expect("build")
+        .expect("IPv4 table");
     let v4: Vec<u32> = ips
         .iter()
         .filter_map(|ip| match ip {
@@ -45,7 +47,10 @@ fn locate(c: &mut Criterion) {
         .collect();
     g.bench_function("table_lookup", |b| {
         b.iter(|| {
-            let found = v4.iter().filter(|ip| table.lookup(**ip) != NO_RECORD).count();
+            let found = v4
+                .iter()
+                .filter(|ip| table.lookup(**ip) != NO_RECORD)
+                .count();
             assert!(found > 50_000, "most of IPv4 is in the database");
             black_box(found)
         })
@@ -56,7 +61,9 @@ fn locate(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("build_embedded", |b| {
         b.iter(|| {
-            let t = Ipv4Table::build(&atlas, &AtomicBool::new(false)).expect("build").expect("table");
+            let t = Ipv4Table::build(&atlas, &AtomicBool::new(false))
+                .expect("build")
+                .expect("table");
             assert!(t.record_count() > 200);
             black_box(t.range_count())
         })

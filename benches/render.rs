@@ -26,7 +26,10 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("render");
     g.sample_size(10);
     g.bench_function("choropleth_1600px", |b| {
-        let opts = MapOptions { mode: Mode::Choropleth, ..MapOptions::default() };
+        let opts = MapOptions {
+            mode: Mode::Choropleth,
+            ..MapOptions::default()
+        };
         b.iter(|| {
             let (pixmap, report) = render(&tally, &basemap, &atlas.infos(), &opts).expect("render");
             assert!(report.drawn > 0);

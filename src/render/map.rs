@@ -507,6 +507,14 @@ pub fn render(
     let coarse_km = opts.drop_coarse_km.unwrap_or(COARSE_KM);
     report.coarse_dropped = opts.drop_coarse_km.is_some();
     report.coarse_km = coarse_km;
+    let canvas = Canvas {
+        proj: &proj,
+        frame: &frame,
+        pal: &pal,
+        opts,
+        region,
+        coarse_km,
+    };
     let legend_scale = match opts.mode {
         Mode::Choropleth => {
             if let Some(scale) = &choropleth_scale {
@@ -521,29 +529,8 @@ pub fn render(
                 ColorScale::fit(opts.scale, std::iter::empty())
             }
         }
-        Mode::Points => draw_points(
-            &mut pixmap,
-            tally,
-            &proj,
-            &frame,
-            &pal,
-            opts,
-            region,
-            coarse_km,
-            &mut report,
-        ),
-        Mode::Cells | Mode::Hex => draw_cells(
-            &mut pixmap,
-            tally,
-            &proj,
-            &frame,
-            &pal,
-            opts,
-            region,
-            coarse_km,
-            clip,
-            &mut report,
-        )?,
+        Mode::Points => draw_points(&mut pixmap, tally, canvas, &mut report),
+        Mode::Cells | Mode::Hex => draw_cells(&mut pixmap, tally, canvas, clip, &mut report)?,
     };
     if let Some(globe) = &globe
         && opts.bbox.is_none()
@@ -656,18 +643,31 @@ fn located_places(
     out
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a heat layer is drawn with: projection, frame, colours, options, region, threshold.
+#[derive(Clone, Copy)]
+struct Canvas<'a> {
+    proj: &'a Projection,
+    frame: &'a Frame,
+    pal: &'a Palette,
+    opts: &'a MapOptions,
+    region: Bbox,
+    coarse_km: u32,
+}
+
 fn draw_points(
     pixmap: &mut Pixmap,
     tally: &Tally,
-    proj: &Projection,
-    frame: &Frame,
-    pal: &Palette,
-    opts: &MapOptions,
-    region: Bbox,
-    coarse_km: u32,
+    canvas: Canvas<'_>,
     report: &mut MapReport,
 ) -> ColorScale {
+    let Canvas {
+        proj,
+        frame,
+        pal,
+        opts,
+        region,
+        coarse_km,
+    } = canvas;
     let (w, h) = (frame.width as usize, frame.height as usize);
     let mut grid = vec![0f64; w * h];
     for (lon, lat, n) in located_places(tally, region, coarse_km, report) {
@@ -708,19 +708,21 @@ fn draw_points(
     scale
 }
 
-#[allow(clippy::too_many_arguments)]
 fn draw_cells(
     pixmap: &mut Pixmap,
     tally: &Tally,
-    proj: &Projection,
-    frame: &Frame,
-    pal: &Palette,
-    opts: &MapOptions,
-    region: Bbox,
-    coarse_km: u32,
+    canvas: Canvas<'_>,
     clip: Option<&Mask>,
     report: &mut MapReport,
 ) -> Result<ColorScale> {
+    let Canvas {
+        proj,
+        frame,
+        pal,
+        opts,
+        region,
+        coarse_km,
+    } = canvas;
     // Bin the places, then draw each bin as a polygon in its projected shape.
     let located = located_places(tally, region, coarse_km, report);
     report.drawn = located.iter().fold(0u64, |a, p| a.saturating_add(p.2));
