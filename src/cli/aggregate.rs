@@ -1,9 +1,9 @@
 //! `ipatlas aggregate`: resolve inputs (or the whole database) into country and cell counts.
 
-use super::{DbArgs, InputArgs, attributions, with_threads};
+use super::{SourceArgs, attributions, with_threads};
 use crate::error::{Error, Result};
 use crate::export::{self, OutputFile, RunFacts, Summary};
-use crate::pipeline::{self, Family, InvalidSink};
+use crate::pipeline::{self, InvalidSink};
 use crate::tally::{CellGrid, Tally};
 use clap::Args;
 use std::io::IsTerminal;
@@ -13,13 +13,7 @@ use std::time::Instant;
 #[derive(Args, Debug)]
 pub struct AggregateArgs {
     #[command(flatten)]
-    db: DbArgs,
-    #[command(flatten)]
-    input: InputArgs,
-    /// Tally every network of the database, weighted by size (IPv4 counts addresses,
-    /// IPv6 counts /64 subnets), instead of reading inputs. IPv4 only unless --family says otherwise.
-    #[arg(long, conflicts_with_all = ["inputs", "column", "extract"])]
-    whole_db: bool,
+    source: SourceArgs,
     /// Grid cell size in degrees (0.01 to 180).
     #[arg(
         long,
@@ -48,23 +42,18 @@ pub struct AggregateArgs {
 pub(super) fn run(args: &AggregateArgs) -> Result<()> {
     let started = Instant::now();
     let grid = CellGrid::new(args.cell)?;
-    let atlas = args.db.open()?;
-    let default_family = if args.whole_db {
-        Family::Ipv4
-    } else {
-        Family::Both
-    };
-    let options = args.input.run_options(default_family)?;
-    let inputs = if args.whole_db {
+    let atlas = args.source.db.open()?;
+    let options = args.source.run_options()?;
+    let inputs = if args.source.whole_db {
         Vec::new()
     } else {
-        args.input.input_list()?
+        args.source.input.input_list()?
     };
-    let threads = args.input.threads;
+    let threads = args.source.input.threads;
 
     let (tally, threads_used) = with_threads(threads, || {
         let n = rayon::current_num_threads();
-        if args.whole_db {
+        if args.source.whole_db {
             return Ok((pipeline::aggregate_whole_db(&atlas, options.family)?, n));
         }
         let invalid_out = args
@@ -95,11 +84,11 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
     write_outputs(args, &tally, &grid, &summary, &atlas)?;
     if let Some(note) = summary.cells.as_ref().and_then(|c| c.note.as_ref())
         && args.cells.is_some()
-        && !args.input.quiet
+        && !args.source.input.quiet
     {
         eprintln!("ipatlas: note: {note}");
     }
-    if !args.input.quiet && std::io::stderr().is_terminal() {
+    if !args.source.input.quiet && std::io::stderr().is_terminal() {
         eprintln!("{}", closing_line(&summary, &attributions(&atlas)));
     }
     Ok(())

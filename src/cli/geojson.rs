@@ -1,13 +1,12 @@
 //! `ipatlas geojson`: a GeoJSON layer (cells, places or countries) from a tally or from inputs.
 
-use super::{DbArgs, InputArgs, with_threads};
+use super::SourceArgs;
 use crate::basemap::{Basemap, Detail};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::export::features::Layer;
 use crate::export::geojson::{Framing, unmapped_countries, write_layer};
 use crate::export::write_output;
-use crate::pipeline::{self, Family};
-use crate::tally::{CellGrid, Tally};
+use crate::tally::CellGrid;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -16,12 +15,7 @@ use std::path::PathBuf;
 #[derive(Args, Debug)]
 pub struct GeojsonArgs {
     #[command(flatten)]
-    db: DbArgs,
-    #[command(flatten)]
-    input: InputArgs,
-    /// Tally every network of the database instead of reading inputs (see `aggregate`).
-    #[arg(long, conflicts_with_all = ["inputs", "column", "extract"])]
-    whole_db: bool,
+    source: SourceArgs,
     /// Which features: grid cells (Polygon), places (Point), countries (MultiPolygon) or H3
     /// hexagons (Polygon).
     #[arg(long, value_enum, default_value_t = LayerArg::Cells)]
@@ -62,61 +56,9 @@ enum LayerArg {
     Hex,
 }
 
-/// A tally with what it was resolved against.
-pub(super) struct Resolved {
-    pub tally: Tally,
-    pub databases: Vec<crate::locate::DatabaseInfo>,
-    /// Records decoded (0 when read from a tally file).
-    pub decoded_records: u64,
-}
-
-/// Reads a tally file when the only input is one; otherwise resolves the inputs.
-pub(super) fn tally_of(db: &DbArgs, input: &InputArgs, whole_db: bool) -> Result<Resolved> {
-    if let [only] = input.inputs.as_slice()
-        && looks_like_tally(only)
-    {
-        let text = std::fs::read(only).map_err(|source| Error::Input {
-            path: only.clone(),
-            source,
-        })?;
-        let (tally, databases) = Tally::from_json(only, &text)?;
-        return Ok(Resolved {
-            tally,
-            databases,
-            decoded_records: 0,
-        });
-    }
-    let atlas = db.open()?;
-    let default_family = if whole_db { Family::Ipv4 } else { Family::Both };
-    let options = input.run_options(default_family)?;
-    let tally = with_threads(input.threads, || {
-        if whole_db {
-            pipeline::aggregate_whole_db(&atlas, options.family)
-        } else {
-            pipeline::aggregate(&atlas, &input.input_list()?, &options, None)
-        }
-    })?;
-    Ok(Resolved {
-        tally,
-        databases: atlas.infos(),
-        decoded_records: atlas.decoded_records(),
-    })
-}
-
-/// A tally file starts with `{"format":"ipatlas-tally"`.
-fn looks_like_tally(path: &str) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 64];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    let text = String::from_utf8_lossy(&head[..n]);
-    text.trim_start().starts_with('{') && text.contains("ipatlas-tally")
-}
-
 pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
     let grid = CellGrid::new(args.cell)?;
-    let tally = tally_of(&args.db, &args.input, args.whole_db)?.tally;
+    let tally = args.source.resolve()?.tally;
     let layer = match args.layer {
         LayerArg::Cells => Layer::Cells,
         LayerArg::Places => Layer::Places,
@@ -149,7 +91,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         written =
             crate::export::shapefile::write_layer(&tally, layer, &grid, basemap.as_ref(), dir)?;
     }
-    if !args.input.quiet {
+    if !args.source.input.quiet {
         if let Some(map) = &basemap {
             let missing = unmapped_countries(&tally, map);
             if !missing.is_empty() {

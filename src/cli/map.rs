@@ -1,8 +1,7 @@
 //! `ipatlas map` (resolve, aggregate and draw in one run) and `ipatlas render` (draw a saved
 //! tally): the map flags they share.
 
-use super::geojson::tally_of;
-use super::{DbArgs, InputArgs};
+use super::SourceArgs;
 use crate::basemap::{Basemap, Detail};
 use crate::error::{Error, Result};
 use crate::export::features::Layer;
@@ -267,12 +266,7 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<()> {
 #[derive(Args, Debug)]
 pub struct MapCommandArgs {
     #[command(flatten)]
-    db: DbArgs,
-    #[command(flatten)]
-    input: InputArgs,
-    /// Tally every network of the database instead of reading inputs (see `aggregate`).
-    #[arg(long, conflicts_with_all = ["inputs", "column", "extract"])]
-    whole_db: bool,
+    source: SourceArgs,
     /// Directory that receives map.png, countries.csv, cells.csv, summary.json, tally.json,
     /// cells.geojson and countries.geojson (created if missing).
     #[arg(short, long, value_name = "DIR")]
@@ -303,7 +297,7 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     let grid = CellGrid::new(args.map.cell)?;
     std::fs::create_dir_all(&args.output)
         .map_err(|e| Error::output(args.output.display().to_string(), e))?;
-    let resolved = tally_of(&args.db, &args.input, args.whole_db)?;
+    let resolved = args.source.resolve()?;
     let (tally, databases) = (resolved.tally, resolved.databases);
     for name in &args.only {
         if !MAP_OUTPUTS.contains(&name.as_str()) {
@@ -379,7 +373,7 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
             writeln!(w)
         })?;
     }
-    if !args.input.quiet {
+    if !args.source.input.quiet {
         notes.iter().for_each(|n| eprintln!("ipatlas: note: {n}"));
         eprintln!("ipatlas: wrote {}", Path::new(&args.output).display());
     }

@@ -93,6 +93,82 @@ pub enum Fallback {
     Registered,
 }
 
+/// Where the addresses come from: the databases, and the inputs or the whole database.
+#[derive(Args, Debug)]
+pub struct SourceArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Tally every network of the database, weighted by its size (IPv4 counts addresses,
+    /// IPv6 counts /64 subnets), instead of reading inputs. IPv4 only unless --family says otherwise.
+    #[arg(long, conflicts_with_all = ["inputs", "column", "extract"])]
+    pub whole_db: bool,
+}
+
+/// A tally with what it was resolved against.
+pub(crate) struct Resolved {
+    pub tally: crate::tally::Tally,
+    pub databases: Vec<crate::locate::DatabaseInfo>,
+    /// Records decoded (0 when read from a tally file).
+    pub decoded_records: u64,
+}
+
+impl SourceArgs {
+    /// The run options, with `--whole-db` counting IPv4 unless `--family` says otherwise.
+    pub fn run_options(&self) -> Result<RunOptions> {
+        self.input.run_options(if self.whole_db {
+            Family::Ipv4
+        } else {
+            Family::Both
+        })
+    }
+
+    /// Reads a tally file when the only input is one; otherwise resolves the inputs (or the
+    /// whole database).
+    pub(crate) fn resolve(&self) -> Result<Resolved> {
+        if let [only] = self.input.inputs.as_slice()
+            && looks_like_tally(only)
+        {
+            let text = std::fs::read(only).map_err(|source| Error::Input {
+                path: only.clone(),
+                source,
+            })?;
+            let (tally, databases) = crate::tally::Tally::from_json(only, &text)?;
+            return Ok(Resolved {
+                tally,
+                databases,
+                decoded_records: 0,
+            });
+        }
+        let atlas = self.db.open()?;
+        let options = self.run_options()?;
+        let tally = with_threads(self.input.threads, || {
+            if self.whole_db {
+                crate::pipeline::aggregate_whole_db(&atlas, options.family)
+            } else {
+                crate::pipeline::aggregate(&atlas, &self.input.input_list()?, &options, None)
+            }
+        })?;
+        Ok(Resolved {
+            tally,
+            databases: atlas.infos(),
+            decoded_records: atlas.decoded_records(),
+        })
+    }
+}
+
+/// A tally file starts with `{"format":"ipatlas-tally"`.
+fn looks_like_tally(path: &str) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let text = String::from_utf8_lossy(&head[..n]);
+    text.trim_start().starts_with('{') && text.contains("ipatlas-tally")
+}
+
 /// How inputs are read.
 #[derive(Args, Debug, Clone, Default)]
 pub struct InputArgs {
