@@ -56,7 +56,7 @@ enum Command {
     Map(map::MapCommandArgs),
     /// Draw a map (PNG) from a saved tally, without resolving again.
     Render(map::RenderArgs),
-    /// Write a GeoJSON layer (cells, places or countries) from a tally or from inputs.
+    /// Write a GeoJSON layer (cells, places, countries or hex) or a shapefile, from a tally or inputs.
     Geojson(geojson::GeojsonArgs),
     /// Write N synthetic addresses drawn from a database's located address space.
     Sample(sample::SampleArgs),
