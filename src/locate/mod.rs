@@ -58,6 +58,16 @@ impl NotFound {
     pub fn index(self) -> usize {
         self as usize
     }
+
+    /// Why an address the database covers has no record: reserved space, or simply none.
+    #[must_use]
+    pub fn unlocated(ip: IpAddr) -> NotFound {
+        if is_reserved(ip) {
+            NotFound::Reserved
+        } else {
+            NotFound::NoRecord
+        }
+    }
 }
 
 /// Identifies a record: which database, and the record's offset in its data section.
@@ -173,8 +183,7 @@ impl Atlas {
             .map_err(|e| Error::database(db.label(), e))?;
         Ok(match result.offset() {
             Some(offset) => Lookup::Found(record_key(db_index, offset), result),
-            None if is_reserved(ip) => Lookup::NotFound(NotFound::Reserved),
-            None => Lookup::NotFound(NotFound::NoRecord),
+            None => Lookup::NotFound(NotFound::unlocated(ip)),
         })
     }
 
