@@ -5,7 +5,6 @@ use crate::error::{Error, Result};
 use crate::input::{self, ColumnSpec, Event, InputMode, Item, source};
 use crate::locate::{
     Atlas, Ipv4Table, Lookup, MmdbResult, NotFound, RecordKey, canonical, canonical_network,
-    is_reserved,
 };
 use crate::tally::{Tally, V4, V6};
 use ipnetwork::IpNetwork;
@@ -150,11 +149,7 @@ pub fn aggregate(
     // By input size: small regular files never pay for the table; large ones build it
     // first (it pays for itself many times over); unknown sizes (stdin, pipes) and the
     // band between start on the tree while it is built alongside.
-    let known_bytes = inputs.iter().try_fold(0u64, |sum, p| {
-        let meta = (p != "-").then(|| std::fs::metadata(p).ok()).flatten()?;
-        meta.is_file().then_some(sum + meta.len())
-    });
-    let strategy = match (options.lookup, known_bytes) {
+    let strategy = match (options.lookup, known_input_bytes(inputs)) {
         (LookupStrategy::Auto, Some(bytes)) if bytes < SMALL_INPUT => LookupStrategy::Tree,
         (LookupStrategy::Auto, Some(bytes)) if bytes >= LARGE_INPUT => LookupStrategy::Table,
         (s, _) => s,
@@ -258,11 +253,8 @@ pub fn aggregate_whole_db(atlas: &Atlas, family: Family) -> Result<Tally> {
                     Some(c) => *c += size,
                     None => {
                         for (block, weight) in aligned_blocks(start, size) {
-                            let reason = if is_reserved(std::net::Ipv4Addr::from(block).into()) {
-                                NotFound::Reserved
-                            } else {
-                                NotFound::NoRecord
-                            };
+                            let reason =
+                                NotFound::unlocated(std::net::Ipv4Addr::from(block).into());
                             total.counters.not_found[V4][reason.index()] += weight;
                         }
                     }
@@ -343,15 +335,7 @@ fn read_all(
     mut send: impl FnMut(Work) -> bool,
 ) -> Result<()> {
     let raw = Arc::new(AtomicU64::new(0));
-    let total: Option<u64> = inputs
-        .iter()
-        .map(|p| {
-            (p != "-")
-                .then(|| std::fs::metadata(p).ok().map(|m| m.len()))
-                .flatten()
-        })
-        .sum();
-    let bar = progress_bar(options.progress, total);
+    let bar = progress_bar(options.progress, known_input_bytes(inputs));
     let mut seq = 0u64;
     let mut lines = 0u64;
     for (i, name) in inputs.iter().enumerate() {
@@ -363,8 +347,9 @@ fn read_all(
             if col.is_none() && matches!(options.mode, InputMode::Column { .. }) {
                 return false;
             }
-            lines += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
+            // Lines are counted for the progress bar only: workers count them anyway.
             if let Some(bar) = &bar {
+                lines += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
                 bar.set_position(raw.load(Ordering::Relaxed));
                 bar.set_message(format!("{lines} lines"));
             }
@@ -391,6 +376,15 @@ fn read_all(
         bar.finish_and_clear();
     }
     Ok(())
+}
+
+/// The total size of the inputs when all are regular files; `None` for stdin, pipes and
+/// anything whose size cannot be known in advance.
+fn known_input_bytes(inputs: &[String]) -> Option<u64> {
+    inputs.iter().try_fold(0u64, |sum, p| {
+        let meta = (p != "-").then(|| std::fs::metadata(p).ok()).flatten()?;
+        meta.is_file().then_some(sum + meta.len())
+    })
 }
 
 fn resolve_column(mode: &InputMode, first: &input::Chunk) -> Option<usize> {
@@ -600,11 +594,7 @@ impl<'a> Worker<'a> {
             if let Some(c) = self.table_counts.get_mut(id as usize) {
                 *c += 1;
             } else {
-                let reason = if is_reserved(std::net::Ipv4Addr::from(ip).into()) {
-                    NotFound::Reserved
-                } else {
-                    NotFound::NoRecord
-                };
+                let reason = NotFound::unlocated(std::net::Ipv4Addr::from(ip).into());
                 counters.not_found[V4][reason.index()] += 1;
             }
         }
@@ -637,10 +627,8 @@ fn unlocated_reason(covered: bool, fam: usize, network: IpNetwork) -> NotFound {
         } else {
             NotFound::NoIpv4Database
         }
-    } else if is_reserved(network.network()) {
-        NotFound::Reserved
     } else {
-        NotFound::NoRecord
+        NotFound::unlocated(network.network())
     }
 }
 
