@@ -30,19 +30,29 @@ for n in 1000 1000000 $sizes; do
   [ -s "$work/ips-$n.txt" ] || $ipatlas sample --db "$db" -n "$n" --seed 7 -o "$work/ips-$n.txt"
 done
 
+# Compiled IPv4 tables are cached here; the first run of each size starts without one.
+export IPATLAS_CACHE_DIR="$work/cache"
+
 rows=()
-measure() { # name lines command...: wall seconds and peak RSS (MB) of the command
-  local name=$1 lines=$2; shift 2
-  local t; t=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>"$work/err"; } 2>&1; tail -1 "$work/err")
-  local wall rss; wall=$(echo "$t" | tail -1 | cut -d' ' -f1); rss=$(echo "$t" | tail -1 | cut -d' ' -f2)
+measure() { # reps name lines command...: median wall seconds and peak RSS (MB) over reps runs
+  local reps=$1 name=$2 lines=$3; shift 3
+  local walls=() rss=0 t w r
+  for _ in $(seq "$reps"); do
+    t=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>"$work/err"; } 2>&1; tail -1 "$work/err")
+    w=$(echo "$t" | tail -1 | cut -d' ' -f1); r=$(echo "$t" | tail -1 | cut -d' ' -f2)
+    walls+=("$w"); [ "$r" -gt "$rss" ] && rss=$r
+  done
+  local wall; wall=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(( (reps + 1) / 2 ))p")
   rows+=("$name|$lines|$wall|$((rss / 1024))")
 }
 for n in $sizes; do
   f="$work/ips-$n.txt"
   cat "$f" >/dev/null # page cache
-  measure "ipatlas, 2 threads" "$n" $ipatlas aggregate --db "$db" "$f" --quiet --countries "$work/ipatlas-$n.csv" --cells /dev/null --summary /dev/null
-  measure "ipatlas, 1 thread" "$n" $ipatlas aggregate --db "$db" "$f" --quiet --threads 1 --countries /dev/null --cells /dev/null --summary /dev/null
-  measure "C libmaxminddb+OpenMP, 2 threads" "$n" "$work/mmdb_c_agg" "$db" "$f" "$work/c-$n.csv"
+  rm -rf "$IPATLAS_CACHE_DIR"
+  measure 1 "ipatlas, 2 threads, first run (builds table)" "$n" $ipatlas aggregate --db "$db" "$f" --quiet --countries /dev/null --cells /dev/null --summary /dev/null
+  measure 5 "ipatlas, 2 threads" "$n" $ipatlas aggregate --db "$db" "$f" --quiet --countries "$work/ipatlas-$n.csv" --cells /dev/null --summary /dev/null
+  measure 3 "ipatlas, 1 thread" "$n" $ipatlas aggregate --db "$db" "$f" --quiet --threads 1 --countries /dev/null --cells /dev/null --summary /dev/null
+  measure 1 "C libmaxminddb+OpenMP, 2 threads" "$n" "$work/mmdb_c_agg" "$db" "$f" "$work/c-$n.csv"
   # The peers agree with ipatlas on every country count.
   python3 - "$work/c-$n.csv" "$work/ipatlas-$n.csv" <<'PY'
 import csv, sys
@@ -53,7 +63,7 @@ print(f"agreement: C and ipatlas give the same counts for all {len(c)} countries
 PY
 done
 f1m="$work/ips-1000000.txt"
-measure "Python maxminddb (1M lines)" 1000000 "$work/venv/bin/python" benches/peers/py_maxminddb_agg.py "$db" "$f1m"
+measure 1 "Python maxminddb (1M lines)" 1000000 "$work/venv/bin/python" benches/peers/py_maxminddb_agg.py "$db" "$f1m"
 $ipatlas aggregate --db "$db" "$f1m" --quiet --summary "$work/s1m.json"
 "$work/venv/bin/python" benches/peers/py_maxminddb_agg.py "$db" "$f1m" > "$work/py-1m.txt"
 python3 - "$work/py-1m.txt" "$work/s1m.json" <<'PY'
@@ -65,8 +75,9 @@ ours = {"resolved": s["found"] - s["without_location"], "countries": s["countrie
 assert int(py["resolved"]) == ours["resolved"] and int(py["countries"]) == ours["countries"], (py, ours)
 print(f"agreement: Python and ipatlas: {ours['resolved']} located, {ours['countries']} countries of 1M", file=sys.stderr)
 PY
-measure "ipatlas, 1,000 lines (process start to exit)" 1000 $ipatlas aggregate --db "$db" "$work/ips-1000.txt" --quiet --summary /dev/null
-measure "ipatlas --whole-db (3.07M IPv4 networks)" 0 $ipatlas aggregate --db "$db" --whole-db --quiet --summary /dev/null
+measure 9 "ipatlas, 1,000 lines (process start to exit)" 1000 $ipatlas aggregate --db "$db" "$work/ips-1000.txt" --quiet --summary /dev/null
+measure 5 "ipatlas --whole-db (3.07M IPv4 networks)" 0 $ipatlas aggregate --db "$db" --whole-db --quiet --summary /dev/null
+measure 3 "ipatlas --whole-db, no table cache" 0 $ipatlas aggregate --db "$db" --whole-db --quiet --no-cache --summary /dev/null
 
 # One table; ratios are against ipatlas on the same file in this run.
 echo

@@ -51,6 +51,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// How IPv4 addresses are looked up.
     pub lookup: LookupStrategy,
+    /// Where compiled IPv4 tables are cached (`None`: not cached).
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 /// How IPv4 addresses are looked up.
@@ -154,15 +156,16 @@ pub fn aggregate(
         (LookupStrategy::Auto, Some(bytes)) if bytes >= LARGE_INPUT => LookupStrategy::Table,
         (s, _) => s,
     };
+    let cache_dir = options.cache_dir.as_deref();
     if strategy == LookupStrategy::Table
-        && let Some(t) = Ipv4Table::build(atlas, &cancel)?
+        && let Some(t) = atlas.ipv4_table(cache_dir, &cancel)?
     {
         let _ = table.set(t);
     }
     std::thread::scope(|scope| {
         let builder = (strategy == LookupStrategy::Auto && atlas.covers(false)).then(|| {
             scope.spawn(|| -> Result<()> {
-                if let Some(t) = Ipv4Table::build(atlas, &cancel)? {
+                if let Some(t) = atlas.ipv4_table(cache_dir, &cancel)? {
                     let _ = table.set(t);
                 }
                 Ok(())
@@ -201,7 +204,7 @@ pub fn aggregate(
                 counts.iter_mut().zip(c).for_each(|(a, b)| *a += b);
             }
             if let Some(t) = table.get() {
-                total.merge(&fold_table_counts(atlas, t, &counts)?);
+                fold_table_counts(&mut total, t, &counts);
             }
             Ok(total)
         });
@@ -219,7 +222,11 @@ pub fn aggregate(
 
 /// Tallies the whole address space of the databases (the data behind the 2012
 /// "Geo-Location of Global IP Addresses" map): every network weighted by its size.
-pub fn aggregate_whole_db(atlas: &Atlas, family: Family) -> Result<Tally> {
+pub fn aggregate_whole_db(
+    atlas: &Atlas,
+    family: Family,
+    cache_dir: Option<&std::path::Path>,
+) -> Result<Tally> {
     let options = RunOptions {
         family,
         ..RunOptions::default()
@@ -243,7 +250,7 @@ pub fn aggregate_whole_db(atlas: &Atlas, family: Family) -> Result<Tally> {
     for root in roots {
         let fam = if root.is_ipv6() { V6 } else { V4 };
         if fam == V4
-            && let Some(table) = Ipv4Table::build(atlas, &AtomicBool::new(false))?
+            && let Some(table) = atlas.ipv4_table(cache_dir, &AtomicBool::new(false))?
         {
             // Every range of the compiled table, weighted by its size; gaps are split into
             // aligned blocks so each gets its own not-found reason, as a tree walk gives.
@@ -260,7 +267,7 @@ pub fn aggregate_whole_db(atlas: &Atlas, family: Family) -> Result<Tally> {
                     }
                 }
             }
-            total.merge(&fold_table_counts(atlas, &table, &counts)?);
+            fold_table_counts(&mut total, &table, &counts);
             total.counters.parsed += 1;
             total.counters.records[V4] += 1;
             total.counters.prefixes[V4] += 1;
@@ -583,14 +590,23 @@ impl<'a> Worker<'a> {
         })
     }
 
-    /// Looks up the batched IPv4 addresses in the table and counts them per record.
+    /// Looks up the batched IPv4 addresses in the table and counts them per record, in
+    /// three passes so that the cache misses of different addresses overlap instead of
+    /// queueing behind each other: all index reads, then the few mixed /24s, then counts.
     fn flush_batch(&mut self) {
         let Some(table) = self.table else { return };
         let counters = &mut self.tally.counters;
         counters.parsed += self.batch.len() as u64;
         counters.records[V4] += self.batch.len() as u64;
-        for &ip in &self.batch {
-            let id = table.lookup(ip);
+        let mut ids = [0u32; BATCH];
+        let ids = &mut ids[..self.batch.len()];
+        for (id, &ip) in ids.iter_mut().zip(&self.batch) {
+            *id = table.entry(ip);
+        }
+        for (id, &ip) in ids.iter_mut().zip(&self.batch) {
+            *id = table.resolve(*id, ip);
+        }
+        for (&id, &ip) in ids.iter().zip(&self.batch) {
             if let Some(c) = self.table_counts.get_mut(id as usize) {
                 *c += 1;
             } else {
@@ -632,42 +648,16 @@ fn unlocated_reason(covered: bool, fam: usize, network: IpNetwork) -> NotFound {
     }
 }
 
-/// Turns counts per table record into a tally, decoding each record hit exactly once (in
-/// parallel, through the tree from an address inside the record).
-fn fold_table_counts(atlas: &Atlas, table: &Ipv4Table, counts: &[u64]) -> Result<Tally> {
-    let hit: Vec<(u32, u64)> = counts
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| **n > 0)
-        .map(|(i, n)| (i as u32, *n))
-        .collect();
-    // Decode in parallel into plain lists, then intern once: merging many small tallies
-    // would hash every place again at each level of the reduction.
-    let decoded: Vec<Vec<(crate::locate::Place, u64)>> = hit
-        .par_chunks(4096)
-        .map(|part| {
-            part.iter()
-                .map(|&(id, n)| {
-                    let (key, sample) = table.record(id);
-                    match atlas.lookup(sample.into())? {
-                        Lookup::Found(found, result) if found == key => {
-                            Ok((atlas.decode_once(key, &result)?, n))
-                        }
-                        _ => Err(Error::database(
-                            "database",
-                            "the compiled table disagrees with the search tree",
-                        )),
-                    }
-                })
-                .collect::<Result<Vec<_>>>()
-        })
-        .collect::<Result<_>>()?;
-    let mut tally = Tally::new();
-    for (place, n) in decoded.into_iter().flatten() {
-        let slot = tally.slot(place);
-        tally.add(slot, V4, n);
+/// Adds counts per table record to a tally (each record's place was decoded when the
+/// table was built).
+fn fold_table_counts(tally: &mut Tally, table: &Ipv4Table, counts: &[u64]) {
+    tally.reserve(counts.iter().filter(|n| **n > 0).count());
+    for (id, &n) in counts.iter().enumerate() {
+        if n > 0 {
+            let slot = tally.slot(*table.place(id as u32));
+            tally.add(slot, V4, n);
+        }
     }
-    Ok(tally)
 }
 
 /// Splits `[start, start + size)` into maximal aligned power-of-two blocks (CIDR blocks).

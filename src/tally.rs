@@ -111,6 +111,13 @@ impl Tally {
         Self::default()
     }
 
+    /// Makes room for `additional` more places.
+    pub fn reserve(&mut self, additional: usize) {
+        self.index.reserve(additional);
+        self.places.reserve(additional);
+        self.weights.reserve(additional);
+    }
+
     /// The slot of a place, adding it if new.
     pub fn slot(&mut self, place: Place) -> u32 {
         let next = self.places.len() as u32;

@@ -54,7 +54,10 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
     let (tally, threads_used) = with_threads(threads, || {
         let n = rayon::current_num_threads();
         if args.source.whole_db {
-            return Ok((pipeline::aggregate_whole_db(&atlas, options.family)?, n));
+            return Ok((
+                pipeline::aggregate_whole_db(&atlas, options.family, options.cache_dir.as_deref())?,
+                n,
+            ));
         }
         let invalid_out = args
             .invalid_out
@@ -76,6 +79,7 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
     let facts = RunFacts {
         databases: atlas.infos(),
         decoded_records: atlas.decoded_records(),
+        ipv4_table: atlas.table_source(),
         elapsed_s: started.elapsed().as_secs_f64(),
         threads: threads_used,
         grid: Some(grid),

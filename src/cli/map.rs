@@ -362,6 +362,7 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
             RunFacts {
                 databases,
                 decoded_records: resolved.decoded_records,
+                ipv4_table: resolved.ipv4_table,
                 elapsed_s: started.elapsed().as_secs_f64(),
                 threads: rayon::current_num_threads(),
                 grid: Some(grid),

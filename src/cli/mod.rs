@@ -112,6 +112,8 @@ pub(crate) struct Resolved {
     pub databases: Vec<crate::locate::DatabaseInfo>,
     /// Records decoded (0 when read from a tally file).
     pub decoded_records: u64,
+    /// Where the compiled IPv4 table came from, if the run had one.
+    pub ipv4_table: Option<crate::locate::TableSource>,
 }
 
 impl SourceArgs {
@@ -139,13 +141,18 @@ impl SourceArgs {
                 tally,
                 databases,
                 decoded_records: 0,
+                ipv4_table: None,
             });
         }
         let atlas = self.db.open()?;
         let options = self.run_options()?;
         let tally = with_threads(self.input.threads, || {
             if self.whole_db {
-                crate::pipeline::aggregate_whole_db(&atlas, options.family)
+                crate::pipeline::aggregate_whole_db(
+                    &atlas,
+                    options.family,
+                    options.cache_dir.as_deref(),
+                )
             } else {
                 crate::pipeline::aggregate(&atlas, &self.input.input_list()?, &options, None)
             }
@@ -154,6 +161,7 @@ impl SourceArgs {
             tally,
             databases: atlas.infos(),
             decoded_records: atlas.decoded_records(),
+            ipv4_table: atlas.table_source(),
         })
     }
 }
@@ -200,6 +208,13 @@ pub struct InputArgs {
     /// the table), tree, or table (build it first). For benchmarks; answers are the same.
     #[arg(long, value_enum, default_value_t = LookupArg::Auto)]
     pub lookup: LookupArg,
+    /// Where compiled IPv4 tables are cached, keyed by the database's checksum (default:
+    /// $IPATLAS_CACHE_DIR, else $XDG_CACHE_HOME/ipatlas, else ~/.cache/ipatlas).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Neither read nor write the table cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
 }
 
 /// `--lookup`.
@@ -281,6 +296,13 @@ impl InputArgs {
                 LookupArg::Auto => crate::pipeline::LookupStrategy::Auto,
                 LookupArg::Tree => crate::pipeline::LookupStrategy::Tree,
                 LookupArg::Table => crate::pipeline::LookupStrategy::Table,
+            },
+            cache_dir: if self.no_cache {
+                None
+            } else {
+                self.cache_dir
+                    .clone()
+                    .or_else(crate::locate::cache::default_dir)
             },
         })
     }

@@ -222,6 +222,9 @@ pub struct Summary {
     pub cells: Option<CellsSummary>,
     /// Distinct database records decoded (each once per run).
     pub decoded_records: u64,
+    /// Where the compiled IPv4 table came from: `built`, `cache`, or `none` (the run
+    /// used the search tree only).
+    pub ipv4_table: &'static str,
     /// Wall time of the run, seconds.
     pub elapsed_s: f64,
     /// Worker threads.
@@ -242,6 +245,8 @@ pub struct RunFacts {
     pub databases: Vec<DatabaseInfo>,
     /// Records decoded.
     pub decoded_records: u64,
+    /// Where the compiled IPv4 table came from, if the run had one.
+    pub ipv4_table: Option<crate::locate::TableSource>,
     /// Seconds.
     pub elapsed_s: f64,
     /// Threads.
@@ -317,6 +322,9 @@ impl Summary {
             by_family: [("ipv4", v4), ("ipv6", v6)].into_iter().collect(),
             cells,
             decoded_records: facts.decoded_records,
+            ipv4_table: facts
+                .ipv4_table
+                .map_or("none", crate::locate::TableSource::name),
             elapsed_s: (facts.elapsed_s * 1000.0).round() / 1000.0,
             threads: facts.threads,
             database: facts.databases.first().cloned(),

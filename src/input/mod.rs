@@ -7,6 +7,7 @@ pub use parse::{InvalidReason, Item, extract, field, parse_ipv4, parse_item, tri
 pub use source::{CHUNK_BYTES, Chunk, MAX_LINE_BYTES};
 
 use crate::error::Result;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// How lines become records.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -68,59 +69,90 @@ pub fn scan(
         lines += 1;
         on(*line, Event::Invalid(InvalidReason::LineTooLong, preview))?;
     }
+    if *mode == InputMode::Lines {
+        // Plain dotted-quad lines (the bulk of any dump) skip the general parser; every
+        // other line takes it, with exactly the same outcome.
+        let data = chunk.data.as_slice();
+        let (mut pos, mut this) = (0, chunk.first_line);
+        while pos < data.len() {
+            if let Some((ip, next)) = parse::ipv4_line(data, pos) {
+                on(
+                    this,
+                    Event::Item(Item::Addr(IpAddr::V4(Ipv4Addr::from(ip)))),
+                )?;
+                pos = next;
+            } else {
+                let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i + 1);
+                scan_line(this, &data[pos..end], mode, column, &mut on)?;
+                pos = end;
+            }
+            this += 1;
+        }
+        return Ok(lines + (this - chunk.first_line));
+    }
     for (this, raw) in (chunk.first_line..).zip(chunk.data.split_inclusive(|b| *b == b'\n')) {
         lines += 1;
-        if raw.len() > MAX_LINE_BYTES {
-            on(this, Event::Invalid(InvalidReason::LineTooLong, &raw[..80]))?;
-            continue;
-        }
-        let text = trim(raw);
-        if text.is_empty() || text[0] == b'#' {
-            on(this, Event::Skip)?;
-            continue;
-        }
-        match mode {
-            InputMode::Lines => match parse_item(text) {
-                Ok(item) => on(this, Event::Item(item))?,
-                Err(reason) => on(this, Event::Invalid(reason, text))?,
-            },
-            InputMode::Column {
-                column: spec,
-                delimiter,
-            } => {
-                let index = column.unwrap_or(match spec {
-                    ColumnSpec::Index(i) => *i,
-                    ColumnSpec::Name(_) => 0,
-                });
-                let Some(value) = field(text, *delimiter, index).map(trim) else {
-                    on(this, Event::Invalid(InvalidReason::MissingColumn, text))?;
-                    continue;
-                };
-                let parsed = parse_item(value);
-                let header = this == 1 && (matches!(spec, ColumnSpec::Name(_)) || parsed.is_err());
-                match parsed {
-                    _ if header => on(this, Event::Skip)?,
-                    Ok(item) => on(this, Event::Item(item))?,
-                    Err(reason) => on(this, Event::Invalid(reason, value))?,
-                }
-            }
-            InputMode::Extract => {
-                let mut found = 0;
-                let mut result = Ok(());
-                extract(text, |ip| {
-                    found += 1;
-                    if result.is_ok() {
-                        result = on(this, Event::Item(Item::Addr(ip)));
-                    }
-                });
-                result?;
-                if found == 0 {
-                    on(this, Event::Invalid(InvalidReason::NoAddress, text))?;
-                }
-            }
-        }
+        scan_line(this, raw, mode, column, &mut on)?;
     }
     Ok(lines)
+}
+
+/// Sends the records of one raw line (with its newline, if any) to `on`.
+#[inline]
+fn scan_line(
+    this: u64,
+    raw: &[u8],
+    mode: &InputMode,
+    column: Option<usize>,
+    on: &mut impl FnMut(u64, Event<'_>) -> Result<()>,
+) -> Result<()> {
+    if raw.len() > MAX_LINE_BYTES {
+        return on(this, Event::Invalid(InvalidReason::LineTooLong, &raw[..80]));
+    }
+    let text = trim(raw);
+    if text.is_empty() || text[0] == b'#' {
+        return on(this, Event::Skip);
+    }
+    match mode {
+        InputMode::Lines => match parse_item(text) {
+            Ok(item) => on(this, Event::Item(item)),
+            Err(reason) => on(this, Event::Invalid(reason, text)),
+        },
+        InputMode::Column {
+            column: spec,
+            delimiter,
+        } => {
+            let index = column.unwrap_or(match spec {
+                ColumnSpec::Index(i) => *i,
+                ColumnSpec::Name(_) => 0,
+            });
+            let Some(value) = field(text, *delimiter, index).map(trim) else {
+                return on(this, Event::Invalid(InvalidReason::MissingColumn, text));
+            };
+            let parsed = parse_item(value);
+            let header = this == 1 && (matches!(spec, ColumnSpec::Name(_)) || parsed.is_err());
+            match parsed {
+                _ if header => on(this, Event::Skip),
+                Ok(item) => on(this, Event::Item(item)),
+                Err(reason) => on(this, Event::Invalid(reason, value)),
+            }
+        }
+        InputMode::Extract => {
+            let mut found = 0;
+            let mut result = Ok(());
+            extract(text, |ip| {
+                found += 1;
+                if result.is_ok() {
+                    result = on(this, Event::Item(Item::Addr(ip)));
+                }
+            });
+            result?;
+            if found == 0 {
+                on(this, Event::Invalid(InvalidReason::NoAddress, text))?;
+            }
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +179,76 @@ mod tests {
         })
         .unwrap();
         out
+    }
+
+    /// The general path alone: every line through `scan_line`.
+    fn events_general(data: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, raw) in data.as_bytes().split_inclusive(|b| *b == b'\n').enumerate() {
+            scan_line(
+                i as u64 + 1,
+                raw,
+                &InputMode::Lines,
+                None,
+                &mut |line, e| {
+                    out.push(match e {
+                        Event::Skip => format!("{line}:skip"),
+                        Event::Item(Item::Addr(ip)) => format!("{line}:{ip}"),
+                        Event::Item(Item::Prefix(n)) => format!("{line}:{n}"),
+                        Event::Invalid(r, _) => format!("{line}:{}", r.name()),
+                    });
+                    Ok(())
+                },
+            )
+            .unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn the_dotted_quad_fast_path_changes_no_outcome() {
+        let tricky = [
+            "1.2.3.4",
+            "1.2.3.4\r",
+            "1.2.3.4\r\r",
+            "0.0.0.0",
+            "255.255.255.255",
+            "01.2.3.4",
+            "1.2.3.256",
+            "1.2.3.4 ",
+            " 1.2.3.4",
+            "\t1.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1.2.3.4/24",
+            "1234.1.1.1",
+            "1.2.3.0004",
+            "1..2.3",
+            "",
+            "#c",
+            "::1",
+            "::ffff:1.2.3.4",
+            "1.2.3.4#",
+            "1.2.3.4x",
+            "a.b.c.d",
+            "9.9.9.09",
+            "1.2.3.-4",
+            "\u{feff}1.2.3.4",
+            "1.2.3.4\u{0}",
+        ];
+        // Every pair of tricky lines, with and without a final newline.
+        for a in tricky {
+            for b in tricky {
+                for end in ["", "\n", "\r\n"] {
+                    let data = format!("{a}\n{b}{end}");
+                    assert_eq!(
+                        events(&data, &InputMode::Lines, None),
+                        events_general(&data),
+                        "{data:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -8,12 +8,21 @@ use maxminddb::{PathElement, Reader, WithinOptions};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 /// The bytes behind a reader: a file read into memory, or the embedded database.
 ///
 /// Files are read, not memory-mapped: a database replaced or truncated while a run is in
 /// progress cannot crash the run or change its answers half-way (a mapped file could).
-pub type DbBytes = Cow<'static, [u8]>;
+/// Shared, so the database can fingerprint its own bytes after handing them to the reader.
+#[derive(Clone)]
+pub struct DbBytes(Arc<Cow<'static, [u8]>>);
+
+impl AsRef<[u8]> for DbBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
 
 /// The result of one lookup or one network of an iteration.
 pub type MmdbResult<'a> = maxminddb::LookupResult<'a, DbBytes>;
@@ -38,6 +47,8 @@ pub struct Database {
     typed: bool,
     attribution: Option<&'static str>,
     size_bytes: u64,
+    bytes: DbBytes,
+    fingerprint: OnceLock<u128>,
 }
 
 /// What summaries, tallies and `info` say about a database.
@@ -66,25 +77,25 @@ impl Database {
     /// unrecognised record layout) is one clear [`Error::Database`].
     pub fn open(path: &Path, overrides: &FieldOverrides) -> Result<Self> {
         let label = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| Error::database(&label, e))?;
-        Self::from_bytes(label, Cow::Owned(bytes), overrides)
+        let bytes = crate::util::read_file(path).map_err(|e| Error::database(&label, e))?;
+        Self::from_bytes(label, DbBytes(Arc::new(Cow::Owned(bytes))), overrides)
     }
 
     /// Opens the database compiled into the binary (DB-IP IP to Country Lite).
     pub fn embedded(overrides: &FieldOverrides) -> Result<Self> {
         Self::from_bytes(
             embedded::LABEL.to_owned(),
-            Cow::Borrowed(embedded::BYTES),
+            DbBytes(Arc::new(Cow::Borrowed(embedded::BYTES))),
             overrides,
         )
     }
 
     fn from_bytes(label: String, bytes: DbBytes, overrides: &FieldOverrides) -> Result<Self> {
-        let size_bytes = bytes.len() as u64;
-        if bytes.is_empty() {
+        let size_bytes = bytes.as_ref().len() as u64;
+        if bytes.as_ref().is_empty() {
             return Err(Error::database(&label, "the file is empty"));
         }
-        let reader = Reader::from_source(bytes).map_err(|e| Error::database(&label, e))?;
+        let reader = Reader::from_source(bytes.clone()).map_err(|e| Error::database(&label, e))?;
         let meta = reader.metadata();
         if meta.ip_version != 4 && meta.ip_version != 6 {
             return Err(Error::database(
@@ -117,6 +128,8 @@ impl Database {
             typed,
             attribution,
             size_bytes,
+            bytes,
+            fingerprint: OnceLock::new(),
         })
     }
 
@@ -142,6 +155,14 @@ impl Database {
     #[must_use]
     pub fn size_bytes(&self) -> u64 {
         self.size_bytes
+    }
+
+    /// A 128-bit hash (XXH3) of the database's bytes, computed on first use.
+    #[must_use]
+    pub fn fingerprint(&self) -> u128 {
+        *self
+            .fingerprint
+            .get_or_init(|| twox_hash::XxHash3_128::oneshot(self.bytes.as_ref()))
     }
 
     /// The underlying reader.

@@ -1,5 +1,6 @@
 //! Locating addresses: one or more databases routed by address family, decoded once per record.
 
+pub mod cache;
 pub mod embedded;
 mod mmdb;
 mod place;
@@ -9,7 +10,7 @@ mod table;
 pub use mmdb::{CountryFallback, Database, DatabaseInfo, DbBytes, MmdbResult};
 pub use place::{CountryCode, CountrySource, Place, PlaceKey, place_order};
 pub use schema::{FieldOverrides, FieldPath, Scalar, Schema, SchemaKind};
-pub use table::{Ipv4Table, NO_RECORD};
+pub use table::{Ipv4Table, NO_RECORD, TableRecord};
 
 use crate::error::{Error, Result};
 use ipnetwork::IpNetwork;
@@ -103,6 +104,27 @@ pub struct Atlas {
     fallback: CountryFallback,
     decoded: Mutex<FxHashMap<RecordKey, Place>>,
     decode_count: AtomicU64,
+    table_source: std::sync::OnceLock<TableSource>,
+}
+
+/// Where a run's compiled IPv4 table came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableSource {
+    /// Built from the database in this run.
+    Built,
+    /// Loaded from the table cache.
+    Cache,
+}
+
+impl TableSource {
+    /// The name used in summaries.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            TableSource::Built => "built",
+            TableSource::Cache => "cache",
+        }
+    }
 }
 
 impl Atlas {
@@ -133,6 +155,7 @@ impl Atlas {
             fallback,
             decoded: Mutex::new(FxHashMap::default()),
             decode_count: AtomicU64::new(0),
+            table_source: std::sync::OnceLock::new(),
         })
     }
 
@@ -162,6 +185,55 @@ impl Atlas {
     #[must_use]
     pub fn decoded_records(&self) -> u64 {
         self.decode_count.load(Ordering::Relaxed)
+    }
+
+    /// Where this run's compiled IPv4 table came from, if it had one.
+    #[must_use]
+    pub fn table_source(&self) -> Option<TableSource> {
+        self.table_source.get().copied()
+    }
+
+    /// The compiled IPv4 table: loaded from the cache in `cache_dir` when it holds one for
+    /// this database and these options, else built (and then cached). `Ok(None)` when no
+    /// database covers IPv4 or `cancel` was raised first. A cache that cannot be read or
+    /// written only costs the build: it never fails the run.
+    pub fn ipv4_table(
+        &self,
+        cache_dir: Option<&std::path::Path>,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<Option<Ipv4Table>> {
+        let (Some(db_index), Some(key)) = (self.route_v4, self.table_key()) else {
+            return Ok(None);
+        };
+        if let Some(Ok(table)) = cache_dir.and_then(|dir| cache::load(dir, key, db_index)) {
+            let _ = self.table_source.set(TableSource::Cache);
+            return Ok(Some(table));
+        }
+        let Some(table) = Ipv4Table::build(self, cancel)? else {
+            return Ok(None);
+        };
+        let _ = self.table_source.set(TableSource::Built);
+        if let Some(dir) = cache_dir {
+            let _ = cache::store(dir, key, &table);
+        }
+        Ok(Some(table))
+    }
+
+    /// The cache key of the IPv4 table: the database's bytes and everything its places
+    /// depend on (schema after overrides, country fallback, ipatlas version).
+    fn table_key(&self) -> Option<u128> {
+        let db = &self.dbs[self.route_v4?];
+        let mut material = db.fingerprint().to_le_bytes().to_vec();
+        material.extend_from_slice(
+            format!(
+                "{:?}|{:?}|{}",
+                db.schema(),
+                self.fallback,
+                env!("CARGO_PKG_VERSION")
+            )
+            .as_bytes(),
+        );
+        Some(twox_hash::XxHash3_128::oneshot(&material))
     }
 
     /// Looks up one address. IPv4-mapped IPv6 (`::ffff:a.b.c.d`) resolves as IPv4.

@@ -3,9 +3,10 @@
 //! /24 (most of them) the index holds the record id itself, so a lookup is one memory read;
 //! otherwise it points into the ranges for a short binary search.
 
-use super::{Atlas, RecordKey, record_key};
+use super::{Atlas, Lookup, Place, RecordKey, record_key};
 use crate::error::{Error, Result};
 use maxminddb::WithinOptions;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,13 +25,27 @@ pub struct Ipv4Table {
     /// `(range start, record id or NO_RECORD)`, ascending by start; the first start is 0.
     /// Start and id share a cache line, so the search's last probe brings the answer along.
     ranges: Vec<(u32, u32)>,
-    /// Per record id: its key (database and data offset) and one address inside it.
-    keys: Vec<(RecordKey, u32)>,
+    /// Per record id: where it is in the database, and what it says.
+    records: Vec<TableRecord>,
+    /// The database the records belong to (its index in the atlas).
+    db_index: usize,
+}
+
+/// One record of the table.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TableRecord {
+    /// The record's offset in the database's data section.
+    pub offset: u64,
+    /// One address inside it.
+    pub sample: u32,
+    /// The place it describes, decoded once when the table was built.
+    pub place: Place,
 }
 
 impl Ipv4Table {
-    /// Walks the IPv4 space of the atlas's IPv4 database. Returns `Ok(None)` when `cancel` is
-    /// raised (the run ended first) or no database covers IPv4.
+    /// Walks the IPv4 space of the atlas's IPv4 database and decodes every record in it.
+    /// Returns `Ok(None)` when `cancel` is raised (the run ended first) or no database
+    /// covers IPv4.
     pub fn build(atlas: &Atlas, cancel: &AtomicBool) -> Result<Option<Ipv4Table>> {
         let Some(db_index) = atlas.route_v4 else {
             return Ok(None);
@@ -43,10 +58,9 @@ impl Ipv4Table {
             .reader()
             .within(root, WithinOptions::default())
             .map_err(|e| Error::database(db.label(), e))?;
-        let mut starts: Vec<u32> = Vec::with_capacity(1 << 20);
-        let mut records: Vec<u32> = Vec::with_capacity(1 << 20);
+        let mut ranges: Vec<(u32, u32)> = Vec::with_capacity(1 << 20);
         let mut ids: FxHashMap<usize, u32> = FxHashMap::default();
-        let mut keys: Vec<(RecordKey, u32)> = Vec::new();
+        let mut keys: Vec<(usize, u32)> = Vec::new();
         let mut next: u64 = 0;
         for (n, item) in walk.enumerate() {
             if n % 4096 == 0 && cancel.load(Ordering::Relaxed) {
@@ -66,47 +80,77 @@ impl Ipv4Table {
                     "IPv4 networks overlap or are out of order",
                 ));
             }
-            if u64::from(start) > next {
-                starts.push(next as u32);
-                records.push(NO_RECORD);
+            if u64::from(start) > next || ranges.is_empty() {
+                ranges.push((next as u32, NO_RECORD));
             }
             let id = *ids.entry(offset).or_insert_with(|| {
-                keys.push((record_key(db_index, offset), start));
+                keys.push((offset, start));
                 (keys.len() - 1) as u32
             });
             // Adjacent networks of one record merge into one range.
-            if records.last() != Some(&id) {
-                starts.push(start);
-                records.push(id);
+            match ranges.last_mut() {
+                Some(last) if last.0 == start => last.1 = id,
+                Some(last) if last.1 == id => {}
+                _ => ranges.push((start, id)),
             }
             next = u64::from(start) + (1u64 << (32 - u32::from(net.prefix())));
         }
-        if next < (1u64 << 32) {
-            starts.push(next as u32);
-            records.push(NO_RECORD);
+        if ranges.is_empty() {
+            ranges.push((0, NO_RECORD));
         }
-        if starts.first() != Some(&0) {
-            starts.insert(0, 0);
-            records.insert(0, NO_RECORD);
+        if next < (1u64 << 32) && next > 0 {
+            ranges.push((next as u32, NO_RECORD));
         }
-        if keys.len() >= MIXED as usize || starts.len() >= MIXED as usize {
+        if keys.len() >= MIXED as usize || ranges.len() >= MIXED as usize {
             return Err(Error::database(
                 db.label(),
                 "too many networks for the compiled table",
             ));
         }
-        let ranges: Vec<(u32, u32)> = starts
-            .iter()
-            .copied()
-            .zip(records.iter().copied())
-            .collect();
+        // Decode every record once, in parallel, through the tree from an address inside it.
+        let records: Vec<Vec<TableRecord>> = keys
+            .par_chunks(4096)
+            .map(|part| {
+                if cancel.load(Ordering::Relaxed) {
+                    return Ok(Vec::new());
+                }
+                part.iter()
+                    .map(|&(offset, sample)| {
+                        let key = record_key(db_index, offset);
+                        match atlas.lookup(Ipv4Addr::from(sample).into())? {
+                            Lookup::Found(found, result) if found == key => Ok(TableRecord {
+                                offset: offset as u64,
+                                sample,
+                                place: atlas.decode_once(key, &result)?,
+                            }),
+                            _ => Err(Error::database(
+                                db.label(),
+                                "a network's record is not where the search tree says",
+                            )),
+                        }
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<_>>()?;
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let records = records.into_iter().flatten().collect();
+        Ok(Some(Ipv4Table::from_parts(ranges, records, db_index)))
+    }
+
+    /// Assembles a table from validated ranges (ascending, first start 0, ids below
+    /// `records.len()` or [`NO_RECORD`]) by building the /24 index over them.
+    pub(super) fn from_parts(
+        ranges: Vec<(u32, u32)>,
+        records: Vec<TableRecord>,
+        db_index: usize,
+    ) -> Self {
         // Whole /24s of a range take its record id (a bulk fill); a /24 where a range
         // starts part-way is mixed, pointing at the range that holds its first address.
-        let mut index = vec![NO_RECORD; 1 << 24];
+        let mut index = crate::util::vec_for_huge_pages(1 << 24);
+        index.resize(1 << 24, NO_RECORD);
         for (i, &(start, id)) in ranges.iter().enumerate() {
-            if i % 4096 == 0 && cancel.load(Ordering::Relaxed) {
-                return Ok(None);
-            }
             let end = ranges.get(i + 1).map_or(1u64 << 32, |r| u64::from(r.0));
             let first_full = u64::from(start).div_ceil(256) as usize;
             let end_full = (end / 256) as usize;
@@ -120,32 +164,52 @@ impl Ipv4Table {
                 }
             }
         }
-        Ok(Some(Ipv4Table {
+        Ipv4Table {
             index,
             ranges,
-            keys,
-        }))
+            records,
+            db_index,
+        }
     }
 
     /// The record id of an IPv4 address (as a `u32`), or [`NO_RECORD`].
     #[inline]
     #[must_use]
     pub fn lookup(&self, ip: u32) -> u32 {
-        let v = self.index[(ip >> 8) as usize];
-        if v & MIXED == 0 || v == NO_RECORD {
-            return v;
+        self.resolve(self.entry(ip), ip)
+    }
+
+    /// First step of [`lookup`](Self::lookup), split out so a batch can issue all its
+    /// index reads (cache misses) before depending on any: the /24 index entry.
+    #[inline]
+    #[must_use]
+    pub fn entry(&self, ip: u32) -> u32 {
+        self.index[(ip >> 8) as usize]
+    }
+
+    /// Second step of [`lookup`](Self::lookup): the record id from the index entry.
+    #[inline]
+    #[must_use]
+    pub fn resolve(&self, entry: u32, ip: u32) -> u32 {
+        if entry & MIXED == 0 || entry == NO_RECORD {
+            return entry;
         }
-        // Several ranges in this /24: the last one starting at or before the address.
-        let pos = (v & !MIXED) as usize;
-        let window = &self.ranges[pos..self.ranges.len().min(pos + 257)];
-        let k = window.partition_point(|r| r.0 <= ip);
-        window[k - 1].1
+        // Several ranges in this /24 (usually two to four, in one or two cache lines): walk
+        // forward from the one holding the /24's first address to the last starting at or
+        // before the address. At most 256 steps, for a /24 cut into single addresses.
+        let mut k = (entry & !MIXED) as usize;
+        while let Some(next) = self.ranges.get(k + 1)
+            && next.0 <= ip
+        {
+            k += 1;
+        }
+        self.ranges.get(k).map_or(NO_RECORD, |r| r.1)
     }
 
     /// Number of distinct records.
     #[must_use]
     pub fn record_count(&self) -> usize {
-        self.keys.len()
+        self.records.len()
     }
 
     /// Number of ranges (networks merged where adjacent and alike, plus gaps).
@@ -165,10 +229,31 @@ impl Ipv4Table {
         })
     }
 
-    /// A record's key and an address inside it (to decode it through the tree, once).
+    /// A record's key (database and data offset) and an address inside it.
     #[must_use]
     pub fn record(&self, id: u32) -> (RecordKey, Ipv4Addr) {
-        let (key, ip) = self.keys[id as usize];
-        (key, Ipv4Addr::from(ip))
+        let r = &self.records[id as usize];
+        (
+            record_key(self.db_index, r.offset as usize),
+            Ipv4Addr::from(r.sample),
+        )
+    }
+
+    /// The ranges as stored: `(start, record id or NO_RECORD)`, ascending.
+    #[must_use]
+    pub fn raw_ranges(&self) -> &[(u32, u32)] {
+        &self.ranges
+    }
+
+    /// The records, by id.
+    #[must_use]
+    pub fn records(&self) -> &[TableRecord] {
+        &self.records
+    }
+
+    /// The place a record describes.
+    #[must_use]
+    pub fn place(&self, id: u32) -> &Place {
+        &self.records[id as usize].place
     }
 }

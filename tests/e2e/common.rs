@@ -57,7 +57,9 @@ impl TestEnv {
         c.current_dir(self.dir.path())
             // Isolate from any database installed on the machine.
             .env_remove("IPATLAS_DB")
-            .env("IPATLAS_SEARCH_PATH", self.dir.path().join("no-such-dir"));
+            .env("IPATLAS_SEARCH_PATH", self.dir.path().join("no-such-dir"))
+            // Compiled tables are cached inside the test's own directory.
+            .env("IPATLAS_CACHE_DIR", self.dir.path().join("cache"));
         c
     }
 

@@ -3,6 +3,7 @@
 mod common;
 
 mod aggregate;
+mod cache;
 mod crosscheck;
 mod databases;
 mod geojson;

@@ -1,0 +1,181 @@
+//! The on-disk cache of compiled IPv4 tables: used when sound, rebuilt when not, never
+//! stale, safe when runs race.
+
+use crate::common::*;
+use std::path::PathBuf;
+
+const IPS: &str = "1.0.0.1\n2.0.2.3\n2.0.0.9\n3.0.0.1\n4.0.0.77\n9.9.9.9\n10.0.0.1\n2a00::1\n";
+
+/// Runs `aggregate --lookup table` (so even a small input uses the table) and returns the
+/// tally file's text and the summary.
+fn run(env: &TestEnv, db: &str, extra: &[&str]) -> (String, serde_json::Value) {
+    env.write("ips.txt", IPS);
+    let mut args = vec![
+        "aggregate",
+        "--db",
+        db,
+        "ips.txt",
+        "--lookup",
+        "table",
+        "--tally",
+        "t.json",
+        "--summary",
+        "s.json",
+    ];
+    args.extend_from_slice(extra);
+    env.run(&args).ok();
+    (env.read("t.json"), json(&env.read("s.json")))
+}
+
+fn cache_files(env: &TestEnv) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(env.path("cache"))
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_second_run_reads_the_cache_and_gives_identical_outputs() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    let (first, s1) = run(&env, db, &[]);
+    assert_eq!(s1["ipv4_table"], "built");
+    assert!(s1["decoded_records"].as_u64().unwrap() > 0);
+    let files = cache_files(&env);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(
+        files[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("ipv4-table-")
+    );
+    let (second, s2) = run(&env, db, &[]);
+    assert_eq!(s2["ipv4_table"], "cache");
+    // A cached table decodes nothing; only the IPv6 address went through the tree.
+    assert_eq!(s2["decoded_records"], 1);
+    assert_eq!(first, second);
+    assert_eq!(s1["found"], 6);
+    assert_eq!(s1["found"], s2["found"]);
+    // --whole-db reads the same cache.
+    env.run(&["aggregate", "--db", db, "--whole-db", "--summary", "w.json"])
+        .ok();
+    let w = json(&env.read("w.json"));
+    assert_eq!(w["ipv4_table"], "cache");
+    assert!(w["found"].as_u64().unwrap() > 256, "{w}");
+}
+
+#[test]
+fn a_damaged_cache_file_is_ignored_and_rebuilt() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    let (good, _) = run(&env, db, &[]);
+    let file = cache_files(&env).remove(0);
+    let original = std::fs::read(&file).unwrap();
+    let mut flipped = original.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x10;
+    let damages: [(&str, Vec<u8>); 4] = [
+        ("flipped byte", flipped),
+        ("truncated", original[..original.len() - 9].to_vec()),
+        ("empty", Vec::new()),
+        ("not a table", b"hello".repeat(100)),
+    ];
+    for (what, bytes) in damages {
+        std::fs::write(&file, &bytes).unwrap();
+        let (tally, s) = run(&env, db, &[]);
+        assert_eq!(s["ipv4_table"], "built", "{what}");
+        assert_eq!(tally, good, "{what}");
+        assert_eq!(std::fs::read(&file).unwrap(), original, "{what}: rewritten");
+    }
+}
+
+#[test]
+fn a_changed_database_or_option_never_reads_a_stale_table() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = env.path("db.mmdb");
+    let db_s = db.to_str().unwrap();
+    std::fs::copy(&fx.nested, &db).unwrap();
+    let (nested, _) = run(&env, db_s, &[]);
+    // Same path, other contents (as after a database update in place).
+    std::fs::copy(&fx.flat_v4, &db).unwrap();
+    let (flat, s) = run(&env, db_s, &[]);
+    assert_eq!(s["ipv4_table"], "built");
+    let (flat_uncached, s) = run(&env, db_s, &["--no-cache"]);
+    assert_eq!(s["ipv4_table"], "built");
+    assert_eq!(flat, flat_uncached);
+    assert_ne!(flat, nested);
+    // The country fallback changes places, so it has a table of its own.
+    std::fs::copy(&fx.nested, &db).unwrap();
+    let (_, s) = run(&env, db_s, &[]);
+    assert_eq!(s["ipv4_table"], "cache");
+    let (_, s) = run(&env, db_s, &["--country-fallback", "registered"]);
+    assert_eq!(s["ipv4_table"], "built");
+    assert_eq!(s["country_from_registered"], 1);
+    let (_, s) = run(&env, db_s, &["--country-fallback", "registered"]);
+    assert_eq!(s["ipv4_table"], "cache");
+    assert_eq!(s["country_from_registered"], 1);
+}
+
+#[test]
+fn no_cache_and_cache_dir_and_an_unusable_cache_dir() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    let (plain, s) = run(&env, db, &["--no-cache"]);
+    assert_eq!(s["ipv4_table"], "built");
+    assert!(cache_files(&env).is_empty(), "--no-cache wrote nothing");
+    let (other, _) = run(&env, db, &["--cache-dir", "elsewhere"]);
+    assert_eq!(other, plain);
+    assert!(cache_files(&env).is_empty());
+    assert_eq!(std::fs::read_dir(env.path("elsewhere")).unwrap().count(), 1);
+    // A cache directory that cannot be created costs the build, not the run.
+    env.write("a-file", "x");
+    let (blocked, s) = run(&env, db, &["--cache-dir", "a-file/sub"]);
+    assert_eq!(s["ipv4_table"], "built");
+    assert_eq!(blocked, plain);
+}
+
+#[test]
+fn racing_runs_all_succeed_and_leave_one_whole_file() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    env.write("ips.txt", IPS);
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            env.command()
+                .args([
+                    "aggregate",
+                    "--db",
+                    fx.nested.to_str().unwrap(),
+                    "ips.txt",
+                    "--lookup",
+                    "table",
+                    "--tally",
+                    &format!("t{i}.json"),
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let tallies: Vec<String> = (0..4).map(|i| env.read(&format!("t{i}.json"))).collect();
+    assert!(tallies.iter().all(|t| *t == tallies[0]));
+    let files = cache_files(&env);
+    assert_eq!(files.len(), 1, "one table file, no temporaries: {files:?}");
+    let (_, s) = run(&env, fx.nested.to_str().unwrap(), &[]);
+    assert_eq!(s["ipv4_table"], "cache");
+}
