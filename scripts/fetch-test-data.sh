@@ -4,7 +4,8 @@
 #    distribution of the Python `maxminddb` 3.2.0 package on PyPI;
 #  - the Python `maxminddb` reader, in a virtualenv, for cross-checks against a reader
 #    no one here wrote;
-#  - GDAL's ogrinfo (Debian package gdal-bin), which reads our GeoJSON back.
+#  - GDAL's ogrinfo (Debian package gdal-bin), which reads our GeoJSON back;
+#  - libmaxminddb's mmdblookup (Debian package mmdb-bin), which reads our .mmdb files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=.testdata
@@ -18,12 +19,15 @@ if ! "$dir/venv/bin/python" -c 'import maxminddb' 2>/dev/null; then
   python3 -m venv "$dir/venv"
   "$dir/venv/bin/python" -m pip install --quiet --disable-pip-version-check maxminddb==3.2.0
 fi
-if ! command -v ogrinfo >/dev/null; then
+missing=()
+command -v ogrinfo >/dev/null || missing+=(gdal-bin)
+command -v mmdblookup >/dev/null || missing+=(mmdb-bin)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gdal-bin >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "ogrinfo is missing: install GDAL (Debian: apt-get install gdal-bin)" >&2
+    echo "missing: ${missing[*]} (Debian: apt-get install ${missing[*]})" >&2
     exit 1
   fi
 fi

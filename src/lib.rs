@@ -9,6 +9,7 @@ pub mod basemap;
 pub mod cli;
 pub mod error;
 pub mod export;
+pub mod formats;
 pub mod input;
 pub mod locate;
 pub mod pipeline;

@@ -42,7 +42,7 @@ pub struct AggregateArgs {
 pub(super) fn run(args: &AggregateArgs) -> Result<()> {
     let started = Instant::now();
     let grid = CellGrid::new(args.cell)?;
-    let atlas = args.source.db.open()?;
+    let atlas = args.source.db.open_strict(args.source.input.strict)?;
     let options = args.source.run_options()?;
     let inputs = if args.source.whole_db {
         Vec::new()

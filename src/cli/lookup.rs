@@ -24,7 +24,7 @@ enum Format {
 }
 
 pub(super) fn run(args: &LookupArgs) -> Result<()> {
-    let atlas = args.db.open()?;
+    let atlas = args.db.open_strict(args.input.strict)?;
     let options = args.input.run_options(Family::Both)?;
     let format = match args.format {
         Format::Csv => RowFormat::Csv,

@@ -1,6 +1,7 @@
 //! The command line: clap definitions shared by the commands, database discovery, and `main`.
 
 mod aggregate;
+mod builddb;
 mod geojson;
 mod info;
 mod lookup;
@@ -60,13 +61,19 @@ enum Command {
     Geojson(geojson::GeojsonArgs),
     /// Write N synthetic addresses drawn from a database's located address space.
     Sample(sample::SampleArgs),
+    /// Convert a database (GeoLite2 CSV, legacy GeoLiteCity CSV, ip-location-db CSV, or an
+    /// .mmdb) into an .mmdb with GeoLite2-shaped records that every MaxMind reader opens.
+    BuildDb(builddb::BuildDbArgs),
+    /// Write a database as GeoLite2-style CSV (blocks and locations).
+    Export(builddb::ExportArgs),
 }
 
 /// Which database(s) to use and how to read their records.
 #[derive(Args, Debug, Clone, Default)]
 pub struct DbArgs {
-    /// Database file (.mmdb); repeat for separate IPv4 and IPv6 files. `embedded` is the
-    /// built-in DB-IP country database.
+    /// Database: an .mmdb file (repeat for separate IPv4 and IPv6 files), or a CSV database
+    /// (GeoLite2 CSV, legacy GeoLiteCity CSV, ip-location-db CSV) as its files, their
+    /// directory or the zip as distributed. `embedded` is the built-in DB-IP country database.
     #[arg(long = "db", value_name = "DB")]
     pub db: Vec<PathBuf>,
     /// Dotted path of the country code in records (default: detected).
@@ -144,7 +151,7 @@ impl SourceArgs {
                 ipv4_table: None,
             });
         }
-        let atlas = self.db.open()?;
+        let atlas = self.db.open_strict(self.input.strict)?;
         let options = self.run_options()?;
         let tally = with_threads(self.input.threads, || {
             if self.whole_db {
@@ -374,26 +381,48 @@ impl DbArgs {
 
     /// Opens the databases named, or the discovered one, or the embedded one.
     pub fn open(&self) -> Result<Atlas> {
+        self.open_strict(false)
+    }
+
+    /// Like [`DbArgs::open`]; with `strict`, a CSV database with any bad row is refused
+    /// (exit 3) instead of being reported on stderr and used without those rows.
+    pub fn open_strict(&self, strict: bool) -> Result<Atlas> {
         let overrides = self.overrides()?;
         let paths: Vec<PathBuf> = if self.db.is_empty() {
             discover_database().into_iter().collect()
         } else {
             self.db.clone()
         };
-        let dbs = if paths.is_empty() {
-            vec![Database::embedded(&overrides)?]
-        } else {
-            paths
-                .iter()
-                .map(|p| {
-                    if p == Path::new("embedded") {
-                        Database::embedded(&overrides)
-                    } else {
-                        Database::open(p, &overrides)
+        // CSV databases (files, directories, zips) named together make one database.
+        let csv: Vec<PathBuf> = paths
+            .iter()
+            .filter(|p| *p != Path::new("embedded") && crate::formats::is_csv_source(p))
+            .cloned()
+            .collect();
+        let mut csv_db = None;
+        let mut dbs = Vec::new();
+        for p in &paths {
+            if p == Path::new("embedded") {
+                dbs.push(Database::embedded(&overrides)?);
+            } else if csv.contains(p) {
+                if csv_db.is_none() {
+                    let (db, problems) = crate::formats::open_database(&csv, &overrides)?;
+                    if strict {
+                        problems.strict()?;
                     }
-                })
-                .collect::<Result<Vec<_>>>()?
-        };
+                    for line in problems.report(db.label()) {
+                        eprintln!("ipatlas: {line}");
+                    }
+                    csv_db = Some(());
+                    dbs.push(db);
+                }
+            } else {
+                dbs.push(Database::open(p, &overrides)?);
+            }
+        }
+        if dbs.is_empty() {
+            dbs.push(Database::embedded(&overrides)?);
+        }
         let fallback = match self.country_fallback {
             Fallback::None => CountryFallback::None,
             Fallback::Registered => CountryFallback::Registered,
@@ -443,6 +472,8 @@ pub fn main() -> ExitCode {
         Command::Map(a) => map::run_map(&a),
         Command::Render(a) => map::run_render(&a),
         Command::Sample(a) => sample::run(&a),
+        Command::BuildDb(a) => builddb::run_build(&a),
+        Command::Export(a) => builddb::run_export(&a),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),

@@ -26,6 +26,7 @@ pub fn attribution_for(label: &str, database_type: &str) -> Option<&'static str>
     if label == LABEL
         || file.contains("dbip")
         || database_type.to_ascii_lowercase().contains("db-ip")
+        || database_type.to_ascii_lowercase().contains("dbip")
     {
         Some(DBIP_ATTRIBUTION)
     } else if database_type.contains("GeoLite2") {

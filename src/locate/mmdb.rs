@@ -81,6 +81,11 @@ impl Database {
         Self::from_bytes(label, DbBytes(Arc::new(Cow::Owned(bytes))), overrides)
     }
 
+    /// Opens a database held in memory (a CSV database converted by [`crate::formats`]).
+    pub fn from_memory(label: String, bytes: Vec<u8>, overrides: &FieldOverrides) -> Result<Self> {
+        Self::from_bytes(label, DbBytes(Arc::new(Cow::Owned(bytes))), overrides)
+    }
+
     /// Opens the database compiled into the binary (DB-IP IP to Country Lite).
     pub fn embedded(overrides: &FieldOverrides) -> Result<Self> {
         Self::from_bytes(
@@ -270,6 +275,32 @@ impl Database {
     }
 
     /// Field by field along the (overridden) paths.
+    /// What a record says beyond its place, for rewriting it (`build-db`, `export`): the
+    /// registered country and the English city name, where the schema has them.
+    pub fn decode_extras(
+        &self,
+        found: &MmdbResult<'_>,
+    ) -> Result<(Option<CountryCode>, Option<String>)> {
+        let registered = match &self.schema.registered_country {
+            Some(path) => self.scalar_at(found, path)?,
+            None => None,
+        };
+        let city_path = match self.schema.kind {
+            super::SchemaKind::Nested => "city.names.en",
+            super::SchemaKind::Flat => "city",
+        };
+        let city = FieldPath::parse(city_path)
+            .ok()
+            .map(|p| self.scalar_at(found, &p))
+            .transpose()?
+            .flatten();
+        let text = |s: Option<Scalar>| s.as_ref().and_then(Scalar::as_text).map(str::to_owned);
+        Ok((
+            text(registered).as_deref().and_then(CountryCode::parse),
+            text(city).filter(|c| !c.is_empty()),
+        ))
+    }
+
     fn raw_by_paths(&self, found: &MmdbResult<'_>, fallback: CountryFallback) -> Result<RawPlace> {
         let schema = &self.schema;
         let registered = match (&schema.registered_country, fallback) {

@@ -6,6 +6,7 @@ mod aggregate;
 mod cache;
 mod crosscheck;
 mod databases;
+mod formats;
 mod geojson;
 mod info;
 mod inputs;

@@ -1,0 +1,179 @@
+//! `ipatlas build-db` (any source to `.mmdb`) and `ipatlas export` (any database to
+//! GeoLite2-style CSV).
+
+use super::DbArgs;
+use crate::error::{Error, Result};
+use crate::export::{OutputFile, write_output};
+use crate::formats::{self, Source};
+use crate::locate::{Database, FieldOverrides};
+use clap::Args;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// `build-db`.
+#[derive(Args, Debug)]
+pub struct BuildDbArgs {
+    /// The source: an .mmdb (rewritten with only the fields maps need), CSV files, a
+    /// directory of them, or the zip as distributed (GeoLite2 CSV, legacy GeoLiteCity CSV,
+    /// ip-location-db CSV). Repeat for several files of one database.
+    #[arg(long = "from", value_name = "SOURCE", required = true)]
+    pub from: Vec<PathBuf>,
+    /// The .mmdb file to write (atomically).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Refuse a source with any bad row (exit 3) instead of skipping and reporting them.
+    #[arg(long)]
+    pub strict: bool,
+    /// No closing line on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Where to write: a directory (created if missing) receives `<type>-Blocks-IPv4.csv`,
+    /// `<type>-Blocks-IPv6.csv` and `<type>-Locations-en.csv`; a name ending in `.csv` receives
+    /// the blocks of both families, with `<name>-Locations-en.csv` beside it.
+    #[arg(short, long, value_name = "DIR|FILE.csv")]
+    pub output: PathBuf,
+    /// Refuse a CSV database with any bad row (exit 3).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Reads a source given as paths: one `.mmdb`, or CSV files, directories or zips.
+fn read_source(paths: &[PathBuf], strict: bool) -> Result<Source> {
+    let (csv, mmdb): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        paths.iter().partition(|p| formats::is_csv_source(p));
+    let source = match (csv.is_empty(), mmdb.as_slice()) {
+        (true, [one]) => {
+            let db = if one.as_path() == Path::new("embedded") {
+                Database::embedded(&FieldOverrides::default())?
+            } else {
+                Database::open(one, &FieldOverrides::default())?
+            };
+            formats::from_database(&db)?
+        }
+        (false, []) => formats::load(&csv.into_iter().cloned().collect::<Vec<_>>())?,
+        _ => {
+            return Err(Error::Usage(
+                "--from takes one .mmdb, or the CSV files (or directory, or zip) of one database"
+                    .into(),
+            ));
+        }
+    };
+    if strict {
+        source.problems.strict()?;
+    }
+    for line in source.problems.report(&source.label) {
+        eprintln!("ipatlas: {line}");
+    }
+    Ok(source)
+}
+
+/// The build time to record: `$SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
+fn build_epoch() -> u64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        })
+}
+
+pub(super) fn run_build(args: &BuildDbArgs) -> Result<()> {
+    let mut source = read_source(&args.from, args.strict)?;
+    let epoch = build_epoch();
+    let description = formats::describe(&source, epoch);
+    let bytes = formats::to_mmdb(&mut source, &description, epoch)?;
+    // Check what was written opens and decodes before it replaces anything.
+    let check = Database::from_memory(
+        args.output.display().to_string(),
+        bytes.clone(),
+        &FieldOverrides::default(),
+    )?;
+    drop(check);
+    let path = args.output.to_string_lossy();
+    write_output(&path, |w| w.write_all(&bytes))?;
+    if !args.quiet {
+        eprintln!(
+            "ipatlas: wrote {path}: {} ({} bytes): {} IPv4 and {} IPv6 ranges, {} distinct records",
+            source.database_type,
+            bytes.len(),
+            source.v4.len(),
+            source.v6.len(),
+            source.records.len()
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn run_export(args: &ExportArgs) -> Result<()> {
+    if args.db.db.len() > 1 {
+        return Err(Error::Usage(
+            "export writes one database at a time: give one --db".into(),
+        ));
+    }
+    let atlas = args.db.open_strict(args.strict)?;
+    let Some(db) = atlas.databases().first() else {
+        return Err(Error::Usage("no database to export".into()));
+    };
+    let source = formats::from_database(db)?;
+    let out = &args.output;
+    let name = out.to_string_lossy().into_owned();
+    if name.to_ascii_lowercase().ends_with(".csv") {
+        let stem = name[..name.len() - 4].to_owned();
+        let blocks = OutputFile::create(&name)?;
+        let locations_name = format!("{stem}-Locations-en.csv");
+        let locations = OutputFile::create(&locations_name)?;
+        write_pair(&source, &blocks, None, &locations)?;
+        locations.commit()?;
+        blocks.commit()?;
+    } else {
+        std::fs::create_dir_all(out).map_err(|e| Error::output(&name, e))?;
+        let file = |suffix: &str| {
+            out.join(format!("{}-{suffix}", source.database_type))
+                .to_string_lossy()
+                .into_owned()
+        };
+        let v4 = OutputFile::create(&file("Blocks-IPv4.csv"))?;
+        let v6 = OutputFile::create(&file("Blocks-IPv6.csv"))?;
+        let locations = OutputFile::create(&file("Locations-en.csv"))?;
+        write_pair(&source, &v4, Some(&v6), &locations)?;
+        locations.commit()?;
+        v6.commit()?;
+        v4.commit()?;
+    }
+    Ok(())
+}
+
+fn write_pair(
+    source: &Source,
+    v4: &OutputFile,
+    v6: Option<&OutputFile>,
+    locations: &OutputFile,
+) -> Result<()> {
+    let mut w4 = v4.writer()?;
+    let mut w6 = v6.map(OutputFile::writer).transpose()?;
+    let mut wl = locations.writer()?;
+    formats::export_csv(
+        source,
+        formats::CsvOut {
+            blocks_v4: &mut w4,
+            blocks_v6: w6.as_mut().map(|w| w as &mut dyn Write),
+            locations: &mut wl,
+        },
+    )
+    .map_err(|e| Error::output(v4.path(), e))?;
+    w4.flush().map_err(|e| Error::output(v4.path(), e))?;
+    wl.flush().map_err(|e| Error::output(locations.path(), e))?;
+    if let (Some(w), Some(f)) = (w6.as_mut(), v6) {
+        w.flush().map_err(|e| Error::output(f.path(), e))?;
+    }
+    Ok(())
+}

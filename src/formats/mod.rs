@@ -1,0 +1,558 @@
+//! Databases distributed as CSV (legacy GeoLiteCity, GeoLite2 CSV, ip-location-db), and
+//! writing `.mmdb` files and GeoLite2-style CSV.
+//!
+//! Every source becomes one [`Source`]: address ranges, each pointing at a [`Record`] (the
+//! fields maps need). A CSV database given as `--db` is turned into an MMDB in memory by the
+//! same writer `build-db` uses, so every command then runs exactly as on an `.mmdb` file.
+
+mod mmdb;
+mod readers;
+mod write;
+
+pub use write::{CsvOut, export_csv, from_database, to_mmdb};
+
+use crate::error::{Error, Result};
+use crate::locate::CountryCode;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What a record says, GeoLite2-shaped.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Record {
+    /// `country.iso_code`.
+    pub country: Option<CountryCode>,
+    /// `registered_country.iso_code`.
+    pub registered: Option<CountryCode>,
+    /// `location.latitude`, `location.longitude`.
+    pub coords: Option<(f64, f64)>,
+    /// `location.accuracy_radius`, kilometres.
+    pub accuracy_radius: Option<u16>,
+    /// `city.names.en`.
+    pub city: Option<String>,
+}
+
+impl Record {
+    fn key(&self) -> RecordKey {
+        RecordKey {
+            country: self.country,
+            registered: self.registered,
+            coords: self.coords.map(|(a, b)| (a.to_bits(), b.to_bits())),
+            accuracy_radius: self.accuracy_radius,
+            city: self.city.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct RecordKey {
+    country: Option<CountryCode>,
+    registered: Option<CountryCode>,
+    coords: Option<(u64, u64)>,
+    accuracy_radius: Option<u16>,
+    city: Option<String>,
+}
+
+/// A database read from CSV (or walked from an `.mmdb`): ranges and the records they name.
+#[derive(Debug, Default)]
+pub struct Source {
+    /// What it was read from, for messages and metadata.
+    pub label: String,
+    /// The `database_type` to write: the source's own kind (`GeoLite2-City`, `GeoLiteCity`,
+    /// `ip-location-db-...`), so attributions follow the data.
+    pub database_type: String,
+    /// Build time to write when none is forced: the newest source file's modification time.
+    pub epoch: u64,
+    /// IPv4 ranges `(first, last, record)`, inclusive.
+    pub v4: Vec<(u32, u32, u32)>,
+    /// IPv6 ranges `(first, last, record)`, inclusive.
+    pub v6: Vec<(u128, u128, u32)>,
+    /// The distinct records.
+    pub records: Vec<Record>,
+    /// Rows that were skipped, by reason, with the first few named.
+    pub problems: Problems,
+    index: std::collections::HashMap<RecordKey, u32>,
+    /// Where each range came from (file, line), until [`Source::settle`] checks overlaps.
+    v4_lines: Vec<(u32, u64)>,
+    v6_lines: Vec<(u32, u64)>,
+    files: Vec<String>,
+}
+
+impl Source {
+    fn new(label: String, database_type: String) -> Self {
+        Source {
+            label,
+            database_type,
+            ..Source::default()
+        }
+    }
+
+    /// The id of a record, interning it.
+    pub fn intern(&mut self, record: Record) -> u32 {
+        let key = record.key();
+        if let Some(id) = self.index.get(&key) {
+            return *id;
+        }
+        let id = self.records.len() as u32;
+        self.records.push(record);
+        self.index.insert(key, id);
+        id
+    }
+
+    /// A file's index, for [`Source::push_v4`] and [`Source::push_v6`].
+    fn file(&mut self, name: &str) -> u32 {
+        self.files.push(name.to_owned());
+        (self.files.len() - 1) as u32
+    }
+
+    fn push_v4(&mut self, first: u32, last: u32, record: u32, at: (u32, u64)) {
+        self.v4.push((first, last, record));
+        self.v4_lines.push(at);
+    }
+
+    fn push_v6(&mut self, first: u128, last: u128, record: u32, at: (u32, u64)) {
+        self.v6.push((first, last, record));
+        self.v6_lines.push(at);
+    }
+
+    fn problem(&mut self, at: (u32, u64), problem: Problem, text: &str) {
+        let file = self.files.get(at.0 as usize).map_or("", String::as_str);
+        self.problems.add(file, at.1, problem, text);
+    }
+
+    /// Sorts the ranges and drops (and counts) those overlapping an earlier one.
+    fn settle(&mut self) {
+        fn settle<T: Copy + Ord>(
+            ranges: &mut Vec<(T, T, u32)>,
+            lines: &mut Vec<(u32, u64)>,
+            show: impl Fn(T) -> String,
+            mut report: impl FnMut((u32, u64), String),
+        ) {
+            let mut order: Vec<usize> = (0..ranges.len()).collect();
+            order.sort_by_key(|&i| (ranges[i].0, ranges[i].1, lines[i]));
+            let mut kept = Vec::with_capacity(ranges.len());
+            let mut last_end: Option<T> = None;
+            for i in order {
+                let r = ranges[i];
+                if last_end.is_some_and(|end| r.0 <= end) {
+                    report(lines[i], format!("{}-{}", show(r.0), show(r.1)));
+                    continue;
+                }
+                last_end = Some(r.1);
+                kept.push(r);
+            }
+            *ranges = kept;
+            lines.clear();
+        }
+        let mut found = Vec::new();
+        let v4 = |a: u32| std::net::Ipv4Addr::from(a).to_string();
+        let v6 = |a: u128| std::net::Ipv6Addr::from(a).to_string();
+        settle(&mut self.v4, &mut self.v4_lines, v4, |at, t| {
+            found.push((at, t))
+        });
+        settle(&mut self.v6, &mut self.v6_lines, v6, |at, t| {
+            found.push((at, t))
+        });
+        for (at, text) in found {
+            self.problem(at, Problem::Overlap, &text);
+        }
+    }
+}
+
+/// Why a row was skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Problem {
+    /// Not enough fields, or a field that is not what the column holds.
+    Malformed,
+    /// A start or end that is not an address, or a network that does not parse.
+    BadAddress,
+    /// Start after end.
+    StartAfterEnd,
+    /// A range overlapping an earlier one.
+    Overlap,
+    /// A location or geoname id that the locations file does not have.
+    UnknownLocation,
+    /// Latitude or longitude missing one half, not a number, or out of range.
+    BadCoordinates,
+    /// A network the MMDB format reserves for IPv4 aliases (written as IPv4 instead).
+    AliasedNetwork,
+}
+
+impl Problem {
+    /// The name used in reports.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Problem::Malformed => "malformed_row",
+            Problem::BadAddress => "bad_address",
+            Problem::StartAfterEnd => "start_after_end",
+            Problem::Overlap => "overlapping_range",
+            Problem::UnknownLocation => "unknown_location_id",
+            Problem::BadCoordinates => "bad_coordinates",
+            Problem::AliasedNetwork => "aliased_network",
+        }
+    }
+}
+
+/// Skipped rows: counts by reason and the first few with file and line.
+#[derive(Debug, Default, Clone)]
+pub struct Problems {
+    /// Count per reason.
+    pub counts: BTreeMap<&'static str, u64>,
+    /// `(file, line, reason, text)` of the first [`EXAMPLES`] problems.
+    pub examples: Vec<(String, u64, &'static str, String)>,
+    /// Rows whose coordinates were dropped (the row itself was kept).
+    pub coordinates_dropped: u64,
+}
+
+/// How many problems are named one by one.
+pub const EXAMPLES: usize = 20;
+
+impl Problems {
+    fn add(&mut self, file: &str, line: u64, problem: Problem, text: &str) {
+        *self.counts.entry(problem.name()).or_insert(0) += 1;
+        if self.examples.len() < EXAMPLES {
+            let text: String = text.chars().take(120).collect();
+            self.examples
+                .push((file.to_owned(), line, problem.name(), text));
+        }
+    }
+
+    /// Rows skipped in all.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    /// One line per problem kind and per example, for stderr.
+    #[must_use]
+    pub fn report(&self, label: &str) -> Vec<String> {
+        if self.total() == 0 {
+            return Vec::new();
+        }
+        let kinds: Vec<String> = self
+            .counts
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        let mut lines = vec![format!(
+            "{label}: {} rows skipped ({})",
+            self.total(),
+            kinds.join(", ")
+        )];
+        for (file, line, reason, text) in &self.examples {
+            lines.push(format!("  {file}:{line}: {reason}: {text}"));
+        }
+        if self.total() > self.examples.len() as u64 {
+            lines.push(format!(
+                "  ... and {} more",
+                self.total() - self.examples.len() as u64
+            ));
+        }
+        lines
+    }
+
+    /// The first problem as a `--strict` error.
+    pub fn strict(&self) -> Result<()> {
+        match self.examples.first() {
+            Some((file, line, reason, text)) => Err(Error::Strict {
+                path: file.clone(),
+                line: *line,
+                reason,
+                text: text.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// True when `path` names a CSV database (a directory, a `.zip`, or a `.csv` file) rather
+/// than an `.mmdb` file.
+#[must_use]
+pub fn is_csv_source(path: &Path) -> bool {
+    if path.is_dir() {
+        return true;
+    }
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    matches!(ext.as_deref(), Some("csv" | "zip"))
+        || std::fs::File::open(path)
+            .and_then(|mut f| {
+                let mut magic = [0u8; 4];
+                f.read_exact(&mut magic).map(|()| magic == *b"PK\x03\x04")
+            })
+            .unwrap_or(false)
+}
+
+/// One CSV file: on disk, or an entry of a zip archive.
+#[derive(Clone, Debug)]
+struct CsvFile {
+    /// The zip it is in, if any.
+    zip: Option<PathBuf>,
+    /// The file's path (on disk, or inside the zip).
+    name: String,
+    /// Modification time, seconds since the epoch.
+    mtime: u64,
+}
+
+impl CsvFile {
+    /// The file name without directories, for messages.
+    fn short(&self) -> &str {
+        self.name.rsplit('/').next().unwrap_or(&self.name)
+    }
+
+    /// Calls `f` with a reader over the file's bytes.
+    fn with_reader<T>(&self, f: impl FnOnce(&mut dyn Read) -> Result<T>) -> Result<T> {
+        let err = |e: std::io::Error| Error::database(&self.name, e);
+        match &self.zip {
+            None => {
+                let mut file = std::fs::File::open(&self.name).map_err(err)?;
+                f(&mut file)
+            }
+            Some(zip) => {
+                let label = zip.display().to_string();
+                let file = std::fs::File::open(zip).map_err(|e| Error::database(&label, e))?;
+                let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
+                    .map_err(|e| Error::database(&label, e))?;
+                let mut entry = archive
+                    .by_name(&self.name)
+                    .map_err(|e| Error::database(&label, e))?;
+                f(&mut entry)
+            }
+        }
+    }
+
+    /// The first line of the file that is not a copyright notice or blank, up to 4 KiB.
+    fn header(&self) -> Result<String> {
+        self.with_reader(|r| {
+            let mut head = Vec::new();
+            r.take(4096)
+                .read_to_end(&mut head)
+                .map_err(|e| Error::database(&self.name, e))?;
+            let text = String::from_utf8_lossy(&head).into_owned();
+            Ok(text
+                .trim_start_matches('\u{feff}')
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("copyright"))
+                .unwrap_or("")
+                .to_owned())
+        })
+    }
+}
+
+/// The kinds of CSV file ipatlas reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    LegacyBlocks,
+    LegacyLocations,
+    Geolite2Blocks,
+    Geolite2Locations,
+    IpLocationDb,
+}
+
+fn classify(header: &str) -> Option<Kind> {
+    let fields: Vec<String> = header
+        .split(',')
+        .map(|f| f.trim().trim_matches('"').to_ascii_lowercase())
+        .collect();
+    let first = |a: &str, b: &str| fields.len() >= 2 && fields[0] == a && fields[1] == b;
+    if first("startipnum", "endipnum") {
+        Some(Kind::LegacyBlocks)
+    } else if first("locid", "country") {
+        Some(Kind::LegacyLocations)
+    } else if first("network", "geoname_id") {
+        Some(Kind::Geolite2Blocks)
+    } else if first("geoname_id", "locale_code") {
+        Some(Kind::Geolite2Locations)
+    } else if fields.len() >= 3
+        && fields[0].parse::<std::net::IpAddr>().is_ok()
+        && fields[1].parse::<std::net::IpAddr>().is_ok()
+    {
+        Some(Kind::IpLocationDb)
+    } else {
+        None
+    }
+}
+
+const EXPECTED: &str = "expected a GeoLite2 CSV (GeoLite2-City-Blocks-IPv4.csv, -Blocks-IPv6.csv \
+and -Locations-en.csv, or the Country edition's), a legacy GeoLiteCity CSV \
+(GeoLiteCity-Blocks.csv and GeoLiteCity-Location.csv), or an ip-location-db CSV \
+(ip_range_start,ip_range_end,country_code[,...]), as files, a directory or a zip";
+
+/// Lists the CSV files of the paths given: files themselves, the `.csv` files of a
+/// directory, the `.csv` entries of a zip. A blocks file named alone brings the locations
+/// file(s) beside it.
+fn list_files(paths: &[PathBuf]) -> Result<Vec<CsvFile>> {
+    let mtime = |p: &Path| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs())
+    };
+    let on_disk = |p: &Path| CsvFile {
+        zip: None,
+        name: p.display().to_string(),
+        mtime: mtime(p),
+    };
+    let is_csv = |name: &str| name.to_ascii_lowercase().ends_with(".csv");
+    let mut files = Vec::new();
+    for path in paths {
+        let label = path.display().to_string();
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| Error::database(&label, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && is_csv(&p.to_string_lossy()))
+                .collect();
+            entries.sort();
+            files.extend(entries.iter().map(|p| on_disk(p)));
+        } else if path.is_file() && !is_csv(&label) {
+            let file = std::fs::File::open(path).map_err(|e| Error::database(&label, e))?;
+            let archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
+                Error::database(&label, format!("not a zip archive ({e}); {EXPECTED}"))
+            })?;
+            let mut names: Vec<String> = archive
+                .file_names()
+                .filter_map(|n| n.ok().map(|n| n.into_owned()))
+                .filter(|n| is_csv(n))
+                .collect();
+            names.sort();
+            files.extend(names.into_iter().map(|name| CsvFile {
+                zip: Some(path.clone()),
+                name,
+                mtime: mtime(path),
+            }));
+        } else {
+            files.push(on_disk(path));
+            // Companions: the locations beside a blocks file, and the other family.
+            if let Some(dir) = path.parent().filter(|_| paths.len() == 1) {
+                let dir = if dir.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    dir
+                };
+                let mut beside: Vec<PathBuf> = std::fs::read_dir(dir)
+                    .map(|d| {
+                        d.filter_map(|e| e.ok().map(|e| e.path()))
+                            .filter(|p| p != path && p.is_file() && is_csv(&p.to_string_lossy()))
+                            .filter(|p| {
+                                let n = p.file_name().map_or(String::new(), |n| {
+                                    n.to_string_lossy().to_ascii_lowercase()
+                                });
+                                n.contains("location")
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                beside.sort();
+                files.extend(beside.iter().map(|p| on_disk(p)));
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Reads a CSV database (files, a directory or a zip) into a [`Source`].
+pub fn load(paths: &[PathBuf]) -> Result<Source> {
+    let label = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let files = list_files(paths)?;
+    let mut kinds: Vec<(CsvFile, Kind)> = Vec::new();
+    for file in files {
+        if let Some(kind) = classify(&file.header()?) {
+            kinds.push((file, kind));
+        }
+    }
+    let of = |k: Kind| -> Vec<&CsvFile> {
+        kinds
+            .iter()
+            .filter(|(_, kind)| *kind == k)
+            .map(|(f, _)| f)
+            .collect()
+    };
+    let epoch = kinds.iter().map(|(f, _)| f.mtime).max().unwrap_or(0);
+    let mut source = if !of(Kind::Geolite2Blocks).is_empty() {
+        let locations = pick_locations(&of(Kind::Geolite2Locations));
+        let blocks = of(Kind::Geolite2Blocks);
+        let Some(locations) = locations else {
+            return Err(Error::database(
+                &label,
+                "GeoLite2 blocks without a locations file (GeoLite2-*-Locations-en.csv)",
+            ));
+        };
+        readers::geolite2(&label, &blocks, locations)?
+    } else if let Some(blocks) = of(Kind::LegacyBlocks).first() {
+        let Some(locations) = of(Kind::LegacyLocations).first().copied() else {
+            return Err(Error::database(
+                &label,
+                "GeoLiteCity blocks without GeoLiteCity-Location.csv beside them",
+            ));
+        };
+        readers::legacy(&label, blocks, locations)?
+    } else if !of(Kind::IpLocationDb).is_empty() {
+        readers::ip_location_db(&label, &of(Kind::IpLocationDb))?
+    } else {
+        return Err(Error::database(
+            &label,
+            format!("no CSV database recognised; {EXPECTED}"),
+        ));
+    };
+    source.epoch = epoch;
+    Ok(source)
+}
+
+/// Opens a CSV database (files, a directory or a zip) as a [`Database`]: the rows become an
+/// `.mmdb` in memory, exactly as `build-db` would write it. Skipped rows are returned for
+/// the caller to report (or, under `--strict`, refuse).
+pub fn open_database(
+    paths: &[PathBuf],
+    overrides: &crate::locate::FieldOverrides,
+) -> Result<(crate::locate::Database, Problems)> {
+    let mut source = load(paths)?;
+    let description = describe(&source, source.epoch);
+    let epoch = source.epoch;
+    let bytes = to_mmdb(&mut source, &description, epoch)?;
+    let db = crate::locate::Database::from_memory(source.label.clone(), bytes, overrides)?;
+    Ok((db, source.problems))
+}
+
+/// The metadata description of a database built from a source.
+#[must_use]
+pub fn describe(source: &Source, epoch: u64) -> String {
+    format!(
+        "{} built by ipatlas {} from {} on {}",
+        source.database_type,
+        env!("CARGO_PKG_VERSION"),
+        source.label,
+        crate::util::utc_date(epoch)
+    )
+}
+
+/// Prefers the English locations file among several languages.
+fn pick_locations<'a>(files: &[&'a CsvFile]) -> Option<&'a CsvFile> {
+    files
+        .iter()
+        .find(|f| f.short().to_ascii_lowercase().contains("-en."))
+        .or_else(|| files.first())
+        .copied()
+}
+
+/// Decodes a CSV field: UTF-8 when it is valid UTF-8, else ISO-8859-1 (the legacy files'
+/// encoding, where every byte is the code point of the same value).
+fn text(field: &[u8]) -> String {
+    match std::str::from_utf8(field) {
+        Ok(s) => s.trim().to_owned(),
+        Err(_) => field
+            .iter()
+            .map(|&b| char::from(b))
+            .collect::<String>()
+            .trim()
+            .to_owned(),
+    }
+}

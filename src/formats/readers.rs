@@ -1,0 +1,337 @@
+//! The three CSV database formats.
+
+use super::{CsvFile, Problem, Record, Source, text};
+use crate::error::{Error, Result};
+use crate::locate::CountryCode;
+use ipnetwork::IpNetwork;
+use rustc_hash::FxHashMap;
+use std::io::Read;
+use std::net::IpAddr;
+
+/// Streams the rows of a CSV file as `(line, fields)`, skipping a copyright notice and, when
+/// `header` is set, the header line (returned separately, lower-cased).
+fn rows(
+    file: &CsvFile,
+    header: bool,
+    mut row: impl FnMut(&[String], u64, &csv::ByteRecord) -> Result<()>,
+) -> Result<()> {
+    file.with_reader(|r: &mut dyn Read| {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(r);
+        let mut names: Option<Vec<String>> = (!header).then(Vec::new);
+        let mut record = csv::ByteRecord::new();
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => return Err(Error::database(&file.name, e)),
+            }
+            let line = record.position().map_or(0, csv::Position::line);
+            let first = record.get(0).map(text).unwrap_or_default();
+            let first = first.trim_start_matches('\u{feff}');
+            if record.len() == 1 && first.to_ascii_lowercase().starts_with("copyright") {
+                continue;
+            }
+            if record.len() == 1 && first.is_empty() {
+                continue;
+            }
+            match &names {
+                None => {
+                    names = Some(
+                        record
+                            .iter()
+                            .map(|f| text(f).trim_start_matches('\u{feff}').to_ascii_lowercase())
+                            .collect(),
+                    );
+                }
+                Some(n) => row(n, line, &record)?,
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The field `i` of a row as trimmed text.
+fn field(record: &csv::ByteRecord, i: usize) -> String {
+    record.get(i).map(text).unwrap_or_default()
+}
+
+/// The whole row as text, for reports.
+fn row_text(record: &csv::ByteRecord) -> String {
+    record.iter().map(text).collect::<Vec<_>>().join(",")
+}
+
+/// A country code that is a real ISO 3166-1 country: the legacy pseudo-codes (`A1`
+/// anonymous proxy, `A2` satellite, `O1` other, `AP` Asia/Pacific, `EU` Europe) and
+/// ip-location-db's `ZZ` (unknown) are no country.
+fn country(code: &str) -> Option<CountryCode> {
+    match code.to_ascii_uppercase().as_str() {
+        "" | "A1" | "A2" | "O1" | "AP" | "EU" | "ZZ" | "XX" | "--" => None,
+        _ => CountryCode::parse(code),
+    }
+}
+
+/// Latitude and longitude from two fields: `Ok(None)` when both are empty, `Err` when only
+/// one is given, either is not a number, or either is out of range.
+fn coords(lat: &str, lon: &str) -> std::result::Result<Option<(f64, f64)>, ()> {
+    if lat.is_empty() && lon.is_empty() {
+        return Ok(None);
+    }
+    let (Ok(lat), Ok(lon)) = (lat.parse::<f64>(), lon.parse::<f64>()) else {
+        return Err(());
+    };
+    if lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0 {
+        Ok(Some((lat, lon)))
+    } else {
+        Err(())
+    }
+}
+
+/// Legacy GeoLiteCity (2008 to 2014): `GeoLiteCity-Blocks.csv` (`startIpNum,endIpNum,locId`,
+/// arbitrary ranges as integers) and `GeoLiteCity-Location.csv` (ISO-8859-1).
+pub(super) fn legacy(label: &str, blocks: &CsvFile, locations: &CsvFile) -> Result<Source> {
+    let mut source = Source::new(label.to_owned(), "GeoLiteCity".to_owned());
+    let loc_file = source.file(locations.short());
+    let mut by_loc: FxHashMap<u64, u32> = FxHashMap::default();
+    rows(locations, true, |names, line, r| {
+        let at = (loc_file, line);
+        let col = |name: &str| names.iter().position(|n| n == name);
+        let (Some(id_col), Some(cc_col)) = (col("locid"), col("country")) else {
+            return Err(Error::database(
+                &locations.name,
+                "the header has no locId and country columns",
+            ));
+        };
+        let Ok(id) = field(r, id_col).parse::<u64>() else {
+            source.problem(at, Problem::Malformed, &row_text(r));
+            return Ok(());
+        };
+        let (lat, lon) = (
+            col("latitude").map(|i| field(r, i)).unwrap_or_default(),
+            col("longitude").map(|i| field(r, i)).unwrap_or_default(),
+        );
+        let coords = match coords(&lat, &lon) {
+            // The legacy files write 0,0 for "unknown" (the O1 and A1/A2 locations).
+            Ok(Some((a, b))) if a == 0.0 && b == 0.0 => None,
+            Ok(c) => c,
+            Err(()) => {
+                source.problem(at, Problem::BadCoordinates, &row_text(r));
+                None
+            }
+        };
+        let city = col("city").map(|i| field(r, i)).filter(|c| !c.is_empty());
+        let record = Record {
+            country: country(&field(r, cc_col)),
+            coords,
+            city,
+            ..Record::default()
+        };
+        let rec = source.intern(record);
+        by_loc.insert(id, rec);
+        Ok(())
+    })?;
+    let block_file = source.file(blocks.short());
+    rows(blocks, true, |_, line, r| {
+        let at = (block_file, line);
+        let nums: Vec<Option<u64>> = (0..3).map(|i| field(r, i).parse::<u64>().ok()).collect();
+        let (Some(start), Some(end), Some(loc)) = (nums[0], nums[1], nums[2]) else {
+            source.problem(at, Problem::Malformed, &row_text(r));
+            return Ok(());
+        };
+        let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(end)) else {
+            source.problem(at, Problem::BadAddress, &row_text(r));
+            return Ok(());
+        };
+        if start > end {
+            source.problem(at, Problem::StartAfterEnd, &row_text(r));
+            return Ok(());
+        }
+        let Some(&rec) = by_loc.get(&loc) else {
+            source.problem(at, Problem::UnknownLocation, &row_text(r));
+            return Ok(());
+        };
+        source.push_v4(start, end, rec, at);
+        Ok(())
+    })?;
+    source.settle();
+    Ok(source)
+}
+
+/// What a GeoLite2 locations row gives a block.
+struct Geoname {
+    country: Option<CountryCode>,
+    city: Option<String>,
+}
+
+/// GeoLite2 CSV, City or Country edition: blocks (IPv4 and/or IPv6) and one locations file.
+pub(super) fn geolite2(label: &str, blocks: &[&CsvFile], locations: &CsvFile) -> Result<Source> {
+    // The database type is the file names' prefix (`GeoLite2-City-Blocks-IPv4.csv`, or what
+    // `ipatlas export` wrote: `<type>-Blocks-IPv4.csv`), so attributions follow the data.
+    let prefix = blocks
+        .first()
+        .and_then(|b| b.short().split_once("-Blocks"))
+        .map(|(p, _)| p.to_owned())
+        .filter(|p| !p.is_empty());
+    let country_edition = blocks
+        .iter()
+        .all(|b| b.short().to_ascii_lowercase().contains("country"));
+    let kind = prefix.unwrap_or_else(|| {
+        if country_edition {
+            "GeoLite2-Country".to_owned()
+        } else {
+            "GeoLite2-City".to_owned()
+        }
+    });
+    let mut source = Source::new(label.to_owned(), kind);
+    let loc_file = source.file(locations.short());
+    let mut geonames: FxHashMap<u64, Geoname> = FxHashMap::default();
+    rows(locations, true, |names, line, r| {
+        let col = |name: &str| names.iter().position(|n| n == name);
+        let Some(id_col) = col("geoname_id") else {
+            return Err(Error::database(&locations.name, "no geoname_id column"));
+        };
+        let Ok(id) = field(r, id_col).parse::<u64>() else {
+            source.problem((loc_file, line), Problem::Malformed, &row_text(r));
+            return Ok(());
+        };
+        geonames.insert(
+            id,
+            Geoname {
+                country: col("country_iso_code").and_then(|i| country(&field(r, i))),
+                city: col("city_name")
+                    .map(|i| field(r, i))
+                    .filter(|c| !c.is_empty()),
+            },
+        );
+        Ok(())
+    })?;
+    for blocks in blocks {
+        let file = source.file(blocks.short());
+        rows(blocks, true, |names, line, r| {
+            let at = (file, line);
+            let col = |name: &str| names.iter().position(|n| n == name);
+            let Some(net_col) = col("network") else {
+                return Err(Error::database(&blocks.name, "no network column"));
+            };
+            let Ok(net) = field(r, net_col).parse::<IpNetwork>() else {
+                source.problem(at, Problem::BadAddress, &row_text(r));
+                return Ok(());
+            };
+            if net.network() != net.ip() {
+                source.problem(at, Problem::BadAddress, &row_text(r));
+                return Ok(());
+            }
+            // A geoname id, when given, must be in the locations file.
+            let lookup = |name: &str| -> std::result::Result<Option<&Geoname>, ()> {
+                let value = col(name).map(|i| field(r, i)).unwrap_or_default();
+                if value.is_empty() {
+                    return Ok(None);
+                }
+                value
+                    .parse::<u64>()
+                    .ok()
+                    .and_then(|id| geonames.get(&id))
+                    .map(Some)
+                    .ok_or(())
+            };
+            let (Ok(place), Ok(registered)) = (
+                lookup("geoname_id"),
+                lookup("registered_country_geoname_id"),
+            ) else {
+                source.problem(at, Problem::UnknownLocation, &row_text(r));
+                return Ok(());
+            };
+            let mut record = Record {
+                country: place.and_then(|g| g.country),
+                registered: registered.and_then(|g| g.country),
+                city: place.and_then(|g| g.city.clone()),
+                ..Record::default()
+            };
+            let (lat, lon) = (
+                col("latitude").map(|i| field(r, i)).unwrap_or_default(),
+                col("longitude").map(|i| field(r, i)).unwrap_or_default(),
+            );
+            match coords(&lat, &lon) {
+                Ok(c) => record.coords = c,
+                Err(()) => source.problem(at, Problem::BadCoordinates, &row_text(r)),
+            }
+            record.accuracy_radius = col("accuracy_radius")
+                .and_then(|i| field(r, i).parse::<u16>().ok())
+                .filter(|_| record.coords.is_some());
+            let rec = source.intern(record);
+            match net {
+                IpNetwork::V4(n) => {
+                    source.push_v4(u32::from(n.network()), u32::from(n.broadcast()), rec, at);
+                }
+                IpNetwork::V6(n) => {
+                    let first = u128::from(n.network());
+                    let last = first | (u128::MAX.checked_shr(u32::from(n.prefix())).unwrap_or(0));
+                    source.push_v6(first, last, rec, at);
+                }
+            }
+            Ok(())
+        })?;
+    }
+    source.settle();
+    Ok(source)
+}
+
+/// ip-location-db CSV: no header; `ip_range_start,ip_range_end,country_code`, or the city
+/// layout `...,country_code,state1,state2,city,postcode,latitude,longitude,timezone`.
+pub(super) fn ip_location_db(label: &str, files: &[&CsvFile]) -> Result<Source> {
+    let stem = files.first().map_or("ip-location-db", |f| f.short());
+    let stem = stem
+        .trim_end_matches(".csv")
+        .trim_end_matches(".CSV")
+        .trim_end_matches("-ipv4")
+        .trim_end_matches("-ipv6")
+        .trim_end_matches("-ipv4-num")
+        .to_owned();
+    let mut source = Source::new(label.to_owned(), format!("ip-location-db-{stem}"));
+    for file in files {
+        let index = source.file(file.short());
+        rows(file, false, |_, line, r| {
+            let at = (index, line);
+            if r.len() < 3 {
+                source.problem(at, Problem::Malformed, &row_text(r));
+                return Ok(());
+            }
+            let (Ok(start), Ok(end)) =
+                (field(r, 0).parse::<IpAddr>(), field(r, 1).parse::<IpAddr>())
+            else {
+                source.problem(at, Problem::BadAddress, &row_text(r));
+                return Ok(());
+            };
+            let mut record = Record {
+                country: country(&field(r, 2)),
+                ..Record::default()
+            };
+            if r.len() >= 9 {
+                match coords(&field(r, 7), &field(r, 8)) {
+                    Ok(c) => record.coords = c,
+                    Err(()) => source.problem(at, Problem::BadCoordinates, &row_text(r)),
+                }
+                record.city = Some(field(r, 5)).filter(|c| !c.is_empty());
+            }
+            match (start, end) {
+                (IpAddr::V4(a), IpAddr::V4(b)) if a <= b => {
+                    let rec = source.intern(record);
+                    source.push_v4(u32::from(a), u32::from(b), rec, at);
+                }
+                (IpAddr::V6(a), IpAddr::V6(b)) if a <= b => {
+                    let rec = source.intern(record);
+                    source.push_v6(u128::from(a), u128::from(b), rec, at);
+                }
+                (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => {
+                    source.problem(at, Problem::StartAfterEnd, &row_text(r));
+                }
+                _ => source.problem(at, Problem::BadAddress, &row_text(r)),
+            }
+            Ok(())
+        })?;
+    }
+    source.settle();
+    Ok(source)
+}

@@ -1,0 +1,359 @@
+//! Writing a [`Source`]: as an `.mmdb` (GeoLite2-shaped records) and as GeoLite2-style CSV;
+//! and reading any opened `.mmdb` back into a `Source`.
+
+use super::mmdb;
+use super::{Problem, Record, Source};
+use crate::error::{Error, Result};
+use crate::locate::{CountryFallback, Database};
+use maxminddb::WithinOptions;
+use rustc_hash::FxHashMap;
+use std::io::Write;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Writes a record GeoLite2-shaped: `country.iso_code`, `registered_country.iso_code`,
+/// `location.{latitude,longitude,accuracy_radius}`, `city.names.en` (each only when known).
+fn write_record(data: &mut mmdb::Data, record: &Record) {
+    // `{"iso_code": code}`, shared by every record of the country.
+    let code_map = |code: &crate::locate::CountryCode| {
+        let mut d = mmdb::Data::default();
+        d.map(1);
+        d.str("iso_code");
+        d.str(code.as_str());
+        d.bytes
+    };
+    let n = usize::from(record.country.is_some())
+        + usize::from(record.registered.is_some())
+        + usize::from(record.coords.is_some())
+        + usize::from(record.city.is_some());
+    data.map(n);
+    // Keys in sorted order, as readers expect nothing else but tools diff nicer.
+    if let Some(city) = &record.city {
+        data.str("city");
+        let mut d = mmdb::Data::default();
+        d.map(1);
+        d.str("names");
+        d.map(1);
+        d.str("en");
+        d.str(city);
+        data.shared(d.bytes);
+    }
+    if let Some(c) = &record.country {
+        data.str("country");
+        data.shared(code_map(c));
+    }
+    if let Some((lat, lon)) = record.coords {
+        data.str("location");
+        data.map(2 + usize::from(record.accuracy_radius.is_some()));
+        if let Some(r) = record.accuracy_radius {
+            data.str("accuracy_radius");
+            data.u16(r);
+        }
+        data.str("latitude");
+        data.double(lat);
+        data.str("longitude");
+        data.double(lon);
+    }
+    if let Some(c) = &record.registered {
+        data.str("registered_country");
+        data.shared(code_map(c));
+    }
+}
+
+/// Splits `[first, last]` into CIDR blocks (the largest aligned ones, in order).
+fn cidrs(first: u128, last: u128, bits: u32) -> Vec<(u128, u8)> {
+    let mut out = Vec::new();
+    let mut at = first;
+    loop {
+        // The largest block aligned at `at` that does not pass `last`.
+        let mut size_log = if at == 0 {
+            bits
+        } else {
+            at.trailing_zeros().min(bits)
+        };
+        while size_log > 0
+            && at
+                .checked_add((1u128 << size_log) - 1)
+                .is_none_or(|end| end > last)
+        {
+            size_log -= 1;
+        }
+        out.push((at, (bits - size_log) as u8));
+        let end = at + ((1u128 << size_log) - 1);
+        if end >= last {
+            break;
+        }
+        at = end + 1;
+    }
+    out
+}
+
+/// True when the IPv6 network `start/len` meets one of the networks MaxMind databases use
+/// as aliases of the IPv4 tree (`::ffff:0:0/96`, `2002::/16`); this writer installs those
+/// aliases itself.
+fn aliased(start: u128, len: u8) -> bool {
+    let last = |s: u128, l: u8| s | u128::MAX.checked_shr(u32::from(l)).unwrap_or(0);
+    [(0xffffu128 << 32, 96u8), (0x2002u128 << 112, 16u8)]
+        .iter()
+        .any(|&(a, l)| start <= last(a, l) && a <= last(start, len))
+}
+
+/// Builds an `.mmdb` from a source. `description` goes into the metadata (with the
+/// source's name); `epoch` is the build time to record. IPv6 networks inside the ranges the
+/// format reserves for IPv4 aliases are skipped and counted as problems.
+pub fn to_mmdb(source: &mut Source, description: &str, epoch: u64) -> Result<Vec<u8>> {
+    let mut data = mmdb::Data::default();
+    let mut offsets = Vec::with_capacity(source.records.len());
+    for record in &source.records {
+        offsets.push(data.offset());
+        write_record(&mut data, record);
+    }
+    let mut v4 = Vec::with_capacity(source.v4.len());
+    for &(first, last, rec) in &source.v4 {
+        for (start, len) in cidrs(u128::from(first), u128::from(last), 32) {
+            v4.push((start as u32, len, rec));
+        }
+    }
+    let mut v6 = Vec::with_capacity(source.v6.len());
+    let mut skipped = Vec::new();
+    for &(first, last, rec) in &source.v6 {
+        for (start, len) in cidrs(first, last, 128) {
+            if aliased(start, len) {
+                skipped.push(format!("{}/{len}", Ipv6Addr::from(start)));
+            } else {
+                v6.push((start, len, rec));
+            }
+        }
+    }
+    for net in skipped {
+        source.problems.add("", 0, Problem::AliasedNetwork, &net);
+    }
+    let meta = mmdb::Metadata {
+        database_type: &source.database_type,
+        description,
+        build_epoch: epoch,
+    };
+    mmdb::write(&v4, &v6, &data.bytes, &offsets, &meta)
+        .map_err(|e| Error::database(&source.label, e))
+}
+
+/// Reads every network of an opened database into a source (IPv4 networks from the IPv4
+/// view, IPv6 ones outside the IPv4 subtree and its aliases).
+pub fn from_database(db: &Database) -> Result<Source> {
+    let label = db.label().to_owned();
+    let mut source = Source::new(label.clone(), db.metadata().database_type.clone());
+    source.epoch = db.metadata().build_epoch;
+    let mut ids: FxHashMap<usize, u32> = FxHashMap::default();
+    let err = |e: maxminddb::MaxMindDbError| Error::database(&label, e);
+    let mut roots = vec!["0.0.0.0/0"];
+    if db.metadata().ip_version == 6 {
+        roots.push("::/0");
+    }
+    for root in roots {
+        let root = root
+            .parse()
+            .map_err(|_| Error::Usage("bad root network".into()))?;
+        for item in db
+            .reader()
+            .within(root, WithinOptions::default())
+            .map_err(err)?
+        {
+            let found = item.map_err(err)?;
+            let Some(offset) = found.offset() else {
+                continue;
+            };
+            let network = found.network().map_err(err)?;
+            if root.is_ipv4() != network.is_ipv4() {
+                continue;
+            }
+            if let ipnetwork::IpNetwork::V6(n) = network
+                && aliased(u128::from(n.network()), n.prefix())
+            {
+                continue;
+            }
+            let rec = match ids.get(&offset) {
+                Some(id) => *id,
+                None => {
+                    let place = db.decode_place(&found, CountryFallback::None)?;
+                    let (registered, city) = db.decode_extras(&found)?;
+                    let id = source.intern(Record {
+                        country: place.country,
+                        registered,
+                        coords: place.coords(),
+                        accuracy_radius: place.accuracy_radius.and_then(|r| u16::try_from(r).ok()),
+                        city,
+                    });
+                    ids.insert(offset, id);
+                    id
+                }
+            };
+            let at = (0, 0);
+            match network {
+                ipnetwork::IpNetwork::V4(n) => {
+                    source.push_v4(u32::from(n.network()), u32::from(n.broadcast()), rec, at);
+                }
+                ipnetwork::IpNetwork::V6(n) => {
+                    let first = u128::from(n.network());
+                    let last = first | u128::MAX.checked_shr(u32::from(n.prefix())).unwrap_or(0);
+                    source.push_v6(first, last, rec, at);
+                }
+            }
+        }
+    }
+    source.settle();
+    Ok(source)
+}
+
+/// The three files of a GeoLite2-style CSV export.
+pub struct CsvOut<'a> {
+    /// `network,geoname_id,registered_country_geoname_id,...` for IPv4 networks.
+    pub blocks_v4: &'a mut dyn Write,
+    /// The same for IPv6 networks (may be the same writer as `blocks_v4`: then it gets one
+    /// header and both families).
+    pub blocks_v6: Option<&'a mut dyn Write>,
+    /// `geoname_id,locale_code,...,country_iso_code,...,city_name,...`.
+    pub locations: &'a mut dyn Write,
+}
+
+const BLOCKS_HEADER: &str = "network,geoname_id,registered_country_geoname_id,\
+represented_country_geoname_id,is_anonymous_proxy,is_satellite_provider,postal_code,\
+latitude,longitude,accuracy_radius\n";
+const LOCATIONS_HEADER: &str = "geoname_id,locale_code,continent_code,continent_name,\
+country_iso_code,country_name,subdivision_1_iso_code,subdivision_1_name,\
+subdivision_2_iso_code,subdivision_2_name,city_name,metro_code,time_zone,\
+is_in_european_union\n";
+
+/// Writes a source as GeoLite2 CSV. Locations get ids of their own (1, 2, ...): one per
+/// distinct country and city, and one per country alone for registered countries.
+pub fn export_csv(source: &Source, out: CsvOut<'_>) -> std::io::Result<()> {
+    let mut geonames: FxHashMap<(Option<String>, Option<String>), u64> = FxHashMap::default();
+    let mut rows: Vec<(Option<String>, Option<String>)> = Vec::new();
+    let mut geoname = |country: Option<&str>, city: Option<&str>| -> Option<u64> {
+        if country.is_none() && city.is_none() {
+            return None;
+        }
+        let key = (country.map(str::to_owned), city.map(str::to_owned));
+        Some(*geonames.entry(key.clone()).or_insert_with(|| {
+            rows.push(key);
+            rows.len() as u64
+        }))
+    };
+    let ids: Vec<(Option<u64>, Option<u64>)> = source
+        .records
+        .iter()
+        .map(|r| {
+            (
+                geoname(r.country.as_ref().map(|c| c.as_str()), r.city.as_deref()),
+                geoname(r.registered.as_ref().map(|c| c.as_str()), None),
+            )
+        })
+        .collect();
+    let row = |net: String, rec: u32| -> String {
+        let r = &source.records[rec as usize];
+        let (place, registered) = ids[rec as usize];
+        let id = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
+        let (lat, lon) = r.coords.map_or((String::new(), String::new()), |(a, b)| {
+            (a.to_string(), b.to_string())
+        });
+        let radius = r.accuracy_radius.map_or(String::new(), |v| v.to_string());
+        format!(
+            "{net},{},{},,0,0,,{lat},{lon},{radius}\n",
+            id(place),
+            id(registered)
+        )
+    };
+    out.blocks_v4.write_all(BLOCKS_HEADER.as_bytes())?;
+    for &(first, last, rec) in &source.v4 {
+        for (start, len) in cidrs(u128::from(first), u128::from(last), 32) {
+            let net = format!("{}/{len}", Ipv4Addr::from(start as u32));
+            out.blocks_v4.write_all(row(net, rec).as_bytes())?;
+        }
+    }
+    let v6: &mut dyn Write = match out.blocks_v6 {
+        Some(w) => {
+            w.write_all(BLOCKS_HEADER.as_bytes())?;
+            w
+        }
+        None => out.blocks_v4,
+    };
+    for &(first, last, rec) in &source.v6 {
+        for (start, len) in cidrs(first, last, 128) {
+            let net = format!("{}/{len}", Ipv6Addr::from(start));
+            v6.write_all(row(net, rec).as_bytes())?;
+        }
+    }
+    out.locations.write_all(LOCATIONS_HEADER.as_bytes())?;
+    let mut csv = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(&mut *out.locations);
+    for (i, (country, city)) in rows.iter().enumerate() {
+        let id = (i + 1).to_string();
+        let country = country.as_deref().unwrap_or("");
+        let city = city.as_deref().unwrap_or("");
+        csv.write_record([
+            id.as_str(),
+            "en",
+            "",
+            "",
+            country,
+            "",
+            "",
+            "",
+            "",
+            "",
+            city,
+            "",
+            "",
+            "0",
+        ])
+        .map_err(std::io::Error::other)?;
+    }
+    csv.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_split_into_exact_cidr_blocks() {
+        let v4 = |a: &str| u128::from(u32::from(a.parse::<Ipv4Addr>().unwrap()));
+        let show = |blocks: Vec<(u128, u8)>| -> Vec<String> {
+            blocks
+                .into_iter()
+                .map(|(s, l)| format!("{}/{l}", Ipv4Addr::from(s as u32)))
+                .collect()
+        };
+        assert_eq!(
+            show(cidrs(v4("1.0.0.0"), v4("1.0.0.255"), 32)),
+            ["1.0.0.0/24"]
+        );
+        assert_eq!(
+            show(cidrs(v4("1.0.0.1"), v4("1.0.0.6"), 32)),
+            ["1.0.0.1/32", "1.0.0.2/31", "1.0.0.4/31", "1.0.0.6/32"]
+        );
+        assert_eq!(show(cidrs(0, u128::from(u32::MAX), 32)), ["0.0.0.0/0"]);
+        assert_eq!(
+            show(cidrs(v4("255.255.255.255"), v4("255.255.255.255"), 32)),
+            ["255.255.255.255/32"]
+        );
+        assert_eq!(cidrs(0, u128::MAX, 128), [(0, 0)]);
+        // Every split covers the range exactly, with no gap and no overlap.
+        let mut x: u64 = 12345;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let a = u128::from((x >> 32) as u32);
+            let b = u128::from(x as u32);
+            let (first, last) = (a.min(b), a.max(b));
+            let mut at = first;
+            for (start, len) in cidrs(first, last, 32) {
+                assert_eq!(start, at);
+                let size = 1u128 << (32 - len);
+                assert_eq!(start % size, 0, "aligned");
+                at = start + size;
+            }
+            assert_eq!(at, last + 1);
+        }
+    }
+}
