@@ -117,7 +117,7 @@ pub fn encode(out: &mut Vec<u8>, value: &Value) {
 pub struct Data {
     /// The encoded bytes.
     pub bytes: Vec<u8>,
-    seen: std::collections::HashMap<Vec<u8>, u64>,
+    seen: rustc_hash::FxHashMap<Vec<u8>, u64>,
 }
 
 impl Data {

@@ -71,7 +71,7 @@ pub struct Source {
     pub records: Vec<Record>,
     /// Rows that were skipped, by reason, with the first few named.
     pub problems: Problems,
-    index: std::collections::HashMap<RecordKey, u32>,
+    index: rustc_hash::FxHashMap<RecordKey, u32>,
     /// Where each range came from (file, line), until [`Source::settle`] checks overlaps.
     v4_lines: Vec<(u32, u64)>,
     v6_lines: Vec<(u32, u64)>,

@@ -70,15 +70,13 @@ fn cidrs(first: u128, last: u128, bits: u32) -> Vec<(u128, u8)> {
         } else {
             at.trailing_zeros().min(bits)
         };
-        while size_log > 0
-            && at
-                .checked_add((1u128 << size_log) - 1)
-                .is_none_or(|end| end > last)
-        {
+        // The block's last offset: 2^size_log - 1, without overflowing at 2^128.
+        let span = |log: u32| u128::MAX.checked_shr(128 - log).unwrap_or(0);
+        while size_log > 0 && at.checked_add(span(size_log)).is_none_or(|end| end > last) {
             size_log -= 1;
         }
         out.push((at, (bits - size_log) as u8));
-        let end = at + ((1u128 << size_log) - 1);
+        let end = at + span(size_log);
         if end >= last {
             break;
         }
