@@ -15,6 +15,7 @@ pub mod locate;
 pub mod pipeline;
 pub mod render;
 pub mod sample;
+pub mod signals;
 pub mod tally;
 pub mod util;
 

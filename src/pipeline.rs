@@ -53,6 +53,8 @@ pub struct RunOptions {
     pub lookup: LookupStrategy,
     /// Where compiled IPv4 tables are cached (`None`: not cached).
     pub cache_dir: Option<std::path::PathBuf>,
+    /// A damaged compressed input counts its lines up to the damage, and the run goes on.
+    pub keep_going: bool,
 }
 
 /// How IPv4 addresses are looked up.
@@ -214,8 +216,9 @@ pub fn aggregate(
             b.join()
                 .unwrap_or_else(|_| Err(Error::Usage("table builder failed".into())))
         });
-        let tally = tally?;
+        let (mut tally, damaged) = tally?;
         built?;
+        tally.counters.truncated_inputs += damaged;
         Ok(tally)
     })
 }
@@ -310,11 +313,13 @@ pub fn aggregate_whole_db(
 
 /// Runs `consume` over the chunks of all inputs, read by a separate thread. `consume` may
 /// send spent chunk buffers back through the second argument for the reader to reuse.
+/// Returns what `consume` returned and the number of inputs that ended in damage (only
+/// under `--keep-going`; otherwise damage is an error).
 fn with_chunks<T: Send>(
     inputs: &[String],
     options: &RunOptions,
     consume: impl FnOnce(Receiver<Work>, Sender<Vec<u8>>) -> Result<T> + Send,
-) -> Result<T> {
+) -> Result<(T, u64)> {
     let threads = rayon::current_num_threads().max(1);
     let (tx, rx) = sync_channel::<Work>(threads * 2);
     let (recycle_tx, recycle_rx) = channel::<Vec<u8>>();
@@ -330,7 +335,7 @@ fn with_chunks<T: Send>(
             .unwrap_or_else(|_| Err(Error::Usage("input reader thread failed".into())));
         match (consumed, read) {
             (Err(e), _) | (Ok(_), Err(e)) => Err(e),
-            (Ok(v), Ok(())) => Ok(v),
+            (Ok(v), Ok(damaged)) => Ok((v, damaged)),
         }
     })
 }
@@ -340,29 +345,42 @@ fn read_all(
     options: &RunOptions,
     mut fresh: impl FnMut() -> Vec<u8>,
     mut send: impl FnMut(Work) -> bool,
-) -> Result<()> {
+) -> Result<u64> {
     let raw = Arc::new(AtomicU64::new(0));
     let bar = progress_bar(options.progress, known_input_bytes(inputs));
     let mut seq = 0u64;
     let mut lines = 0u64;
+    let mut damaged = 0u64;
     for (i, name) in inputs.iter().enumerate() {
         let reader = source::open(name, raw.clone())?;
         let mut column: Option<Option<usize>> = None;
         let mut open = true;
-        source::chunk_input(i, name, reader, &mut seq, &mut fresh, |chunk| {
-            let col = *column.get_or_insert_with(|| resolve_column(&options.mode, &chunk));
-            if col.is_none() && matches!(options.mode, InputMode::Column { .. }) {
-                return false;
-            }
-            // Lines are counted for the progress bar only: workers count them anyway.
-            if let Some(bar) = &bar {
-                lines += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
-                bar.set_position(raw.load(Ordering::Relaxed));
-                bar.set_message(format!("{lines} lines"));
-            }
-            open = send(Work { chunk, column: col });
-            open
-        })?;
+        let end = source::chunk_input(
+            i,
+            name,
+            reader,
+            &mut seq,
+            options.keep_going,
+            &mut fresh,
+            |chunk| {
+                let col = *column.get_or_insert_with(|| resolve_column(&options.mode, &chunk));
+                if col.is_none() && matches!(options.mode, InputMode::Column { .. }) {
+                    return false;
+                }
+                // Lines are counted for the progress bar only: workers count them anyway.
+                if let Some(bar) = &bar {
+                    lines += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
+                    bar.set_position(raw.load(Ordering::Relaxed));
+                    bar.set_message(format!("{lines} lines"));
+                }
+                open = send(Work { chunk, column: col });
+                open
+            },
+        )?;
+        if let source::InputEnd::Damaged { error, .. } = end {
+            damaged += 1;
+            eprintln!("ipatlas: warning: {name}: {error}; counted up to there (--keep-going)");
+        }
         if let (
             InputMode::Column {
                 column: ColumnSpec::Name(n),
@@ -382,7 +400,7 @@ fn read_all(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    Ok(())
+    Ok(damaged)
 }
 
 /// The total size of the inputs when all are regular files; `None` for stdin, pipes and
@@ -745,6 +763,10 @@ pub fn lookup(
         }
         out.flush().map_err(out_err)?;
         Ok(total)
+    })
+    .map(|(mut total, damaged)| {
+        total.counters.truncated_inputs += damaged;
+        total
     })
 }
 

@@ -34,6 +34,9 @@ pub struct Counters {
     pub prefixes: [u64; 2],
     /// Weight not located, by family and reason.
     pub not_found: [[u64; NotFound::ALL.len()]; 2],
+    /// Inputs that ended in damage (a truncated or corrupt compressed stream) and were
+    /// counted up to it under `--keep-going`.
+    pub truncated_inputs: u64,
 }
 
 impl Counters {
@@ -56,6 +59,7 @@ impl Counters {
         self.skipped += other.skipped;
         self.parsed += other.parsed;
         self.excluded += other.excluded;
+        self.truncated_inputs += other.truncated_inputs;
         for (a, b) in self.invalid.iter_mut().zip(other.invalid) {
             *a += b;
         }
@@ -349,6 +353,8 @@ pub struct CountersFile {
     parsed: u64,
     #[serde(default)]
     excluded: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    truncated_inputs: u64,
     invalid_reasons: BTreeMap<String, u64>,
     ipv4_records: u64,
     ipv6_records: u64,
@@ -405,6 +411,7 @@ impl Tally {
             skipped: c.skipped,
             parsed: c.parsed,
             excluded: c.excluded,
+            truncated_inputs: c.truncated_inputs,
             invalid_reasons: named(InvalidReason::ALL, InvalidReason::name, &c.invalid),
             ipv4_records: c.records[V4],
             ipv6_records: c.records[V6],
@@ -462,6 +469,7 @@ impl Tally {
             skipped: cf.skipped,
             parsed: cf.parsed,
             excluded: cf.excluded,
+            truncated_inputs: cf.truncated_inputs,
             invalid: unnamed(InvalidReason::ALL, InvalidReason::name, &cf.invalid_reasons)
                 .map_err(&bad)?,
             records: [cf.ipv4_records, cf.ipv6_records],
@@ -574,4 +582,9 @@ mod tests {
         assert!(Tally::from_json("t", b"{\"format\":\"x\"}").is_err());
         assert!(Tally::from_json("t", &b"{\"format\":\"ipatlas-tally\",\"ver"[..]).is_err());
     }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -222,6 +222,11 @@ pub struct InputArgs {
     /// Neither read nor write the table cache.
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
+    /// A damaged compressed input (truncated or corrupt .gz/.zst) counts its complete lines
+    /// up to the damage, says so on stderr and in the summary, and the run goes on; without
+    /// it the run stops with exit code 1.
+    #[arg(long)]
+    pub keep_going: bool,
 }
 
 /// `--lookup`.
@@ -304,6 +309,7 @@ impl InputArgs {
                 LookupArg::Tree => crate::pipeline::LookupStrategy::Tree,
                 LookupArg::Table => crate::pipeline::LookupStrategy::Table,
             },
+            keep_going: self.keep_going,
             cache_dir: if self.no_cache {
                 None
             } else {
@@ -451,6 +457,7 @@ pub(crate) fn with_threads<T: Send>(
 
 /// Parses the command line and runs it; returns the process exit code.
 pub fn main() -> ExitCode {
+    crate::signals::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

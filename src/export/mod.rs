@@ -60,6 +60,7 @@ impl OutputFile {
                         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
                         .tempfile_in(dir)
                         .map_err(err)?;
+                    crate::signals::register_temporary(tmp.path().to_path_buf());
                     Target::Temporary(tmp, real)
                 }
             }
@@ -222,6 +223,8 @@ pub struct Summary {
     pub cells: Option<CellsSummary>,
     /// Distinct database records decoded (each once per run).
     pub decoded_records: u64,
+    /// Inputs that ended in damage and were counted up to it (`--keep-going`).
+    pub truncated_inputs: u64,
     /// Where the compiled IPv4 table came from: `built`, `cache`, or `none` (the run
     /// used the search tree only).
     pub ipv4_table: &'static str,
@@ -322,6 +325,7 @@ impl Summary {
             by_family: [("ipv4", v4), ("ipv6", v6)].into_iter().collect(),
             cells,
             decoded_records: facts.decoded_records,
+            truncated_inputs: c.truncated_inputs,
             ipv4_table: facts
                 .ipv4_table
                 .map_or("none", crate::locate::TableSource::name),

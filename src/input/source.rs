@@ -119,17 +119,34 @@ impl<R: BufRead> Read for ZstdFrames<R> {
     }
 }
 
+/// How an input ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum InputEnd {
+    /// At its end (or because the consumer went away), after this many lines.
+    Complete(u64),
+    /// At damage (under `keep_going`): the complete lines before it were emitted.
+    Damaged {
+        /// Complete lines read before the damage.
+        lines: u64,
+        /// What went wrong.
+        error: String,
+    },
+}
+
 /// Cuts one input into chunks and hands each to `emit`. Stops early (Ok) when `emit`
 /// returns false (the consumer has gone away). `fresh` supplies buffers (recycled ones
-/// may be handed back by the consumer).
+/// may be handed back by the consumer). A read error (a truncated or corrupt compressed
+/// stream, say) is an error naming how many complete lines came before it; with
+/// `keep_going`, those lines are emitted and the input ends as [`InputEnd::Damaged`].
 pub fn chunk_input(
     input: usize,
     name: &str,
     mut reader: impl Read,
     seq: &mut u64,
+    keep_going: bool,
     mut fresh: impl FnMut() -> Vec<u8>,
     mut emit: impl FnMut(Chunk) -> bool,
-) -> Result<u64> {
+) -> Result<InputEnd> {
     let mut carry: Vec<u8> = Vec::new();
     let mut line = 1u64;
     let mut first = true;
@@ -140,13 +157,44 @@ pub fn chunk_input(
         buf.clear();
         buf.reserve(CHUNK_BYTES + carry.len().max(64 << 10));
         buf.append(&mut carry);
-        let eof = fill(&mut reader, &mut buf, CHUNK_BYTES).map_err(|source| Error::Input {
-            path: name.to_owned(),
-            source: io::Error::new(
-                source.kind(),
-                format!("{source} (after {} complete lines)", line - 1),
-            ),
-        })?;
+        let (eof, damage) = match fill(&mut reader, &mut buf, CHUNK_BYTES) {
+            Ok(eof) => (eof, None),
+            Err(e) => (true, Some(e)),
+        };
+        if let Some(e) = damage {
+            if first && buf.starts_with(b"\xEF\xBB\xBF") {
+                buf.drain(..3);
+            }
+            // Keep the complete lines; the partial one at the damage is not a record.
+            let cut = if skipping.is_some() {
+                0
+            } else {
+                memchr::memrchr(b'\n', &buf).map_or(0, |p| p + 1)
+            };
+            buf.truncate(cut);
+            let complete = line - 1 + memchr::memchr_iter(b'\n', &buf).count() as u64;
+            let error = format!("{e} after {complete} complete lines");
+            if !keep_going {
+                return Err(Error::Input {
+                    path: name.to_owned(),
+                    source: io::Error::new(e.kind(), error),
+                });
+            }
+            if !buf.is_empty() || pending_long.is_some() {
+                emit(Chunk {
+                    seq: *seq,
+                    input,
+                    first_line: line,
+                    data: buf,
+                    long_line: pending_long.take(),
+                });
+                *seq += 1;
+            }
+            return Ok(InputEnd::Damaged {
+                lines: complete,
+                error,
+            });
+        }
         if first {
             if buf.starts_with(b"\xEF\xBB\xBF") {
                 buf.drain(..3);
@@ -199,12 +247,12 @@ pub fn chunk_input(
             };
             *seq += 1;
             if !emit(chunk) {
-                return Ok(line - 1);
+                return Ok(InputEnd::Complete(line - 1));
             }
         }
         line += lines;
         if eof {
-            return Ok(line - 1);
+            return Ok(InputEnd::Complete(line - 1));
         }
     }
 }
@@ -238,7 +286,7 @@ mod tests {
     fn chunks_of(data: &[u8]) -> Vec<Chunk> {
         let mut out = Vec::new();
         let mut seq = 0;
-        chunk_input(0, "t", data, &mut seq, Vec::new, |c| {
+        chunk_input(0, "t", data, &mut seq, false, Vec::new, |c| {
             out.push(c);
             true
         })

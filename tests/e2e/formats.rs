@@ -646,7 +646,8 @@ fn export_then_build_db_answers_every_sampled_address_the_same() {
         assert_eq!(before, answers(&env, out, "ips.txt"), "{db} as CSV");
     }
     // Rewritten with only the fields maps need, the database is smaller than MaxMind's.
-    env.run(&["build-db", "--from", city, "-o", "slim.mmdb", "--quiet"]).ok();
+    env.run(&["build-db", "--from", city, "-o", "slim.mmdb", "--quiet"])
+        .ok();
     let size = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
     assert!(
         size(&env.path("slim.mmdb")) < size(std::path::Path::new(city)),
@@ -654,7 +655,10 @@ fn export_then_build_db_answers_every_sampled_address_the_same() {
         size(&env.path("slim.mmdb")),
         size(std::path::Path::new(city))
     );
-    assert_eq!(answers(&env, city, "ips.txt"), answers(&env, "slim.mmdb", "ips.txt"));
+    assert_eq!(
+        answers(&env, city, "ips.txt"),
+        answers(&env, "slim.mmdb", "ips.txt")
+    );
     // A single-file export keeps its locations beside it.
     env.run(&["export", "--db", city, "-o", "one.csv"]).ok();
     assert!(env.path("one-Locations-en.csv").exists());
