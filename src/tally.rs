@@ -506,6 +506,11 @@ impl Tally {
     }
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,9 +587,4 @@ mod tests {
         assert!(Tally::from_json("t", b"{\"format\":\"x\"}").is_err());
         assert!(Tally::from_json("t", &b"{\"format\":\"ipatlas-tally\",\"ver"[..]).is_err());
     }
-}
-
-#[allow(clippy::trivially_copy_pass_by_ref)]
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
