@@ -160,9 +160,16 @@ pub fn from_database(db: &Database) -> Result<Source> {
                 continue;
             };
             let network = found.network().map_err(err)?;
-            if root.is_ipv4() != network.is_ipv4() {
+            let network = if root.is_ipv4() {
+                match crate::locate::ipv4_part(network) {
+                    Some(n) => ipnetwork::IpNetwork::V4(n),
+                    None => continue,
+                }
+            } else if network.is_ipv4() {
                 continue;
-            }
+            } else {
+                network
+            };
             if let ipnetwork::IpNetwork::V6(n) = network
                 && aliased(u128::from(n.network()), n.prefix())
             {

@@ -391,6 +391,11 @@ fn detect_kind(reader: &Reader<DbBytes>) -> Result<Option<super::SchemaKind>, St
         let Ok(Some(keys)) = found.decode::<BTreeMap<String, serde::de::IgnoredAny>>() else {
             continue;
         };
+        // An empty record (a network known to exist, nothing known about it) says nothing
+        // about the layout.
+        if keys.is_empty() {
+            continue;
+        }
         seen_records += 1;
         if let Some(kind) = Schema::detect(keys.keys().map(String::as_str)) {
             return Ok(Some(kind));

@@ -320,10 +320,19 @@ impl Atlas {
                 .network()
                 .map_err(|e| Error::database(db.label(), e))?;
             // In an IPv6 database, a walk of IPv6 space also meets the IPv4 subtree (::/96);
-            // those addresses are IPv4 and are counted only by IPv4 walks.
-            if network.is_ipv6() != is_v6 {
-                continue;
-            }
+            // those addresses are IPv4 and are counted only by IPv4 walks. A walk of IPv4
+            // space may meet an IPv6 network above the subtree that covers all of it.
+            let network = if is_v6 {
+                if network.is_ipv4() {
+                    continue;
+                }
+                network
+            } else {
+                match ipv4_part(network) {
+                    Some(n) => IpNetwork::V4(n),
+                    None => continue,
+                }
+            };
             // A prefix inside one database network is reported as that (larger) network.
             let clipped = if network.prefix() < prefix.prefix() {
                 prefix
@@ -367,6 +376,20 @@ pub fn canonical_network(net: IpNetwork) -> IpNetwork {
         return IpNetwork::V4(n);
     }
     net
+}
+
+/// The IPv4 network a walk of IPv4 space met: IPv4 networks as they are, and an IPv6
+/// network that covers all of `::/96` (a database whose record for IPv4 addresses sits above
+/// the IPv4 subtree, e.g. one network `::/1`) as `0.0.0.0/0`. `None` for other IPv6 networks.
+#[must_use]
+pub fn ipv4_part(network: IpNetwork) -> Option<ipnetwork::Ipv4Network> {
+    match network {
+        IpNetwork::V4(n) => Some(n),
+        IpNetwork::V6(n) if n.prefix() <= 96 && u128::from(n.network()) == 0 => {
+            ipnetwork::Ipv4Network::new(Ipv4Addr::UNSPECIFIED, 0).ok()
+        }
+        IpNetwork::V6(_) => None,
+    }
 }
 
 /// The weight of a prefix: IPv4 counts addresses, IPv6 counts /64 subnets

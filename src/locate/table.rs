@@ -67,7 +67,7 @@ impl Ipv4Table {
                 return Ok(None);
             }
             let result = item.map_err(|e| Error::database(db.label(), e))?;
-            let Ok(ipnetwork::IpNetwork::V4(net)) = result.network() else {
+            let Some(net) = result.network().ok().and_then(super::ipv4_part) else {
                 continue;
             };
             let Some(offset) = result.offset() else {

@@ -678,3 +678,38 @@ fn export_then_build_db_answers_every_sampled_address_the_same() {
         assert!(files.contains(&f.to_owned()), "{files:?}");
     }
 }
+
+/// Found by fuzzing (fuzz target `csv_db`): a database whose first records are all empty
+/// (`ZZ`, no coordinates) could not be opened ("records hold no country or location
+/// fields"), so `build-db` wrote a file ipatlas itself refused.
+#[test]
+fn a_database_of_empty_records_opens() {
+    let env = TestEnv::new();
+    env.write(
+        "only-zz.csv",
+        "1.0.0.0,1.0.0.255,ZZ\n2.0.0.0,2.0.0.255,ZZ\n",
+    );
+    let r = env
+        .run(&["lookup", "--db", "only-zz.csv", "1.0.0.1", "3.0.0.1"])
+        .ok();
+    assert!(
+        r.stdout.contains("1.0.0.1,,,,,1.0.0.0/24,found,"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("3.0.0.1,,,,,,not_found,no_record"),
+        "{}",
+        r.stdout
+    );
+    env.run(&[
+        "build-db",
+        "--from",
+        "only-zz.csv",
+        "-o",
+        "zz.mmdb",
+        "--quiet",
+    ])
+    .ok();
+    env.run(&["info", "--db", "zz.mmdb"]).ok();
+}

@@ -140,3 +140,62 @@ fn every_lookup_strategy_gives_the_same_outputs() {
     assert_eq!(outs[0], outs[1], "tree vs table");
     assert_eq!(outs[0], outs[2], "tree vs auto");
 }
+
+/// Found by fuzzing (fuzz target `mmdb`): a database whose one record for IPv4 sits above
+/// the IPv4 subtree (`::/1` here) was invisible to the table's walk, so `--lookup table`
+/// said "not found" where the tree found it.
+#[test]
+fn an_ipv6_network_covering_all_of_ipv4_is_seen_by_every_path() {
+    use mmdb_writer::{Ipv4Aliasing, Value, Writer};
+    let env = TestEnv::new();
+    let mut w = Writer::builder("Test")
+        .ipv4_aliasing(Ipv4Aliasing::Disabled)
+        .build();
+    let us = Value::map([("country", Value::map([("iso_code", Value::from("US"))]))]);
+    w.insert_value("::/1".parse::<ipnet::IpNet>().unwrap(), us)
+        .unwrap();
+    std::fs::write(env.path("wide.mmdb"), w.to_bytes().unwrap()).unwrap();
+    let mut outs = Vec::new();
+    for lookup in ["tree", "table"] {
+        let r = env
+            .run(&[
+                "lookup",
+                "--db",
+                "wide.mmdb",
+                "--lookup",
+                lookup,
+                "1.2.3.4",
+                "200.0.0.1",
+            ])
+            .ok();
+        assert!(r.stdout.contains("1.2.3.4,US"), "{lookup}: {}", r.stdout);
+        assert!(r.stdout.contains("200.0.0.1,US"), "{lookup}: {}", r.stdout);
+        env.write("ips.txt", "1.2.3.4\n200.0.0.1\n9.9.9.9\n");
+        let a = env
+            .run(&[
+                "aggregate",
+                "--db",
+                "wide.mmdb",
+                "ips.txt",
+                "--lookup",
+                lookup,
+            ])
+            .ok();
+        outs.push(a.stdout);
+    }
+    assert_eq!(outs[0], outs[1]);
+    assert!(outs[0].contains("US,3,"), "{}", outs[0]);
+    // The whole IPv4 space through the table, and the export, see it too.
+    env.run(&[
+        "aggregate",
+        "--db",
+        "wide.mmdb",
+        "--whole-db",
+        "--summary",
+        "s.json",
+    ])
+    .ok();
+    assert_eq!(json(&env.read("s.json"))["found"], 1u64 << 32);
+    env.run(&["export", "--db", "wide.mmdb", "-o", "x"]).ok();
+    assert!(env.read("x/Test-Blocks-IPv4.csv").contains("\n0.0.0.0/0,"));
+}

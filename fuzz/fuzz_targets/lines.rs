@@ -1,0 +1,37 @@
+#![no_main]
+//! The line parser in every mode (lines, a CSV column by number and by name, extraction).
+
+use ipatlas::input::{Chunk, ColumnSpec, InputMode, scan};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let chunk = Chunk {
+        seq: 0,
+        input: 0,
+        first_line: 1,
+        data: data.to_vec(),
+        long_line: None,
+    };
+    let modes = [
+        InputMode::Lines,
+        InputMode::Extract,
+        InputMode::Column {
+            column: ColumnSpec::Index(1),
+            delimiter: b',',
+        },
+        InputMode::Column {
+            column: ColumnSpec::Name("ip".into()),
+            delimiter: b'\t',
+        },
+    ];
+    for mode in &modes {
+        let mut events = 0u64;
+        let lines = scan(&chunk, mode, Some(0), |_, _| {
+            events += 1;
+            Ok(())
+        })
+        .expect("the callback never fails");
+        let newlines = data.iter().filter(|b| **b == b'\n').count() as u64;
+        assert!(lines == newlines || lines == newlines + 1);
+    }
+});

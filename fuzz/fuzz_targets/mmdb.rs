@@ -1,0 +1,31 @@
+#![no_main]
+//! Opening an `.mmdb` from arbitrary bytes, and everything that walks one: the compiled
+//! table, lookups through tree and table, and the rewrite to a source (`export`).
+
+use ipatlas::formats;
+use ipatlas::locate::{Atlas, CountryFallback, Database, FieldOverrides, NO_RECORD};
+use libfuzzer_sys::fuzz_target;
+use std::net::IpAddr;
+use std::sync::atomic::AtomicBool;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(db) = Database::from_memory("fuzz".into(), data.to_vec(), &FieldOverrides::default())
+    else {
+        return;
+    };
+    let _ = formats::from_database(&db);
+    let Ok(atlas) = Atlas::new(vec![db], CountryFallback::Registered) else {
+        return;
+    };
+    let table = atlas.ipv4_table(None, &AtomicBool::new(false));
+    for ip in [0u32, 1, 0x0100_0000, 0x7f00_0001, 0xc0a8_0001, u32::MAX] {
+        let tree = atlas.lookup(IpAddr::V4(ip.into()));
+        if let (Ok(Some(t)), Ok(tree)) = (&table, tree) {
+            let id = t.lookup(ip);
+            let found = matches!(tree, ipatlas::locate::Lookup::Found(..));
+            assert_eq!(id != NO_RECORD, found, "table and tree agree at {ip:#x}");
+        }
+    }
+    let _ = atlas.lookup("2001:db8::1".parse().unwrap());
+    let _ = atlas.lookup("::ffff:1.2.3.4".parse().unwrap());
+});
