@@ -15,8 +15,8 @@ if ! command -v cargo-fuzz >/dev/null; then
   cargo install --quiet --locked cargo-fuzz --version 0.13.2
 fi
 cargo fuzz build --sanitizer none -O >/dev/null 2>&1 || cargo fuzz build --sanitizer none -O
-ipatlas_bin=target/release/ipatlas
-[ -x "$ipatlas_bin" ] || cargo build --release --quiet
+ipatlas_bin=target/debug/ipatlas   # only makes seed tallies; `cargo test` built it
+[ -x "$ipatlas_bin" ] || cargo build --quiet
 
 corpus=fuzz/corpus
 seeds() { # target: fills fuzz/corpus/<target> from the fixtures (once)

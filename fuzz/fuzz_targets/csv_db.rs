@@ -20,8 +20,14 @@ fuzz_target!(|data: &[u8]| {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let files: &[(&str, &[u8])] = match kind % 3 {
-        0 => &[("GeoLiteCity-Blocks.csv", a), ("GeoLiteCity-Location.csv", b)],
-        1 => &[("GeoLite2-City-Blocks-IPv4.csv", a), ("GeoLite2-City-Locations-en.csv", b)],
+        0 => &[
+            ("GeoLiteCity-Blocks.csv", a),
+            ("GeoLiteCity-Location.csv", b),
+        ],
+        1 => &[
+            ("GeoLite2-City-Blocks-IPv4.csv", a),
+            ("GeoLite2-City-Locations-en.csv", b),
+        ],
         _ => &[("dbip-city-ipv4.csv", a), ("dbip-city-ipv6.csv", b)],
     };
     for (name, bytes) in files {
@@ -37,7 +43,10 @@ fuzz_target!(|data: &[u8]| {
     for &(first, last, _) in source.v4.iter().take(64) {
         for ip in [first, last] {
             let found = atlas.lookup(IpAddr::V4(ip.into())).expect("lookup");
-            assert!(matches!(found, ipatlas::locate::Lookup::Found(..)), "range start/end found");
+            assert!(
+                matches!(found, ipatlas::locate::Lookup::Found(..)),
+                "range start/end found"
+            );
         }
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -22,10 +22,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut tally = Tally::new();
     for rec in rest.chunks_exact(16) {
-        let code = std::str::from_utf8(&rec[0..2]).ok().and_then(CountryCode::parse);
+        let code = std::str::from_utf8(&rec[0..2])
+            .ok()
+            .and_then(CountryCode::parse);
         let lat = f64::from(i16::from_le_bytes([rec[2], rec[3]])) / 300.0;
         let lon = f64::from(i16::from_le_bytes([rec[4], rec[5]])) / 150.0;
-        let has = rec[6] & 1 == 1 && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon);
+        let has =
+            rec[6] & 1 == 1 && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon);
         let place = Place {
             country: code,
             lat: has.then_some(lat),
@@ -39,9 +42,22 @@ fuzz_target!(|data: &[u8]| {
     }
     let grid = CellGrid::new(f64::from(opts % 16 + 1) / 2.0).unwrap();
     let res = h3o::Resolution::try_from(opts % 6).unwrap();
-    for layer in [Layer::Cells, Layer::Places, Layer::Countries, Layer::Hex(res)] {
+    for layer in [
+        Layer::Cells,
+        Layer::Places,
+        Layer::Countries,
+        Layer::Hex(res),
+    ] {
         let mut out = Vec::new();
-        write_layer(&tally, layer, &grid, Some(basemap()), Framing::Collection, &mut out).unwrap();
+        write_layer(
+            &tally,
+            layer,
+            &grid,
+            Some(basemap()),
+            Framing::Collection,
+            &mut out,
+        )
+        .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
         assert_eq!(v["type"], "FeatureCollection");
     }

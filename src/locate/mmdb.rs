@@ -376,12 +376,12 @@ struct FlatRecord {
 fn detect_kind(reader: &Reader<DbBytes>) -> Result<Option<super::SchemaKind>, String> {
     use std::collections::BTreeMap;
     let meta = reader.metadata();
-    let hinted = if meta.database_type.contains("GeoIP2") || meta.database_type.contains("GeoLite2")
-    {
-        Some(super::SchemaKind::Nested)
-    } else {
-        None
-    };
+    // MaxMind's location databases (and what build-db writes from them) are nested; their
+    // ASN, ISP, domain... databases are not location databases at all.
+    let t = &meta.database_type;
+    let hinted = ((t.contains("GeoIP2") || t.contains("GeoLite2") || t.contains("GeoLiteCity"))
+        && (t.contains("City") || t.contains("Country") || t.contains("Enterprise")))
+    .then_some(super::SchemaKind::Nested);
     let networks = reader
         .networks(WithinOptions::default())
         .map_err(|e| e.to_string())?;
@@ -406,6 +406,7 @@ fn detect_kind(reader: &Reader<DbBytes>) -> Result<Option<super::SchemaKind>, St
         // under which such records simply have no country and no location.
         return Ok(Some(hinted.unwrap_or(super::SchemaKind::Nested)));
     }
-    // Map records, none with a location field (an ASN or ISP database, say).
-    Ok(None)
+    // Map records, none with a location field (an ASN or ISP database, say), unless the
+    // type says it is MaxMind's layout.
+    Ok(hinted)
 }

@@ -101,16 +101,22 @@ impl Schema {
     /// Returns `None` when no key says which layout it is.
     #[must_use]
     pub fn detect<'a>(sample_keys: impl IntoIterator<Item = &'a str>) -> Option<SchemaKind> {
-        for key in sample_keys {
-            match key {
-                "country_code" | "latitude" | "longitude" => return Some(SchemaKind::Flat),
-                "country" | "location" | "registered_country" | "continent" => {
-                    return Some(SchemaKind::Nested);
-                }
-                _ => {}
-            }
+        // Flat keys first: a flat record may also have a `city` (a string there).
+        let keys: Vec<&str> = sample_keys.into_iter().collect();
+        if keys
+            .iter()
+            .any(|k| matches!(*k, "country_code" | "latitude" | "longitude"))
+        {
+            return Some(SchemaKind::Flat);
         }
-        None
+        keys.iter()
+            .any(|k| {
+                matches!(
+                    *k,
+                    "country" | "location" | "registered_country" | "continent" | "city"
+                )
+            })
+            .then_some(SchemaKind::Nested)
     }
 }
 

@@ -712,4 +712,28 @@ fn a_database_of_empty_records_opens() {
     ])
     .ok();
     env.run(&["info", "--db", "zz.mmdb"]).ok();
+    // Found by fuzzing too: records that know only a city (no country, no coordinates).
+    std::fs::create_dir(env.path("cities")).unwrap();
+    env.write(
+        "cities/GeoLite2-City-Locations-en.csv",
+        "geoname_id,locale_code,city_name\n1,en,Atlantis\n",
+    );
+    env.write(
+        "cities/GeoLite2-City-Blocks-IPv4.csv",
+        "network,geoname_id,registered_country_geoname_id\n1.0.0.0/24,1,\n",
+    );
+    let r = env.run(&["lookup", "--db", "cities", "1.0.0.1"]).ok();
+    assert!(
+        r.stdout.contains("1.0.0.1,,,,,1.0.0.0/24,found,"),
+        "{}",
+        r.stdout
+    );
+    env.run(&["build-db", "--from", "cities", "-o", "c.mmdb", "--quiet"])
+        .ok();
+    let r = env.run(&["lookup", "--db", "c.mmdb", "1.0.0.1"]).ok();
+    assert!(
+        r.stdout.contains("1.0.0.1,,,,,1.0.0.0/24,found,"),
+        "{}",
+        r.stdout
+    );
 }
