@@ -12,6 +12,10 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 struct Space {
     starts: Vec<u128>,
     cumulative: Vec<u64>,
+    /// Per bucket of `step` in weight: the first network whose cumulative weight passes
+    /// the bucket's start, so a pick searches a few entries instead of millions.
+    guide: Vec<usize>,
+    step: u64,
 }
 
 impl Space {
@@ -20,8 +24,29 @@ impl Space {
     }
 
     /// The network holding draw `r` (0 <= r < total) and the offset inside it.
+    /// Builds the guide (once the cumulative weights are complete).
+    fn index(&mut self) {
+        const BUCKETS: u64 = 1 << 20;
+        self.step = self.total() / BUCKETS + 1;
+        self.guide = (0..=BUCKETS + 1)
+            .map(|b| {
+                let at = b.saturating_mul(self.step);
+                self.cumulative.partition_point(|c| *c <= at)
+            })
+            .collect();
+    }
+
+    /// The network holding weight `r` (`r < total`) and the offset inside it. Every index
+    /// before `guide[b]` ends at or before the bucket's start (so before `r`), and the one at
+    /// `guide[b + 1]` ends after the bucket (so after `r`): the answer lies between.
     fn pick(&self, r: u64) -> (u128, u64) {
-        let k = self.cumulative.partition_point(|c| *c <= r);
+        let b = (r / self.step) as usize;
+        let last = self.cumulative.len().saturating_sub(1);
+        let (lo, hi) = match (self.guide.get(b), self.guide.get(b + 1)) {
+            (Some(&lo), Some(&hi)) => (lo.min(last), hi.min(last)),
+            _ => (0, last),
+        };
+        let k = lo + self.cumulative[lo..=hi].partition_point(|c| *c <= r);
         let before = if k == 0 { 0 } else { self.cumulative[k - 1] };
         (self.starts[k], r - before)
     }
@@ -41,10 +66,14 @@ impl Sampler {
             Space {
                 starts: vec![],
                 cumulative: vec![],
+                guide: vec![],
+                step: 1,
             },
             Space {
                 starts: vec![],
                 cumulative: vec![],
+                guide: vec![],
+                step: 1,
             },
         ];
         for (fam, root) in [(0usize, "0.0.0.0/0"), (1, "::/0")] {
@@ -69,6 +98,9 @@ impl Sampler {
                 }
                 Ok(())
             })?;
+        }
+        for space in &mut spaces {
+            space.index();
         }
         let [v4, v6] = spaces;
         Ok(Sampler { v4, v6 })
@@ -168,13 +200,33 @@ mod tests {
 
     #[test]
     fn picking_follows_cumulative_weights() {
-        let s = Space {
+        let mut s = Space {
             starts: vec![100, 1000],
             cumulative: vec![10, 15],
+            guide: vec![],
+            step: 1,
         };
+        s.index();
         assert_eq!(s.pick(0), (100, 0));
         assert_eq!(s.pick(9), (100, 9));
         assert_eq!(s.pick(10), (1000, 0));
         assert_eq!(s.pick(14), (1000, 4));
+        // The guided pick is the plain binary search, for every weight of a larger space.
+        let mut big = Space {
+            starts: (0..5000u128).collect(),
+            cumulative: (1..=5000u64)
+                .scan(0, |t, i| {
+                    *t += 1 + (i * 7919) % 1000;
+                    Some(*t)
+                })
+                .collect(),
+            guide: vec![],
+            step: 1,
+        };
+        big.index();
+        for r in (0..big.total()).step_by(97) {
+            let k = big.cumulative.partition_point(|c| *c <= r);
+            assert_eq!(big.pick(r).0, big.starts[k], "{r}");
+        }
     }
 }

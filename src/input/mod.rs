@@ -169,16 +169,21 @@ mod tests {
         };
         let mut out = Vec::new();
         scan(&chunk, mode, column, |line, e| {
-            out.push(match e {
-                Event::Skip => format!("{line}:skip"),
-                Event::Item(Item::Addr(ip)) => format!("{line}:{ip}"),
-                Event::Item(Item::Prefix(n)) => format!("{line}:{n}"),
-                Event::Invalid(r, _) => format!("{line}:{}", r.name()),
-            });
+            out.push(show(line, &e));
             Ok(())
         })
         .unwrap();
         out
+    }
+
+    /// An event as `line:what`, for comparing event lists.
+    fn show(line: u64, e: &Event<'_>) -> String {
+        match e {
+            Event::Skip => format!("{line}:skip"),
+            Event::Item(Item::Addr(ip)) => format!("{line}:{ip}"),
+            Event::Item(Item::Prefix(n)) => format!("{line}:{n}"),
+            Event::Invalid(r, _) => format!("{line}:{}", r.name()),
+        }
     }
 
     /// The general path alone: every line through `scan_line`.
@@ -191,12 +196,7 @@ mod tests {
                 &InputMode::Lines,
                 None,
                 &mut |line, e| {
-                    out.push(match e {
-                        Event::Skip => format!("{line}:skip"),
-                        Event::Item(Item::Addr(ip)) => format!("{line}:{ip}"),
-                        Event::Item(Item::Prefix(n)) => format!("{line}:{n}"),
-                        Event::Invalid(r, _) => format!("{line}:{}", r.name()),
-                    });
+                    out.push(show(line, &e));
                     Ok(())
                 },
             )

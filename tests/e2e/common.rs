@@ -264,6 +264,13 @@ pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// `n` IPv4 lines spread over the fixtures' networks (1.x to 8.x), one per line.
+pub fn synthetic_ips(n: u32) -> String {
+    (0..n)
+        .map(|i| format!("{}.{}.{}.{}\n", 1 + i % 8, (i >> 8) & 255, i & 255, i % 7))
+        .collect()
+}
+
 pub fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
 }

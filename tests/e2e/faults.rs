@@ -15,16 +15,10 @@ fn temporaries(env: &TestEnv) -> Vec<String> {
         .collect()
 }
 
-fn lines(n: u32) -> String {
-    (0..n)
-        .map(|i| format!("{}.{}.{}.{}\n", 1 + i % 8, (i >> 8) & 255, i & 255, i % 7))
-        .collect()
-}
-
 #[test]
 fn a_full_disk_or_an_unwritable_place_fails_cleanly_and_keeps_earlier_outputs() {
     let env = TestEnv::new();
-    env.write("ips.txt", lines(1000));
+    env.write("ips.txt", synthetic_ips(1000));
     env.write("prev.csv", "previous\n");
     let full = env.run(&["aggregate", "ips.txt", "--countries", "/dev/full"]);
     assert_eq!(full.code, 1, "{}", full.stderr);
@@ -83,7 +77,7 @@ fn start_slow_run(env: &TestEnv) -> (Child, std::process::ChildStdin) {
         .spawn()
         .expect("spawn");
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(lines(20_000).as_bytes()).unwrap();
+    stdin.write_all(synthetic_ips(20_000).as_bytes()).unwrap();
     stdin.write_all(b"junk\n").unwrap();
     stdin.flush().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -121,7 +115,7 @@ fn sigint_and_sigterm_leave_no_partial_output_and_exit_130_or_143() {
 #[test]
 fn truncated_gz_and_zst_inputs_name_the_file_and_how_far_they_got() {
     let env = TestEnv::new();
-    let text = lines(200_000);
+    let text = synthetic_ips(200_000);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(text.as_bytes()).unwrap();
     let gz = gz.finish().unwrap();
@@ -184,7 +178,7 @@ fn a_database_truncated_or_replaced_during_a_run_changes_nothing() {
                 "--lookup",
                 "tree",
             ],
-            Some((lines(40_000) + &lines(40_000)).as_bytes()),
+            Some((synthetic_ips(40_000) + &synthetic_ips(40_000)).as_bytes()),
         )
         .ok()
         .stdout;
@@ -204,7 +198,7 @@ fn a_database_truncated_or_replaced_during_a_run_changes_nothing() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(lines(40_000).as_bytes()).unwrap();
+    stdin.write_all(synthetic_ips(40_000).as_bytes()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while temporaries(&env).is_empty() {
         assert!(Instant::now() < deadline, "the run never started");
@@ -218,7 +212,7 @@ fn a_database_truncated_or_replaced_during_a_run_changes_nothing() {
         .set_len(100)
         .unwrap();
     std::fs::copy(&fx.flat_v4, &db).unwrap();
-    stdin.write_all(lines(40_000).as_bytes()).unwrap();
+    stdin.write_all(synthetic_ips(40_000).as_bytes()).unwrap();
     drop(stdin);
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -307,7 +301,7 @@ fn hostile_input_is_counted_by_reason_with_bounded_memory() {
 #[test]
 fn render_refuses_truncated_and_newer_tallies_with_one_line() {
     let env = TestEnv::new();
-    env.write("ips.txt", lines(100));
+    env.write("ips.txt", synthetic_ips(100));
     env.run(&["aggregate", "ips.txt", "--tally", "t.json"]).ok();
     let text = env.read("t.json");
     env.write("cut.json", &text[..text.len() / 2]);
