@@ -56,29 +56,20 @@ fn unsafe_is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Starts `aggregate -` with a pipe for stdin and waits until its `--invalid-out`
-/// temporary file exists (the run is under way).
-fn start_slow_run(env: &TestEnv) -> (Child, std::process::ChildStdin) {
+/// Starts `args` (an `aggregate -` with `--invalid-out`) with a pipe for stdin, writes
+/// `first` into it, and waits until the `--invalid-out` temporary file exists (the
+/// databases are loaded and the run is under way).
+fn start_run(env: &TestEnv, args: &[&str], first: &[u8]) -> (Child, std::process::ChildStdin) {
     let mut child = env
         .command()
-        .args([
-            "aggregate",
-            "-",
-            "--countries",
-            "out.csv",
-            "--invalid-out",
-            "bad.csv",
-            "--lookup",
-            "tree",
-        ])
+        .args(args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(synthetic_ips(20_000).as_bytes()).unwrap();
-    stdin.write_all(b"junk\n").unwrap();
+    stdin.write_all(first).unwrap();
     stdin.flush().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while temporaries(env).is_empty() {
@@ -93,7 +84,17 @@ fn sigint_and_sigterm_leave_no_partial_output_and_exit_130_or_143() {
     for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
         let env = TestEnv::new();
         env.write("out.csv", "previous\n");
-        let (child, stdin) = start_slow_run(&env);
+        let args = [
+            "aggregate",
+            "-",
+            "--countries",
+            "out.csv",
+            "--invalid-out",
+            "bad.csv",
+            "--lookup",
+            "tree",
+        ];
+        let (child, stdin) = start_run(&env, &args, (synthetic_ips(20_000) + "junk\n").as_bytes());
         // SAFETY: kill with a valid pid and signal number has no memory effects.
         let sent = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
         assert_eq!(sent, 0);
@@ -182,28 +183,15 @@ fn a_database_truncated_or_replaced_during_a_run_changes_nothing() {
         )
         .ok()
         .stdout;
-    let mut child = env
-        .command()
-        .args([
-            "aggregate",
-            "--db",
-            db.to_str().unwrap(),
-            "-",
-            "--invalid-out",
-            "bad.csv",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(synthetic_ips(40_000).as_bytes()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while temporaries(&env).is_empty() {
-        assert!(Instant::now() < deadline, "the run never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let args = [
+        "aggregate",
+        "--db",
+        db.to_str().unwrap(),
+        "-",
+        "--invalid-out",
+        "bad.csv",
+    ];
+    let (child, mut stdin) = start_run(&env, &args, synthetic_ips(40_000).as_bytes());
     // Truncated in place, then overwritten with another database, mid-run.
     std::fs::OpenOptions::new()
         .write(true)
