@@ -262,10 +262,12 @@ pub fn aggregate_whole_db(
                 match counts.get_mut(id as usize) {
                     Some(c) => *c += size,
                     None => {
-                        for (block, weight) in aligned_blocks(start, size) {
+                        let (first, last) =
+                            (u128::from(start), u128::from(start) + u128::from(size) - 1);
+                        for (block, len) in crate::util::cidr_blocks(first, last, 32) {
                             let reason =
-                                NotFound::unlocated(std::net::Ipv4Addr::from(block).into());
-                            total.counters.not_found[V4][reason.index()] += weight;
+                                NotFound::unlocated(std::net::Ipv4Addr::from(block as u32).into());
+                            total.counters.not_found[V4][reason.index()] += 1u64 << (32 - len);
                         }
                     }
                 }
@@ -676,26 +678,6 @@ fn fold_table_counts(tally: &mut Tally, table: &Ipv4Table, counts: &[u64]) {
             tally.add(slot, V4, n);
         }
     }
-}
-
-/// Splits `[start, start + size)` into maximal aligned power-of-two blocks (CIDR blocks).
-fn aligned_blocks(start: u32, size: u64) -> Vec<(u32, u64)> {
-    let mut out = Vec::new();
-    let (mut at, end) = (u64::from(start), u64::from(start) + size);
-    while at < end {
-        let align = if at == 0 {
-            1u64 << 32
-        } else {
-            1u64 << at.trailing_zeros()
-        };
-        let mut block = align;
-        while at + block > end {
-            block >>= 1;
-        }
-        out.push((at as u32, block));
-        at += block;
-    }
-    out
 }
 
 /// Inputs smaller than this (regular files, in bytes) use the search tree only.

@@ -78,6 +78,34 @@ fn advise_huge_pages(ptr: *const u8, len: usize) {
 #[cfg(not(target_os = "linux"))]
 fn advise_huge_pages(_ptr: *const u8, _len: usize) {}
 
+/// Splits `[first, last]` (inclusive, in a `bits`-bit address space) into CIDR blocks: the
+/// largest aligned ones, in order, as `(start, prefix length)`.
+#[must_use]
+pub fn cidr_blocks(first: u128, last: u128, bits: u32) -> Vec<(u128, u8)> {
+    let mut out = Vec::new();
+    let mut at = first;
+    loop {
+        // The largest block aligned at `at` that does not pass `last`.
+        let mut size_log = if at == 0 {
+            bits
+        } else {
+            at.trailing_zeros().min(bits)
+        };
+        // The block's last offset: 2^size_log - 1, without overflowing at 2^128.
+        let span = |log: u32| u128::MAX.checked_shr(128 - log).unwrap_or(0);
+        while size_log > 0 && at.checked_add(span(size_log)).is_none_or(|end| end > last) {
+            size_log -= 1;
+        }
+        out.push((at, (bits - size_log) as u8));
+        let end = at + span(size_log);
+        if end >= last {
+            break;
+        }
+        at = end + 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +123,56 @@ mod tests {
         assert_eq!(trim_decimal(12.0, 6), "12");
         assert_eq!(trim_decimal(0.1 + 0.2, 6), "0.3");
         assert_eq!(trim_decimal(-0.0000001, 6), "0");
+    }
+
+    #[test]
+    fn ranges_split_into_exact_cidr_blocks() {
+        use std::net::Ipv4Addr;
+        let v4 = |a: &str| u128::from(u32::from(a.parse::<Ipv4Addr>().unwrap()));
+        let show = |blocks: Vec<(u128, u8)>| -> Vec<String> {
+            blocks
+                .into_iter()
+                .map(|(s, l)| format!("{}/{l}", Ipv4Addr::from(s as u32)))
+                .collect()
+        };
+        assert_eq!(
+            show(cidr_blocks(v4("1.0.0.0"), v4("1.0.0.255"), 32)),
+            ["1.0.0.0/24"]
+        );
+        assert_eq!(
+            show(cidr_blocks(v4("1.0.0.1"), v4("1.0.0.6"), 32)),
+            ["1.0.0.1/32", "1.0.0.2/31", "1.0.0.4/31", "1.0.0.6/32"]
+        );
+        assert_eq!(
+            show(cidr_blocks(0, u128::from(u32::MAX), 32)),
+            ["0.0.0.0/0"]
+        );
+        assert_eq!(
+            show(cidr_blocks(
+                v4("255.255.255.255"),
+                v4("255.255.255.255"),
+                32
+            )),
+            ["255.255.255.255/32"]
+        );
+        assert_eq!(cidr_blocks(0, u128::MAX, 128), [(0, 0)]);
+        // Every split covers the range exactly, with no gap and no overlap.
+        let mut x: u64 = 12345;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let a = u128::from((x >> 32) as u32);
+            let b = u128::from(x as u32);
+            let (first, last) = (a.min(b), a.max(b));
+            let mut at = first;
+            for (start, len) in cidr_blocks(first, last, 32) {
+                assert_eq!(start, at);
+                let size = 1u128 << (32 - len);
+                assert_eq!(start % size, 0, "aligned");
+                at = start + size;
+            }
+            assert_eq!(at, last + 1);
+        }
     }
 }

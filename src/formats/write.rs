@@ -5,6 +5,7 @@ use super::mmdb;
 use super::{Problem, Record, Source};
 use crate::error::{Error, Result};
 use crate::locate::{CountryFallback, Database};
+use crate::util::cidr_blocks;
 use maxminddb::WithinOptions;
 use rustc_hash::FxHashMap;
 use std::io::Write;
@@ -59,32 +60,6 @@ fn write_record(data: &mut mmdb::Data, record: &Record) {
     }
 }
 
-/// Splits `[first, last]` into CIDR blocks (the largest aligned ones, in order).
-fn cidrs(first: u128, last: u128, bits: u32) -> Vec<(u128, u8)> {
-    let mut out = Vec::new();
-    let mut at = first;
-    loop {
-        // The largest block aligned at `at` that does not pass `last`.
-        let mut size_log = if at == 0 {
-            bits
-        } else {
-            at.trailing_zeros().min(bits)
-        };
-        // The block's last offset: 2^size_log - 1, without overflowing at 2^128.
-        let span = |log: u32| u128::MAX.checked_shr(128 - log).unwrap_or(0);
-        while size_log > 0 && at.checked_add(span(size_log)).is_none_or(|end| end > last) {
-            size_log -= 1;
-        }
-        out.push((at, (bits - size_log) as u8));
-        let end = at + span(size_log);
-        if end >= last {
-            break;
-        }
-        at = end + 1;
-    }
-    out
-}
-
 /// True when the IPv6 network `start/len` meets one of the networks MaxMind databases use
 /// as aliases of the IPv4 tree (`::ffff:0:0/96`, `2002::/16`); this writer installs those
 /// aliases itself.
@@ -107,14 +82,14 @@ pub fn to_mmdb(source: &mut Source, description: &str, epoch: u64) -> Result<Vec
     }
     let mut v4 = Vec::with_capacity(source.v4.len());
     for &(first, last, rec) in &source.v4 {
-        for (start, len) in cidrs(u128::from(first), u128::from(last), 32) {
+        for (start, len) in cidr_blocks(u128::from(first), u128::from(last), 32) {
             v4.push((start as u32, len, rec));
         }
     }
     let mut v6 = Vec::with_capacity(source.v6.len());
     let mut skipped = Vec::new();
     for &(first, last, rec) in &source.v6 {
-        for (start, len) in cidrs(first, last, 128) {
+        for (start, len) in cidr_blocks(first, last, 128) {
             if aliased(start, len) {
                 skipped.push(format!("{}/{len}", Ipv6Addr::from(start)));
             } else {
@@ -268,7 +243,7 @@ pub fn export_csv(source: &Source, out: CsvOut<'_>) -> std::io::Result<()> {
     };
     out.blocks_v4.write_all(BLOCKS_HEADER.as_bytes())?;
     for &(first, last, rec) in &source.v4 {
-        for (start, len) in cidrs(u128::from(first), u128::from(last), 32) {
+        for (start, len) in cidr_blocks(u128::from(first), u128::from(last), 32) {
             let net = format!("{}/{len}", Ipv4Addr::from(start as u32));
             out.blocks_v4.write_all(row(net, rec).as_bytes())?;
         }
@@ -281,7 +256,7 @@ pub fn export_csv(source: &Source, out: CsvOut<'_>) -> std::io::Result<()> {
         None => out.blocks_v4,
     };
     for &(first, last, rec) in &source.v6 {
-        for (start, len) in cidrs(first, last, 128) {
+        for (start, len) in cidr_blocks(first, last, 128) {
             let net = format!("{}/{len}", Ipv6Addr::from(start));
             v6.write_all(row(net, rec).as_bytes())?;
         }
@@ -313,52 +288,4 @@ pub fn export_csv(source: &Source, out: CsvOut<'_>) -> std::io::Result<()> {
         .map_err(std::io::Error::other)?;
     }
     csv.flush()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_split_into_exact_cidr_blocks() {
-        let v4 = |a: &str| u128::from(u32::from(a.parse::<Ipv4Addr>().unwrap()));
-        let show = |blocks: Vec<(u128, u8)>| -> Vec<String> {
-            blocks
-                .into_iter()
-                .map(|(s, l)| format!("{}/{l}", Ipv4Addr::from(s as u32)))
-                .collect()
-        };
-        assert_eq!(
-            show(cidrs(v4("1.0.0.0"), v4("1.0.0.255"), 32)),
-            ["1.0.0.0/24"]
-        );
-        assert_eq!(
-            show(cidrs(v4("1.0.0.1"), v4("1.0.0.6"), 32)),
-            ["1.0.0.1/32", "1.0.0.2/31", "1.0.0.4/31", "1.0.0.6/32"]
-        );
-        assert_eq!(show(cidrs(0, u128::from(u32::MAX), 32)), ["0.0.0.0/0"]);
-        assert_eq!(
-            show(cidrs(v4("255.255.255.255"), v4("255.255.255.255"), 32)),
-            ["255.255.255.255/32"]
-        );
-        assert_eq!(cidrs(0, u128::MAX, 128), [(0, 0)]);
-        // Every split covers the range exactly, with no gap and no overlap.
-        let mut x: u64 = 12345;
-        for _ in 0..2000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let a = u128::from((x >> 32) as u32);
-            let b = u128::from(x as u32);
-            let (first, last) = (a.min(b), a.max(b));
-            let mut at = first;
-            for (start, len) in cidrs(first, last, 32) {
-                assert_eq!(start, at);
-                let size = 1u128 << (32 - len);
-                assert_eq!(start % size, 0, "aligned");
-                at = start + size;
-            }
-            assert_eq!(at, last + 1);
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! The compiled IPv4 table: every IPv4 network of a database as a flat sorted array of range
 //! starts with a record id each, behind a direct /24 index. Where one range covers a whole
 //! /24 (most of them) the index holds the record id itself, so a lookup is one memory read;
-//! otherwise it points into the ranges for a short binary search.
+//! otherwise it points into the ranges for a short forward walk.
 
 use super::{Atlas, Lookup, Place, RecordKey, record_key};
 use crate::error::{Error, Result};
