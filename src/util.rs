@@ -78,6 +78,13 @@ fn advise_huge_pages(ptr: *const u8, len: usize) {
 #[cfg(not(target_os = "linux"))]
 fn advise_huge_pages(_ptr: *const u8, _len: usize) {}
 
+/// The last address of the IPv6 block `start/len` (`len` 0..=128; host bits of `start` are
+/// taken as set).
+#[must_use]
+pub fn block_last(start: u128, len: u8) -> u128 {
+    start | u128::MAX.checked_shr(u32::from(len)).unwrap_or(0)
+}
+
 /// Splits `[first, last]` (inclusive, in a `bits`-bit address space) into CIDR blocks: the
 /// largest aligned ones, in order, as `(start, prefix length)`.
 #[must_use]
@@ -156,6 +163,9 @@ mod tests {
             ["255.255.255.255/32"]
         );
         assert_eq!(cidr_blocks(0, u128::MAX, 128), [(0, 0)]);
+        assert_eq!(block_last(0, 0), u128::MAX);
+        assert_eq!(block_last(1, 128), 1);
+        assert_eq!(block_last(0x2002u128 << 112, 16), (0x2003u128 << 112) - 1);
         // Every split covers the range exactly, with no gap and no overlap.
         let mut x: u64 = 12345;
         for _ in 0..2000 {

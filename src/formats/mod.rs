@@ -115,6 +115,19 @@ impl Source {
         self.v6_lines.push(at);
     }
 
+    /// A CIDR network's range, as [`Source::push_v4`] or [`Source::push_v6`].
+    fn push_network(&mut self, network: ipnetwork::IpNetwork, record: u32, at: (u32, u64)) {
+        match network {
+            ipnetwork::IpNetwork::V4(n) => {
+                self.push_v4(u32::from(n.network()), u32::from(n.broadcast()), record, at);
+            }
+            ipnetwork::IpNetwork::V6(n) => {
+                let first = u128::from(n.network());
+                self.push_v6(first, crate::util::block_last(first, n.prefix()), record, at);
+            }
+        }
+    }
+
     fn problem(&mut self, at: (u32, u64), problem: Problem, text: &str) {
         let file = self.files.get(at.0 as usize).map_or("", String::as_str);
         self.problems.add(file, at.1, problem, text);

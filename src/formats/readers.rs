@@ -261,16 +261,7 @@ pub(super) fn geolite2(label: &str, blocks: &[&CsvFile], locations: &CsvFile) ->
                 .and_then(|i| field(r, i).parse::<u16>().ok())
                 .filter(|_| record.coords.is_some());
             let rec = source.intern(record);
-            match net {
-                IpNetwork::V4(n) => {
-                    source.push_v4(u32::from(n.network()), u32::from(n.broadcast()), rec, at);
-                }
-                IpNetwork::V6(n) => {
-                    let first = u128::from(n.network());
-                    let last = first | (u128::MAX.checked_shr(u32::from(n.prefix())).unwrap_or(0));
-                    source.push_v6(first, last, rec, at);
-                }
-            }
+            source.push_network(net, rec, at);
             Ok(())
         })?;
     }

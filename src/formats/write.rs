@@ -5,7 +5,7 @@ use super::mmdb;
 use super::{Problem, Record, Source};
 use crate::error::{Error, Result};
 use crate::locate::{CountryFallback, Database};
-use crate::util::cidr_blocks;
+use crate::util::{block_last, cidr_blocks};
 use maxminddb::WithinOptions;
 use rustc_hash::FxHashMap;
 use std::io::Write;
@@ -64,10 +64,9 @@ fn write_record(data: &mut mmdb::Data, record: &Record) {
 /// as aliases of the IPv4 tree (`::ffff:0:0/96`, `2002::/16`); this writer installs those
 /// aliases itself.
 fn aliased(start: u128, len: u8) -> bool {
-    let last = |s: u128, l: u8| s | u128::MAX.checked_shr(u32::from(l)).unwrap_or(0);
     [(0xffffu128 << 32, 96u8), (0x2002u128 << 112, 16u8)]
         .iter()
-        .any(|&(a, l)| start <= last(a, l) && a <= last(start, len))
+        .any(|&(a, l)| start <= block_last(a, l) && a <= block_last(start, len))
 }
 
 /// Builds an `.mmdb` from a source. `description` goes into the metadata (with the
@@ -166,17 +165,7 @@ pub fn from_database(db: &Database) -> Result<Source> {
                     id
                 }
             };
-            let at = (0, 0);
-            match network {
-                ipnetwork::IpNetwork::V4(n) => {
-                    source.push_v4(u32::from(n.network()), u32::from(n.broadcast()), rec, at);
-                }
-                ipnetwork::IpNetwork::V6(n) => {
-                    let first = u128::from(n.network());
-                    let last = first | u128::MAX.checked_shr(u32::from(n.prefix())).unwrap_or(0);
-                    source.push_v6(first, last, rec, at);
-                }
-            }
+            source.push_network(network, rec, (0, 0));
         }
     }
     source.settle();
