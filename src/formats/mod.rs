@@ -123,7 +123,12 @@ impl Source {
             }
             ipnetwork::IpNetwork::V6(n) => {
                 let first = u128::from(n.network());
-                self.push_v6(first, crate::util::block_last(first, n.prefix()), record, at);
+                self.push_v6(
+                    first,
+                    crate::util::block_last(first, n.prefix()),
+                    record,
+                    at,
+                );
             }
         }
     }
@@ -187,7 +192,8 @@ pub enum Problem {
     UnknownLocation,
     /// Latitude or longitude missing one half, not a number, or out of range.
     BadCoordinates,
-    /// A network the MMDB format reserves for IPv4 aliases (written as IPv4 instead).
+    /// An IPv6 network inside the IPv4 subtree (`::/96`) or its aliases (`::ffff:0:0/96`,
+    /// `2002::/16`): the IPv4 data answers those addresses.
     AliasedNetwork,
 }
 

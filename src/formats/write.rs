@@ -60,18 +60,23 @@ fn write_record(data: &mut mmdb::Data, record: &Record) {
     }
 }
 
-/// True when the IPv6 network `start/len` meets one of the networks MaxMind databases use
-/// as aliases of the IPv4 tree (`::ffff:0:0/96`, `2002::/16`); this writer installs those
-/// aliases itself.
+/// True when the IPv6 network `start/len` meets the IPv4 subtree of an IPv6 database
+/// (`::/96`) or one of the networks MaxMind databases use as its aliases (`::ffff:0:0/96`,
+/// `2002::/16`): addresses there are answered by the IPv4 data, and this writer installs
+/// the aliases itself.
 fn aliased(start: u128, len: u8) -> bool {
-    [(0xffffu128 << 32, 96u8), (0x2002u128 << 112, 16u8)]
-        .iter()
-        .any(|&(a, l)| start <= block_last(a, l) && a <= block_last(start, len))
+    [
+        (0, 96u8),
+        (0xffffu128 << 32, 96u8),
+        (0x2002u128 << 112, 16u8),
+    ]
+    .iter()
+    .any(|&(a, l)| start <= block_last(a, l) && a <= block_last(start, len))
 }
 
 /// Builds an `.mmdb` from a source. `description` goes into the metadata (with the
-/// source's name); `epoch` is the build time to record. IPv6 networks inside the ranges the
-/// format reserves for IPv4 aliases are skipped and counted as problems.
+/// source's name); `epoch` is the build time to record. IPv6 networks inside the IPv4
+/// subtree or its aliases are skipped and counted as problems.
 pub fn to_mmdb(source: &mut Source, description: &str, epoch: u64) -> Result<Vec<u8>> {
     let mut data = mmdb::Data::default();
     let mut offsets = Vec::with_capacity(source.records.len());

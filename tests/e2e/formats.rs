@@ -737,3 +737,41 @@ fn a_database_of_empty_records_opens() {
         r.stdout
     );
 }
+
+/// Found by fuzzing (fuzz target `csv_db`): an IPv6 row reaching into `::/96`, the IPv4
+/// subtree of an IPv6 database, met the IPv4 rows in the tree, and the database could not
+/// be written ("networks overlap in the tree"). Such rows are skipped for `::/96` (the IPv4
+/// rows answer those addresses) and counted as `aliased_network`; the rest of the row is kept.
+#[test]
+fn ipv6_rows_inside_the_ipv4_subtree_are_skipped_and_counted() {
+    let env = TestEnv::new();
+    std::fs::create_dir(env.path("db")).unwrap();
+    env.write("db/dbip-country-ipv4.csv", "1.0.0.0,1.0.0.255,AU\n");
+    env.write("db/dbip-country-ipv6.csv", "::200,2001:200::ffff,JP\n");
+    let mut args = vec!["lookup", "--db", "db", "--format", "jsonl"];
+    args.extend([
+        "1.0.0.1",
+        "::1.0.0.1",
+        "::0.0.2.1",
+        "::ffff:1.0.0.1",
+        "2001:200::1",
+    ]);
+    let r = env.run(&args).ok();
+    let countries: Vec<String> = r
+        .stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["country"].as_str().unwrap_or("-").to_owned()
+        })
+        .collect();
+    assert_eq!(countries, ["AU", "AU", "-", "AU", "JP"], "{}", r.stdout);
+    assert!(r.stderr.contains("aliased_network"), "{}", r.stderr);
+    env.run(&["build-db", "--from", "db", "-o", "db.mmdb", "--quiet"])
+        .ok();
+    let r = env
+        .run(&["lookup", "--db", "db.mmdb", "::1.0.0.1", "2001:200::1"])
+        .ok();
+    assert!(r.stdout.contains(",AU,"), "{}", r.stdout);
+    assert!(r.stdout.contains(",JP,"), "{}", r.stdout);
+}
