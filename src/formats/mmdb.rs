@@ -239,6 +239,10 @@ impl Tree {
     }
 }
 
+/// The IPv6 networks an IPv6 database points at its IPv4 subtree (`::/96`), as MaxMind's
+/// databases do: IPv4-mapped `::ffff:0:0/96` and 6to4 `2002::/16`.
+pub const IPV4_ALIASES: [(u128, u8); 2] = [(0xffff << 32, 96), (0x2002 << 112, 16)];
+
 /// The metadata that goes with a database.
 pub struct Metadata<'a> {
     /// `database_type`.
@@ -286,7 +290,7 @@ pub fn write(
                 leaf: Leaf::Data(rec),
             });
         }
-        for (bits, len) in [(0xffffu128 << 32, 96u8), (0x2002u128 << 112, 16u8)] {
+        for (bits, len) in IPV4_ALIASES {
             items.push(Item {
                 bits,
                 len,

@@ -65,13 +65,9 @@ fn write_record(data: &mut mmdb::Data, record: &Record) {
 /// `2002::/16`): addresses there are answered by the IPv4 data, and this writer installs
 /// the aliases itself.
 fn aliased(start: u128, len: u8) -> bool {
-    [
-        (0, 96u8),
-        (0xffffu128 << 32, 96u8),
-        (0x2002u128 << 112, 16u8),
-    ]
-    .iter()
-    .any(|&(a, l)| start <= block_last(a, l) && a <= block_last(start, len))
+    std::iter::once((0, 96))
+        .chain(mmdb::IPV4_ALIASES)
+        .any(|(a, l)| start <= block_last(a, l) && a <= block_last(start, len))
 }
 
 /// Builds an `.mmdb` from a source. `description` goes into the metadata (with the
