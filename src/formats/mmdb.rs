@@ -302,11 +302,8 @@ pub fn write(
     // Disjointness (the source guarantees it; an alias over real data would break it).
     for pair in items.windows(2) {
         let (a, b) = (pair[0], pair[1]);
-        let a_last = a.bits
-            | (u128::MAX
-                .checked_shr(u32::from(a.len) + 128 - u32::from(width))
-                .unwrap_or(0)
-                & mask(width));
+        // In a `width`-bit space, `a.len` bits of 128 leave the same host bits set.
+        let a_last = crate::util::block_last(a.bits, a.len + (128 - width));
         if b.bits <= a_last {
             return Err(format!(
                 "networks overlap in the tree: {:#x}/{} and {:#x}/{}",
@@ -390,11 +387,6 @@ pub fn write(
     Ok(out)
 }
 
-/// All ones in the low `width` bits.
-fn mask(width: u8) -> u128 {
-    u128::MAX.checked_shr(128 - u32::from(width)).unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,5 +413,32 @@ mod tests {
             enc(&Value::Str("x".repeat(70_000)))[..4],
             [0x5f, 0x00, 0x10, 0x53]
         );
+    }
+
+    #[test]
+    fn overlapping_networks_are_refused_and_neighbours_are_not() {
+        let meta = Metadata {
+            database_type: "test",
+            description: "test",
+            build_epoch: 0,
+        };
+        let mut data = Data::default();
+        data.str("x");
+        let offsets = [0];
+        let ip4 = |a: u32, len: u8| (a, len, 0u32);
+        let v4 = |nets: &[(u32, u8, u32)]| write(nets, &[], &data.bytes, &offsets, &meta);
+        // IPv4 database: 1.0.0.0/24 and 1.0.1.0/24 touch; 1.0.0.0/8 holds 1.2.0.0/16.
+        assert!(v4(&[ip4(0x0100_0000, 24), ip4(0x0100_0100, 24)]).is_ok());
+        assert!(v4(&[ip4(0x0100_0000, 8), ip4(0x0102_0000, 16)]).is_err());
+        assert!(v4(&[ip4(0xffff_ff00, 24), ip4(0xffff_ffff, 32)]).is_err());
+        // IPv6 database: IPv6 blocks elsewhere, or in ::/96 beside the IPv4 data, are fine;
+        // one inside the IPv4-mapped alias, or over the IPv4 data in ::/96, is refused.
+        let six = |v6: &[(u128, u8, u32)]| {
+            write(&[ip4(0x0100_0000, 24)], v6, &data.bytes, &offsets, &meta)
+        };
+        assert!(six(&[(0x2001u128 << 112, 32, 0)]).is_ok());
+        assert!(six(&[(0xffffu128 << 32 | 0x0100_0000, 120, 0)]).is_err());
+        assert!(six(&[(0x0100_0000u128, 104, 0)]).is_err());
+        assert!(six(&[(0x0101_0000u128, 120, 0)]).is_ok());
     }
 }
