@@ -46,13 +46,35 @@ pub fn vec_for_huge_pages<T>(len: usize) -> Vec<T> {
     v
 }
 
-/// Reads a whole file into memory (see [`vec_for_huge_pages`]).
+/// Opens a regular file for reading, with its size: anything else (a device such as
+/// `/dev/zero`, a FIFO, a directory) is refused with `InvalidInput`, and opening a FIFO
+/// does not wait for a writer. Read at most the size returned (`Read::take`), so a file
+/// that grows while it is read cannot make the read endless.
+pub fn open_regular(path: &std::path::Path) -> std::io::Result<(std::fs::File, u64)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking, so opening a FIFO does not wait for a writer; regular files ignore it.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok((file, meta.len()))
+}
+
+/// Reads a whole regular file into memory (see [`vec_for_huge_pages`]), at most as many
+/// bytes as it had when opened. Anything else (a device such as `/dev/zero`, a FIFO, a
+/// directory) is refused with `InvalidInput` instead of being read forever or waited on.
 pub fn read_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let len = file.metadata().map_or(0, |m| m.len());
+    let (file, len) = open_regular(path)?;
     let mut bytes = vec_for_huge_pages(usize::try_from(len).unwrap_or(0).saturating_add(1));
-    file.read_to_end(&mut bytes)?;
+    file.take(len).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
@@ -111,6 +133,46 @@ pub fn cidr_blocks(first: u128, last: u128, bits: u32) -> Vec<(u128, u8)> {
         at = end + 1;
     }
     out
+}
+
+/// Text from outside (file names, database metadata) made safe to print on a terminal:
+/// control characters (newlines, escapes, C1 codes) are written as escapes (`\n`, `\u{1b}`),
+/// everything else is kept.
+#[must_use]
+pub fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A file name made from text found in data (a database's type): ASCII letters, digits,
+/// `.`, `_` and `-` only (spaces become `-`, anything else `_`), no leading dot, at most 64
+/// characters, never empty, so it names a file inside the directory it is joined to.
+#[must_use]
+pub fn safe_file_name(text: &str) -> String {
+    let mapped: String = text
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '_' | '-' => c,
+            ' ' => '-',
+            _ => '_',
+        })
+        .collect();
+    let name: String = mapped.trim_start_matches('.').chars().take(64).collect();
+    if name.is_empty() {
+        "database".to_owned()
+    } else {
+        name
+    }
 }
 
 #[cfg(test)]
@@ -184,5 +246,21 @@ mod tests {
             }
             assert_eq!(at, last + 1);
         }
+    }
+
+    #[test]
+    fn safe_file_names_keep_to_one_directory_level() {
+        assert_eq!(super::safe_file_name("country ipvAll"), "country-ipvAll");
+        assert_eq!(super::safe_file_name("../../x"), "_.._x");
+        assert_eq!(super::safe_file_name("/etc/passwd"), "_etc_passwd");
+        assert_eq!(super::safe_file_name(".."), "database");
+        assert_eq!(super::safe_file_name(""), "database");
+        assert_eq!(super::safe_file_name(&"a".repeat(500)).len(), 64);
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(super::escape_controls("plain Zürich"), "plain Zürich");
+        assert_eq!(super::escape_controls("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
     }
 }

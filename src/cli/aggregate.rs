@@ -1,5 +1,6 @@
 //! `ipatlas aggregate`: resolve inputs (or the whole database) into country and cell counts.
 
+use super::guard::Paths;
 use super::{SourceArgs, attributions, with_threads};
 use crate::error::{Error, Result};
 use crate::export::{self, OutputFile, RunFacts, Summary};
@@ -41,6 +42,20 @@ pub struct AggregateArgs {
 
 pub(super) fn run(args: &AggregateArgs) -> Result<()> {
     let started = Instant::now();
+    let mut paths = Paths::default();
+    args.source.declare(&mut paths);
+    for (flag, out) in [
+        ("--tally", &args.tally),
+        ("--summary", &args.summary),
+        ("--cells", &args.cells),
+        ("--countries", &args.countries),
+        ("--invalid-out", &args.invalid_out),
+    ] {
+        if let Some(path) = out {
+            paths.output(flag, path);
+        }
+    }
+    paths.check()?;
     let grid = CellGrid::new(args.cell)?;
     let atlas = args.source.db.open_strict(args.source.input.strict)?;
     let options = args.source.run_options()?;

@@ -87,6 +87,11 @@ fn build_epoch() -> u64 {
 }
 
 pub(super) fn run_build(args: &BuildDbArgs) -> Result<()> {
+    let mut paths = super::guard::Paths::default();
+    for from in &args.from {
+        paths.input("--from", from);
+    }
+    paths.output("-o", &args.output).check()?;
     let mut source = read_source(&args.from, args.strict)?;
     let epoch = build_epoch();
     let description = formats::describe(&source, epoch);
@@ -119,35 +124,54 @@ pub(super) fn run_export(args: &ExportArgs) -> Result<()> {
             "export writes one database at a time: give one --db".into(),
         ));
     }
+    let out = &args.output;
+    if out.as_os_str() == "-" {
+        return Err(Error::Usage(
+            "export writes several files (blocks and locations): -o takes a directory or a \
+             FILE.csv, not - (stdout)"
+                .into(),
+        ));
+    }
+    let name = out.to_string_lossy().into_owned();
     let atlas = args.db.open_strict(args.strict)?;
     let Some(db) = atlas.databases().first() else {
         return Err(Error::Usage("no database to export".into()));
     };
     let source = formats::from_database(db)?;
-    let out = &args.output;
-    let name = out.to_string_lossy().into_owned();
-    if name.to_ascii_lowercase().ends_with(".csv") {
-        let stem = name[..name.len() - 4].to_owned();
-        let blocks = OutputFile::create(&name)?;
-        let locations_name = format!("{stem}-Locations-en.csv");
-        let locations = OutputFile::create(&locations_name)?;
+    // Names taken from the database's metadata are sanitised, so every file lands in `out`.
+    let stem = crate::util::safe_file_name(&source.database_type);
+    let names: Vec<String> = if name.to_ascii_lowercase().ends_with(".csv") {
+        let base = &name[..name.len() - 4];
+        vec![name.clone(), format!("{base}-Locations-en.csv")]
+    } else {
+        ["Blocks-IPv4.csv", "Blocks-IPv6.csv", "Locations-en.csv"]
+            .iter()
+            .map(|suffix| {
+                out.join(format!("{stem}-{suffix}"))
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect()
+    };
+    let mut paths = super::guard::Paths::default();
+    args.db.declare(&mut paths);
+    for n in &names {
+        paths.output("-o", n);
+    }
+    paths.check()?;
+    if let [blocks, locations] = names.as_slice() {
+        let blocks = OutputFile::create(blocks)?;
+        let locations = OutputFile::create(locations)?;
         write_pair(&source, &blocks, None, &locations)?;
-        locations.commit()?;
-        blocks.commit()?;
+        crate::export::commit_all(vec![locations, blocks])?;
     } else {
         std::fs::create_dir_all(out).map_err(|e| Error::output(&name, e))?;
-        let file = |suffix: &str| {
-            out.join(format!("{}-{suffix}", source.database_type))
-                .to_string_lossy()
-                .into_owned()
-        };
-        let v4 = OutputFile::create(&file("Blocks-IPv4.csv"))?;
-        let v6 = OutputFile::create(&file("Blocks-IPv6.csv"))?;
-        let locations = OutputFile::create(&file("Locations-en.csv"))?;
-        write_pair(&source, &v4, Some(&v6), &locations)?;
-        locations.commit()?;
-        v6.commit()?;
-        v4.commit()?;
+        let files = names
+            .iter()
+            .map(|n| OutputFile::create(n))
+            .collect::<Result<Vec<_>>>()?;
+        write_pair(&source, &files[0], Some(&files[1]), &files[2])?;
+        crate::export::commit_all(files)?;
     }
     Ok(())
 }

@@ -48,6 +48,16 @@ pub struct GeojsonArgs {
     h3_res: u8,
 }
 
+/// The layer's name, as the shapefile's file names use it.
+fn layer_name(layer: LayerArg) -> &'static str {
+    match layer {
+        LayerArg::Cells => Layer::Cells.name(),
+        LayerArg::Places => Layer::Places.name(),
+        LayerArg::Countries => Layer::Countries.name(),
+        LayerArg::Hex => Layer::Hex(h3o::Resolution::Zero).name(),
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum LayerArg {
     Cells,
@@ -57,6 +67,28 @@ enum LayerArg {
 }
 
 pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
+    let mut paths = super::guard::Paths::default();
+    args.source.declare(&mut paths);
+    if let Some(basemap) = &args.basemap {
+        super::map::declare_basemap(&mut paths, basemap);
+    }
+    let output = match (&args.output, &args.shapefile) {
+        (Some(o), _) => Some(o.as_str()),
+        (None, Some(_)) => None,
+        (None, None) => Some("-"),
+    };
+    if let Some(o) = output {
+        paths.output("-o", o);
+    }
+    if let Some(dir) = &args.shapefile {
+        for ext in crate::export::shapefile::EXTENSIONS {
+            paths.output(
+                "--shapefile",
+                dir.join(format!("{}.{ext}", layer_name(args.layer))),
+            );
+        }
+    }
+    paths.check()?;
     let grid = CellGrid::new(args.cell)?;
     let tally = args.source.resolve()?.tally;
     let layer = match args.layer {
@@ -76,11 +108,6 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         Framing::Collection
     };
     let mut written = 0;
-    let output = match (&args.output, &args.shapefile) {
-        (Some(o), _) => Some(o.as_str()),
-        (None, Some(_)) => None,
-        (None, None) => Some("-"),
-    };
     if let Some(output) = output {
         write_output(output, |w| {
             written = write_layer(&tally, layer, &grid, basemap.as_ref(), framing, w)?;

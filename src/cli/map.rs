@@ -249,7 +249,24 @@ pub struct RenderArgs {
     quiet: bool,
 }
 
+/// Declares a basemap shapefile (and the files beside it that are read) as inputs.
+pub(super) fn declare_basemap(paths: &mut super::guard::Paths, shp: &Path) {
+    paths.input("--basemap", shp);
+    for ext in ["dbf", "shx"] {
+        let sibling = shp.with_extension(ext);
+        if sibling.exists() {
+            paths.input("--basemap", sibling);
+        }
+    }
+}
+
 pub(super) fn run_render(args: &RenderArgs) -> Result<()> {
+    let mut paths = super::guard::Paths::default();
+    paths.input("TALLY", &args.tally);
+    if let Some(b) = &args.map.basemap {
+        declare_basemap(&mut paths, b);
+    }
+    paths.output("-o", &args.output).check()?;
     let text = std::fs::read(&args.tally).map_err(|source| Error::Input {
         path: args.tally.clone(),
         source,
@@ -295,10 +312,6 @@ const MAP_OUTPUTS: [&str; 7] = [
 pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     let started = Instant::now();
     let grid = CellGrid::new(args.map.cell)?;
-    std::fs::create_dir_all(&args.output)
-        .map_err(|e| Error::output(args.output.display().to_string(), e))?;
-    let resolved = args.source.resolve()?;
-    let (tally, databases) = (resolved.tally, resolved.databases);
     for name in &args.only {
         if !MAP_OUTPUTS.contains(&name.as_str()) {
             return Err(Error::Usage(format!(
@@ -317,6 +330,19 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
             .display()
             .to_string()
     };
+    let mut paths = super::guard::Paths::default();
+    args.source.declare(&mut paths);
+    if let Some(b) = &args.map.basemap {
+        declare_basemap(&mut paths, b);
+    }
+    for name in MAP_OUTPUTS.into_iter().filter(|n| wanted(n)) {
+        paths.output("-o", path(name));
+    }
+    paths.check()?;
+    std::fs::create_dir_all(&args.output)
+        .map_err(|e| Error::output(args.output.display().to_string(), e))?;
+    let resolved = args.source.resolve()?;
+    let (tally, databases) = (resolved.tally, resolved.databases);
     let mut notes = Vec::new();
     let mut report = None;
     if wanted("map.png") {

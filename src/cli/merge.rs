@@ -35,6 +35,11 @@ fn same_data(a: &[DatabaseInfo], b: &[DatabaseInfo]) -> bool {
 }
 
 pub(super) fn run(args: &MergeArgs) -> Result<()> {
+    let mut paths = super::guard::Paths::default();
+    for t in &args.tallies {
+        paths.input("TALLY", t);
+    }
+    paths.output("-o", &args.output).check()?;
     let mut merged = Tally::new();
     let mut databases: Option<Vec<DatabaseInfo>> = None;
     for path in &args.tallies {

@@ -3,6 +3,7 @@
 mod aggregate;
 mod builddb;
 mod geojson;
+mod guard;
 mod info;
 mod lookup;
 mod map;
@@ -124,6 +125,16 @@ pub(crate) struct Resolved {
 }
 
 impl SourceArgs {
+    /// Declares the files this source reads (databases and inputs) for the output check.
+    pub(crate) fn declare(&self, paths: &mut guard::Paths) {
+        self.db.declare(paths);
+        if !self.whole_db {
+            for input in &self.input.inputs {
+                paths.input("input", input);
+            }
+        }
+    }
+
     /// The run options, with `--whole-db` counting IPv4 unless `--family` says otherwise.
     pub fn run_options(&self) -> Result<RunOptions> {
         self.input.run_options(if self.whole_db {
@@ -371,6 +382,20 @@ pub fn discover_database() -> Option<PathBuf> {
 }
 
 impl DbArgs {
+    /// Declares the database files for the output check.
+    pub(crate) fn declare(&self, paths: &mut guard::Paths) {
+        if self.db.is_empty()
+            && let Some(found) = discover_database()
+        {
+            paths.input("the database", found);
+        }
+        for db in &self.db {
+            if db != Path::new("embedded") {
+                paths.input("--db", db);
+            }
+        }
+    }
+
     fn overrides(&self) -> Result<FieldOverrides> {
         let parse = |o: &Option<String>| {
             o.as_deref()

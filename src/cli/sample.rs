@@ -26,6 +26,9 @@ pub struct SampleArgs {
 }
 
 pub(super) fn run(args: &SampleArgs) -> Result<()> {
+    let mut paths = super::guard::Paths::default();
+    args.db.declare(&mut paths);
+    paths.output("-o", &args.output).check()?;
     let atlas = args.db.open()?;
     let sampler = Sampler::new(&atlas)?;
     let mut result = Ok(());

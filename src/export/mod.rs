@@ -17,9 +17,11 @@ use std::path::Path;
 
 /// An output being written. A regular file (new or existing) is written to a temporary file
 /// in the same directory and renamed over the target by [`OutputFile::commit`], so a failed
-/// run leaves no partial file and the previous file untouched. `-` is stdout, and a special
-/// file that exists (`/dev/null`, `/dev/stdout`, a FIFO) is written in place: renaming over
-/// it would replace the device or pipe.
+/// run leaves no partial file and the previous file untouched. A file that is replaced keeps
+/// its permission bits, and its owner and group where the process may set them (through a
+/// symlink: the target's). `-` is stdout, and a special file that exists (`/dev/null`,
+/// `/dev/stdout`, a FIFO) is written in place: renaming over it would replace the device or
+/// pipe.
 pub struct OutputFile {
     path: String,
     target: Target,
@@ -28,7 +30,12 @@ pub struct OutputFile {
 enum Target {
     Stdout,
     InPlace(std::fs::File),
-    Temporary(tempfile::NamedTempFile, std::path::PathBuf),
+    Temporary {
+        tmp: tempfile::NamedTempFile,
+        real: std::path::PathBuf,
+        /// The replaced file's metadata, to carry over.
+        previous: Option<Box<std::fs::Metadata>>,
+    },
 }
 
 impl OutputFile {
@@ -45,7 +52,7 @@ impl OutputFile {
                         .open(path)
                         .map_err(err)?,
                 ),
-                _ => {
+                found => {
                     // Through symlinks to the real file, so the link itself survives.
                     let real = std::fs::canonicalize(path)
                         .unwrap_or_else(|_| Path::new(path).to_path_buf());
@@ -61,7 +68,11 @@ impl OutputFile {
                         .tempfile_in(dir)
                         .map_err(err)?;
                     crate::signals::register_temporary(tmp.path().to_path_buf());
-                    Target::Temporary(tmp, real)
+                    Target::Temporary {
+                        tmp,
+                        real,
+                        previous: found.ok().filter(std::fs::Metadata::is_file).map(Box::new),
+                    }
                 }
             }
         };
@@ -83,20 +94,54 @@ impl OutputFile {
         let inner: Box<dyn Write + Send> = match &self.target {
             Target::Stdout => Box::new(io::stdout()),
             Target::InPlace(f) => Box::new(f.try_clone().map_err(err)?),
-            Target::Temporary(tmp, _) => Box::new(tmp.reopen().map_err(err)?),
+            Target::Temporary { tmp, .. } => Box::new(tmp.reopen().map_err(err)?),
         };
         Ok(Box::new(BufWriter::with_capacity(1 << 16, inner)))
     }
 
-    /// Makes the output visible under its name (renames the temporary file into place).
-    pub fn commit(self) -> Result<()> {
+    /// Makes the written bytes durable and gives the temporary file the replaced file's
+    /// mode and owner: everything but the rename, which cannot fail for want of space.
+    fn seal(&self) -> Result<()> {
         let err = |e: io::Error| Error::output(&self.path, e);
-        if let Target::Temporary(tmp, real) = self.target {
-            tmp.as_file().sync_all().map_err(err)?;
-            tmp.persist(&real).map_err(|e| err(e.error))?;
+        if let Target::Temporary { tmp, previous, .. } = &self.target {
+            let file = tmp.as_file();
+            if let Some(meta) = previous {
+                use std::os::unix::fs::{MetadataExt, PermissionsExt};
+                // Owner and group where allowed (root, or a group the user is in); the mode
+                // is set after, since changing the owner may clear set-id bits.
+                if std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid())).is_err() {
+                    let _ = std::os::unix::fs::fchown(file, None, Some(meta.gid()));
+                }
+                file.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))
+                    .map_err(err)?;
+            }
+            file.sync_all().map_err(err)?;
         }
         Ok(())
     }
+
+    /// Makes the output visible under its name (renames the temporary file into place).
+    pub fn commit(self) -> Result<()> {
+        self.seal()?;
+        self.rename()
+    }
+
+    fn rename(self) -> Result<()> {
+        if let Target::Temporary { tmp, real, .. } = self.target {
+            tmp.persist(&real)
+                .map_err(|e| Error::output(&self.path, e.error))?;
+        }
+        Ok(())
+    }
+}
+
+/// Commits outputs that belong together (the files of a shapefile): each is made durable
+/// first, and only when all are complete are they renamed into place.
+pub fn commit_all(outputs: Vec<OutputFile>) -> Result<()> {
+    for out in &outputs {
+        out.seal()?;
+    }
+    outputs.into_iter().try_for_each(OutputFile::rename)
 }
 
 /// Writes a whole output with `write`, then commits it (see [`OutputFile`]).

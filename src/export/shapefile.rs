@@ -1,15 +1,18 @@
 //! Shapefiles (`.shp`, `.shx`, `.dbf`, `.prj`) of a layer's features, via the `shapefile` crate.
 
 use super::features::{Feature, Geometry, Kind, Layer, Value, features, fields, normalize_ring};
-use super::write_output;
+use super::{OutputFile, commit_all};
 use crate::basemap::Basemap;
 use crate::error::{Error, Result};
 use crate::tally::{CellGrid, Tally};
-use std::io::Cursor;
+use std::io::{Cursor, Write};
 use std::path::Path;
 
 /// WGS 84 longitude/latitude, as `.prj` files write it.
 const WGS84_PRJ: &str = r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
+
+/// The files of one shapefile, by extension.
+pub const EXTENSIONS: [&str; 4] = ["shp", "shx", "dbf", "prj"];
 
 /// dBase field names have at most 10 characters.
 fn dbf_name(name: &str) -> &str {
@@ -19,8 +22,9 @@ fn dbf_name(name: &str) -> &str {
     }
 }
 
-/// Writes `DIR/<layer>.shp`, `.shx`, `.dbf` and `.prj`, each atomically. Returns the number
-/// of features.
+/// Writes `DIR/<layer>.shp`, `.shx`, `.dbf` and `.prj` as one set: all four are written to
+/// temporary files and renamed into place only when every one is complete, so a failure
+/// leaves the previous set untouched. Returns the number of features.
 pub fn write_layer(
     tally: &Tally,
     layer: Layer,
@@ -77,14 +81,22 @@ pub fn write_layer(
         .map_err(|e| err(e.to_string()))?;
         table.finalize().map_err(|e| err(e.to_string()))?;
     }
-    for (ext, bytes) in [
-        ("shp", shp.into_inner()),
-        ("shx", shx.into_inner()),
-        ("dbf", dbf.into_inner()),
-        ("prj", WGS84_PRJ.as_bytes().to_vec()),
-    ] {
-        write_output(&format!("{label}.{ext}"), |w| w.write_all(&bytes))?;
+    let contents = [
+        shp.into_inner(),
+        shx.into_inner(),
+        dbf.into_inner(),
+        WGS84_PRJ.as_bytes().to_vec(),
+    ];
+    let mut files = Vec::with_capacity(EXTENSIONS.len());
+    for (ext, bytes) in EXTENSIONS.iter().zip(&contents) {
+        let out = OutputFile::create(&format!("{label}.{ext}"))?;
+        let mut w = out.writer()?;
+        w.write_all(bytes)
+            .and_then(|()| w.flush())
+            .map_err(|e| Error::output(out.path(), e))?;
+        files.push(out);
     }
+    commit_all(files)?;
     Ok(feats.len())
 }
 

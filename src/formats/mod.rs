@@ -292,6 +292,10 @@ pub fn is_csv_source(path: &Path) -> bool {
     if path.is_dir() {
         return true;
     }
+    // Only a regular file is opened to look at it: a FIFO would wait for a writer.
+    if !path.is_file() {
+        return false;
+    }
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase());
@@ -326,12 +330,13 @@ impl CsvFile {
         let err = |e: std::io::Error| Error::database(&self.name, e);
         match &self.zip {
             None => {
-                let mut file = std::fs::File::open(&self.name).map_err(err)?;
-                f(&mut file)
+                let (file, len) = crate::util::open_regular(Path::new(&self.name)).map_err(err)?;
+                f(&mut file.take(len))
             }
             Some(zip) => {
                 let label = zip.display().to_string();
-                let file = std::fs::File::open(zip).map_err(|e| Error::database(&label, e))?;
+                let (file, _) =
+                    crate::util::open_regular(zip).map_err(|e| Error::database(&label, e))?;
                 let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
                     .map_err(|e| Error::database(&label, e))?;
                 let mut entry = archive
@@ -429,7 +434,8 @@ fn list_files(paths: &[PathBuf]) -> Result<Vec<CsvFile>> {
             entries.sort();
             files.extend(entries.iter().map(|p| on_disk(p)));
         } else if path.is_file() && !is_csv(&label) {
-            let file = std::fs::File::open(path).map_err(|e| Error::database(&label, e))?;
+            let (file, _) =
+                crate::util::open_regular(path).map_err(|e| Error::database(&label, e))?;
             let archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
                 Error::database(&label, format!("not a zip archive ({e}); {EXPECTED}"))
             })?;

@@ -53,16 +53,69 @@ pub fn table_path(dir: &Path, key: u128) -> PathBuf {
     dir.join(format!("ipv4-table-{key:032x}.bin"))
 }
 
-/// Loads the table with this key, if the cache holds a sound one.
-/// `Err` says why a file that exists was not used.
-pub fn load(dir: &Path, key: u128, db_index: usize) -> Option<Result<Ipv4Table, String>> {
-    let bytes = crate::util::read_file(&table_path(dir, key)).ok()?;
-    Some(decode(&bytes, key, db_index))
+/// Why a cache file that exists was not used.
+#[derive(Debug)]
+pub enum Refused {
+    /// Another user could have written it (not a regular file of ours, or writable by group
+    /// or others), as ssh treats its keys: not read, and not replaced either.
+    Unsafe(String),
+    /// It is ours but not sound (checksum, structure, or disagreement with the database):
+    /// rebuilt and replaced.
+    Unsound(String),
 }
 
-/// Writes a table into the cache (atomically), then trims the cache to its newest files.
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::Unsafe(m) | Refused::Unsound(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Checks that a cache file is a regular file (not a symlink), owned by this user, and
+/// writable by no one else.
+fn trustworthy(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| e.to_string())?;
+    if !meta.file_type().is_file() {
+        return Err("it is not a regular file".into());
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(format!(
+            "it is owned by user {}, not by this user ({me})",
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "it is writable by group or others (mode {:o})",
+            meta.mode() & 0o777
+        ));
+    }
+    Ok(())
+}
+
+/// Loads the table with this key, if the cache holds one. `Err` says why a file that
+/// exists was not used.
+pub fn load(dir: &Path, key: u128, db_index: usize) -> Option<Result<Ipv4Table, Refused>> {
+    let path = table_path(dir, key);
+    std::fs::symlink_metadata(&path).ok()?;
+    if let Err(why) = trustworthy(&path) {
+        return Some(Err(Refused::Unsafe(why)));
+    }
+    Some(match crate::util::read_file(&path) {
+        Ok(bytes) => decode(&bytes, key, db_index).map_err(Refused::Unsound),
+        Err(e) => Err(Refused::Unsound(e.to_string())),
+    })
+}
+
+/// Writes a table into the cache (atomically; the directory is created 0700 and the file
+/// 0600), then trims the cache to its newest files.
 pub fn store(dir: &Path, key: u128, table: &Ipv4Table) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(dir)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".ipv4-table-")
         .suffix(".tmp")

@@ -205,15 +205,40 @@ impl Atlas {
         let (Some(db_index), Some(key)) = (self.route_v4, self.table_key()) else {
             return Ok(None);
         };
-        if let Some(Ok(table)) = cache_dir.and_then(|dir| cache::load(dir, key, db_index)) {
-            let _ = self.table_source.set(TableSource::Cache);
-            return Ok(Some(table));
+        let mut store = cache_dir;
+        if let Some(dir) = cache_dir {
+            let loaded = cache::load(dir, key, db_index).map(|r| {
+                r.and_then(|table| {
+                    table
+                        .spot_check(self)
+                        .map(|()| table)
+                        .map_err(cache::Refused::Unsound)
+                })
+            });
+            match loaded {
+                Some(Ok(table)) => {
+                    let _ = self.table_source.set(TableSource::Cache);
+                    return Ok(Some(table));
+                }
+                Some(Err(why)) => {
+                    if matches!(why, cache::Refused::Unsafe(_)) {
+                        store = None;
+                    }
+                    eprintln!(
+                        "ipatlas: warning: not using the cached table {}: {why}; building it in memory",
+                        crate::util::escape_controls(
+                            &cache::table_path(dir, key).display().to_string()
+                        )
+                    );
+                }
+                None => {}
+            }
         }
         let Some(table) = Ipv4Table::build(self, cancel)? else {
             return Ok(None);
         };
         let _ = self.table_source.set(TableSource::Built);
-        if let Some(dir) = cache_dir {
+        if let Some(dir) = store {
             let _ = cache::store(dir, key, &table);
         }
         Ok(Some(table))

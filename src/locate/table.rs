@@ -257,3 +257,64 @@ impl Ipv4Table {
         &self.records[id as usize].place
     }
 }
+
+/// Ranges and records a loaded table is checked on (see [`Ipv4Table::spot_check`]).
+const SPOT_CHECKS: usize = 2048;
+
+impl Ipv4Table {
+    /// Checks a table read from outside (the cache) against the database's search tree: the
+    /// first and last address of up to [`SPOT_CHECKS`] ranges spread over the table, and one
+    /// address of as many records, must get the same answer (no record, or the same place).
+    pub fn spot_check(&self, atlas: &Atlas) -> std::result::Result<(), String> {
+        let db = atlas
+            .dbs
+            .get(self.db_index)
+            .ok_or_else(|| "it names another database".to_owned())?;
+        let agrees = |ip: u32, id: u32| -> std::result::Result<(), String> {
+            let disagree = || {
+                format!(
+                    "it does not agree with the database at {}",
+                    Ipv4Addr::from(ip)
+                )
+            };
+            let tree = atlas
+                .lookup(std::net::IpAddr::V4(ip.into()))
+                .map_err(|e| e.to_string())?;
+            match (tree, id) {
+                (Lookup::NotFound(_), NO_RECORD) => Ok(()),
+                (Lookup::Found(_, found), id) if id != NO_RECORD => {
+                    let record = self.records.get(id as usize).ok_or_else(disagree)?;
+                    let place = db
+                        .decode_place(&found, atlas.fallback)
+                        .map_err(|e| e.to_string())?;
+                    if place == record.place {
+                        Ok(())
+                    } else {
+                        Err(disagree())
+                    }
+                }
+                _ => Err(disagree()),
+            }
+        };
+        let n = self.ranges.len();
+        if n == 0 {
+            return Err("it has no ranges".into());
+        }
+        let stride = n.div_ceil(SPOT_CHECKS).max(1);
+        for i in (0..n).step_by(stride).chain(std::iter::once(n - 1)) {
+            let (start, id) = self.ranges[i];
+            let last = self
+                .ranges
+                .get(i + 1)
+                .map_or(u32::MAX, |r| r.0.wrapping_sub(1));
+            agrees(start, id)?;
+            agrees(last, id)?;
+        }
+        let m = self.records.len();
+        let stride = m.div_ceil(SPOT_CHECKS).max(1);
+        for id in (0..m).step_by(stride) {
+            agrees(self.records[id].sample, id as u32)?;
+        }
+        Ok(())
+    }
+}

@@ -11,6 +11,7 @@ mod formats;
 mod geojson;
 mod info;
 mod inputs;
+mod integrity;
 mod lookup;
 mod maps;
 mod merge;

@@ -1,0 +1,605 @@
+//! Regression tests for the integrity issue: no output replaces an input, nothing is written
+//! outside the place named, replaced files keep their mode, and sets of files are atomic.
+//! Each test is named for what it pins.
+
+use crate::common::{Fixtures, TestEnv};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Asserts a refusal: exit code 2, one line naming both flags, and `file` unchanged.
+#[track_caller]
+fn assert_refused(env: &TestEnv, args: &[&str], flags: [&str; 2], file: &str, before: &[u8]) {
+    let r = env.run(args);
+    assert_eq!(
+        r.code, 2,
+        "{args:?} should be refused; stderr: {}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
+    for flag in flags {
+        assert!(
+            r.stderr.contains(flag),
+            "{args:?}: {flag} not named in {}",
+            r.stderr
+        );
+    }
+    assert_eq!(
+        std::fs::read(env.path(file)).expect("file still there"),
+        before,
+        "{args:?} changed {file}"
+    );
+}
+
+#[test]
+fn an_output_that_is_an_input_is_refused_before_reading() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    let text = b"1.0.0.1\n2.0.0.1\n";
+    env.write("in.txt", text);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, text).unwrap();
+    let gz = gz.finish().unwrap();
+    env.write("in.txt.gz", &gz);
+    std::os::unix::fs::symlink("in.txt", env.path("link.txt")).unwrap();
+    std::fs::hard_link(env.path("in.txt"), env.path("hard.txt")).unwrap();
+
+    for (flag, out) in [
+        ("--countries", "in.txt"),
+        ("--cells", "./in.txt"),
+        ("--invalid-out", "in.txt"),
+        ("--summary", "link.txt"),
+        ("--tally", "hard.txt"),
+    ] {
+        assert_refused(
+            &env,
+            &["aggregate", "--db", db, "in.txt", flag, out],
+            [flag, "input"],
+            "in.txt",
+            text,
+        );
+    }
+    // Whatever the compression, and whichever name the input is read through.
+    assert_refused(
+        &env,
+        &["aggregate", "--db", db, "in.txt.gz", "--tally", "in.txt.gz"],
+        ["--tally", "input"],
+        "in.txt.gz",
+        &gz,
+    );
+    assert_refused(
+        &env,
+        &[
+            "aggregate",
+            "--db",
+            db,
+            "link.txt",
+            "--countries",
+            "hard.txt",
+        ],
+        ["--countries", "input"],
+        "in.txt",
+        text,
+    );
+    // The database is an input too.
+    let db_bytes = std::fs::read(&fx.nested).unwrap();
+    assert_refused(
+        &env,
+        &["aggregate", "--db", db, "in.txt", "--summary", db],
+        ["--summary", "--db"],
+        "fixture-city.mmdb",
+        &db_bytes,
+    );
+    assert_refused(
+        &env,
+        &["build-db", "--from", db, "-o", db],
+        ["-o", "--from"],
+        "fixture-city.mmdb",
+        &db_bytes,
+    );
+    assert_refused(
+        &env,
+        &["sample", "--db", db, "-n", "5", "-o", db],
+        ["-o", "--db"],
+        "fixture-city.mmdb",
+        &db_bytes,
+    );
+
+    // Tallies read by merge, render and map.
+    env.run(&["aggregate", "--db", db, "in.txt", "--tally", "t.json"])
+        .ok();
+    let tally = std::fs::read(env.path("t.json")).unwrap();
+    assert_refused(
+        &env,
+        &["merge", "t.json", "-o", "t.json"],
+        ["-o", "TALLY"],
+        "t.json",
+        &tally,
+    );
+    assert_refused(
+        &env,
+        &["render", "t.json", "-o", "t.json"],
+        ["-o", "TALLY"],
+        "t.json",
+        &tally,
+    );
+    std::fs::create_dir(env.path("m")).unwrap();
+    std::fs::copy(env.path("t.json"), env.path("m/tally.json")).unwrap();
+    assert_refused(
+        &env,
+        &["map", "m/tally.json", "-o", "m"],
+        ["-o", "input"],
+        "m/tally.json",
+        &tally,
+    );
+    // ... which is fine when the tally is not among the outputs.
+    env.run(&["map", "m/tally.json", "-o", "m", "--only", "map.png"])
+        .ok();
+    assert!(env.path("m/map.png").exists());
+    assert_refused(
+        &env,
+        &["geojson", "t.json", "-o", "t.json"],
+        ["-o", "input"],
+        "t.json",
+        &tally,
+    );
+}
+
+#[test]
+fn two_outputs_that_are_the_same_file_are_refused() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("in.txt", "1.0.0.1\n");
+    env.write("old.csv", "keep\n");
+    std::os::unix::fs::symlink("old.csv", env.path("old-link.csv")).unwrap();
+    for (a, b) in [
+        ("out.csv", "./out.csv"),
+        ("old.csv", "old-link.csv"),
+        ("-", "-"),
+    ] {
+        let r = env.run(&[
+            "aggregate",
+            "--db",
+            db,
+            "in.txt",
+            "--countries",
+            a,
+            "--cells",
+            b,
+        ]);
+        assert_eq!(r.code, 2, "{a} {b}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("--countries") && r.stderr.contains("--cells"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty(), "nothing written: {}", r.stdout);
+    }
+    assert!(!env.path("out.csv").exists());
+    assert_eq!(env.read("old.csv"), "keep\n");
+    // A device written twice replaces nothing: allowed.
+    env.run(&[
+        "aggregate",
+        "--db",
+        db,
+        "in.txt",
+        "--countries",
+        "/dev/null",
+        "--cells",
+        "/dev/null",
+    ])
+    .ok();
+}
+
+/// A database whose metadata type is `type_name`, with one network.
+fn database_of_type(env: &TestEnv, file: &str, type_name: &str) -> std::path::PathBuf {
+    let mut w = mmdb_writer::Writer::builder(type_name).build();
+    w.insert_value(
+        "1.0.0.0/24".parse::<ipnet::IpNet>().unwrap(),
+        mmdb_writer::Value::map([(
+            "country",
+            mmdb_writer::Value::map([("iso_code", mmdb_writer::Value::from("US"))]),
+        )]),
+    )
+    .unwrap();
+    env.write(file, w.to_bytes().unwrap())
+}
+
+/// Every file under `dir`, as paths relative to it.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn export_names_taken_from_the_database_stay_inside_the_directory() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.path("work/out")).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let absolute = outside.path().join("abs").display().to_string();
+    for (i, type_name) in ["../../x", &absolute, "a/b\nc", "..", ".hidden"]
+        .iter()
+        .enumerate()
+    {
+        let db = database_of_type(&env, &format!("db{i}.mmdb"), type_name);
+        let out = env.path(&format!("work/out/{i}"));
+        env.run(&[
+            "export",
+            "--db",
+            db.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .ok();
+        let files = files_under(&out);
+        assert_eq!(files.len(), 3, "{type_name:?}: {files:?}");
+        for f in &files {
+            assert!(!f.contains('/'), "{type_name:?}: {f} is not directly in -o");
+            assert!(!f.starts_with('.'), "{type_name:?}: {f} is hidden");
+            assert!(
+                f.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
+                "{f}"
+            );
+        }
+    }
+    // Nothing landed outside -o.
+    assert_eq!(
+        files_under(&env.path("work"))
+            .iter()
+            .filter(|f| !f.starts_with("out/"))
+            .count(),
+        0
+    );
+    assert!(files_under(outside.path()).is_empty());
+    assert!(!env.path("x").exists());
+
+    // The embedded database's type has a space: it becomes '-'.
+    env.run(&["export", "--db", "embedded", "-o", "emb"]).ok();
+    assert_eq!(
+        files_under(&env.path("emb")),
+        [
+            "country-ipvAll-Blocks-IPv4.csv",
+            "country-ipvAll-Blocks-IPv6.csv",
+            "country-ipvAll-Locations-en.csv"
+        ]
+    );
+
+    // `-o -` is refused, and no directory named `-` appears.
+    let r = env.run(&["export", "--db", "embedded", "-o", "-"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("-o"), "{}", r.stderr);
+    assert!(!env.path("-").exists());
+}
+
+#[test]
+fn replacing_an_output_keeps_its_mode_and_owner() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("in.txt", "1.0.0.1\n");
+    let out = env.write("c.csv", "old\n");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // As root, the file belongs to another user and group, which must survive.
+    if is_root() {
+        std::os::unix::fs::chown(&out, Some(4321), Some(4322)).unwrap();
+    }
+    let before = std::fs::metadata(&out).unwrap();
+    // Through a symlink: the target keeps its mode, the link stays a link.
+    let target = env.write("target.csv", "old\n");
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::os::unix::fs::symlink("target.csv", env.path("link.csv")).unwrap();
+
+    env.run(&[
+        "aggregate",
+        "--db",
+        db,
+        "in.txt",
+        "--countries",
+        "c.csv",
+        "--cells",
+        "link.csv",
+    ])
+    .ok();
+    let after = std::fs::metadata(&out).unwrap();
+    assert!(env.read("c.csv").starts_with("country,count"), "replaced");
+    assert_eq!(after.mode() & 0o7777, 0o600);
+    assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+    assert!(
+        env.read("target.csv").starts_with("lat_min"),
+        "written through the link"
+    );
+    assert!(
+        std::fs::symlink_metadata(env.path("link.csv"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::metadata(&target).unwrap().mode() & 0o7777, 0o640);
+
+    // A new file is created as any new file (0666 less the umask): not 0600.
+    env.run(&["aggregate", "--db", db, "in.txt", "--countries", "new.csv"])
+        .ok();
+    let mode = std::fs::metadata(env.path("new.csv")).unwrap().mode() & 0o777;
+    assert_eq!(
+        mode & 0o044,
+        0o044,
+        "readable by others as umask 022 allows: {mode:o}"
+    );
+}
+
+/// A tally with `n` places, each at its own coordinates.
+fn tally_with_places(n: usize) -> String {
+    let places: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "country": "US", "lat": -60.0 + (i / 100) as f64 * 0.5,
+                "lon": -170.0 + (i % 100) as f64 * 3.0, "accuracy_radius": 10,
+                "ipv4": 1 + i, "ipv6": 0
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "format": "ipatlas-tally", "version": 1, "generator": "test",
+        "databases": [], "counters": {"lines": n, "skipped": 0, "parsed": n, "excluded": 0,
+            "invalid_reasons": {}, "ipv4_records": n, "ipv6_records": 0, "ipv4_prefixes": 0,
+            "ipv6_prefixes": 0, "ipv4_not_found": {}, "ipv6_not_found": {}},
+        "places": places
+    })
+    .to_string()
+}
+
+#[test]
+fn a_shapefile_set_is_replaced_whole_or_not_at_all() {
+    let env = TestEnv::new();
+    env.write("small.json", tally_with_places(3));
+    env.write("big.json", tally_with_places(2000));
+    env.run(&[
+        "geojson",
+        "small.json",
+        "--layer",
+        "places",
+        "--shapefile",
+        "shp",
+    ])
+    .ok();
+    let read_set = || -> Vec<Vec<u8>> {
+        ["shp", "shx", "dbf", "prj"]
+            .iter()
+            .map(|e| std::fs::read(env.path(&format!("shp/places.{e}"))).unwrap())
+            .collect()
+    };
+    let old = read_set();
+    // The big layer's .shp (28 bytes a point) fits under a 64 KiB file-size limit but its
+    // .dbf (about 80 bytes a record) does not: the write fails part-way through the set.
+    let mut c = env.command();
+    c.args([
+        "geojson",
+        "big.json",
+        "--layer",
+        "places",
+        "--shapefile",
+        "shp",
+    ]);
+    // SAFETY: setrlimit and signal are async-signal-safe; nothing else runs in pre_exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut c, || {
+            let lim = libc::rlimit {
+                rlim_cur: 64 * 1024,
+                rlim_max: 64 * 1024,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &raw const lim);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let out = c.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(read_set(), old, "the old set is untouched");
+    let leftovers: Vec<String> = files_under(&env.path("shp"))
+        .into_iter()
+        .filter(|f| f.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Without the limit, the whole new set replaces the old one.
+    env.run(&[
+        "geojson",
+        "big.json",
+        "--layer",
+        "places",
+        "--shapefile",
+        "shp",
+    ])
+    .ok();
+    let new = read_set();
+    assert!(new[0].len() > old[0].len() && new[2].len() > old[2].len());
+}
+
+/// Runs `aggregate --lookup table` with the cache in `cache/` and returns the run, the
+/// countries table and the summary.
+fn table_run(env: &TestEnv, db: &str) -> (crate::common::Run, String, serde_json::Value) {
+    env.write("ips.txt", "1.0.0.1\n2.0.0.9\n5.5.5.5\n");
+    let r = env.run(&[
+        "aggregate",
+        "--db",
+        db,
+        "ips.txt",
+        "--lookup",
+        "table",
+        "--countries",
+        "c.csv",
+        "--summary",
+        "s.json",
+    ]);
+    let r = r.ok();
+    let c = env.read("c.csv");
+    let s = crate::common::json(&env.read("s.json"));
+    (r, c, s)
+}
+
+fn the_cache_file(env: &TestEnv) -> std::path::PathBuf {
+    let files: Vec<_> = std::fs::read_dir(env.path("cache"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files[0].clone()
+}
+
+#[test]
+fn the_table_cache_trusts_only_private_files_that_agree_with_the_database() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    let (first, countries, s) = table_run(&env, db);
+    assert_eq!(s["ipv4_table"], "built");
+    assert!(first.stderr.is_empty(), "{}", first.stderr);
+    assert!(countries.contains("US,1"), "{countries}");
+    let dir_mode = std::fs::metadata(env.path("cache")).unwrap().mode() & 0o777;
+    assert_eq!(dir_mode, 0o700);
+    let file = the_cache_file(&env);
+    assert_eq!(std::fs::metadata(&file).unwrap().mode() & 0o777, 0o600);
+    assert_eq!(table_run(&env, db).2["ipv4_table"], "cache");
+
+    // Writable by others: refused with one warning, used from memory, and left alone.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let (r, c, s) = table_run(&env, db);
+    assert_eq!(s["ipv4_table"], "built");
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("writable by group or others"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(c, countries);
+    assert_eq!(std::fs::metadata(&file).unwrap().mode() & 0o777, 0o666);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // Owned by another user (root can make one): refused the same way.
+    if is_root() {
+        std::os::unix::fs::chown(&file, Some(4321), None).unwrap();
+        let (r, c, s) = table_run(&env, db);
+        assert_eq!(s["ipv4_table"], "built");
+        assert!(r.stderr.contains("owned by user 4321"), "{}", r.stderr);
+        assert_eq!(c, countries);
+        std::os::unix::fs::chown(&file, Some(0), None).unwrap();
+    }
+
+    // A symlink, even to a sound table, is not a regular file.
+    let moved = env.path("moved.bin");
+    std::fs::rename(&file, &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, &file).unwrap();
+    let (r, _, s) = table_run(&env, db);
+    assert_eq!(s["ipv4_table"], "built");
+    assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
+    std::fs::remove_file(&file).unwrap();
+    std::fs::rename(&moved, &file).unwrap();
+
+    // US changed to KP in every record, the checksum recomputed: the spot check catches it,
+    // the run answers from the database, and the file is rebuilt.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let n_ranges = u64::from_le_bytes(bytes[32..40].try_into().unwrap()) as usize;
+    let n_records = u64::from_le_bytes(bytes[40..48].try_into().unwrap()) as usize;
+    let records = 48 + n_ranges * 8;
+    let mut changed = 0;
+    for i in 0..n_records {
+        let at = records + i * 36 + 13;
+        if &bytes[at..at + 2] == b"US" {
+            bytes[at..at + 2].copy_from_slice(b"KP");
+            changed += 1;
+        }
+    }
+    assert!(changed > 0);
+    let body = bytes.len() - 8;
+    let sum = twox_hash::XxHash3_64::oneshot(&bytes[..body]);
+    bytes[body..].copy_from_slice(&sum.to_le_bytes());
+    std::fs::write(&file, &bytes).unwrap();
+    let (r, c, s) = table_run(&env, db);
+    assert_eq!(s["ipv4_table"], "built");
+    assert!(
+        r.stderr.contains("does not agree with the database"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(c, countries, "KP never appears");
+    let (r, c, s) = table_run(&env, db);
+    assert_eq!(s["ipv4_table"], "cache", "rebuilt: {}", r.stderr);
+    assert_eq!(c, countries);
+}
+
+/// Runs `args` and waits at most 20 s; a run still going then is a hang.
+fn run_bounded(env: &TestEnv, args: &[&str]) -> (Option<i32>, String) {
+    let mut child = env
+        .command()
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            return (status.code(), err);
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return (None, "hung".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn databases_and_cache_files_must_be_regular_files() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    env.write("ips.txt", "1.0.0.1\n");
+    let fifo = env.path("fifo.mmdb");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads the NUL-terminated path and nothing else.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    for db in ["/dev/zero", fifo.to_str().unwrap()] {
+        let (code, err) = run_bounded(&env, &["aggregate", "--db", db, "ips.txt"]);
+        assert_eq!(code, Some(2), "--db {db}: {err}");
+        assert!(err.contains("not a regular file"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // A cache file that is a symlink to /dev/zero, or a FIFO, is refused, not read.
+    let db = fx.nested.to_str().unwrap();
+    table_run(&env, db);
+    let file = the_cache_file(&env);
+    for target in ["/dev/zero", fifo.to_str().unwrap()] {
+        std::fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink(target, &file).unwrap();
+        let (code, err) = run_bounded(
+            &env,
+            &["aggregate", "--db", db, "ips.txt", "--lookup", "table"],
+        );
+        assert_eq!(code, Some(0), "cache -> {target}: {err}");
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+}
