@@ -66,6 +66,9 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A count that would not fit in its counter (merging crafted tallies, say).
+    #[error("{0}")]
+    Overflow(String),
     /// A tally file that cannot be used.
     #[error("tally {path}: {message}")]
     Tally {
@@ -84,6 +87,7 @@ impl Error {
             Error::Input { .. } | Error::Output { .. } => exit::IO,
             Error::Database { .. }
             | Error::Usage(_)
+            | Error::Overflow(_)
             | Error::Tally { .. }
             | Error::Basemap { .. } => exit::BAD_DATA,
             Error::Strict { .. } => exit::STRICT,

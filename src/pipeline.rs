@@ -219,7 +219,7 @@ pub fn aggregate(
         let (mut tally, damaged) = tally?;
         built?;
         tally.counters.truncated_inputs += damaged;
-        Ok(tally)
+        tally.checked()
     })
 }
 
@@ -267,7 +267,7 @@ pub fn aggregate_whole_db(
                         for (block, len) in crate::util::cidr_blocks(first, last, 32) {
                             let reason =
                                 NotFound::unlocated(std::net::Ipv4Addr::from(block as u32).into());
-                            total.counters.not_found[V4][reason.index()] += 1u64 << (32 - len);
+                            total.add_not_found(V4, reason, 1u128 << (32 - len));
                         }
                     }
                 }
@@ -294,7 +294,11 @@ pub fn aggregate_whole_db(
         let tally = parts
             .par_iter()
             .try_fold(
-                || Worker::new(atlas, &options, &[], None),
+                || {
+                    let mut w = Worker::new(atlas, &options, &[], None);
+                    w.whole_db = true;
+                    w
+                },
                 |mut w, part| {
                     w.prefix(*part, fam)?;
                     Ok::<_, Error>(w)
@@ -310,7 +314,7 @@ pub fn aggregate_whole_db(
         total.counters.records[fam] += 1;
         total.counters.prefixes[fam] += 1;
     }
-    Ok(total)
+    total.checked()
 }
 
 /// Runs `consume` over the chunks of all inputs, read by a separate thread. `consume` may
@@ -466,6 +470,9 @@ struct Worker<'a> {
     batch: Vec<u32>,
     /// The table the counts refer to.
     table: Option<&'a Ipv4Table>,
+    /// Walking the whole database: IPv6 space aliased to the IPv4 data is not counted
+    /// again as IPv6 (see [`NotFound::Ipv4Alias`]).
+    whole_db: bool,
 }
 
 impl<'a> Worker<'a> {
@@ -485,6 +492,7 @@ impl<'a> Worker<'a> {
             table_counts: Vec::new(),
             batch: Vec::with_capacity(BATCH),
             table: None,
+            whole_db: false,
         }
     }
 
@@ -594,16 +602,20 @@ impl<'a> Worker<'a> {
     fn prefix(&mut self, net: IpNetwork, fam: usize) -> Result<()> {
         let atlas = self.atlas;
         let covered = atlas.covers(fam == V6);
+        let whole_db = self.whole_db;
         atlas.for_each_network(net, |part| {
             match part.found {
+                Some(_) if whole_db && part.aliased => {
+                    self.tally
+                        .add_not_found(fam, NotFound::Ipv4Alias, part.weight);
+                }
                 Some((key, result)) => {
                     let slot = self.slot(key, &result)?;
                     self.tally.add(slot, fam, part.weight);
                 }
                 None => {
                     let reason = unlocated_reason(covered, fam, part.network);
-                    let c = &mut self.tally.counters.not_found[fam][reason.index()];
-                    *c = c.saturating_add(part.weight);
+                    self.tally.add_not_found(fam, reason, part.weight);
                 }
             }
             Ok(())
@@ -675,7 +687,7 @@ fn fold_table_counts(tally: &mut Tally, table: &Ipv4Table, counts: &[u64]) {
     for (id, &n) in counts.iter().enumerate() {
         if n > 0 {
             let slot = tally.slot(*table.place(id as u32));
-            tally.add(slot, V4, n);
+            tally.add(slot, V4, u128::from(n));
         }
     }
 }
@@ -874,7 +886,12 @@ fn render_rows(
                 worker.tally.counters.prefixes[fam] += 1;
                 let text = net.to_string();
                 let covered = atlas.covers(fam == V6);
+                // Rows list the database's own networks: the mirrors of the IPv4 data in
+                // aliased IPv6 space are listed only when the query lies in that space.
+                let query_aliased =
+                    matches!(net, IpNetwork::V6(n) if crate::locate::in_ipv4_alias(n));
                 atlas.for_each_network(net, |part| match part.found {
+                    _ if part.aliased && !query_aliased => Ok(()),
                     Some((key, result)) => {
                         let place = atlas.place(key, &result)?;
                         let slot = worker.slot(key, &result)?;
@@ -883,8 +900,7 @@ fn render_rows(
                     }
                     None => {
                         let reason = unlocated_reason(covered, fam, part.network);
-                        let c = &mut worker.tally.counters.not_found[fam][reason.index()];
-                        *c = c.saturating_add(part.weight);
+                        worker.tally.add_not_found(fam, reason, part.weight);
                         emit(Row {
                             ip: &text,
                             country: None,

@@ -84,10 +84,15 @@ impl Sampler {
             let space = &mut spaces[fam];
             let mut total = 0u64;
             atlas.for_each_network(root, |part| {
+                // Space aliased to the IPv4 data (6to4, Teredo) mirrors IPv4: not drawn as IPv6.
+                if part.aliased {
+                    return Ok(());
+                }
                 if let Some((key, result)) = part.found {
                     let place = atlas.place(key, &result)?;
                     if place.country.is_some() || place.coords().is_some() {
-                        total = total.saturating_add(part.weight);
+                        total =
+                            total.saturating_add(u64::try_from(part.weight).unwrap_or(u64::MAX));
                         let start = match part.network {
                             IpNetwork::V4(n) => u128::from(u32::from(n.network())),
                             IpNetwork::V6(n) => u128::from(n.network()),

@@ -10,6 +10,23 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
+/// Checked addition for the counter types.
+mod num {
+    pub trait CheckedAdd: Sized {
+        fn checked(&self, other: Self) -> Option<Self>;
+    }
+    impl CheckedAdd for u64 {
+        fn checked(&self, other: Self) -> Option<Self> {
+            self.checked_add(other)
+        }
+    }
+    impl CheckedAdd for u128 {
+        fn checked(&self, other: Self) -> Option<Self> {
+            self.checked_add(other)
+        }
+    }
+}
+
 /// Address family index: 0 for IPv4, 1 for IPv6.
 pub const V4: usize = 0;
 /// Address family index: 0 for IPv4, 1 for IPv6.
@@ -32,8 +49,9 @@ pub struct Counters {
     pub records: [u64; 2],
     /// Parsed prefixes (CIDR records, or the whole address space) by family.
     pub prefixes: [u64; 2],
-    /// Weight not located, by family and reason.
-    pub not_found: [[u64; NotFound::ALL.len()]; 2],
+    /// Weight not located, by family and reason (addresses, or /64 subnets for IPv6
+    /// prefixes; exact, as weights can exceed 2^64).
+    pub not_found: [[u128; NotFound::ALL.len()]; 2],
     /// Inputs that ended in damage (a truncated or corrupt compressed stream) and were
     /// counted up to it under `--keep-going`.
     pub truncated_inputs: u64,
@@ -48,28 +66,43 @@ impl Counters {
 
     /// Weight not located in one family.
     #[must_use]
-    pub fn not_found_total(&self, family: usize) -> u64 {
+    pub fn not_found_total(&self, family: usize) -> u128 {
         self.not_found[family]
             .iter()
             .fold(0, |a, b| a.saturating_add(*b))
     }
 
-    fn add(&mut self, other: &Counters) {
-        self.lines += other.lines;
-        self.skipped += other.skipped;
-        self.parsed += other.parsed;
-        self.excluded += other.excluded;
-        self.truncated_inputs += other.truncated_inputs;
+    /// Adds another run's counters; on overflow, names the counter that would wrap (the
+    /// counters are then not usable).
+    fn add(&mut self, other: &Counters) -> std::result::Result<(), &'static str> {
+        fn add<T: num::CheckedAdd>(
+            a: &mut T,
+            b: T,
+            name: &'static str,
+        ) -> std::result::Result<(), &'static str> {
+            *a = a.checked(b).ok_or(name)?;
+            Ok(())
+        }
+        add(&mut self.lines, other.lines, "lines")?;
+        add(&mut self.skipped, other.skipped, "skipped")?;
+        add(&mut self.parsed, other.parsed, "parsed")?;
+        add(&mut self.excluded, other.excluded, "excluded")?;
+        add(
+            &mut self.truncated_inputs,
+            other.truncated_inputs,
+            "truncated_inputs",
+        )?;
         for (a, b) in self.invalid.iter_mut().zip(other.invalid) {
-            *a += b;
+            add(a, b, "invalid")?;
         }
         for f in [V4, V6] {
-            self.records[f] += other.records[f];
-            self.prefixes[f] += other.prefixes[f];
+            add(&mut self.records[f], other.records[f], "records")?;
+            add(&mut self.prefixes[f], other.prefixes[f], "prefixes")?;
             for (a, b) in self.not_found[f].iter_mut().zip(other.not_found[f]) {
-                *a = a.saturating_add(b);
+                add(a, b, "not_found")?;
             }
         }
+        Ok(())
     }
 }
 
@@ -87,15 +120,15 @@ pub fn unit_name(family: usize, counters: &Counters) -> &'static str {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Located {
     /// Weight with a record in the database.
-    pub found: u64,
+    pub found: u128,
     /// Of which with a country.
-    pub with_country: u64,
+    pub with_country: u128,
     /// Of which with coordinates.
-    pub with_coords: u64,
+    pub with_coords: u128,
     /// Of which with a record but neither country nor coordinates.
-    pub without_location: u64,
+    pub without_location: u128,
     /// Of which whose country came from `registered_country`.
-    pub country_from_registered: u64,
+    pub country_from_registered: u128,
 }
 
 /// The aggregate of a run: counters, and weights per place and family.
@@ -104,8 +137,10 @@ pub struct Tally {
     /// Per-run counters.
     pub counters: Counters,
     places: Vec<Place>,
-    weights: Vec<[u64; 2]>,
+    weights: Vec<[u128; 2]>,
     index: FxHashMap<PlaceKey, u32>,
+    /// The first counter or weight whose addition overflowed (see [`Tally::checked`]).
+    overflow: Option<&'static str>,
 }
 
 impl Tally {
@@ -133,16 +168,38 @@ impl Tally {
         slot
     }
 
-    /// Adds weight to a slot returned by [`Tally::slot`].
+    /// Adds weight to a slot returned by [`Tally::slot`]. Additions are checked: an
+    /// overflow is recorded and reported by [`Tally::checked`], never wrapped.
     #[inline]
-    pub fn add(&mut self, slot: u32, family: usize, weight: u64) {
+    pub fn add(&mut self, slot: u32, family: usize, weight: u128) {
         let w = &mut self.weights[slot as usize][family];
-        *w = w.saturating_add(weight);
+        match w.checked_add(weight) {
+            Some(sum) => *w = sum,
+            None => self.note_overflow("place weight"),
+        }
     }
 
-    /// Adds another tally into this one.
+    /// Adds weight to a not-found counter, checked like [`Tally::add`].
+    pub fn add_not_found(&mut self, family: usize, reason: NotFound, weight: u128) {
+        let c = &mut self.counters.not_found[family][reason.index()];
+        match c.checked_add(weight) {
+            Some(sum) => *c = sum,
+            None => self.note_overflow("not_found"),
+        }
+    }
+
+    fn note_overflow(&mut self, what: &'static str) {
+        self.overflow.get_or_insert(what);
+    }
+
+    /// Adds another tally into this one (checked: see [`Tally::checked`]).
     pub fn merge(&mut self, other: &Tally) {
-        self.counters.add(&other.counters);
+        if let Some(what) = other.overflow {
+            self.note_overflow(what);
+        }
+        if let Err(what) = self.counters.add(&other.counters) {
+            self.note_overflow(what);
+        }
         for (place, w) in other.places.iter().zip(&other.weights) {
             let slot = self.slot(*place);
             self.add(slot, V4, w[V4]);
@@ -150,10 +207,21 @@ impl Tally {
         }
     }
 
+    /// The tally, or an error naming the counter whose addition overflowed: counts never
+    /// wrap or saturate silently.
+    pub fn checked(self) -> Result<Self> {
+        match self.overflow {
+            None => Ok(self),
+            Some(what) => Err(Error::Overflow(format!(
+                "the {what} count does not fit in its counter (an addition overflowed); nothing was written"
+            ))),
+        }
+    }
+
     /// Places and their `[IPv4, IPv6]` weights, in a stable order.
     #[must_use]
-    pub fn places(&self) -> Vec<(Place, [u64; 2])> {
-        let mut v: Vec<(Place, [u64; 2])> = self
+    pub fn places(&self) -> Vec<(Place, [u128; 2])> {
+        let mut v: Vec<(Place, [u128; 2])> = self
             .places
             .iter()
             .copied()
@@ -189,27 +257,27 @@ impl Tally {
 
     /// Weight per country (both families added), by count descending, then code.
     #[must_use]
-    pub fn countries(&self) -> Vec<(CountryCode, u64)> {
-        let mut by: HashMap<CountryCode, u64> = HashMap::new();
+    pub fn countries(&self) -> Vec<(CountryCode, u128)> {
+        let mut by: HashMap<CountryCode, u128> = HashMap::new();
         for (place, w) in self.places.iter().zip(&self.weights) {
             if let Some(c) = place.country {
                 let e = by.entry(c).or_default();
                 *e = e.saturating_add(w[V4]).saturating_add(w[V6]);
             }
         }
-        let mut v: Vec<(CountryCode, u64)> = by.into_iter().filter(|(_, n)| *n > 0).collect();
+        let mut v: Vec<(CountryCode, u128)> = by.into_iter().filter(|(_, n)| *n > 0).collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v
     }
 
     /// Weight per non-empty grid cell (both families added), ordered by row then column.
     #[must_use]
-    pub fn cells(&self, grid: &CellGrid) -> BTreeMap<(u32, u32), u64> {
+    pub fn cells(&self, grid: &CellGrid) -> BTreeMap<(u32, u32), u128> {
         let mut cells = BTreeMap::new();
         for (place, w) in self.places.iter().zip(&self.weights) {
             let total = w[V4].saturating_add(w[V6]);
             if let (Some((lat, lon)), true) = (place.coords(), total > 0) {
-                let e = cells.entry(grid.cell(lat, lon)).or_insert(0u64);
+                let e = cells.entry(grid.cell(lat, lon)).or_insert(0u128);
                 *e = e.saturating_add(total);
             }
         }
@@ -220,7 +288,7 @@ impl Tally {
 impl Tally {
     /// Weight per H3 cell at a resolution (0 to 15), both families added, ordered by index.
     #[must_use]
-    pub fn hex_cells(&self, resolution: h3o::Resolution) -> BTreeMap<h3o::CellIndex, u64> {
+    pub fn hex_cells(&self, resolution: h3o::Resolution) -> BTreeMap<h3o::CellIndex, u128> {
         let mut cells = BTreeMap::new();
         for (place, w) in self.places.iter().zip(&self.weights) {
             let total = w[V4].saturating_add(w[V6]);
@@ -231,7 +299,7 @@ impl Tally {
                 continue;
             };
             if total > 0 {
-                let e = cells.entry(ll.to_cell(resolution)).or_insert(0u64);
+                let e = cells.entry(ll.to_cell(resolution)).or_insert(0u128);
                 *e = e.saturating_add(total);
             }
         }
@@ -360,37 +428,58 @@ pub struct CountersFile {
     ipv6_records: u64,
     ipv4_prefixes: u64,
     ipv6_prefixes: u64,
-    ipv4_not_found: BTreeMap<String, u64>,
-    ipv6_not_found: BTreeMap<String, u64>,
+    ipv4_not_found: BTreeMap<String, u128>,
+    ipv6_not_found: BTreeMap<String, u128>,
 }
 
-/// One place and its weights.
+/// One place and its weights. The place's fields are spelled out rather than flattened:
+/// serde's flattening cannot carry 128-bit integers, and weights can exceed 2^64.
 #[derive(Serialize, Deserialize)]
 pub struct PlaceRow {
-    #[serde(flatten)]
-    place: Place,
-    ipv4: u64,
-    ipv6: u64,
+    country: Option<CountryCode>,
+    #[serde(default, skip_serializing_if = "is_country")]
+    country_source: CountrySource,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    accuracy_radius: Option<u32>,
+    ipv4: u128,
+    ipv6: u128,
 }
 
-fn named<const N: usize, T: Copy>(
+fn is_country(source: &CountrySource) -> bool {
+    *source == CountrySource::Country
+}
+
+impl PlaceRow {
+    fn place(&self) -> Place {
+        Place {
+            country: self.country,
+            country_source: self.country_source,
+            lat: self.lat,
+            lon: self.lon,
+            accuracy_radius: self.accuracy_radius,
+        }
+    }
+}
+
+fn named<const N: usize, T: Copy, C: Copy + Default + PartialOrd>(
     all: [T; N],
     name: impl Fn(T) -> &'static str,
-    counts: &[u64; N],
-) -> BTreeMap<String, u64> {
+    counts: &[C; N],
+) -> BTreeMap<String, C> {
     all.iter()
         .zip(counts)
-        .filter(|(_, n)| **n > 0)
+        .filter(|(_, n)| **n > C::default())
         .map(|(r, n)| (name(*r).to_owned(), *n))
         .collect()
 }
 
-fn unnamed<const N: usize, T: Copy>(
+fn unnamed<const N: usize, T: Copy, C: Copy + Default>(
     all: [T; N],
     name: impl Fn(T) -> &'static str,
-    map: &BTreeMap<String, u64>,
-) -> std::result::Result<[u64; N], String> {
-    let mut out = [0u64; N];
+    map: &BTreeMap<String, C>,
+) -> std::result::Result<[C; N], String> {
+    let mut out = [C::default(); N];
     for (key, n) in map {
         let i = all
             .iter()
@@ -424,7 +513,11 @@ impl Tally {
             .places()
             .into_iter()
             .map(|(place, w)| PlaceRow {
-                place,
+                country: place.country,
+                country_source: place.country_source,
+                lat: place.lat,
+                lon: place.lon,
+                accuracy_radius: place.accuracy_radius,
                 ipv4: w[V4],
                 ipv6: w[V6],
             })
@@ -445,14 +538,22 @@ impl Tally {
             path: path.to_owned(),
             message,
         };
-        let header: serde_json::Value = serde_json::from_slice(text)
+        let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+        // The header first (any other fields ignored), then the whole file parsed straight
+        // into its types: through serde_json::Value, weights over 2^64 would become floats.
+        #[derive(Deserialize)]
+        struct Header {
+            format: Option<serde_json::Value>,
+            version: Option<serde_json::Value>,
+        }
+        let header: Header = serde_json::from_slice(text)
             .map_err(|e| bad(format!("not a tally file (invalid JSON: {e})")))?;
-        if header.get("format").and_then(|v| v.as_str()) != Some(TALLY_FORMAT) {
+        if header.format.as_ref().and_then(|v| v.as_str()) != Some(TALLY_FORMAT) {
             return Err(bad(format!(
                 "not a tally file (no \"format\": \"{TALLY_FORMAT}\")"
             )));
         }
-        match header.get("version").and_then(serde_json::Value::as_u64) {
+        match header.version.as_ref().and_then(serde_json::Value::as_u64) {
             Some(v) if v == u64::from(TALLY_VERSION) => {}
             Some(v) => {
                 return Err(bad(format!(
@@ -462,7 +563,7 @@ impl Tally {
             None => return Err(bad("tally file has no version".into())),
         }
         let file: TallyFile =
-            serde_json::from_value(header).map_err(|e| bad(format!("malformed tally: {e}")))?;
+            serde_json::from_slice(text).map_err(|e| bad(format!("malformed tally: {e}")))?;
         let cf = &file.counters;
         let counters = Counters {
             lines: cf.lines,
@@ -484,7 +585,7 @@ impl Tally {
             ..Tally::default()
         };
         for row in &file.places {
-            let p = &row.place;
+            let p = &row.place();
             let coords_ok = match (p.lat, p.lon) {
                 (Some(lat), Some(lon)) => {
                     (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)
@@ -498,10 +599,11 @@ impl Tally {
                     p.lat, p.lon
                 )));
             }
-            let slot = tally.slot(row.place);
+            let slot = tally.slot(*p);
             tally.add(slot, V4, row.ipv4);
             tally.add(slot, V6, row.ipv6);
         }
+        let tally = tally.checked().map_err(|e| bad(e.to_string()))?;
         Ok((tally, file.databases))
     }
 }
@@ -556,7 +658,7 @@ mod tests {
         b.counters.lines = 7;
         a.merge(&b);
         assert_eq!(a.counters.lines, 12);
-        let names: Vec<(String, u64)> = a
+        let names: Vec<(String, u128)> = a
             .countries()
             .iter()
             .map(|(c, n)| (c.to_string(), *n))

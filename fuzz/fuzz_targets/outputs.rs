@@ -59,7 +59,7 @@ fuzz_target!(|data: &[u8]| {
         };
         let weight = u64::from_le_bytes(rec[8..16].try_into().unwrap());
         let slot = tally.slot(place);
-        tally.add(slot, usize::from(rec[6] >> 7), weight);
+        tally.add(slot, usize::from(rec[6] >> 7), u128::from(weight));
     }
     let grid = CellGrid::new(f64::from(opts % 16 + 1) / 2.0).unwrap();
     let res = h3o::Resolution::try_from(opts % 6).unwrap();

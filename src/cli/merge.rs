@@ -65,6 +65,7 @@ pub(super) fn run(args: &MergeArgs) -> Result<()> {
         }
         merged.merge(&tally);
     }
+    let merged = merged.checked()?;
     let file = merged.to_file(databases.unwrap_or_default());
     write_output(&args.output, |w| {
         serde_json::to_writer(&mut *w, &file)?;

@@ -148,12 +148,10 @@ impl SourceArgs {
     /// whole database).
     pub(crate) fn resolve(&self) -> Result<Resolved> {
         if let [only] = self.input.inputs.as_slice()
-            && looks_like_tally(only)
+            && !self.input.extract
+            && self.input.column.is_none()
+            && let Some(text) = read_if_tally(only)?
         {
-            let text = std::fs::read(only).map_err(|source| Error::Input {
-                path: only.clone(),
-                source,
-            })?;
             let (tally, databases) = crate::tally::Tally::from_json(only, &text)?;
             return Ok(Resolved {
                 tally,
@@ -184,15 +182,35 @@ impl SourceArgs {
     }
 }
 
-/// A tally file starts with `{"format":"ipatlas-tally"`.
-fn looks_like_tally(path: &str) -> bool {
+/// The text of `path` when it is meant as a tally file: a regular file whose first 64 KiB
+/// (after a byte-order mark and blanks) start with `{` and name `ipatlas-tally`, whatever
+/// the key order. Such a file is then parsed whole, and a damaged one is an error rather
+/// than an address list of invalid lines. Anything else (an address list, a JSON-lines log,
+/// compressed input, stdin) is left to the pipeline, and never read whole here.
+fn read_if_tally(path: &str) -> Result<Option<Vec<u8>>> {
     use std::io::Read;
-    let mut head = [0u8; 64];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    let text = String::from_utf8_lossy(&head[..n]);
-    text.trim_start().starts_with('{') && text.contains("ipatlas-tally")
+    if path == "-" {
+        return Ok(None);
+    }
+    let Ok((file, _)) = crate::util::open_regular(Path::new(path)) else {
+        return Ok(None);
+    };
+    let mut head = Vec::with_capacity(1 << 16);
+    if file.take(1 << 16).read_to_end(&mut head).is_err() {
+        return Ok(None);
+    }
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+    if head.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
+        || memchr::memmem::find(head, crate::tally::TALLY_FORMAT.as_bytes()).is_none()
+    {
+        return Ok(None);
+    }
+    crate::util::read_file(Path::new(path))
+        .map(Some)
+        .map_err(|source| Error::Input {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 /// How inputs are read.

@@ -36,7 +36,7 @@ impl Layer {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// A count.
-    Int(u64),
+    Int(u128),
     /// A share, coordinate or rate.
     Float(f64),
     /// A code or name.
@@ -108,7 +108,7 @@ pub fn fields(layer: Layer) -> &'static [(&'static str, Kind)] {
     }
 }
 
-fn share(n: u64, total: u128) -> f64 {
+fn share(n: u128, total: u128) -> f64 {
     if total == 0 {
         0.0
     } else {
@@ -131,7 +131,7 @@ pub fn features(
     match layer {
         Layer::Cells => {
             let cells = tally.cells(grid);
-            let total: u128 = cells.values().map(|n| u128::from(*n)).sum();
+            let total: u128 = cells.values().fold(0, |a, n| a.saturating_add(*n));
             for ((row, col), n) in cells {
                 let (lat0, lon0, lat1, lon1) = grid.bounds(row, col);
                 let exterior = vec![
@@ -159,10 +159,9 @@ pub fn features(
         }
         Layer::Places => {
             let places = tally.places();
-            let total: u128 = places
-                .iter()
-                .map(|(_, w)| u128::from(w[V4]) + u128::from(w[V6]))
-                .sum();
+            let total: u128 = places.iter().fold(0u128, |a, (_, w)| {
+                a.saturating_add(w[V4]).saturating_add(w[V6])
+            });
             for (place, w) in places {
                 let Some((lat, lon)) = place.coords() else {
                     continue;
@@ -183,7 +182,7 @@ pub fn features(
                             "accuracy_radius",
                             place
                                 .accuracy_radius
-                                .map_or(Value::Null, |r| Value::Int(u64::from(r))),
+                                .map_or(Value::Null, |r| Value::Int(u128::from(r))),
                         ),
                     ],
                 });
@@ -192,8 +191,8 @@ pub fn features(
         Layer::Countries => {
             let basemap = basemap
                 .ok_or_else(|| std::io::Error::other("the countries layer needs a basemap"))?;
-            let counts: HashMap<CountryCode, u64> = tally.countries().into_iter().collect();
-            let total: u128 = counts.values().map(|n| u128::from(*n)).sum();
+            let counts: HashMap<CountryCode, u128> = tally.countries().into_iter().collect();
+            let total: u128 = counts.values().fold(0, |a, n| a.saturating_add(*n));
             for country in &basemap.countries {
                 let Some(code) = country.code else { continue };
                 if country.polygons.is_empty() {
@@ -217,7 +216,7 @@ pub fn features(
         }
         Layer::Hex(resolution) => {
             let cells = tally.hex_cells(resolution);
-            let total: u128 = cells.values().map(|n| u128::from(*n)).sum();
+            let total: u128 = cells.values().fold(0, |a, n| a.saturating_add(*n));
             for (cell, n) in cells {
                 let polygons = hex_rings(cell)
                     .into_iter()
@@ -230,7 +229,7 @@ pub fn features(
                     geometry: Geometry::Polygons(polygons),
                     properties: vec![
                         ("h3", Value::Text(cell.to_string())),
-                        ("resolution", Value::Int(u64::from(u8::from(resolution)))),
+                        ("resolution", Value::Int(u128::from(u8::from(resolution)))),
                         ("count", Value::Int(n)),
                         ("share", Value::Float(share(n, total))),
                     ],

@@ -161,7 +161,7 @@ pub fn write_output(
 /// (6 decimals), by count descending then code.
 pub fn countries_csv(tally: &Tally, w: &mut dyn Write) -> io::Result<()> {
     let rows = tally.countries();
-    let total: u128 = rows.iter().map(|(_, n)| u128::from(*n)).sum();
+    let total: u128 = rows.iter().fold(0, |a, (_, n)| a.saturating_add(*n));
     writeln!(w, "country,count,share")?;
     for (code, n) in rows {
         let share = if total == 0 {
@@ -205,9 +205,9 @@ pub struct FamilySummary {
     /// Located weight.
     pub located: Located,
     /// Weight not located.
-    pub not_found: u64,
+    pub not_found: u128,
     /// By reason.
-    pub not_found_reasons: BTreeMap<&'static str, u64>,
+    pub not_found_reasons: BTreeMap<&'static str, u128>,
 }
 
 /// The grid cells part of the summary.
@@ -244,19 +244,19 @@ pub struct Summary {
     /// Parsed IPv6 records.
     pub ipv6: u64,
     /// Located weight, both families (see `units`).
-    pub found: u64,
+    pub found: u128,
     /// Weight not located, both families.
-    pub not_found: u64,
+    pub not_found: u128,
     /// By reason, both families.
-    pub not_found_reasons: BTreeMap<&'static str, u64>,
+    pub not_found_reasons: BTreeMap<&'static str, u128>,
     /// Located weight with a country.
-    pub with_country: u64,
+    pub with_country: u128,
     /// Located weight with coordinates.
-    pub with_coords: u64,
+    pub with_coords: u128,
     /// Located weight with neither.
-    pub without_location: u64,
+    pub without_location: u128,
     /// Weight whose country came from `registered_country`.
-    pub country_from_registered: u64,
+    pub country_from_registered: u128,
     /// Units of the weights per family.
     pub units: BTreeMap<&'static str, &'static str>,
     /// The same figures per family, kept apart.
@@ -303,15 +303,15 @@ pub struct RunFacts {
     pub grid: Option<CellGrid>,
 }
 
-fn reasons<const N: usize, T: Copy>(
+fn reasons<const N: usize, T: Copy, C: Default + PartialOrd>(
     all: [T; N],
     name: fn(T) -> &'static str,
-    counts: impl Fn(usize) -> u64,
-) -> BTreeMap<&'static str, u64> {
+    counts: impl Fn(usize) -> C,
+) -> BTreeMap<&'static str, C> {
     all.iter()
         .enumerate()
         .map(|(i, r)| (name(*r), counts(i)))
-        .filter(|(_, n)| *n > 0)
+        .filter(|(_, n)| *n > C::default())
         .collect()
 }
 
@@ -329,7 +329,7 @@ impl Summary {
             not_found_reasons: reasons(NotFound::ALL, NotFound::name, |i| c.not_found[f][i]),
         };
         let (v4, v6) = (fam(V4), fam(V6));
-        let sum = |a: u64, b: u64| a.saturating_add(b);
+        let sum = |a: u128, b: u128| a.saturating_add(b);
         let cells = facts.grid.map(|grid| {
             let non_empty = tally.cells(&grid).len();
             let note = (non_empty == 0).then(|| {

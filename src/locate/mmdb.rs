@@ -49,6 +49,7 @@ pub struct Database {
     size_bytes: u64,
     bytes: DbBytes,
     fingerprint: OnceLock<u128>,
+    aliases: OnceLock<Vec<(u128, u8)>>,
 }
 
 /// What summaries, tallies and `info` say about a database.
@@ -135,6 +136,7 @@ impl Database {
             size_bytes,
             bytes,
             fingerprint: OnceLock::new(),
+            aliases: OnceLock::new(),
         })
     }
 
@@ -174,6 +176,30 @@ impl Database {
     #[must_use]
     pub fn reader(&self) -> &Reader<DbBytes> {
         &self.reader
+    }
+
+    /// Which of the usual IPv4 alias prefixes (`::ffff:0:0/96`, Teredo `2001::/32`, 6to4
+    /// `2002::/16`) this database really aliases to its IPv4 data: a walk that skips
+    /// aliases finds nothing there, not even empty networks. A database with records of its
+    /// own there (DB-IP has one for `2002::/16`) does not alias it.
+    pub fn ipv4_aliases(&self) -> &[(u128, u8)] {
+        self.aliases.get_or_init(|| {
+            super::IPV4_ALIASED_V6
+                .iter()
+                .copied()
+                .filter(|&(base, _)| base != 0)
+                .filter(|&(base, len)| {
+                    let Ok(net) = ipnetwork::Ipv6Network::new(base.into(), len) else {
+                        return false;
+                    };
+                    let options =
+                        maxminddb::WithinOptions::default().include_networks_without_data();
+                    self.reader
+                        .within(ipnetwork::IpNetwork::V6(net), options)
+                        .is_ok_and(|mut it| it.next().is_none())
+                })
+                .collect()
+        })
     }
 
     /// Licence attribution, when the database is one we recognise.

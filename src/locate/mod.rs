@@ -32,15 +32,20 @@ pub enum NotFound {
     NoIpv6Database,
     /// An IPv4 address, but no database given covers IPv4.
     NoIpv4Database,
+    /// IPv6 space the database answers from its IPv4 data (6to4 `2002::/16`, Teredo
+    /// `2001::/32`, `::/96`): in `--whole-db`, where the IPv4 space is counted as IPv4, this
+    /// mirror of it is not counted again.
+    Ipv4Alias,
 }
 
 impl NotFound {
     /// Every reason, in summary order.
-    pub const ALL: [NotFound; 4] = [
+    pub const ALL: [NotFound; 5] = [
         NotFound::NoRecord,
         NotFound::Reserved,
         NotFound::NoIpv6Database,
         NotFound::NoIpv4Database,
+        NotFound::Ipv4Alias,
     ];
 
     /// The name used in summaries and `lookup` output.
@@ -51,6 +56,7 @@ impl NotFound {
             NotFound::Reserved => "reserved",
             NotFound::NoIpv6Database => "ipv6_not_in_database",
             NotFound::NoIpv4Database => "ipv4_not_in_database",
+            NotFound::Ipv4Alias => "ipv4_alias",
         }
     }
 
@@ -92,8 +98,10 @@ pub struct NetworkWeight<'a> {
     pub found: Option<(RecordKey, MmdbResult<'a>)>,
     /// The part of the queried prefix this network covers.
     pub network: IpNetwork,
-    /// Its weight: addresses for IPv4, /64 subnets for IPv6 (see [`ipv6_weight`]).
-    pub weight: u64,
+    /// Its weight: addresses for IPv4, /64 subnets for IPv6 (see [`ipv6_part_weight`]).
+    pub weight: u128,
+    /// An IPv6 network answered by the database's IPv4 data (see [`IPV4_ALIASED_V6`]).
+    pub aliased: bool,
 }
 
 /// The set of databases a run resolves against, with the decode-once record cache.
@@ -331,10 +339,20 @@ impl Atlas {
                 found: None,
                 network: prefix,
                 weight: weight_of(prefix),
+                aliased: false,
             });
         };
         let db = &self.dbs[db_index];
-        let options = WithinOptions::default().include_networks_without_data();
+        // An IPv6 walk includes the space aliased to the IPv4 data (6to4, Teredo, ::/96):
+        // those addresses have answers, as single lookups there show, and weigh like any
+        // other part of the prefix.
+        let options = if is_v6 {
+            WithinOptions::default()
+                .include_networks_without_data()
+                .include_aliased_networks()
+        } else {
+            WithinOptions::default().include_networks_without_data()
+        };
         let iter = db
             .reader()
             .within(prefix, options)
@@ -344,14 +362,21 @@ impl Atlas {
             let network = result
                 .network()
                 .map_err(|e| Error::database(db.label(), e))?;
-            // In an IPv6 database, a walk of IPv6 space also meets the IPv4 subtree (::/96);
-            // those addresses are IPv4 and are counted only by IPv4 walks. A walk of IPv4
-            // space may meet an IPv6 network above the subtree that covers all of it.
+            // An IPv6 walk meets the IPv4 subtree (::/96) as IPv4 networks: they are the
+            // IPv6 networks ::a.b.c.d/(96+n). A walk of IPv4 space may meet an IPv6 network
+            // above the subtree that covers all of it.
             let network = if is_v6 {
-                if network.is_ipv4() {
-                    continue;
+                match network {
+                    IpNetwork::V4(n) => {
+                        let v6 = ipnetwork::Ipv6Network::new(
+                            n.network().to_ipv6_compatible(),
+                            n.prefix() + 96,
+                        )
+                        .map_err(|e| Error::database(db.label(), e))?;
+                        IpNetwork::V6(v6)
+                    }
+                    v6 => v6,
                 }
-                network
             } else {
                 match ipv4_part(network) {
                     Some(n) => IpNetwork::V4(n),
@@ -364,13 +389,21 @@ impl Atlas {
             } else {
                 network
             };
+            let (weight, aliased) = match (clipped, prefix) {
+                (IpNetwork::V6(part), IpNetwork::V6(query)) => (
+                    ipv6_part_weight(part, query),
+                    network.is_ipv4() || within_any(part, db.ipv4_aliases()),
+                ),
+                _ => (weight_of(clipped), false),
+            };
             let found = result
                 .offset()
                 .map(|offset| (record_key(db_index, offset), result));
             visit(NetworkWeight {
                 found,
                 network: clipped,
-                weight: weight_of(clipped),
+                weight,
+                aliased,
             })?;
         }
         Ok(())
@@ -417,21 +450,59 @@ pub fn ipv4_part(network: IpNetwork) -> Option<ipnetwork::Ipv4Network> {
     }
 }
 
-/// The weight of a prefix: IPv4 counts addresses, IPv6 counts /64 subnets
-/// (a prefix longer than /64 counts as the one /64 it lies in; `::/0` saturates).
+/// The weight of a prefix: IPv4 counts addresses, IPv6 counts /64 subnets (a prefix
+/// longer than /64 counts as one). Exact: `::/0` is 2^64.
 #[must_use]
-pub fn weight_of(net: IpNetwork) -> u64 {
+pub fn weight_of(net: IpNetwork) -> u128 {
     match net {
-        IpNetwork::V4(n) => 1u64 << (32 - u32::from(n.prefix())),
+        IpNetwork::V4(n) => 1u128 << (32 - u32::from(n.prefix())),
         IpNetwork::V6(n) => ipv6_weight(n.prefix()),
     }
 }
 
-/// /64 subnets in an IPv6 prefix of length `prefix`.
+/// /64 subnets in an IPv6 prefix of length `prefix` (1 for a prefix longer than /64).
 #[must_use]
-pub fn ipv6_weight(prefix: u8) -> u64 {
-    let bits = 64u32.saturating_sub(u32::from(prefix));
-    1u64.checked_shl(bits).unwrap_or(u64::MAX)
+pub fn ipv6_weight(prefix: u8) -> u128 {
+    1u128 << 64u32.saturating_sub(u32::from(prefix))
+}
+
+/// IPv6 space that MaxMind-format databases alias to their IPv4 data: the IPv4 subtree
+/// `::/96`, IPv4-mapped `::ffff:0:0/96`, Teredo `2001::/32` and 6to4 `2002::/16`.
+pub const IPV4_ALIASED_V6: [(u128, u8); 4] = [
+    (0, 96),
+    (0xffff << 32, 96),
+    (0x2001 << 112, 32),
+    (0x2002 << 112, 16),
+];
+
+/// True when an IPv6 network lies inside space aliased to IPv4 (see [`IPV4_ALIASED_V6`]).
+#[must_use]
+pub fn in_ipv4_alias(net: ipnetwork::Ipv6Network) -> bool {
+    within_any(net, &IPV4_ALIASED_V6)
+}
+
+/// True when `net` lies inside one of the prefixes `(base, length)`.
+fn within_any(net: ipnetwork::Ipv6Network, prefixes: &[(u128, u8)]) -> bool {
+    let addr = u128::from(net.network());
+    prefixes.iter().any(|&(base, len)| {
+        net.prefix() >= len && (addr ^ base).checked_shr(128 - u32::from(len)).unwrap_or(0) == 0
+    })
+}
+
+/// The weight, in /64 subnets, of `part` of an IPv6 `query` prefix, by the rule that each
+/// /64 belongs to the network that holds its first address: a part of /64 or wider weighs
+/// its /64s; a smaller part weighs 1 if it holds its /64's first address (or, when the query
+/// itself is smaller than a /64, the query's first address), else 0. The parts of a query
+/// therefore add up to exactly [`ipv6_weight`] of the query, however finely the database
+/// splits its /64s.
+#[must_use]
+pub fn ipv6_part_weight(part: ipnetwork::Ipv6Network, query: ipnetwork::Ipv6Network) -> u128 {
+    if part.prefix() <= 64 {
+        return ipv6_weight(part.prefix());
+    }
+    let start = u128::from(part.network());
+    let anchor = (start & !((1u128 << 64) - 1)).max(u128::from(query.network()));
+    u128::from(start == anchor)
 }
 
 /// Address space no geolocation database covers (private, loopback, link-local, multicast,
@@ -514,6 +585,6 @@ mod tests {
         assert_eq!(weight_of("0.0.0.0/0".parse().unwrap()), 1 << 32);
         assert_eq!(weight_of("2001:db8::/48".parse().unwrap()), 65_536);
         assert_eq!(weight_of("2001:db8::1/128".parse().unwrap()), 1);
-        assert_eq!(weight_of("::/0".parse().unwrap()), u64::MAX);
+        assert_eq!(weight_of("::/0".parse().unwrap()), 1u128 << 64);
     }
 }

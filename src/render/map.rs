@@ -143,11 +143,11 @@ pub struct MapReport {
     /// Image size in pixels.
     pub height: u32,
     /// Weight drawn in the heat layer.
-    pub drawn: u64,
+    pub drawn: u128,
     /// Weight with coordinates outside the `--bbox`.
-    pub outside: u64,
+    pub outside: u128,
     /// Weight at coarse locations (accuracy radius >= the threshold).
-    pub coarse: u64,
+    pub coarse: u128,
     /// The accuracy radius (km) from which a location counts as coarse.
     pub coarse_km: u32,
     /// Whether that weight was left out (`--drop-coarse`).
@@ -438,7 +438,7 @@ pub fn render(
         height,
         ..MapReport::default()
     };
-    let counts: HashMap<CountryCode, u64> = tally.countries().into_iter().collect();
+    let counts: HashMap<CountryCode, u128> = tally.countries().into_iter().collect();
     let country_value = |c: &crate::basemap::Country| -> Option<f64> {
         let n = *counts.get(&c.code?)? as f64;
         if opts.per_capita {
@@ -522,7 +522,7 @@ pub fn render(
                     .countries
                     .iter()
                     .filter_map(|c| counts.get(&c.code?))
-                    .sum();
+                    .fold(0u128, |a, n| a.saturating_add(*n));
                 report.unmapped = crate::export::geojson::unmapped_countries(tally, basemap);
                 scale.clone()
             } else {
@@ -621,7 +621,7 @@ fn located_places(
     region: Bbox,
     coarse_km: u32,
     report: &mut MapReport,
-) -> Vec<(f64, f64, u64)> {
+) -> Vec<(f64, f64, u128)> {
     let mut out = Vec::new();
     for (place, w) in tally.places() {
         let Some((lat, lon)) = place.coords() else {
@@ -725,10 +725,10 @@ fn draw_cells(
     } = canvas;
     // Bin the places, then draw each bin as a polygon in its projected shape.
     let located = located_places(tally, region, coarse_km, report);
-    report.drawn = located.iter().fold(0u64, |a, p| a.saturating_add(p.2));
-    let bins: Vec<(Vec<Ring>, u64)> = if opts.mode == Mode::Hex {
+    report.drawn = located.iter().fold(0u128, |a, p| a.saturating_add(p.2));
+    let bins: Vec<(Vec<Ring>, u128)> = if opts.mode == Mode::Hex {
         let res = crate::tally::h3_resolution(opts.h3_res)?;
-        let mut hexes: std::collections::BTreeMap<h3o::CellIndex, u64> =
+        let mut hexes: std::collections::BTreeMap<h3o::CellIndex, u128> =
             std::collections::BTreeMap::new();
         for (lon, lat, n) in located {
             if let Ok(ll) = h3o::LatLng::new(lat, lon) {
@@ -741,7 +741,7 @@ fn draw_cells(
             .collect()
     } else {
         let grid = CellGrid::new(opts.cell)?;
-        let mut cells: std::collections::BTreeMap<(u32, u32), u64> =
+        let mut cells: std::collections::BTreeMap<(u32, u32), u128> =
             std::collections::BTreeMap::new();
         for (lon, lat, n) in located {
             *cells.entry(grid.cell(lat, lon)).or_default() += n;
@@ -847,7 +847,7 @@ fn gaussian_blur(grid: &[f64], w: usize, h: usize, sigma: f32) -> Vec<f64> {
     pass(&pass(grid, true), false)
 }
 
-fn thousands(n: u64) -> String {
+fn thousands(n: u128) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {

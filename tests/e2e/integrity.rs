@@ -603,3 +603,281 @@ fn databases_and_cache_files_must_be_regular_files() {
         assert!(err.contains("not a regular file"), "{err}");
     }
 }
+
+#[test]
+fn a_tally_is_recognised_by_parsing_whatever_its_key_order_or_a_bom() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("in.txt", "1.0.0.1\n2.0.0.1\n2.0.0.2\n");
+    env.run(&["aggregate", "--db", db, "in.txt", "--tally", "t.json"])
+        .ok();
+    let value = crate::common::json(&env.read("t.json"));
+    // A BTreeMap sorts the keys: "counters" comes before "format".
+    let sorted: std::collections::BTreeMap<String, serde_json::Value> =
+        serde_json::from_value(value).unwrap();
+    let sorted = serde_json::to_string_pretty(&sorted).unwrap();
+    assert!(sorted.find("\"counters\"") < sorted.find("\"format\""));
+    env.write("sorted.json", &sorted);
+    env.write(
+        "bom.json",
+        [b"\xEF\xBB\xBF".as_slice(), env.read("t.json").as_bytes()].concat(),
+    );
+    let expected = env
+        .run(&["geojson", "t.json", "--layer", "places"])
+        .ok()
+        .stdout;
+    for name in ["sorted.json", "bom.json"] {
+        let r = env
+            .run(&["geojson", name, "--layer", "places", "--cell", "1"])
+            .ok();
+        assert_eq!(r.stdout, expected, "{name}");
+        env.run(&[
+            "map",
+            name,
+            "-o",
+            &format!("m-{name}"),
+            "--only",
+            "summary.json",
+        ])
+        .ok();
+        let s = crate::common::json(&env.read(&format!("m-{name}/summary.json")));
+        assert_eq!(s["found"], 3, "{name}: {s}");
+        assert_eq!(s["invalid"], 0, "{name}: {s}");
+        env.run(&["render", name, "-o", "x.png"]).ok();
+        env.run(&["merge", name, "-o", "merged.json"]).ok();
+    }
+    // JSON that is not a tally is read as an address list: a JSON-lines log, say.
+    env.write("log.json", "{\"ts\": 1, \"ip\": \"1.0.0.1\"}\n");
+    let r = env
+        .run(&[
+            "geojson",
+            "--db",
+            db,
+            "log.json",
+            "--extract",
+            "--layer",
+            "places",
+        ])
+        .ok();
+    assert!(r.stdout.contains("\"count\":1"), "{}", r.stdout);
+}
+
+/// `found + not_found` of a summary, per family, as exact integers.
+fn family_total(s: &serde_json::Value, family: &str) -> u128 {
+    let f = &s["by_family"][family];
+    let n = |v: &serde_json::Value| -> u128 {
+        v.as_u64().map(u128::from).unwrap_or_else(|| {
+            // Beyond u64: read the exact digits.
+            v.to_string().parse().expect("an integer")
+        })
+    };
+    n(&f["found"]) + n(&f["not_found"])
+}
+
+/// An IPv6 database that splits one /64 into four networks and has a /48 beside it.
+fn split_slash64_database(env: &TestEnv) -> std::path::PathBuf {
+    let mut w = mmdb_writer::Writer::builder("GeoIP2-City").build();
+    let rec = |cc: &str| {
+        mmdb_writer::Value::map([(
+            "country",
+            mmdb_writer::Value::map([("iso_code", mmdb_writer::Value::from(cc))]),
+        )])
+    };
+    for (net, cc) in [
+        ("2001:db8:0:1::/66", "US"),
+        ("2001:db8:0:1:4000::/66", "DE"),
+        ("2001:db8:0:1:8000::/65", "FR"),
+        ("2001:db8:1::/48", "JP"),
+        ("1.0.0.0/24", "AU"),
+    ] {
+        w.insert_value(net.parse::<ipnet::IpNet>().unwrap(), rec(cc))
+            .unwrap();
+    }
+    env.write("split.mmdb", w.to_bytes().unwrap())
+}
+
+#[test]
+fn a_slash64_counts_once_whatever_the_database_splits_it_into() {
+    let env = TestEnv::new();
+    let db = split_slash64_database(&env);
+    let db = db.to_str().unwrap();
+    let run = |line: &str| {
+        env.write("p.txt", format!("{line}\n"));
+        let r = env
+            .run(&[
+                "aggregate",
+                "--db",
+                db,
+                "p.txt",
+                "--summary",
+                "-",
+                "--countries",
+                "c.csv",
+            ])
+            .ok();
+        (crate::common::json(&r.stdout), env.read("c.csv"))
+    };
+    // The /64 is answered by the record holding its first address: US, once.
+    let (s, c) = run("2001:db8:0:1::/64");
+    assert_eq!(s["by_family"]["ipv6"]["found"], 1, "{s}");
+    assert_eq!(family_total(&s, "ipv6"), 1);
+    assert_eq!(c, "country,count,share\nUS,1,1.000000\n");
+    // A /48 is 65,536 /64s, however its networks are cut.
+    for prefix in ["2001:db8::/48", "2001:db8:1::/48"] {
+        let (s, _) = run(prefix);
+        assert_eq!(family_total(&s, "ipv6"), 65_536, "{prefix}: {s}");
+    }
+    let (s, c) = run("2001:db8::/48");
+    assert_eq!(s["by_family"]["ipv6"]["found"], 1, "{s}");
+    assert!(c.contains("US,1\n") || c.contains("US,1,"), "{c}");
+    // A prefix smaller than a /64 counts as one, answered at its first address.
+    let (s, c) = run("2001:db8:0:1:4000::/66");
+    assert_eq!(family_total(&s, "ipv6"), 1);
+    assert!(c.contains("DE,1,"), "{c}");
+}
+
+#[test]
+fn every_prefix_weighs_exactly_its_size_including_aliased_space() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    for (prefix, family, size) in [
+        ("2002::/16", "ipv6", 1u128 << 48),
+        ("2001::/32", "ipv6", 1 << 32),
+        ("::/96", "ipv6", 1),
+        ("::1.2.3.0/120", "ipv6", 1),
+        ("2a00::/16", "ipv6", 1 << 48),
+        ("::/0", "ipv6", 1 << 64),
+        ("::/1", "ipv6", 1 << 63),
+        ("0.0.0.0/0", "ipv4", 1 << 32),
+        ("1.0.0.0/8", "ipv4", 1 << 24),
+    ] {
+        env.write("p.txt", format!("{prefix}\n"));
+        let r = env
+            .run(&[
+                "aggregate",
+                "--db",
+                db,
+                "p.txt",
+                "--summary",
+                "s.json",
+                "--tally",
+                "t.json",
+            ])
+            .ok();
+        let s = crate::common::json(&env.read("s.json"));
+        assert_eq!(
+            family_total(&s, family),
+            size,
+            "{prefix}: {}\n{s}",
+            r.stderr
+        );
+        // The tally carries the exact integer, and reads back to the same summary.
+        let text = env.read("t.json");
+        env.run(&["merge", "t.json", "-o", "m.json"]).ok();
+        assert_eq!(env.read("m.json"), text, "{prefix}");
+    }
+    // 6to4 space is answered by the IPv4 data, as single addresses there are:
+    // 2002:0100::/24 is 1.0.0.0/8, whose 1.0.0.0/24 is US in the fixture.
+    env.write("p.txt", "2002:100::/24\n2002:100:1::1\n");
+    let r = env
+        .run(&["aggregate", "--db", db, "p.txt", "--countries", "-"])
+        .ok();
+    assert!(r.stdout.contains("US,"), "{}", r.stdout);
+    // The whole-database map does not count that mirror of IPv4 again as IPv6.
+    let r = env
+        .run(&[
+            "aggregate",
+            "--db",
+            db,
+            "--whole-db",
+            "--family",
+            "ipv6",
+            "--summary",
+            "-",
+        ])
+        .ok();
+    let s = crate::common::json(&r.stdout);
+    assert_eq!(family_total(&s, "ipv6"), 1 << 64, "{s}");
+    assert!(
+        s["not_found_reasons"]["ipv4_alias"].as_u64().unwrap() > 0,
+        "{s}"
+    );
+}
+
+#[test]
+fn merged_counters_never_wrap() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("in.txt", "1.0.0.1\n");
+    env.run(&["aggregate", "--db", db, "in.txt", "--tally", "t.json"])
+        .ok();
+    let text = env.read("t.json");
+    let huge = text.replace("\"lines\":1,", &format!("\"lines\":{},", u64::MAX));
+    assert_ne!(huge, text);
+    env.write("huge.json", &huge);
+    let r = env.run(&["merge", "huge.json", "t.json", "-o", "m.json"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("lines"), "{}", r.stderr);
+    assert!(!env.path("m.json").exists());
+    // A place weight past 2^128 cannot even be read; one at 2^127 twice overflows.
+    let big = text.replace("\"ipv4\":1,", &format!("\"ipv4\":{},", 1u128 << 127));
+    assert_ne!(big, text);
+    env.write("big.json", &big);
+    let r = env.run(&["merge", "big.json", "big.json", "-o", "m.json"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("place weight"), "{}", r.stderr);
+    // Below the limit, the exact sum comes out.
+    env.run(&["merge", "big.json", "t.json", "-o", "m.json"])
+        .ok();
+    assert!(
+        env.read("m.json")
+            .contains(&format!("\"ipv4\":{},", (1u128 << 127) + 1)),
+        "{}",
+        env.read("m.json")
+    );
+}
+
+#[test]
+fn coordinates_round_trip_exactly_through_a_tally() {
+    let env = TestEnv::new();
+    let mut w = mmdb_writer::Writer::builder("GeoIP2-City").build();
+    let lat = 48.356_700_000_000_004_f64;
+    let lon = -97.822_000_000_000_01_f64;
+    w.insert_value(
+        "1.0.0.0/24".parse::<ipnet::IpNet>().unwrap(),
+        mmdb_writer::Value::map([(
+            "location",
+            mmdb_writer::Value::map([
+                ("latitude", mmdb_writer::Value::from(lat)),
+                ("longitude", mmdb_writer::Value::from(lon)),
+            ]),
+        )]),
+    )
+    .unwrap();
+    let db = env.write("f.mmdb", w.to_bytes().unwrap());
+    let db = db.to_str().unwrap();
+    env.write("a.txt", "1.0.0.1\n1.0.0.2\n");
+    env.write("b.txt", "1.0.0.3\n");
+    env.write("all.txt", "1.0.0.1\n1.0.0.2\n1.0.0.3\n");
+    for (input, tally) in [
+        ("a.txt", "a.json"),
+        ("b.txt", "b.json"),
+        ("all.txt", "all.json"),
+    ] {
+        env.run(&["aggregate", "--db", db, input, "--tally", tally])
+            .ok();
+    }
+    assert!(
+        env.read("all.json").contains(&format!("{lat}")),
+        "{}",
+        env.read("all.json")
+    );
+    env.run(&["merge", "all.json", "-o", "same.json"]).ok();
+    assert_eq!(env.read("same.json"), env.read("all.json"));
+    env.run(&["merge", "a.json", "b.json", "-o", "shards.json"])
+        .ok();
+    assert_eq!(env.read("shards.json"), env.read("all.json"));
+}
