@@ -64,17 +64,27 @@ fn geometry_text(geometry: &Geometry, multi: bool) -> Option<String> {
 }
 
 fn properties_text(feature: &Feature) -> String {
-    let mut map = serde_json::Map::new();
-    for (k, v) in &feature.properties {
+    // Written by hand rather than through serde_json::Value, which cannot hold integers
+    // beyond 64 bits (counts are 128-bit).
+    let mut out = String::from("{");
+    for (i, (k, v)) in feature.properties.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(k).unwrap_or_else(|_| "\"\"".into()));
+        out.push(':');
         let value = match v {
-            Value::Int(n) => serde_json::json!(n),
-            Value::Float(x) if x.is_finite() => serde_json::json!(x),
-            Value::Text(t) => serde_json::json!(t),
-            Value::Float(_) | Value::Null => serde_json::Value::Null,
+            Value::Int(n) => n.to_string(),
+            Value::Float(x) if x.is_finite() => {
+                serde_json::to_string(x).unwrap_or_else(|_| "null".into())
+            }
+            Value::Text(t) => serde_json::to_string(t).unwrap_or_else(|_| "null".into()),
+            Value::Float(_) | Value::Null => "null".into(),
         };
-        map.insert((*k).to_owned(), value);
+        out.push_str(&value);
     }
-    serde_json::Value::Object(map).to_string()
+    out.push('}');
+    out
 }
 
 /// Writes one layer. `basemap` is needed for [`Layer::Countries`]. Returns the number of

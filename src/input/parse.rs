@@ -93,8 +93,28 @@ fn parse_item_slow(token: &[u8]) -> Result<Item, InvalidReason> {
     }
     match text.parse::<IpAddr>() {
         Ok(ip) => Ok(Item::Addr(ip)),
-        Err(_) => Err(classify(token)),
+        Err(_) => without_port(text)
+            .map(Item::Addr)
+            .ok_or_else(|| classify(token)),
     }
+}
+
+/// An address written with a port, as servers and `ss`/`netstat` print them:
+/// `a.b.c.d:port`, `[v6]:port`, or `[v6]` alone. The port must be 1 to 5 digits.
+fn without_port(text: &str) -> Option<IpAddr> {
+    let is_port = |p: &str| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+    if let Some(rest) = text.strip_prefix('[') {
+        let (addr, after) = rest.split_once(']')?;
+        if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
+            return None;
+        }
+        return addr.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6);
+    }
+    let (addr, port) = text.rsplit_once(':')?;
+    if !is_port(port) {
+        return None;
+    }
+    parse_ipv4(addr.as_bytes()).map(IpAddr::V4)
 }
 
 fn classify(token: &[u8]) -> InvalidReason {
@@ -247,8 +267,10 @@ pub fn field(line: &[u8], delimiter: u8, index: usize) -> Option<&[u8]> {
 /// Every IPv4 and IPv6 address found in a line of free text (web-server and firewall logs).
 ///
 /// A candidate is a maximal run of hex digits, `:` and `.`, not glued to a letter or `_`
-/// on either side. IPv6 candidates need two colons and a digit (so `Error::Foo` or
-/// `12:30` are not addresses); a trailing `.` or `:` (end of sentence, `addr:port`) is dropped.
+/// on either side (a run that starts with `:`, as in `addr:8.8.8.8`, is read from after the
+/// colon). IPv6 candidates need two colons and a digit (so `Error::Foo` or `12:30` are not
+/// addresses); a trailing `.` or `:` (end of sentence) is dropped, and so is a port after an
+/// IPv4 address (`203.0.113.9:51234`; `[v6]:port` needs nothing, the brackets end the run).
 pub fn extract(line: &[u8], mut found: impl FnMut(IpAddr)) {
     let is_run = |b: u8| b.is_ascii_hexdigit() || b == b':' || b == b'.';
     let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
@@ -258,11 +280,21 @@ pub fn extract(line: &[u8], mut found: impl FnMut(IpAddr)) {
             i += 1;
             continue;
         }
-        let start = i;
+        let mut start = i;
         while i < line.len() && is_run(line[i]) {
             i += 1;
         }
-        let glued = (start > 0 && is_word(line[start - 1])) || (i < line.len() && is_word(line[i]));
+        // `key:1.2.3.4`: the colon separates, so the candidate starts after it.
+        if start > 0 && is_word(line[start - 1]) && line[start] == b':' {
+            while start < i && line[start] == b':' {
+                start += 1;
+            }
+            if start == i {
+                continue;
+            }
+        }
+        let glued = (start > 0 && is_word(line[start - 1]) && line[start - 1] != b':')
+            || (i < line.len() && is_word(line[i]));
         if glued {
             continue;
         }
@@ -272,6 +304,10 @@ pub fn extract(line: &[u8], mut found: impl FnMut(IpAddr)) {
         }
         if let Some(v4) = parse_ipv4(run) {
             found(IpAddr::V4(v4));
+            continue;
+        }
+        if let Some(ip @ IpAddr::V4(_)) = std::str::from_utf8(run).ok().and_then(without_port) {
+            found(ip);
             continue;
         }
         let colons = run.iter().filter(|b| **b == b':').count();
@@ -416,5 +452,29 @@ mod tests {
         assert_eq!(got("conn from fe80::1: closed"), vec!["fe80::1"]);
         assert!(got("Error::Foo at 12:30:45, version 1.2.3.4.5, host1.2.3.4").is_empty());
         assert!(got("aa:bb:cc:dd:ee:ff").is_empty());
+        assert_eq!(
+            got("accepted 203.0.113.9:51234 addr:8.8.8.8 peer=[2001:db8::7]:443"),
+            vec!["203.0.113.9", "8.8.8.8", "2001:db8::7"]
+        );
+        assert!(got("at 1.2.3.4:123456 and 1.2.3:80").is_empty());
+    }
+
+    #[test]
+    fn lines_with_ports_are_addresses() {
+        assert_eq!(
+            item("203.0.113.9:51234"),
+            Ok(Item::Addr("203.0.113.9".parse().unwrap()))
+        );
+        assert_eq!(
+            item("[2001:db8::1]:443"),
+            Ok(Item::Addr("2001:db8::1".parse().unwrap()))
+        );
+        assert_eq!(
+            item("[2001:db8::1]"),
+            Ok(Item::Addr("2001:db8::1".parse().unwrap()))
+        );
+        assert_eq!(item("1.2.3.4:"), Err(InvalidReason::BadIpv6));
+        assert_eq!(item("1.2.3.4:99999999"), Err(InvalidReason::BadIpv6));
+        assert_eq!(item("[1.2.3.4]:80"), Err(InvalidReason::BadIpv6));
     }
 }

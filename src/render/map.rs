@@ -372,7 +372,14 @@ pub fn render(
         (x0, y0, x1, y1) = (x0 - px, y0 - py, x1 + px, y1 + py);
     }
     let width = opts.width;
-    let map_height = ((f64::from(width) * (y1 - y0) / (x1 - x0)).round() as u32).max(1);
+    let exact_height = f64::from(width) * (y1 - y0) / (x1 - x0);
+    // A box far taller than wide (or degenerate) would need an image no one can draw.
+    if !exact_height.is_finite() || exact_height > 16_384.0 {
+        return Err(Error::Usage(format!(
+            "--bbox is too narrow for a {width}-pixel-wide map: it would be more than 16384 pixels tall; widen the box"
+        )));
+    }
+    let map_height = (exact_height.round() as u32).max(1);
     let w = width as f32;
     let (header, footer) = if opts.legend {
         ((w * 0.07).max(48.0), (w * 0.085).max(64.0))

@@ -169,11 +169,16 @@ impl Bbox {
         lat1: 90.0,
     };
 
+    /// The smallest side of a box, in degrees (about 11 m): smaller boxes are refused
+    /// rather than drawn at absurd scales.
+    pub const MIN_SIDE: f64 = 1e-4;
+
     /// Parses `lon0,lat0,lon1,lat1`.
     pub fn parse(text: &str) -> Result<Bbox> {
         let bad = || {
             Error::Usage(format!(
-                "--bbox takes lon0,lat0,lon1,lat1 in degrees (west,south,east,north), got {text:?}"
+                "--bbox takes lon0,lat0,lon1,lat1 in degrees (west,south,east,north), each side at least {} degrees, got {text:?}",
+                Bbox::MIN_SIDE
             ))
         };
         let v: Vec<f64> = text
@@ -189,8 +194,8 @@ impl Bbox {
             && (-180.0..=180.0).contains(&lon1)
             && (-90.0..=90.0).contains(&lat0)
             && (-90.0..=90.0).contains(&lat1)
-            && lon0 < lon1
-            && lat0 < lat1;
+            && lon1 - lon0 >= Self::MIN_SIDE
+            && lat1 - lat0 >= Self::MIN_SIDE;
         if !ok {
             return Err(bad());
         }

@@ -829,9 +829,20 @@ fn merged_counters_never_wrap() {
     let r = env.run(&["merge", "big.json", "big.json", "-o", "m.json"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("place weight"), "{}", r.stderr);
-    // Below the limit, the exact sum comes out.
+    // Below the limit, the exact sum comes out, in the tally and in every GeoJSON layer
+    // (the `outputs` fuzz target found the GeoJSON writer panicking past 2^64).
     env.run(&["merge", "big.json", "t.json", "-o", "m.json"])
         .ok();
+    for layer in ["places", "cells", "countries", "hex"] {
+        let g = env.run(&["geojson", "m.json", "--layer", layer]).ok();
+        assert!(
+            g.stdout
+                .contains(&format!("\"count\":{}", (1u128 << 127) + 1)),
+            "{layer}: {}",
+            &g.stdout[..g.stdout.len().min(500)]
+        );
+    }
+    env.run(&["render", "m.json", "-o", "m.png"]).ok();
     assert!(
         env.read("m.json")
             .contains(&format!("\"ipv4\":{},", (1u128 << 127) + 1)),
@@ -880,4 +891,75 @@ fn coordinates_round_trip_exactly_through_a_tally() {
     env.run(&["merge", "a.json", "b.json", "-o", "shards.json"])
         .ok();
     assert_eq!(env.read("shards.json"), env.read("all.json"));
+}
+
+#[test]
+fn degenerate_and_narrow_bboxes_are_refused_not_a_panic() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("in.txt", "1.0.0.1\n5.5.5.5\n");
+    env.run(&["aggregate", "--db", db, "in.txt", "--tally", "t.json"])
+        .ok();
+    for bbox in ["0,0,1e-9,10", "0,0,1e-9,1e-9", "0,0,0.001,80", "5,5,5,6"] {
+        let r = env.run(&["render", "t.json", "-o", "x.png", "--bbox", bbox]);
+        assert_eq!(r.code, 2, "--bbox {bbox}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        assert!(r.stderr.contains("--bbox"), "{}", r.stderr);
+        assert!(!env.path("x.png").exists());
+    }
+    // A small but sensible box still draws.
+    env.run(&[
+        "render",
+        "t.json",
+        "-o",
+        "x.png",
+        "--bbox",
+        "2,48,3,49",
+        "--width",
+        "300",
+    ])
+    .ok();
+    assert!(env.path("x.png").exists());
+}
+
+#[test]
+fn addresses_with_ports_are_found_in_logs_and_read_as_lines() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write(
+        "log.txt",
+        "Accepted publickey for root from 1.0.0.9:51234 ssh2\n\
+         upstream addr:2.0.0.1 status=200\n\
+         tcp ESTAB 0 0 [2a00::5]:443 5.5.5.5:80\n\
+         no address here: 12:30:45\n",
+    );
+    let r = env
+        .run(&[
+            "aggregate",
+            "--db",
+            db,
+            "log.txt",
+            "--extract",
+            "--summary",
+            "-",
+        ])
+        .ok();
+    let s = crate::common::json(&r.stdout);
+    assert_eq!(s["parsed"], 4, "{s}");
+    assert_eq!(s["invalid_reasons"]["no_address"], 1, "{s}");
+    assert_eq!(s["found"], 4, "{s}");
+    // One per line, as `ss` and server logs print them.
+    env.write(
+        "lines.txt",
+        "1.0.0.9:51234\n[2a00::5]:443\n[2a00::6]\n5.5.5.5:99999999\n",
+    );
+    let r = env
+        .run(&["aggregate", "--db", db, "lines.txt", "--summary", "-"])
+        .ok();
+    let s = crate::common::json(&r.stdout);
+    assert_eq!(s["parsed"], 3, "{s}");
+    assert_eq!(s["invalid"], 1, "{s}");
+    assert_eq!(s["found"], 3, "{s}");
 }
