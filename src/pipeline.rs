@@ -385,7 +385,9 @@ fn read_all(
         )?;
         if let source::InputEnd::Damaged { error, .. } = end {
             damaged += 1;
-            eprintln!("ipatlas: warning: {name}: {error}; counted up to there (--keep-going)");
+            crate::util::say!(
+                "ipatlas: warning: {name}: {error}; counted up to there (--keep-going)"
+            );
         }
         if let (
             InputMode::Column {

@@ -39,7 +39,9 @@ pub fn install() {
                 } else {
                     "SIGTERM"
                 };
-                eprintln!("ipatlas: interrupted ({name}); outputs not yet complete were removed");
+                crate::util::say!(
+                    "ipatlas: interrupted ({name}); outputs not yet complete were removed"
+                );
                 std::process::exit(128 + signal);
             }
         });

@@ -175,6 +175,23 @@ pub fn safe_file_name(text: &str) -> String {
     }
 }
 
+/// Writes one line to stderr as one write (so concurrent output cannot split it); a
+/// failure, such as a closed stderr, is ignored rather than a panic or another exit code.
+pub fn stderr_line(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let mut text = line.to_string();
+    text.push('\n');
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// `eprintln!` made safe: formats the whole line, then [`stderr_line`].
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::util::stderr_line(format!($($arg)*))
+    };
+}
+pub(crate) use say;
+
 #[cfg(test)]
 mod tests {
     use super::*;

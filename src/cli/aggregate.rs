@@ -105,10 +105,10 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
         && args.cells.is_some()
         && !args.source.input.quiet
     {
-        eprintln!("ipatlas: note: {note}");
+        crate::util::say!("ipatlas: note: {note}");
     }
     if !args.source.input.quiet && std::io::stderr().is_terminal() {
-        eprintln!("{}", closing_line(&summary, &attributions(&atlas)));
+        crate::util::say!("{}", closing_line(&summary, &attributions(&atlas)));
     }
     Ok(())
 }

@@ -69,7 +69,7 @@ fn read_source(paths: &[PathBuf], strict: bool) -> Result<Source> {
         source.problems.strict()?;
     }
     for line in source.problems.report(&source.label) {
-        eprintln!("ipatlas: {line}");
+        crate::util::say!("ipatlas: {line}");
     }
     Ok(source)
 }
@@ -106,7 +106,7 @@ pub(super) fn run_build(args: &BuildDbArgs) -> Result<()> {
     let path = args.output.to_string_lossy();
     write_output(&path, |w| w.write_all(&bytes))?;
     if !args.quiet {
-        eprintln!(
+        crate::util::say!(
             "ipatlas: wrote {path}: {} ({} bytes): {} IPv4 and {} IPv6 ranges, {} distinct records",
             source.database_type,
             bytes.len(),

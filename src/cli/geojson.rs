@@ -123,7 +123,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
             let missing = unmapped_countries(&tally, map);
             if !missing.is_empty() {
                 let codes: Vec<String> = missing.iter().map(ToString::to_string).collect();
-                eprintln!(
+                crate::util::say!(
                     "ipatlas: note: no polygon in {} for {}",
                     map.source,
                     codes.join(", ")
@@ -134,7 +134,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
             && layer != Layer::Countries
             && tally.located(0).found + tally.located(1).found > 0
         {
-            eprintln!(
+            crate::util::say!(
                 "ipatlas: note: no coordinates in the tally (a country-only database?), so the {} layer is empty",
                 match layer {
                     Layer::Cells => "cells",

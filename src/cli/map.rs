@@ -274,7 +274,9 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<()> {
     let (tally, databases) = Tally::from_json(&args.tally, &text)?;
     let (notes, _) = args.map.draw(&tally, &databases, &args.output)?;
     if !args.quiet {
-        notes.iter().for_each(|n| eprintln!("ipatlas: note: {n}"));
+        notes
+            .iter()
+            .for_each(|n| crate::util::say!("ipatlas: note: {n}"));
     }
     Ok(())
 }
@@ -401,8 +403,10 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
         })?;
     }
     if !args.source.input.quiet {
-        notes.iter().for_each(|n| eprintln!("ipatlas: note: {n}"));
-        eprintln!("ipatlas: wrote {}", Path::new(&args.output).display());
+        notes
+            .iter()
+            .for_each(|n| crate::util::say!("ipatlas: note: {n}"));
+        crate::util::say!("ipatlas: wrote {}", Path::new(&args.output).display());
     }
     Ok(())
 }

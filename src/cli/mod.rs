@@ -460,7 +460,7 @@ impl DbArgs {
                         problems.strict()?;
                     }
                     for line in problems.report(db.label()) {
-                        eprintln!("ipatlas: {line}");
+                        crate::util::say!("ipatlas: {line}");
                     }
                     csv_db = Some(());
                     dbs.push(db);
@@ -509,7 +509,14 @@ pub fn main() -> ExitCode {
             } else {
                 exit::OK
             };
-            let _ = e.print();
+            // One write, whatever clap has to say; stdout for --help and --version.
+            let text = e.render().to_string();
+            if e.use_stderr() {
+                crate::util::stderr_line(text.trim_end());
+            } else {
+                use std::io::Write;
+                let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            }
             return ExitCode::from(code);
         }
     };
@@ -529,7 +536,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) if e.is_broken_pipe() => ExitCode::from(exit::OK),
         Err(e) => {
-            eprintln!("ipatlas: error: {e}");
+            crate::util::say!("ipatlas: error: {e}");
             ExitCode::from(e.exit_code())
         }
     }

@@ -59,23 +59,34 @@ pub fn open(name: &str, raw_bytes: Arc<AtomicU64>) -> Result<Box<dyn Read + Send
         }
         Box::new(file)
     };
-    let mut buffered = BufReader::with_capacity(
-        1 << 20,
-        Counting {
-            inner: raw,
-            count: raw_bytes,
-        },
-    );
-    let magic = buffered.fill_buf().map_err(input_err)?;
-    Ok(match magic {
+    let mut counting = Counting {
+        inner: raw,
+        count: raw_bytes,
+    };
+    // Enough bytes to decide the format, however short the first reads of a pipe are.
+    let mut head = Vec::with_capacity(MAGIC_BYTES);
+    let mut byte = [0u8; MAGIC_BYTES];
+    while head.len() < MAGIC_BYTES {
+        match counting.read(&mut byte[..MAGIC_BYTES - head.len()]) {
+            Ok(0) => break,
+            Ok(n) => head.extend_from_slice(&byte[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(input_err(e)),
+        }
+    }
+    let magic = head.clone();
+    let buffered = BufReader::with_capacity(1 << 20, io::Cursor::new(head).chain(counting));
+    Ok(match magic.as_slice() {
         [0x1f, 0x8b, ..] => Box::new(BufReader::with_capacity(
             1 << 20,
             flate2::bufread::MultiGzDecoder::new(buffered),
         )),
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => Box::new(ZstdFrames {
-            source: Some(buffered),
-            decoder: None,
-        }),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] | [0x50..=0x5f, 0x2a, 0x4d, 0x18, ..] => {
+            Box::new(ZstdFrames {
+                source: Some(PushBack::new(buffered)),
+                decoder: None,
+            })
+        }
         [b'B', b'Z', b'h', ..] | [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => {
             return Err(input_err(io::Error::other(
                 "bzip2 and xz input are not supported; decompress it and pipe it in: \
@@ -86,17 +97,74 @@ pub fn open(name: &str, raw_bytes: Arc<AtomicU64>) -> Result<Box<dyn Read + Send
     })
 }
 
+/// Bytes read before deciding an input's format (the longest magic, xz's, is 6).
+const MAGIC_BYTES: usize = 6;
+
 type ZstdDecoder<R> = ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>;
 
+/// A buffered reader that can be handed back bytes it gave out (a zstd frame's magic, read
+/// to tell a skippable frame from a compressed one).
+struct PushBack<R> {
+    back: Vec<u8>,
+    pos: usize,
+    inner: R,
+}
+
+impl<R: BufRead> PushBack<R> {
+    fn new(inner: R) -> Self {
+        PushBack {
+            back: Vec::new(),
+            pos: 0,
+            inner,
+        }
+    }
+
+    fn unread(&mut self, bytes: &[u8]) {
+        let mut v = bytes.to_vec();
+        v.extend_from_slice(&self.back[self.pos..]);
+        self.back = v;
+        self.pos = 0;
+    }
+}
+
+impl<R: BufRead> Read for PushBack<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for PushBack<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos < self.back.len() {
+            return Ok(&self.back[self.pos..]);
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if self.pos < self.back.len() {
+            self.pos = (self.pos + amt).min(self.back.len());
+        } else {
+            self.inner.consume(amt);
+        }
+    }
+}
+
 /// Reads every zstd frame of a stream in turn (`zstd` writes one frame per file, but
-/// concatenated files are valid too).
+/// concatenated files are valid too), skipping skippable frames (`pzstd` starts with one,
+/// and they may stand between frames).
 struct ZstdFrames<R: BufRead> {
-    source: Option<R>,
-    decoder: Option<ZstdDecoder<R>>,
+    source: Option<PushBack<R>>,
+    decoder: Option<ZstdDecoder<PushBack<R>>>,
 }
 
 impl<R: BufRead> Read for ZstdFrames<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let invalid = |m: String| io::Error::new(io::ErrorKind::InvalidData, m);
         loop {
             if let Some(decoder) = &mut self.decoder {
                 let n = decoder.read(buf)?;
@@ -112,8 +180,25 @@ impl<R: BufRead> Read for ZstdFrames<R> {
             if source.fill_buf()?.is_empty() {
                 return Ok(0);
             }
-            let decoder = ZstdDecoder::new(source)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("zstd: {e}")))?;
+            let mut magic = [0u8; 4];
+            source
+                .read_exact(&mut magic)
+                .map_err(|_| invalid("zstd: truncated frame header".into()))?;
+            if (0x184D_2A50..=0x184D_2A5F).contains(&u32::from_le_bytes(magic)) {
+                let mut size = [0u8; 4];
+                source
+                    .read_exact(&mut size)
+                    .map_err(|_| invalid("zstd: truncated skippable frame".into()))?;
+                let size = u64::from(u32::from_le_bytes(size));
+                let skipped = io::copy(&mut (&mut source).take(size), &mut io::sink())?;
+                if skipped < size {
+                    return Err(invalid("zstd: truncated skippable frame".into()));
+                }
+                self.source = Some(source);
+                continue;
+            }
+            source.unread(&magic);
+            let decoder = ZstdDecoder::new(source).map_err(|e| invalid(format!("zstd: {e}")))?;
             self.decoder = Some(decoder);
         }
     }

@@ -232,7 +232,7 @@ impl Atlas {
                     if matches!(why, cache::Refused::Unsafe(_)) {
                         store = None;
                     }
-                    eprintln!(
+                    crate::util::say!(
                         "ipatlas: warning: not using the cached table {}: {why}; building it in memory",
                         crate::util::escape_controls(
                             &cache::table_path(dir, key).display().to_string()

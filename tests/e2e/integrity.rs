@@ -963,3 +963,111 @@ fn addresses_with_ports_are_found_in_logs_and_read_as_lines() {
     assert_eq!(s["invalid"], 1, "{s}");
     assert_eq!(s["found"], 3, "{s}");
 }
+
+/// A zstd skippable frame carrying `payload` (pzstd writes one before each frame).
+fn skippable(payload: &[u8]) -> Vec<u8> {
+    let mut v = vec![0x50, 0x2a, 0x4d, 0x18];
+    v.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    v.extend_from_slice(payload);
+    v
+}
+
+#[test]
+fn compressed_input_is_recognised_from_enough_bytes_and_skippable_frames() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    let zst = |text: &str| {
+        ruzstd::encoding::compress_to_vec(
+            text.as_bytes(),
+            ruzstd::encoding::CompressionLevel::Fastest,
+        )
+    };
+    let expected = "country,count,share\nUS,2,0.666667\nDE,1,0.333333\n";
+    // As pzstd writes it: a skippable frame first, and another between two frames.
+    let mut pz = skippable(&[0u8; 4]);
+    pz.extend(zst("1.0.0.1\n2.0.0.1\n"));
+    pz.extend(skippable(b"between frames"));
+    pz.extend(zst("1.0.0.2\n"));
+    env.write("p.zst", &pz);
+    let r = env.run(&["aggregate", "--db", db, "p.zst"]).ok();
+    assert_eq!(r.stdout, expected);
+    // Through a pipe whose first reads are a byte or two long: still recognised.
+    let gz = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut e, b"1.0.0.1\n2.0.0.1\n1.0.0.2\n").unwrap();
+        e.finish().unwrap()
+    };
+    for bytes in [gz, pz] {
+        let mut child = env
+            .command()
+            .args(["aggregate", "--db", db, "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            for b in &bytes[..3] {
+                stdin.write_all(&[*b]).unwrap();
+                stdin.flush().unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            stdin.write_all(&bytes[3..]).unwrap();
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            expected,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_closed_stderr_never_changes_the_exit_code() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("in.txt", "1.0.0.1\n");
+    env.write("gap.txt", "1.0.0.1\n4.0.0.1\n");
+    let cases: [(&[&str], i32); 5] = [
+        (&["aggregate", "--db", db, "missing.txt"], 1),
+        (&["aggregate", "--db", "missing.mmdb", "in.txt"], 2),
+        (&["aggregate", "--db", db, "in.txt", "--bogus-flag"], 2),
+        (
+            &[
+                "aggregate",
+                "--db",
+                db,
+                "in.txt",
+                "--strict",
+                "--countries",
+                "/dev/null",
+            ],
+            0,
+        ),
+        (
+            &["map", "--db", db, "gap.txt", "-o", "m", "--only", "map.png"],
+            0,
+        ),
+    ];
+    for round in 0..4 {
+        for (args, code) in &cases {
+            let (reader, writer) = std::io::pipe().unwrap();
+            drop(reader);
+            let status = env
+                .command()
+                .args(*args)
+                .stdout(std::process::Stdio::null())
+                .stderr(writer)
+                .status()
+                .unwrap();
+            assert_eq!(status.code(), Some(*code), "round {round}: {args:?}");
+        }
+    }
+}
