@@ -97,7 +97,8 @@ pub(super) fn run(args: &InfoArgs) -> Result<()> {
             if let serde_json::Value::Object(map) = value {
                 for (k, v) in map {
                     let text = match v {
-                        serde_json::Value::String(s) => s,
+                        // Metadata is outside text: no terminal escapes or line breaks.
+                        serde_json::Value::String(s) => crate::util::escape_controls(&s),
                         other => other.to_string(),
                     };
                     writeln!(w, "{k}: {text}")?;

@@ -536,7 +536,11 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) if e.is_broken_pipe() => ExitCode::from(exit::OK),
         Err(e) => {
-            crate::util::say!("ipatlas: error: {e}");
+            // One line, with file names and metadata made safe for a terminal.
+            crate::util::say!(
+                "ipatlas: error: {}",
+                crate::util::escape_controls(&e.to_string())
+            );
             ExitCode::from(e.exit_code())
         }
     }

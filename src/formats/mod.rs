@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::locate::CountryCode;
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
 
 /// What a record says, GeoLite2-shaped.
@@ -110,9 +111,43 @@ impl Source {
         self.v4_lines.push(at);
     }
 
+    /// An IPv6 range. The parts of it inside the IPv4 subtree (`::/96`) or its aliases
+    /// (`::ffff:0:0/96`, `2002::/16`), which the IPv4 rows answer, are cut out and reported
+    /// as `aliased_network` with the row's file and line; the rest is kept.
     fn push_v6(&mut self, first: u128, last: u128, record: u32, at: (u32, u64)) {
-        self.v6.push((first, last, record));
+        let mut aliased: Vec<(u128, u128)> = std::iter::once((0u128, 96u8))
+            .chain(mmdb::IPV4_ALIASES)
+            .map(|(a, l)| (a, crate::util::block_last(a, l)))
+            .collect();
+        aliased.sort_unstable();
+        let mut from = first;
+        let mut cut = Vec::new();
+        for (a, b) in aliased {
+            if b < from || a > last {
+                continue;
+            }
+            if a > from {
+                self.v6.push((from, a - 1, record));
+                self.v6_lines.push(at);
+            }
+            let (c0, c1) = (a.max(from), b.min(last));
+            cut.push(format!("{}-{}", Ipv6Addr::from(c0), Ipv6Addr::from(c1)));
+            match b.checked_add(1) {
+                Some(next) if next <= last => from = next,
+                // The alias reaches the end of the range: nothing left after it.
+                _ => {
+                    for text in cut {
+                        self.problem(at, Problem::AliasedNetwork, &text);
+                    }
+                    return;
+                }
+            }
+        }
+        self.v6.push((from, last, record));
         self.v6_lines.push(at);
+        for text in cut {
+            self.problem(at, Problem::AliasedNetwork, &text);
+        }
     }
 
     /// A CIDR network's range, as [`Source::push_v4`] or [`Source::push_v6`].
@@ -140,6 +175,8 @@ impl Source {
 
     /// Sorts the ranges and drops (and counts) those overlapping an earlier one.
     fn settle(&mut self) {
+        // "The first stands" means first in the files: ranges are taken in file order, and
+        // one that overlaps a range already taken is dropped, wherever it lies.
         fn settle<T: Copy + Ord>(
             ranges: &mut Vec<(T, T, u32)>,
             lines: &mut Vec<(u32, u64)>,
@@ -147,19 +184,26 @@ impl Source {
             mut report: impl FnMut((u32, u64), String),
         ) {
             let mut order: Vec<usize> = (0..ranges.len()).collect();
-            order.sort_by_key(|&i| (ranges[i].0, ranges[i].1, lines[i]));
-            let mut kept = Vec::with_capacity(ranges.len());
-            let mut last_end: Option<T> = None;
+            order.sort_by_key(|&i| lines[i]);
+            // Taken ranges, disjoint, by start: only the last one starting at or before a
+            // new range's end can overlap it.
+            let mut taken: BTreeMap<T, (T, u32)> = BTreeMap::new();
             for i in order {
-                let r = ranges[i];
-                if last_end.is_some_and(|end| r.0 <= end) {
-                    report(lines[i], format!("{}-{}", show(r.0), show(r.1)));
+                let (first, last, record) = ranges[i];
+                let overlaps = taken
+                    .range(..=last)
+                    .next_back()
+                    .is_some_and(|(_, &(end, _))| end >= first);
+                if overlaps {
+                    report(lines[i], format!("{}-{}", show(first), show(last)));
                     continue;
                 }
-                last_end = Some(r.1);
-                kept.push(r);
+                taken.insert(first, (last, record));
             }
-            *ranges = kept;
+            *ranges = taken
+                .into_iter()
+                .map(|(first, (last, record))| (first, last, record))
+                .collect();
             lines.clear();
         }
         let mut found = Vec::new();
@@ -195,6 +239,8 @@ pub enum Problem {
     /// An IPv6 network inside the IPv4 subtree (`::/96`) or its aliases (`::ffff:0:0/96`,
     /// `2002::/16`): the IPv4 data answers those addresses.
     AliasedNetwork,
+    /// A location (legacy `locId`, GeoLite2 `geoname_id`) defined again: the first stands.
+    DuplicateLocation,
 }
 
 impl Problem {
@@ -209,6 +255,7 @@ impl Problem {
             Problem::UnknownLocation => "unknown_location_id",
             Problem::BadCoordinates => "bad_coordinates",
             Problem::AliasedNetwork => "aliased_network",
+            Problem::DuplicateLocation => "duplicate_location_id",
         }
     }
 }

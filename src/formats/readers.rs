@@ -108,6 +108,10 @@ pub(super) fn legacy(label: &str, blocks: &CsvFile, locations: &CsvFile) -> Resu
             source.problem(at, Problem::Malformed, &row_text(r));
             return Ok(());
         };
+        if by_loc.contains_key(&id) {
+            source.problem(at, Problem::DuplicateLocation, &row_text(r));
+            return Ok(());
+        }
         let (lat, lon) = (
             col("latitude").map(|i| field(r, i)).unwrap_or_default(),
             col("longitude").map(|i| field(r, i)).unwrap_or_default(),
@@ -196,6 +200,10 @@ pub(super) fn geolite2(label: &str, blocks: &[&CsvFile], locations: &CsvFile) ->
             source.problem((loc_file, line), Problem::Malformed, &row_text(r));
             return Ok(());
         };
+        if geonames.contains_key(&id) {
+            source.problem((loc_file, line), Problem::DuplicateLocation, &row_text(r));
+            return Ok(());
+        }
         geonames.insert(
             id,
             Geoname {

@@ -1071,3 +1071,162 @@ fn a_closed_stderr_never_changes_the_exit_code() {
         }
     }
 }
+
+#[test]
+fn metadata_and_file_names_are_printed_without_terminal_escapes() {
+    let env = TestEnv::new();
+    let db = database_of_type(
+        &env,
+        "evil.mmdb",
+        "City\u{1b}[2J\u{1b}]0;pwned\u{7}\nFake: line",
+    );
+    let r = env.run(&["info", "--db", db.to_str().unwrap()]).ok();
+    assert!(
+        !r.stdout.contains('\u{1b}') && !r.stdout.contains('\u{7}'),
+        "{:?}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\\u{1b}[2J"), "{}", r.stdout);
+    assert!(
+        !r.stdout.lines().any(|l| l.starts_with("Fake:")),
+        "{}",
+        r.stdout
+    );
+    // JSON escapes them itself.
+    let j = env
+        .run(&["info", "--db", db.to_str().unwrap(), "--json"])
+        .ok();
+    assert!(
+        crate::common::json(&j.stdout)["type"]
+            .as_str()
+            .unwrap()
+            .contains('\u{1b}')
+    );
+    // A file name with an escape in an error message.
+    let r = env.run(&[
+        "aggregate",
+        "--db",
+        db.to_str().unwrap(),
+        "no\u{1b}[31mfile\n.txt",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(!r.stderr.contains('\u{1b}'), "{:?}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{:?}", r.stderr);
+}
+
+#[test]
+fn duplicate_location_ids_are_bad_rows_and_the_first_range_in_the_file_stands() {
+    let env = TestEnv::new();
+    std::fs::create_dir(env.path("legacy")).unwrap();
+    env.write(
+        "legacy/GeoLiteCity-Location.csv",
+        "Copyright (c) 2012 MaxMind LLC.  All Rights Reserved.\n\
+         locId,country,region,city,postalCode,latitude,longitude,metroCode,areaCode\n\
+         17,\"AU\",\"\",\"\",\"\",-27.0000,133.0000,,\n\
+         18,\"JP\",\"\",\"\",\"\",36.0000,138.0000,,\n\
+         17,\"FR\",\"\",\"\",\"\",46.0000,2.0000,,\n",
+    );
+    // Line 3 (1.0.0.128/25) comes before line 4 (1.0.0.0/24) in the file but after it in
+    // address order: the first in the file stands.
+    env.write(
+        "legacy/GeoLiteCity-Blocks.csv",
+        "Copyright (c) 2012 MaxMind LLC.  All Rights Reserved.\n\
+         startIpNum,endIpNum,locId\n\
+         \"16777344\",\"16777471\",\"18\"\n\
+         \"16777216\",\"16777471\",\"17\"\n\
+         \"16777472\",\"16777599\",\"17\"\n",
+    );
+    env.write("in.txt", "1.0.0.1\n1.0.0.200\n1.0.1.5\n");
+    let r = env
+        .run(&["aggregate", "--db", "legacy", "in.txt", "--countries", "-"])
+        .ok();
+    assert!(r.stderr.contains("2 rows skipped"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("GeoLiteCity-Location.csv:5: duplicate_location_id"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("GeoLiteCity-Blocks.csv:4: overlapping_range: 1.0.0.0-1.0.0.255"),
+        "{}",
+        r.stderr
+    );
+    // 17 stays AU (the first definition); 1.0.0.200 is JP (the first range in the file);
+    // 1.0.0.1 lies only in the dropped range.
+    assert_eq!(
+        r.stdout,
+        "country,count,share\nAU,1,0.500000\nJP,1,0.500000\n"
+    );
+    let strict = env.run(&["aggregate", "--db", "legacy", "in.txt", "--strict"]);
+    assert_eq!(strict.code, 3, "{}", strict.stderr);
+
+    // GeoLite2 geoname ids the same way.
+    std::fs::create_dir(env.path("g2")).unwrap();
+    env.write(
+        "g2/GeoLite2-City-Locations-en.csv",
+        "geoname_id,locale_code,continent_code,continent_name,country_iso_code,country_name,subdivision_1_iso_code,subdivision_1_name,subdivision_2_iso_code,subdivision_2_name,city_name,metro_code,time_zone,is_in_european_union\n\
+         1,en,EU,Europe,DE,Germany,,,,,,,Europe/Berlin,1\n\
+         1,en,EU,Europe,FR,France,,,,,,,Europe/Paris,1\n",
+    );
+    env.write(
+        "g2/GeoLite2-City-Blocks-IPv4.csv",
+        "network,geoname_id,registered_country_geoname_id,represented_country_geoname_id,is_anonymous_proxy,is_satellite_provider,postal_code,latitude,longitude,accuracy_radius\n\
+         1.0.0.0/24,1,,,0,0,,52.5,13.4,20\n",
+    );
+    let r = env
+        .run(&["aggregate", "--db", "g2", "in.txt", "--countries", "-"])
+        .ok();
+    assert!(
+        r.stderr
+            .contains("GeoLite2-City-Locations-en.csv:3: duplicate_location_id"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("DE,2,"), "{}", r.stdout);
+}
+
+#[test]
+fn build_db_keeps_the_parts_of_a_row_outside_aliased_space() {
+    let env = TestEnv::new();
+    std::fs::create_dir(env.path("db")).unwrap();
+    env.write("db/dbip-country-ipv4.csv", "1.0.0.0,1.0.0.255,AU\n");
+    // 2000::/3 as one row: it covers 2002::/16 (6to4, aliased to the IPv4 data).
+    env.write(
+        "db/dbip-country-ipv6.csv",
+        "2000::,3fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff,US\n",
+    );
+    let r = env.run(&["build-db", "--from", "db", "-o", "db.mmdb"]).ok();
+    assert!(
+        r.stderr
+            .contains("dbip-country-ipv6.csv:1: aliased_network: 2002::-2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("2 IPv6 ranges"), "{}", r.stderr);
+    let r = env
+        .run(&[
+            "lookup",
+            "--db",
+            "db.mmdb",
+            "2001:db8::1",
+            "3fff::1",
+            "2003::1",
+            "2002:100::1",
+        ])
+        .ok();
+    let countries: Vec<&str> = r
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    assert_eq!(countries, ["US", "US", "US", "AU"], "{}", r.stdout);
+    // --strict refuses the cut row alike in build-db and in --db.
+    let b = env.run(&["build-db", "--from", "db", "-o", "strict.mmdb", "--strict"]);
+    assert_eq!(b.code, 3, "{}", b.stderr);
+    assert!(!env.path("strict.mmdb").exists());
+    let d = env.run(&["lookup", "--db", "db", "--strict", "2001:db8::1"]);
+    assert_eq!(d.code, 3, "{}", d.stderr);
+}
