@@ -168,6 +168,13 @@ impl Source {
         }
     }
 
+    /// Reports lines of a file that were too long to read (see `readers::MAX_ROW_BYTES`).
+    fn too_long(&mut self, file: u32, lines: &[u64]) {
+        for &line in lines {
+            self.problem((file, line), Problem::FieldTooLong, "");
+        }
+    }
+
     fn problem(&mut self, at: (u32, u64), problem: Problem, text: &str) {
         let file = self.files.get(at.0 as usize).map_or("", String::as_str);
         self.problems.add(file, at.1, problem, text);
@@ -241,6 +248,8 @@ pub enum Problem {
     AliasedNetwork,
     /// A location (legacy `locId`, GeoLite2 `geoname_id`) defined again: the first stands.
     DuplicateLocation,
+    /// A line longer than `readers::MAX_ROW_BYTES`, skipped without being held.
+    FieldTooLong,
 }
 
 impl Problem {
@@ -256,6 +265,7 @@ impl Problem {
             Problem::BadCoordinates => "bad_coordinates",
             Problem::AliasedNetwork => "aliased_network",
             Problem::DuplicateLocation => "duplicate_location_id",
+            Problem::FieldTooLong => "field_too_long",
         }
     }
 }
@@ -355,6 +365,35 @@ pub fn is_csv_source(path: &Path) -> bool {
             .unwrap_or(false)
 }
 
+/// The most a zip entry of `compressed` bytes may inflate to: 200 times its size (CSV
+/// compresses 5 to 10 times; a bomb, 1,000 times and more), at least 16 MiB, at most 16 GiB.
+fn inflate_limit(compressed: u64) -> u64 {
+    compressed.saturating_mul(200).clamp(16 << 20, 16 << 30)
+}
+
+/// A zip entry's reader that fails once more than `limit` bytes come out of it.
+struct InflateLimit<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for InflateLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.left = self.left.checked_sub(n as u64).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "the zip entry inflates to more than {} bytes, over 200 times its compressed size (a zip bomb?); unzip it and name the files",
+                    self.limit
+                ),
+            )
+        })?;
+        Ok(n)
+    }
+}
+
 /// One CSV file: on disk, or an entry of a zip archive.
 #[derive(Clone, Debug)]
 struct CsvFile {
@@ -386,10 +425,15 @@ impl CsvFile {
                     crate::util::open_regular(zip).map_err(|e| Error::database(&label, e))?;
                 let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
                     .map_err(|e| Error::database(&label, e))?;
-                let mut entry = archive
+                let entry = archive
                     .by_name(&self.name)
                     .map_err(|e| Error::database(&label, e))?;
-                f(&mut entry)
+                let limit = inflate_limit(entry.compressed_size());
+                f(&mut InflateLimit {
+                    inner: entry,
+                    left: limit,
+                    limit,
+                })
             }
         }
     }

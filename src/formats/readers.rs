@@ -8,20 +8,115 @@ use rustc_hash::FxHashMap;
 use std::io::Read;
 use std::net::IpAddr;
 
+/// The longest CSV line read, in bytes: a longer one is a bad row (`field_too_long`) and is
+/// never held in memory whole, so a crafted file (or zip) cannot make one field gigabytes.
+pub const MAX_ROW_BYTES: usize = 64 * 1024;
+
+/// What a too-long line is replaced by before the CSV parser sees it.
+const TOO_LONG: &[u8] = b"\x01ipatlas:field_too_long";
+
+/// Passes lines through, replacing any longer than [`MAX_ROW_BYTES`] with [`TOO_LONG`]
+/// while holding at most that many bytes of it.
+struct LineLimit<R> {
+    inner: R,
+    chunk: Vec<u8>,
+    line: Vec<u8>,
+    out: Vec<u8>,
+    pos: usize,
+    skipping: bool,
+    eof: bool,
+}
+
+impl<R: Read> LineLimit<R> {
+    fn new(inner: R) -> Self {
+        LineLimit {
+            inner,
+            chunk: vec![0; 1 << 16],
+            line: Vec::new(),
+            out: Vec::new(),
+            pos: 0,
+            skipping: false,
+            eof: false,
+        }
+    }
+
+    fn take(&mut self, bytes: &[u8]) {
+        if self.skipping {
+            return;
+        }
+        if self.line.len() + bytes.len() > MAX_ROW_BYTES {
+            self.skipping = true;
+            self.line = Vec::new();
+        } else {
+            self.line.extend_from_slice(bytes);
+        }
+    }
+
+    fn end_line(&mut self, newline: bool) {
+        if self.skipping {
+            self.out.extend_from_slice(TOO_LONG);
+        } else {
+            self.out.extend_from_slice(&self.line);
+        }
+        if newline || self.skipping {
+            self.out.push(b'\n');
+        }
+        self.line.clear();
+        self.skipping = false;
+    }
+}
+
+impl<R: Read> Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if self.pos < self.out.len() {
+                let n = (self.out.len() - self.pos).min(buf.len());
+                buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            self.out.clear();
+            self.pos = 0;
+            if self.eof {
+                return Ok(0);
+            }
+            let n = self.inner.read(&mut self.chunk)?;
+            if n == 0 {
+                self.eof = true;
+                if self.skipping || !self.line.is_empty() {
+                    self.end_line(false);
+                }
+                continue;
+            }
+            let chunk = std::mem::take(&mut self.chunk);
+            let mut data = &chunk[..n];
+            while let Some(i) = memchr::memchr(b'\n', data) {
+                self.take(&data[..i]);
+                self.end_line(true);
+                data = &data[i + 1..];
+            }
+            self.take(data);
+            self.chunk = chunk;
+        }
+    }
+}
+
 /// Streams the rows of a CSV file as `(line, fields)`, skipping a copyright notice and, when
-/// `header` is set, the header line (returned separately, lower-cased).
+/// `header` is set, the header line (returned separately, lower-cased). Returns the line
+/// numbers of lines longer than [`MAX_ROW_BYTES`], which were not read.
 fn rows(
     file: &CsvFile,
     header: bool,
     mut row: impl FnMut(&[String], u64, &csv::ByteRecord) -> Result<()>,
-) -> Result<()> {
+) -> Result<Vec<u64>> {
     file.with_reader(|r: &mut dyn Read| {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(r);
+            .from_reader(LineLimit::new(r));
         let mut names: Option<Vec<String>> = (!header).then(Vec::new);
         let mut record = csv::ByteRecord::new();
+        let mut too_long = Vec::new();
         loop {
             match reader.read_byte_record(&mut record) {
                 Ok(false) => break,
@@ -29,6 +124,10 @@ fn rows(
                 Err(e) => return Err(Error::database(&file.name, e)),
             }
             let line = record.position().map_or(0, csv::Position::line);
+            if record.get(0) == Some(TOO_LONG) {
+                too_long.push(line);
+                continue;
+            }
             let first = record.get(0).map(text).unwrap_or_default();
             let first = first.trim_start_matches('\u{feff}');
             if record.len() == 1 && first.to_ascii_lowercase().starts_with("copyright") {
@@ -49,7 +148,7 @@ fn rows(
                 Some(n) => row(n, line, &record)?,
             }
         }
-        Ok(())
+        Ok(too_long)
     })
 }
 
@@ -95,7 +194,7 @@ pub(super) fn legacy(label: &str, blocks: &CsvFile, locations: &CsvFile) -> Resu
     let mut source = Source::new(label.to_owned(), "GeoLiteCity".to_owned());
     let loc_file = source.file(locations.short());
     let mut by_loc: FxHashMap<u64, u32> = FxHashMap::default();
-    rows(locations, true, |names, line, r| {
+    let long = rows(locations, true, |names, line, r| {
         let at = (loc_file, line);
         let col = |name: &str| names.iter().position(|n| n == name);
         let (Some(id_col), Some(cc_col)) = (col("locid"), col("country")) else {
@@ -136,8 +235,9 @@ pub(super) fn legacy(label: &str, blocks: &CsvFile, locations: &CsvFile) -> Resu
         by_loc.insert(id, rec);
         Ok(())
     })?;
+    source.too_long(loc_file, &long);
     let block_file = source.file(blocks.short());
-    rows(blocks, true, |_, line, r| {
+    let long = rows(blocks, true, |_, line, r| {
         let at = (block_file, line);
         let nums: Vec<Option<u64>> = (0..3).map(|i| field(r, i).parse::<u64>().ok()).collect();
         let (Some(start), Some(end), Some(loc)) = (nums[0], nums[1], nums[2]) else {
@@ -159,6 +259,7 @@ pub(super) fn legacy(label: &str, blocks: &CsvFile, locations: &CsvFile) -> Resu
         source.push_v4(start, end, rec, at);
         Ok(())
     })?;
+    source.too_long(block_file, &long);
     source.settle();
     Ok(source)
 }
@@ -191,7 +292,7 @@ pub(super) fn geolite2(label: &str, blocks: &[&CsvFile], locations: &CsvFile) ->
     let mut source = Source::new(label.to_owned(), kind);
     let loc_file = source.file(locations.short());
     let mut geonames: FxHashMap<u64, Geoname> = FxHashMap::default();
-    rows(locations, true, |names, line, r| {
+    let long = rows(locations, true, |names, line, r| {
         let col = |name: &str| names.iter().position(|n| n == name);
         let Some(id_col) = col("geoname_id") else {
             return Err(Error::database(&locations.name, "no geoname_id column"));
@@ -215,9 +316,10 @@ pub(super) fn geolite2(label: &str, blocks: &[&CsvFile], locations: &CsvFile) ->
         );
         Ok(())
     })?;
+    source.too_long(loc_file, &long);
     for blocks in blocks {
         let file = source.file(blocks.short());
-        rows(blocks, true, |names, line, r| {
+        let long = rows(blocks, true, |names, line, r| {
             let at = (file, line);
             let col = |name: &str| names.iter().position(|n| n == name);
             let Some(net_col) = col("network") else {
@@ -272,6 +374,7 @@ pub(super) fn geolite2(label: &str, blocks: &[&CsvFile], locations: &CsvFile) ->
             source.push_network(net, rec, at);
             Ok(())
         })?;
+        source.too_long(file, &long);
     }
     source.settle();
     Ok(source)
@@ -291,7 +394,7 @@ pub(super) fn ip_location_db(label: &str, files: &[&CsvFile]) -> Result<Source> 
     let mut source = Source::new(label.to_owned(), format!("ip-location-db-{stem}"));
     for file in files {
         let index = source.file(file.short());
-        rows(file, false, |_, line, r| {
+        let long = rows(file, false, |_, line, r| {
             let at = (index, line);
             if r.len() < 3 {
                 source.problem(at, Problem::Malformed, &row_text(r));
@@ -330,6 +433,7 @@ pub(super) fn ip_location_db(label: &str, files: &[&CsvFile]) -> Result<Source> 
             }
             Ok(())
         })?;
+        source.too_long(index, &long);
     }
     source.settle();
     Ok(source)

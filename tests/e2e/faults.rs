@@ -212,26 +212,6 @@ fn a_database_truncated_or_replaced_during_a_run_changes_nothing() {
 }
 
 /// Peak resident memory of a child, in KiB, read from /proc while it runs.
-fn peak_rss_kib(child: &mut Child) -> u64 {
-    let status = format!("/proc/{}/status", child.id());
-    let mut peak = 0;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&status)
-            && let Some(kb) = text
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse::<u64>().ok())
-        {
-            peak = peak.max(kb);
-        }
-        if child.try_wait().unwrap().is_some() {
-            return peak;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 #[test]
 fn hostile_input_is_counted_by_reason_with_bounded_memory() {
     let env = TestEnv::new();

@@ -1230,3 +1230,75 @@ fn build_db_keeps_the_parts_of_a_row_outside_aliased_space() {
     let d = env.run(&["lookup", "--db", "db", "--strict", "2001:db8::1"]);
     assert_eq!(d.code, 3, "{}", d.stderr);
 }
+
+#[test]
+fn a_huge_field_or_a_zip_bomb_keeps_memory_bounded() {
+    use std::io::Write;
+    let env = TestEnv::new();
+    env.write("in.txt", "1.0.0.1\n1.0.1.1\n");
+    // A 200 MB field in a plain CSV database: a bad row, never held whole.
+    std::fs::create_dir(env.path("long")).unwrap();
+    {
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(env.path("long/dbip-city-ipv4.csv")).unwrap(),
+        );
+        f.write_all(b"1.0.0.0,1.0.0.255,AU,Queensland,,").unwrap();
+        let block = vec![b'A'; 1 << 20];
+        for _ in 0..200 {
+            f.write_all(&block).unwrap();
+        }
+        f.write_all(b",,-27.4,153.0,\n1.0.1.0,1.0.1.255,JP,Tokyo,,Tokyo,,35.6,139.7,\n")
+            .unwrap();
+    }
+    let mut child = env
+        .command()
+        .args([
+            "aggregate",
+            "--db",
+            "long",
+            "in.txt",
+            "--countries",
+            "c.csv",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let peak = crate::common::peak_rss_kib(&mut child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("dbip-city-ipv4.csv:1: field_too_long"),
+        "{stderr}"
+    );
+    assert_eq!(env.read("c.csv"), "country,count,share\nJP,1,1.000000\n");
+    assert!(peak < 150 * 1024, "peak RSS {peak} KiB for a 200 MB field");
+
+    // A 500 MB field deflated into a zip of about 0.5 MB: refused as a bomb, quickly.
+    let py = std::process::Command::new("python3")
+        .current_dir(env.dir.path())
+        .args([
+            "-c",
+            "import zipfile\n\
+             with zipfile.ZipFile('bomb.zip', 'w', zipfile.ZIP_DEFLATED) as z:\n\
+             \x20   z.writestr('dbip-city-ipv4.csv', b'1.0.0.0,1.0.0.255,AU,' + b'A' * 500_000_000 + b'\\n')\n",
+        ])
+        .status()
+        .unwrap();
+    assert!(py.success());
+    assert!(std::fs::metadata(env.path("bomb.zip")).unwrap().len() < 2 << 20);
+    let mut child = env
+        .command()
+        .args(["aggregate", "--db", "bomb.zip", "in.txt"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let peak = crate::common::peak_rss_kib(&mut child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("zip bomb"), "{stderr}");
+    assert!(peak < 150 * 1024, "peak RSS {peak} KiB for a zip bomb");
+}
