@@ -264,10 +264,8 @@ pub fn aggregate_whole_db(
                     None => {
                         let (first, last) =
                             (u128::from(start), u128::from(start) + u128::from(size) - 1);
-                        for (block, len) in crate::util::cidr_blocks(first, last, 32) {
-                            let reason =
-                                NotFound::unlocated(std::net::Ipv4Addr::from(block as u32).into());
-                            total.add_not_found(V4, reason, 1u128 << (32 - len));
+                        for (a, b, reason) in crate::locate::unlocated_parts(first, last, false) {
+                            total.add_not_found(V4, reason, b - a + 1);
                         }
                     }
                 }
@@ -616,8 +614,9 @@ impl<'a> Worker<'a> {
                     self.tally.add(slot, fam, part.weight);
                 }
                 None => {
-                    let reason = unlocated_reason(covered, fam, part.network);
-                    self.tally.add_not_found(fam, reason, part.weight);
+                    for (reason, weight) in unlocated_weights(covered, fam, &part) {
+                        self.tally.add_not_found(fam, reason, weight);
+                    }
                 }
             }
             Ok(())
@@ -670,6 +669,37 @@ impl<'a> Worker<'a> {
 }
 
 /// Why part of a prefix was not located.
+/// The unlocated weight of a walked network, by reason: split where reserved space begins
+/// or ends (see [`crate::locate::unlocated_parts`]), so every path classifies alike.
+fn unlocated_weights(
+    covered: bool,
+    fam: usize,
+    part: &crate::locate::NetworkWeight<'_>,
+) -> Vec<(NotFound, u128)> {
+    let whole = || vec![(unlocated_reason(covered, fam, part.network), part.weight)];
+    if !covered {
+        return whole();
+    }
+    match part.network {
+        IpNetwork::V4(n) => crate::locate::unlocated_parts(
+            u128::from(u32::from(n.network())),
+            u128::from(u32::from(n.broadcast())),
+            false,
+        )
+        .into_iter()
+        .map(|(a, b, r)| (r, b - a + 1))
+        .collect(),
+        IpNetwork::V6(n) if n.prefix() <= 64 => {
+            let first = u128::from(n.network());
+            crate::locate::unlocated_parts(first, crate::util::block_last(first, n.prefix()), true)
+                .into_iter()
+                .map(|(a, b, r)| (r, (b - a).checked_add(1).map_or(1u128 << 64, |n| n >> 64)))
+                .collect()
+        }
+        IpNetwork::V6(_) => whole(),
+    }
+}
+
 fn unlocated_reason(covered: bool, fam: usize, network: IpNetwork) -> NotFound {
     if !covered {
         if fam == V6 {

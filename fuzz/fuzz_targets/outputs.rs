@@ -1,12 +1,17 @@
 #![no_main]
 //! GeoJSON (every layer) and PNG output from arbitrary tallies: places with any country,
-//! any coordinates (the tally keeps only valid ones) and any weights.
+//! any coordinates (the tally keeps only valid ones) and any weights, drawn with every map
+//! flag `render` has (projection, scale, colormap, style, width, bbox as the user would type
+//! it, blur, spread, per capita, coarse places, graticule, H3 resolution), in the ranges the
+//! command line accepts. A refused option is an error, never a panic.
 
 use ipatlas::basemap::{Basemap, Detail};
 use ipatlas::export::features::Layer;
 use ipatlas::export::geojson::{Framing, write_layer};
 use ipatlas::locate::{CountryCode, Place};
-use ipatlas::render::{MapOptions, Mode, render};
+use ipatlas::render::{
+    Bbox, Colormap, MapOptions, Mode, ProjectionKind, ScaleKind, Style, render,
+};
 use ipatlas::tally::{CellGrid, Tally};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
@@ -37,10 +42,15 @@ fn basemap() -> &'static Basemap {
     })
 }
 
+/// Bytes of map flags before the tally's records.
+const FLAGS: usize = 16;
+
 fuzz_target!(|data: &[u8]| {
-    let Some((&opts, rest)) = data.split_first() else {
+    if data.len() < FLAGS {
         return;
-    };
+    }
+    let (flags, rest) = data.split_at(FLAGS);
+    let opts = flags[0];
     let mut tally = Tally::new();
     for rec in rest.chunks_exact(16) {
         let code = std::str::from_utf8(&rec[0..2])
@@ -83,12 +93,67 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(v["type"], "FeatureCollection");
     }
     let mode = [Mode::Points, Mode::Cells, Mode::Choropleth, Mode::Hex][usize::from(opts >> 6)];
+    let coord = |i: usize| f64::from(i16::from_le_bytes([flags[i], flags[i + 1]])) / 150.0;
+    // As typed on the command line: out of range, reversed or degenerate boxes included.
+    let bbox = (flags[1] & 1 == 1)
+        .then(|| {
+            let tiny = f64::from(flags[12]) * 1e-7;
+            let (lon0, lat0) = (coord(4), coord(6) / 2.0);
+            let (lon1, lat1) = if flags[1] & 2 == 2 {
+                (lon0 + tiny, lat0 + coord(10).abs() / 2.0)
+            } else {
+                (coord(8), coord(10) / 2.0)
+            };
+            Bbox::parse(&format!("{lon0},{lat0},{lon1},{lat1}")).ok()
+        })
+        .flatten();
+    let colormaps = [
+        None,
+        Some(Colormap::Inferno),
+        Some(Colormap::Magma),
+        Some(Colormap::Viridis),
+        Some(Colormap::Plasma),
+        Some(Colormap::Turbo),
+        Some(Colormap::Cividis),
+        Some(Colormap::YlOrRd),
+        Some(Colormap::Blues),
+        Some(Colormap::Cubehelix),
+    ];
     let options = MapOptions {
-        width: 96,
+        projection: [
+            ProjectionKind::EqualEarth,
+            ProjectionKind::Robinson,
+            ProjectionKind::Equirectangular,
+            ProjectionKind::Mercator,
+        ][usize::from(flags[1] >> 2) % 4],
+        scale: [
+            ScaleKind::EqHist,
+            ScaleKind::Log,
+            ScaleKind::Cbrt,
+            ScaleKind::Linear,
+        ][usize::from(flags[1] >> 4) % 4],
+        colormap: colormaps[usize::from(flags[2]) % colormaps.len()],
+        style: if flags[2] & 128 == 128 {
+            Style::Light
+        } else {
+            Style::Dark
+        },
+        width: 64 + u32::from(flags[3]),
+        bbox,
         mode,
         legend: opts & 32 == 32,
-        ..MapOptions::default()
+        cell: f64::from(flags[13] % 40 + 1) / 4.0,
+        spread: u32::from(flags[14] % 6),
+        blur: f32::from(flags[14] >> 4),
+        per_capita: flags[15] & 1 == 1,
+        drop_coarse_km: (flags[15] & 2 == 2).then_some(u32::from(flags[15] >> 2) * 50),
+        graticule: flags[15] & 4 == 4,
+        h3_res: flags[13] % 7,
+        title: (flags[2] & 64 == 64).then(|| "A title, long enough to wrap or be cut".into()),
     };
-    let (pixmap, _) = render(&tally, basemap(), &[], &options).expect("render");
-    assert!(pixmap.encode_png().is_ok());
+    match render(&tally, basemap(), &[], &options) {
+        Ok((pixmap, _)) => assert!(pixmap.encode_png().is_ok()),
+        Err(ipatlas::Error::Usage(_)) => {}
+        Err(e) => panic!("unexpected error: {e}"),
+    }
 });

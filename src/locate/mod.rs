@@ -242,8 +242,14 @@ impl Atlas {
                 None => {}
             }
         }
-        let Some(table) = Ipv4Table::build(self, cancel)? else {
-            return Ok(None);
+        // A table that cannot be built (a corrupt record somewhere) leaves the run on the
+        // search tree, which gives the same answers and fails only where an address meets
+        // the damage: the same result whichever path a run takes.
+        let table = match Ipv4Table::build(self, cancel) {
+            Ok(Some(table)) => table,
+            Ok(None) => return Ok(None),
+            // The summary's `ipv4_table` then says `none`.
+            Err(_) => return Ok(None),
         };
         let _ = self.table_source.set(TableSource::Built);
         if let Some(dir) = store {
@@ -505,6 +511,73 @@ pub fn ipv6_part_weight(part: ipnetwork::Ipv6Network, query: ipnetwork::Ipv6Netw
     u128::from(start == anchor)
 }
 
+/// The parts of an unlocated range `first..=last` (IPv4 as `u32` values, IPv6 as `u128`),
+/// split where reserved space begins or ends, each with its reason: `reserved` or
+/// `no_record`. Every path that counts unlocated space (the prefix walk, the compiled
+/// table's gaps in `--whole-db`) classifies through this, so they agree. IPv6 is split at
+/// /64 boundaries only (each /64 goes by its first address, see [`ipv6_part_weight`]).
+#[must_use]
+pub fn unlocated_parts(first: u128, last: u128, v6: bool) -> Vec<(u128, u128, NotFound)> {
+    let reason = |a: u128| {
+        let ip = if v6 {
+            IpAddr::V6(Ipv6Addr::from(a))
+        } else {
+            IpAddr::V4(Ipv4Addr::from(a as u32))
+        };
+        NotFound::unlocated(ip)
+    };
+    // Boundaries of the reserved blocks (their first addresses and the address after
+    // their last), inside the range.
+    let blocks: &[(u128, u8)] = if v6 { &RESERVED_V6 } else { &RESERVED_V4 };
+    let width = if v6 { 128 } else { 32 };
+    let mut cuts: Vec<u128> = blocks
+        .iter()
+        .flat_map(|&(base, len)| {
+            let end = crate::util::block_last(base << (128 - width), len) >> (128 - width);
+            [Some(base), end.checked_add(1)]
+        })
+        .flatten()
+        .filter(|&c| c > first && c <= last)
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut parts = Vec::with_capacity(cuts.len() + 1);
+    let mut from = first;
+    for cut in cuts {
+        parts.push((from, cut - 1, reason(from)));
+        from = cut;
+    }
+    parts.push((from, last, reason(from)));
+    parts
+}
+
+/// Reserved IPv4 blocks, as `(first address, prefix length)`: what [`is_reserved`] says.
+const RESERVED_V4: [(u128, u8); 13] = [
+    (0x0000_0000, 8),
+    (0x0a00_0000, 8),
+    (0x6440_0000, 10),
+    (0x7f00_0000, 8),
+    (0xa9fe_0000, 16),
+    (0xac10_0000, 12),
+    (0xc000_0000, 24),
+    (0xc000_0200, 24),
+    (0xc0a8_0000, 16),
+    (0xc612_0000, 15),
+    (0xc633_6400, 24),
+    (0xcb00_7100, 24),
+    (0xe000_0000, 3),
+];
+
+/// Reserved IPv6 blocks at /64 granularity (`::` and `::1` lie in `::/64`).
+const RESERVED_V6: [(u128, u8); 6] = [
+    (0, 64),
+    (0x0100 << 112, 64),
+    (0x2001_0db8 << 96, 32),
+    (0xfc00 << 112, 7),
+    (0xfe80 << 112, 10),
+    (0xff00 << 112, 8),
+];
+
 /// Address space no geolocation database covers (private, loopback, link-local, multicast,
 /// documentation, benchmarking, CGNAT, reserved).
 #[must_use]
@@ -545,6 +618,44 @@ fn is_reserved_v6(ip: Ipv6Addr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unlocated_ranges_split_where_reserved_space_begins_and_ends() {
+        let v4 = |s: &str| u128::from(u32::from(s.parse::<Ipv4Addr>().unwrap()));
+        let parts = unlocated_parts(v4("192.0.0.0"), v4("192.0.3.255"), false);
+        let names: Vec<(u128, &str)> = parts.iter().map(|p| (p.1 - p.0 + 1, p.2.name())).collect();
+        assert_eq!(
+            names,
+            [
+                (256, "reserved"),
+                (256, "no_record"),
+                (256, "reserved"),
+                (256, "no_record")
+            ]
+        );
+        // Every reserved block agrees with is_reserved at its edges.
+        for &(base, len) in &RESERVED_V4 {
+            let last = crate::util::block_last(base << 96, len) >> 96;
+            for a in [base, last] {
+                assert!(is_reserved(IpAddr::V4(Ipv4Addr::from(a as u32))), "{a:#x}");
+            }
+            if let Some(after) = last.checked_add(1).filter(|a| *a <= u128::from(u32::MAX)) {
+                let all = unlocated_parts(base, after, false);
+                assert_eq!(all.last().unwrap().0, after);
+            }
+        }
+        let whole = unlocated_parts(0, u128::from(u32::MAX), false);
+        assert_eq!(whole.iter().map(|p| p.1 - p.0 + 1).sum::<u128>(), 1 << 32);
+        for (a, b, r) in whole {
+            for ip in [a, b] {
+                assert_eq!(
+                    NotFound::unlocated(IpAddr::V4(Ipv4Addr::from(ip as u32))),
+                    r,
+                    "{ip:#x}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn reserved_ranges() {

@@ -1302,3 +1302,106 @@ fn a_huge_field_or_a_zip_bomb_keeps_memory_bounded() {
     assert!(stderr.contains("zip bomb"), "{stderr}");
     assert!(peak < 150 * 1024, "peak RSS {peak} KiB for a zip bomb");
 }
+
+#[test]
+fn whole_db_and_the_prefix_walk_classify_gaps_alike() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    let whole = env
+        .run(&["aggregate", "--db", db, "--whole-db", "--summary", "-"])
+        .ok();
+    let whole = crate::common::json(&whole.stdout);
+    env.write("all.txt", "0.0.0.0/0\n192.0.0.0/22\n");
+    let walk = env
+        .run(&[
+            "aggregate",
+            "--db",
+            db,
+            "all.txt",
+            "--summary",
+            "-",
+            "--lookup",
+            "tree",
+        ])
+        .ok();
+    let walk = crate::common::json(&walk.stdout);
+    let reasons = |s: &serde_json::Value| s["by_family"]["ipv4"]["not_found_reasons"].clone();
+    // The walk read 0.0.0.0/0 plus 192.0.0.0/22: 512 more reserved, 512 more no_record.
+    let (w, k) = (reasons(&whole), reasons(&walk));
+    assert_eq!(
+        k["reserved"].as_u64().unwrap() - w["reserved"].as_u64().unwrap(),
+        512,
+        "{w} {k}"
+    );
+    assert_eq!(
+        k["no_record"].as_u64().unwrap() - w["no_record"].as_u64().unwrap(),
+        512,
+        "{w} {k}"
+    );
+    // 192.0.1.0/24 is not reserved space (192.0.0.0/24 and 192.0.2.0/24 are).
+    env.write("one.txt", "192.0.1.0/24\n");
+    let one = env
+        .run(&["aggregate", "--db", db, "one.txt", "--summary", "-"])
+        .ok();
+    assert_eq!(
+        crate::common::json(&one.stdout)["not_found_reasons"]["no_record"],
+        256
+    );
+}
+
+#[test]
+fn a_corrupt_record_gives_the_same_answer_and_error_on_every_lookup_path() {
+    let env = TestEnv::new();
+    let mut w = mmdb_writer::Writer::builder("GeoIP2-City").build();
+    for (net, cc) in [("1.0.0.0/24", "US"), ("2.0.0.0/16", "DE")] {
+        w.insert_value(
+            net.parse::<ipnet::IpNet>().unwrap(),
+            mmdb_writer::Value::map([(
+                "country",
+                mmdb_writer::Value::map([("iso_code", mmdb_writer::Value::from(cc))]),
+            )]),
+        )
+        .unwrap();
+    }
+    let mut bytes = w.to_bytes().unwrap();
+    // The string "DE" (control byte 0x42) becomes an invalid extended type.
+    let at = bytes
+        .windows(3)
+        .position(|x| x == b"\x42DE")
+        .expect("DE in the data section");
+    bytes[at] = 0x02;
+    let db = env.write("corrupt.mmdb", &bytes);
+    let db = db.to_str().unwrap();
+    env.write("good.txt", "1.0.0.1\n1.0.0.2\n");
+    env.write("bad.txt", "1.0.0.1\n2.0.0.1\n");
+    for lookup in ["tree", "table", "auto"] {
+        let r = env
+            .run(&[
+                "aggregate",
+                "--db",
+                db,
+                "good.txt",
+                "--lookup",
+                lookup,
+                "--no-cache",
+            ])
+            .ok();
+        assert_eq!(r.stdout, "country,count,share\nUS,2,1.000000\n", "{lookup}");
+        let r = env.run(&[
+            "aggregate",
+            "--db",
+            db,
+            "bad.txt",
+            "--lookup",
+            lookup,
+            "--no-cache",
+        ]);
+        assert_eq!(r.code, 2, "{lookup}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("cannot decode a record"),
+            "{lookup}: {}",
+            r.stderr
+        );
+    }
+}
