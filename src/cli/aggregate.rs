@@ -3,7 +3,7 @@
 use super::guard::Paths;
 use super::{SourceArgs, attributions, with_threads};
 use crate::error::{Error, Result};
-use crate::export::{self, OutputFile, RunFacts, Summary};
+use crate::export::{self, OutputFile, Outputs, RunFacts, Summary};
 use crate::pipeline::{self, InvalidSink};
 use crate::tally::{CellGrid, Tally};
 use clap::Args;
@@ -66,6 +66,7 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
     };
     let threads = args.source.input.threads;
 
+    let mut outputs = Outputs::new();
     let (tally, threads_used) = with_threads(threads, || {
         let n = rayon::current_num_threads();
         if args.source.whole_db {
@@ -86,7 +87,7 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
             invalid_out.as_ref().map(|o| &o.sink),
         )?;
         if let Some(out) = invalid_out {
-            out.finish()?;
+            outputs.add(out.finish());
         }
         Ok((tally, n))
     })?;
@@ -100,7 +101,8 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
         grid: Some(grid),
     };
     let summary = Summary::new(&tally, facts);
-    write_outputs(args, &tally, &grid, &summary, &atlas)?;
+    write_outputs(&mut outputs, args, &tally, &grid, &summary, &atlas);
+    outputs.commit()?;
     if let Some(note) = summary.cells.as_ref().and_then(|c| c.note.as_ref())
         && args.cells.is_some()
         && !args.source.input.quiet
@@ -114,39 +116,39 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
 }
 
 fn write_outputs(
+    outputs: &mut Outputs,
     args: &AggregateArgs,
     tally: &Tally,
     grid: &CellGrid,
     summary: &Summary,
     atlas: &crate::Atlas,
-) -> Result<()> {
+) {
     let nothing_asked = args.countries.is_none()
         && args.cells.is_none()
         && args.summary.is_none()
         && args.tally.is_none();
     if let Some(path) = &args.tally {
         let file = tally.to_file(atlas.infos());
-        export::write_output(path, |w| {
+        outputs.write(path, |w| {
             serde_json::to_writer(&mut *w, &file)?;
             writeln!(w)
-        })?;
+        });
     }
     if let Some(path) = &args.summary {
-        export::write_output(path, |w| {
+        outputs.write(path, |w| {
             serde_json::to_writer_pretty(&mut *w, summary)?;
             writeln!(w)
-        })?;
+        });
     }
     if let Some(path) = &args.cells {
-        export::write_output(path, |w| export::cells_csv(tally, grid, w))?;
+        outputs.write(path, |w| export::cells_csv(tally, grid, w));
     }
     if let Some(path) = &args.countries {
-        export::write_output(path, |w| export::countries_csv(tally, w))?;
+        outputs.write(path, |w| export::countries_csv(tally, w));
     }
     if nothing_asked {
-        export::write_output("-", |w| export::countries_csv(tally, w))?;
+        outputs.write("-", |w| export::countries_csv(tally, w));
     }
-    Ok(())
 }
 
 /// `--invalid-out`: rows go to an [`OutputFile`], committed at the end of a successful run.
@@ -162,13 +164,14 @@ impl InvalidOut {
         Ok(InvalidOut { sink, file })
     }
 
-    fn finish(self) -> Result<()> {
+    /// The complete file, to commit with the run's other outputs.
+    fn finish(self) -> Result<OutputFile> {
         drop(
             self.sink
                 .finish()
                 .map_err(|e| Error::output(self.file.path(), e))?,
         );
-        self.file.commit()
+        Ok(self.file)
     }
 }
 

@@ -3,9 +3,9 @@
 use super::SourceArgs;
 use crate::basemap::{Basemap, Detail};
 use crate::error::Result;
+use crate::export::Outputs;
 use crate::export::features::Layer;
 use crate::export::geojson::{Framing, unmapped_countries, write_layer};
-use crate::export::write_output;
 use crate::tally::CellGrid;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -108,16 +108,24 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         Framing::Collection
     };
     let mut written = 0;
+    let mut outputs = Outputs::new();
     if let Some(output) = output {
-        write_output(output, |w| {
+        outputs.write(output, |w| {
             written = write_layer(&tally, layer, &grid, basemap.as_ref(), framing, w)?;
             Ok(())
-        })?;
+        });
     }
     if let Some(dir) = &args.shapefile {
-        written =
-            crate::export::shapefile::write_layer(&tally, layer, &grid, basemap.as_ref(), dir)?;
+        written = crate::export::shapefile::write_layer(
+            &tally,
+            layer,
+            &grid,
+            basemap.as_ref(),
+            dir,
+            &mut outputs,
+        )?;
     }
+    outputs.commit()?;
     if !args.source.input.quiet {
         if let Some(map) = &basemap {
             let missing = unmapped_countries(&tally, map);

@@ -6,7 +6,7 @@ use crate::basemap::{Basemap, Detail};
 use crate::error::{Error, Result};
 use crate::export::features::Layer;
 use crate::export::geojson::{Framing, write_layer};
-use crate::export::{self, RunFacts, Summary, write_output};
+use crate::export::{self, Outputs, RunFacts, Summary};
 use crate::locate::DatabaseInfo;
 use crate::render::{
     Bbox, Colormap, MapOptions, MapReport, Mode, ProjectionKind, ScaleKind, Style, render,
@@ -201,6 +201,7 @@ impl MapArgs {
         &self,
         tally: &Tally,
         databases: &[DatabaseInfo],
+        outputs: &mut Outputs,
         out: &str,
     ) -> Result<(Vec<String>, MapReport)> {
         let opts = self.options(tally)?;
@@ -209,7 +210,7 @@ impl MapArgs {
         let png = pixmap
             .encode_png()
             .map_err(|e| Error::output(out, std::io::Error::other(e.to_string())))?;
-        write_output(out, |w| w.write_all(&png))?;
+        outputs.write(out, |w| w.write_all(&png));
         let mut notes = Vec::new();
         let located = tally.located(0).with_coords + tally.located(1).with_coords;
         if matches!(opts.mode, Mode::Points | Mode::Cells | Mode::Hex) && located == 0 {
@@ -272,7 +273,11 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<()> {
         source,
     })?;
     let (tally, databases) = Tally::from_json(&args.tally, &text)?;
-    let (notes, _) = args.map.draw(&tally, &databases, &args.output)?;
+    let mut outputs = Outputs::new();
+    let (notes, _) = args
+        .map
+        .draw(&tally, &databases, &mut outputs, &args.output)?;
+    outputs.commit()?;
     if !args.quiet {
         notes
             .iter()
@@ -347,32 +352,35 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     let (tally, databases) = (resolved.tally, resolved.databases);
     let mut notes = Vec::new();
     let mut report = None;
+    let mut outputs = Outputs::new();
     if wanted("map.png") {
-        let (n, r) = args.map.draw(&tally, &databases, &path("map.png"))?;
+        let (n, r) = args
+            .map
+            .draw(&tally, &databases, &mut outputs, &path("map.png"))?;
         notes = n;
         report = Some(r);
     }
     if wanted("countries.csv") {
-        export::write_output(&path("countries.csv"), |w| export::countries_csv(&tally, w))?;
+        outputs.write(&path("countries.csv"), |w| export::countries_csv(&tally, w));
     }
     if wanted("cells.csv") {
-        export::write_output(&path("cells.csv"), |w| export::cells_csv(&tally, &grid, w))?;
+        outputs.write(&path("cells.csv"), |w| export::cells_csv(&tally, &grid, w));
     }
     if wanted("tally.json") {
         let file = tally.to_file(databases.clone());
-        export::write_output(&path("tally.json"), |w| {
+        outputs.write(&path("tally.json"), |w| {
             serde_json::to_writer(&mut *w, &file)?;
             writeln!(w)
-        })?;
+        });
     }
     if wanted("cells.geojson") {
-        export::write_output(&path("cells.geojson"), |w| {
+        outputs.write(&path("cells.geojson"), |w| {
             write_layer(&tally, Layer::Cells, &grid, None, Framing::Collection, w).map(drop)
-        })?;
+        });
     }
     if wanted("countries.geojson") {
         let countries_map = args.map.basemap(true)?;
-        export::write_output(&path("countries.geojson"), |w| {
+        outputs.write(&path("countries.geojson"), |w| {
             write_layer(
                 &tally,
                 Layer::Countries,
@@ -382,7 +390,7 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
                 w,
             )
             .map(drop)
-        })?;
+        });
     }
     if wanted("summary.json") {
         let mut summary = Summary::new(
@@ -397,11 +405,12 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
             },
         );
         summary.map = report;
-        export::write_output(&path("summary.json"), |w| {
+        outputs.write(&path("summary.json"), |w| {
             serde_json::to_writer_pretty(&mut *w, &summary)?;
             writeln!(w)
-        })?;
+        });
     }
+    outputs.commit()?;
     if !args.source.input.quiet {
         notes
             .iter()

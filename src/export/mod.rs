@@ -3,159 +3,18 @@
 
 pub mod features;
 pub mod geojson;
+mod output;
 pub mod shapefile;
 
-use crate::error::{Error, Result};
+pub use output::{OutputFile, Outputs, commit_all, write_output};
+
 use crate::input::InvalidReason;
 use crate::locate::{DatabaseInfo, NotFound};
 use crate::tally::{CellGrid, Located, Tally, V4, V6, unit_name};
 use crate::util::trim_decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::{self, BufWriter, Write};
-use std::path::Path;
-
-/// An output being written. A regular file (new or existing) is written to a temporary file
-/// in the same directory and renamed over the target by [`OutputFile::commit`], so a failed
-/// run leaves no partial file and the previous file untouched. A file that is replaced keeps
-/// its permission bits, and its owner and group where the process may set them (through a
-/// symlink: the target's). `-` is stdout, and a special file that exists (`/dev/null`,
-/// `/dev/stdout`, a FIFO) is written in place: renaming over it would replace the device or
-/// pipe.
-pub struct OutputFile {
-    path: String,
-    target: Target,
-}
-
-enum Target {
-    Stdout,
-    InPlace(std::fs::File),
-    Temporary {
-        tmp: tempfile::NamedTempFile,
-        real: std::path::PathBuf,
-        /// The replaced file's metadata, to carry over.
-        previous: Option<Box<std::fs::Metadata>>,
-    },
-}
-
-impl OutputFile {
-    /// Opens an output (see the type's documentation).
-    pub fn create(path: &str) -> Result<Self> {
-        let err = |e: io::Error| Error::output(path, e);
-        let target = if path == "-" {
-            Target::Stdout
-        } else {
-            match std::fs::metadata(path) {
-                Ok(meta) if !meta.is_file() && !meta.is_dir() => Target::InPlace(
-                    std::fs::OpenOptions::new()
-                        .write(true)
-                        .open(path)
-                        .map_err(err)?,
-                ),
-                found => {
-                    // Through symlinks to the real file, so the link itself survives.
-                    let real = std::fs::canonicalize(path)
-                        .unwrap_or_else(|_| Path::new(path).to_path_buf());
-                    let dir = match real.parent() {
-                        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                        _ => Path::new(".").to_path_buf(),
-                    };
-                    // Created like any new file (0666 less the umask), not tempfile's 0600.
-                    let tmp = tempfile::Builder::new()
-                        .prefix(".ipatlas-")
-                        .suffix(".tmp")
-                        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-                        .tempfile_in(dir)
-                        .map_err(err)?;
-                    crate::signals::register_temporary(tmp.path().to_path_buf());
-                    Target::Temporary {
-                        tmp,
-                        real,
-                        previous: found.ok().filter(std::fs::Metadata::is_file).map(Box::new),
-                    }
-                }
-            }
-        };
-        Ok(OutputFile {
-            path: path.to_owned(),
-            target,
-        })
-    }
-
-    /// The output's name, as given.
-    #[must_use]
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
-    /// A writer into the output (buffered).
-    pub fn writer(&self) -> Result<Box<dyn Write + Send>> {
-        let err = |e: io::Error| Error::output(&self.path, e);
-        let inner: Box<dyn Write + Send> = match &self.target {
-            Target::Stdout => Box::new(io::stdout()),
-            Target::InPlace(f) => Box::new(f.try_clone().map_err(err)?),
-            Target::Temporary { tmp, .. } => Box::new(tmp.reopen().map_err(err)?),
-        };
-        Ok(Box::new(BufWriter::with_capacity(1 << 16, inner)))
-    }
-
-    /// Makes the written bytes durable and gives the temporary file the replaced file's
-    /// mode and owner: everything but the rename, which cannot fail for want of space.
-    fn seal(&self) -> Result<()> {
-        let err = |e: io::Error| Error::output(&self.path, e);
-        if let Target::Temporary { tmp, previous, .. } = &self.target {
-            let file = tmp.as_file();
-            if let Some(meta) = previous {
-                use std::os::unix::fs::{MetadataExt, PermissionsExt};
-                // Owner and group where allowed (root, or a group the user is in); the mode
-                // is set after, since changing the owner may clear set-id bits.
-                if std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid())).is_err() {
-                    let _ = std::os::unix::fs::fchown(file, None, Some(meta.gid()));
-                }
-                file.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))
-                    .map_err(err)?;
-            }
-            file.sync_all().map_err(err)?;
-        }
-        Ok(())
-    }
-
-    /// Makes the output visible under its name (renames the temporary file into place).
-    pub fn commit(self) -> Result<()> {
-        self.seal()?;
-        self.rename()
-    }
-
-    fn rename(self) -> Result<()> {
-        if let Target::Temporary { tmp, real, .. } = self.target {
-            tmp.persist(&real)
-                .map_err(|e| Error::output(&self.path, e.error))?;
-        }
-        Ok(())
-    }
-}
-
-/// Commits outputs that belong together (the files of a shapefile): each is made durable
-/// first, and only when all are complete are they renamed into place.
-pub fn commit_all(outputs: Vec<OutputFile>) -> Result<()> {
-    for out in &outputs {
-        out.seal()?;
-    }
-    outputs.into_iter().try_for_each(OutputFile::rename)
-}
-
-/// Writes a whole output with `write`, then commits it (see [`OutputFile`]).
-pub fn write_output(
-    path: &str,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<()> {
-    let out = OutputFile::create(path)?;
-    let mut w = out.writer()?;
-    write(&mut w).map_err(|e| Error::output(path, e))?;
-    w.flush().map_err(|e| Error::output(path, e))?;
-    drop(w);
-    out.commit()
-}
+use std::io::{self, Write};
 
 /// `country,count,share`: ISO code, weight, and share of all weight with a country
 /// (6 decimals), by count descending then code.

@@ -1,11 +1,11 @@
 //! Shapefiles (`.shp`, `.shx`, `.dbf`, `.prj`) of a layer's features, via the `shapefile` crate.
 
+use super::Outputs;
 use super::features::{Feature, Geometry, Kind, Layer, Value, features, fields, normalize_ring};
-use super::{OutputFile, commit_all};
 use crate::basemap::Basemap;
 use crate::error::{Error, Result};
 use crate::tally::{CellGrid, Tally};
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 use std::path::Path;
 
 /// WGS 84 longitude/latitude, as `.prj` files write it.
@@ -22,15 +22,16 @@ fn dbf_name(name: &str) -> &str {
     }
 }
 
-/// Writes `DIR/<layer>.shp`, `.shx`, `.dbf` and `.prj` as one set: all four are written to
-/// temporary files and renamed into place only when every one is complete, so a failure
-/// leaves the previous set untouched. Returns the number of features.
+/// Writes `DIR/<layer>.shp`, `.shx`, `.dbf` and `.prj` into `outputs`, which renames them
+/// into place together with the run's other outputs only when every one is complete, so a
+/// failure leaves the previous set untouched. Returns the number of features.
 pub fn write_layer(
     tally: &Tally,
     layer: Layer,
     grid: &CellGrid,
     basemap: Option<&Basemap>,
     dir: &Path,
+    outputs: &mut Outputs,
 ) -> Result<usize> {
     let base = dir.join(layer.name());
     let label = base.display().to_string();
@@ -87,16 +88,9 @@ pub fn write_layer(
         dbf.into_inner(),
         WGS84_PRJ.as_bytes().to_vec(),
     ];
-    let mut files = Vec::with_capacity(EXTENSIONS.len());
     for (ext, bytes) in EXTENSIONS.iter().zip(&contents) {
-        let out = OutputFile::create(&format!("{label}.{ext}"))?;
-        let mut w = out.writer()?;
-        w.write_all(bytes)
-            .and_then(|()| w.flush())
-            .map_err(|e| Error::output(out.path(), e))?;
-        files.push(out);
+        outputs.write(&format!("{label}.{ext}"), |w| w.write_all(bytes));
     }
-    commit_all(files)?;
     Ok(feats.len())
 }
 

@@ -16,5 +16,6 @@ mod lookup;
 mod maps;
 mod merge;
 mod sample;
+mod shared;
 mod table;
 mod threads;
