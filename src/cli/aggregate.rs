@@ -55,7 +55,7 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
             paths.output(flag, path);
         }
     }
-    paths.check()?;
+    let mut outputs = paths.check()?;
     let grid = CellGrid::new(args.cell)?;
     let atlas = args.source.db.open_strict(args.source.input.strict)?;
     let options = args.source.run_options()?;
@@ -66,7 +66,6 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
     };
     let threads = args.source.input.threads;
 
-    let mut outputs = Outputs::new();
     let (tally, threads_used) = with_threads(threads, || {
         let n = rayon::current_num_threads();
         if args.source.whole_db {

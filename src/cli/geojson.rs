@@ -3,7 +3,6 @@
 use super::SourceArgs;
 use crate::basemap::{Basemap, Detail};
 use crate::error::Result;
-use crate::export::Outputs;
 use crate::export::features::Layer;
 use crate::export::geojson::{Framing, unmapped_countries, write_layer};
 use crate::tally::CellGrid;
@@ -88,7 +87,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
             );
         }
     }
-    paths.check()?;
+    let mut outputs = paths.check()?;
     let grid = CellGrid::new(args.cell)?;
     let tally = args.source.resolve()?.tally;
     let layer = match args.layer {
@@ -108,7 +107,6 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         Framing::Collection
     };
     let mut written = 0;
-    let mut outputs = Outputs::new();
     if let Some(output) = output {
         outputs.write(output, |w| {
             written = write_layer(&tally, layer, &grid, basemap.as_ref(), framing, w)?;

@@ -82,8 +82,18 @@ impl Paths {
         self
     }
 
-    /// Refuses outputs that are an input or one another (exit code 2, one line naming both).
-    pub(crate) fn check(&self) -> Result<()> {
+    /// Refuses outputs that are an input or one another (exit code 2, one line naming both);
+    /// returns the run's [`Outputs`] with every output's path resolved now, before any work.
+    pub(crate) fn check(&self) -> Result<crate::export::Outputs> {
+        self.refuse_clashes()?;
+        let mut outputs = crate::export::Outputs::new();
+        for out in &self.outputs {
+            outputs.resolve_now(&out.path.to_string_lossy());
+        }
+        Ok(outputs)
+    }
+
+    fn refuse_clashes(&self) -> Result<()> {
         let mut inputs: Vec<(FileId, &Named)> = Vec::new();
         for named in &self.inputs {
             if named.path.as_os_str() == "-" {

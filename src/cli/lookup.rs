@@ -30,6 +30,7 @@ pub(super) fn run(args: &LookupArgs) -> Result<()> {
         Format::Csv => RowFormat::Csv,
         Format::Jsonl => RowFormat::Jsonl,
     };
+    crate::export::stdout_open().map_err(|e| crate::Error::output("-", e))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     // When no argument is an existing file and some are addresses or prefixes, the arguments
     // are the records (`ipatlas lookup 8.8.8.8 2001:db8::/32`); otherwise they name inputs.

@@ -267,13 +267,12 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<()> {
     if let Some(b) = &args.map.basemap {
         declare_basemap(&mut paths, b);
     }
-    paths.output("-o", &args.output).check()?;
+    let mut outputs = paths.output("-o", &args.output).check()?;
     let text = std::fs::read(&args.tally).map_err(|source| Error::Input {
         path: args.tally.clone(),
         source,
     })?;
     let (tally, databases) = Tally::from_json(&args.tally, &text)?;
-    let mut outputs = Outputs::new();
     let (notes, _) = args
         .map
         .draw(&tally, &databases, &mut outputs, &args.output)?;
@@ -345,14 +344,13 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     for name in MAP_OUTPUTS.into_iter().filter(|n| wanted(n)) {
         paths.output("-o", path(name));
     }
-    paths.check()?;
+    let mut outputs = paths.check()?;
     std::fs::create_dir_all(&args.output)
         .map_err(|e| Error::output(args.output.display().to_string(), e))?;
     let resolved = args.source.resolve()?;
     let (tally, databases) = (resolved.tally, resolved.databases);
     let mut notes = Vec::new();
     let mut report = None;
-    let mut outputs = Outputs::new();
     if wanted("map.png") {
         let (n, r) = args
             .map

@@ -1,7 +1,6 @@
 //! `ipatlas merge`: add tally files together.
 
 use crate::error::{Error, Result};
-use crate::export::write_output;
 use crate::locate::DatabaseInfo;
 use crate::tally::Tally;
 use clap::Args;
@@ -39,7 +38,7 @@ pub(super) fn run(args: &MergeArgs) -> Result<()> {
     for t in &args.tallies {
         paths.input("TALLY", t);
     }
-    paths.output("-o", &args.output).check()?;
+    let mut outputs = paths.output("-o", &args.output).check()?;
     let mut merged = Tally::new();
     let mut databases: Option<Vec<DatabaseInfo>> = None;
     for path in &args.tallies {
@@ -67,10 +66,11 @@ pub(super) fn run(args: &MergeArgs) -> Result<()> {
     }
     let merged = merged.checked()?;
     let file = merged.to_file(databases.unwrap_or_default());
-    write_output(&args.output, |w| {
+    outputs.write(&args.output, |w| {
         serde_json::to_writer(&mut *w, &file)?;
         writeln!(w)
-    })
+    });
+    outputs.commit()
 }
 
 fn describe(dbs: &[DatabaseInfo]) -> String {

@@ -500,6 +500,7 @@ pub(crate) fn with_threads<T: Send>(
 
 /// Parses the command line and runs it; returns the process exit code.
 pub fn main() -> ExitCode {
+    crate::export::guard_standard_descriptors();
     crate::signals::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -2,7 +2,6 @@
 
 use super::DbArgs;
 use crate::error::Result;
-use crate::export::write_output;
 use crate::sample::Sampler;
 use clap::Args;
 
@@ -28,11 +27,11 @@ pub struct SampleArgs {
 pub(super) fn run(args: &SampleArgs) -> Result<()> {
     let mut paths = super::guard::Paths::default();
     args.db.declare(&mut paths);
-    paths.output("-o", &args.output).check()?;
+    let mut outputs = paths.output("-o", &args.output).check()?;
     let atlas = args.db.open()?;
     let sampler = Sampler::new(&atlas)?;
     let mut result = Ok(());
-    write_output(&args.output, |w| {
+    outputs.write(&args.output, |w| {
         result = sampler.write(args.n, args.seed, args.ipv6_share, w);
         match &result {
             Err(crate::Error::Output { source, .. }) => {
@@ -41,8 +40,8 @@ pub(super) fn run(args: &SampleArgs) -> Result<()> {
             Err(e) => Err(std::io::Error::other(e.to_string())),
             Ok(()) => Ok(()),
         }
-    })
-    .map_err(|e| match result {
+    });
+    outputs.commit().map_err(|e| match result {
         Err(inner) if !matches!(inner, crate::Error::Output { .. }) => inner,
         _ => e,
     })

@@ -6,7 +6,9 @@ pub mod geojson;
 mod output;
 pub mod shapefile;
 
-pub use output::{OutputFile, Outputs, commit_all, write_output};
+pub use output::{
+    OutputFile, Outputs, commit_all, guard_standard_descriptors, stdout_open, write_output,
+};
 
 use crate::input::InvalidReason;
 use crate::locate::{DatabaseInfo, NotFound};

@@ -37,7 +37,7 @@ enum Target {
         /// The replaced file's metadata, to carry over.
         previous: Option<Box<std::fs::Metadata>>,
         /// The symlinks followed, and where each pointed.
-        links: Vec<(PathBuf, PathBuf)>,
+        links: Links,
     },
 }
 
@@ -62,13 +62,14 @@ fn descriptor_name(path: &Path) -> Option<i32> {
     .and_then(|n| n.parse::<i32>().ok())
 }
 
+/// The symlinks followed to an output, and where each pointed.
+type Links = Vec<(PathBuf, PathBuf)>;
+
 /// What an output path resolves to.
+#[derive(PartialEq)]
 enum Resolved {
     Descriptor(i32),
-    Path {
-        real: PathBuf,
-        links: Vec<(PathBuf, PathBuf)>,
-    },
+    Path { real: PathBuf, links: Links },
 }
 
 /// True when following `link` would break the `protected_symlinks` rule: the link sits in a
@@ -118,6 +119,61 @@ fn resolve(path: &Path) -> io::Result<Resolved> {
     ))
 }
 
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True when `fd` is `/dev/null` opened read-write: what Rust's runtime puts on a standard
+/// descriptor the caller closed (`>&-`), before `main`. A shell's `>/dev/null` opens it
+/// write-only.
+fn filled_by_runtime(fd: i32) -> bool {
+    // SAFETY: fstat writes into the zeroed struct we own; F_GETFL only reads.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &raw mut st) } != 0 {
+        return false;
+    }
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    (st.st_mode & libc::S_IFMT) == libc::S_IFCHR
+        && st.st_rdev == libc::makedev(1, 3)
+        && flags != -1
+        && flags & libc::O_ACCMODE == libc::O_RDWR
+}
+
+/// Call first thing in `main`: notes whether the caller closed stdout (`>&-`), so that
+/// writing to it fails instead of vanishing, and fills any standard descriptor still closed
+/// with `/dev/null` so that files opened later cannot take its number.
+pub fn guard_standard_descriptors() {
+    if filled_by_runtime(1) {
+        STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    for fd in 0..=2 {
+        // SAFETY: F_GETFD only reads the descriptor table.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1 {
+            continue;
+        }
+        if fd == 1 {
+            STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let flags = if fd == 0 {
+            libc::O_RDONLY
+        } else {
+            libc::O_WRONLY
+        };
+        // SAFETY: a NUL-terminated path; the lowest free descriptor is `fd`, which is what
+        // we want it to take, and it stays open for the life of the process.
+        unsafe {
+            libc::open(c"/dev/null".as_ptr(), flags);
+        }
+    }
+}
+
+/// Fails when stdout was closed (`>&-`): Rust's standard output would otherwise discard
+/// every write and report success.
+pub fn stdout_open() -> io::Result<()> {
+    if STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(io::Error::other("stdout is closed"));
+    }
+    Ok(())
+}
+
 /// A new handle on one of this process's descriptors (sharing its position and flags).
 fn dup_descriptor(fd: i32) -> io::Result<File> {
     use std::os::fd::FromRawFd;
@@ -135,6 +191,7 @@ impl OutputFile {
     pub fn create(path: &str) -> Result<Self> {
         let err = |e: io::Error| Error::output(path, e);
         if path == "-" {
+            stdout_open().map_err(err)?;
             return Ok(OutputFile {
                 path: path.to_owned(),
                 target: Target::Stdout,
@@ -323,6 +380,8 @@ pub fn commit_all(outputs: Vec<OutputFile>) -> Result<()> {
 pub struct Outputs {
     pending: Vec<OutputFile>,
     error: Option<Error>,
+    /// How output paths resolved when the run started (see [`Outputs::resolve_now`]).
+    resolved: Vec<(String, Resolved)>,
 }
 
 impl Outputs {
@@ -342,12 +401,42 @@ impl Outputs {
         }
     }
 
+    /// Resolves an output's path now, before the run's work: when the output is written,
+    /// its path must still resolve the same way (the same symlinks to the same places), or
+    /// the run writes nothing.
+    pub fn resolve_now(&mut self, path: &str) {
+        if path == "-" {
+            return;
+        }
+        if let Ok(resolved) = resolve(Path::new(path)) {
+            self.resolved.push((path.to_owned(), resolved));
+        }
+    }
+
+    /// Checks an opened output against how its path resolved at the start.
+    fn same_as_at_start(&self, out: &OutputFile) -> Result<()> {
+        let Some((_, before)) = self.resolved.iter().find(|(p, _)| *p == out.path) else {
+            return Ok(());
+        };
+        match resolve(Path::new(&out.path)) {
+            Ok(now) if now == *before => Ok(()),
+            _ => Err(Error::output(
+                &out.path,
+                io::Error::other(
+                    "the path resolves differently than when the run started (a symlink was \
+                     added, removed or changed); nothing was written",
+                ),
+            )),
+        }
+    }
+
     /// Writes one output whole with `write`; it is committed with the others.
     pub fn write(&mut self, path: &str, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) {
         if self.error.is_some() {
             return;
         }
         let result = OutputFile::create(path).and_then(|out| {
+            self.same_as_at_start(&out)?;
             let mut w = out.writer()?;
             write(&mut w).map_err(|e| Error::output(path, e))?;
             w.flush().map_err(|e| Error::output(path, e))?;
@@ -360,7 +449,7 @@ impl Outputs {
 
     /// Adds an output written elsewhere (streamed during the run), or the error that ended it.
     pub fn add(&mut self, out: Result<OutputFile>) {
-        match out {
+        match out.and_then(|o| self.same_as_at_start(&o).map(|()| o)) {
             Ok(out) => self.pending.push(out),
             Err(e) => self.keep(Err(e)),
         }

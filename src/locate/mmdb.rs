@@ -78,7 +78,17 @@ impl Database {
     /// unrecognised record layout) is one clear [`Error::Database`].
     pub fn open(path: &Path, overrides: &FieldOverrides) -> Result<Self> {
         let label = path.display().to_string();
-        let bytes = crate::util::read_file(path).map_err(|e| Error::database(&label, e))?;
+        let bytes = crate::util::read_file(path).map_err(|e| match e.kind() {
+            // Missing, or not a file: the database named is wrong (exit 2). Anything else
+            // (too many open files, an I/O error, no permission) is reading failing (exit 1).
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidInput => {
+                Error::database(&label, e)
+            }
+            _ => Error::Input {
+                path: format!("database {label}"),
+                source: e,
+            },
+        })?;
         Self::from_bytes(label, DbBytes(Arc::new(Cow::Owned(bytes))), overrides)
     }
 

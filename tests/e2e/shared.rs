@@ -166,7 +166,7 @@ fn two_runs_writing_the_same_outputs_never_leave_a_mix() {
     // Two inputs with different answers (and line counts), so every file says which run it is.
     env.write("a.txt", "1.0.0.1\n".repeat(3000));
     env.write("b.txt", "2.0.0.1\n".repeat(2000));
-    for round in 0..8 {
+    for round in 0..20 {
         let spawn = |input: &str| {
             env.command()
                 .args([
@@ -209,7 +209,7 @@ fn two_runs_writing_the_same_outputs_never_leave_a_mix() {
         );
     }
     // map -o DIR runs, the same way.
-    for round in 0..3 {
+    for round in 0..4 {
         let spawn = |input: &str| {
             env.command()
                 .args(["map", "--db", db, input, "-o", "m", "--width", "200"])
@@ -247,28 +247,19 @@ fn output_symlinks_are_resolved_once_and_never_followed_where_the_kernel_would_n
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"1.0.0.1\n").unwrap();
+    // More than a pipe holds: once this is written, the run is reading its input, so its
+    // outputs were resolved.
+    stdin
+        .write_all("1.0.0.1\n".repeat(40_000).as_bytes())
+        .unwrap();
     stdin.flush().unwrap();
-    // The temporary file appears once the output is open.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !std::fs::read_dir(env.dir.path())
-        .unwrap()
-        .flatten()
-        .any(|e| e.file_name().to_string_lossy().starts_with(".ipatlas-"))
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the run never opened its output"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
     std::fs::remove_file(env.path("out.csv")).unwrap();
     std::os::unix::fs::symlink("victim.txt", env.path("out.csv")).unwrap();
     drop(stdin);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("no longer a regular file"), "{stderr}");
+    assert!(stderr.contains("resolves differently"), "{stderr}");
     assert_eq!(env.read("victim.txt"), "precious\n");
 
     // A dangling symlink is followed like a live one: its target is created.
@@ -315,4 +306,62 @@ fn output_symlinks_are_resolved_once_and_never_followed_where_the_kernel_would_n
         assert_eq!(env.read("secret"), "root only\n");
         assert_eq!(std::fs::metadata(&secret).unwrap().mode() & 0o777, 0o600);
     }
+}
+
+/// Runs the binary through `sh -c "SETUP; exec ipatlas ARGS"` (a closed descriptor, a limit).
+fn via_shell(env: &TestEnv, setup: &str, args: &[&str]) -> crate::common::Run {
+    let script = format!("{setup}; exec \"$0\" \"$@\"");
+    let out = std::process::Command::new("sh")
+        .current_dir(env.dir.path())
+        .env_remove("IPATLAS_DB")
+        .env("IPATLAS_SEARCH_PATH", env.path("no-such-dir"))
+        .env("IPATLAS_CACHE_DIR", env.path("cache"))
+        .arg("-c")
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_ipatlas"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    crate::common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_closed_stdout_and_too_few_descriptors_are_io_errors() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("in.txt", "1.0.0.1\n");
+    for args in [
+        vec!["aggregate", "--db", db, "in.txt"],
+        vec!["lookup", "--db", db, "1.0.0.1"],
+        vec!["geojson", "--db", db, "in.txt"],
+    ] {
+        let r = via_shell(&env, "exec >&-", &args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("stdout is closed"), "{}", r.stderr);
+    }
+    // Files still work with stdout closed; /dev/null as stdout is not "closed".
+    via_shell(
+        &env,
+        "exec >&-",
+        &["aggregate", "--db", db, "in.txt", "--countries", "c.csv"],
+    )
+    .ok();
+    assert!(env.read("c.csv").contains("US,1,"));
+    via_shell(
+        &env,
+        "exec >/dev/null",
+        &["aggregate", "--db", db, "in.txt"],
+    )
+    .ok();
+    // Out of descriptors while opening the database: an I/O error, not a bad database.
+    let r = via_shell(&env, "ulimit -n 5", &["aggregate", "--db", db, "in.txt"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("Too many open files"), "{}", r.stderr);
 }
