@@ -122,7 +122,7 @@ impl Sampler {
         let err = |e: std::io::Error| Error::output("-", e);
         if !(0.0..=1.0).contains(&ipv6_share) {
             return Err(Error::Usage(format!(
-                "--ipv6-share must be between 0 and 1, got {ipv6_share}"
+                "--ipv6-share must be between 0 and 1, got {ipv6_share:?}"
             )));
         }
         if ipv6_share < 1.0 && self.v4.total() == 0 && n > 0 {

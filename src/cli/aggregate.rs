@@ -20,7 +20,7 @@ pub struct AggregateArgs {
         long,
         value_name = "DEG",
         default_value_t = 1.0,
-        allow_negative_numbers = true
+        allow_hyphen_values = true
     )]
     cell: f64,
     /// Write the countries table (country,count,share) here; `-` for stdout.

@@ -24,7 +24,7 @@ pub struct GeojsonArgs {
         long,
         value_name = "DEG",
         default_value_t = 1.0,
-        allow_negative_numbers = true
+        allow_hyphen_values = true
     )]
     cell: f64,
     /// Output file; `-` for stdout (the default unless --shapefile is given).
@@ -43,7 +43,12 @@ pub struct GeojsonArgs {
     #[arg(long, value_name = "FILE.shp")]
     basemap: Option<PathBuf>,
     /// H3 resolution (0 to 15) for the hex layer.
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 3,
+        allow_hyphen_values = true
+    )]
     h3_res: u8,
 }
 

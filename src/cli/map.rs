@@ -23,7 +23,7 @@ pub struct MapArgs {
     #[arg(long, value_enum, default_value_t = ProjectionArg::EqualEarth)]
     projection: ProjectionArg,
     /// Image width in pixels (the height follows the projection).
-    #[arg(long, default_value_t = 1600)]
+    #[arg(long, default_value_t = 1600, allow_hyphen_values = true)]
     width: u32,
     /// Map a region: lon0,lat0,lon1,lat1 (west,south,east,north) in degrees.
     #[arg(long, value_name = "BOX", allow_hyphen_values = true)]
@@ -48,13 +48,28 @@ pub struct MapArgs {
     #[arg(long)]
     no_legend: bool,
     /// Cell size in degrees (cells mode).
-    #[arg(long, value_name = "DEG", default_value_t = 1.0)]
+    #[arg(
+        long,
+        value_name = "DEG",
+        default_value_t = 1.0,
+        allow_hyphen_values = true
+    )]
     cell: f64,
     /// Points mode: grow each lit pixel by this many pixels.
-    #[arg(long, value_name = "PX", default_value_t = 1)]
+    #[arg(
+        long,
+        value_name = "PX",
+        default_value_t = 1,
+        allow_hyphen_values = true
+    )]
     spread: u32,
     /// Points mode: Gaussian blur radius in pixels (0: none).
-    #[arg(long, value_name = "RADIUS", default_value_t = 0.0)]
+    #[arg(
+        long,
+        value_name = "RADIUS",
+        default_value_t = 0.0,
+        allow_hyphen_values = true
+    )]
     blur: f32,
     /// Choropleth: addresses per million people (the basemap's POP_EST).
     #[arg(long)]
@@ -70,7 +85,12 @@ pub struct MapArgs {
     #[arg(long, value_name = "FILE.shp")]
     basemap: Option<PathBuf>,
     /// H3 resolution for --mode hex (0: 122 cells on Earth, 3: about 41,000, 5: 2 million).
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 3,
+        allow_hyphen_values = true
+    )]
     h3_res: u8,
 }
 
@@ -132,7 +152,7 @@ impl MapArgs {
         crate::tally::h3_resolution(self.h3_res)?;
         if !(self.blur.is_finite() && (0.0..=100.0).contains(&self.blur)) {
             return Err(Error::Usage(format!(
-                "--blur must be 0 to 100 pixels, got {}",
+                "--blur must be 0 to 100 pixels, got {:?}",
                 self.blur
             )));
         }

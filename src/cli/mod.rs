@@ -235,7 +235,7 @@ pub struct InputArgs {
     #[arg(long)]
     pub strict: bool,
     /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub threads: Option<usize>,
     /// No progress bar and no closing summary on stderr.
     #[arg(long, short)]
@@ -513,7 +513,8 @@ pub fn main() -> ExitCode {
             // One write, whatever clap has to say; stdout for --help and --version.
             let text = e.render().to_string();
             if e.use_stderr() {
-                crate::util::stderr_line(text.trim_end());
+                // The same prefix as every other message.
+                crate::util::stderr_line(format!("ipatlas: {}", text.trim_end()));
             } else {
                 use std::io::Write;
                 let _ = std::io::stdout().lock().write_all(text.as_bytes());

@@ -11,13 +11,23 @@ pub struct SampleArgs {
     #[command(flatten)]
     db: DbArgs,
     /// How many addresses.
-    #[arg(short = 'n', long = "count", value_name = "N")]
+    #[arg(
+        short = 'n',
+        long = "count",
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
     n: u64,
     /// Random seed; the same seed and database give the same addresses.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 7, allow_hyphen_values = true)]
     seed: u64,
     /// Fraction of IPv6 addresses (0 to 1).
-    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 0.0,
+        allow_hyphen_values = true
+    )]
     ipv6_share: f64,
     /// Output file; `-` (default) for stdout.
     #[arg(short, long, value_name = "FILE", default_value = "-")]

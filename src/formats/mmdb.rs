@@ -165,6 +165,11 @@ impl Data {
     pub fn u16(&mut self, v: u16) {
         encode(&mut self.bytes, &Value::U16(v));
     }
+
+    /// Writes an unsigned 32-bit integer.
+    pub fn u32(&mut self, v: u32) {
+        encode(&mut self.bytes, &Value::U32(v));
+    }
 }
 
 /// Writes a pointer to `offset` in the data section.

@@ -28,7 +28,7 @@ pub struct Record {
     /// `location.latitude`, `location.longitude`.
     pub coords: Option<(f64, f64)>,
     /// `location.accuracy_radius`, kilometres.
-    pub accuracy_radius: Option<u16>,
+    pub accuracy_radius: Option<u32>,
     /// `city.names.en`.
     pub city: Option<String>,
 }
@@ -50,7 +50,7 @@ struct RecordKey {
     country: Option<CountryCode>,
     registered: Option<CountryCode>,
     coords: Option<(u64, u64)>,
-    accuracy_radius: Option<u16>,
+    accuracy_radius: Option<u32>,
     city: Option<String>,
 }
 
@@ -243,6 +243,8 @@ pub enum Problem {
     UnknownLocation,
     /// Latitude or longitude missing one half, not a number, or out of range.
     BadCoordinates,
+    /// An accuracy radius that is not a whole number of kilometres below 2^32.
+    BadAccuracy,
     /// An IPv6 network inside the IPv4 subtree (`::/96`) or its aliases (`::ffff:0:0/96`,
     /// `2002::/16`): the IPv4 data answers those addresses.
     AliasedNetwork,
@@ -264,6 +266,7 @@ impl Problem {
             Problem::UnknownLocation => "unknown_location_id",
             Problem::BadCoordinates => "bad_coordinates",
             Problem::AliasedNetwork => "aliased_network",
+            Problem::BadAccuracy => "bad_accuracy_radius",
             Problem::DuplicateLocation => "duplicate_location_id",
             Problem::FieldTooLong => "field_too_long",
         }
@@ -662,13 +665,13 @@ fn pick_locations<'a>(files: &[&'a CsvFile]) -> Option<&'a CsvFile> {
 /// Decodes a CSV field: UTF-8 when it is valid UTF-8, else ISO-8859-1 (the legacy files'
 /// encoding, where every byte is the code point of the same value).
 fn text(field: &[u8]) -> String {
+    raw_text(field).trim().to_owned()
+}
+
+/// A field as text, exactly as the file has it (a name may end in a line break).
+fn raw_text(field: &[u8]) -> String {
     match std::str::from_utf8(field) {
-        Ok(s) => s.trim().to_owned(),
-        Err(_) => field
-            .iter()
-            .map(|&b| char::from(b))
-            .collect::<String>()
-            .trim()
-            .to_owned(),
+        Ok(s) => s.to_owned(),
+        Err(_) => field.iter().map(|&b| char::from(b)).collect(),
     }
 }

@@ -157,6 +157,17 @@ fn field(record: &csv::ByteRecord, i: usize) -> String {
     record.get(i).map(text).unwrap_or_default()
 }
 
+/// A city name as the file has it: kept whole (a name may end in a line break), only an
+/// all-blank field is no name.
+fn city_field(record: &csv::ByteRecord, i: usize) -> String {
+    let name = record.get(i).map(super::raw_text).unwrap_or_default();
+    if name.trim().is_empty() {
+        String::new()
+    } else {
+        name
+    }
+}
+
 /// The whole row as text, for reports.
 fn row_text(record: &csv::ByteRecord) -> String {
     record.iter().map(text).collect::<Vec<_>>().join(",")
@@ -166,10 +177,7 @@ fn row_text(record: &csv::ByteRecord) -> String {
 /// anonymous proxy, `A2` satellite, `O1` other, `AP` Asia/Pacific, `EU` Europe) and
 /// ip-location-db's `ZZ` (unknown) are no country.
 fn country(code: &str) -> Option<CountryCode> {
-    match code.to_ascii_uppercase().as_str() {
-        "" | "A1" | "A2" | "O1" | "AP" | "EU" | "ZZ" | "XX" | "--" => None,
-        _ => CountryCode::parse(code),
-    }
+    CountryCode::territory(code)
 }
 
 /// Latitude and longitude from two fields: `Ok(None)` when both are empty, `Err` when only
@@ -224,7 +232,9 @@ pub(super) fn legacy(label: &str, blocks: &CsvFile, locations: &CsvFile) -> Resu
                 None
             }
         };
-        let city = col("city").map(|i| field(r, i)).filter(|c| !c.is_empty());
+        let city = col("city")
+            .map(|i| city_field(r, i))
+            .filter(|c| !c.is_empty());
         let record = Record {
             country: country(&field(r, cc_col)),
             coords,
@@ -310,7 +320,7 @@ pub(super) fn geolite2(label: &str, blocks: &[&CsvFile], locations: &CsvFile) ->
             Geoname {
                 country: col("country_iso_code").and_then(|i| country(&field(r, i))),
                 city: col("city_name")
-                    .map(|i| field(r, i))
+                    .map(|i| city_field(r, i))
                     .filter(|c| !c.is_empty()),
             },
         );
@@ -367,9 +377,18 @@ pub(super) fn geolite2(label: &str, blocks: &[&CsvFile], locations: &CsvFile) ->
                 Ok(c) => record.coords = c,
                 Err(()) => source.problem(at, Problem::BadCoordinates, &row_text(r)),
             }
-            record.accuracy_radius = col("accuracy_radius")
-                .and_then(|i| field(r, i).parse::<u16>().ok())
-                .filter(|_| record.coords.is_some());
+            let radius = col("accuracy_radius")
+                .map(|i| field(r, i))
+                .unwrap_or_default();
+            record.accuracy_radius = if radius.is_empty() {
+                None
+            } else if let Ok(km) = radius.parse::<u32>() {
+                Some(km)
+            } else {
+                source.problem(at, Problem::BadAccuracy, &row_text(r));
+                return Ok(());
+            }
+            .filter(|_| record.coords.is_some());
             let rec = source.intern(record);
             source.push_network(net, rec, at);
             Ok(())
@@ -415,7 +434,7 @@ pub(super) fn ip_location_db(label: &str, files: &[&CsvFile]) -> Result<Source> 
                     Ok(c) => record.coords = c,
                     Err(()) => source.problem(at, Problem::BadCoordinates, &row_text(r)),
                 }
-                record.city = Some(field(r, 5)).filter(|c| !c.is_empty());
+                record.city = Some(city_field(r, 5)).filter(|c| !c.is_empty());
             }
             match (start, end) {
                 (IpAddr::V4(a), IpAddr::V4(b)) if a <= b => {

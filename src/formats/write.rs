@@ -47,7 +47,11 @@ fn write_record(data: &mut mmdb::Data, record: &Record) {
         data.map(2 + usize::from(record.accuracy_radius.is_some()));
         if let Some(r) = record.accuracy_radius {
             data.str("accuracy_radius");
-            data.u16(r);
+            // uint16 as MaxMind writes it; wider radii are kept as uint32, not dropped.
+            match u16::try_from(r) {
+                Ok(small) => data.u16(small),
+                Err(_) => data.u32(r),
+            }
         }
         data.str("latitude");
         data.double(lat);
@@ -159,7 +163,7 @@ pub fn from_database(db: &Database) -> Result<Source> {
                         country: place.country,
                         registered,
                         coords: place.coords(),
-                        accuracy_radius: place.accuracy_radius.and_then(|r| u16::try_from(r).ok()),
+                        accuracy_radius: place.accuracy_radius,
                         city,
                     });
                     ids.insert(offset, id);

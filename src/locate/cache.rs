@@ -20,7 +20,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"IPATLAST";
-const VERSION: u32 = 1;
+/// 2: pseudo-country codes (ZZ, EU, A1, ...) decode as no country.
+const VERSION: u32 = 2;
 const HEADER: usize = 8 + 4 + 4 + 16 + 8 + 8;
 const RANGE: usize = 8;
 const RECORD: usize = 8 + 4 + 1 + 2 + 1 + 4 + 8 + 8;

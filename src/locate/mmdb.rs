@@ -245,13 +245,13 @@ impl Database {
             .country
             .as_ref()
             .and_then(Scalar::as_text)
-            .and_then(CountryCode::parse);
+            .and_then(CountryCode::territory);
         if place.country.is_none() && fallback == CountryFallback::Registered {
             place.country = raw
                 .registered
                 .as_ref()
                 .and_then(Scalar::as_text)
-                .and_then(CountryCode::parse);
+                .and_then(CountryCode::territory);
             if place.country.is_some() {
                 place.country_source = CountrySource::Registered;
             }
@@ -332,7 +332,7 @@ impl Database {
             .flatten();
         let text = |s: Option<Scalar>| s.as_ref().and_then(Scalar::as_text).map(str::to_owned);
         Ok((
-            text(registered).as_deref().and_then(CountryCode::parse),
+            text(registered).as_deref().and_then(CountryCode::territory),
             text(city).filter(|c| !c.is_empty()),
         ))
     }

@@ -21,6 +21,20 @@ impl CountryCode {
         }
     }
 
+    /// A code that names a country or territory: [`CountryCode::parse`], less the
+    /// pseudo-codes databases use for "no country" (legacy GeoLiteCity's `A1` anonymous
+    /// proxy, `A2` satellite, `O1` other, `AP` Asia/Pacific, `EU` Europe; ip-location-db's
+    /// `ZZ`; `XX` and `--` for unknown). Every reader, `.mmdb` or CSV, goes through this,
+    /// so the same data answers the same in either form.
+    #[must_use]
+    pub fn territory(text: &str) -> Option<Self> {
+        let code = Self::parse(text)?;
+        match code.as_str() {
+            "A1" | "A2" | "O1" | "AP" | "EU" | "ZZ" | "XX" => None,
+            _ => Some(code),
+        }
+    }
+
     /// The code as text, e.g. `"US"`.
     #[must_use]
     pub fn as_str(&self) -> &str {

@@ -365,3 +365,141 @@ fn a_closed_stdout_and_too_few_descriptors_are_io_errors() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("Too many open files"), "{}", r.stderr);
 }
+
+#[test]
+fn arguments_are_checked_before_any_work_and_messages_quote_what_was_typed() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("in.txt", "1.0.0.1\n");
+    for (flag, value) in [("--cell", "-inf"), ("--cell", "1e-300"), ("--blur", "-1")] {
+        let cmd = if flag == "--blur" { "map" } else { "aggregate" };
+        let mut args = vec![cmd, "--db", db, "in.txt", flag, value];
+        if cmd == "map" {
+            args.extend(["-o", "m"]);
+        }
+        let r = env.run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(&format!("got {value}")), "{}", r.stderr);
+        assert!(r.stderr.len() < 200, "{}", r.stderr);
+        assert!(r.stderr.starts_with("ipatlas: error:"), "{}", r.stderr);
+    }
+    // clap's own errors carry the same prefix.
+    let r = env.run(&["aggregate", "--bogus"]);
+    assert!(
+        r.stderr
+            .starts_with("ipatlas: error: unexpected argument '--bogus'"),
+        "{}",
+        r.stderr
+    );
+    // --only and --prefix are refused before the input is read: stdin is never closed here.
+    for bad in [["--only", "nope.png"], ["--prefix", "a/b"]] {
+        let mut child = env
+            .command()
+            .args(["map", "--db", db, "-", "-o", "m"])
+            .args(bad)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{bad:?} waited for input"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(2), "{bad:?}");
+    }
+}
+
+#[test]
+fn pseudo_country_codes_mean_no_country_in_mmdb_and_csv_alike() {
+    let env = TestEnv::new();
+    let mut w = mmdb_writer::Writer::builder("ipdb-country")
+        .ip_version(mmdb_writer::IpVersion::V4)
+        .build();
+    let codes = ["ZZ", "EU", "XX", "A1", "A2", "O1", "AP", "US"];
+    for (i, cc) in codes.iter().enumerate() {
+        w.insert_value(
+            format!("{}.0.0.0/8", i + 1)
+                .parse::<ipnet::IpNet>()
+                .unwrap(),
+            mmdb_writer::Value::map([("country_code", mmdb_writer::Value::from(*cc))]),
+        )
+        .unwrap();
+    }
+    let db = env.write("flat.mmdb", w.to_bytes().unwrap());
+    let ips: String = (1..=codes.len()).map(|i| format!("{i}.1.2.3\n")).collect();
+    env.write("in.txt", &ips);
+    let summary = |db: &str| {
+        let r = env
+            .run(&[
+                "aggregate",
+                "--db",
+                db,
+                "in.txt",
+                "--summary",
+                "-",
+                "--countries",
+                "c.csv",
+            ])
+            .ok();
+        (crate::common::json(&r.stdout), env.read("c.csv"))
+    };
+    let (s, c) = summary(db.to_str().unwrap());
+    assert_eq!(c, "country,count,share\nUS,1,1.000000\n");
+    assert_eq!(s["found"], 8);
+    assert_eq!(s["with_country"], 1);
+    // export then build-db: the same answers.
+    env.run(&["export", "--db", db.to_str().unwrap(), "-o", "csv"])
+        .ok();
+    env.run(&["build-db", "--from", "csv", "-o", "back.mmdb", "--quiet"])
+        .ok();
+    let (s2, c2) = summary("back.mmdb");
+    assert_eq!(c2, c);
+    assert_eq!(s2["with_country"], s["with_country"]);
+}
+
+#[test]
+fn build_db_keeps_wide_accuracy_radii_and_city_names_as_written() {
+    let env = TestEnv::new();
+    std::fs::create_dir(env.path("g2")).unwrap();
+    env.write(
+        "g2/GeoLite2-City-Locations-en.csv",
+        "geoname_id,locale_code,continent_code,continent_name,country_iso_code,country_name,subdivision_1_iso_code,subdivision_1_name,subdivision_2_iso_code,subdivision_2_name,city_name,metro_code,time_zone,is_in_european_union\n\
+         1,en,NA,\"North America\",US,\"United States\",,,,,\"Springfield\r\n\",,,0\n",
+    );
+    env.write(
+        "g2/GeoLite2-City-Blocks-IPv4.csv",
+        "network,geoname_id,registered_country_geoname_id,represented_country_geoname_id,is_anonymous_proxy,is_satellite_provider,postal_code,latitude,longitude,accuracy_radius\n\
+         1.0.0.0/24,1,,,0,0,,39.8,-89.6,70000\n\
+         2.0.0.0/24,1,,,0,0,,39.8,-89.6,4000000000\n\
+         3.0.0.0/24,1,,,0,0,,39.8,-89.6,-5\n",
+    );
+    let r = env.run(&["build-db", "--from", "g2", "-o", "g2.mmdb"]).ok();
+    assert!(
+        r.stderr
+            .contains("GeoLite2-City-Blocks-IPv4.csv:4: bad_accuracy_radius"),
+        "{}",
+        r.stderr
+    );
+    let r = env
+        .run(&["lookup", "--db", "g2.mmdb", "1.0.0.1", "2.0.0.1", "3.0.0.1"])
+        .ok();
+    let radii: Vec<&str> = r
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap())
+        .collect();
+    assert_eq!(radii, ["70000", "4000000000", ""], "{}", r.stdout);
+    env.run(&["export", "--db", "g2.mmdb", "-o", "back"]).ok();
+    let locations = env.read("back/GeoLite2-City-Locations-en.csv");
+    assert!(locations.contains("\"Springfield\r\n\""), "{locations:?}");
+}
