@@ -177,11 +177,28 @@ pub fn safe_file_name(text: &str) -> String {
 
 /// Writes one line to stderr as one write (so concurrent output cannot split it); a
 /// failure, such as a closed stderr, is ignored rather than a panic or another exit code.
+/// Control characters other than line breaks and tabs (terminal escapes, from a file name
+/// or a database's metadata) are written escaped.
 pub fn stderr_line(line: impl std::fmt::Display) {
     use std::io::Write;
-    let mut text = line.to_string();
+    let mut text = printable(&line.to_string());
     text.push('\n');
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// `text` with control characters other than line breaks and tabs escaped.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let keep = !c.is_control() || c == '\n' || c == '\t';
+            let escaped: Vec<char> = if keep {
+                vec![c]
+            } else {
+                c.escape_default().collect()
+            };
+            escaped
+        })
+        .collect()
 }
 
 /// `eprintln!` made safe: formats the whole line, then [`stderr_line`].
@@ -273,6 +290,14 @@ mod tests {
         assert_eq!(super::safe_file_name(".."), "database");
         assert_eq!(super::safe_file_name(""), "database");
         assert_eq!(super::safe_file_name(&"a".repeat(500)).len(), 64);
+    }
+
+    #[test]
+    fn messages_keep_line_breaks_but_not_terminal_escapes() {
+        assert_eq!(
+            super::printable("a\n  b\u{1b}]0;x\u{7}"),
+            "a\n  b\\u{1b}]0;x\\u{7}"
+        );
     }
 
     #[test]

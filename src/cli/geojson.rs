@@ -129,6 +129,11 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         )?;
     }
     outputs.commit()?;
+    if args.shapefile.is_some() && crate::export::shapefile::may_round_counts(&tally) {
+        crate::util::say!(
+            "ipatlas: warning: counts above 2^53 are rounded in the shapefile's .dbf (dBase numbers are doubles); the GeoJSON and CSV outputs carry them exactly"
+        );
+    }
     if !args.source.input.quiet {
         if let Some(map) = &basemap {
             let missing = unmapped_countries(&tally, map);

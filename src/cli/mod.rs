@@ -490,7 +490,14 @@ pub(crate) fn with_threads<T: Send>(
         if n == 0 {
             return Err(Error::Usage("--threads must be at least 1".into()));
         }
-        builder = builder.num_threads(n);
+        // More workers than cores only adds switching and per-thread tables to merge.
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        if n > cores {
+            crate::util::say!(
+                "ipatlas: note: --threads {n} capped at {cores}, the number of cores here"
+            );
+        }
+        builder = builder.num_threads(n.min(cores));
     }
     let pool = builder
         .build()

@@ -14,6 +14,16 @@ const WGS84_PRJ: &str = r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WG
 /// The files of one shapefile, by extension.
 pub const EXTENSIONS: [&str; 4] = ["shp", "shx", "dbf", "prj"];
 
+/// True when some count of a layer of `tally` may exceed 2^53, past which the `.dbf`'s
+/// numbers (doubles) are no longer exact: the total weight is over it.
+#[must_use]
+pub fn may_round_counts(tally: &Tally) -> bool {
+    let total = tally.places().iter().fold(0u128, |a, (_, w)| {
+        a.saturating_add(w[0]).saturating_add(w[1])
+    });
+    total > 1u128 << 53
+}
+
 /// dBase field names have at most 10 characters.
 fn dbf_name(name: &str) -> &str {
     match name {

@@ -503,3 +503,75 @@ fn build_db_keeps_wide_accuracy_radii_and_city_names_as_written() {
     let locations = env.read("back/GeoLite2-City-Locations-en.csv");
     assert!(locations.contains("\"Springfield\r\n\""), "{locations:?}");
 }
+
+#[test]
+fn threads_beyond_the_cores_are_capped_and_said_so() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("in.txt", crate::common::synthetic_ips(20_000));
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let started = std::time::Instant::now();
+    let r = env
+        .run(&[
+            "aggregate",
+            "--db",
+            db,
+            "in.txt",
+            "--threads",
+            "10000",
+            "--summary",
+            "-",
+        ])
+        .ok();
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert!(
+        r.stderr
+            .contains(&format!("--threads 10000 capped at {cores}")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(crate::common::json(&r.stdout)["threads"], cores);
+}
+
+#[test]
+fn shapefile_counts_past_2_to_the_53_are_flagged() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("in.txt", "1.0.0.1\n");
+    env.run(&["aggregate", "--db", db, "in.txt", "--tally", "t.json"])
+        .ok();
+    let big = env
+        .read("t.json")
+        .replace("\"ipv4\":1,", &format!("\"ipv4\":{},", (1u64 << 60) + 1));
+    env.write("big.json", big);
+    let r = env
+        .run(&[
+            "geojson",
+            "big.json",
+            "--layer",
+            "places",
+            "-o",
+            "p.geojson",
+            "--shapefile",
+            "shp",
+        ])
+        .ok();
+    assert!(r.stderr.contains("above 2^53 are rounded"), "{}", r.stderr);
+    assert!(
+        env.read("p.geojson")
+            .contains(&format!("\"count\":{}", (1u64 << 60) + 1))
+    );
+    let r = env
+        .run(&[
+            "geojson",
+            "t.json",
+            "--layer",
+            "places",
+            "--shapefile",
+            "shp2",
+        ])
+        .ok();
+    assert!(!r.stderr.contains("2^53"), "{}", r.stderr);
+}
