@@ -74,10 +74,19 @@ pub struct MapArgs {
     /// Choropleth: addresses per million people (the basemap's POP_EST).
     #[arg(long)]
     per_capita: bool,
-    /// Leave out places with an accuracy radius of at least KM (default 1000): country
-    /// centroids and default locations that pile thousands of addresses into one pixel.
-    #[arg(long, value_name = "KM", num_args = 0..=1, default_missing_value = "1000")]
-    drop_coarse: Option<u32>,
+    /// Leave out places with an accuracy radius of at least --coarse-km: country centroids
+    /// and default locations that pile thousands of addresses into one pixel.
+    #[arg(long)]
+    drop_coarse: bool,
+    /// With --drop-coarse: the accuracy radius, in kilometres, from which a place is coarse.
+    #[arg(
+        long,
+        value_name = "KM",
+        default_value_t = crate::render::COARSE_KM,
+        requires = "drop_coarse",
+        allow_hyphen_values = true
+    )]
+    coarse_km: u32,
     /// Draw a 30-degree graticule.
     #[arg(long)]
     graticule: bool,
@@ -199,7 +208,7 @@ impl MapArgs {
             spread: self.spread,
             blur: self.blur,
             per_capita: self.per_capita,
-            drop_coarse_km: self.drop_coarse,
+            drop_coarse_km: self.drop_coarse.then_some(self.coarse_km),
             graticule: self.graticule,
             h3_res: self.h3_res,
         })
@@ -227,10 +236,10 @@ impl MapArgs {
         let opts = self.options(tally)?;
         let basemap = self.basemap(opts.bbox.is_some())?;
         let (pixmap, report) = render(tally, &basemap, databases, &opts)?;
-        let png = pixmap
-            .encode_png()
-            .map_err(|e| Error::output(out, std::io::Error::other(e.to_string())))?;
-        outputs.write(out, |w| w.write_all(&png));
+        let bytes = ImageFormat::of(out)?
+            .encode(&pixmap)
+            .map_err(|e| Error::output(out, std::io::Error::other(e)))?;
+        outputs.write(out, |w| w.write_all(&bytes));
         let mut notes = Vec::new();
         let located = tally.located(0).with_coords + tally.located(1).with_coords;
         if matches!(opts.mode, Mode::Points | Mode::Cells | Mode::Hex) && located == 0 {
@@ -254,14 +263,82 @@ impl MapArgs {
     }
 }
 
+/// The image file formats `render -o` writes, chosen by the file name's extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ImageFormat {
+    Png,
+    Jpeg,
+    WebP,
+    Tiff,
+}
+
+impl ImageFormat {
+    /// The format a file name asks for: `.png` (and `-`, stdout), `.jpg`/`.jpeg`, `.webp`,
+    /// `.tif`/`.tiff`; anything else is refused with the list.
+    fn of(path: &str) -> Result<Self> {
+        if path == "-" {
+            return Ok(ImageFormat::Png);
+        }
+        let ext = Path::new(path)
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("png") => Ok(ImageFormat::Png),
+            Some("jpg" | "jpeg") => Ok(ImageFormat::Jpeg),
+            Some("webp") => Ok(ImageFormat::WebP),
+            Some("tif" | "tiff") => Ok(ImageFormat::Tiff),
+            other => Err(Error::Usage(format!(
+                "-o {}: cannot tell the image format from {}; name the file .png, .jpg, .webp (lossless) or .tif",
+                crate::util::escape_controls(path),
+                other.map_or("no extension".to_owned(), |e| format!("\".{e}\""))
+            ))),
+        }
+    }
+
+    /// Encodes a rendered map.
+    fn encode(self, pixmap: &tiny_skia::Pixmap) -> std::result::Result<Vec<u8>, String> {
+        if self == ImageFormat::Png {
+            return pixmap.encode_png().map_err(|e| e.to_string());
+        }
+        let rgba: Vec<u8> = pixmap
+            .pixels()
+            .iter()
+            .flat_map(|p| {
+                let c = p.demultiply();
+                [c.red(), c.green(), c.blue(), c.alpha()]
+            })
+            .collect();
+        let image = image::RgbaImage::from_raw(pixmap.width(), pixmap.height(), rgba)
+            .ok_or("the image buffer has the wrong size")?;
+        let mut out = std::io::Cursor::new(Vec::new());
+        let result = match self {
+            // JPEG has no alpha; the maps are opaque.
+            ImageFormat::Jpeg => image::DynamicImage::ImageRgba8(image)
+                .to_rgb8()
+                .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+                    &mut out, 92,
+                )),
+            ImageFormat::WebP => {
+                image.write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut out))
+            }
+            ImageFormat::Tiff | ImageFormat::Png => {
+                image.write_with_encoder(image::codecs::tiff::TiffEncoder::new(&mut out))
+            }
+        };
+        result.map_err(|e| e.to_string())?;
+        Ok(out.into_inner())
+    }
+}
+
 /// `render` arguments.
 #[derive(Args, Debug)]
 pub struct RenderArgs {
     /// A tally file written by `aggregate --tally` or `map`.
     #[arg(value_name = "TALLY")]
     tally: String,
-    /// The PNG to write; `-` for stdout.
-    #[arg(short, long, value_name = "FILE.png")]
+    /// The image to write, its format by extension: .png, .jpg, .webp (lossless) or .tif;
+    /// `-` writes PNG to stdout.
+    #[arg(short, long, value_name = "FILE.png|.jpg|.webp|.tif")]
     output: String,
     #[command(flatten)]
     map: MapArgs,
@@ -288,6 +365,7 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<()> {
         declare_basemap(&mut paths, b);
     }
     let mut outputs = paths.output("-o", &args.output).check()?;
+    ImageFormat::of(&args.output)?;
     let text = std::fs::read(&args.tally).map_err(|source| Error::Input {
         path: args.tally.clone(),
         source,
@@ -418,7 +496,7 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
                 decoded_records: resolved.decoded_records,
                 ipv4_table: resolved.ipv4_table,
                 elapsed_s: started.elapsed().as_secs_f64(),
-                threads: rayon::current_num_threads(),
+                threads: resolved.threads,
                 grid: Some(grid),
             },
         );

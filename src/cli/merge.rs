@@ -40,14 +40,15 @@ pub(super) fn run(args: &MergeArgs) -> Result<()> {
     }
     let mut outputs = paths.output("-o", &args.output).check()?;
     let mut merged = Tally::new();
-    let mut databases: Option<Vec<DatabaseInfo>> = None;
+    let mut first: Option<Vec<DatabaseInfo>> = None;
+    let mut databases: Vec<DatabaseInfo> = Vec::new();
     for path in &args.tallies {
         let text = std::fs::read(path).map_err(|source| Error::Input {
             path: path.clone(),
             source,
         })?;
         let (tally, dbs) = Tally::from_json(path, &text)?;
-        match &databases {
+        match &first {
             Some(first) if !same_data(first, &dbs) && !args.allow_mixed_databases => {
                 return Err(Error::Tally {
                     path: path.clone(),
@@ -60,12 +61,22 @@ pub(super) fn run(args: &MergeArgs) -> Result<()> {
                 });
             }
             Some(_) => {}
-            None => databases = Some(dbs),
+            None => first = Some(dbs.clone()),
+        }
+        // The merged tally names every database (and so credits every attribution), in
+        // the order first met.
+        for d in dbs {
+            if !databases
+                .iter()
+                .any(|k| same_data(std::slice::from_ref(k), std::slice::from_ref(&d)))
+            {
+                databases.push(d);
+            }
         }
         merged.merge(&tally);
     }
     let merged = merged.checked()?;
-    let file = merged.to_file(databases.unwrap_or_default());
+    let file = merged.to_file(databases);
     outputs.write(&args.output, |w| {
         serde_json::to_writer(&mut *w, &file)?;
         writeln!(w)

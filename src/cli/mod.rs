@@ -122,6 +122,8 @@ pub(crate) struct Resolved {
     pub decoded_records: u64,
     /// Where the compiled IPv4 table came from, if the run had one.
     pub ipv4_table: Option<crate::locate::TableSource>,
+    /// Worker threads the run used (0 when read from a tally file).
+    pub threads: usize,
 }
 
 impl SourceArgs {
@@ -158,12 +160,15 @@ impl SourceArgs {
                 databases,
                 decoded_records: 0,
                 ipv4_table: None,
+                threads: 0,
             });
         }
         let atlas = self.db.open_strict(self.input.strict)?;
         let options = self.run_options()?;
-        let tally = with_threads(self.input.threads, || {
-            if self.whole_db {
+        let (tally, threads) = with_threads(self.input.threads, || {
+            // Read inside the pool: the threads this run's work actually ran on.
+            let threads = rayon::current_num_threads();
+            let tally = if self.whole_db {
                 crate::pipeline::aggregate_whole_db(
                     &atlas,
                     options.family,
@@ -171,13 +176,15 @@ impl SourceArgs {
                 )
             } else {
                 crate::pipeline::aggregate(&atlas, &self.input.input_list()?, &options, None)
-            }
+            }?;
+            Ok((tally, threads))
         })?;
         Ok(Resolved {
             tally,
             databases: atlas.infos(),
             decoded_records: atlas.decoded_records(),
             ipv4_table: atlas.table_source(),
+            threads,
         })
     }
 }

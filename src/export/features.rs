@@ -97,7 +97,7 @@ pub fn fields(layer: Layer) -> &'static [(&'static str, Kind)] {
             ("name", Kind::Text(80)),
             ("count", Kind::Int),
             ("share", Kind::Float),
-            ("per_capita", Kind::Float),
+            ("per_million", Kind::Float),
         ],
         Layer::Hex(_) => &[
             ("h3", Kind::Text(15)),
@@ -199,8 +199,9 @@ pub fn features(
                     continue;
                 }
                 let n = counts.get(&code).copied().unwrap_or(0);
-                let per_capita = country.population.map_or(Value::Null, |p| {
-                    Value::Float(((n as f64 / p) * 1e9).round() / 1e9)
+                // Per million people: the unit the map's legend uses too.
+                let per_million = country.population.map_or(Value::Null, |p| {
+                    Value::Float(((n as f64 / p) * 1e6 * 1e6).round() / 1e6)
                 });
                 out.push(Feature {
                     geometry: Geometry::Polygons(country.polygons.clone()),
@@ -209,7 +210,7 @@ pub fn features(
                         ("name", Value::Text(country.name.clone())),
                         ("count", Value::Int(n)),
                         ("share", Value::Float(share(n, total))),
-                        ("per_capita", per_capita),
+                        ("per_million", per_million),
                     ],
                 });
             }

@@ -28,6 +28,7 @@ pub fn may_round_counts(tally: &Tally) -> bool {
 fn dbf_name(name: &str) -> &str {
     match name {
         "accuracy_radius" => "acc_radius",
+        "per_million" => "per_1m",
         other => other,
     }
 }

@@ -902,21 +902,24 @@ fn draw_legend(
         .located(V4)
         .found
         .saturating_add(tally.located(V6).found);
-    let db = databases
-        .first()
-        .map(|d| {
-            let name = if d.path.starts_with(crate::locate::embedded::LABEL) {
-                "DB-IP IP to Country Lite"
-            } else {
-                &d.database_type
-            };
-            format!("{name} ({})", d.build_date)
-        })
-        .unwrap_or_default();
+    // Every database the tally was made with (a merge of mixed databases names them all).
+    let mut names: Vec<String> = Vec::new();
+    for d in databases {
+        let name = if d.path.starts_with(crate::locate::embedded::LABEL) {
+            "DB-IP IP to Country Lite"
+        } else {
+            &d.database_type
+        };
+        let name = format!("{name} ({})", d.build_date);
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let db = names.join(" + ");
     let projection = match opts.projection {
         ProjectionKind::EqualEarth => "Equal Earth",
         ProjectionKind::Robinson => "Robinson",
-        ProjectionKind::Equirectangular => "equirectangular",
+        ProjectionKind::Equirectangular => "Equirectangular",
         ProjectionKind::Mercator => "Mercator",
     };
     let subtitle = format!(
@@ -1036,11 +1039,12 @@ fn draw_legend(
             Align::Left,
         );
     }
-    let mut sources: Vec<String> = databases
-        .iter()
-        .filter_map(|d| d.attribution.clone())
-        .collect();
-    sources.dedup();
+    let mut sources: Vec<String> = Vec::new();
+    for a in databases.iter().filter_map(|d| d.attribution.clone()) {
+        if !sources.contains(&a) {
+            sources.push(a);
+        }
+    }
     sources.push(format!("Basemap: {NATURAL_EARTH}"));
     sources.push("ipatlas".to_owned());
     fonts.draw(

@@ -186,7 +186,15 @@ fn countries_layer_joins_france_norway_and_taiwan_on_both_basemaps() {
         }
         // 6 addresses have a country (3.0.0.1 has only coordinates); FR has 2.
         assert_eq!(prop(codes["FR"], "share"), 0.333333);
-        assert!(prop(codes["NO"], "per_capita").as_f64().unwrap() > 0.0);
+        // Per million people, as the map's legend counts it: NO's count over POP_EST, x 1e6.
+        let no = codes["NO"];
+        let per_million = prop(no, "per_million").as_f64().unwrap();
+        // One address over Norway's ~5.4 million people.
+        assert!((0.1..0.3).contains(&per_million), "{per_million}");
+        assert!(
+            prop(no, "per_capita").is_null(),
+            "the old per-person property is gone"
+        );
         assert_eq!(prop(codes["CN"], "count"), 0);
         assert_eq!(prop(codes["FR"], "name"), "France");
     }

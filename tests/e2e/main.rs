@@ -19,3 +19,4 @@ mod sample;
 mod shared;
 mod table;
 mod threads;
+mod truthful;

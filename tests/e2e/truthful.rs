@@ -1,0 +1,193 @@
+//! Regression tests for what a researcher reads: units, attribution and vintage, and flags
+//! that must not silently do nothing. Each test is named for what it pins.
+
+use crate::common::{Fixtures, TestEnv, json};
+
+#[test]
+fn drop_coarse_takes_no_value_so_it_never_swallows_the_tally() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("in.txt", "1.0.0.1\n5.5.5.5\n");
+    env.run(&["aggregate", "--db", db, "in.txt", "--tally", "t.json"])
+        .ok();
+    // The tally right after the flag is the tally, not a number of kilometres.
+    env.run(&[
+        "render",
+        "--drop-coarse",
+        "t.json",
+        "-o",
+        "x.png",
+        "--width",
+        "200",
+    ])
+    .ok();
+    assert!(env.path("x.png").exists());
+    // The threshold has its own flag, and needs --drop-coarse.
+    env.run(&[
+        "map",
+        "--db",
+        db,
+        "in.txt",
+        "-o",
+        "m",
+        "--only",
+        "summary.json,map.png",
+        "--width",
+        "200",
+        "--drop-coarse",
+        "--coarse-km",
+        "50",
+    ])
+    .ok();
+    let s = json(&env.read("m/summary.json"));
+    assert_eq!(s["map"]["coarse_km"], 50);
+    // 1.0.0.1 sits at a 1000 km radius, 5.5.5.5 at 20 km.
+    assert_eq!(s["map"]["drawn"], 1, "{s}");
+    let r = env.run(&["render", "t.json", "-o", "y.png", "--coarse-km", "50"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[test]
+fn every_command_reports_the_threads_it_used() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("in.txt", "1.0.0.1\n");
+    for threads in ["1", "2"] {
+        env.run(&[
+            "map",
+            "--db",
+            db,
+            "in.txt",
+            "-o",
+            "m",
+            "--threads",
+            threads,
+            "--only",
+            "summary.json",
+        ])
+        .ok();
+        assert_eq!(
+            json(&env.read("m/summary.json"))["threads"].to_string(),
+            threads
+        );
+        let r = env
+            .run(&[
+                "aggregate",
+                "--db",
+                db,
+                "in.txt",
+                "--threads",
+                threads,
+                "--summary",
+                "-",
+            ])
+            .ok();
+        assert_eq!(json(&r.stdout)["threads"].to_string(), threads);
+    }
+}
+
+#[test]
+fn a_merge_of_mixed_databases_names_and_credits_every_one() {
+    let env = TestEnv::new();
+    let mut w = mmdb_writer::Writer::builder("GeoLite2-City").build();
+    w.insert_value(
+        "1.0.0.0/24".parse::<ipnet::IpNet>().unwrap(),
+        mmdb_writer::Value::map([(
+            "location",
+            mmdb_writer::Value::map([
+                ("latitude", mmdb_writer::Value::from(10.0)),
+                ("longitude", mmdb_writer::Value::from(20.0)),
+            ]),
+        )]),
+    )
+    .unwrap();
+    let city = env.write("city.mmdb", w.to_bytes().unwrap());
+    env.write("in.txt", "1.0.0.1\n");
+    env.run(&[
+        "aggregate",
+        "--db",
+        city.to_str().unwrap(),
+        "in.txt",
+        "--tally",
+        "a.json",
+    ])
+    .ok();
+    env.run(&[
+        "aggregate",
+        "--db",
+        "embedded",
+        "in.txt",
+        "--tally",
+        "b.json",
+    ])
+    .ok();
+    assert_eq!(
+        env.run(&["merge", "a.json", "b.json", "-o", "m.json"]).code,
+        2
+    );
+    env.run(&[
+        "merge",
+        "a.json",
+        "b.json",
+        "a.json",
+        "-o",
+        "m.json",
+        "--allow-mixed-databases",
+    ])
+    .ok();
+    let m = json(&env.read("m.json"));
+    let dbs = m["databases"].as_array().unwrap();
+    assert_eq!(dbs.len(), 2, "{m}");
+    let credits: Vec<&str> = dbs
+        .iter()
+        .filter_map(|d| d["attribution"].as_str())
+        .collect();
+    assert!(
+        credits.iter().any(|c| c.contains("GeoLite2")),
+        "{credits:?}"
+    );
+    assert!(credits.iter().any(|c| c.contains("DB-IP")), "{credits:?}");
+    env.run(&["map", "m.json", "-o", "out", "--only", "summary.json"])
+        .ok();
+    assert_eq!(
+        json(&env.read("out/summary.json"))["databases"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn render_writes_the_format_its_file_name_asks_for() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("in.txt", "1.0.0.1\n5.5.5.5\n");
+    env.run(&["aggregate", "--db", db, "in.txt", "--tally", "t.json"])
+        .ok();
+    let mut sizes = Vec::new();
+    for (name, magic, format) in [
+        ("x.png", &b"\x89PNG"[..], image::ImageFormat::Png),
+        ("x.jpg", &b"\xFF\xD8\xFF"[..], image::ImageFormat::Jpeg),
+        ("x.JPEG", &b"\xFF\xD8\xFF"[..], image::ImageFormat::Jpeg),
+        ("x.webp", &b"RIFF"[..], image::ImageFormat::WebP),
+        ("x.tif", &b"II*\0"[..], image::ImageFormat::Tiff),
+    ] {
+        env.run(&["render", "t.json", "-o", name, "--width", "240"])
+            .ok();
+        let bytes = std::fs::read(env.path(name)).unwrap();
+        assert!(bytes.starts_with(magic), "{name}: {:?}", &bytes[..8]);
+        let img = image::load_from_memory_with_format(&bytes, format).unwrap();
+        sizes.push((img.width(), img.height()));
+    }
+    assert!(sizes.windows(2).all(|w| w[0] == w[1]), "{sizes:?}");
+    for bad in ["x.gif", "x", "x.svg"] {
+        let r = env.run(&["render", "t.json", "-o", bad]);
+        assert_eq!(r.code, 2, "{bad}: {}", r.stderr);
+        assert!(r.stderr.contains(".png, .jpg, .webp"), "{}", r.stderr);
+        assert!(!env.path(bad).exists());
+    }
+}
