@@ -99,7 +99,11 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
         threads: threads_used,
         grid: Some(grid),
     };
-    let summary = Summary::new(&tally, facts);
+    let mut summary = Summary::new(&tally, facts);
+    summary.warnings = args.source.db.field_warnings(&tally);
+    for w in &summary.warnings {
+        crate::util::say!("ipatlas: warning: {w}");
+    }
     write_outputs(&mut outputs, args, &tally, &grid, &summary, &atlas);
     outputs.commit()?;
     if let Some(note) = summary.cells.as_ref().and_then(|c| c.note.as_ref())

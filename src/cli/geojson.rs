@@ -19,7 +19,7 @@ pub struct GeojsonArgs {
     /// hexagons (Polygon).
     #[arg(long, value_enum, default_value_t = LayerArg::Cells)]
     layer: LayerArg,
-    /// Grid cell size in degrees, for the cells layer.
+    /// Grid cell size in degrees (0.01 to 180), for the cells layer.
     #[arg(
         long,
         value_name = "DEG",
@@ -42,14 +42,9 @@ pub struct GeojsonArgs {
     /// Natural Earth 1:10m countries at regional detail).
     #[arg(long, value_name = "FILE.shp")]
     basemap: Option<PathBuf>,
-    /// H3 resolution (0 to 15) for the hex layer.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 3,
-        allow_hyphen_values = true
-    )]
-    h3_res: u8,
+    /// H3 resolution (0 to 15) for the hex layer (default 3).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    h3_res: Option<u8>,
 }
 
 /// The layer's name, as the shapefile's file names use it.
@@ -99,7 +94,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         LayerArg::Cells => Layer::Cells,
         LayerArg::Places => Layer::Places,
         LayerArg::Countries => Layer::Countries,
-        LayerArg::Hex => Layer::Hex(crate::tally::h3_resolution(args.h3_res)?),
+        LayerArg::Hex => Layer::Hex(crate::tally::h3_resolution(args.h3_res.unwrap_or(3))?),
     };
     let basemap = match (layer, &args.basemap) {
         (Layer::Countries, Some(path)) => Some(Basemap::open(path)?),
@@ -135,6 +130,22 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         );
     }
     if !args.source.input.quiet {
+        let mut warnings = args.source.db.field_warnings(&tally);
+        if args.h3_res.is_some() && args.layer != LayerArg::Hex {
+            warnings.push(
+                "--h3-res applies to the hex layer; this is another layer, so it does nothing"
+                    .to_owned(),
+            );
+        }
+        if args.cell != 1.0 && args.layer != LayerArg::Cells {
+            warnings.push(
+                "--cell applies to the cells layer; this is another layer, so it does nothing"
+                    .to_owned(),
+            );
+        }
+        for w in warnings {
+            crate::util::say!("ipatlas: warning: {w}");
+        }
         if let Some(map) = &basemap {
             let missing = unmapped_countries(&tally, map);
             if !missing.is_empty() {

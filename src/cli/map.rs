@@ -22,7 +22,7 @@ pub struct MapArgs {
     /// Map projection.
     #[arg(long, value_enum, default_value_t = ProjectionArg::EqualEarth)]
     projection: ProjectionArg,
-    /// Image width in pixels (the height follows the projection).
+    /// Image width in pixels, 64 to 16384 (the height follows the projection).
     #[arg(long, default_value_t = 1600, allow_hyphen_values = true)]
     width: u32,
     /// Map a region: lon0,lat0,lon1,lat1 (west,south,east,north) in degrees.
@@ -47,7 +47,7 @@ pub struct MapArgs {
     /// No title, colour bar or attribution: the bare map.
     #[arg(long)]
     no_legend: bool,
-    /// Cell size in degrees (cells mode).
+    /// Cell size in degrees, 0.01 to 180 (cells mode, and map's cells outputs).
     #[arg(
         long,
         value_name = "DEG",
@@ -55,7 +55,7 @@ pub struct MapArgs {
         allow_hyphen_values = true
     )]
     cell: f64,
-    /// Points mode: grow each lit pixel by this many pixels.
+    /// Points mode: grow each lit pixel by this many pixels (0 to 50).
     #[arg(
         long,
         value_name = "PX",
@@ -63,7 +63,7 @@ pub struct MapArgs {
         allow_hyphen_values = true
     )]
     spread: u32,
-    /// Points mode: Gaussian blur radius in pixels (0: none).
+    /// Points mode: Gaussian blur radius in pixels, 0 (none) to 100.
     #[arg(
         long,
         value_name = "RADIUS",
@@ -94,13 +94,8 @@ pub struct MapArgs {
     #[arg(long, value_name = "FILE.shp")]
     basemap: Option<PathBuf>,
     /// H3 resolution for --mode hex (0: 122 cells on Earth, 3: about 41,000, 5: 2 million).
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 3,
-        allow_hyphen_values = true
-    )]
-    h3_res: u8,
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    h3_res: Option<u8>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,18 +142,46 @@ enum ColormapArg {
 }
 
 impl MapArgs {
-    fn options(&self, tally: &Tally) -> Result<MapOptions> {
+    /// The map options, and a warning for each flag that cannot act on this map.
+    fn options(&self, tally: &Tally) -> Result<(MapOptions, Vec<String>)> {
         let has_coords = tally.located(0).with_coords + tally.located(1).with_coords > 0;
         let mode = match self.mode {
             Some(ModeArg::Points) => Mode::Points,
             Some(ModeArg::Cells) => Mode::Cells,
             Some(ModeArg::Choropleth) => Mode::Choropleth,
             Some(ModeArg::Hex) => Mode::Hex,
+            // --per-capita is a choropleth by nature.
+            None if self.per_capita => Mode::Choropleth,
             None if has_coords => Mode::Points,
             None => Mode::Choropleth,
         };
         CellGrid::new(self.cell)?;
-        crate::tally::h3_resolution(self.h3_res)?;
+        let h3_res = self.h3_res.unwrap_or(3);
+        crate::tally::h3_resolution(h3_res)?;
+        let mode_name = match mode {
+            Mode::Points => "points",
+            Mode::Cells => "cells",
+            Mode::Choropleth => "choropleth",
+            Mode::Hex => "hex",
+        };
+        let mut warnings = Vec::new();
+        let mut unused = |flag: &str, applies: &str| {
+            warnings.push(format!(
+                "{flag} applies to {applies} maps; this is a {mode_name} map, so it does nothing"
+            ));
+        };
+        if self.per_capita && mode != Mode::Choropleth {
+            unused("--per-capita", "choropleth");
+        }
+        if self.blur > 0.0 && mode != Mode::Points {
+            unused("--blur", "points");
+        }
+        if self.spread != 1 && mode != Mode::Points {
+            unused("--spread", "points");
+        }
+        if self.h3_res.is_some() && mode != Mode::Hex {
+            unused("--h3-res", "hex");
+        }
         if !(self.blur.is_finite() && (0.0..=100.0).contains(&self.blur)) {
             return Err(Error::Usage(format!(
                 "--blur must be 0 to 100 pixels, got {:?}",
@@ -171,47 +194,50 @@ impl MapArgs {
                 self.spread
             )));
         }
-        Ok(MapOptions {
-            projection: match self.projection {
-                ProjectionArg::EqualEarth => ProjectionKind::EqualEarth,
-                ProjectionArg::Robinson => ProjectionKind::Robinson,
-                ProjectionArg::Equirectangular => ProjectionKind::Equirectangular,
-                ProjectionArg::Mercator => ProjectionKind::Mercator,
+        Ok((
+            MapOptions {
+                projection: match self.projection {
+                    ProjectionArg::EqualEarth => ProjectionKind::EqualEarth,
+                    ProjectionArg::Robinson => ProjectionKind::Robinson,
+                    ProjectionArg::Equirectangular => ProjectionKind::Equirectangular,
+                    ProjectionArg::Mercator => ProjectionKind::Mercator,
+                },
+                width: self.width,
+                bbox: self.bbox.as_deref().map(Bbox::parse).transpose()?,
+                mode,
+                scale: match self.scale {
+                    ScaleArg::EqHist => ScaleKind::EqHist,
+                    ScaleArg::Log => ScaleKind::Log,
+                    ScaleArg::Cbrt => ScaleKind::Cbrt,
+                    ScaleArg::Linear => ScaleKind::Linear,
+                },
+                colormap: self.colormap.map(|c| match c {
+                    ColormapArg::Inferno => Colormap::Inferno,
+                    ColormapArg::Magma => Colormap::Magma,
+                    ColormapArg::Viridis => Colormap::Viridis,
+                    ColormapArg::Plasma => Colormap::Plasma,
+                    ColormapArg::Turbo => Colormap::Turbo,
+                    ColormapArg::Cividis => Colormap::Cividis,
+                    ColormapArg::Ylorrd => Colormap::YlOrRd,
+                    ColormapArg::Blues => Colormap::Blues,
+                    ColormapArg::Cubehelix => Colormap::Cubehelix,
+                }),
+                style: match self.style {
+                    StyleArg::Dark => Style::Dark,
+                    StyleArg::Light => Style::Light,
+                },
+                title: self.title.clone(),
+                legend: !self.no_legend,
+                cell: self.cell,
+                spread: self.spread,
+                blur: self.blur,
+                per_capita: self.per_capita,
+                drop_coarse_km: self.drop_coarse.then_some(self.coarse_km),
+                graticule: self.graticule,
+                h3_res,
             },
-            width: self.width,
-            bbox: self.bbox.as_deref().map(Bbox::parse).transpose()?,
-            mode,
-            scale: match self.scale {
-                ScaleArg::EqHist => ScaleKind::EqHist,
-                ScaleArg::Log => ScaleKind::Log,
-                ScaleArg::Cbrt => ScaleKind::Cbrt,
-                ScaleArg::Linear => ScaleKind::Linear,
-            },
-            colormap: self.colormap.map(|c| match c {
-                ColormapArg::Inferno => Colormap::Inferno,
-                ColormapArg::Magma => Colormap::Magma,
-                ColormapArg::Viridis => Colormap::Viridis,
-                ColormapArg::Plasma => Colormap::Plasma,
-                ColormapArg::Turbo => Colormap::Turbo,
-                ColormapArg::Cividis => Colormap::Cividis,
-                ColormapArg::Ylorrd => Colormap::YlOrRd,
-                ColormapArg::Blues => Colormap::Blues,
-                ColormapArg::Cubehelix => Colormap::Cubehelix,
-            }),
-            style: match self.style {
-                StyleArg::Dark => Style::Dark,
-                StyleArg::Light => Style::Light,
-            },
-            title: self.title.clone(),
-            legend: !self.no_legend,
-            cell: self.cell,
-            spread: self.spread,
-            blur: self.blur,
-            per_capita: self.per_capita,
-            drop_coarse_km: self.drop_coarse.then_some(self.coarse_km),
-            graticule: self.graticule,
-            h3_res: self.h3_res,
-        })
+            warnings,
+        ))
     }
 
     fn basemap(&self, region: bool) -> Result<Basemap> {
@@ -225,15 +251,16 @@ impl MapArgs {
         }
     }
 
-    /// Draws the map and writes the PNG (atomically). Returns notes for stderr and what was drawn.
+    /// Draws the map and writes the image (with the run's other outputs). Returns notes and
+    /// warnings for stderr, and what was drawn.
     fn draw(
         &self,
         tally: &Tally,
         databases: &[DatabaseInfo],
         outputs: &mut Outputs,
         out: &str,
-    ) -> Result<(Vec<String>, MapReport)> {
-        let opts = self.options(tally)?;
+    ) -> Result<Drawn> {
+        let (opts, mut warnings) = self.options(tally)?;
         let basemap = self.basemap(opts.bbox.is_some())?;
         let (pixmap, report) = render(tally, &basemap, databases, &opts)?;
         let bytes = ImageFormat::of(out)?
@@ -259,7 +286,45 @@ impl MapArgs {
                 codes.join(", ")
             ));
         }
-        Ok((notes, report))
+        if self.drop_coarse {
+            let any_radius = tally
+                .places()
+                .iter()
+                .any(|(p, _)| p.accuracy_radius.is_some());
+            if !any_radius {
+                warnings.push(
+                    "--drop-coarse: no place has an accuracy radius (this database gives none), so nothing was left out".to_owned(),
+                );
+            } else if report.drawn == 0 && report.coarse > 0 {
+                warnings.push(format!(
+                    "--drop-coarse left out every place (all at an accuracy radius of {} km or more): the map is empty",
+                    report.coarse_km
+                ));
+            }
+        }
+        Ok(Drawn {
+            notes,
+            warnings,
+            report,
+        })
+    }
+}
+
+/// What drawing a map produced besides the image.
+struct Drawn {
+    notes: Vec<String>,
+    warnings: Vec<String>,
+    report: MapReport,
+}
+
+impl Drawn {
+    fn say(&self) {
+        self.warnings
+            .iter()
+            .for_each(|w| crate::util::say!("ipatlas: warning: {w}"));
+        self.notes
+            .iter()
+            .for_each(|n| crate::util::say!("ipatlas: note: {n}"));
     }
 }
 
@@ -371,14 +436,12 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<()> {
         source,
     })?;
     let (tally, databases) = Tally::from_json(&args.tally, &text)?;
-    let (notes, _) = args
+    let drawn = args
         .map
         .draw(&tally, &databases, &mut outputs, &args.output)?;
     outputs.commit()?;
     if !args.quiet {
-        notes
-            .iter()
-            .for_each(|n| crate::util::say!("ipatlas: note: {n}"));
+        drawn.say();
     }
     Ok(())
 }
@@ -447,14 +510,12 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
         .map_err(|e| Error::output(args.output.display().to_string(), e))?;
     let resolved = args.source.resolve()?;
     let (tally, databases) = (resolved.tally, resolved.databases);
-    let mut notes = Vec::new();
-    let mut report = None;
+    let mut drawn = None;
     if wanted("map.png") {
-        let (n, r) = args
-            .map
-            .draw(&tally, &databases, &mut outputs, &path("map.png"))?;
-        notes = n;
-        report = Some(r);
+        drawn = Some(
+            args.map
+                .draw(&tally, &databases, &mut outputs, &path("map.png"))?,
+        );
     }
     if wanted("countries.csv") {
         outputs.write(&path("countries.csv"), |w| export::countries_csv(&tally, w));
@@ -500,7 +561,11 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
                 grid: Some(grid),
             },
         );
-        summary.map = report;
+        summary.warnings = args.source.db.field_warnings(&tally);
+        if let Some(d) = &drawn {
+            summary.map = Some(d.report.clone());
+            summary.warnings.extend(d.warnings.iter().cloned());
+        }
         outputs.write(&path("summary.json"), |w| {
             serde_json::to_writer_pretty(&mut *w, &summary)?;
             writeln!(w)
@@ -508,9 +573,12 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     }
     outputs.commit()?;
     if !args.source.input.quiet {
-        notes
-            .iter()
-            .for_each(|n| crate::util::say!("ipatlas: note: {n}"));
+        for w in args.source.db.field_warnings(&tally) {
+            crate::util::say!("ipatlas: warning: {w}");
+        }
+        if let Some(d) = &drawn {
+            d.say();
+        }
         crate::util::say!("ipatlas: wrote {}", Path::new(&args.output).display());
     }
     Ok(())

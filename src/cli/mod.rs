@@ -378,6 +378,17 @@ fn is_candidate(name: &str) -> Option<u8> {
     }
 }
 
+/// Where a discovered database was found, for messages.
+fn discovery_origin() -> String {
+    if std::env::var_os("IPATLAS_DB").is_some_and(|p| !p.is_empty()) {
+        "$IPATLAS_DB".to_owned()
+    } else if std::env::var_os("IPATLAS_SEARCH_PATH").is_some() {
+        "$IPATLAS_SEARCH_PATH".to_owned()
+    } else {
+        format!("the search path {}", SEARCH_DIRS.join(":"))
+    }
+}
+
 /// Where the database comes from when `--db` is not given.
 #[must_use]
 pub fn discover_database() -> Option<PathBuf> {
@@ -407,6 +418,33 @@ pub fn discover_database() -> Option<PathBuf> {
 }
 
 impl DbArgs {
+    /// Warnings for field overrides that matched nothing: a `--country-field` no located
+    /// record has, or `--lat-field`/`--lon-field` that gave no coordinates.
+    pub(crate) fn field_warnings(&self, tally: &crate::tally::Tally) -> Vec<String> {
+        let (v4, v6) = (tally.located(0), tally.located(1));
+        let found = v4.found.saturating_add(v6.found);
+        let mut warnings = Vec::new();
+        if found == 0 {
+            return warnings;
+        }
+        if let Some(path) = &self.country_field
+            && v4.with_country.saturating_add(v6.with_country) == 0
+        {
+            warnings.push(format!(
+                "--country-field {path}: no located record has it, so no address has a country"
+            ));
+        }
+        if (self.lat_field.is_some() || self.lon_field.is_some())
+            && v4.with_coords.saturating_add(v6.with_coords) == 0
+        {
+            warnings.push(
+                "--lat-field/--lon-field: no located record has both, so no address has coordinates"
+                    .to_owned(),
+            );
+        }
+        warnings
+    }
+
     /// Declares the database files for the output check.
     pub(crate) fn declare(&self, paths: &mut guard::Paths) {
         if self.db.is_empty()
@@ -444,11 +482,29 @@ impl DbArgs {
     /// (exit 3) instead of being reported on stderr and used without those rows.
     pub fn open_strict(&self, strict: bool) -> Result<Atlas> {
         let overrides = self.overrides()?;
-        let paths: Vec<PathBuf> = if self.db.is_empty() {
+        let discovered = self.db.is_empty();
+        let paths: Vec<PathBuf> = if discovered {
             discover_database().into_iter().collect()
         } else {
             self.db.clone()
         };
+        let result = self.open_paths(&paths, strict, overrides);
+        match result {
+            // Say where a database nobody named on the command line came from.
+            Err(Error::Database { path, message }) if discovered => Err(Error::Database {
+                path,
+                message: format!("{message} (found through {})", discovery_origin()),
+            }),
+            other => other,
+        }
+    }
+
+    fn open_paths(
+        &self,
+        paths: &[PathBuf],
+        strict: bool,
+        overrides: FieldOverrides,
+    ) -> Result<Atlas> {
         // CSV databases (files, directories, zips) named together make one database.
         let csv: Vec<PathBuf> = paths
             .iter()
@@ -457,7 +513,7 @@ impl DbArgs {
             .collect();
         let mut csv_db = None;
         let mut dbs = Vec::new();
-        for p in &paths {
+        for p in paths {
             if p == Path::new("embedded") {
                 dbs.push(Database::embedded(&overrides)?);
             } else if csv.contains(p) {

@@ -146,6 +146,9 @@ pub struct Summary {
     /// coarse locations (left out with `--drop-coarse`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub map: Option<crate::render::MapReport>,
+    /// Flags that could not act on this run, and why (also said on stderr).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Run facts that are not in the tally.
@@ -240,6 +243,7 @@ impl Summary {
             database: facts.databases.first().cloned(),
             databases: facts.databases,
             map: None,
+            warnings: Vec::new(),
         }
     }
 }

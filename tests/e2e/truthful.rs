@@ -191,3 +191,137 @@ fn render_writes_the_format_its_file_name_asks_for() {
         assert!(!env.path(bad).exists());
     }
 }
+
+#[test]
+fn a_flag_that_cannot_act_says_so() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("in.txt", "1.0.0.1\n5.5.5.5\n");
+    let map = |extra: &[&str]| {
+        let mut args = vec![
+            "map",
+            "--db",
+            db,
+            "in.txt",
+            "-o",
+            "m",
+            "--only",
+            "summary.json,map.png",
+            "--width",
+            "200",
+        ];
+        args.extend_from_slice(extra);
+        let r = env.run(&args).ok();
+        (
+            r.stderr,
+            json(&env.read("m/summary.json"))["warnings"].clone(),
+        )
+    };
+    for (extra, flag) in [
+        (&["--per-capita", "--mode", "points"][..], "--per-capita"),
+        (&["--blur", "2", "--mode", "cells"][..], "--blur"),
+        (&["--spread", "3", "--mode", "choropleth"][..], "--spread"),
+        (&["--h3-res", "5"][..], "--h3-res"),
+        (
+            &["--country-field", "nosuch.iso_code"][..],
+            "--country-field",
+        ),
+    ] {
+        let (stderr, warnings) = map(extra);
+        assert!(
+            stderr.contains(&format!("ipatlas: warning: {flag}")),
+            "{extra:?}: {stderr}"
+        );
+        assert!(warnings.to_string().contains(flag), "{extra:?}: {warnings}");
+    }
+    // --per-capita alone implies a choropleth, so it acts.
+    let (stderr, warnings) = map(&["--per-capita"]);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(warnings.is_null(), "{warnings}");
+    // --drop-coarse on a database without accuracy radii, or leaving out everything.
+    let flat = fx.flat_v4.to_str().unwrap();
+    let r = env
+        .run(&[
+            "map",
+            "--db",
+            flat,
+            "in.txt",
+            "-o",
+            "f",
+            "--width",
+            "200",
+            "--drop-coarse",
+            "--only",
+            "map.png",
+        ])
+        .ok();
+    assert!(
+        r.stderr.contains("no place has an accuracy radius"),
+        "{}",
+        r.stderr
+    );
+    env.write("coarse.txt", "1.0.0.1\n");
+    let r = env
+        .run(&[
+            "map",
+            "--db",
+            db,
+            "coarse.txt",
+            "-o",
+            "c",
+            "--width",
+            "200",
+            "--drop-coarse",
+            "--only",
+            "map.png",
+        ])
+        .ok();
+    assert!(r.stderr.contains("left out every place"), "{}", r.stderr);
+    // geojson: --h3-res or --cell on another layer.
+    let r = env
+        .run(&[
+            "geojson", "--db", db, "in.txt", "--layer", "places", "--h3-res", "4", "--cell", "2",
+        ])
+        .ok();
+    assert!(r.stderr.contains("--h3-res applies"), "{}", r.stderr);
+    assert!(r.stderr.contains("--cell applies"), "{}", r.stderr);
+    // aggregate: a field path no record has.
+    let r = env
+        .run(&[
+            "aggregate",
+            "--db",
+            db,
+            "in.txt",
+            "--lat-field",
+            "a.b",
+            "--summary",
+            "-",
+        ])
+        .ok();
+    assert!(r.stderr.contains("--lat-field"), "{}", r.stderr);
+    assert!(
+        json(&r.stdout)["warnings"]
+            .to_string()
+            .contains("--lat-field")
+    );
+}
+
+#[test]
+fn messages_say_where_a_database_came_from_and_help_gives_limits() {
+    let env = TestEnv::new();
+    env.write("in.txt", "1.0.0.1\n");
+    let r = env
+        .command()
+        .env("IPATLAS_DB", env.path("gone.mmdb"))
+        .args(["aggregate", "in.txt"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("found through $IPATLAS_DB"), "{stderr}");
+    let help = env.run(&["map", "--help"]).ok().stdout;
+    for limit in ["64 to 16384", "0.01 to 180", "0 (none) to 100", "(0 to 50)"] {
+        assert!(help.contains(limit), "{limit} not in map --help");
+    }
+}
