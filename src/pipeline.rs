@@ -882,10 +882,11 @@ fn render_rows(
             Event::Item(Item::Addr(ip)) => {
                 let ip = canonical(ip);
                 let fam = if ip.is_ipv6() { V6 } else { V4 };
-                if !worker.count_record(fam) {
-                    return Ok(());
-                }
                 let text = ip.to_string();
+                // One row per record, so rows stay aligned with the input.
+                if !worker.count_record(fam) {
+                    return emit(excluded_row(&text));
+                }
                 match atlas.lookup(ip)? {
                     Lookup::Found(key, result) => {
                         let slot = worker.slot(key, &result)?;
@@ -912,11 +913,11 @@ fn render_rows(
             Event::Item(Item::Prefix(net)) => {
                 let net = canonical_network(net);
                 let fam = if net.is_ipv6() { V6 } else { V4 };
+                let text = net.to_string();
                 if !worker.count_record(fam) {
-                    return Ok(());
+                    return emit(excluded_row(&text));
                 }
                 worker.tally.counters.prefixes[fam] += 1;
-                let text = net.to_string();
                 let covered = atlas.covers(fam == V6);
                 // Rows list the database's own networks: the mirrors of the IPv4 data in
                 // aliased IPv6 space are listed only when the query lies in that space.
@@ -957,6 +958,20 @@ fn render_rows(
         RowFormat::Jsonl => jsonl,
     };
     Ok((bytes, worker.tally))
+}
+
+/// The row of a record left out by `--family`.
+fn excluded_row(ip: &str) -> Row<'_> {
+    Row {
+        ip,
+        country: None,
+        latitude: None,
+        longitude: None,
+        accuracy_radius: None,
+        network: None,
+        status: "excluded",
+        reason: Some("family"),
+    }
 }
 
 fn found_row<'a>(ip: &'a str, place: &'a crate::locate::Place, network: Option<String>) -> Row<'a> {

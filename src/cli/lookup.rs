@@ -23,7 +23,42 @@ enum Format {
     Jsonl,
 }
 
+/// True when an argument reads as a file name rather than an address: it has a directory
+/// separator, or an extension with a letter in it (`five.txt`, `ips.gz`).
+fn looks_like_a_path(arg: &str) -> bool {
+    arg.contains('/')
+        || arg.rsplit_once('.').is_some_and(|(stem, ext)| {
+            !stem.is_empty() && ext.bytes().any(|b| b.is_ascii_alphabetic()) && !ext.contains(':')
+        })
+}
+
+/// Whether the arguments are the records themselves (`ipatlas lookup 8.8.8.8 ::1`) or name
+/// inputs, decided before any work: a missing file is an error, and files and addresses
+/// together are refused (rows would not line up with either).
+fn arguments_are_records(inputs: &[String]) -> Result<bool> {
+    let is_input = |a: &String| a == "-" || std::path::Path::new(a).exists();
+    if let Some(missing) = inputs.iter().find(|a| {
+        !is_input(a) && crate::input::parse_item(a.as_bytes()).is_err() && looks_like_a_path(a)
+    }) {
+        return Err(crate::Error::Input {
+            path: missing.clone(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such file (and not an address)",
+            ),
+        });
+    }
+    let files = inputs.iter().filter(|a| is_input(a)).count();
+    if files > 0 && files < inputs.len() {
+        return Err(crate::Error::Usage(
+            "lookup takes input files or addresses, not both: put the addresses in a file, or pipe them in with `-`".into(),
+        ));
+    }
+    Ok(!inputs.is_empty() && files == 0)
+}
+
 pub(super) fn run(args: &LookupArgs) -> Result<()> {
+    let direct = arguments_are_records(&args.input.inputs)?;
     let atlas = args.db.open_strict(args.input.strict)?;
     let options = args.input.run_options(Family::Both)?;
     let format = match args.format {
@@ -32,15 +67,7 @@ pub(super) fn run(args: &LookupArgs) -> Result<()> {
     };
     crate::export::stdout_open().map_err(|e| crate::Error::output("-", e))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
-    // When no argument is an existing file and some are addresses or prefixes, the arguments
-    // are the records (`ipatlas lookup 8.8.8.8 2001:db8::/32`); otherwise they name inputs.
     let inputs = &args.input.inputs;
-    let direct = inputs
-        .iter()
-        .all(|a| a != "-" && !std::path::Path::new(a).exists())
-        && inputs
-            .iter()
-            .any(|a| crate::input::parse_item(a.as_bytes()).is_ok());
     with_threads(args.input.threads, || {
         if direct {
             let text: String = inputs.iter().map(|a| format!("{a}\n")).collect();

@@ -325,3 +325,46 @@ fn messages_say_where_a_database_came_from_and_help_gives_limits() {
         assert!(help.contains(limit), "{limit} not in map --help");
     }
 }
+
+#[test]
+fn lookup_arguments_are_files_or_addresses_decided_up_front_and_rows_stay_aligned() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    env.write("ips.txt", "1.0.0.1\n");
+    // A missing file is an error, not an invalid row.
+    let r = env.run(&["lookup", "--db", db, "five.txt", "1.0.0.1"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("five.txt: no such file"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    // Files and addresses together are refused before any row is written.
+    let r = env.run(&["lookup", "--db", db, "ips.txt", "1.0.0.1"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    // --family keeps one row per record, marked excluded.
+    let r = env
+        .run(&[
+            "lookup",
+            "--db",
+            db,
+            "--family",
+            "ipv4",
+            "1.0.0.1",
+            "2a00::1",
+            "2a00::/16",
+            "bogus",
+        ])
+        .ok();
+    let status: Vec<&str> = r
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(6).unwrap())
+        .collect();
+    assert_eq!(
+        status,
+        ["found", "excluded", "excluded", "invalid"],
+        "{}",
+        r.stdout
+    );
+}
