@@ -295,3 +295,17 @@ pub fn peak_rss_kib(child: &mut std::process::Child) -> u64 {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// True when the tests run as root (some checks need another user's files, which only root
+/// can make).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A fresh test directory with the fixture databases built in it.
+pub fn fixture_env() -> (TestEnv, Fixtures) {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    (env, fx)
+}

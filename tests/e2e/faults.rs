@@ -42,18 +42,13 @@ fn a_full_disk_or_an_unwritable_place_fails_cleanly_and_keeps_earlier_outputs() 
     std::fs::create_dir(&ro).unwrap();
     std::fs::set_permissions(&ro, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
     let r = env.run(&["aggregate", "ips.txt", "--countries", "ro/c.csv"]);
-    if unsafe_is_root() {
+    if is_root() {
         assert_eq!(r.code, 0, "root may write there: {}", r.stderr);
     } else {
         assert_eq!(r.code, 1, "{}", r.stderr);
         assert!(!env.path("ro/c.csv").exists());
     }
     assert!(temporaries(&env).is_empty(), "{:?}", temporaries(&env));
-}
-
-fn unsafe_is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
 }
 
 /// Starts `args` (an `aggregate -` with `--invalid-out`) with a pipe for stdin, writes

@@ -2,13 +2,8 @@
 //! outside the place named, replaced files keep their mode, and sets of files are atomic.
 //! Each test is named for what it pins.
 
-use crate::common::{Fixtures, TestEnv};
+use crate::common::{TestEnv, fixture_env, is_root};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
 
 /// Asserts a refusal: exit code 2, one line naming both flags, and `file` unchanged.
 #[track_caller]
@@ -36,8 +31,7 @@ fn assert_refused(env: &TestEnv, args: &[&str], flags: [&str; 2], file: &str, be
 
 #[test]
 fn an_output_that_is_an_input_is_refused_before_reading() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     let text = b"1.0.0.1\n2.0.0.1\n";
     env.write("in.txt", text);
@@ -151,8 +145,7 @@ fn an_output_that_is_an_input_is_refused_before_reading() {
 
 #[test]
 fn two_outputs_that_are_the_same_file_are_refused() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", "1.0.0.1\n");
     env.write("old.csv", "keep\n");
@@ -292,8 +285,7 @@ fn export_names_taken_from_the_database_stay_inside_the_directory() {
 
 #[test]
 fn replacing_an_output_keeps_its_mode_and_owner() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", "1.0.0.1\n");
     let out = env.write("c.csv", "old\n");
@@ -468,8 +460,7 @@ fn the_cache_file(env: &TestEnv) -> std::path::PathBuf {
 
 #[test]
 fn the_table_cache_trusts_only_private_files_that_agree_with_the_database() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     let (first, countries, s) = table_run(&env, db);
     assert_eq!(s["ipv4_table"], "built");
@@ -575,8 +566,7 @@ fn run_bounded(env: &TestEnv, args: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn databases_and_cache_files_must_be_regular_files() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     env.write("ips.txt", "1.0.0.1\n");
     let fifo = env.path("fifo.mmdb");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
@@ -606,8 +596,7 @@ fn databases_and_cache_files_must_be_regular_files() {
 
 #[test]
 fn a_tally_is_recognised_by_parsing_whatever_its_key_order_or_a_bom() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", "1.0.0.1\n2.0.0.1\n2.0.0.2\n");
     env.run(&["aggregate", "--db", db, "in.txt", "--tally", "t.json"])
@@ -739,8 +728,7 @@ fn a_slash64_counts_once_whatever_the_database_splits_it_into() {
 
 #[test]
 fn every_prefix_weighs_exactly_its_size_including_aliased_space() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     for (prefix, family, size) in [
         ("2002::/16", "ipv6", 1u128 << 48),
@@ -808,8 +796,7 @@ fn every_prefix_weighs_exactly_its_size_including_aliased_space() {
 
 #[test]
 fn merged_counters_never_wrap() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", "1.0.0.1\n");
     env.run(&["aggregate", "--db", db, "in.txt", "--tally", "t.json"])
@@ -895,8 +882,7 @@ fn coordinates_round_trip_exactly_through_a_tally() {
 
 #[test]
 fn degenerate_and_narrow_bboxes_are_refused_not_a_panic() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", "1.0.0.1\n5.5.5.5\n");
     env.run(&["aggregate", "--db", db, "in.txt", "--tally", "t.json"])
@@ -925,8 +911,7 @@ fn degenerate_and_narrow_bboxes_are_refused_not_a_panic() {
 
 #[test]
 fn addresses_with_ports_are_found_in_logs_and_read_as_lines() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write(
         "log.txt",
@@ -974,8 +959,7 @@ fn skippable(payload: &[u8]) -> Vec<u8> {
 
 #[test]
 fn compressed_input_is_recognised_from_enough_bytes_and_skippable_frames() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     let zst = |text: &str| {
         ruzstd::encoding::compress_to_vec(
@@ -1030,8 +1014,7 @@ fn compressed_input_is_recognised_from_enough_bytes_and_skippable_frames() {
 
 #[test]
 fn a_closed_stderr_never_changes_the_exit_code() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", "1.0.0.1\n");
     env.write("gap.txt", "1.0.0.1\n4.0.0.1\n");
@@ -1305,8 +1288,7 @@ fn a_huge_field_or_a_zip_bomb_keeps_memory_bounded() {
 
 #[test]
 fn whole_db_and_the_prefix_walk_classify_gaps_alike() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     let whole = env
         .run(&["aggregate", "--db", db, "--whole-db", "--summary", "-"])

@@ -1,20 +1,14 @@
 //! Regression tests for outputs in a shared world: streams, pipes, symlinks and concurrent
 //! runs. Each test is named for what it pins.
 
-use crate::common::{Fixtures, TestEnv};
+use crate::common::{TestEnv, fixture_env, is_root};
 use std::io::{Seek, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::Stdio;
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
 #[test]
 fn descriptor_names_are_written_through_the_descriptor_never_renamed_over() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", "1.0.0.1\n");
     // `--summary /dev/stderr 2>> app.log`: appended, earlier lines and mode kept.
@@ -102,8 +96,7 @@ fn with_closed_stdout(env: &TestEnv, args: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn a_closed_pipe_on_one_output_still_writes_every_other_output() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", crate::common::synthetic_ips(5000));
     let (code, err) = with_closed_stdout(
@@ -160,8 +153,7 @@ fn a_closed_pipe_on_one_output_still_writes_every_other_output() {
 
 #[test]
 fn two_runs_writing_the_same_outputs_never_leave_a_mix() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     // Two inputs with different answers (and line counts), so every file says which run it is.
     env.write("a.txt", "1.0.0.1\n".repeat(3000));
@@ -232,8 +224,7 @@ fn two_runs_writing_the_same_outputs_never_leave_a_mix() {
 
 #[test]
 fn output_symlinks_are_resolved_once_and_never_followed_where_the_kernel_would_not() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("victim.txt", "precious\n");
     env.write("out.csv", "old\n");
@@ -333,8 +324,7 @@ fn via_shell(env: &TestEnv, setup: &str, args: &[&str]) -> crate::common::Run {
 
 #[test]
 fn a_closed_stdout_and_too_few_descriptors_are_io_errors() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", "1.0.0.1\n");
     for args in [
@@ -368,8 +358,7 @@ fn a_closed_stdout_and_too_few_descriptors_are_io_errors() {
 
 #[test]
 fn arguments_are_checked_before_any_work_and_messages_quote_what_was_typed() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", "1.0.0.1\n");
     for (flag, value) in [("--cell", "-inf"), ("--cell", "1e-300"), ("--blur", "-1")] {
@@ -506,8 +495,7 @@ fn build_db_keeps_wide_accuracy_radii_and_city_names_as_written() {
 
 #[test]
 fn threads_beyond_the_cores_are_capped_and_said_so() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", crate::common::synthetic_ips(20_000));
     let cores = std::thread::available_parallelism().unwrap().get();
@@ -536,8 +524,7 @@ fn threads_beyond_the_cores_are_capped_and_said_so() {
 
 #[test]
 fn shapefile_counts_past_2_to_the_53_are_flagged() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", "1.0.0.1\n");
     env.run(&["aggregate", "--db", db, "in.txt", "--tally", "t.json"])

@@ -1,12 +1,11 @@
 //! Regression tests for what a researcher reads: units, attribution and vintage, and flags
 //! that must not silently do nothing. Each test is named for what it pins.
 
-use crate::common::{Fixtures, TestEnv, json};
+use crate::common::{TestEnv, fixture_env, json};
 
 #[test]
 fn drop_coarse_takes_no_value_so_it_never_swallows_the_tally() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", "1.0.0.1\n5.5.5.5\n");
     env.run(&["aggregate", "--db", db, "in.txt", "--tally", "t.json"])
@@ -50,8 +49,7 @@ fn drop_coarse_takes_no_value_so_it_never_swallows_the_tally() {
 
 #[test]
 fn every_command_reports_the_threads_it_used() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", "1.0.0.1\n");
     for threads in ["1", "2"] {
@@ -162,8 +160,7 @@ fn a_merge_of_mixed_databases_names_and_credits_every_one() {
 
 #[test]
 fn render_writes_the_format_its_file_name_asks_for() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", "1.0.0.1\n5.5.5.5\n");
     env.run(&["aggregate", "--db", db, "in.txt", "--tally", "t.json"])
@@ -194,8 +191,7 @@ fn render_writes_the_format_its_file_name_asks_for() {
 
 #[test]
 fn a_flag_that_cannot_act_says_so() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("in.txt", "1.0.0.1\n5.5.5.5\n");
     let map = |extra: &[&str]| {
@@ -328,8 +324,7 @@ fn messages_say_where_a_database_came_from_and_help_gives_limits() {
 
 #[test]
 fn lookup_arguments_are_files_or_addresses_decided_up_front_and_rows_stay_aligned() {
-    let env = TestEnv::new();
-    let fx = Fixtures::build(env.dir.path());
+    let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
     env.write("ips.txt", "1.0.0.1\n");
     // A missing file is an error, not an invalid row.
