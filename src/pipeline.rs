@@ -518,6 +518,12 @@ impl<'a> Worker<'a> {
                     Event::Item(item) => self.item(item)?,
                     Event::Invalid(reason, text) => {
                         self.tally.counters.invalid[reason.index()] += 1;
+                        if reason == input::InvalidReason::NotAnAddress
+                            && matches!(self.options.mode, InputMode::Lines)
+                            && let Some(d) = separated_address(text)
+                        {
+                            self.tally.separated_addresses[d] += 1;
+                        }
                         let shown =
                             String::from_utf8_lossy(&text[..text.len().min(200)]).into_owned();
                         if self.options.strict {
@@ -958,6 +964,15 @@ fn render_rows(
         RowFormat::Jsonl => jsonl,
     };
     Ok((bytes, worker.tally))
+}
+
+/// Which separator (0: tab, 1: comma) ends an address at the start of `line`, if one does:
+/// the line is a table row read without `--column`.
+fn separated_address(line: &[u8]) -> Option<usize> {
+    [b'\t', b','].iter().position(|&d| {
+        memchr::memchr(d, line)
+            .is_some_and(|at| input::parse_item(input::trim(&line[..at])).is_ok())
+    })
 }
 
 /// The row of a record left out by `--family`.

@@ -141,6 +141,9 @@ pub struct Tally {
     index: FxHashMap<PlaceKey, u32>,
     /// The first counter or weight whose addition overflowed (see [`Tally::checked`]).
     overflow: Option<&'static str>,
+    /// Lines not read as addresses whose first field, cut at a tab (0) or a comma (1), is
+    /// one: the input is probably a table read without `--column`. Not saved in tally files.
+    pub separated_addresses: [u64; 2],
 }
 
 impl Tally {
@@ -194,6 +197,13 @@ impl Tally {
 
     /// Adds another tally into this one (checked: see [`Tally::checked`]).
     pub fn merge(&mut self, other: &Tally) {
+        for (a, b) in self
+            .separated_addresses
+            .iter_mut()
+            .zip(other.separated_addresses)
+        {
+            *a = a.saturating_add(b);
+        }
         if let Some(what) = other.overflow {
             self.note_overflow(what);
         }

@@ -112,6 +112,11 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
     {
         crate::util::say!("ipatlas: note: {note}");
     }
+    if !args.source.input.quiet
+        && let Some(hint) = super::column_hint(&tally)
+    {
+        crate::util::say!("ipatlas: hint: {hint}");
+    }
     if !args.source.input.quiet && std::io::stderr().is_terminal() {
         crate::util::say!("{}", closing_line(&summary, &attributions(&atlas)));
     }

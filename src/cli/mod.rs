@@ -179,6 +179,11 @@ impl SourceArgs {
             }?;
             Ok((tally, threads))
         })?;
+        if !self.input.quiet
+            && let Some(hint) = column_hint(&tally)
+        {
+            crate::util::say!("ipatlas: hint: {hint}");
+        }
         Ok(Resolved {
             tally,
             databases: atlas.infos(),
@@ -616,6 +621,23 @@ pub fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// A hint when most lines that were not addresses start with one before a tab or a comma:
+/// a table read without `--column` (the ipsum feed is `IP<TAB>count`).
+pub(crate) fn column_hint(tally: &crate::tally::Tally) -> Option<String> {
+    let unread = tally.counters.invalid[crate::input::InvalidReason::NotAnAddress.index()];
+    let [tab, comma] = tally.separated_addresses;
+    let (n, flags, what) = if tab >= comma {
+        (tab, "--column 1 --delimiter tab", "a tab")
+    } else {
+        (comma, "--column 1", "a comma")
+    };
+    (unread > 0 && n.saturating_mul(2) >= unread).then(|| {
+        format!(
+            "{n} of the {unread} lines that are not addresses start with one followed by {what}: to read them, add {flags}"
+        )
+    })
 }
 
 /// The attribution lines to print for the databases in use.

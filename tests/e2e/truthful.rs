@@ -363,3 +363,58 @@ fn lookup_arguments_are_files_or_addresses_decided_up_front_and_rows_stay_aligne
         r.stdout
     );
 }
+
+#[test]
+fn a_table_read_without_column_ends_with_a_hint() {
+    let (env, fx) = fixture_env();
+    let db = fx.nested.to_str().unwrap();
+    // The ipsum feed's layout: IP<TAB>count.
+    env.write(
+        "ipsum.txt",
+        "# comment\n1.0.0.1\t5\n2.0.0.1\t3\n5.5.5.5\t1\n",
+    );
+    let r = env
+        .run(&["aggregate", "--db", db, "ipsum.txt", "--summary", "-"])
+        .ok();
+    assert_eq!(json(&r.stdout)["invalid_reasons"]["not_an_address"], 3);
+    assert!(
+        r.stderr.contains("add --column 1 --delimiter tab"),
+        "{}",
+        r.stderr
+    );
+    // ... and the hint reads it.
+    let r = env
+        .run(&[
+            "aggregate",
+            "--db",
+            db,
+            "ipsum.txt",
+            "--column",
+            "1",
+            "--delimiter",
+            "tab",
+            "--summary",
+            "-",
+        ])
+        .ok();
+    assert_eq!(json(&r.stdout)["found"], 3);
+    assert!(!r.stderr.contains("hint"), "{}", r.stderr);
+    // Comma-separated, through map as well; plain junk gets no hint.
+    env.write("flows.csv", "src,bytes\n1.0.0.1,10\n2.0.0.1,20\n");
+    let r = env
+        .run(&[
+            "map",
+            "--db",
+            db,
+            "flows.csv",
+            "-o",
+            "m",
+            "--only",
+            "summary.json",
+        ])
+        .ok();
+    assert!(r.stderr.contains("add --column 1"), "{}", r.stderr);
+    env.write("junk.txt", "hello\nworld\n1.0.0.1\n");
+    let r = env.run(&["aggregate", "--db", db, "junk.txt"]).ok();
+    assert!(!r.stderr.contains("hint"), "{}", r.stderr);
+}
