@@ -54,6 +54,10 @@ pub fn table_path(dir: &Path, key: u128) -> PathBuf {
     dir.join(format!("ipv4-table-{key:032x}.bin"))
 }
 
+/// Why a table file from another version of ipatlas is not used: after an upgrade this is
+/// normal, and the table is rebuilt and replaced without a word.
+pub const STALE: &str = "written by another version of ipatlas";
+
 /// Why a cache file that exists was not used.
 #[derive(Debug)]
 pub enum Refused {
@@ -234,7 +238,7 @@ fn decode(bytes: &[u8], key: u128, db_index: usize) -> Result<Ipv4Table, String>
         return Err("not an ipatlas table file".into());
     }
     if f.u32() != VERSION {
-        return Err("written by another version of ipatlas".into());
+        return Err(STALE.into());
     }
     f.u32();
     if u128::from_le_bytes(f.take()) != key {

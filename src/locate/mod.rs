@@ -228,12 +228,17 @@ impl Atlas {
                     let _ = self.table_source.set(TableSource::Cache);
                     return Ok(Some(table));
                 }
+                // A table from another version: rebuilt and replaced, as after any upgrade.
+                Some(Err(cache::Refused::Unsound(why))) if why == cache::STALE => {}
                 Some(Err(why)) => {
-                    if matches!(why, cache::Refused::Unsafe(_)) {
+                    let what = if matches!(why, cache::Refused::Unsafe(_)) {
                         store = None;
-                    }
+                        "building it in memory and leaving the file alone"
+                    } else {
+                        "rebuilding it"
+                    };
                     crate::util::say!(
-                        "ipatlas: warning: not using the cached table {}: {why}; building it in memory",
+                        "ipatlas: warning: not using the cached table {}: {why}; {what}",
                         crate::util::escape_controls(
                             &cache::table_path(dir, key).display().to_string()
                         )

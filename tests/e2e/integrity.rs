@@ -536,6 +536,15 @@ fn the_table_cache_trusts_only_private_files_that_agree_with_the_database() {
     let (r, c, s) = table_run(&env, db);
     assert_eq!(s["ipv4_table"], "cache", "rebuilt: {}", r.stderr);
     assert_eq!(c, countries);
+
+    // A table written by another version (as after an upgrade) is replaced without a word.
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+    std::fs::write(&file, &bytes).unwrap();
+    let (r, _, s) = table_run(&env, db);
+    assert_eq!(s["ipv4_table"], "built");
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    assert_eq!(table_run(&env, db).2["ipv4_table"], "cache");
 }
 
 /// Runs `args` and waits at most 20 s; a run still going then is a hang.
