@@ -140,18 +140,33 @@ pub fn cidr_blocks(first: u128, last: u128, bits: u32) -> Vec<(u128, u8)> {
 /// everything else is kept.
 #[must_use]
 pub fn escape_controls(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len() + 8);
+    escape_controls_but(text, |_| false)
+}
+
+/// [`escape_controls`], keeping the control characters `keep` accepts.
+fn escape_controls_but(text: &str, keep: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() {
+        if c.is_control() && !keep(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// The metadata of one of this process's open descriptors (`None` when it is closed).
+pub fn descriptor_metadata(fd: i32) -> Option<std::fs::Metadata> {
+    // SAFETY: F_GETFD only reads the descriptor table.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+        return None;
+    }
+    // SAFETY: the descriptor is open (checked just above) and is borrowed only to duplicate
+    // it; the duplicate is owned and closed by the `File`.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let file = std::fs::File::from(borrowed.try_clone_to_owned().ok()?);
+    file.metadata().ok()
 }
 
 /// A file name made from text found in data (a database's type): ASCII letters, digits,
@@ -188,17 +203,7 @@ pub fn stderr_line(line: impl std::fmt::Display) {
 
 /// `text` with control characters other than line breaks and tabs escaped.
 fn printable(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let keep = !c.is_control() || c == '\n' || c == '\t';
-            let escaped: Vec<char> = if keep {
-                vec![c]
-            } else {
-                c.escape_default().collect()
-            };
-            escaped
-        })
-        .collect()
+    escape_controls_but(text, |c| c == '\n' || c == '\t')
 }
 
 /// `eprintln!` made safe: formats the whole line, then [`stderr_line`].

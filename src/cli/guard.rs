@@ -46,13 +46,8 @@ fn id_of(meta: &std::fs::Metadata) -> FileId {
 
 /// The descriptor's file, when it is a regular file (stdin redirected from a file).
 fn fd_id(fd: i32) -> Option<(FileId, bool)> {
-    // SAFETY: fstat writes into the zeroed struct we own and reads nothing else.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd, &raw mut st) } != 0 {
-        return None;
-    }
-    let regular = (st.st_mode & libc::S_IFMT) == libc::S_IFREG;
-    Some(((st.st_dev, st.st_ino), regular))
+    let meta = crate::util::descriptor_metadata(fd)?;
+    Some((id_of(&meta), meta.is_file()))
 }
 
 /// The absolute, symlink-free spelling of a path that may not exist yet: its directory

@@ -125,14 +125,14 @@ static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicB
 /// descriptor the caller closed (`>&-`), before `main`. A shell's `>/dev/null` opens it
 /// write-only.
 fn filled_by_runtime(fd: i32) -> bool {
-    // SAFETY: fstat writes into the zeroed struct we own; F_GETFL only reads.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd, &raw mut st) } != 0 {
+    use std::os::unix::fs::FileTypeExt;
+    let Some(meta) = crate::util::descriptor_metadata(fd) else {
         return false;
-    }
+    };
+    // SAFETY: F_GETFL only reads the descriptor's flags.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    (st.st_mode & libc::S_IFMT) == libc::S_IFCHR
-        && st.st_rdev == libc::makedev(1, 3)
+    meta.file_type().is_char_device()
+        && meta.rdev() == libc::makedev(1, 3)
         && flags != -1
         && flags & libc::O_ACCMODE == libc::O_RDWR
 }
@@ -453,11 +453,6 @@ impl Outputs {
             Ok(out) => self.pending.push(out),
             Err(e) => self.keep(Err(e)),
         }
-    }
-
-    /// The first failure so far, if any (a closed pipe is not one).
-    pub fn failed(&self) -> bool {
-        self.error.is_some()
     }
 
     /// Renames every output into place together (see [`commit_all`]), or, if one failed,

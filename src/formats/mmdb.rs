@@ -248,6 +248,14 @@ impl Tree {
 /// databases do: IPv4-mapped `::ffff:0:0/96` and 6to4 `2002::/16`.
 pub const IPV4_ALIASES: [(u128, u8); 2] = [(0xffff << 32, 96), (0x2002 << 112, 16)];
 
+/// The IPv6 ranges `(first, last)` an IPv6 database written here answers from its IPv4
+/// data: the IPv4 subtree `::/96` and [`IPV4_ALIASES`], in address order.
+#[must_use]
+pub fn ipv4_answered_ranges() -> [(u128, u128); 3] {
+    let [mapped, six_to_four] = IPV4_ALIASES;
+    [(0, 96), mapped, six_to_four].map(|(a, l)| (a, crate::util::block_last(a, l)))
+}
+
 /// The metadata that goes with a database.
 pub struct Metadata<'a> {
     /// `database_type`.

@@ -115,36 +115,29 @@ impl Source {
     /// (`::ffff:0:0/96`, `2002::/16`), which the IPv4 rows answer, are cut out and reported
     /// as `aliased_network` with the row's file and line; the rest is kept.
     fn push_v6(&mut self, first: u128, last: u128, record: u32, at: (u32, u64)) {
-        let mut aliased: Vec<(u128, u128)> = std::iter::once((0u128, 96u8))
-            .chain(mmdb::IPV4_ALIASES)
-            .map(|(a, l)| (a, crate::util::block_last(a, l)))
-            .collect();
-        aliased.sort_unstable();
-        let mut from = first;
+        // `from` is where the part still to keep starts; None once nothing is left.
+        let mut from = Some(first);
         let mut cut = Vec::new();
-        for (a, b) in aliased {
-            if b < from || a > last {
+        for (a, b) in mmdb::ipv4_answered_ranges() {
+            let Some(f) = from else { break };
+            if b < f || a > last {
                 continue;
             }
-            if a > from {
-                self.v6.push((from, a - 1, record));
+            if a > f {
+                self.v6.push((f, a - 1, record));
                 self.v6_lines.push(at);
             }
-            let (c0, c1) = (a.max(from), b.min(last));
-            cut.push(format!("{}-{}", Ipv6Addr::from(c0), Ipv6Addr::from(c1)));
-            match b.checked_add(1) {
-                Some(next) if next <= last => from = next,
-                // The alias reaches the end of the range: nothing left after it.
-                _ => {
-                    for text in cut {
-                        self.problem(at, Problem::AliasedNetwork, &text);
-                    }
-                    return;
-                }
-            }
+            cut.push(format!(
+                "{}-{}",
+                Ipv6Addr::from(a.max(f)),
+                Ipv6Addr::from(b.min(last))
+            ));
+            from = b.checked_add(1).filter(|&next| next <= last);
         }
-        self.v6.push((from, last, record));
-        self.v6_lines.push(at);
+        if let Some(f) = from {
+            self.v6.push((f, last, record));
+            self.v6_lines.push(at);
+        }
         for text in cut {
             self.problem(at, Problem::AliasedNetwork, &text);
         }

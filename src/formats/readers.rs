@@ -173,13 +173,6 @@ fn row_text(record: &csv::ByteRecord) -> String {
     record.iter().map(text).collect::<Vec<_>>().join(",")
 }
 
-/// A country code that is a real ISO 3166-1 country: the legacy pseudo-codes (`A1`
-/// anonymous proxy, `A2` satellite, `O1` other, `AP` Asia/Pacific, `EU` Europe) and
-/// ip-location-db's `ZZ` (unknown) are no country.
-fn country(code: &str) -> Option<CountryCode> {
-    CountryCode::territory(code)
-}
-
 /// Latitude and longitude from two fields: `Ok(None)` when both are empty, `Err` when only
 /// one is given, either is not a number, or either is out of range.
 fn coords(lat: &str, lon: &str) -> std::result::Result<Option<(f64, f64)>, ()> {
@@ -236,7 +229,7 @@ pub(super) fn legacy(label: &str, blocks: &CsvFile, locations: &CsvFile) -> Resu
             .map(|i| city_field(r, i))
             .filter(|c| !c.is_empty());
         let record = Record {
-            country: country(&field(r, cc_col)),
+            country: CountryCode::territory(&field(r, cc_col)),
             coords,
             city,
             ..Record::default()
@@ -318,7 +311,7 @@ pub(super) fn geolite2(label: &str, blocks: &[&CsvFile], locations: &CsvFile) ->
         geonames.insert(
             id,
             Geoname {
-                country: col("country_iso_code").and_then(|i| country(&field(r, i))),
+                country: col("country_iso_code").and_then(|i| CountryCode::territory(&field(r, i))),
                 city: col("city_name")
                     .map(|i| city_field(r, i))
                     .filter(|c| !c.is_empty()),
@@ -426,7 +419,7 @@ pub(super) fn ip_location_db(label: &str, files: &[&CsvFile]) -> Result<Source> 
                 return Ok(());
             };
             let mut record = Record {
-                country: country(&field(r, 2)),
+                country: CountryCode::territory(&field(r, 2)),
                 ..Record::default()
             };
             if r.len() >= 9 {

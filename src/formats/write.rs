@@ -69,9 +69,9 @@ fn write_record(data: &mut mmdb::Data, record: &Record) {
 /// `2002::/16`): addresses there are answered by the IPv4 data, and this writer installs
 /// the aliases itself.
 fn aliased(start: u128, len: u8) -> bool {
-    std::iter::once((0, 96))
-        .chain(mmdb::IPV4_ALIASES)
-        .any(|(a, l)| start <= block_last(a, l) && a <= block_last(start, len))
+    mmdb::ipv4_answered_ranges()
+        .iter()
+        .any(|&(a, b)| start <= b && a <= block_last(start, len))
 }
 
 /// Builds an `.mmdb` from a source. `description` goes into the metadata (with the

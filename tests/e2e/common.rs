@@ -97,7 +97,13 @@ fn net(s: &str) -> IpNet {
     s.parse().expect("fixture network")
 }
 
-fn nested(country: Option<&str>, registered: Option<&str>, loc: Option<(f64, f64, u16)>) -> Value {
+/// A GeoIP2-shaped record: `country.iso_code`, `registered_country.iso_code` and
+/// `location.{latitude,longitude,accuracy_radius}`, each where given.
+pub fn nested(
+    country: Option<&str>,
+    registered: Option<&str>,
+    loc: Option<(f64, f64, u16)>,
+) -> Value {
     let mut entries: Vec<(&str, Value)> = Vec::new();
     if let Some(c) = country {
         entries.push(("country", Value::map([("iso_code", Value::from(c))])));
@@ -261,6 +267,15 @@ pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
         .from_reader(text.as_bytes());
     r.records()
         .map(|rec| rec.expect("csv row").iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// Field `k` (0-based) of every row of a CSV text after its header line.
+pub fn csv_column(text: &str, k: usize) -> Vec<String> {
+    csv_rows(text)
+        .into_iter()
+        .skip(1)
+        .map(|mut row| row.swap_remove(k))
         .collect()
 }
 

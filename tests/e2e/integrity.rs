@@ -2,7 +2,7 @@
 //! outside the place named, replaced files keep their mode, and sets of files are atomic.
 //! Each test is named for what it pins.
 
-use crate::common::{TestEnv, fixture_env, is_root};
+use crate::common::{TestEnv, csv_column, fixture_env, is_root, nested};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 /// Asserts a refusal: exit code 2, one line naming both flags, and `file` unchanged.
@@ -195,10 +195,7 @@ fn database_of_type(env: &TestEnv, file: &str, type_name: &str) -> std::path::Pa
     let mut w = mmdb_writer::Writer::builder(type_name).build();
     w.insert_value(
         "1.0.0.0/24".parse::<ipnet::IpNet>().unwrap(),
-        mmdb_writer::Value::map([(
-            "country",
-            mmdb_writer::Value::map([("iso_code", mmdb_writer::Value::from("US"))]),
-        )]),
+        nested(Some("US"), None, None),
     )
     .unwrap();
     env.write(file, w.to_bytes().unwrap())
@@ -676,12 +673,6 @@ fn family_total(s: &serde_json::Value, family: &str) -> u128 {
 /// An IPv6 database that splits one /64 into four networks and has a /48 beside it.
 fn split_slash64_database(env: &TestEnv) -> std::path::PathBuf {
     let mut w = mmdb_writer::Writer::builder("GeoIP2-City").build();
-    let rec = |cc: &str| {
-        mmdb_writer::Value::map([(
-            "country",
-            mmdb_writer::Value::map([("iso_code", mmdb_writer::Value::from(cc))]),
-        )])
-    };
     for (net, cc) in [
         ("2001:db8:0:1::/66", "US"),
         ("2001:db8:0:1:4000::/66", "DE"),
@@ -689,8 +680,11 @@ fn split_slash64_database(env: &TestEnv) -> std::path::PathBuf {
         ("2001:db8:1::/48", "JP"),
         ("1.0.0.0/24", "AU"),
     ] {
-        w.insert_value(net.parse::<ipnet::IpNet>().unwrap(), rec(cc))
-            .unwrap();
+        w.insert_value(
+            net.parse::<ipnet::IpNet>().unwrap(),
+            nested(Some(cc), None, None),
+        )
+        .unwrap();
     }
     env.write("split.mmdb", w.to_bytes().unwrap())
 }
@@ -1208,13 +1202,12 @@ fn build_db_keeps_the_parts_of_a_row_outside_aliased_space() {
             "2002:100::1",
         ])
         .ok();
-    let countries: Vec<&str> = r
-        .stdout
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(1).unwrap())
-        .collect();
-    assert_eq!(countries, ["US", "US", "US", "AU"], "{}", r.stdout);
+    assert_eq!(
+        csv_column(&r.stdout, 1),
+        ["US", "US", "US", "AU"],
+        "{}",
+        r.stdout
+    );
     // --strict refuses the cut row alike in build-db and in --db.
     let b = env.run(&["build-db", "--from", "db", "-o", "strict.mmdb", "--strict"]);
     assert_eq!(b.code, 3, "{}", b.stderr);
@@ -1348,10 +1341,7 @@ fn a_corrupt_record_gives_the_same_answer_and_error_on_every_lookup_path() {
     for (net, cc) in [("1.0.0.0/24", "US"), ("2.0.0.0/16", "DE")] {
         w.insert_value(
             net.parse::<ipnet::IpNet>().unwrap(),
-            mmdb_writer::Value::map([(
-                "country",
-                mmdb_writer::Value::map([("iso_code", mmdb_writer::Value::from(cc))]),
-            )]),
+            nested(Some(cc), None, None),
         )
         .unwrap();
     }

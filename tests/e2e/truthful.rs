@@ -350,14 +350,8 @@ fn lookup_arguments_are_files_or_addresses_decided_up_front_and_rows_stay_aligne
             "bogus",
         ])
         .ok();
-    let status: Vec<&str> = r
-        .stdout
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(6).unwrap())
-        .collect();
     assert_eq!(
-        status,
+        crate::common::csv_column(&r.stdout, 6),
         ["found", "excluded", "excluded", "invalid"],
         "{}",
         r.stdout
