@@ -6,7 +6,7 @@ use crate::input::{self, ColumnSpec, Event, InputMode, Item, source};
 use crate::locate::{
     Atlas, Ipv4Table, Lookup, MmdbResult, NotFound, RecordKey, canonical, canonical_network,
 };
-use crate::tally::{Tally, V4, V6};
+use crate::tally::{Tally, V4, V6, column};
 use ipnetwork::IpNetwork;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -609,19 +609,20 @@ impl<'a> Worker<'a> {
         let atlas = self.atlas;
         let covered = atlas.covers(fam == V6);
         let whole_db = self.whole_db;
+        let col = column(fam, true);
         atlas.for_each_network(net, |part| {
             match part.found {
                 Some(_) if whole_db && part.aliased => {
                     self.tally
-                        .add_not_found(fam, NotFound::Ipv4Alias, part.weight);
+                        .add_not_found(col, NotFound::Ipv4Alias, part.weight);
                 }
                 Some((key, result)) => {
                     let slot = self.slot(key, &result)?;
-                    self.tally.add(slot, fam, part.weight);
+                    self.tally.add(slot, col, part.weight);
                 }
                 None => {
                     for (reason, weight) in unlocated_weights(covered, fam, &part) {
-                        self.tally.add_not_found(fam, reason, weight);
+                        self.tally.add_not_found(col, reason, weight);
                     }
                 }
             }
@@ -924,6 +925,7 @@ fn render_rows(
                     return emit(excluded_row(&text));
                 }
                 worker.tally.counters.prefixes[fam] += 1;
+                let col = column(fam, true);
                 let covered = atlas.covers(fam == V6);
                 // Rows list the database's own networks: the mirrors of the IPv4 data in
                 // aliased IPv6 space are listed only when the query lies in that space.
@@ -934,12 +936,12 @@ fn render_rows(
                     Some((key, result)) => {
                         let place = atlas.place(key, &result)?;
                         let slot = worker.slot(key, &result)?;
-                        worker.tally.add(slot, fam, part.weight);
+                        worker.tally.add(slot, col, part.weight);
                         emit(found_row(&text, &place, Some(part.network.to_string())))
                     }
                     None => {
                         let reason = unlocated_reason(covered, fam, part.network);
-                        worker.tally.add_not_found(fam, reason, part.weight);
+                        worker.tally.add_not_found(col, reason, part.weight);
                         emit(Row {
                             ip: &text,
                             country: None,

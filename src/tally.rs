@@ -27,10 +27,77 @@ mod num {
     }
 }
 
-/// Address family index: 0 for IPv4, 1 for IPv6.
+/// Address family index (0 for IPv4, 1 for IPv6), and the weight column of IPv4 records
+/// (addresses).
 pub const V4: usize = 0;
-/// Address family index: 0 for IPv4, 1 for IPv6.
+/// Address family index (0 for IPv4, 1 for IPv6), and the weight column of single IPv6
+/// addresses.
 pub const V6: usize = 1;
+/// The weight column of IPv6 prefixes: /64 subnets.
+pub const V6_64: usize = 2;
+/// Weight columns per place: IPv4 addresses, IPv6 addresses, IPv6 /64 subnets.
+pub const COLUMNS: usize = 3;
+
+/// The weight column of a record: IPv4 records count addresses, single IPv6 addresses count
+/// addresses, IPv6 prefixes count /64 subnets.
+#[must_use]
+pub fn column(family: usize, prefix: bool) -> usize {
+    if family == V6 && prefix {
+        V6_64
+    } else {
+        family
+    }
+}
+
+/// What a count counts. No output adds the two: a table holds a `unit` column, a map or a
+/// GeoJSON layer shows one unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Unit {
+    /// IPv4 addresses and single IPv6 addresses.
+    Addresses,
+    /// The /64 subnets of IPv6 prefixes (and of `--whole-db`'s IPv6 networks).
+    Subnets64,
+}
+
+impl Unit {
+    /// Both units, in output order.
+    pub const ALL: [Unit; 2] = [Unit::Addresses, Unit::Subnets64];
+
+    /// The weight columns counted in this unit.
+    #[must_use]
+    pub fn columns(self) -> &'static [usize] {
+        match self {
+            Unit::Addresses => &[V4, V6],
+            Unit::Subnets64 => &[V6_64],
+        }
+    }
+
+    /// The label written beside counts (`unit` columns and properties, legends).
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Unit::Addresses => "addresses",
+            Unit::Subnets64 => "/64 subnets",
+        }
+    }
+
+    /// The unit's name as a JSON key and a flag value.
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Unit::Addresses => "addresses",
+            Unit::Subnets64 => "subnets_64",
+        }
+    }
+
+    /// The weight of a place's columns in this unit.
+    #[must_use]
+    pub fn of(self, w: &[u128; COLUMNS]) -> u128 {
+        self.columns()
+            .iter()
+            .fold(0u128, |a, c| a.saturating_add(w[*c]))
+    }
+}
 
 /// Counters of a run that are not per place.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -49,9 +116,9 @@ pub struct Counters {
     pub records: [u64; 2],
     /// Parsed prefixes (CIDR records, or the whole address space) by family.
     pub prefixes: [u64; 2],
-    /// Weight not located, by family and reason (addresses, or /64 subnets for IPv6
-    /// prefixes; exact, as weights can exceed 2^64).
-    pub not_found: [[u128; NotFound::ALL.len()]; 2],
+    /// Weight not located, by weight column (see [`column`]) and reason (exact, as weights
+    /// can exceed 2^64).
+    pub not_found: [[u128; NotFound::ALL.len()]; COLUMNS],
     /// Inputs that ended in damage (a truncated or corrupt compressed stream) and were
     /// counted up to it under `--keep-going`.
     pub truncated_inputs: u64,
@@ -64,12 +131,24 @@ impl Counters {
         self.invalid.iter().sum()
     }
 
-    /// Weight not located in one family.
+    /// Weight not located in one weight column.
     #[must_use]
-    pub fn not_found_total(&self, family: usize) -> u128 {
-        self.not_found[family]
+    pub fn not_found_total(&self, column: usize) -> u128 {
+        self.not_found[column]
             .iter()
             .fold(0, |a, b| a.saturating_add(*b))
+    }
+
+    /// Weight not located in one unit, by reason.
+    #[must_use]
+    pub fn not_found_unit(&self, unit: Unit) -> [u128; NotFound::ALL.len()] {
+        let mut out = [0u128; NotFound::ALL.len()];
+        for c in unit.columns() {
+            for (o, n) in out.iter_mut().zip(self.not_found[*c]) {
+                *o = o.saturating_add(n);
+            }
+        }
+        out
     }
 
     /// Adds another run's counters; on overflow, names the counter that would wrap (the
@@ -98,7 +177,9 @@ impl Counters {
         for f in [V4, V6] {
             add(&mut self.records[f], other.records[f], "records")?;
             add(&mut self.prefixes[f], other.prefixes[f], "prefixes")?;
-            for (a, b) in self.not_found[f].iter_mut().zip(other.not_found[f]) {
+        }
+        for c in 0..COLUMNS {
+            for (a, b) in self.not_found[c].iter_mut().zip(other.not_found[c]) {
                 add(a, b, "not_found")?;
             }
         }
@@ -106,17 +187,7 @@ impl Counters {
     }
 }
 
-/// The unit of a family's weights.
-#[must_use]
-pub fn unit_name(family: usize, counters: &Counters) -> &'static str {
-    if family == V6 && counters.prefixes[V6] > 0 {
-        "/64 subnets"
-    } else {
-        "addresses"
-    }
-}
-
-/// Weights located in one family, derived from the places.
+/// Located weights of one column or unit, derived from the places.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Located {
     /// Weight with a record in the database.
@@ -131,13 +202,13 @@ pub struct Located {
     pub country_from_registered: u128,
 }
 
-/// The aggregate of a run: counters, and weights per place and family.
+/// The aggregate of a run: counters, and weights per place and weight column.
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
     /// Per-run counters.
     pub counters: Counters,
     places: Vec<Place>,
-    weights: Vec<[u128; 2]>,
+    weights: Vec<[u128; COLUMNS]>,
     index: FxHashMap<PlaceKey, u32>,
     /// The first counter or weight whose addition overflowed (see [`Tally::checked`]).
     overflow: Option<&'static str>,
@@ -166,25 +237,26 @@ impl Tally {
         let slot = *self.index.entry(place.key()).or_insert(next);
         if slot == next {
             self.places.push(place);
-            self.weights.push([0, 0]);
+            self.weights.push([0; COLUMNS]);
         }
         slot
     }
 
-    /// Adds weight to a slot returned by [`Tally::slot`]. Additions are checked: an
-    /// overflow is recorded and reported by [`Tally::checked`], never wrapped.
+    /// Adds weight to a slot returned by [`Tally::slot`], in a weight column (see
+    /// [`column`]). Additions are checked: an overflow is recorded and reported by
+    /// [`Tally::checked`], never wrapped.
     #[inline]
-    pub fn add(&mut self, slot: u32, family: usize, weight: u128) {
-        let w = &mut self.weights[slot as usize][family];
+    pub fn add(&mut self, slot: u32, column: usize, weight: u128) {
+        let w = &mut self.weights[slot as usize][column];
         match w.checked_add(weight) {
             Some(sum) => *w = sum,
             None => self.note_overflow("place weight"),
         }
     }
 
-    /// Adds weight to a not-found counter, checked like [`Tally::add`].
-    pub fn add_not_found(&mut self, family: usize, reason: NotFound, weight: u128) {
-        let c = &mut self.counters.not_found[family][reason.index()];
+    /// Adds weight to a not-found counter of a weight column, checked like [`Tally::add`].
+    pub fn add_not_found(&mut self, column: usize, reason: NotFound, weight: u128) {
+        let c = &mut self.counters.not_found[column][reason.index()];
         match c.checked_add(weight) {
             Some(sum) => *c = sum,
             None => self.note_overflow("not_found"),
@@ -212,8 +284,9 @@ impl Tally {
         }
         for (place, w) in other.places.iter().zip(&other.weights) {
             let slot = self.slot(*place);
-            self.add(slot, V4, w[V4]);
-            self.add(slot, V6, w[V6]);
+            for (c, n) in w.iter().enumerate() {
+                self.add(slot, c, *n);
+            }
         }
     }
 
@@ -228,26 +301,50 @@ impl Tally {
         }
     }
 
-    /// Places and their `[IPv4, IPv6]` weights, in a stable order.
+    /// Places and their weights per column (`[IPv4 addresses, IPv6 addresses, IPv6 /64
+    /// subnets]`), in a stable order.
     #[must_use]
-    pub fn places(&self) -> Vec<(Place, [u128; 2])> {
-        let mut v: Vec<(Place, [u128; 2])> = self
+    pub fn places(&self) -> Vec<(Place, [u128; COLUMNS])> {
+        let mut v: Vec<(Place, [u128; COLUMNS])> = self
             .places
             .iter()
             .copied()
             .zip(self.weights.iter().copied())
-            .filter(|(_, w)| w[V4] > 0 || w[V6] > 0)
+            .filter(|(_, w)| w.iter().any(|n| *n > 0))
             .collect();
         v.sort_by(|a, b| place_order(&a.0, &b.0));
         v
     }
 
-    /// Located weights of one family.
+    /// Located weights of one weight column (see [`column`]).
     #[must_use]
-    pub fn located(&self, family: usize) -> Located {
+    pub fn located(&self, column: usize) -> Located {
+        self.located_by(|w| w[column])
+    }
+
+    /// Located weights in one unit.
+    #[must_use]
+    pub fn located_unit(&self, unit: Unit) -> Located {
+        self.located_by(|w| unit.of(w))
+    }
+
+    /// Whether the run counted anything (located or not) in a unit.
+    #[must_use]
+    pub fn has(&self, unit: Unit) -> bool {
+        self.located_unit(unit).found > 0
+            || self.counters.not_found_unit(unit).iter().any(|n| *n > 0)
+    }
+
+    /// The units this tally counted anything in (addresses first); empty for an empty run.
+    #[must_use]
+    pub fn units(&self) -> Vec<Unit> {
+        Unit::ALL.into_iter().filter(|u| self.has(*u)).collect()
+    }
+
+    fn located_by(&self, weight: impl Fn(&[u128; COLUMNS]) -> u128) -> Located {
         let mut l = Located::default();
         for (place, w) in self.places.iter().zip(&self.weights) {
-            let w = w[family];
+            let w = weight(w);
             l.found = l.found.saturating_add(w);
             if place.country.is_some() {
                 l.with_country = l.with_country.saturating_add(w);
@@ -265,14 +362,14 @@ impl Tally {
         l
     }
 
-    /// Weight per country (both families added), by count descending, then code.
+    /// Weight per country in one unit, by count descending, then code.
     #[must_use]
-    pub fn countries(&self) -> Vec<(CountryCode, u128)> {
+    pub fn countries(&self, unit: Unit) -> Vec<(CountryCode, u128)> {
         let mut by: HashMap<CountryCode, u128> = HashMap::new();
         for (place, w) in self.places.iter().zip(&self.weights) {
             if let Some(c) = place.country {
                 let e = by.entry(c).or_default();
-                *e = e.saturating_add(w[V4]).saturating_add(w[V6]);
+                *e = e.saturating_add(unit.of(w));
             }
         }
         let mut v: Vec<(CountryCode, u128)> = by.into_iter().filter(|(_, n)| *n > 0).collect();
@@ -280,12 +377,12 @@ impl Tally {
         v
     }
 
-    /// Weight per non-empty grid cell (both families added), ordered by row then column.
+    /// Weight per non-empty grid cell in one unit, ordered by row then column.
     #[must_use]
-    pub fn cells(&self, grid: &CellGrid) -> BTreeMap<(u32, u32), u128> {
+    pub fn cells(&self, grid: &CellGrid, unit: Unit) -> BTreeMap<(u32, u32), u128> {
         let mut cells = BTreeMap::new();
         for (place, w) in self.places.iter().zip(&self.weights) {
-            let total = w[V4].saturating_add(w[V6]);
+            let total = unit.of(w);
             if let (Some((lat, lon)), true) = (place.coords(), total > 0) {
                 let e = cells.entry(grid.cell(lat, lon)).or_insert(0u128);
                 *e = e.saturating_add(total);
@@ -296,12 +393,16 @@ impl Tally {
 }
 
 impl Tally {
-    /// Weight per H3 cell at a resolution (0 to 15), both families added, ordered by index.
+    /// Weight per H3 cell at a resolution (0 to 15) in one unit, ordered by index.
     #[must_use]
-    pub fn hex_cells(&self, resolution: h3o::Resolution) -> BTreeMap<h3o::CellIndex, u128> {
+    pub fn hex_cells(
+        &self,
+        resolution: h3o::Resolution,
+        unit: Unit,
+    ) -> BTreeMap<h3o::CellIndex, u128> {
         let mut cells = BTreeMap::new();
         for (place, w) in self.places.iter().zip(&self.weights) {
-            let total = w[V4].saturating_add(w[V6]);
+            let total = unit.of(w);
             let Some((lat, lon)) = place.coords() else {
                 continue;
             };
@@ -403,8 +504,9 @@ impl CellGrid {
 
 /// Name written in every tally file.
 pub const TALLY_FORMAT: &str = "ipatlas-tally";
-/// Version of the tally file format this build reads and writes.
-pub const TALLY_VERSION: u32 = 1;
+/// Version of the tally file format this build writes. Version 2 keeps the /64 subnets of
+/// IPv6 prefixes apart from IPv6 addresses (`subnets_64`); version 1 files are read too.
+pub const TALLY_VERSION: u32 = 2;
 
 /// A tally as saved to disk (JSON). Documented in the README ("Tally files").
 #[derive(Serialize, Deserialize)]
@@ -440,6 +542,8 @@ pub struct CountersFile {
     ipv6_prefixes: u64,
     ipv4_not_found: BTreeMap<String, u128>,
     ipv6_not_found: BTreeMap<String, u128>,
+    #[serde(default)]
+    subnets_64_not_found: BTreeMap<String, u128>,
 }
 
 /// One place and its weights. The place's fields are spelled out rather than flattened:
@@ -452,8 +556,13 @@ pub struct PlaceRow {
     lat: Option<f64>,
     lon: Option<f64>,
     accuracy_radius: Option<u32>,
+    /// IPv4 addresses.
     ipv4: u128,
+    /// Single IPv6 addresses.
     ipv6: u128,
+    /// /64 subnets of IPv6 prefixes.
+    #[serde(default)]
+    subnets_64: u128,
 }
 
 fn is_country(source: &CountrySource) -> bool {
@@ -518,6 +627,7 @@ impl Tally {
             ipv6_prefixes: c.prefixes[V6],
             ipv4_not_found: named(NotFound::ALL, NotFound::name, &c.not_found[V4]),
             ipv6_not_found: named(NotFound::ALL, NotFound::name, &c.not_found[V6]),
+            subnets_64_not_found: named(NotFound::ALL, NotFound::name, &c.not_found[V6_64]),
         };
         let places = self
             .places()
@@ -530,6 +640,7 @@ impl Tally {
                 accuracy_radius: place.accuracy_radius,
                 ipv4: w[V4],
                 ipv6: w[V6],
+                subnets_64: w[V6_64],
             })
             .collect();
         TallyFile {
@@ -563,17 +674,20 @@ impl Tally {
                 "not a tally file (no \"format\": \"{TALLY_FORMAT}\")"
             )));
         }
-        match header.version.as_ref().and_then(serde_json::Value::as_u64) {
-            Some(v) if v == u64::from(TALLY_VERSION) => {}
+        let version = match header.version.as_ref().and_then(serde_json::Value::as_u64) {
+            Some(v @ 1..=2) => v,
             Some(v) => {
                 return Err(bad(format!(
-                    "tally format version {v}; this ipatlas reads version {TALLY_VERSION} (upgrade ipatlas)"
+                    "tally format version {v}; this ipatlas reads versions 1 to {TALLY_VERSION} (upgrade ipatlas)"
                 )));
             }
             None => return Err(bad("tally file has no version".into())),
-        }
-        let file: TallyFile =
+        };
+        let mut file: TallyFile =
             serde_json::from_slice(text).map_err(|e| bad(format!("malformed tally: {e}")))?;
+        if version == 1 {
+            upgrade_v1(&mut file).map_err(bad)?;
+        }
         let cf = &file.counters;
         let counters = Counters {
             lines: cf.lines,
@@ -588,6 +702,7 @@ impl Tally {
             not_found: [
                 unnamed(NotFound::ALL, NotFound::name, &cf.ipv4_not_found).map_err(&bad)?,
                 unnamed(NotFound::ALL, NotFound::name, &cf.ipv6_not_found).map_err(&bad)?,
+                unnamed(NotFound::ALL, NotFound::name, &cf.subnets_64_not_found).map_err(&bad)?,
             ],
         };
         let mut tally = Tally {
@@ -612,10 +727,33 @@ impl Tally {
             let slot = tally.slot(*p);
             tally.add(slot, V4, row.ipv4);
             tally.add(slot, V6, row.ipv6);
+            tally.add(slot, V6_64, row.subnets_64);
         }
         let tally = tally.checked().map_err(|e| bad(e.to_string()))?;
         Ok((tally, file.databases))
     }
+}
+
+/// A version-1 tally kept one IPv6 weight: /64 subnets when the run had IPv6 prefixes,
+/// addresses otherwise. Moves it to its column, or refuses a file that added the two.
+fn upgrade_v1(file: &mut TallyFile) -> std::result::Result<(), String> {
+    let c = &mut file.counters;
+    if c.ipv6_prefixes == 0 {
+        return Ok(());
+    }
+    if c.ipv6_prefixes < c.ipv6_records {
+        return Err(format!(
+            "this version-1 tally added {} single IPv6 addresses and the /64 subnets of {} IPv6 prefixes into one count, \
+             which cannot be taken apart; resolve the inputs again with this ipatlas",
+            c.ipv6_records - c.ipv6_prefixes,
+            c.ipv6_prefixes
+        ));
+    }
+    c.subnets_64_not_found = std::mem::take(&mut c.ipv6_not_found);
+    for row in &mut file.places {
+        row.subnets_64 = std::mem::take(&mut row.ipv6);
+    }
+    Ok(())
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)]
@@ -669,7 +807,7 @@ mod tests {
         a.merge(&b);
         assert_eq!(a.counters.lines, 12);
         let names: Vec<(String, u128)> = a
-            .countries()
+            .countries(Unit::Addresses)
             .iter()
             .map(|(c, n)| (c.to_string(), *n))
             .collect();
@@ -691,12 +829,32 @@ mod tests {
         assert_eq!(back.places(), t.places());
         let newer = String::from_utf8(json)
             .unwrap()
-            .replace("\"version\":1", "\"version\":99");
+            .replace("\"version\":2", "\"version\":99");
         let err = Tally::from_json("t", newer.as_bytes())
             .unwrap_err()
             .to_string();
         assert!(err.contains("version 99"), "{err}");
         assert!(Tally::from_json("t", b"{\"format\":\"x\"}").is_err());
+        let v1 = |prefixes: u32, records: u32| {
+            format!(
+                r#"{{"format":"ipatlas-tally","version":1,"generator":"g","databases":[],
+                "counters":{{"lines":1,"skipped":0,"parsed":1,"invalid_reasons":{{}},
+                "ipv4_records":0,"ipv6_records":{records},"ipv4_prefixes":0,"ipv6_prefixes":{prefixes},
+                "ipv4_not_found":{{}},"ipv6_not_found":{{"reserved":3}}}},
+                "places":[{{"country":"FR","lat":null,"lon":null,"accuracy_radius":null,"ipv4":0,"ipv6":7}}]}}"#
+            )
+        };
+        // Version 1 put /64 subnets in the ipv6 column when the run had IPv6 prefixes.
+        let (subnets, _) = Tally::from_json("t", v1(1, 1).as_bytes()).unwrap();
+        assert_eq!(subnets.located(V6_64).found, 7);
+        assert_eq!(subnets.located(V6).found, 0);
+        assert_eq!(subnets.counters.not_found_total(V6_64), 3);
+        let (addresses, _) = Tally::from_json("t", v1(0, 2).as_bytes()).unwrap();
+        assert_eq!(addresses.located_unit(Unit::Addresses).found, 7);
+        let mixed = Tally::from_json("t", v1(1, 2).as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(mixed.contains("cannot be taken apart"), "{mixed}");
         assert!(Tally::from_json("t", &b"{\"format\":\"ipatlas-tally\",\"ver"[..]).is_err());
     }
 }

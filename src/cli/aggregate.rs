@@ -1,7 +1,7 @@
 //! `ipatlas aggregate`: resolve inputs (or the whole database) into country and cell counts.
 
 use super::guard::Paths;
-use super::{SourceArgs, attributions, with_threads};
+use super::{SourceArgs, with_threads};
 use crate::error::{Error, Result};
 use crate::export::{self, OutputFile, Outputs, RunFacts, Summary};
 use crate::pipeline::{self, InvalidSink};
@@ -118,7 +118,7 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
         crate::util::say!("ipatlas: hint: {hint}");
     }
     if !args.source.input.quiet && std::io::stderr().is_terminal() {
-        crate::util::say!("{}", closing_line(&summary, &attributions(&atlas)));
+        crate::util::say!("{}", super::closing_line(&summary));
     }
     Ok(())
 }
@@ -181,36 +181,4 @@ impl InvalidOut {
         );
         Ok(self.file)
     }
-}
-
-/// One human line for the end of a run on a terminal.
-fn closing_line(s: &Summary, attributions: &[&str]) -> String {
-    let rate = if s.elapsed_s > 0.0 {
-        s.lines as f64 / s.elapsed_s
-    } else {
-        0.0
-    };
-    let db = s.database.as_ref().map_or(String::new(), |d| {
-        format!("{} {}", d.database_type, d.build_date)
-    });
-    let mut line = format!(
-        "ipatlas: {} lines, {} parsed, {} invalid, {} located ({} with country, {} with coordinates), {} not found; \
-         {} countries; {:.2} s ({:.2}M lines/s, {} threads); database {db}",
-        s.lines,
-        s.parsed,
-        s.invalid,
-        s.found,
-        s.with_country,
-        s.with_coords,
-        s.not_found,
-        s.countries,
-        s.elapsed_s,
-        rate / 1e6,
-        s.threads
-    );
-    for a in attributions {
-        line.push_str("\n  ");
-        line.push_str(a);
-    }
-    line
 }

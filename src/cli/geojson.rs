@@ -7,6 +7,7 @@ use crate::export::features::Layer;
 use crate::export::geojson::{Framing, unmapped_countries, write_layer};
 use crate::tally::CellGrid;
 use clap::{Args, ValueEnum};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// `geojson` arguments. The inputs are either one tally file (`aggregate --tally`) or
@@ -45,6 +46,11 @@ pub struct GeojsonArgs {
     /// H3 resolution (0 to 15) for the hex layer (default 3).
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     h3_res: Option<u8>,
+    /// What the layer counts: addresses (IPv4, and single IPv6 addresses) or the /64
+    /// subnets of IPv6 prefixes; the two are never added. Default: addresses when any were
+    /// located.
+    #[arg(long, value_enum)]
+    unit: Option<super::UnitArg>,
 }
 
 /// The layer's name, as the shapefile's file names use it.
@@ -88,8 +94,12 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         }
     }
     let mut outputs = paths.check()?;
+    let started = std::time::Instant::now();
     let grid = CellGrid::new(args.cell)?;
-    let tally = args.source.resolve()?.tally;
+    let resolved = args.source.resolve()?;
+    let tally = resolved.tally;
+    let choice = super::choose_unit(&tally, args.unit, "layer");
+    let unit = choice.unit;
     let layer = match args.layer {
         LayerArg::Cells => Layer::Cells,
         LayerArg::Places => Layer::Places,
@@ -109,7 +119,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
     let mut written = 0;
     if let Some(output) = output {
         outputs.write(output, |w| {
-            written = write_layer(&tally, layer, &grid, basemap.as_ref(), framing, w)?;
+            written = write_layer(&tally, layer, &grid, basemap.as_ref(), unit, framing, w)?;
             Ok(())
         });
     }
@@ -119,18 +129,20 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
             layer,
             &grid,
             basemap.as_ref(),
+            unit,
             dir,
             &mut outputs,
         )?;
     }
     outputs.commit()?;
-    if args.shapefile.is_some() && crate::export::shapefile::may_round_counts(&tally) {
+    if args.shapefile.is_some() && crate::export::shapefile::may_round_counts(&tally, unit) {
         crate::util::say!(
             "ipatlas: warning: counts above 2^53 are rounded in the shapefile's .dbf (dBase numbers are doubles); the GeoJSON and CSV outputs carry them exactly"
         );
     }
     if !args.source.input.quiet {
         let mut warnings = args.source.db.field_warnings(&tally);
+        warnings.extend(choice.warning);
         if args.h3_res.is_some() && args.layer != LayerArg::Hex {
             warnings.push(
                 "--h3-res applies to the hex layer; this is another layer, so it does nothing"
@@ -146,8 +158,11 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         for w in warnings {
             crate::util::say!("ipatlas: warning: {w}");
         }
+        if let Some(note) = &choice.note {
+            crate::util::say!("ipatlas: note: {note}");
+        }
         if let Some(map) = &basemap {
-            let missing = unmapped_countries(&tally, map);
+            let missing = unmapped_countries(&tally, map, unit);
             if !missing.is_empty() {
                 let codes: Vec<String> = missing.iter().map(ToString::to_string).collect();
                 crate::util::say!(
@@ -157,17 +172,34 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
                 );
             }
         }
+        let located = tally.located_unit(unit);
         if written == 0
             && layer != Layer::Countries
-            && tally.located(0).found + tally.located(1).found > 0
+            && located.found > 0
+            && located.with_coords == 0
         {
             crate::util::say!(
                 "ipatlas: note: no coordinates in the tally (a country-only database?), so the {} layer is empty",
                 match layer {
                     Layer::Cells => "cells",
+                    Layer::Hex(_) => "hex",
                     _ => "places",
                 }
             );
+        }
+        if std::io::stderr().is_terminal() {
+            let summary = crate::export::Summary::new(
+                &tally,
+                crate::export::RunFacts {
+                    databases: resolved.databases,
+                    decoded_records: resolved.decoded_records,
+                    ipv4_table: resolved.ipv4_table,
+                    elapsed_s: started.elapsed().as_secs_f64(),
+                    threads: resolved.threads,
+                    grid: None,
+                },
+            );
+            crate::util::say!("{}", super::closing_line(&summary));
         }
     }
     Ok(())

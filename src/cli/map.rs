@@ -13,6 +13,7 @@ use crate::render::{
 };
 use crate::tally::{CellGrid, Tally};
 use clap::{Args, ValueEnum};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -96,6 +97,10 @@ pub struct MapArgs {
     /// H3 resolution for --mode hex (0: 122 cells on Earth, 3: about 41,000, 5: 2 million).
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     h3_res: Option<u8>,
+    /// What the map counts: addresses (IPv4, and single IPv6 addresses) or the /64 subnets
+    /// of IPv6 prefixes; the two are never added. Default: addresses when any were located.
+    #[arg(long, value_enum)]
+    unit: Option<super::UnitArg>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,8 +148,9 @@ enum ColormapArg {
 
 impl MapArgs {
     /// The map options, and a warning for each flag that cannot act on this map.
-    fn options(&self, tally: &Tally) -> Result<(MapOptions, Vec<String>)> {
-        let has_coords = tally.located(0).with_coords + tally.located(1).with_coords > 0;
+    fn options(&self, tally: &Tally) -> Result<(MapOptions, Vec<String>, Option<String>)> {
+        let choice = super::choose_unit(tally, self.unit, "map");
+        let has_coords = tally.located_unit(choice.unit).with_coords > 0;
         let mode = match self.mode {
             Some(ModeArg::Points) => Mode::Points,
             Some(ModeArg::Cells) => Mode::Cells,
@@ -164,7 +170,7 @@ impl MapArgs {
             Mode::Choropleth => "choropleth",
             Mode::Hex => "hex",
         };
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = choice.warning.into_iter().collect();
         let mut unused = |flag: &str, applies: &str| {
             warnings.push(format!(
                 "{flag} applies to {applies} maps; this is a {mode_name} map, so it does nothing"
@@ -235,8 +241,10 @@ impl MapArgs {
                 drop_coarse_km: self.drop_coarse.then_some(self.coarse_km),
                 graticule: self.graticule,
                 h3_res,
+                unit: choice.unit,
             },
             warnings,
+            choice.note,
         ))
     }
 
@@ -260,22 +268,25 @@ impl MapArgs {
         outputs: &mut Outputs,
         out: &str,
     ) -> Result<Drawn> {
-        let (opts, mut warnings) = self.options(tally)?;
+        let (opts, mut warnings, unit_note) = self.options(tally)?;
         let basemap = self.basemap(opts.bbox.is_some())?;
         let (pixmap, report) = render(tally, &basemap, databases, &opts)?;
         let bytes = ImageFormat::of(out)?
             .encode(&pixmap)
             .map_err(|e| Error::output(out, std::io::Error::other(e)))?;
         outputs.write(out, |w| w.write_all(&bytes));
-        let mut notes = Vec::new();
-        let located = tally.located(0).with_coords + tally.located(1).with_coords;
-        if matches!(opts.mode, Mode::Points | Mode::Cells | Mode::Hex) && located == 0 {
+        let mut notes: Vec<String> = unit_note.into_iter().collect();
+        let located = tally.located_unit(opts.unit);
+        if matches!(opts.mode, Mode::Points | Mode::Cells | Mode::Hex)
+            && located.found > 0
+            && located.with_coords == 0
+        {
             notes.push("the data has no coordinates (a country-only database?): use --mode choropleth, or a city database".to_owned());
         }
         if report.outside > 0 {
             notes.push(format!(
-                "{} addresses lie outside --bbox and are not drawn",
-                report.outside
+                "{} {} lie outside --bbox and are not drawn",
+                report.outside, report.unit
             ));
         }
         if !report.unmapped.is_empty() {
@@ -510,6 +521,8 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
         .map_err(|e| Error::output(args.output.display().to_string(), e))?;
     let resolved = args.source.resolve()?;
     let (tally, databases) = (resolved.tally, resolved.databases);
+    // The GeoJSON layers count the map's unit (the CSV tables hold every unit, by row).
+    let unit = super::choose_unit(&tally, args.map.unit, "map").unit;
     let mut drawn = None;
     if wanted("map.png") {
         drawn = Some(
@@ -532,7 +545,16 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     }
     if wanted("cells.geojson") {
         outputs.write(&path("cells.geojson"), |w| {
-            write_layer(&tally, Layer::Cells, &grid, None, Framing::Collection, w).map(drop)
+            write_layer(
+                &tally,
+                Layer::Cells,
+                &grid,
+                None,
+                unit,
+                Framing::Collection,
+                w,
+            )
+            .map(drop)
         });
     }
     if wanted("countries.geojson") {
@@ -543,29 +565,30 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
                 Layer::Countries,
                 &grid,
                 Some(&countries_map),
+                unit,
                 Framing::Collection,
                 w,
             )
             .map(drop)
         });
     }
+    let mut summary = Summary::new(
+        &tally,
+        RunFacts {
+            databases,
+            decoded_records: resolved.decoded_records,
+            ipv4_table: resolved.ipv4_table,
+            elapsed_s: started.elapsed().as_secs_f64(),
+            threads: resolved.threads,
+            grid: Some(grid),
+        },
+    );
+    summary.warnings = args.source.db.field_warnings(&tally);
+    if let Some(d) = &drawn {
+        summary.map = Some(d.report.clone());
+        summary.warnings.extend(d.warnings.iter().cloned());
+    }
     if wanted("summary.json") {
-        let mut summary = Summary::new(
-            &tally,
-            RunFacts {
-                databases,
-                decoded_records: resolved.decoded_records,
-                ipv4_table: resolved.ipv4_table,
-                elapsed_s: started.elapsed().as_secs_f64(),
-                threads: resolved.threads,
-                grid: Some(grid),
-            },
-        );
-        summary.warnings = args.source.db.field_warnings(&tally);
-        if let Some(d) = &drawn {
-            summary.map = Some(d.report.clone());
-            summary.warnings.extend(d.warnings.iter().cloned());
-        }
         outputs.write(&path("summary.json"), |w| {
             serde_json::to_writer_pretty(&mut *w, &summary)?;
             writeln!(w)
@@ -580,6 +603,9 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
             d.say();
         }
         crate::util::say!("ipatlas: wrote {}", Path::new(&args.output).display());
+        if std::io::stderr().is_terminal() {
+            crate::util::say!("{}", super::closing_line(&summary));
+        }
     }
     Ok(())
 }

@@ -362,6 +362,87 @@ impl InputArgs {
     }
 }
 
+/// `--unit`: which count a map or a GeoJSON layer shows (the two are never added).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnitArg {
+    /// IPv4 addresses and single IPv6 addresses.
+    Addresses,
+    /// The /64 subnets of IPv6 prefixes (and of --whole-db's IPv6 networks).
+    Subnets,
+}
+
+/// The unit a map or layer shows, and a message about the choice.
+pub(crate) struct UnitChoice {
+    /// The unit shown.
+    pub unit: crate::tally::Unit,
+    /// `--unit` names a unit with nothing located: the output is empty.
+    pub warning: Option<String>,
+    /// The tally holds the other unit too, which is not shown.
+    pub note: Option<String>,
+}
+
+/// The unit a map or layer shows: `--unit`, else the one the tally located anything in
+/// (addresses first).
+pub(crate) fn choose_unit(
+    tally: &crate::tally::Tally,
+    asked: Option<UnitArg>,
+    what: &str,
+) -> UnitChoice {
+    use crate::tally::Unit;
+    let found = |u: Unit| tally.located_unit(u).found;
+    match asked {
+        Some(arg) => {
+            let unit = match arg {
+                UnitArg::Addresses => Unit::Addresses,
+                UnitArg::Subnets => Unit::Subnets64,
+            };
+            let warning = (found(unit) == 0).then(|| {
+                format!(
+                    "--unit {}: no {} were located, so the {what} is empty",
+                    unit_flag(unit),
+                    unit.label()
+                )
+            });
+            UnitChoice {
+                unit,
+                warning,
+                note: None,
+            }
+        }
+        None => {
+            let unit = Unit::ALL
+                .into_iter()
+                .find(|u| found(*u) > 0)
+                .or_else(|| tally.units().first().copied())
+                .unwrap_or(Unit::Addresses);
+            let other = Unit::ALL.into_iter().find(|u| *u != unit && found(*u) > 0);
+            let note = other.map(|o| {
+                format!(
+                    "this run counted {} and {} (IPv6 prefixes), which are never added together: the {what} shows the {}; --unit {} shows the {}",
+                    Unit::Addresses.label(),
+                    Unit::Subnets64.label(),
+                    unit.label(),
+                    unit_flag(o),
+                    o.label()
+                )
+            });
+            UnitChoice {
+                unit,
+                warning: None,
+                note,
+            }
+        }
+    }
+}
+
+/// The `--unit` value naming a unit.
+pub(crate) fn unit_flag(unit: crate::tally::Unit) -> &'static str {
+    match unit {
+        crate::tally::Unit::Addresses => "addresses",
+        crate::tally::Unit::Subnets64 => "subnets",
+    }
+}
+
 /// The directories searched for a database when neither `--db` nor `$IPATLAS_DB` is set
 /// (geoipupdate's usual places). `$IPATLAS_SEARCH_PATH` (colon-separated) replaces them.
 pub const SEARCH_DIRS: [&str; 3] = [
@@ -426,21 +507,26 @@ impl DbArgs {
     /// Warnings for field overrides that matched nothing: a `--country-field` no located
     /// record has, or `--lat-field`/`--lon-field` that gave no coordinates.
     pub(crate) fn field_warnings(&self, tally: &crate::tally::Tally) -> Vec<String> {
-        let (v4, v6) = (tally.located(0), tally.located(1));
-        let found = v4.found.saturating_add(v6.found);
+        use crate::tally::Unit;
+        let (a, s) = (
+            tally.located_unit(Unit::Addresses),
+            tally.located_unit(Unit::Subnets64),
+        );
         let mut warnings = Vec::new();
-        if found == 0 {
+        if a.found == 0 && s.found == 0 {
             return warnings;
         }
         if let Some(path) = &self.country_field
-            && v4.with_country.saturating_add(v6.with_country) == 0
+            && a.with_country == 0
+            && s.with_country == 0
         {
             warnings.push(format!(
                 "--country-field {path}: no located record has it, so no address has a country"
             ));
         }
         if (self.lat_field.is_some() || self.lon_field.is_some())
-            && v4.with_coords.saturating_add(v6.with_coords) == 0
+            && a.with_coords == 0
+            && s.with_coords == 0
         {
             warnings.push(
                 "--lat-field/--lon-field: no located record has both, so no address has coordinates"
@@ -640,13 +726,56 @@ pub(crate) fn column_hint(tally: &crate::tally::Tally) -> Option<String> {
     })
 }
 
-/// The attribution lines to print for the databases in use.
-pub(crate) fn attributions(atlas: &Atlas) -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = atlas
-        .databases()
-        .iter()
-        .filter_map(Database::attribution)
+/// One human line for the end of a run on a terminal (`aggregate`, `map`, `geojson`): the
+/// counts in each unit the run counted, then the databases' attributions.
+pub(crate) fn closing_line(s: &crate::export::Summary) -> String {
+    let rate = if s.elapsed_s > 0.0 {
+        s.lines as f64 / s.elapsed_s
+    } else {
+        0.0
+    };
+    let mut dbs: Vec<String> = Vec::new();
+    for d in &s.databases {
+        let name = format!("{} {}", d.database_type, d.build_date);
+        if !dbs.contains(&name) {
+            dbs.push(name);
+        }
+    }
+    let figures = |f: &crate::export::UnitFigures| {
+        format!(
+            "{} {} located ({} with country, {} with coordinates), {} not found",
+            f.located.found, f.unit, f.located.with_country, f.located.with_coords, f.not_found
+        )
+    };
+    let mut counted: Vec<String> = [&s.addresses, &s.subnets_64]
+        .into_iter()
+        .filter(|f| f.located.found > 0 || f.not_found > 0)
+        .map(figures)
         .collect();
-    v.dedup();
-    v
+    if counted.is_empty() {
+        counted.push(figures(&s.addresses));
+    }
+    let mut line = format!(
+        "ipatlas: {} lines, {} parsed, {} invalid; {}; {} countries; {:.2} s ({:.2}M lines/s, {} threads); database {}",
+        s.lines,
+        s.parsed,
+        s.invalid,
+        counted.join("; "),
+        s.countries,
+        s.elapsed_s,
+        rate / 1e6,
+        s.threads,
+        dbs.join(" + ")
+    );
+    let mut attributions: Vec<&str> = Vec::new();
+    for a in s.databases.iter().filter_map(|d| d.attribution.as_deref()) {
+        if !attributions.contains(&a) {
+            attributions.push(a);
+        }
+    }
+    for a in attributions {
+        line.push_str("\n  ");
+        line.push_str(a);
+    }
+    line
 }

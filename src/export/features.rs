@@ -3,7 +3,7 @@
 
 use crate::basemap::{Basemap, Polygon};
 use crate::locate::CountryCode;
-use crate::tally::{CellGrid, Tally, V4, V6, hex_rings};
+use crate::tally::{CellGrid, Tally, Unit, hex_rings};
 use std::collections::HashMap;
 
 /// Which features to write.
@@ -81,6 +81,7 @@ pub fn fields(layer: Layer) -> &'static [(&'static str, Kind)] {
         Layer::Cells => &[
             ("count", Kind::Int),
             ("share", Kind::Float),
+            ("unit", Kind::Text(11)),
             ("lat_min", Kind::Float),
             ("lon_min", Kind::Float),
             ("lat_max", Kind::Float),
@@ -89,6 +90,7 @@ pub fn fields(layer: Layer) -> &'static [(&'static str, Kind)] {
         Layer::Places => &[
             ("count", Kind::Int),
             ("share", Kind::Float),
+            ("unit", Kind::Text(11)),
             ("country", Kind::Text(2)),
             ("accuracy_radius", Kind::Int),
         ],
@@ -97,6 +99,7 @@ pub fn fields(layer: Layer) -> &'static [(&'static str, Kind)] {
             ("name", Kind::Text(80)),
             ("count", Kind::Int),
             ("share", Kind::Float),
+            ("unit", Kind::Text(11)),
             ("per_million", Kind::Float),
         ],
         Layer::Hex(_) => &[
@@ -104,35 +107,35 @@ pub fn fields(layer: Layer) -> &'static [(&'static str, Kind)] {
             ("resolution", Kind::Int),
             ("count", Kind::Int),
             ("share", Kind::Float),
+            ("unit", Kind::Text(11)),
         ],
     }
 }
 
-fn share(n: u128, total: u128) -> f64 {
-    if total == 0 {
-        0.0
-    } else {
-        ((n as f64 / total as f64) * 1e6).round() / 1e6
-    }
+/// `share` in every layer: of all weight found in the database in the layer's unit, so a
+/// country's, a cell's and a place's shares mean the same thing (6 decimals).
+fn share(n: u128, found: u128) -> f64 {
+    round6(super::share(n, found))
 }
 
 fn round6(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
-/// The features of a layer. The countries layer needs a basemap.
+/// The features of a layer, counting one unit. The countries layer needs a basemap.
 pub fn features(
     tally: &Tally,
     layer: Layer,
     grid: &CellGrid,
     basemap: Option<&Basemap>,
+    unit: Unit,
 ) -> std::io::Result<Vec<Feature>> {
     let mut out = Vec::new();
+    let total = tally.located_unit(unit).found;
+    let label = || ("unit", Value::Text(unit.label().to_owned()));
     match layer {
         Layer::Cells => {
-            let cells = tally.cells(grid);
-            let total: u128 = cells.values().fold(0, |a, n| a.saturating_add(*n));
-            for ((row, col), n) in cells {
+            for ((row, col), n) in tally.cells(grid, unit) {
                 let (lat0, lon0, lat1, lon1) = grid.bounds(row, col);
                 let exterior = vec![
                     (lon0, lat0),
@@ -149,6 +152,7 @@ pub fn features(
                     properties: vec![
                         ("count", Value::Int(n)),
                         ("share", Value::Float(share(n, total))),
+                        label(),
                         ("lat_min", Value::Float(round6(lat0))),
                         ("lon_min", Value::Float(round6(lon0))),
                         ("lat_max", Value::Float(round6(lat1))),
@@ -158,20 +162,17 @@ pub fn features(
             }
         }
         Layer::Places => {
-            let places = tally.places();
-            let total: u128 = places.iter().fold(0u128, |a, (_, w)| {
-                a.saturating_add(w[V4]).saturating_add(w[V6])
-            });
-            for (place, w) in places {
-                let Some((lat, lon)) = place.coords() else {
+            for (place, w) in tally.places() {
+                let n = unit.of(&w);
+                let Some((lat, lon)) = place.coords().filter(|_| n > 0) else {
                     continue;
                 };
-                let n = w[V4].saturating_add(w[V6]);
                 out.push(Feature {
                     geometry: Geometry::Point(lon, lat),
                     properties: vec![
                         ("count", Value::Int(n)),
                         ("share", Value::Float(share(n, total))),
+                        label(),
                         (
                             "country",
                             place
@@ -191,8 +192,7 @@ pub fn features(
         Layer::Countries => {
             let basemap = basemap
                 .ok_or_else(|| std::io::Error::other("the countries layer needs a basemap"))?;
-            let counts: HashMap<CountryCode, u128> = tally.countries().into_iter().collect();
-            let total: u128 = counts.values().fold(0, |a, n| a.saturating_add(*n));
+            let counts: HashMap<CountryCode, u128> = tally.countries(unit).into_iter().collect();
             for country in &basemap.countries {
                 let Some(code) = country.code else { continue };
                 if country.polygons.is_empty() {
@@ -210,14 +210,14 @@ pub fn features(
                         ("name", Value::Text(country.name.clone())),
                         ("count", Value::Int(n)),
                         ("share", Value::Float(share(n, total))),
+                        label(),
                         ("per_million", per_million),
                     ],
                 });
             }
         }
         Layer::Hex(resolution) => {
-            let cells = tally.hex_cells(resolution);
-            let total: u128 = cells.values().fold(0, |a, n| a.saturating_add(*n));
+            let cells = tally.hex_cells(resolution, unit);
             for (cell, n) in cells {
                 let polygons = hex_rings(cell)
                     .into_iter()
@@ -233,6 +233,7 @@ pub fn features(
                         ("resolution", Value::Int(u128::from(u8::from(resolution)))),
                         ("count", Value::Int(n)),
                         ("share", Value::Float(share(n, total))),
+                        label(),
                     ],
                 });
             }

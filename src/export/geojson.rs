@@ -4,7 +4,7 @@
 use super::features::{Feature, Geometry, Layer, Value, features, normalize_ring};
 use crate::basemap::{Basemap, Polygon};
 use crate::locate::CountryCode;
-use crate::tally::{CellGrid, Tally};
+use crate::tally::{CellGrid, Tally, Unit};
 use crate::util::trim_decimal;
 use std::io::{self, Write};
 
@@ -87,13 +87,14 @@ fn properties_text(feature: &Feature) -> String {
     out
 }
 
-/// Writes one layer. `basemap` is needed for [`Layer::Countries`]. Returns the number of
-/// features written.
+/// Writes one layer, counting one unit. `basemap` is needed for [`Layer::Countries`].
+/// Returns the number of features written.
 pub fn write_layer(
     tally: &Tally,
     layer: Layer,
     grid: &CellGrid,
     basemap: Option<&Basemap>,
+    unit: Unit,
     framing: Framing,
     out: &mut dyn Write,
 ) -> io::Result<usize> {
@@ -103,7 +104,7 @@ pub fn write_layer(
         out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
     }
     let mut written = 0;
-    for feature in features(tally, layer, grid, basemap)? {
+    for feature in features(tally, layer, grid, basemap, unit)? {
         let Some(geometry) = geometry_text(&feature.geometry, multi) else {
             continue;
         };
@@ -127,11 +128,12 @@ pub fn write_layer(
     Ok(written)
 }
 
-/// Country codes with a count but no polygon in the basemap (their counts are not drawn).
+/// Country codes with a count in a unit but no polygon in the basemap (their counts are
+/// not drawn).
 #[must_use]
-pub fn unmapped_countries(tally: &Tally, basemap: &Basemap) -> Vec<CountryCode> {
+pub fn unmapped_countries(tally: &Tally, basemap: &Basemap, unit: Unit) -> Vec<CountryCode> {
     tally
-        .countries()
+        .countries(unit)
         .into_iter()
         .map(|(c, _)| c)
         .filter(|c| basemap.country(*c).is_none_or(|b| b.polygons.is_empty()))

@@ -12,63 +12,94 @@ pub use output::{
 
 use crate::input::InvalidReason;
 use crate::locate::{DatabaseInfo, NotFound};
-use crate::tally::{CellGrid, Located, Tally, V4, V6, unit_name};
+use crate::tally::{CellGrid, Located, Tally, Unit, V4, V6};
 use crate::util::trim_decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-/// `country,count,share`: ISO code, weight, and share of all weight with a country
-/// (6 decimals), by count descending then code.
+/// `country,count,share,unit`: ISO code, weight, its share of all weight found in the
+/// database in that unit (6 decimals), and the unit; by unit (addresses first), then count
+/// descending, then code.
 pub fn countries_csv(tally: &Tally, w: &mut dyn Write) -> io::Result<()> {
-    let rows = tally.countries();
-    let total: u128 = rows.iter().fold(0, |a, (_, n)| a.saturating_add(*n));
-    writeln!(w, "country,count,share")?;
-    for (code, n) in rows {
-        let share = if total == 0 {
-            0.0
-        } else {
-            n as f64 / total as f64
-        };
-        writeln!(w, "{code},{n},{share:.6}")?;
+    writeln!(w, "country,count,share,unit")?;
+    for unit in tally.units() {
+        let found = tally.located_unit(unit).found;
+        for (code, n) in tally.countries(unit) {
+            writeln!(w, "{code},{n},{:.6},{}", share(n, found), unit.label())?;
+        }
     }
     Ok(())
 }
 
-/// `lat_min,lon_min,lat_max,lon_max,count`: one row per non-empty cell, south to north,
-/// then west to east.
+/// A count's share of a total, or 0 when the total is 0. The one meaning of `share` in
+/// every table and layer: of all weight found in the database, in the count's unit.
+#[must_use]
+pub fn share(n: u128, total: u128) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        n as f64 / total as f64
+    }
+}
+
+/// `lat_min,lon_min,lat_max,lon_max,count,unit`: one row per non-empty cell and unit, by
+/// unit (addresses first), then south to north, then west to east.
 pub fn cells_csv(tally: &Tally, grid: &CellGrid, w: &mut dyn Write) -> io::Result<()> {
-    writeln!(w, "lat_min,lon_min,lat_max,lon_max,count")?;
-    for ((row, col), n) in tally.cells(grid) {
-        let (a, b, c, d) = grid.bounds(row, col);
-        writeln!(
-            w,
-            "{},{},{},{},{n}",
-            trim_decimal(a, 6),
-            trim_decimal(b, 6),
-            trim_decimal(c, 6),
-            trim_decimal(d, 6)
-        )?;
+    writeln!(w, "lat_min,lon_min,lat_max,lon_max,count,unit")?;
+    for unit in tally.units() {
+        for ((row, col), n) in tally.cells(grid, unit) {
+            let (a, b, c, d) = grid.bounds(row, col);
+            writeln!(
+                w,
+                "{},{},{},{},{n},{}",
+                trim_decimal(a, 6),
+                trim_decimal(b, 6),
+                trim_decimal(c, 6),
+                trim_decimal(d, 6),
+                unit.label()
+            )?;
+        }
     }
     Ok(())
 }
 
-/// Located and unlocated weight of one family.
+/// Located and unlocated weight in one unit.
 #[derive(Serialize)]
-pub struct FamilySummary {
-    /// What the weights count: `addresses`, or `/64 subnets` for IPv6 prefixes.
+pub struct UnitFigures {
+    /// What the figures count: `addresses` or `/64 subnets`.
     pub unit: &'static str,
-    /// Parsed records (addresses and prefixes) of this family.
-    pub records: u64,
-    /// Of which prefixes.
-    pub prefixes: u64,
-    #[serde(flatten)]
     /// Located weight.
+    #[serde(flatten)]
     pub located: Located,
     /// Weight not located.
     pub not_found: u128,
     /// By reason.
     pub not_found_reasons: BTreeMap<&'static str, u128>,
+}
+
+impl UnitFigures {
+    fn new(unit: Unit, located: Located, not_found: &[u128; NotFound::ALL.len()]) -> Self {
+        UnitFigures {
+            unit: unit.label(),
+            located,
+            not_found: not_found.iter().fold(0, |a, n| a.saturating_add(*n)),
+            not_found_reasons: reasons(NotFound::ALL, NotFound::name, |i| not_found[i]),
+        }
+    }
+}
+
+/// The records of one family, and the addresses they counted.
+#[derive(Serialize)]
+pub struct FamilySummary {
+    /// Parsed records (addresses and prefixes) of this family.
+    pub records: u64,
+    /// Of which prefixes.
+    pub prefixes: u64,
+    /// The addresses: IPv4 records, or single IPv6 addresses (the /64 subnets of IPv6
+    /// prefixes are in the summary's `subnets_64`).
+    #[serde(flatten)]
+    pub figures: UnitFigures,
 }
 
 /// The grid cells part of the summary.
@@ -104,25 +135,14 @@ pub struct Summary {
     pub ipv4: u64,
     /// Parsed IPv6 records.
     pub ipv6: u64,
-    /// Located weight, both families (see `units`).
-    pub found: u128,
-    /// Weight not located, both families.
-    pub not_found: u128,
-    /// By reason, both families.
-    pub not_found_reasons: BTreeMap<&'static str, u128>,
-    /// Located weight with a country.
-    pub with_country: u128,
-    /// Located weight with coordinates.
-    pub with_coords: u128,
-    /// Located weight with neither.
-    pub without_location: u128,
-    /// Weight whose country came from `registered_country`.
-    pub country_from_registered: u128,
-    /// Units of the weights per family.
-    pub units: BTreeMap<&'static str, &'static str>,
-    /// The same figures per family, kept apart.
+    /// Addresses (IPv4, and single IPv6 addresses): found, not found, with a country...
+    #[serde(flatten)]
+    pub addresses: UnitFigures,
+    /// The same figures for the /64 subnets of IPv6 prefixes, never added to addresses.
+    pub subnets_64: UnitFigures,
+    /// Records and addresses per family.
     pub by_family: BTreeMap<&'static str, FamilySummary>,
-    /// Distinct countries.
+    /// Distinct countries (in either unit).
     pub countries: usize,
     /// Grid cells.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -185,19 +205,20 @@ impl Summary {
     pub fn new(tally: &Tally, facts: RunFacts) -> Summary {
         let c = &tally.counters;
         let fam = |f: usize| FamilySummary {
-            unit: unit_name(f, c),
             records: c.records[f],
             prefixes: c.prefixes[f],
-            located: tally.located(f),
-            not_found: c.not_found_total(f),
-            not_found_reasons: reasons(NotFound::ALL, NotFound::name, |i| c.not_found[f][i]),
+            figures: UnitFigures::new(Unit::Addresses, tally.located(f), &c.not_found[f]),
         };
-        let (v4, v6) = (fam(V4), fam(V6));
-        let sum = |a: u128, b: u128| a.saturating_add(b);
+        let unit = |u: Unit| UnitFigures::new(u, tally.located_unit(u), &c.not_found_unit(u));
+        let (addresses, subnets_64) = (unit(Unit::Addresses), unit(Unit::Subnets64));
         let cells = facts.grid.map(|grid| {
-            let non_empty = tally.cells(&grid).len();
+            let non_empty: std::collections::BTreeSet<(u32, u32)> = Unit::ALL
+                .iter()
+                .flat_map(|u| tally.cells(&grid, *u).into_keys())
+                .collect();
+            let non_empty = non_empty.len();
             let note = (non_empty == 0).then(|| {
-                if v4.located.found + v6.located.found == 0 {
+                if addresses.located.found == 0 && subnets_64.located.found == 0 {
                     "no address was located, so no cell has a count".to_owned()
                 } else {
                     "the database has no coordinates (country-level only), so there are no grid cells; \
@@ -207,6 +228,10 @@ impl Summary {
             });
             CellsSummary { deg: grid.deg(), non_empty, note }
         });
+        let countries: std::collections::BTreeSet<_> = Unit::ALL
+            .iter()
+            .flat_map(|u| tally.countries(*u).into_iter().map(|(c, _)| c))
+            .collect();
         Summary {
             ipatlas: env!("CARGO_PKG_VERSION"),
             lines: c.lines,
@@ -217,21 +242,10 @@ impl Summary {
             invalid_reasons: reasons(InvalidReason::ALL, InvalidReason::name, |i| c.invalid[i]),
             ipv4: c.records[V4],
             ipv6: c.records[V6],
-            found: sum(v4.located.found, v6.located.found),
-            not_found: sum(v4.not_found, v6.not_found),
-            not_found_reasons: reasons(NotFound::ALL, NotFound::name, |i| {
-                sum(c.not_found[V4][i], c.not_found[V6][i])
-            }),
-            with_country: sum(v4.located.with_country, v6.located.with_country),
-            with_coords: sum(v4.located.with_coords, v6.located.with_coords),
-            without_location: sum(v4.located.without_location, v6.located.without_location),
-            country_from_registered: sum(
-                v4.located.country_from_registered,
-                v6.located.country_from_registered,
-            ),
-            units: [("ipv4", v4.unit), ("ipv6", v6.unit)].into_iter().collect(),
-            countries: tally.countries().len(),
-            by_family: [("ipv4", v4), ("ipv6", v6)].into_iter().collect(),
+            addresses,
+            subnets_64,
+            countries: countries.len(),
+            by_family: [("ipv4", fam(V4)), ("ipv6", fam(V6))].into_iter().collect(),
             cells,
             decoded_records: facts.decoded_records,
             truncated_inputs: c.truncated_inputs,

@@ -4,7 +4,7 @@ use super::Outputs;
 use super::features::{Feature, Geometry, Kind, Layer, Value, features, fields, normalize_ring};
 use crate::basemap::Basemap;
 use crate::error::{Error, Result};
-use crate::tally::{CellGrid, Tally};
+use crate::tally::{CellGrid, Tally, Unit};
 use std::io::Cursor;
 use std::path::Path;
 
@@ -17,11 +17,8 @@ pub const EXTENSIONS: [&str; 4] = ["shp", "shx", "dbf", "prj"];
 /// True when some count of a layer of `tally` may exceed 2^53, past which the `.dbf`'s
 /// numbers (doubles) are no longer exact: the total weight is over it.
 #[must_use]
-pub fn may_round_counts(tally: &Tally) -> bool {
-    let total = tally.places().iter().fold(0u128, |a, (_, w)| {
-        a.saturating_add(w[0]).saturating_add(w[1])
-    });
-    total > 1u128 << 53
+pub fn may_round_counts(tally: &Tally, unit: Unit) -> bool {
+    tally.located_unit(unit).found > 1u128 << 53
 }
 
 /// dBase field names have at most 10 characters.
@@ -41,6 +38,7 @@ pub fn write_layer(
     layer: Layer,
     grid: &CellGrid,
     basemap: Option<&Basemap>,
+    unit: Unit,
     dir: &Path,
     outputs: &mut Outputs,
 ) -> Result<usize> {
@@ -48,7 +46,7 @@ pub fn write_layer(
     let label = base.display().to_string();
     let err = |m: String| Error::output(&label, std::io::Error::other(m));
     std::fs::create_dir_all(dir).map_err(|e| Error::output(dir.display().to_string(), e))?;
-    let feats = features(tally, layer, grid, basemap).map_err(|e| err(e.to_string()))?;
+    let feats = features(tally, layer, grid, basemap, unit).map_err(|e| err(e.to_string()))?;
 
     let mut builder = dbase::TableWriterBuilder::new();
     for (name, kind) in fields(layer) {

@@ -6,7 +6,7 @@ use super::text::{Align, Fonts};
 use crate::basemap::{Basemap, NATURAL_EARTH, Ring};
 use crate::error::{Error, Result};
 use crate::locate::{CountryCode, DatabaseInfo};
-use crate::tally::{CellGrid, Tally, V4, V6};
+use crate::tally::{CellGrid, Tally, Unit};
 use std::collections::HashMap;
 use tiny_skia::{Color, FillRule, Mask, Paint, PathBuilder, Pixmap, Rect, Stroke, Transform};
 
@@ -106,6 +106,9 @@ pub struct MapOptions {
     pub graticule: bool,
     /// H3 resolution (0 to 15) for [`Mode::Hex`].
     pub h3_res: u8,
+    /// What the heat layer counts (the other unit is never added in; the footer says how
+    /// much of it there is).
+    pub unit: Unit,
 }
 
 impl Default for MapOptions {
@@ -127,6 +130,7 @@ impl Default for MapOptions {
             drop_coarse_km: None,
             graticule: false,
             h3_res: 3,
+            unit: Unit::Addresses,
         }
     }
 }
@@ -142,18 +146,42 @@ pub struct MapReport {
     pub width: u32,
     /// Image size in pixels.
     pub height: u32,
-    /// Weight drawn in the heat layer.
+    /// What every figure below counts: `addresses` or `/64 subnets`.
+    pub unit: &'static str,
+    /// Weight drawn: in the heat layer, or in the countries filled (choropleth).
     pub drawn: u128,
-    /// Weight with coordinates outside the `--bbox`.
+    /// Weight with coordinates outside the `--bbox` (not drawn).
     pub outside: u128,
-    /// Weight at coarse locations (accuracy radius >= the threshold).
+    /// Weight at coarse locations (accuracy radius >= the threshold) inside the map's area.
     pub coarse: u128,
     /// The accuracy radius (km) from which a location counts as coarse.
     pub coarse_km: u32,
     /// Whether that weight was left out (`--drop-coarse`).
     pub coarse_dropped: bool,
+    /// Located weight without coordinates (points, cells and hex maps; not drawn).
+    pub no_coordinates: u128,
+    /// Located weight without a country (choropleth; not drawn).
+    pub no_country: u128,
+    /// Weight in countries without a polygon in the basemap, or without a population with
+    /// `--per-capita` (choropleth; not drawn).
+    pub unmapped_weight: u128,
     /// Countries with counts but no polygon (choropleth).
     pub unmapped: Vec<CountryCode>,
+    /// The other unit's located weight, never added to this map's counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_unit: Option<OtherUnit>,
+}
+
+/// A unit the map does not show, and how much of it the tally located.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct OtherUnit {
+    /// `addresses` or `/64 subnets`.
+    pub unit: &'static str,
+    /// Located weight in that unit.
+    pub found: u128,
+    /// The `--unit` value that draws it.
+    #[serde(skip)]
+    pub flag: &'static str,
 }
 
 struct Palette {
@@ -382,7 +410,11 @@ pub fn render(
     let map_height = (exact_height.round() as u32).max(1);
     let w = width as f32;
     let (header, footer) = if opts.legend {
-        ((w * 0.07).max(48.0), (w * 0.085).max(64.0))
+        // Room for the colour bar, two note lines and the attribution.
+        (
+            (w * 0.07).max(48.0),
+            (w * 0.085).max(64.0) + tiny_text(w) * 1.7,
+        )
     } else {
         (0.0, 0.0)
     };
@@ -443,9 +475,22 @@ pub fn render(
     let mut report = MapReport {
         width,
         height,
+        unit: opts.unit.label(),
         ..MapReport::default()
     };
-    let counts: HashMap<CountryCode, u128> = tally.countries().into_iter().collect();
+    report.other_unit = Unit::ALL
+        .into_iter()
+        .filter(|u| *u != opts.unit)
+        .map(|u| OtherUnit {
+            unit: u.label(),
+            found: tally.located_unit(u).found,
+            flag: match u {
+                Unit::Addresses => "addresses",
+                Unit::Subnets64 => "subnets",
+            },
+        })
+        .find(|o| o.found > 0);
+    let counts: HashMap<CountryCode, u128> = tally.countries(opts.unit).into_iter().collect();
     let country_value = |c: &crate::basemap::Country| -> Option<f64> {
         let n = *counts.get(&c.code?)? as f64;
         if opts.per_capita {
@@ -525,12 +570,25 @@ pub fn render(
     let legend_scale = match opts.mode {
         Mode::Choropleth => {
             if let Some(scale) = &choropleth_scale {
-                report.drawn = basemap
+                // Drawn: the counts of the countries filled (once per code, whatever the
+                // number of basemap features that carry it).
+                let filled: std::collections::HashSet<CountryCode> = basemap
                     .countries
                     .iter()
-                    .filter_map(|c| counts.get(&c.code?))
-                    .fold(0u128, |a, n| a.saturating_add(*n));
-                report.unmapped = crate::export::geojson::unmapped_countries(tally, basemap);
+                    .filter(|c| !c.polygons.is_empty() && country_value(c).is_some())
+                    .filter_map(|c| c.code)
+                    .collect();
+                for (code, n) in &counts {
+                    if filled.contains(code) {
+                        report.drawn = report.drawn.saturating_add(*n);
+                    } else {
+                        report.unmapped_weight = report.unmapped_weight.saturating_add(*n);
+                    }
+                }
+                let located = tally.located_unit(opts.unit);
+                report.no_country = located.found - located.with_country;
+                report.unmapped =
+                    crate::export::geojson::unmapped_countries(tally, basemap, opts.unit);
                 scale.clone()
             } else {
                 ColorScale::fit(opts.scale, std::iter::empty())
@@ -622,28 +680,34 @@ fn polyline(pb: &mut PathBuilder, line: &[(f64, f64)], proj: &Projection, frame:
     }
 }
 
-/// Places with coordinates and their weights, minus coarse ones when they are dropped.
+/// Places with coordinates inside the map's area and their weights in the map's unit,
+/// minus coarse ones when they are dropped; what is not drawn is counted in the report.
 fn located_places(
     tally: &Tally,
     region: Bbox,
     coarse_km: u32,
+    unit: Unit,
     report: &mut MapReport,
 ) -> Vec<(f64, f64, u128)> {
     let mut out = Vec::new();
     for (place, w) in tally.places() {
+        let n = unit.of(&w);
+        if n == 0 {
+            continue;
+        }
         let Some((lat, lon)) = place.coords() else {
+            report.no_coordinates = report.no_coordinates.saturating_add(n);
             continue;
         };
-        let n = w[V4].saturating_add(w[V6]);
+        if !region.contains(lon, lat) {
+            report.outside = report.outside.saturating_add(n);
+            continue;
+        }
         if place.accuracy_radius.is_some_and(|r| r >= coarse_km) {
             report.coarse = report.coarse.saturating_add(n);
             if report.coarse_dropped {
                 continue;
             }
-        }
-        if !region.contains(lon, lat) {
-            report.outside = report.outside.saturating_add(n);
-            continue;
         }
         out.push((lon, lat, n));
     }
@@ -677,7 +741,7 @@ fn draw_points(
     } = canvas;
     let (w, h) = (frame.width as usize, frame.height as usize);
     let mut grid = vec![0f64; w * h];
-    for (lon, lat, n) in located_places(tally, region, coarse_km, report) {
+    for (lon, lat, n) in located_places(tally, region, coarse_km, opts.unit, report) {
         let Some(p) = proj.forward(lon, lat) else {
             continue;
         };
@@ -731,7 +795,7 @@ fn draw_cells(
         coarse_km,
     } = canvas;
     // Bin the places, then draw each bin as a polygon in its projected shape.
-    let located = located_places(tally, region, coarse_km, report);
+    let located = located_places(tally, region, coarse_km, opts.unit, report);
     report.drawn = located.iter().fold(0u128, |a, p| a.saturating_add(p.2));
     let bins: Vec<(Vec<Ring>, u128)> = if opts.mode == Mode::Hex {
         let res = crate::tally::h3_resolution(opts.h3_res)?;
@@ -854,6 +918,72 @@ fn gaussian_blur(grid: &[f64], w: usize, h: usize, sigma: f32) -> Vec<f64> {
     pass(&pass(grid, true), false)
 }
 
+/// The size of the footer's notes and attribution for a map `w` pixels wide.
+fn tiny_text(w: f32) -> f32 {
+    (w * 0.0095).max(8.0)
+}
+
+/// What a map leaves out and why, each as a long and a short phrase (empty when it draws
+/// everything located in its unit).
+fn not_drawn_parts(report: &MapReport, unit: &str) -> Vec<(String, String)> {
+    let mut parts = Vec::new();
+    let mut first = true;
+    let mut add = |n: u128, why: String, short_why: &str| {
+        if n == 0 {
+            return;
+        }
+        let u = if first {
+            format!(" {unit}")
+        } else {
+            String::new()
+        };
+        first = false;
+        parts.push((
+            format!("{}{u} {why}", thousands(n)),
+            format!("{}{u} {short_why}", short_count(n as f64)),
+        ));
+    };
+    if report.coarse_dropped {
+        add(
+            report.coarse,
+            format!(
+                "at coarse locations (accuracy ≥ {} km, --drop-coarse)",
+                report.coarse_km
+            ),
+            "coarse",
+        );
+    }
+    add(report.outside, "outside the map's area".into(), "outside");
+    add(
+        report.no_coordinates,
+        "without coordinates".into(),
+        "without coordinates",
+    );
+    add(report.no_country, "without a country".into(), "no country");
+    let codes: Vec<String> = report.unmapped.iter().map(ToString::to_string).collect();
+    add(
+        report.unmapped_weight,
+        if codes.is_empty() {
+            "in countries without a population figure".into()
+        } else {
+            format!("in countries without a polygon ({})", codes.join(", "))
+        },
+        "unmapped",
+    );
+    if let Some(o) = &report.other_unit {
+        parts.push((
+            format!("{} {} (--unit {})", thousands(o.found), o.unit, o.flag),
+            format!(
+                "{} {} (--unit {})",
+                short_count(o.found as f64),
+                o.unit,
+                o.flag
+            ),
+        ));
+    }
+    parts
+}
+
 fn thousands(n: u128) -> String {
     let s = n.to_string();
     let mut out = String::new();
@@ -883,7 +1013,7 @@ fn draw_legend(
     let margin = w * 0.02;
     let big = (w * 0.021).max(13.0);
     let small = (w * 0.0115).max(9.0);
-    let tiny = (w * 0.0095).max(8.0);
+    let tiny = tiny_text(w);
     let title = opts
         .title
         .clone()
@@ -898,10 +1028,8 @@ fn draw_legend(
         pal.text,
         Align::Left,
     );
-    let located = tally
-        .located(V4)
-        .found
-        .saturating_add(tally.located(V6).found);
+    let _ = tally;
+    let unit = opts.unit.label();
     // Every database the tally was made with (a merge of mixed databases names them all).
     let mut names: Vec<String> = Vec::new();
     for d in databases {
@@ -923,8 +1051,8 @@ fn draw_legend(
         ProjectionKind::Mercator => "Mercator",
     };
     let subtitle = format!(
-        "{} located addresses · {db} · {projection} projection",
-        thousands(located)
+        "{} {unit} drawn · {db} · {projection} projection",
+        thousands(report.drawn)
     );
     fonts.draw(
         pixmap,
@@ -965,15 +1093,15 @@ fn draw_legend(
             );
         }
     }
-    let unit = match (opts.mode, opts.per_capita) {
-        (Mode::Points, _) => "addresses per pixel".to_owned(),
+    let bar_label = match (opts.mode, opts.per_capita) {
+        (Mode::Points, _) => format!("{unit} per pixel"),
         (Mode::Cells, _) => format!(
-            "addresses per {}° cell",
+            "{unit} per {}° cell",
             crate::util::trim_decimal(opts.cell, 4)
         ),
-        (Mode::Choropleth, true) => "addresses per million people".to_owned(),
-        (Mode::Choropleth, false) => "addresses per country".to_owned(),
-        (Mode::Hex, _) => format!("addresses per H3 cell (resolution {})", opts.h3_res),
+        (Mode::Choropleth, true) => format!("{unit} per million people"),
+        (Mode::Choropleth, false) => format!("{unit} per country"),
+        (Mode::Hex, _) => format!("{unit} per H3 cell (resolution {})", opts.h3_res),
     };
     let scale_name = match opts.scale {
         ScaleKind::EqHist => "histogram-equalised",
@@ -983,7 +1111,7 @@ fn draw_legend(
     };
     fonts.draw(
         pixmap,
-        &unit,
+        &bar_label,
         bar_x - margin * 0.6,
         bar_y + bar_h,
         small,
@@ -1002,37 +1130,40 @@ fn draw_legend(
         Align::Left,
     );
 
-    // Honesty about coarse locations, then attribution.
+    // What the map includes and leaves out, for this map; then the attribution.
     let bottom = pixmap.height() as f32;
-    if report.coarse > 0 && opts.mode != Mode::Choropleth {
-        let share = report.coarse as f64 / located.max(1) as f64 * 100.0;
-        let km = opts.drop_coarse_km.unwrap_or(COARSE_KM);
-        let (long, short) = if report.coarse_dropped {
-            let s = format!(
-                "Left out: {} addresses at coarse locations (accuracy radius ≥ {km} km)",
-                thousands(report.coarse)
-            );
-            (s.clone(), s)
-        } else {
-            let s = format!(
-                "Includes {} addresses ({share:.1}%) at coarse locations (accuracy ≥ {km} km)",
-                thousands(report.coarse)
-            );
-            (
-                format!("{s}, e.g. country centroids; --drop-coarse leaves them out"),
-                s,
-            )
+    let fits = |text: &str| fonts.width(text, tiny, false) <= w - 2.0 * margin;
+    let pick = |long: String, short: String| if fits(&long) { long } else { short };
+    let mut lines = Vec::new();
+    if report.coarse > 0 && !report.coarse_dropped && opts.mode != Mode::Choropleth {
+        let share = report.coarse as f64 / report.drawn.max(1) as f64 * 100.0;
+        let km = report.coarse_km;
+        let s = format!(
+            "Includes {} {unit} ({share:.1}%) at coarse locations (accuracy ≥ {km} km)",
+            thousands(report.coarse)
+        );
+        lines.push(pick(
+            format!("{s}, e.g. country centroids; --drop-coarse leaves them out"),
+            s,
+        ));
+    }
+    let not_drawn = not_drawn_parts(report, unit);
+    if !not_drawn.is_empty() {
+        let join = |parts: &[(String, String)], long: bool| {
+            let v: Vec<&str> = parts
+                .iter()
+                .map(|(l, s)| if long { l.as_str() } else { s.as_str() })
+                .collect();
+            format!("Not drawn: {}", v.join(" · "))
         };
-        let note = if fonts.width(&long, tiny, false) <= w - 2.0 * margin {
-            long
-        } else {
-            short
-        };
+        lines.push(pick(join(&not_drawn, true), join(&not_drawn, false)));
+    }
+    for (i, line) in lines.iter().rev().enumerate() {
         fonts.draw(
             pixmap,
-            &note,
+            line,
             margin,
-            bottom - tiny * 2.6,
+            bottom - tiny * (2.6 + 1.7 * i as f32),
             tiny,
             false,
             pal.muted,

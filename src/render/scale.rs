@@ -116,24 +116,44 @@ impl ColorScale {
 /// A count for a legend: `950`, `12k`, `3.4M`, `1.2B` (two significant digits above 1000).
 #[must_use]
 pub fn short_count(v: f64) -> String {
-    let (div, suffix) = match v.abs() {
-        x if x >= 1e9 => (1e9, "B"),
-        x if x >= 1e6 => (1e6, "M"),
-        x if x >= 1e3 => (1e3, "k"),
-        _ => (1.0, ""),
-    };
-    let x = v / div;
-    if suffix.is_empty() {
-        if v >= 10.0 || v == v.round() {
-            format!("{}", v.round())
+    // Thousands, millions, billions, then trillions, quadrillions and quintillions (IPv6
+    // /64 subnets reach 1.8e19); past 1000E, scientific notation.
+    const SUFFIXES: [(f64, &str); 7] = [
+        (1.0, ""),
+        (1e3, "k"),
+        (1e6, "M"),
+        (1e9, "B"),
+        (1e12, "T"),
+        (1e15, "P"),
+        (1e18, "E"),
+    ];
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    let mut i = SUFFIXES
+        .iter()
+        .rposition(|(d, _)| v.abs() >= *d)
+        .unwrap_or(0);
+    loop {
+        let (div, suffix) = SUFFIXES[i];
+        let x = v / div;
+        // Whole numbers from 10 up (and whole small counts); one decimal below 10.
+        let (text, shown) = if x.abs() >= 10.0 || (i == 0 && x == x.round()) {
+            (format!("{}", x.round()), x.round())
         } else {
-            format!("{v:.1}")
+            let t = format!("{x:.1}");
+            let shown = t.parse::<f64>().unwrap_or(x);
+            (t.trim_end_matches(".0").to_owned(), shown)
+        };
+        // 999,960 is "1M", not "1000k".
+        if shown.abs() >= 1000.0 {
+            if i + 1 < SUFFIXES.len() {
+                i += 1;
+                continue;
+            }
+            return format!("{v:.1e}");
         }
-    } else if x >= 10.0 {
-        format!("{}{suffix}", x.round())
-    } else {
-        let s = format!("{x:.1}");
-        format!("{}{suffix}", s.trim_end_matches(".0"))
+        return format!("{text}{suffix}");
     }
 }
 
@@ -188,5 +208,13 @@ mod tests {
         assert_eq!(short_count(56_000.0), "56k");
         assert_eq!(short_count(3_400_000.0), "3.4M");
         assert_eq!(short_count(2_000_000_000.0), "2B");
+        assert_eq!(short_count(194_660e9), "195T");
+        assert_eq!(short_count(1.012_914e18), "1E");
+        assert_eq!(short_count(3.4e15), "3.4P");
+        assert_eq!(short_count(999_960.0), "1M");
+        assert_eq!(short_count(999.7), "1k");
+        assert_eq!(short_count(9.96), "10");
+        assert_eq!(short_count(2.5), "2.5");
+        assert_eq!(short_count(1.8e22), "1.8e22");
     }
 }

@@ -34,26 +34,27 @@ fn countries_cells_and_summary_from_a_city_database() {
     assert_eq!(
         csv_rows(&env.read("c.csv")),
         rows(&[
-            &["country", "count", "share"],
-            &["US", "3", "0.375000"],
-            &["DE", "1", "0.125000"],
-            &["FR", "1", "0.125000"],
-            &["GB", "1", "0.125000"],
-            &["NO", "1", "0.125000"],
-            &["TW", "1", "0.125000"],
+            &["country", "count", "share", "unit"],
+            // Shares are of all 10 addresses found, whether or not they have a country.
+            &["US", "3", "0.300000", "addresses"],
+            &["DE", "1", "0.100000", "addresses"],
+            &["FR", "1", "0.100000", "addresses"],
+            &["GB", "1", "0.100000", "addresses"],
+            &["NO", "1", "0.100000", "addresses"],
+            &["TW", "1", "0.100000", "addresses"],
         ])
     );
     // Cells: half-open 1-degree cells aligned on -90/-180, ordered south to north.
     assert_eq!(
         csv_rows(&env.read("g.csv")),
         rows(&[
-            &["lat_min", "lon_min", "lat_max", "lon_max", "count"],
-            &["25", "121", "26", "122", "1"],
-            &["35", "139", "36", "140", "1"],
-            &["37", "-98", "38", "-97", "3"],
-            &["48", "2", "49", "3", "1"],
-            &["51", "-1", "52", "0", "1"],
-            &["51", "9", "52", "10", "1"],
+            &["lat_min", "lon_min", "lat_max", "lon_max", "count", "unit"],
+            &["25", "121", "26", "122", "1", "addresses"],
+            &["35", "139", "36", "140", "1", "addresses"],
+            &["37", "-98", "38", "-97", "3", "addresses"],
+            &["48", "2", "49", "3", "1", "addresses"],
+            &["51", "-1", "52", "0", "1", "addresses"],
+            &["51", "9", "52", "10", "1", "addresses"],
         ])
     );
     let s = json(&env.read("s.json"));
@@ -88,7 +89,7 @@ fn registered_country_fallback_is_opt_in() {
     let plain = env
         .run_with_stdin(&["aggregate", "--db", db, "-"], Some(b"3.0.0.1\n3.0.0.2\n"))
         .ok();
-    assert_eq!(plain.stdout, "country,count,share\n");
+    assert_eq!(plain.stdout, "country,count,share,unit\n");
     let run = env
         .run_with_stdin(
             &[
@@ -134,9 +135,9 @@ fn cidr_lines_weigh_every_address_split_along_database_networks() {
     assert_eq!(
         csv_rows(&env.read("c.csv")),
         rows(&[
-            &["country", "count", "share"],
-            &["DE", "65536", "0.998051"],
-            &["US", "128", "0.001949"]
+            &["country", "count", "share", "unit"],
+            &["DE", "65536", "0.998051", "addresses"],
+            &["US", "128", "0.001949", "addresses"]
         ])
     );
     let s = json(&env.read("s.json"));
@@ -162,13 +163,17 @@ fn cidr_lines_weigh_every_address_split_along_database_networks() {
     assert_eq!(
         csv_rows(&env.read("c6.csv")),
         rows(&[
-            &["country", "count", "share"],
-            &["GB", "4294967296", "1.000000"]
+            &["country", "count", "share", "unit"],
+            &["GB", "4294967296", "1.000000", "/64 subnets"]
         ])
     );
     let s = json(&env.read("s6.json"));
-    assert_eq!(s["by_family"]["ipv6"]["found"], 1u64 << 32);
-    assert_eq!(s["units"]["ipv6"], "/64 subnets");
+    // The prefix's /64 subnets are never counted as addresses.
+    assert_eq!(s["subnets_64"]["found"], 1u64 << 32);
+    assert_eq!(s["subnets_64"]["unit"], "/64 subnets");
+    assert_eq!(s["found"], 0);
+    assert_eq!(s["by_family"]["ipv6"]["found"], 0);
+    assert_eq!(s["by_family"]["ipv6"]["prefixes"], 1);
 }
 
 #[test]
@@ -191,13 +196,13 @@ fn whole_db_tallies_the_address_space_by_network_size() {
     assert_eq!(
         csv_rows(&out.stdout),
         rows(&[
-            &["country", "count", "share"],
-            &["DE", "65536", "0.980843"],
-            &["AQ", "256", "0.003831"],
-            &["CA", "256", "0.003831"],
-            &["FR", "256", "0.003831"],
-            &["NO", "256", "0.003831"],
-            &["US", "256", "0.003831"],
+            &["country", "count", "share", "unit"],
+            &["DE", "65536", "0.003891", "addresses"],
+            &["AQ", "256", "0.000015", "addresses"],
+            &["CA", "256", "0.000015", "addresses"],
+            &["FR", "256", "0.000015", "addresses"],
+            &["NO", "256", "0.000015", "addresses"],
+            &["US", "256", "0.000015", "addresses"],
         ])
     );
     let s = json(&env.read("s.json"));
@@ -245,20 +250,20 @@ fn separate_ipv4_and_ipv6_files_act_as_one_database() {
         assert_eq!(
             csv_rows(&env.read("c.csv")),
             rows(&[
-                &["country", "count", "share"],
-                &["BR", "1", "0.333333"],
-                &["GB", "1", "0.333333"],
-                &["US", "1", "0.333333"]
+                &["country", "count", "share", "unit"],
+                &["BR", "1", "0.250000", "addresses"],
+                &["GB", "1", "0.250000", "addresses"],
+                &["US", "1", "0.250000", "addresses"]
             ])
         );
         // f32 coordinates read as the decimals they were written as; "" means unknown.
         assert_eq!(
             csv_rows(&env.read("g.csv")),
             rows(&[
-                &["lat_min", "lon_min", "lat_max", "lon_max", "count"],
-                &["-16", "-48", "-15", "-47", "1"],
-                &["37", "-98", "38", "-97", "1"],
-                &["51", "-1", "52", "0", "1"],
+                &["lat_min", "lon_min", "lat_max", "lon_max", "count", "unit"],
+                &["-16", "-48", "-15", "-47", "1", "addresses"],
+                &["37", "-98", "38", "-97", "1", "addresses"],
+                &["51", "-1", "52", "0", "1", "addresses"],
             ])
         );
         let s = json(&env.read("s.json"));
@@ -304,7 +309,7 @@ fn the_embedded_database_gives_countries_and_says_why_there_are_no_cells() {
         .ok();
     assert_eq!(
         csv_rows(&env.read("g.csv")),
-        rows(&[&["lat_min", "lon_min", "lat_max", "lon_max", "count"]])
+        rows(&[&["lat_min", "lon_min", "lat_max", "lon_max", "count", "unit"]])
     );
     assert!(
         run.stderr.contains("no coordinates"),
@@ -357,11 +362,11 @@ fn fine_cells_and_bad_cell_sizes() {
     assert_eq!(
         csv_rows(&env.read("g.csv")),
         rows(&[
-            &["lat_min", "lon_min", "lat_max", "lon_max", "count"],
+            &["lat_min", "lon_min", "lat_max", "lon_max", "count", "unit"],
             // latitude -90 / longitude -180: the first cell; 90 / 180: the last.
-            &["-90", "-180", "-89.99", "-179.99", "1"],
-            &["37.75", "-97.83", "37.76", "-97.82", "1"],
-            &["89.99", "179.99", "90", "180", "1"],
+            &["-90", "-180", "-89.99", "-179.99", "1", "addresses"],
+            &["37.75", "-97.83", "37.76", "-97.82", "1", "addresses"],
+            &["89.99", "179.99", "90", "180", "1", "addresses"],
         ])
     );
     for bad in ["0", "0.001", "-1", "200", "nan"] {
@@ -395,8 +400,11 @@ fn empty_input_gives_an_empty_but_valid_result() {
         "t.json",
     ])
     .ok();
-    assert_eq!(env.read("c.csv"), "country,count,share\n");
-    assert_eq!(env.read("g.csv"), "lat_min,lon_min,lat_max,lon_max,count\n");
+    assert_eq!(env.read("c.csv"), "country,count,share,unit\n");
+    assert_eq!(
+        env.read("g.csv"),
+        "lat_min,lon_min,lat_max,lon_max,count,unit\n"
+    );
     let s = json(&env.read("s.json"));
     assert_eq!(s["lines"], 0);
     assert_eq!(s["found"], 0);

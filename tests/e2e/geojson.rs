@@ -185,8 +185,10 @@ fn countries_layer_joins_france_norway_and_taiwan_on_both_basemaps() {
                 .unwrap_or_else(|| panic!("{file}: no feature for {code}"));
             assert_eq!(prop(f, "count"), n, "{file} {code}");
         }
-        // 6 addresses have a country (3.0.0.1 has only coordinates); FR has 2.
-        assert_eq!(prop(codes["FR"], "share"), 0.333333);
+        // 7 addresses were found (3.0.0.1 has only coordinates); FR has 2. Shares are of
+        // all found, in every layer.
+        assert_eq!(prop(codes["FR"], "share"), 0.285714);
+        assert_eq!(prop(codes["FR"], "unit"), "addresses");
         // Per million people, as the map's legend counts it: NO's count over POP_EST, x 1e6.
         let no = codes["NO"];
         let per_million = prop(no, "per_million").as_f64().unwrap();
@@ -225,29 +227,38 @@ fn every_code_of_the_embedded_database_has_a_polygon() {
     db_codes.sort();
     db_codes.dedup();
     assert!(db_codes.len() >= 240, "{}", db_codes.len());
-    let run = env
-        .run(&[
-            "geojson",
-            "all.json",
-            "--layer",
-            "countries",
-            "-o",
-            "c.geojson",
-        ])
-        .ok();
-    assert!(!run.stderr.contains("no polygon"), "{}", run.stderr);
-    let fs = features(&env.read("c.geojson"));
-    let codes = by_code(&fs);
+    // IPv4 addresses and IPv6 /64 subnets are two layers; every code counts in one.
+    let mut layers = Vec::new();
+    for unit in ["addresses", "subnets"] {
+        let run = env
+            .run(&[
+                "geojson",
+                "all.json",
+                "--layer",
+                "countries",
+                "--unit",
+                unit,
+                "-o",
+                "c.geojson",
+            ])
+            .ok();
+        assert!(!run.stderr.contains("no polygon"), "{}", run.stderr);
+        layers.push(features(&env.read("c.geojson")));
+    }
+    let (v4, v6) = (by_code(&layers[0]), by_code(&layers[1]));
+    assert_eq!(prop(v4["DE"], "unit"), "addresses");
+    assert_eq!(prop(v6["DE"], "unit"), "/64 subnets");
+    let codes = v4;
     let missing: Vec<&String> = db_codes
         .iter()
         .filter(|c| !codes.contains_key(*c))
         .collect();
     assert!(missing.is_empty(), "codes without a polygon: {missing:?}");
     for c in &db_codes {
-        assert!(
-            prop(codes[c.as_str()], "count").as_u64().unwrap() > 0,
-            "{c}"
-        );
+        let n = |layer: &HashMap<String, &geojson::Feature>| {
+            prop(layer[c.as_str()], "count").as_u64().unwrap()
+        };
+        assert!(n(&codes) + n(&v6) > 0, "{c}");
     }
 }
 
@@ -329,6 +340,8 @@ fn cells_and_places_layers_match_the_tables() {
         "g.csv",
         "--cell",
         "0.5",
+        "--summary",
+        "s.json",
     ])
     .ok();
     env.run(&[
@@ -362,11 +375,16 @@ fn cells_and_places_layers_match_the_tables() {
             row[4].parse::<u64>().unwrap()
         );
     }
+    // Shares are of every address found, so the cells' add up to the part with coordinates.
+    let s = json(&env.read("s.json"));
+    let expected = s["with_coords"].as_f64().unwrap() / s["found"].as_f64().unwrap();
+    assert!(expected < 1.0, "{s}");
     let total: f64 = cells
         .iter()
         .map(|f| prop(f, "share").as_f64().unwrap())
         .sum();
-    assert!((total - 1.0).abs() < 1e-5, "{total}");
+    assert!((total - expected).abs() < 1e-5, "{total} {expected}");
+    assert!(cells.iter().all(|f| prop(f, "unit") == "addresses"));
 
     env.run(&[
         "geojson",

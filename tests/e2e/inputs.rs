@@ -332,7 +332,7 @@ fn outputs_to_fifos_devices_and_symlinks_write_through() {
     .ok();
     assert_eq!(
         reader.join().unwrap(),
-        "country,count,share\nUS,1,1.000000\n"
+        "country,count,share,unit\nUS,1,1.000000,addresses\n"
     );
     use std::os::unix::fs::FileTypeExt;
     assert!(
@@ -352,7 +352,10 @@ fn outputs_to_fifos_devices_and_symlinks_write_through() {
             "/dev/null",
         ])
         .ok();
-    assert_eq!(out.stdout, "country,count,share\nUS,1,1.000000\n");
+    assert_eq!(
+        out.stdout,
+        "country,count,share,unit\nUS,1,1.000000,addresses\n"
+    );
     assert!(
         std::fs::metadata("/dev/null")
             .unwrap()
@@ -380,6 +383,6 @@ fn outputs_to_fifos_devices_and_symlinks_write_through() {
     );
     assert_eq!(
         env.read("real/c.csv"),
-        "country,count,share\nUS,1,1.000000\n"
+        "country,count,share,unit\nUS,1,1.000000,addresses\n"
     );
 }

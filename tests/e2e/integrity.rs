@@ -659,8 +659,16 @@ fn a_tally_is_recognised_by_parsing_whatever_its_key_order_or_a_bom() {
 }
 
 /// `found + not_found` of a summary, per family, as exact integers.
+/// Found plus not found: IPv4 prefixes in addresses, IPv6 prefixes in /64 subnets (the
+/// summary's `subnets_64`, never added to the IPv6 addresses).
 fn family_total(s: &serde_json::Value, family: &str) -> u128 {
-    let f = &s["by_family"][family];
+    let f = if family == "ipv6" {
+        assert_eq!(s["by_family"]["ipv6"]["found"], 0, "{s}");
+        assert_eq!(s["by_family"]["ipv6"]["not_found"], 0, "{s}");
+        &s["subnets_64"]
+    } else {
+        &s["by_family"][family]
+    };
     let n = |v: &serde_json::Value| -> u128 {
         v.as_u64().map(u128::from).unwrap_or_else(|| {
             // Beyond u64: read the exact digits.
@@ -712,16 +720,16 @@ fn a_slash64_counts_once_whatever_the_database_splits_it_into() {
     };
     // The /64 is answered by the record holding its first address: US, once.
     let (s, c) = run("2001:db8:0:1::/64");
-    assert_eq!(s["by_family"]["ipv6"]["found"], 1, "{s}");
+    assert_eq!(s["subnets_64"]["found"], 1, "{s}");
     assert_eq!(family_total(&s, "ipv6"), 1);
-    assert_eq!(c, "country,count,share\nUS,1,1.000000\n");
+    assert_eq!(c, "country,count,share,unit\nUS,1,1.000000,/64 subnets\n");
     // A /48 is 65,536 /64s, however its networks are cut.
     for prefix in ["2001:db8::/48", "2001:db8:1::/48"] {
         let (s, _) = run(prefix);
         assert_eq!(family_total(&s, "ipv6"), 65_536, "{prefix}: {s}");
     }
     let (s, c) = run("2001:db8::/48");
-    assert_eq!(s["by_family"]["ipv6"]["found"], 1, "{s}");
+    assert_eq!(s["subnets_64"]["found"], 1, "{s}");
     assert!(c.contains("US,1\n") || c.contains("US,1,"), "{c}");
     // A prefix smaller than a /64 counts as one, answered at its first address.
     let (s, c) = run("2001:db8:0:1:4000::/66");
@@ -792,7 +800,10 @@ fn every_prefix_weighs_exactly_its_size_including_aliased_space() {
     let s = crate::common::json(&r.stdout);
     assert_eq!(family_total(&s, "ipv6"), 1 << 64, "{s}");
     assert!(
-        s["not_found_reasons"]["ipv4_alias"].as_u64().unwrap() > 0,
+        s["subnets_64"]["not_found_reasons"]["ipv4_alias"]
+            .as_u64()
+            .unwrap()
+            > 0,
         "{s}"
     );
 }
@@ -970,7 +981,7 @@ fn compressed_input_is_recognised_from_enough_bytes_and_skippable_frames() {
             ruzstd::encoding::CompressionLevel::Fastest,
         )
     };
-    let expected = "country,count,share\nUS,2,0.666667\nDE,1,0.333333\n";
+    let expected = "country,count,share,unit\nUS,2,0.666667,addresses\nDE,1,0.333333,addresses\n";
     // As pzstd writes it: a skippable frame first, and another between two frames.
     let mut pz = skippable(&[0u8; 4]);
     pz.extend(zst("1.0.0.1\n2.0.0.1\n"));
@@ -1143,7 +1154,7 @@ fn duplicate_location_ids_are_bad_rows_and_the_first_range_in_the_file_stands() 
     // 1.0.0.1 lies only in the dropped range.
     assert_eq!(
         r.stdout,
-        "country,count,share\nAU,1,0.500000\nJP,1,0.500000\n"
+        "country,count,share,unit\nAU,1,0.500000,addresses\nJP,1,0.500000,addresses\n"
     );
     let strict = env.run(&["aggregate", "--db", "legacy", "in.txt", "--strict"]);
     assert_eq!(strict.code, 3, "{}", strict.stderr);
@@ -1257,7 +1268,10 @@ fn a_huge_field_or_a_zip_bomb_keeps_memory_bounded() {
         stderr.contains("dbip-city-ipv4.csv:1: field_too_long"),
         "{stderr}"
     );
-    assert_eq!(env.read("c.csv"), "country,count,share\nJP,1,1.000000\n");
+    assert_eq!(
+        env.read("c.csv"),
+        "country,count,share,unit\nJP,1,1.000000,addresses\n"
+    );
     assert!(peak < 150 * 1024, "peak RSS {peak} KiB for a 200 MB field");
 
     // A 500 MB field deflated into a zip of about 0.5 MB: refused as a bomb, quickly.
@@ -1368,7 +1382,10 @@ fn a_corrupt_record_gives_the_same_answer_and_error_on_every_lookup_path() {
                 "--no-cache",
             ])
             .ok();
-        assert_eq!(r.stdout, "country,count,share\nUS,2,1.000000\n", "{lookup}");
+        assert_eq!(
+            r.stdout, "country,count,share,unit\nUS,2,1.000000,addresses\n",
+            "{lookup}"
+        );
         let r = env.run(&[
             "aggregate",
             "--db",

@@ -23,7 +23,7 @@ fn tallies_of_shards_merge_to_the_tally_of_the_whole() {
     assert_eq!(m["counters"], all["counters"]);
     assert_eq!(m["databases"][0]["type"], "GeoIP2-City");
     assert_eq!(m["format"], "ipatlas-tally");
-    assert_eq!(m["version"], 1);
+    assert_eq!(m["version"], 2);
 }
 
 #[test]
@@ -64,10 +64,10 @@ fn merge_refuses_other_databases_newer_versions_and_broken_files() {
     .ok();
 
     let text = env.read("a.json");
-    env.write("newer.json", text.replace("\"version\":1", "\"version\":2"));
+    env.write("newer.json", text.replace("\"version\":2", "\"version\":3"));
     let r = env.run(&["merge", "a.json", "newer.json", "-o", "m2.json"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("version 2"), "{}", r.stderr);
+    assert!(r.stderr.contains("version 3"), "{}", r.stderr);
     env.write("cut.json", &text[..text.len() / 2]);
     let r = env.run(&["merge", "cut.json", "-o", "m3.json"]);
     assert_eq!(r.code, 2);

@@ -52,7 +52,7 @@ fn descriptor_names_are_written_through_the_descriptor_never_renamed_over() {
         report.write_all(b"FOOTER\n").unwrap();
         assert_eq!(
             env.read("report.txt"),
-            "HEADER\ncountry,count,share\nUS,1,1.000000\nFOOTER\n",
+            "HEADER\ncountry,count,share,unit\nUS,1,1.000000,addresses\nFOOTER\n",
             "{name}"
         );
     }
@@ -68,7 +68,10 @@ fn descriptor_names_are_written_through_the_descriptor_never_renamed_over() {
             "to-stdout",
         ])
         .ok();
-    assert_eq!(r.stdout, "country,count,share\nUS,1,1.000000\n");
+    assert_eq!(
+        r.stdout,
+        "country,count,share,unit\nUS,1,1.000000,addresses\n"
+    );
     assert!(
         std::fs::symlink_metadata(env.path("to-stdout"))
             .unwrap()
@@ -115,7 +118,7 @@ fn a_closed_pipe_on_one_output_still_writes_every_other_output() {
         ],
     );
     assert_eq!(code, Some(0), "{err}");
-    assert!(env.read("c.csv").starts_with("country,count,share\n"));
+    assert!(env.read("c.csv").starts_with("country,count,share,unit\n"));
     assert!(env.read("t.json").contains("ipatlas-tally"));
     let (code, err) = with_closed_stdout(
         &env,
@@ -442,7 +445,8 @@ fn pseudo_country_codes_mean_no_country_in_mmdb_and_csv_alike() {
         (crate::common::json(&r.stdout), env.read("c.csv"))
     };
     let (s, c) = summary(db.to_str().unwrap());
-    assert_eq!(c, "country,count,share\nUS,1,1.000000\n");
+    // 8 found, one with a real country: its share is of all 8.
+    assert_eq!(c, "country,count,share,unit\nUS,1,0.125000,addresses\n");
     assert_eq!(s["found"], 8);
     assert_eq!(s["with_country"], 1);
     // export then build-db: the same answers.

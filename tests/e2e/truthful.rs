@@ -412,3 +412,214 @@ fn a_table_read_without_column_ends_with_a_hint() {
     let r = env.run(&["aggregate", "--db", db, "junk.txt"]).ok();
     assert!(!r.stderr.contains("hint"), "{}", r.stderr);
 }
+
+#[test]
+fn addresses_and_slash64_subnets_are_never_added_into_one_number() {
+    let (env, fx) = fixture_env();
+    let db = fx.nested.to_str().unwrap();
+    // Five IPv4 addresses (US), one IPv6 address and two IPv6 prefixes (GB, TW).
+    env.write(
+        "in.txt",
+        "1.0.0.1\n1.0.0.2\n1.0.0.3\n1.0.0.4\n1.0.0.5\n2a00::1\n2a00::/32\n2a01::/48\n",
+    );
+    env.run(&[
+        "aggregate",
+        "--db",
+        db,
+        "in.txt",
+        "--countries",
+        "c.csv",
+        "--cells",
+        "g.csv",
+        "--summary",
+        "s.json",
+        "--tally",
+        "t.json",
+    ])
+    .ok();
+    let subnets = (1u64 << 32) + 65_536;
+    // One row per country and unit: GB's address and its 2^32 /64s are two rows.
+    assert_eq!(
+        env.read("c.csv"),
+        format!(
+            "country,count,share,unit\n\
+             US,5,0.833333,addresses\nGB,1,0.166667,addresses\n\
+             GB,4294967296,{:.6},/64 subnets\nTW,65536,{:.6},/64 subnets\n",
+            (1u64 << 32) as f64 / subnets as f64,
+            65_536.0 / subnets as f64
+        )
+    );
+    let cells = env.read("g.csv");
+    assert!(cells.contains("\n51,-1,52,0,1,addresses\n"), "{cells}");
+    assert!(
+        cells.contains("\n51,-1,52,0,4294967296,/64 subnets\n"),
+        "{cells}"
+    );
+    let s = json(&env.read("s.json"));
+    assert_eq!(s["unit"], "addresses");
+    assert_eq!(s["found"], 6, "{s}");
+    assert_eq!(s["subnets_64"]["found"], subnets, "{s}");
+    assert_eq!(s["subnets_64"]["unit"], "/64 subnets");
+    assert_eq!(s["by_family"]["ipv6"]["found"], 1, "{s}");
+    assert_eq!(s["by_family"]["ipv6"]["records"], 3);
+    assert_eq!(s["by_family"]["ipv6"]["prefixes"], 2);
+    assert_eq!(s["countries"], 3);
+    // The tally keeps three columns, and a merge keeps them apart.
+    let t = json(&env.read("t.json"));
+    assert_eq!(t["version"], 2);
+    let gb = t["places"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["country"] == "GB")
+        .unwrap();
+    assert_eq!(
+        (gb["ipv4"].as_u64(), gb["ipv6"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(gb["subnets_64"], 1u64 << 32);
+    env.run(&["merge", "t.json", "t.json", "-o", "m.json"]).ok();
+    env.run(&["aggregate", "m.json", "--countries", "mc.csv"]);
+    let m = json(&env.read("m.json"));
+    let gb = m["places"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["country"] == "GB")
+        .unwrap();
+    assert_eq!(gb["ipv6"], 2);
+    assert_eq!(gb["subnets_64"], 1u64 << 33);
+
+    // A map shows one unit: addresses by default, and its footer and summary say how many
+    // /64 subnets it leaves out; --unit subnets draws those instead.
+    let r = env
+        .run(&[
+            "map",
+            "t.json",
+            "-o",
+            "m",
+            "--only",
+            "summary.json,map.png,cells.geojson",
+            "--width",
+            "300",
+        ])
+        .ok();
+    assert!(r.stderr.contains("--unit subnets"), "{}", r.stderr);
+    let s = json(&env.read("m/summary.json"));
+    assert_eq!(s["map"]["unit"], "addresses");
+    assert_eq!(s["map"]["drawn"], 6, "{s}");
+    assert_eq!(s["map"]["other_unit"]["unit"], "/64 subnets");
+    assert_eq!(s["map"]["other_unit"]["found"], subnets);
+    let layer = json(&env.read("m/cells.geojson"));
+    let counts: Vec<u64> = layer["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert_eq!(f["properties"]["unit"], "addresses");
+            f["properties"]["count"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(counts.iter().sum::<u64>(), 6);
+    env.run(&[
+        "map",
+        "t.json",
+        "-o",
+        "m6",
+        "--only",
+        "summary.json,map.png",
+        "--width",
+        "300",
+        "--unit",
+        "subnets",
+    ])
+    .ok();
+    let s = json(&env.read("m6/summary.json"));
+    assert_eq!(s["map"]["unit"], "/64 subnets");
+    assert_eq!(s["map"]["drawn"], subnets, "{s}");
+    assert_eq!(s["map"]["other_unit"]["found"], 6);
+    let g = env
+        .run(&[
+            "geojson",
+            "t.json",
+            "--layer",
+            "countries",
+            "--unit",
+            "subnets",
+        ])
+        .ok();
+    let layer = json(&g.stdout);
+    let gb = layer["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["iso_a2"] == "GB")
+        .unwrap();
+    assert_eq!(gb["properties"]["count"], 1u64 << 32);
+    assert_eq!(gb["properties"]["unit"], "/64 subnets");
+    // Asking for a unit the tally has none of says so.
+    env.write("v4.txt", "1.0.0.1\n");
+    let r = env
+        .run(&["geojson", "--db", db, "v4.txt", "--unit", "subnets"])
+        .ok();
+    assert!(
+        r.stderr.contains("no /64 subnets were located"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn share_means_the_same_in_every_layer_and_table() {
+    let (env, fx) = fixture_env();
+    let db = fx.nested.to_str().unwrap();
+    // 10 found: 3.0.0.1 has coordinates but no country, 6.0.0.1 a country but none,
+    // 4.0.0.1 neither.
+    env.write(
+        "in.txt",
+        "1.0.0.1\n1.0.0.2\n2.0.0.1\n3.0.0.1\n4.0.0.1\n5.5.5.1\n5.5.5.2\n6.0.0.1\n7.0.0.1\n8.0.0.1\n",
+    );
+    env.run(&[
+        "aggregate",
+        "--db",
+        db,
+        "in.txt",
+        "--tally",
+        "t.json",
+        "--countries",
+        "c.csv",
+        "--summary",
+        "s.json",
+    ])
+    .ok();
+    let found = json(&env.read("s.json"))["found"].as_u64().unwrap();
+    assert_eq!(found, 10);
+    let check = |count: u64, share: f64, what: &str| {
+        let expected = (count as f64 / found as f64 * 1e6).round() / 1e6;
+        assert!(
+            (share - expected).abs() < 1e-9,
+            "{what}: {count} -> {share}"
+        );
+    };
+    for row in crate::common::csv_rows(&env.read("c.csv")).iter().skip(1) {
+        check(
+            row[1].parse().unwrap(),
+            row[2].parse().unwrap(),
+            "countries.csv",
+        );
+    }
+    for layer in ["cells", "places", "countries", "hex"] {
+        let g = env.run(&["geojson", "t.json", "--layer", layer]).ok();
+        let fc = json(&g.stdout);
+        let features = fc["features"].as_array().unwrap();
+        assert!(!features.is_empty(), "{layer}");
+        for f in features {
+            let p = &f["properties"];
+            check(
+                p["count"].as_u64().unwrap(),
+                p["share"].as_f64().unwrap(),
+                layer,
+            );
+        }
+    }
+}
