@@ -107,7 +107,15 @@ impl Error {
         }
     }
 
+    /// An error writing the output the user named. The `tempfile` crate appends the
+    /// temporary file's path to its errors (`... at path "/d/.ipatlas-8Ydnml.tmp"`); a name
+    /// the user never gave does not belong in a message, so that suffix is cut.
     pub(crate) fn output(path: impl Into<String>, source: io::Error) -> Self {
+        let text = source.to_string();
+        let source = match (source.raw_os_error(), text.find(" at path \"")) {
+            (None, Some(cut)) => io::Error::new(source.kind(), text[..cut].to_owned()),
+            _ => source,
+        };
         Error::Output {
             path: path.into(),
             source,

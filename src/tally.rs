@@ -81,7 +81,26 @@ impl Unit {
         }
     }
 
-    /// The unit's name as a JSON key and a flag value.
+    /// The label for `n` of the unit: singular for one ("1 address", "1 /64 subnet").
+    #[must_use]
+    pub fn noun(self, n: u128) -> &'static str {
+        match (self, n) {
+            (Unit::Addresses, 1) => "address",
+            (Unit::Subnets64, 1) => "/64 subnet",
+            _ => self.label(),
+        }
+    }
+
+    /// The word that names the unit on the command line (`--unit addresses|subnets`).
+    #[must_use]
+    pub fn flag(self) -> &'static str {
+        match self {
+            Unit::Addresses => "addresses",
+            Unit::Subnets64 => "subnets",
+        }
+    }
+
+    /// The unit's name as a JSON key.
     #[must_use]
     pub fn key(self) -> &'static str {
         match self {

@@ -74,16 +74,28 @@ fn read_source(paths: &[PathBuf], strict: bool) -> Result<Source> {
     Ok(source)
 }
 
-/// The build time to record: `$SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
-fn build_epoch() -> u64 {
-    std::env::var("SOURCE_DATE_EPOCH")
+/// The build time to record: `$SOURCE_DATE_EPOCH` when set (reproducible builds), else the
+/// data's own date (an `.mmdb`'s build date, a CSV database's date from its names, zip
+/// entries or copyright notice), else, for data with no date at all, now (and a note says so).
+fn build_epoch(source: &formats::Source, quiet: bool) -> u64 {
+    if let Some(epoch) = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
-        })
+    {
+        return epoch;
+    }
+    if source.date.epoch > 0 {
+        return source.date.epoch;
+    }
+    if !quiet {
+        crate::util::say!(
+            "ipatlas: note: {} carries no date (no date in its names, no zip entry dates, no copyright notice): the database is dated by this build",
+            source.label
+        );
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 pub(super) fn run_build(args: &BuildDbArgs) -> Result<()> {
@@ -93,8 +105,8 @@ pub(super) fn run_build(args: &BuildDbArgs) -> Result<()> {
     }
     paths.output("-o", &args.output).check()?;
     let mut source = read_source(&args.from, args.strict)?;
-    let epoch = build_epoch();
-    let description = formats::describe(&source, epoch);
+    let epoch = build_epoch(&source, args.quiet);
+    let description = formats::describe(&source);
     let bytes = formats::to_mmdb(&mut source, &description, epoch)?;
     // Check what was written opens and decodes before it replaces anything.
     let check = Database::from_memory(

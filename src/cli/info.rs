@@ -29,6 +29,9 @@ struct Info {
     database_type: String,
     build_epoch: u64,
     build_date: String,
+    /// Where the date came from: the metadata, or for CSV data its names, zip entries,
+    /// copyright notice or file times.
+    date_from: String,
     ip_version: u16,
     record_size: u16,
     node_count: u32,
@@ -53,6 +56,7 @@ pub(super) fn run(args: &InfoArgs) -> Result<()> {
     for db in atlas.databases() {
         let meta = db.metadata();
         let schema = db.schema();
+        let dated = db.info();
         let (mut v4, mut v6) = (None, None);
         if args.networks {
             let (a, b) = count_networks(db)?;
@@ -63,7 +67,8 @@ pub(super) fn run(args: &InfoArgs) -> Result<()> {
             path: db.label().to_owned(),
             database_type: meta.database_type.clone(),
             build_epoch: meta.build_epoch,
-            build_date: crate::util::utc_date(meta.build_epoch),
+            build_date: dated.build_date,
+            date_from: dated.date_from.unwrap_or_else(|| "metadata".to_owned()),
             ip_version: meta.ip_version,
             record_size: meta.record_size,
             node_count: meta.node_count,

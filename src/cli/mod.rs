@@ -399,7 +399,7 @@ pub(crate) fn choose_unit(
             let warning = (found(unit) == 0).then(|| {
                 format!(
                     "--unit {}: no {} were located, so the {what} is empty",
-                    unit_flag(unit),
+                    unit.flag(),
                     unit.label()
                 )
             });
@@ -422,7 +422,7 @@ pub(crate) fn choose_unit(
                     Unit::Addresses.label(),
                     Unit::Subnets64.label(),
                     unit.label(),
-                    unit_flag(o),
+                    o.flag(),
                     o.label()
                 )
             });
@@ -432,14 +432,6 @@ pub(crate) fn choose_unit(
                 note,
             }
         }
-    }
-}
-
-/// The `--unit` value naming a unit.
-pub(crate) fn unit_flag(unit: crate::tally::Unit) -> &'static str {
-    match unit {
-        crate::tally::Unit::Addresses => "addresses",
-        crate::tally::Unit::Subnets64 => "subnets",
     }
 }
 

@@ -54,6 +54,110 @@ struct RecordKey {
     city: Option<String>,
 }
 
+/// When a database's data is from, and how that was found: never from the clock.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DataDate {
+    /// Seconds since the Unix epoch (the first day of the year when only the year is
+    /// known); 0 when unknown.
+    pub epoch: u64,
+    /// `YYYY-MM-DD`, `YYYY` when only the year is known, or `unknown`.
+    pub text: String,
+    /// Where it was found: `metadata` (an `.mmdb`'s build date), `file name`
+    /// (`GeoLiteCity_20130101`), `zip entry date`, `copyright line` (the year of legacy
+    /// files' notice) or `file modification time`; empty when unknown.
+    pub from: &'static str,
+}
+
+impl DataDate {
+    /// A known day.
+    #[must_use]
+    pub fn day(epoch: u64, from: &'static str) -> Self {
+        DataDate {
+            epoch,
+            text: crate::util::utc_date(epoch),
+            from,
+        }
+    }
+
+    fn ymd(y: i64, m: u32, d: u32, from: &'static str) -> Option<Self> {
+        let valid = (1990..=2200).contains(&y)
+            && (1..=12).contains(&m)
+            && (1..=days_in_month(y, m)).contains(&d);
+        valid.then(|| Self::day(epoch_of(y, m, d), from))
+    }
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Seconds from the Unix epoch to midnight UTC of a day (the inverse of
+/// [`crate::util::utc_date`], Howard Hinnant's days-from-civil).
+fn epoch_of(y: i64, m: u32, d: u32) -> u64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400).unwrap_or(0)
+}
+
+/// A date written as 8 digits in a name (`GeoLiteCity_20130101`,
+/// `GeoLite2-City-CSV_20260101.zip`): the last valid one.
+fn date_in_name(name: &str) -> Option<DataDate> {
+    let bytes = name.as_bytes();
+    let mut found = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i - start == 8 {
+            let n = |a: usize, b: usize| name[a..b].parse::<u32>().ok();
+            if let (Some(y), Some(m), Some(d)) = (
+                n(start, start + 4),
+                n(start + 4, start + 6),
+                n(start + 6, start + 8),
+            ) {
+                found = DataDate::ymd(i64::from(y), m, d, "file name").or(found);
+            }
+        }
+    }
+    found
+}
+
+/// The year of a `Copyright (c) 2008-2012 MaxMind ...` notice (its last year).
+fn copyright_year(head: &str) -> Option<DataDate> {
+    let line = head
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .map(str::trim)
+        .find(|l| l.to_ascii_lowercase().starts_with("copyright"))?;
+    let year = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| w.len() == 4)
+        .filter_map(|w| w.parse::<i64>().ok())
+        .filter(|y| (1990..=2200).contains(y))
+        .last()?;
+    Some(DataDate {
+        epoch: epoch_of(year, 1, 1),
+        text: year.to_string(),
+        from: "copyright line",
+    })
+}
+
 /// A database read from CSV (or walked from an `.mmdb`): ranges and the records they name.
 #[derive(Debug, Default)]
 pub struct Source {
@@ -62,8 +166,9 @@ pub struct Source {
     /// The `database_type` to write: the source's own kind (`GeoLite2-City`, `GeoLiteCity`,
     /// `ip-location-db-...`), so attributions follow the data.
     pub database_type: String,
-    /// Build time to write when none is forced: the newest source file's modification time.
-    pub epoch: u64,
+    /// When the data is from (see [`DataDate`]): what `build-db` records unless
+    /// `$SOURCE_DATE_EPOCH` is set, and what outputs show for a CSV database.
+    pub date: DataDate,
     /// IPv4 ranges `(first, last, record)`, inclusive.
     pub v4: Vec<(u32, u32, u32)>,
     /// IPv6 ranges `(first, last, record)`, inclusive.
@@ -397,8 +502,10 @@ struct CsvFile {
     zip: Option<PathBuf>,
     /// The file's path (on disk, or inside the zip).
     name: String,
-    /// Modification time, seconds since the epoch.
+    /// Modification time, seconds since the epoch (the zip archive's for an entry).
     mtime: u64,
+    /// A zip entry's own modification date, as the archive records it.
+    entry_date: Option<DataDate>,
 }
 
 impl CsvFile {
@@ -434,22 +541,25 @@ impl CsvFile {
         }
     }
 
-    /// The first line of the file that is not a copyright notice or blank, up to 4 KiB.
-    fn header(&self) -> Result<String> {
+    /// The first 4 KiB of the file, as text.
+    fn head(&self) -> Result<String> {
         self.with_reader(|r| {
             let mut head = Vec::new();
             r.take(4096)
                 .read_to_end(&mut head)
                 .map_err(|e| Error::database(&self.name, e))?;
-            let text = String::from_utf8_lossy(&head).into_owned();
-            Ok(text
-                .trim_start_matches('\u{feff}')
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("copyright"))
-                .unwrap_or("")
-                .to_owned())
+            Ok(String::from_utf8_lossy(&head).into_owned())
         })
+    }
+
+    /// The first line of the file that is not a copyright notice or blank.
+    fn header(head: &str) -> String {
+        head.trim_start_matches('\u{feff}')
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("copyright"))
+            .unwrap_or("")
+            .to_owned()
     }
 }
 
@@ -507,6 +617,7 @@ fn list_files(paths: &[PathBuf]) -> Result<Vec<CsvFile>> {
         zip: None,
         name: p.display().to_string(),
         mtime: mtime(p),
+        entry_date: None,
     };
     let is_csv = |name: &str| name.to_ascii_lowercase().ends_with(".csv");
     let mut files = Vec::new();
@@ -523,7 +634,7 @@ fn list_files(paths: &[PathBuf]) -> Result<Vec<CsvFile>> {
         } else if path.is_file() && !is_csv(&label) {
             let (file, _) =
                 crate::util::open_regular(path).map_err(|e| Error::database(&label, e))?;
-            let archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
+            let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
                 Error::database(&label, format!("not a zip archive ({e}); {EXPECTED}"))
             })?;
             let mut names: Vec<String> = archive
@@ -532,11 +643,26 @@ fn list_files(paths: &[PathBuf]) -> Result<Vec<CsvFile>> {
                 .filter(|n| is_csv(n))
                 .collect();
             names.sort();
-            files.extend(names.into_iter().map(|name| CsvFile {
-                zip: Some(path.clone()),
-                name,
-                mtime: mtime(path),
-            }));
+            for name in names {
+                let entry_date = archive
+                    .by_name(&name)
+                    .ok()
+                    .and_then(|e| e.last_modified())
+                    .and_then(|d| {
+                        DataDate::ymd(
+                            i64::from(d.year()),
+                            u32::from(d.month()),
+                            u32::from(d.day()),
+                            "zip entry date",
+                        )
+                    });
+                files.push(CsvFile {
+                    zip: Some(path.clone()),
+                    name,
+                    mtime: mtime(path),
+                    entry_date,
+                });
+            }
         } else {
             files.push(on_disk(path));
             // Companions: the locations beside a blocks file, and the other family.
@@ -576,8 +702,13 @@ pub fn load(paths: &[PathBuf]) -> Result<Source> {
         .join(",");
     let files = list_files(paths)?;
     let mut kinds: Vec<(CsvFile, Kind)> = Vec::new();
+    let mut copyright: Option<DataDate> = None;
     for file in files {
-        if let Some(kind) = classify(&file.header()?) {
+        let head = file.head()?;
+        if let Some(kind) = classify(&CsvFile::header(&head)) {
+            if copyright.is_none() {
+                copyright = copyright_year(&head);
+            }
             kinds.push((file, kind));
         }
     }
@@ -588,7 +719,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Source> {
             .map(|(f, _)| f)
             .collect()
     };
-    let epoch = kinds.iter().map(|(f, _)| f.mtime).max().unwrap_or(0);
+    let date = data_date(paths, &kinds, copyright);
     let mut source = if !of(Kind::Geolite2Blocks).is_empty() {
         let locations = pick_locations(&of(Kind::Geolite2Locations));
         let blocks = of(Kind::Geolite2Blocks);
@@ -615,8 +746,46 @@ pub fn load(paths: &[PathBuf]) -> Result<Source> {
             format!("no CSV database recognised; {EXPECTED}"),
         ));
     };
-    source.epoch = epoch;
+    source.date = date;
     Ok(source)
+}
+
+/// When a CSV database's data is from: a date in a name (the zip, the directory, the
+/// files), else the zip entries' own dates, else a legacy copyright notice's year, else the
+/// files' modification time; never the clock.
+fn data_date(
+    paths: &[PathBuf],
+    files: &[(CsvFile, Kind)],
+    copyright: Option<DataDate>,
+) -> DataDate {
+    let names = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .chain(files.iter().map(|(f, _)| f.name.clone()));
+    let latest = |dates: Vec<DataDate>| dates.into_iter().max_by_key(|d| d.epoch);
+    latest(names.filter_map(|n| date_in_name(&n)).collect())
+        .or_else(|| {
+            latest(
+                files
+                    .iter()
+                    .filter_map(|(f, _)| f.entry_date.clone())
+                    .collect(),
+            )
+        })
+        .or(copyright)
+        .or_else(|| {
+            files
+                .iter()
+                .map(|(f, _)| f.mtime)
+                .max()
+                .filter(|t| *t > 0)
+                .map(|t| DataDate::day(t, "file modification time"))
+        })
+        .unwrap_or_else(|| DataDate {
+            epoch: 0,
+            text: "unknown".to_owned(),
+            from: "",
+        })
 }
 
 /// Opens a CSV database (files, a directory or a zip) as a [`Database`]: the rows become an
@@ -627,22 +796,29 @@ pub fn open_database(
     overrides: &crate::locate::FieldOverrides,
 ) -> Result<(crate::locate::Database, Problems)> {
     let mut source = load(paths)?;
-    let description = describe(&source, source.epoch);
-    let epoch = source.epoch;
+    let description = describe(&source);
+    let epoch = source.date.epoch;
     let bytes = to_mmdb(&mut source, &description, epoch)?;
-    let db = crate::locate::Database::from_memory(source.label.clone(), bytes, overrides)?;
+    let mut db = crate::locate::Database::from_memory(source.label.clone(), bytes, overrides)?;
+    db.set_data_date(source.date.text.clone(), source.date.from);
     Ok((db, source.problems))
 }
 
-/// The metadata description of a database built from a source.
+/// The metadata description of a database built from a source: its data's date and where
+/// that came from.
 #[must_use]
-pub fn describe(source: &Source, epoch: u64) -> String {
+pub fn describe(source: &Source) -> String {
+    let d = &source.date;
+    let dated = if d.from.is_empty() {
+        "undated".to_owned()
+    } else {
+        format!("data of {} (from the {})", d.text, d.from)
+    };
     format!(
-        "{} built by ipatlas {} from {} on {}",
+        "{}, {dated}, converted by ipatlas {} from {}",
         source.database_type,
         env!("CARGO_PKG_VERSION"),
-        source.label,
-        crate::util::utc_date(epoch)
+        source.label
     )
 }
 

@@ -2,7 +2,7 @@
 //! and reading any opened `.mmdb` back into a `Source`.
 
 use super::mmdb;
-use super::{Problem, Record, Source};
+use super::{DataDate, Problem, Record, Source};
 use crate::error::{Error, Result};
 use crate::locate::{CountryFallback, Database};
 use crate::util::{block_last, cidr_blocks};
@@ -118,7 +118,7 @@ pub fn to_mmdb(source: &mut Source, description: &str, epoch: u64) -> Result<Vec
 pub fn from_database(db: &Database) -> Result<Source> {
     let label = db.label().to_owned();
     let mut source = Source::new(label.clone(), db.metadata().database_type.clone());
-    source.epoch = db.metadata().build_epoch;
+    source.date = DataDate::day(db.metadata().build_epoch, "metadata");
     let mut ids: FxHashMap<usize, u32> = FxHashMap::default();
     let err = |e: maxminddb::MaxMindDbError| Error::database(&label, e);
     let mut roots = vec!["0.0.0.0/0"];

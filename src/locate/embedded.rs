@@ -15,6 +15,11 @@ pub const DBIP_ATTRIBUTION: &str = "IP Geolocation by DB-IP (https://db-ip.com),
 /// MaxMind's required attribution for GeoLite2 data.
 pub const GEOLITE2_ATTRIBUTION: &str = "This product includes GeoLite2 data created by MaxMind, available from https://www.maxmind.com";
 
+/// MaxMind's attribution for the legacy GeoLite data (GeoLiteCity, 2008 to 2019), as its
+/// licence asked.
+pub const GEOLITE_LEGACY_ATTRIBUTION: &str =
+    "This product includes GeoLite data created by MaxMind, available from http://www.maxmind.com";
+
 /// The attribution to show for a database, from its file name and metadata type.
 #[must_use]
 pub fn attribution_for(label: &str, database_type: &str) -> Option<&'static str> {
@@ -31,6 +36,8 @@ pub fn attribution_for(label: &str, database_type: &str) -> Option<&'static str>
         Some(DBIP_ATTRIBUTION)
     } else if database_type.contains("GeoLite2") {
         Some(GEOLITE2_ATTRIBUTION)
+    } else if database_type.starts_with("GeoLite") {
+        Some(GEOLITE_LEGACY_ATTRIBUTION)
     } else {
         None
     }
@@ -52,5 +59,9 @@ mod tests {
             Some(GEOLITE2_ATTRIBUTION)
         );
         assert_eq!(attribution_for("/x/mine.mmdb", "Custom"), None);
+        assert_eq!(
+            attribution_for("/x/geolitecity.mmdb", "GeoLiteCity"),
+            Some(GEOLITE_LEGACY_ATTRIBUTION)
+        );
     }
 }

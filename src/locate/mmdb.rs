@@ -50,6 +50,9 @@ pub struct Database {
     bytes: DbBytes,
     fingerprint: OnceLock<u128>,
     aliases: OnceLock<Vec<(u128, u8)>>,
+    /// For a database converted in memory from CSV: its data's date as text (`2013-01-01`,
+    /// `2012`, `unknown`) and where that came from.
+    data_date: Option<(String, &'static str)>,
 }
 
 /// What summaries, tallies and `info` say about a database.
@@ -71,6 +74,11 @@ pub struct DatabaseInfo {
     /// Licence attribution to repeat wherever results are shown, when known.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub attribution: Option<String>,
+    /// Where `build_date` came from when it is not the `.mmdb` metadata's (a CSV
+    /// database's: `file name`, `zip entry date`, `copyright line`, `file modification
+    /// time`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub date_from: Option<String>,
 }
 
 impl Database {
@@ -147,6 +155,7 @@ impl Database {
             bytes,
             fingerprint: OnceLock::new(),
             aliases: OnceLock::new(),
+            data_date: None,
         })
     }
 
@@ -218,18 +227,29 @@ impl Database {
         self.attribution
     }
 
+    /// Records the date of a database converted in memory from CSV data, and where it came
+    /// from (the in-memory metadata holds only a number).
+    pub fn set_data_date(&mut self, text: String, from: &'static str) {
+        self.data_date = Some((text, from));
+    }
+
     /// What outputs say about this database.
     #[must_use]
     pub fn info(&self) -> DatabaseInfo {
         let meta = self.metadata();
+        let (build_date, date_from) = match &self.data_date {
+            Some((text, from)) => (text.clone(), (!from.is_empty()).then(|| (*from).to_owned())),
+            None => (crate::util::utc_date(meta.build_epoch), None),
+        };
         DatabaseInfo {
             path: self.label.clone(),
             database_type: meta.database_type.clone(),
             build_epoch: meta.build_epoch,
-            build_date: crate::util::utc_date(meta.build_epoch),
+            build_date,
             ip_version: meta.ip_version,
             schema: self.schema.kind.name().to_owned(),
             attribution: self.attribution.map(str::to_owned),
+            date_from,
         }
     }
 

@@ -170,6 +170,13 @@ pub struct MapReport {
     /// The other unit's located weight, never added to this map's counts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub other_unit: Option<OtherUnit>,
+    /// The map's subtitle: what is drawn, in which unit, from which database.
+    pub subtitle: String,
+    /// The attributions in the footer: every database's that has one, then the basemap's.
+    pub attributions: Vec<String>,
+    /// The footer's notes: what the map includes at coarse locations, and what it leaves
+    /// out and why (the words the image carries, or shortened where the width is short).
+    pub notes: Vec<String>,
 }
 
 /// A unit the map does not show, and how much of it the tally located.
@@ -179,9 +186,9 @@ pub struct OtherUnit {
     pub unit: &'static str,
     /// Located weight in that unit.
     pub found: u128,
-    /// The `--unit` value that draws it.
+    /// The unit.
     #[serde(skip)]
-    pub flag: &'static str,
+    pub kind: Unit,
 }
 
 struct Palette {
@@ -484,10 +491,7 @@ pub fn render(
         .map(|u| OtherUnit {
             unit: u.label(),
             found: tally.located_unit(u).found,
-            flag: match u {
-                Unit::Addresses => "addresses",
-                Unit::Subnets64 => "subnets",
-            },
+            kind: u,
         })
         .find(|o| o.found > 0);
     let counts: HashMap<CountryCode, u128> = tally.countries(opts.unit).into_iter().collect();
@@ -612,6 +616,17 @@ pub fn render(
             clip,
         );
     }
+    report.subtitle = subtitle(opts, databases, &report);
+    for a in databases.iter().filter_map(|d| d.attribution.clone()) {
+        if !report.attributions.contains(&a) {
+            report.attributions.push(a);
+        }
+    }
+    report
+        .attributions
+        .push(format!("Basemap: {NATURAL_EARTH}"));
+    let notes = footer_notes(opts, &report);
+    report.notes = notes.iter().map(|(long, _)| long.clone()).collect();
     if opts.legend {
         let fonts =
             Fonts::load().ok_or_else(|| Error::Usage("the embedded font cannot be read".into()))?;
@@ -620,8 +635,7 @@ pub fn render(
             &fonts,
             &pal,
             opts,
-            tally,
-            databases,
+            &notes,
             &legend_scale,
             &report,
             header,
@@ -918,6 +932,67 @@ fn gaussian_blur(grid: &[f64], w: usize, h: usize, sigma: f32) -> Vec<f64> {
     pass(&pass(grid, true), false)
 }
 
+/// The subtitle: the count drawn and its unit, the databases with their dates, the
+/// projection.
+fn subtitle(opts: &MapOptions, databases: &[DatabaseInfo], report: &MapReport) -> String {
+    // Every database the tally was made with (a merge of mixed databases names them all).
+    let mut names: Vec<String> = Vec::new();
+    for d in databases {
+        let name = if d.path.starts_with(crate::locate::embedded::LABEL) {
+            "DB-IP IP to Country Lite"
+        } else {
+            &d.database_type
+        };
+        let name = format!("{name} ({})", d.build_date);
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let projection = match opts.projection {
+        ProjectionKind::EqualEarth => "Equal Earth",
+        ProjectionKind::Robinson => "Robinson",
+        ProjectionKind::Equirectangular => "Equirectangular",
+        ProjectionKind::Mercator => "Mercator",
+    };
+    format!(
+        "{} {} drawn · {} · {projection} projection",
+        thousands(report.drawn),
+        opts.unit.noun(report.drawn),
+        names.join(" + ")
+    )
+}
+
+/// The footer's notes, each in a long and a short form: the share drawn at coarse
+/// locations, and what is not drawn and why.
+fn footer_notes(opts: &MapOptions, report: &MapReport) -> Vec<(String, String)> {
+    let unit = opts.unit.noun(report.coarse);
+    let mut lines = Vec::new();
+    if report.coarse > 0 && !report.coarse_dropped && opts.mode != Mode::Choropleth {
+        let share = report.coarse as f64 / report.drawn.max(1) as f64 * 100.0;
+        let km = report.coarse_km;
+        let s = format!(
+            "Includes {} {unit} ({share:.1}%) at coarse locations (accuracy ≥ {km} km)",
+            thousands(report.coarse)
+        );
+        lines.push((
+            format!("{s}, e.g. country centroids; --drop-coarse leaves them out"),
+            s,
+        ));
+    }
+    let not_drawn = not_drawn_parts(report, opts.unit);
+    if !not_drawn.is_empty() {
+        let join = |long: bool| {
+            let v: Vec<&str> = not_drawn
+                .iter()
+                .map(|(l, s)| if long { l.as_str() } else { s.as_str() })
+                .collect();
+            format!("Not drawn: {}", v.join(" · "))
+        };
+        lines.push((join(true), join(false)));
+    }
+    lines
+}
+
 /// The size of the footer's notes and attribution for a map `w` pixels wide.
 fn tiny_text(w: f32) -> f32 {
     (w * 0.0095).max(8.0)
@@ -925,7 +1000,7 @@ fn tiny_text(w: f32) -> f32 {
 
 /// What a map leaves out and why, each as a long and a short phrase (empty when it draws
 /// everything located in its unit).
-fn not_drawn_parts(report: &MapReport, unit: &str) -> Vec<(String, String)> {
+fn not_drawn_parts(report: &MapReport, unit: Unit) -> Vec<(String, String)> {
     let mut parts = Vec::new();
     let mut first = true;
     let mut add = |n: u128, why: String, short_why: &str| {
@@ -933,7 +1008,7 @@ fn not_drawn_parts(report: &MapReport, unit: &str) -> Vec<(String, String)> {
             return;
         }
         let u = if first {
-            format!(" {unit}")
+            format!(" {}", unit.noun(n))
         } else {
             String::new()
         };
@@ -971,14 +1046,10 @@ fn not_drawn_parts(report: &MapReport, unit: &str) -> Vec<(String, String)> {
         "unmapped",
     );
     if let Some(o) = &report.other_unit {
+        let (noun, flag) = (o.kind.noun(o.found), o.kind.flag());
         parts.push((
-            format!("{} {} (--unit {})", thousands(o.found), o.unit, o.flag),
-            format!(
-                "{} {} (--unit {})",
-                short_count(o.found as f64),
-                o.unit,
-                o.flag
-            ),
+            format!("{} {noun} (--unit {flag})", thousands(o.found)),
+            format!("{} {noun} (--unit {flag})", short_count(o.found as f64)),
         ));
     }
     parts
@@ -1002,8 +1073,7 @@ fn draw_legend(
     fonts: &Fonts,
     pal: &Palette,
     opts: &MapOptions,
-    tally: &Tally,
-    databases: &[DatabaseInfo],
+    notes: &[(String, String)],
     scale: &ColorScale,
     report: &MapReport,
     header: f32,
@@ -1028,35 +1098,11 @@ fn draw_legend(
         pal.text,
         Align::Left,
     );
-    let _ = tally;
     let unit = opts.unit.label();
-    // Every database the tally was made with (a merge of mixed databases names them all).
-    let mut names: Vec<String> = Vec::new();
-    for d in databases {
-        let name = if d.path.starts_with(crate::locate::embedded::LABEL) {
-            "DB-IP IP to Country Lite"
-        } else {
-            &d.database_type
-        };
-        let name = format!("{name} ({})", d.build_date);
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    let db = names.join(" + ");
-    let projection = match opts.projection {
-        ProjectionKind::EqualEarth => "Equal Earth",
-        ProjectionKind::Robinson => "Robinson",
-        ProjectionKind::Equirectangular => "Equirectangular",
-        ProjectionKind::Mercator => "Mercator",
-    };
-    let subtitle = format!(
-        "{} {unit} drawn · {db} · {projection} projection",
-        thousands(report.drawn)
-    );
+    let subtitle = &report.subtitle;
     fonts.draw(
         pixmap,
-        &subtitle,
+        subtitle,
         margin,
         header * 0.84,
         small,
@@ -1133,31 +1179,10 @@ fn draw_legend(
     // What the map includes and leaves out, for this map; then the attribution.
     let bottom = pixmap.height() as f32;
     let fits = |text: &str| fonts.width(text, tiny, false) <= w - 2.0 * margin;
-    let pick = |long: String, short: String| if fits(&long) { long } else { short };
-    let mut lines = Vec::new();
-    if report.coarse > 0 && !report.coarse_dropped && opts.mode != Mode::Choropleth {
-        let share = report.coarse as f64 / report.drawn.max(1) as f64 * 100.0;
-        let km = report.coarse_km;
-        let s = format!(
-            "Includes {} {unit} ({share:.1}%) at coarse locations (accuracy ≥ {km} km)",
-            thousands(report.coarse)
-        );
-        lines.push(pick(
-            format!("{s}, e.g. country centroids; --drop-coarse leaves them out"),
-            s,
-        ));
-    }
-    let not_drawn = not_drawn_parts(report, unit);
-    if !not_drawn.is_empty() {
-        let join = |parts: &[(String, String)], long: bool| {
-            let v: Vec<&str> = parts
-                .iter()
-                .map(|(l, s)| if long { l.as_str() } else { s.as_str() })
-                .collect();
-            format!("Not drawn: {}", v.join(" · "))
-        };
-        lines.push(pick(join(&not_drawn, true), join(&not_drawn, false)));
-    }
+    let lines: Vec<&String> = notes
+        .iter()
+        .map(|(long, short)| if fits(long) { long } else { short })
+        .collect();
     for (i, line) in lines.iter().rev().enumerate() {
         fonts.draw(
             pixmap,
@@ -1170,13 +1195,7 @@ fn draw_legend(
             Align::Left,
         );
     }
-    let mut sources: Vec<String> = Vec::new();
-    for a in databases.iter().filter_map(|d| d.attribution.clone()) {
-        if !sources.contains(&a) {
-            sources.push(a);
-        }
-    }
-    sources.push(format!("Basemap: {NATURAL_EARTH}"));
+    let mut sources = report.attributions.clone();
     sources.push("ipatlas".to_owned());
     fonts.draw(
         pixmap,

@@ -623,3 +623,228 @@ fn share_means_the_same_in_every_layer_and_table() {
         }
     }
 }
+
+#[test]
+fn a_map_counts_what_it_draws_and_says_what_it_leaves_out() {
+    let (env, fx) = fixture_env();
+    let db = fx.nested.to_str().unwrap();
+    // US (Kansas, 1000 km), JP coordinates (500 km), DE (100 km), two FR (20 km), NO (no
+    // coordinates).
+    env.write(
+        "in.txt",
+        "1.0.0.1\n3.0.0.1\n2.0.0.1\n5.5.5.1\n5.5.5.2\n6.0.0.1\n",
+    );
+    env.run(&["aggregate", "--db", db, "in.txt", "--tally", "t.json"])
+        .ok();
+    let map = |extra: &[&str]| {
+        let mut args = vec![
+            "map",
+            "t.json",
+            "-o",
+            "m",
+            "--only",
+            "summary.json,map.png",
+            "--width",
+            "400",
+        ];
+        args.extend_from_slice(extra);
+        env.run(&args).ok();
+        json(&env.read("m/summary.json"))["map"].clone()
+    };
+    // The world: 5 drawn, one of them coarse; NO has no coordinates.
+    let m = map(&[]);
+    assert_eq!(m["drawn"], 5, "{m}");
+    assert_eq!(m["coarse"], 1, "{m}");
+    assert_eq!(m["no_coordinates"], 1, "{m}");
+    let subtitle = m["subtitle"].as_str().unwrap();
+    assert!(
+        subtitle.starts_with("5 addresses drawn · GeoIP2-City (2020-01-02)"),
+        "{subtitle}"
+    );
+    let notes = m["notes"].to_string();
+    assert!(
+        notes.contains("Includes 1 address (20.0%) at coarse locations"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("Not drawn: 1 address without coordinates"),
+        "{notes}"
+    );
+    // Europe without coarse places: DE and FR drawn; US and JP outside the box (US is not
+    // counted as coarse: it is not on this map at all).
+    let m = map(&[
+        "--bbox",
+        "-12,34,35,62",
+        "--drop-coarse",
+        "--coarse-km",
+        "50",
+    ]);
+    assert_eq!(m["drawn"], 2, "{m}");
+    assert_eq!(m["outside"], 2, "{m}");
+    assert_eq!(m["coarse"], 1, "{m}");
+    assert!(
+        m["subtitle"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 addresses drawn"),
+        "{m}"
+    );
+    let notes = m["notes"].to_string();
+    assert!(
+        notes.contains(
+            "Not drawn: 1 address at coarse locations (accuracy ≥ 50 km, --drop-coarse) · 2 outside the map's area · 1 without coordinates"
+        ),
+        "{notes}"
+    );
+    // A choropleth counts the countries it fills; the rest is named.
+    let m = map(&["--mode", "choropleth"]);
+    assert_eq!(m["drawn"], 5, "{m}");
+    assert_eq!(m["no_country"], 1, "{m}");
+    assert!(
+        m["notes"]
+            .to_string()
+            .contains("1 address without a country"),
+        "{m}"
+    );
+}
+
+/// The legacy GeoLiteCity fixture's files (copyright notice "2012"), copied so their
+/// modification time is today's.
+fn legacy_files() -> Vec<(&'static str, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/csv/legacy");
+    ["GeoLiteCity-Blocks.csv", "GeoLiteCity-Location.csv"]
+        .into_iter()
+        .map(|n| (n, std::fs::read(dir.join(n)).unwrap()))
+        .collect()
+}
+
+fn legacy_zip(env: &TestEnv, zip_name: &str, dir: &str, entry_day: (u16, u8, u8)) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(env.path(zip_name)).unwrap());
+    let when =
+        zip::DateTime::from_date_and_time(entry_day.0, entry_day.1, entry_day.2, 12, 0, 0).unwrap();
+    let opts = zip::write::SimpleFileOptions::default().last_modified_time(when);
+    for (name, bytes) in legacy_files() {
+        zip.start_file(format!("{dir}{name}"), opts).unwrap();
+        zip.write_all(&bytes).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+#[test]
+fn legacy_data_is_credited_and_dated_from_the_data_never_the_clock() {
+    let env = TestEnv::new();
+    std::fs::create_dir(env.path("legacy")).unwrap();
+    for (name, bytes) in legacy_files() {
+        env.write(&format!("legacy/{name}"), bytes);
+    }
+    let info = |db: &str| json(&env.run(&["info", "--db", db, "--json"]).ok().stdout);
+    // Files copied today: the copyright notice's year dates them, not their mtime.
+    let i = info("legacy");
+    assert_eq!(i["build_date"], "2012", "{i}");
+    assert_eq!(i["date_from"], "copyright line");
+    assert_eq!(
+        i["attribution"],
+        "This product includes GeoLite data created by MaxMind, available from http://www.maxmind.com"
+    );
+    env.write("in.txt", "1.0.0.1\n");
+    let s = json(
+        &env.run(&["aggregate", "--db", "legacy", "in.txt", "--summary", "-"])
+            .ok()
+            .stdout,
+    );
+    assert_eq!(s["database"]["build_date"], "2012", "{s}");
+    assert_eq!(s["database"]["date_from"], "copyright line");
+    assert!(
+        s["database"]["attribution"]
+            .as_str()
+            .unwrap()
+            .contains("GeoLite data")
+    );
+    // The zip as distributed: the date in its name; else its entries' own dates.
+    legacy_zip(
+        &env,
+        "GeoLiteCity_20130101.zip",
+        "GeoLiteCity_20130101/",
+        (2013, 1, 2),
+    );
+    let i = info("GeoLiteCity_20130101.zip");
+    assert_eq!(
+        (i["build_date"].as_str(), i["date_from"].as_str()),
+        (Some("2013-01-01"), Some("file name"))
+    );
+    legacy_zip(&env, "city.zip", "", (2013, 1, 3));
+    let i = info("city.zip");
+    assert_eq!(
+        (i["build_date"].as_str(), i["date_from"].as_str()),
+        (Some("2013-01-03"), Some("zip entry date"))
+    );
+    // build-db records the data's date, and says where it came from.
+    env.run(&[
+        "build-db",
+        "--from",
+        "GeoLiteCity_20130101.zip",
+        "-o",
+        "g.mmdb",
+    ])
+    .ok();
+    let i = info("g.mmdb");
+    assert_eq!(i["build_date"], "2013-01-01", "{i}");
+    assert_eq!(i["date_from"], "metadata");
+    assert!(
+        i["description"]["en"]
+            .as_str()
+            .unwrap()
+            .contains("2013-01-01 (from the file name)"),
+        "{i}"
+    );
+    assert!(i["attribution"].as_str().unwrap().contains("GeoLite data"));
+    // build-db --from X.mmdb keeps X's date, unless SOURCE_DATE_EPOCH says otherwise.
+    env.run(&["build-db", "--from", "g.mmdb", "-o", "h.mmdb"])
+        .ok();
+    assert_eq!(info("h.mmdb")["build_epoch"], i["build_epoch"]);
+    let forced = env
+        .command()
+        .env("SOURCE_DATE_EPOCH", "86400")
+        .args(["build-db", "--from", "g.mmdb", "-o", "f.mmdb"])
+        .output()
+        .unwrap();
+    assert!(forced.status.success());
+    assert_eq!(info("f.mmdb")["build_date"], "1970-01-02");
+}
+
+#[test]
+fn a_temporary_file_name_never_appears_in_a_message() {
+    let env = TestEnv::new();
+    env.write("in.txt", "1.0.0.1\n");
+    for args in [
+        &["aggregate", "in.txt", "--countries", "missing/c.csv"][..],
+        &[
+            "map",
+            "in.txt",
+            "-o",
+            "m",
+            "--only",
+            "tally.json",
+            "--prefix",
+            "x",
+        ][..],
+    ] {
+        if args[0] == "map" {
+            // The output directory is a file: nothing can be created in it.
+            env.write("m", "a file");
+        }
+        let r = env.run(args);
+        assert_ne!(r.code, 0, "{}", r.stderr);
+        assert!(!r.stderr.contains(".ipatlas-"), "{}", r.stderr);
+        assert!(!r.stderr.contains(".tmp"), "{}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    }
+    let r = env.run(&["aggregate", "in.txt", "--countries", "missing/c.csv"]);
+    assert!(
+        r.stderr
+            .contains("missing/c.csv: No such file or directory"),
+        "{}",
+        r.stderr
+    );
+}
