@@ -728,7 +728,7 @@ pub(crate) fn closing_line(s: &crate::export::Summary) -> String {
     };
     let mut dbs: Vec<String> = Vec::new();
     for d in &s.databases {
-        let name = format!("{} {}", d.database_type, d.build_date);
+        let name = format!("{} ({})", d.display_name(), d.build_date);
         if !dbs.contains(&name) {
             dbs.push(name);
         }
@@ -736,7 +736,11 @@ pub(crate) fn closing_line(s: &crate::export::Summary) -> String {
     let figures = |f: &crate::export::UnitFigures| {
         format!(
             "{} {} located ({} with country, {} with coordinates), {} not found",
-            f.located.found, f.unit, f.located.with_country, f.located.with_coords, f.not_found
+            f.located.found,
+            f.kind.noun(f.located.found),
+            f.located.with_country,
+            f.located.with_coords,
+            f.not_found
         )
     };
     let mut counted: Vec<String> = [&s.addresses, &s.subnets_64]

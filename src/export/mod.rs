@@ -69,6 +69,9 @@ pub fn cells_csv(tally: &Tally, grid: &CellGrid, w: &mut dyn Write) -> io::Resul
 pub struct UnitFigures {
     /// What the figures count: `addresses` or `/64 subnets`.
     pub unit: &'static str,
+    /// The unit itself.
+    #[serde(skip)]
+    pub kind: Unit,
     /// Located weight.
     #[serde(flatten)]
     pub located: Located,
@@ -82,6 +85,7 @@ impl UnitFigures {
     fn new(unit: Unit, located: Located, not_found: &[u128; NotFound::ALL.len()]) -> Self {
         UnitFigures {
             unit: unit.label(),
+            kind: unit,
             located,
             not_found: not_found.iter().fold(0, |a, n| a.saturating_add(*n)),
             not_found_reasons: reasons(NotFound::ALL, NotFound::name, |i| not_found[i]),

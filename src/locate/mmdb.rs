@@ -81,6 +81,19 @@ pub struct DatabaseInfo {
     pub date_from: Option<String>,
 }
 
+impl DatabaseInfo {
+    /// The database's name for people: the metadata's type, or the product's name for the
+    /// embedded database (whose type reads `country ipvAll`).
+    #[must_use]
+    pub fn display_name(&self) -> &str {
+        if self.path.starts_with(super::embedded::LABEL) {
+            "DB-IP IP to Country Lite"
+        } else {
+            &self.database_type
+        }
+    }
+}
+
 impl Database {
     /// Opens a database file. Any problem (missing, truncated, corrupt, not an MMDB,
     /// unrecognised record layout) is one clear [`Error::Database`].

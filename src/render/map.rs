@@ -938,12 +938,7 @@ fn subtitle(opts: &MapOptions, databases: &[DatabaseInfo], report: &MapReport) -
     // Every database the tally was made with (a merge of mixed databases names them all).
     let mut names: Vec<String> = Vec::new();
     for d in databases {
-        let name = if d.path.starts_with(crate::locate::embedded::LABEL) {
-            "DB-IP IP to Country Lite"
-        } else {
-            &d.database_type
-        };
-        let name = format!("{name} ({})", d.build_date);
+        let name = format!("{} ({})", d.display_name(), d.build_date);
         if !names.contains(&name) {
             names.push(name);
         }

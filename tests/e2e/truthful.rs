@@ -848,3 +848,46 @@ fn a_temporary_file_name_never_appears_in_a_message() {
         r.stderr
     );
 }
+
+#[test]
+fn map_and_geojson_end_like_aggregate_on_a_terminal() {
+    let env = TestEnv::new();
+    env.write("in.txt", "1.0.0.1\n2a00::/32\n");
+    // `script` (util-linux, on every Debian) gives the run a terminal.
+    let on_a_terminal = |args: &str| {
+        let run = std::process::Command::new("script")
+            .current_dir(env.dir.path())
+            .env_remove("IPATLAS_DB")
+            .env("IPATLAS_SEARCH_PATH", env.path("no-such-dir"))
+            .env("IPATLAS_CACHE_DIR", env.path("cache"))
+            .args([
+                "-qec",
+                &format!("{} {args}", env!("CARGO_BIN_EXE_ipatlas")),
+                "/dev/null",
+            ])
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{args}");
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    };
+    for args in [
+        "aggregate in.txt --countries c.csv",
+        "map in.txt -o m --only summary.json",
+        "geojson in.txt --layer countries -o g.geojson",
+    ] {
+        let out = on_a_terminal(args);
+        // Each unit on its own, then the database and its attribution.
+        assert!(
+            out.contains(
+                "ipatlas: 2 lines, 2 parsed, 0 invalid; 1 address located (1 with country, 0 with coordinates), 0 not found; \
+                 4294967296 /64 subnets located"
+            ),
+            "{args}: {out}"
+        );
+        assert!(
+            out.contains("database DB-IP IP to Country Lite (2026-06-01)"),
+            "{args}: {out}"
+        );
+        assert!(out.contains("\n  IP Geolocation by DB-IP"), "{args}: {out}");
+    }
+}
