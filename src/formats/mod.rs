@@ -146,11 +146,10 @@ fn copyright_year(head: &str) -> Option<DataDate> {
         .map(str::trim)
         .find(|l| l.to_ascii_lowercase().starts_with("copyright"))?;
     let year = line
-        .split(|c: char| !c.is_ascii_digit())
+        .rsplit(|c: char| !c.is_ascii_digit())
         .filter(|w| w.len() == 4)
         .filter_map(|w| w.parse::<i64>().ok())
-        .filter(|y| (1990..=2200).contains(y))
-        .last()?;
+        .find(|y| (1990..=2200).contains(y))?;
     Some(DataDate {
         epoch: epoch_of(year, 1, 1),
         text: year.to_string(),
@@ -842,5 +841,41 @@ fn raw_text(field: &[u8]) -> String {
     match std::str::from_utf8(field) {
         Ok(s) => s.to_owned(),
         Err(_) => field.iter().map(|&b| char::from(b)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_come_from_names_and_copyright_lines() {
+        for epoch in [0, 86_400, 1_356_998_400, 1_530_633_617 / 86_400 * 86_400] {
+            let text = crate::util::utc_date(epoch);
+            let n = |a: usize, b: usize| text[a..b].parse::<u32>().unwrap();
+            assert_eq!(
+                epoch_of(i64::from(n(0, 4)), n(5, 7), n(8, 10)),
+                epoch,
+                "{text}"
+            );
+        }
+        let d = date_in_name("/x/GeoLiteCity_20130101/GeoLiteCity-Blocks.csv").unwrap();
+        assert_eq!(
+            (d.text.as_str(), d.from, d.epoch),
+            ("2013-01-01", "file name", 1_356_998_400)
+        );
+        assert!(
+            date_in_name("GeoLite2-City-CSV_20261399.zip").is_none(),
+            "month 13"
+        );
+        assert!(date_in_name("blocks-123456789.csv").is_none(), "9 digits");
+        assert!(date_in_name("20230229.csv").is_none(), "not a leap year");
+        assert_eq!(date_in_name("20240229.csv").unwrap().text, "2024-02-29");
+        let y = copyright_year(
+            "Copyright (c) 2008-2012 MaxMind LLC.  All Rights Reserved.\nstartIpNum",
+        )
+        .unwrap();
+        assert_eq!((y.text.as_str(), y.from), ("2012", "copyright line"));
+        assert!(copyright_year("startIpNum,endIpNum,locId\n").is_none());
     }
 }

@@ -162,11 +162,14 @@ pub struct MapReport {
     pub no_coordinates: u128,
     /// Located weight without a country (choropleth; not drawn).
     pub no_country: u128,
-    /// Weight in countries without a polygon in the basemap, or without a population with
-    /// `--per-capita` (choropleth; not drawn).
+    /// Weight in countries without a polygon in the basemap (choropleth; not drawn).
     pub unmapped_weight: u128,
     /// Countries with counts but no polygon (choropleth).
     pub unmapped: Vec<CountryCode>,
+    /// Weight in countries the basemap gives no population (`--per-capita`; not drawn).
+    pub no_population_weight: u128,
+    /// Those countries.
+    pub no_population: Vec<CountryCode>,
     /// The other unit's located weight, never added to this map's counts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub other_unit: Option<OtherUnit>,
@@ -582,9 +585,18 @@ pub fn render(
                     .filter(|c| !c.polygons.is_empty() && country_value(c).is_some())
                     .filter_map(|c| c.code)
                     .collect();
-                for (code, n) in &counts {
+                let mut codes: Vec<(&CountryCode, &u128)> = counts.iter().collect();
+                codes.sort();
+                for (code, n) in codes {
+                    let has_polygon = basemap
+                        .country(*code)
+                        .is_some_and(|c| !c.polygons.is_empty());
                     if filled.contains(code) {
                         report.drawn = report.drawn.saturating_add(*n);
+                    } else if has_polygon {
+                        report.no_population_weight =
+                            report.no_population_weight.saturating_add(*n);
+                        report.no_population.push(*code);
                     } else {
                         report.unmapped_weight = report.unmapped_weight.saturating_add(*n);
                     }
@@ -1030,15 +1042,28 @@ fn not_drawn_parts(report: &MapReport, unit: Unit) -> Vec<(String, String)> {
         "without coordinates",
     );
     add(report.no_country, "without a country".into(), "no country");
-    let codes: Vec<String> = report.unmapped.iter().map(ToString::to_string).collect();
+    let codes = |v: &[CountryCode]| {
+        let mut names: Vec<String> = v.iter().take(6).map(ToString::to_string).collect();
+        if v.len() > 6 {
+            names.push("...".to_owned());
+        }
+        names.join(", ")
+    };
     add(
         report.unmapped_weight,
-        if codes.is_empty() {
-            "in countries without a population figure".into()
-        } else {
-            format!("in countries without a polygon ({})", codes.join(", "))
-        },
+        format!(
+            "in countries without a polygon ({})",
+            codes(&report.unmapped)
+        ),
         "unmapped",
+    );
+    add(
+        report.no_population_weight,
+        format!(
+            "in countries without a population figure ({})",
+            codes(&report.no_population)
+        ),
+        "no population",
     );
     if let Some(o) = &report.other_unit {
         let (noun, flag) = (o.kind.noun(o.found), o.kind.flag());
