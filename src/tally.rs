@@ -396,6 +396,23 @@ impl Tally {
         v
     }
 
+    /// Located weight in one unit whose record gave a pseudo-code instead of a country
+    /// (`EU`, `A1`, `ZZ`, ...), by code.
+    #[must_use]
+    pub fn pseudo_countries(&self, unit: Unit) -> BTreeMap<CountryCode, u128> {
+        let mut by = BTreeMap::new();
+        for (place, w) in self.places.iter().zip(&self.weights) {
+            if let Some(code) = place.pseudo_country {
+                let n = unit.of(w);
+                if n > 0 {
+                    let e = by.entry(code).or_insert(0u128);
+                    *e = e.saturating_add(n);
+                }
+            }
+        }
+        by
+    }
+
     /// Weight per non-empty grid cell in one unit, ordered by row then column.
     #[must_use]
     pub fn cells(&self, grid: &CellGrid, unit: Unit) -> BTreeMap<(u32, u32), u128> {
@@ -575,6 +592,8 @@ pub struct PlaceRow {
     lat: Option<f64>,
     lon: Option<f64>,
     accuracy_radius: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pseudo_country: Option<CountryCode>,
     /// IPv4 addresses.
     ipv4: u128,
     /// Single IPv6 addresses.
@@ -589,13 +608,19 @@ fn is_country(source: &CountrySource) -> bool {
 }
 
 impl PlaceRow {
+    /// The place, with the one rule for pseudo-codes: never a country.
     fn place(&self) -> Place {
+        let country = self.country.filter(|c| !c.is_pseudo());
         Place {
-            country: self.country,
+            country,
             country_source: self.country_source,
             lat: self.lat,
             lon: self.lon,
             accuracy_radius: self.accuracy_radius,
+            pseudo_country: self
+                .pseudo_country
+                .or(self.country)
+                .filter(|c| country.is_none() && c.is_pseudo()),
         }
     }
 }
@@ -657,6 +682,7 @@ impl Tally {
                 lat: place.lat,
                 lon: place.lon,
                 accuracy_radius: place.accuracy_radius,
+                pseudo_country: place.pseudo_country,
                 ipv4: w[V4],
                 ipv6: w[V6],
                 subnets_64: w[V6_64],

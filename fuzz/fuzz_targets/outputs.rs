@@ -12,7 +12,7 @@ use ipatlas::locate::{CountryCode, Place};
 use ipatlas::render::{
     Bbox, Colormap, MapOptions, Mode, ProjectionKind, ScaleKind, Style, render,
 };
-use ipatlas::tally::{CellGrid, Tally};
+use ipatlas::tally::{CellGrid, Tally, Unit};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -69,10 +69,16 @@ fuzz_target!(|data: &[u8]| {
         };
         let weight = u64::from_le_bytes(rec[8..16].try_into().unwrap());
         let slot = tally.slot(place);
-        tally.add(slot, usize::from(rec[6] >> 7), u128::from(weight));
+        // Weight columns: IPv4 addresses, IPv6 addresses, IPv6 /64 subnets.
+        tally.add(slot, usize::from(rec[6] >> 6) % 3, u128::from(weight));
     }
     let grid = CellGrid::new(f64::from(opts % 16 + 1) / 2.0).unwrap();
     let res = h3o::Resolution::try_from(opts % 6).unwrap();
+    let unit = if flags[1] & 64 == 64 {
+        Unit::Subnets64
+    } else {
+        Unit::Addresses
+    };
     for layer in [
         Layer::Cells,
         Layer::Places,
@@ -85,6 +91,7 @@ fuzz_target!(|data: &[u8]| {
             layer,
             &grid,
             Some(basemap()),
+            unit,
             Framing::Collection,
             &mut out,
         )
@@ -149,6 +156,7 @@ fuzz_target!(|data: &[u8]| {
         drop_coarse_km: (flags[15] & 2 == 2).then_some(u32::from(flags[15] >> 2) * 50),
         graticule: flags[15] & 4 == 4,
         h3_res: flags[13] % 7,
+        unit,
         title: (flags[2] & 64 == 64).then(|| "A title, long enough to wrap or be cut".into()),
     };
     match render(&tally, basemap(), &[], &options) {

@@ -75,6 +75,10 @@ pub struct UnitFigures {
     /// Located weight.
     #[serde(flatten)]
     pub located: Located,
+    /// Located weight whose record gave a pseudo-code (`EU`, `A1`, `ZZ`, ...) instead of
+    /// a country, by code: counted as without a country.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub pseudo_countries: BTreeMap<String, u128>,
     /// Weight not located.
     pub not_found: u128,
     /// By reason.
@@ -82,10 +86,19 @@ pub struct UnitFigures {
 }
 
 impl UnitFigures {
-    fn new(unit: Unit, located: Located, not_found: &[u128; NotFound::ALL.len()]) -> Self {
+    fn new(
+        unit: Unit,
+        located: Located,
+        pseudo: BTreeMap<crate::locate::CountryCode, u128>,
+        not_found: &[u128; NotFound::ALL.len()],
+    ) -> Self {
         UnitFigures {
             unit: unit.label(),
             kind: unit,
+            pseudo_countries: pseudo
+                .into_iter()
+                .map(|(c, n)| (c.to_string(), n))
+                .collect(),
             located,
             not_found: not_found.iter().fold(0, |a, n| a.saturating_add(*n)),
             not_found_reasons: reasons(NotFound::ALL, NotFound::name, |i| not_found[i]),
@@ -211,9 +224,21 @@ impl Summary {
         let fam = |f: usize| FamilySummary {
             records: c.records[f],
             prefixes: c.prefixes[f],
-            figures: UnitFigures::new(Unit::Addresses, tally.located(f), &c.not_found[f]),
+            figures: UnitFigures::new(
+                Unit::Addresses,
+                tally.located(f),
+                BTreeMap::new(),
+                &c.not_found[f],
+            ),
         };
-        let unit = |u: Unit| UnitFigures::new(u, tally.located_unit(u), &c.not_found_unit(u));
+        let unit = |u: Unit| {
+            UnitFigures::new(
+                u,
+                tally.located_unit(u),
+                tally.pseudo_countries(u),
+                &c.not_found_unit(u),
+            )
+        };
         let (addresses, subnets_64) = (unit(Unit::Addresses), unit(Unit::Subnets64));
         let cells = facts.grid.map(|grid| {
             let non_empty: std::collections::BTreeSet<(u32, u32)> = Unit::ALL

@@ -229,7 +229,7 @@ pub(super) fn legacy(label: &str, blocks: &CsvFile, locations: &CsvFile) -> Resu
             .map(|i| city_field(r, i))
             .filter(|c| !c.is_empty());
         let record = Record {
-            country: CountryCode::territory(&field(r, cc_col)),
+            country: CountryCode::parse(&field(r, cc_col)),
             coords,
             city,
             ..Record::default()
@@ -311,7 +311,7 @@ pub(super) fn geolite2(label: &str, blocks: &[&CsvFile], locations: &CsvFile) ->
         geonames.insert(
             id,
             Geoname {
-                country: col("country_iso_code").and_then(|i| CountryCode::territory(&field(r, i))),
+                country: col("country_iso_code").and_then(|i| CountryCode::parse(&field(r, i))),
                 city: col("city_name")
                     .map(|i| city_field(r, i))
                     .filter(|c| !c.is_empty()),
@@ -419,7 +419,7 @@ pub(super) fn ip_location_db(label: &str, files: &[&CsvFile]) -> Result<Source> 
                 return Ok(());
             };
             let mut record = Record {
-                country: CountryCode::territory(&field(r, 2)),
+                country: CountryCode::parse(&field(r, 2)),
                 ..Record::default()
             };
             if r.len() >= 9 {

@@ -159,8 +159,9 @@ pub fn from_database(db: &Database) -> Result<Source> {
                 None => {
                     let place = db.decode_place(&found, CountryFallback::None)?;
                     let (registered, city) = db.decode_extras(&found)?;
+                    // A pseudo-code is written back as the source gave it.
                     let id = source.intern(Record {
-                        country: place.country,
+                        country: place.country.or(place.pseudo_country),
                         registered,
                         coords: place.coords(),
                         accuracy_radius: place.accuracy_radius,

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"IPATLAST";
 /// 2: pseudo-country codes (ZZ, EU, A1, ...) decode as no country.
-const VERSION: u32 = 2;
+/// 3: and the pseudo-code is kept (flag `PSEUDO_COUNTRY`, in the country bytes).
+const VERSION: u32 = 3;
 const HEADER: usize = 8 + 4 + 4 + 16 + 8 + 8;
 const RANGE: usize = 8;
 const RECORD: usize = 8 + 4 + 1 + 2 + 1 + 4 + 8 + 8;
@@ -33,6 +34,7 @@ const HAS_COUNTRY: u8 = 1;
 const REGISTERED: u8 = 2;
 const HAS_COORDS: u8 = 4;
 const HAS_RADIUS: u8 = 8;
+const PSEUDO_COUNTRY: u8 = 16;
 
 /// Where tables are cached unless told otherwise: `$IPATLAS_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/ipatlas`, else `~/.cache/ipatlas`.
@@ -180,6 +182,9 @@ fn encode(table: &Ipv4Table, key: u128) -> Vec<u8> {
             if p.country_source == CountrySource::Registered {
                 flags |= REGISTERED;
             }
+        } else if let Some(c) = p.pseudo_country {
+            flags |= PSEUDO_COUNTRY;
+            country.copy_from_slice(c.as_str().as_bytes());
         }
         let coords = p.coords();
         if coords.is_some() {
@@ -285,15 +290,20 @@ fn decode(bytes: &[u8], key: u128, db_index: usize) -> Result<Ipv4Table, String>
         let radius = f.u32();
         let (lat, lon) = (f.f64(), f.f64());
         let mut place = Place::EMPTY;
-        if flags & HAS_COUNTRY != 0 {
-            let code = std::str::from_utf8(&country)
+        let code = || {
+            std::str::from_utf8(&country)
                 .ok()
                 .and_then(CountryCode::parse)
-                .filter(|c| c.as_str().as_bytes() == country);
-            place.country = Some(code.ok_or_else(|| format!("record {i}: bad country"))?);
+                .filter(|c| c.as_str().as_bytes() == country)
+                .ok_or_else(|| format!("record {i}: bad country"))
+        };
+        if flags & HAS_COUNTRY != 0 {
+            place.country = Some(code()?);
             if flags & REGISTERED != 0 {
                 place.country_source = CountrySource::Registered;
             }
+        } else if flags & PSEUDO_COUNTRY != 0 {
+            place.pseudo_country = Some(code()?).filter(CountryCode::is_pseudo);
         }
         if flags & HAS_COORDS != 0 {
             if !((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {

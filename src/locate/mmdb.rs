@@ -274,11 +274,12 @@ impl Database {
             self.raw_by_paths(found, fallback)?
         };
         let mut place = Place::EMPTY;
-        place.country = raw
+        let given = raw
             .country
             .as_ref()
             .and_then(Scalar::as_text)
-            .and_then(CountryCode::territory);
+            .and_then(CountryCode::parse);
+        place.country = given.filter(|c| !c.is_pseudo());
         if place.country.is_none() && fallback == CountryFallback::Registered {
             place.country = raw
                 .registered
@@ -288,6 +289,9 @@ impl Database {
             if place.country.is_some() {
                 place.country_source = CountrySource::Registered;
             }
+        }
+        if place.country.is_none() {
+            place.pseudo_country = given.filter(CountryCode::is_pseudo);
         }
         let lat = raw.lat.as_ref().and_then(Scalar::as_f64);
         let lon = raw.lon.as_ref().and_then(Scalar::as_f64);
@@ -365,7 +369,7 @@ impl Database {
             .flatten();
         let text = |s: Option<Scalar>| s.as_ref().and_then(Scalar::as_text).map(str::to_owned);
         Ok((
-            text(registered).as_deref().and_then(CountryCode::territory),
+            text(registered).as_deref().and_then(CountryCode::parse),
             text(city).filter(|c| !c.is_empty()),
         ))
     }

@@ -8,15 +8,19 @@ use std::fmt;
 pub struct CountryCode([u8; 2]);
 
 impl CountryCode {
-    /// Parses two ASCII letters (any case); anything else is not a country code.
+    /// Parses a two-character code: ASCII letters (any case) or digits, as databases
+    /// write in their country fields (`US`, and pseudo-codes such as `A1`); anything else is
+    /// not a code. [`CountryCode::territory`] says which codes are countries.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
         let bytes = text.trim().as_bytes();
         match bytes {
-            [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => Some(CountryCode([
-                a.to_ascii_uppercase(),
-                b.to_ascii_uppercase(),
-            ])),
+            [a, b] if a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric() => {
+                Some(CountryCode([
+                    a.to_ascii_uppercase(),
+                    b.to_ascii_uppercase(),
+                ]))
+            }
             _ => None,
         }
     }
@@ -30,15 +34,23 @@ impl CountryCode {
     pub fn territory(text: &str) -> Option<Self> {
         let code = Self::parse(text)?;
         match code.as_str() {
-            "A1" | "A2" | "O1" | "AP" | "EU" | "ZZ" | "XX" => None,
+            "AP" | "EU" | "ZZ" | "XX" => None,
+            // ISO 3166-1 alpha-2 codes are letters; `A1`, `A2`, `O1` and the like are not.
+            c if !c.bytes().all(|b| b.is_ascii_alphabetic()) => None,
             _ => Some(code),
         }
+    }
+
+    /// Whether this is one of the pseudo-codes [`CountryCode::territory`] refuses.
+    #[must_use]
+    pub fn is_pseudo(&self) -> bool {
+        Self::territory(self.as_str()).is_none()
     }
 
     /// The code as text, e.g. `"US"`.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        // Both bytes are ASCII letters by construction.
+        // Both bytes are ASCII letters or digits by construction.
         std::str::from_utf8(&self.0).unwrap_or("??")
     }
 }
@@ -91,6 +103,11 @@ pub struct Place {
     pub lon: Option<f64>,
     /// The database's accuracy radius in kilometres, if it gives one.
     pub accuracy_radius: Option<u32>,
+    /// The pseudo-code the record gave as its country (`EU`, `A1`, `ZZ`, ...; see
+    /// [`CountryCode::territory`]), when that is why the place has no country: summaries
+    /// count such addresses by code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pseudo_country: Option<CountryCode>,
 }
 
 fn is_default_source(source: &CountrySource) -> bool {
@@ -105,6 +122,7 @@ impl Place {
         lat: None,
         lon: None,
         accuracy_radius: None,
+        pseudo_country: None,
     };
 
     /// Latitude and longitude in degrees, when both are known.
@@ -122,6 +140,7 @@ impl Place {
             lat: self.lat.map(f64::to_bits),
             lon: self.lon.map(f64::to_bits),
             accuracy_radius: self.accuracy_radius,
+            pseudo_country: self.pseudo_country,
         }
     }
 }
@@ -134,6 +153,7 @@ pub struct PlaceKey {
     lat: Option<u64>,
     lon: Option<u64>,
     accuracy_radius: Option<u32>,
+    pseudo_country: Option<CountryCode>,
 }
 
 /// Orders places for stable output: by country, then latitude, longitude and radius.
@@ -146,6 +166,7 @@ pub fn place_order(a: &Place, b: &Place) -> std::cmp::Ordering {
             p.lat.map(ordered),
             p.lon.map(ordered),
             p.accuracy_radius,
+            p.pseudo_country,
         )
     };
     as_tuple(a).cmp(&as_tuple(b))
@@ -173,7 +194,18 @@ mod tests {
         );
         assert!(CountryCode::parse("").is_none());
         assert!(CountryCode::parse("USA").is_none());
-        assert!(CountryCode::parse("1A").is_none());
+        assert_eq!(
+            CountryCode::parse("a1").map(|c| c.to_string()),
+            Some("A1".into())
+        );
+        assert!(CountryCode::territory("A1").is_none());
+        assert!(CountryCode::territory("1A").is_none());
+        assert!(CountryCode::territory("EU").is_none());
+        assert!(CountryCode::territory("--").is_none());
+        assert_eq!(
+            CountryCode::territory("fr").map(|c| c.to_string()),
+            Some("FR".into())
+        );
         assert!(CountryCode::parse("é").is_none());
     }
 

@@ -470,9 +470,17 @@ fn built_databases_are_read_alike_by_libmaxminddb_and_python() {
                 continue;
             };
             assert!(rec.is_object(), "{dir} {ip}: python found nothing");
+            // The file keeps the pseudo-codes the source wrote (ipatlas reads them as no
+            // country); other readers see them as written.
+            let written = match (*dir, *ip) {
+                ("legacy", "2.0.0.1") => "O1",
+                ("legacy", "3.0.0.1") => "AP",
+                ("ip-location-db", "1.0.4.5") => "ZZ",
+                _ => country,
+            };
             assert_eq!(
                 rec["country"]["iso_code"].as_str().unwrap_or(""),
-                *country,
+                written,
                 "{dir} {ip}"
             );
             assert_eq!(
@@ -493,12 +501,12 @@ fn built_databases_are_read_alike_by_libmaxminddb_and_python() {
                 ip,
                 &["country", "iso_code"],
             );
-            if country.is_empty() {
+            if written.is_empty() {
                 assert_eq!(m, None, "{dir} {ip}");
             } else {
                 assert_eq!(
                     m.as_deref(),
-                    Some(format!("\"{country}\" <utf8_string>").as_str()),
+                    Some(format!("\"{written}\" <utf8_string>").as_str()),
                     "{dir} {ip}"
                 );
             }

@@ -449,14 +449,45 @@ fn pseudo_country_codes_mean_no_country_in_mmdb_and_csv_alike() {
     assert_eq!(c, "country,count,share,unit\nUS,1,0.125000,addresses\n");
     assert_eq!(s["found"], 8);
     assert_eq!(s["with_country"], 1);
-    // export then build-db: the same answers.
+    // The summary counts them by code.
+    let pseudo = serde_json::json!({"A1": 1, "A2": 1, "AP": 1, "EU": 1, "O1": 1, "XX": 1, "ZZ": 1});
+    assert_eq!(s["pseudo_countries"], pseudo, "{s}");
+    // export then build-db: the same answers, and the codes kept as the source wrote them.
     env.run(&["export", "--db", db.to_str().unwrap(), "-o", "csv"])
         .ok();
+    let exported = std::fs::read_dir(env.path("csv"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(exported.contains(",EU,"), "{exported}");
     env.run(&["build-db", "--from", "csv", "-o", "back.mmdb", "--quiet"])
         .ok();
     let (s2, c2) = summary("back.mmdb");
     assert_eq!(c2, c);
     assert_eq!(s2["with_country"], s["with_country"]);
+    assert_eq!(s2["pseudo_countries"], pseudo, "{s2}");
+    // The same rows as a CSV database, and a tally of them, count the same way.
+    let (s3, c3) = summary("csv");
+    assert_eq!((c3, &s3["pseudo_countries"]), (c.clone(), &pseudo));
+    env.run(&["aggregate", "--db", "csv", "in.txt", "--tally", "t.json"])
+        .ok();
+    let r = env
+        .run(&[
+            "aggregate",
+            "t.json",
+            "--summary",
+            "-",
+            "--countries",
+            "c4.csv",
+        ])
+        .ok();
+    let _ = r;
+    let m = env
+        .run(&["map", "t.json", "-o", "m", "--only", "summary.json"])
+        .ok();
+    let _ = m;
+    let s4 = crate::common::json(&env.read("m/summary.json"));
+    assert_eq!(s4["pseudo_countries"], pseudo, "{s4}");
 }
 
 #[test]
