@@ -196,14 +196,11 @@ pub fn aggregate(
                 Ok(worker.finish())
             });
             let mut total = Tally::new();
-            let mut counts: Vec<u64> = Vec::new();
+            let mut counts = RecordCounts::default();
             for result in results {
                 let (tally, c) = result?;
                 total.merge(&tally);
-                if counts.len() < c.len() {
-                    counts.resize(c.len(), 0);
-                }
-                counts.iter_mut().zip(c).for_each(|(a, b)| *a += b);
+                counts.merge(c);
             }
             if let Some(t) = table.get() {
                 fold_table_counts(&mut total, t, &counts);
@@ -257,16 +254,13 @@ pub fn aggregate_whole_db(
         {
             // Every range of the compiled table, weighted by its size; gaps are split into
             // aligned blocks so each gets its own not-found reason, as a tree walk gives.
-            let mut counts = vec![0u64; table.record_count()];
+            let mut counts = RecordCounts::new(table.record_count());
             for (start, size, id) in table.ranges() {
-                match counts.get_mut(id as usize) {
-                    Some(c) => *c += size,
-                    None => {
-                        let (first, last) =
-                            (u128::from(start), u128::from(start) + u128::from(size) - 1);
-                        for (a, b, reason) in crate::locate::unlocated_parts(first, last, false) {
-                            total.add_not_found(V4, reason, b - a + 1);
-                        }
+                if !counts.add(id, size) {
+                    let (first, last) =
+                        (u128::from(start), u128::from(start) + u128::from(size) - 1);
+                    for (a, b, reason) in crate::locate::unlocated_parts(first, last, false) {
+                        total.add_not_found(V4, reason, b - a + 1);
                     }
                 }
             }
@@ -464,7 +458,7 @@ struct Worker<'a> {
     tally: Tally,
     slots: FxHashMap<RecordKey, u32>,
     /// Addresses counted per table record id (folded into places at the end).
-    table_counts: Vec<u64>,
+    table_counts: RecordCounts,
     /// IPv4 addresses parsed but not yet looked up in the table (resolved in batches, so
     /// the cache misses of independent lookups overlap).
     batch: Vec<u32>,
@@ -489,7 +483,7 @@ impl<'a> Worker<'a> {
             invalid,
             tally: Tally::new(),
             slots: FxHashMap::default(),
-            table_counts: Vec::new(),
+            table_counts: RecordCounts::default(),
             batch: Vec::with_capacity(BATCH),
             table: None,
             whole_db: false,
@@ -501,7 +495,7 @@ impl<'a> Worker<'a> {
             && let Some(t) = table
         {
             self.table = Some(t);
-            self.table_counts = vec![0; t.record_count()];
+            self.table_counts = RecordCounts::new(t.record_count());
         }
         let name = self
             .inputs
@@ -647,9 +641,7 @@ impl<'a> Worker<'a> {
             *id = table.resolve(*id, ip);
         }
         for (&id, &ip) in ids.iter().zip(&self.batch) {
-            if let Some(c) = self.table_counts.get_mut(id as usize) {
-                *c += 1;
-            } else {
+            if !self.table_counts.add(id, 1) {
                 let reason = NotFound::unlocated(std::net::Ipv4Addr::from(ip).into());
                 counters.not_found[V4][reason.index()] += 1;
             }
@@ -658,7 +650,7 @@ impl<'a> Worker<'a> {
     }
 
     /// Ends the worker: its tally, and its counts per table record (empty without a table).
-    fn finish(mut self) -> (Tally, Vec<u64>) {
+    fn finish(mut self) -> (Tally, RecordCounts) {
         self.flush_batch();
         (self.tally, self.table_counts)
     }
@@ -719,15 +711,75 @@ fn unlocated_reason(covered: bool, fam: usize, network: IpNetwork) -> NotFound {
     }
 }
 
+/// Addresses counted per compiled-table record, and which blocks of records were touched:
+/// merging and folding cost in proportion to the blocks a worker met (plus one flag per
+/// block), not to the table's size times the workers. The counts are allocated zeroed, so
+/// untouched pages cost no memory either. Marking a block is one unconditional byte store,
+/// which keeps the per-address loop free of branches.
+#[derive(Default)]
+struct RecordCounts {
+    counts: Vec<u64>,
+    blocks: Vec<bool>,
+}
+
+/// Records per touched-flag: 512 counts are one 4 KiB page.
+const BLOCK_SHIFT: u32 = 9;
+
+impl RecordCounts {
+    fn new(records: usize) -> Self {
+        RecordCounts {
+            counts: vec![0; records],
+            blocks: vec![false; (records >> BLOCK_SHIFT) + 1],
+        }
+    }
+
+    /// Adds to a record's count; false when `id` is not a record (a gap in the table).
+    #[inline]
+    fn add(&mut self, id: u32, n: u64) -> bool {
+        match self.counts.get_mut(id as usize) {
+            Some(c) => {
+                *c += n;
+                if let Some(b) = self.blocks.get_mut((id >> BLOCK_SHIFT) as usize) {
+                    *b = true;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The touched records and their counts, in id order.
+    fn touched(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.blocks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| **t)
+            .flat_map(move |(b, _)| {
+                let start = b << BLOCK_SHIFT;
+                let end = ((b + 1) << BLOCK_SHIFT).min(self.counts.len());
+                (start..end).map(move |i| (i as u32, self.counts[i]))
+            })
+            .filter(|(_, n)| *n > 0)
+    }
+
+    /// Adds another worker's counts, block by touched block.
+    fn merge(&mut self, other: RecordCounts) {
+        if self.counts.is_empty() {
+            *self = other;
+            return;
+        }
+        for (id, n) in other.touched() {
+            self.add(id, n);
+        }
+    }
+}
+
 /// Adds counts per table record to a tally (each record's place was decoded when the
 /// table was built).
-fn fold_table_counts(tally: &mut Tally, table: &Ipv4Table, counts: &[u64]) {
-    tally.reserve(counts.iter().filter(|n| **n > 0).count());
-    for (id, &n) in counts.iter().enumerate() {
-        if n > 0 {
-            let slot = tally.slot(*table.place(id as u32));
-            tally.add(slot, V4, u128::from(n));
-        }
+fn fold_table_counts(tally: &mut Tally, table: &Ipv4Table, counts: &RecordCounts) {
+    for (id, n) in counts.touched() {
+        let slot = tally.slot(*table.place(id));
+        tally.add(slot, V4, u128::from(n));
     }
 }
 
@@ -1001,5 +1053,26 @@ fn found_row<'a>(ip: &'a str, place: &'a crate::locate::Place, network: Option<S
         network,
         status: "found",
         reason: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_counts_merge_what_each_worker_touched() {
+        let mut a = RecordCounts::new(2000);
+        let mut b = RecordCounts::new(2000);
+        assert!(a.add(3, 2) && a.add(1500, 1) && b.add(3, 5) && b.add(700, 1));
+        assert!(!a.add(2000, 1), "past the last record");
+        // Only the blocks of 512 records that were written are visited.
+        assert_eq!(b.blocks.iter().filter(|t| **t).count(), 2);
+        a.merge(b);
+        let got: Vec<(u32, u64)> = a.touched().collect();
+        assert_eq!(got, vec![(3, 7), (700, 1), (1500, 1)]);
+        let mut empty = RecordCounts::default();
+        empty.merge(a);
+        assert_eq!(empty.touched().count(), 3);
     }
 }
