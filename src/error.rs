@@ -1,18 +1,7 @@
-//! The library's error type, and the process exit code each kind of error maps to.
+//! The library's error type: one value per failure, with the path or flag it concerns, its
+//! cause kept (`source()`), and a [`ErrorKind`] a caller can match on.
 
 use std::io;
-
-/// Process exit codes; documented in the README ("Exit codes").
-pub mod exit {
-    /// The run completed (invalid records, if any, are counted in the summary).
-    pub const OK: u8 = 0;
-    /// An input could not be read or an output could not be written.
-    pub const IO: u8 = 1;
-    /// Bad usage, or a database or tally that is missing, corrupt or of the wrong kind.
-    pub const BAD_DATA: u8 = 2;
-    /// `--strict` was given and an invalid record was found.
-    pub const STRICT: u8 = 3;
-}
 
 /// Everything that can stop a run.
 #[derive(Debug, thiserror::Error)]
@@ -77,20 +66,40 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// Something that should not happen whatever the input: a worker thread that panicked,
+    /// an allocation that failed, an embedded resource that cannot be read.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// What kind of failure an [`Error`] is, for callers that act on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The caller asked for something that cannot be done (options, arguments), or an
+    /// input record is invalid under strict reading, or a basemap cannot be used.
+    InvalidInput,
+    /// A database is missing, corrupt or of the wrong kind.
+    Database,
+    /// Reading an input or writing an output failed.
+    Io,
+    /// A tally file is damaged or of another format, or counts would overflow.
+    Tally,
+    /// A bug or an exhausted resource, not the caller's input.
+    Internal,
 }
 
 impl Error {
-    /// The exit code for this error.
+    /// The kind of failure.
     #[must_use]
-    pub fn exit_code(&self) -> u8 {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Input { .. } | Error::Output { .. } => exit::IO,
-            Error::Database { .. }
-            | Error::Usage(_)
-            | Error::Overflow(_)
-            | Error::Tally { .. }
-            | Error::Basemap { .. } => exit::BAD_DATA,
-            Error::Strict { .. } => exit::STRICT,
+            Error::Input { .. } | Error::Output { .. } => ErrorKind::Io,
+            Error::Database { .. } => ErrorKind::Database,
+            Error::Usage(_) | Error::Strict { .. } | Error::Basemap { .. } => {
+                ErrorKind::InvalidInput
+            }
+            Error::Overflow(_) | Error::Tally { .. } => ErrorKind::Tally,
+            Error::Internal(_) => ErrorKind::Internal,
         }
     }
 
@@ -100,7 +109,8 @@ impl Error {
         matches!(self, Error::Output { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
     }
 
-    pub(crate) fn database(path: impl Into<String>, err: impl std::fmt::Display) -> Self {
+    /// An error about a database (the file, or its contents).
+    pub fn database(path: impl Into<String>, err: impl std::fmt::Display) -> Self {
         Error::Database {
             path: path.into(),
             message: err.to_string(),
@@ -110,7 +120,7 @@ impl Error {
     /// An error writing the output the user named. The `tempfile` crate appends the
     /// temporary file's path to its errors (`... at path "/d/.ipatlas-8Ydnml.tmp"`); a name
     /// the user never gave does not belong in a message, so that suffix is cut.
-    pub(crate) fn output(path: impl Into<String>, source: io::Error) -> Self {
+    pub fn output(path: impl Into<String>, source: io::Error) -> Self {
         let text = source.to_string();
         let source = match (source.raw_os_error(), text.find(" at path \"")) {
             (None, Some(cut)) => io::Error::new(source.kind(), text[..cut].to_owned()),

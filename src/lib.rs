@@ -3,22 +3,22 @@
 //!
 //! Data flows one way: [`input`] (sources, chunks, parsing) → [`locate`] (address → place)
 //! → [`tally`] (mergeable counts) → [`export`] (tables, summary, tally file).
-//! [`pipeline`] drives the parallel run; [`cli`] is the command line on top.
+//! [`pipeline`] drives the parallel run. The command line (`src/cli/`) is the binary's
+//! alone: the library never prints, exits or reads the process's arguments.
 
 pub mod basemap;
-pub mod cli;
 pub mod error;
 pub mod export;
 pub mod formats;
 pub mod input;
 pub mod locate;
+pub mod observe;
 pub mod pipeline;
 pub mod render;
 pub mod sample;
-pub mod signals;
 pub mod tally;
 pub mod util;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use locate::{Atlas, Database, Place};
 pub use tally::Tally;

@@ -47,8 +47,8 @@ pub struct RunOptions {
     pub family: Family,
     /// Stop at the first invalid record.
     pub strict: bool,
-    /// Show a progress bar on stderr.
-    pub progress: bool,
+    /// Who hears of progress and warnings (nobody by default).
+    pub observer: crate::observe::Observers,
     /// How IPv4 addresses are looked up.
     pub lookup: LookupStrategy,
     /// Where compiled IPv4 tables are cached (`None`: not cached).
@@ -211,7 +211,7 @@ pub fn aggregate(
         cancel.store(true, Ordering::Relaxed);
         let built = builder.map_or(Ok(()), |b| {
             b.join()
-                .unwrap_or_else(|_| Err(Error::Usage("table builder failed".into())))
+                .unwrap_or_else(|_| Err(Error::Internal("the table builder thread failed".into())))
         });
         let (mut tally, damaged) = tally?;
         built?;
@@ -236,14 +236,14 @@ pub fn aggregate_whole_db(
         roots.push(
             "0.0.0.0/0"
                 .parse()
-                .map_err(|_| Error::Usage("bad root".into()))?,
+                .map_err(|_| Error::Internal("bad root network".into()))?,
         );
     }
     if family.allows(V6) && atlas.covers(true) {
         roots.push(
             "::/0"
                 .parse()
-                .map_err(|_| Error::Usage("bad root".into()))?,
+                .map_err(|_| Error::Internal("bad root network".into()))?,
         );
     }
     let mut total = Tally::new();
@@ -330,7 +330,7 @@ fn with_chunks<T: Send>(
         // The reader ends by itself: either at the end of input or when its channel closes.
         let read = reader
             .join()
-            .unwrap_or_else(|_| Err(Error::Usage("input reader thread failed".into())));
+            .unwrap_or_else(|_| Err(Error::Internal("the input reader thread failed".into())));
         match (consumed, read) {
             (Err(e), _) | (Ok(_), Err(e)) => Err(e),
             (Ok(v), Ok(damaged)) => Ok((v, damaged)),
@@ -345,7 +345,12 @@ fn read_all(
     mut send: impl FnMut(Work) -> bool,
 ) -> Result<u64> {
     let raw = Arc::new(AtomicU64::new(0));
-    let bar = progress_bar(options.progress, known_input_bytes(inputs));
+    let observer = &options.observer;
+    let total_bytes = if observer.active() {
+        known_input_bytes(inputs)
+    } else {
+        None
+    };
     let mut seq = 0u64;
     let mut lines = 0u64;
     let mut damaged = 0u64;
@@ -365,11 +370,14 @@ fn read_all(
                 if col.is_none() && matches!(options.mode, InputMode::Column { .. }) {
                     return false;
                 }
-                // Lines are counted for the progress bar only: workers count them anyway.
-                if let Some(bar) = &bar {
+                // Lines are counted for progress only: workers count them anyway.
+                if observer.active() {
                     lines += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
-                    bar.set_position(raw.load(Ordering::Relaxed));
-                    bar.set_message(format!("{lines} lines"));
+                    observer.progress(crate::observe::Progress {
+                        bytes: raw.load(Ordering::Relaxed),
+                        total_bytes,
+                        lines,
+                    });
                 }
                 open = send(Work { chunk, column: col });
                 open
@@ -377,9 +385,10 @@ fn read_all(
         )?;
         if let source::InputEnd::Damaged { error, .. } = end {
             damaged += 1;
-            crate::util::say!(
-                "ipatlas: warning: {name}: {error}; counted up to there (--keep-going)"
-            );
+            observer.warning(&crate::observe::Warning::DamagedInput {
+                input: name.clone(),
+                error: error.to_string(),
+            });
         }
         if let (
             InputMode::Column {
@@ -397,9 +406,7 @@ fn read_all(
             break;
         }
     }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    observer.finished();
     Ok(damaged)
 }
 
@@ -427,26 +434,6 @@ fn resolve_column(mode: &InputMode, first: &input::Chunk) -> Option<usize> {
         } => Some(*i),
         _ => None,
     }
-}
-
-fn progress_bar(enabled: bool, total: Option<u64>) -> Option<indicatif::ProgressBar> {
-    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-    if !enabled {
-        return None;
-    }
-    let bar = match total {
-        Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()).with_style(
-            ProgressStyle::with_template(
-                "{bar:30} {bytes}/{total_bytes} {msg} {binary_bytes_per_sec} ETA {eta}",
-            )
-            .ok()?,
-        ),
-        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
-            ProgressStyle::with_template("{spinner} {bytes} read, {msg}, {binary_bytes_per_sec}")
-                .ok()?,
-        ),
-    };
-    Some(bar)
 }
 
 /// One worker's state: its tally and its record-key -> tally-slot cache.

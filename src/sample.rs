@@ -80,7 +80,9 @@ impl Sampler {
             if !atlas.covers(fam == 1) {
                 continue;
             }
-            let root: IpNetwork = root.parse().map_err(|_| Error::Usage("bad root".into()))?;
+            let root: IpNetwork = root
+                .parse()
+                .map_err(|_| Error::Internal("bad root network".into()))?;
             let space = &mut spaces[fam];
             let mut total = 0u64;
             atlas.for_each_network(root, |part| {

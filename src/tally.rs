@@ -135,7 +135,7 @@ pub struct Counters {
     pub records: [u64; 2],
     /// Parsed prefixes (CIDR records, or the whole address space) by family.
     pub prefixes: [u64; 2],
-    /// Weight not located, by weight column (see [`column`]) and reason (exact, as weights
+    /// Weight not located, by weight column (see [`column()`]) and reason (exact, as weights
     /// can exceed 2^64).
     pub not_found: [[u128; NotFound::ALL.len()]; COLUMNS],
     /// Inputs that ended in damage (a truncated or corrupt compressed stream) and were
@@ -262,7 +262,7 @@ impl Tally {
     }
 
     /// Adds weight to a slot returned by [`Tally::slot`], in a weight column (see
-    /// [`column`]). Additions are checked: an overflow is recorded and reported by
+    /// [`column()`]). Additions are checked: an overflow is recorded and reported by
     /// [`Tally::checked`], never wrapped.
     #[inline]
     pub fn add(&mut self, slot: u32, column: usize, weight: u128) {
@@ -335,7 +335,7 @@ impl Tally {
         v
     }
 
-    /// Located weights of one weight column (see [`column`]).
+    /// Located weights of one weight column (see [`column()`]).
     #[must_use]
     pub fn located(&self, column: usize) -> Located {
         self.located_by(|w| w[column])

@@ -190,29 +190,36 @@ pub fn safe_file_name(text: &str) -> String {
     }
 }
 
-/// Writes one line to stderr as one write (so concurrent output cannot split it); a
-/// failure, such as a closed stderr, is ignored rather than a panic or another exit code.
-/// Control characters other than line breaks and tabs (terminal escapes, from a file name
-/// or a database's metadata) are written escaped.
-pub fn stderr_line(line: impl std::fmt::Display) {
-    use std::io::Write;
-    let mut text = printable(&line.to_string());
-    text.push('\n');
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
-}
-
-/// `text` with control characters other than line breaks and tabs escaped.
-fn printable(text: &str) -> String {
+/// `text` with control characters other than line breaks and tabs escaped: what a
+/// message may show of outside text (file names, a database's metadata).
+#[must_use]
+pub fn printable(text: &str) -> String {
     escape_controls_but(text, |c| c == '\n' || c == '\t')
 }
 
-/// `eprintln!` made safe: formats the whole line, then [`stderr_line`].
-macro_rules! say {
-    ($($arg:tt)*) => {
-        $crate::util::stderr_line(format!($($arg)*))
-    };
+/// Temporary files being written (outputs and cache files), so that a program interrupted
+/// by a signal can remove them ([`remove_temporaries`]). Entries are never removed:
+/// removing a file that was renamed into place or deleted already fails harmlessly.
+static TEMPORARIES: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Registers a temporary file to remove if the run is interrupted.
+pub fn register_temporary(path: std::path::PathBuf) {
+    TEMPORARIES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(path);
 }
-pub(crate) use say;
+
+/// Removes every temporary file registered so far (outputs not yet complete): for a
+/// signal handler, before the program ends.
+pub fn remove_temporaries() {
+    let pending = TEMPORARIES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for path in pending.iter() {
+        let _ = std::fs::remove_file(path);
+    }
+}
 
 #[cfg(test)]
 mod tests {

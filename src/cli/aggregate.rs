@@ -2,11 +2,11 @@
 
 use super::guard::Paths;
 use super::{SourceArgs, with_threads};
-use crate::error::{Error, Result};
-use crate::export::{self, OutputFile, Outputs, RunFacts, Summary};
-use crate::pipeline::{self, InvalidSink};
-use crate::tally::{CellGrid, Tally};
 use clap::Args;
+use ipatlas::error::{Error, Result};
+use ipatlas::export::{self, OutputFile, Outputs, RunFacts, Summary};
+use ipatlas::pipeline::{self, InvalidSink};
+use ipatlas::tally::{CellGrid, Tally};
 use std::io::IsTerminal;
 use std::time::Instant;
 
@@ -102,7 +102,7 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
     let mut summary = Summary::new(&tally, facts);
     summary.warnings = args.source.db.field_warnings(&tally);
     for w in &summary.warnings {
-        crate::util::say!("ipatlas: warning: {w}");
+        crate::cli::say!("ipatlas: warning: {w}");
     }
     write_outputs(&mut outputs, args, &tally, &grid, &summary, &atlas);
     outputs.commit()?;
@@ -110,15 +110,15 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
         && args.cells.is_some()
         && !args.source.input.quiet
     {
-        crate::util::say!("ipatlas: note: {note}");
+        crate::cli::say!("ipatlas: note: {note}");
     }
     if !args.source.input.quiet
         && let Some(hint) = super::column_hint(&tally)
     {
-        crate::util::say!("ipatlas: hint: {hint}");
+        crate::cli::say!("ipatlas: hint: {hint}");
     }
     if !args.source.input.quiet && std::io::stderr().is_terminal() {
-        crate::util::say!("{}", super::closing_line(&summary));
+        crate::cli::say!("{}", super::closing_line(&summary));
     }
     Ok(())
 }
@@ -129,7 +129,7 @@ fn write_outputs(
     tally: &Tally,
     grid: &CellGrid,
     summary: &Summary,
-    atlas: &crate::Atlas,
+    atlas: &ipatlas::Atlas,
 ) {
     let nothing_asked = args.countries.is_none()
         && args.cells.is_none()

@@ -2,11 +2,11 @@
 //! GeoLite2-style CSV).
 
 use super::DbArgs;
-use crate::error::{Error, Result};
-use crate::export::{OutputFile, write_output};
-use crate::formats::{self, Source};
-use crate::locate::{Database, FieldOverrides};
 use clap::Args;
+use ipatlas::error::{Error, Result};
+use ipatlas::export::{OutputFile, write_output};
+use ipatlas::formats::{self, Source};
+use ipatlas::locate::{Database, FieldOverrides};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -69,7 +69,7 @@ fn read_source(paths: &[PathBuf], strict: bool) -> Result<Source> {
         source.problems.strict()?;
     }
     for line in source.problems.report(&source.label) {
-        crate::util::say!("ipatlas: {line}");
+        crate::cli::say!("ipatlas: {line}");
     }
     Ok(source)
 }
@@ -88,7 +88,7 @@ fn build_epoch(source: &formats::Source, quiet: bool) -> u64 {
         return source.date.epoch;
     }
     if !quiet {
-        crate::util::say!(
+        crate::cli::say!(
             "ipatlas: note: {} carries no date (no date in its names, no zip entry dates, no copyright notice): the database is dated by this build",
             source.label
         );
@@ -118,7 +118,7 @@ pub(super) fn run_build(args: &BuildDbArgs) -> Result<()> {
     let path = args.output.to_string_lossy();
     write_output(&path, |w| w.write_all(&bytes))?;
     if !args.quiet {
-        crate::util::say!(
+        crate::cli::say!(
             "ipatlas: wrote {path}: {} ({} bytes): {} IPv4 and {} IPv6 ranges, {} distinct records",
             source.database_type,
             bytes.len(),
@@ -151,7 +151,7 @@ pub(super) fn run_export(args: &ExportArgs) -> Result<()> {
     };
     let source = formats::from_database(db)?;
     // Names taken from the database's metadata are sanitised, so every file lands in `out`.
-    let stem = crate::util::safe_file_name(&source.database_type);
+    let stem = ipatlas::util::safe_file_name(&source.database_type);
     let names: Vec<String> = if name.to_ascii_lowercase().ends_with(".csv") {
         let base = &name[..name.len() - 4];
         vec![name.clone(), format!("{base}-Locations-en.csv")]
@@ -175,7 +175,7 @@ pub(super) fn run_export(args: &ExportArgs) -> Result<()> {
         let blocks = OutputFile::create(blocks)?;
         let locations = OutputFile::create(locations)?;
         write_pair(&source, &blocks, None, &locations)?;
-        crate::export::commit_all(vec![locations, blocks])?;
+        ipatlas::export::commit_all(vec![locations, blocks])?;
     } else {
         std::fs::create_dir_all(out).map_err(|e| Error::output(&name, e))?;
         let files = names
@@ -183,7 +183,7 @@ pub(super) fn run_export(args: &ExportArgs) -> Result<()> {
             .map(|n| OutputFile::create(n))
             .collect::<Result<Vec<_>>>()?;
         write_pair(&source, &files[0], Some(&files[1]), &files[2])?;
-        crate::export::commit_all(files)?;
+        ipatlas::export::commit_all(files)?;
     }
     Ok(())
 }

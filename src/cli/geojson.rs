@@ -1,12 +1,12 @@
 //! `ipatlas geojson`: a GeoJSON layer (cells, places or countries) from a tally or from inputs.
 
 use super::SourceArgs;
-use crate::basemap::{Basemap, Detail};
-use crate::error::Result;
-use crate::export::features::Layer;
-use crate::export::geojson::{Framing, unmapped_countries, write_layer};
-use crate::tally::CellGrid;
 use clap::{Args, ValueEnum};
+use ipatlas::basemap::{Basemap, Detail};
+use ipatlas::error::Result;
+use ipatlas::export::features::Layer;
+use ipatlas::export::geojson::{Framing, unmapped_countries, write_layer};
+use ipatlas::tally::CellGrid;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -86,7 +86,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         paths.output("-o", o);
     }
     if let Some(dir) = &args.shapefile {
-        for ext in crate::export::shapefile::EXTENSIONS {
+        for ext in ipatlas::export::shapefile::EXTENSIONS {
             paths.output(
                 "--shapefile",
                 dir.join(format!("{}.{ext}", layer_name(args.layer))),
@@ -104,7 +104,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         LayerArg::Cells => Layer::Cells,
         LayerArg::Places => Layer::Places,
         LayerArg::Countries => Layer::Countries,
-        LayerArg::Hex => Layer::Hex(crate::tally::h3_resolution(args.h3_res.unwrap_or(3))?),
+        LayerArg::Hex => Layer::Hex(ipatlas::tally::h3_resolution(args.h3_res.unwrap_or(3))?),
     };
     let basemap = match (layer, &args.basemap) {
         (Layer::Countries, Some(path)) => Some(Basemap::open(path)?),
@@ -124,7 +124,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         });
     }
     if let Some(dir) = &args.shapefile {
-        written = crate::export::shapefile::write_layer(
+        written = ipatlas::export::shapefile::write_layer(
             &tally,
             layer,
             &grid,
@@ -135,8 +135,8 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         )?;
     }
     outputs.commit()?;
-    if args.shapefile.is_some() && crate::export::shapefile::may_round_counts(&tally, unit) {
-        crate::util::say!(
+    if args.shapefile.is_some() && ipatlas::export::shapefile::may_round_counts(&tally, unit) {
+        crate::cli::say!(
             "ipatlas: warning: counts above 2^53 are rounded in the shapefile's .dbf (dBase numbers are doubles); the GeoJSON and CSV outputs carry them exactly"
         );
     }
@@ -156,16 +156,16 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
             );
         }
         for w in warnings {
-            crate::util::say!("ipatlas: warning: {w}");
+            crate::cli::say!("ipatlas: warning: {w}");
         }
         if let Some(note) = &choice.note {
-            crate::util::say!("ipatlas: note: {note}");
+            crate::cli::say!("ipatlas: note: {note}");
         }
         if let Some(map) = &basemap {
             let missing = unmapped_countries(&tally, map, unit);
             if !missing.is_empty() {
                 let codes: Vec<String> = missing.iter().map(ToString::to_string).collect();
-                crate::util::say!(
+                crate::cli::say!(
                     "ipatlas: note: no polygon in {} for {}",
                     map.source,
                     codes.join(", ")
@@ -178,7 +178,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
             && located.found > 0
             && located.with_coords == 0
         {
-            crate::util::say!(
+            crate::cli::say!(
                 "ipatlas: note: no coordinates in the tally (a country-only database?), so the {} layer is empty",
                 match layer {
                     Layer::Cells => "cells",
@@ -188,9 +188,9 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
             );
         }
         if std::io::stderr().is_terminal() {
-            let summary = crate::export::Summary::new(
+            let summary = ipatlas::export::Summary::new(
                 &tally,
-                crate::export::RunFacts {
+                ipatlas::export::RunFacts {
                     databases: resolved.databases,
                     decoded_records: resolved.decoded_records,
                     ipv4_table: resolved.ipv4_table,
@@ -199,7 +199,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
                     grid: None,
                 },
             );
-            crate::util::say!("{}", super::closing_line(&summary));
+            crate::cli::say!("{}", super::closing_line(&summary));
         }
     }
     Ok(())

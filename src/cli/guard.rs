@@ -2,7 +2,7 @@
 //! (or its database, or basemap) or each other: compared by device and inode, so a symlink,
 //! a hard link or another spelling of the same path is caught too.
 
-use crate::error::{Error, Result};
+use ipatlas::error::{Error, Result};
 use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ impl Named {
         format!(
             "{} {}",
             self.flag,
-            crate::util::escape_controls(&self.path.to_string_lossy())
+            ipatlas::util::escape_controls(&self.path.to_string_lossy())
         )
     }
 }
@@ -46,7 +46,7 @@ fn id_of(meta: &std::fs::Metadata) -> FileId {
 
 /// The descriptor's file, when it is a regular file (stdin redirected from a file).
 fn fd_id(fd: i32) -> Option<(FileId, bool)> {
-    let meta = crate::util::descriptor_metadata(fd)?;
+    let meta = ipatlas::util::descriptor_metadata(fd)?;
     Some((id_of(&meta), meta.is_file()))
 }
 
@@ -79,9 +79,9 @@ impl Paths {
 
     /// Refuses outputs that are an input or one another (exit code 2, one line naming both);
     /// returns the run's [`Outputs`] with every output's path resolved now, before any work.
-    pub(crate) fn check(&self) -> Result<crate::export::Outputs> {
+    pub(crate) fn check(&self) -> Result<ipatlas::export::Outputs> {
         self.refuse_clashes()?;
-        let mut outputs = crate::export::Outputs::new();
+        let mut outputs = ipatlas::export::Outputs::new();
         for out in &self.outputs {
             outputs.resolve_now(&out.path.to_string_lossy());
         }

@@ -1,9 +1,9 @@
 //! `ipatlas info`: describe a database.
 
 use super::DbArgs;
-use crate::error::{Error, Result};
-use crate::export::write_output;
 use clap::Args;
+use ipatlas::error::{Error, Result};
+use ipatlas::export::write_output;
 use ipnetwork::IpNetwork;
 use maxminddb::WithinOptions;
 use serde::Serialize;
@@ -103,7 +103,7 @@ pub(super) fn run(args: &InfoArgs) -> Result<()> {
                 for (k, v) in map {
                     let text = match v {
                         // Metadata is outside text: no terminal escapes or line breaks.
-                        serde_json::Value::String(s) => crate::util::escape_controls(&s),
+                        serde_json::Value::String(s) => ipatlas::util::escape_controls(&s),
                         other => other.to_string(),
                     };
                     writeln!(w, "{k}: {text}")?;
@@ -116,7 +116,7 @@ pub(super) fn run(args: &InfoArgs) -> Result<()> {
 
 /// Networks with data, by family (IPv4 networks of an IPv6 database count as IPv4;
 /// aliases of the IPv4 space are not counted twice).
-fn count_networks(db: &crate::Database) -> Result<(u64, u64)> {
+fn count_networks(db: &ipatlas::Database) -> Result<(u64, u64)> {
     let reader = db.reader();
     let root: IpNetwork = if reader.metadata().ip_version == 6 {
         "::/0"

@@ -1,9 +1,9 @@
 //! `ipatlas lookup`: one row per input record, in input order.
 
 use super::{DbArgs, InputArgs, with_threads};
-use crate::error::Result;
-use crate::pipeline::{self, Family, RowFormat};
 use clap::{Args, ValueEnum};
+use ipatlas::error::Result;
+use ipatlas::pipeline::{self, Family, RowFormat};
 
 /// `lookup` arguments.
 #[derive(Args, Debug)]
@@ -38,9 +38,9 @@ fn looks_like_a_path(arg: &str) -> bool {
 fn arguments_are_records(inputs: &[String]) -> Result<bool> {
     let is_input = |a: &String| a == "-" || std::path::Path::new(a).exists();
     if let Some(missing) = inputs.iter().find(|a| {
-        !is_input(a) && crate::input::parse_item(a.as_bytes()).is_err() && looks_like_a_path(a)
+        !is_input(a) && ipatlas::input::parse_item(a.as_bytes()).is_err() && looks_like_a_path(a)
     }) {
-        return Err(crate::Error::Input {
+        return Err(ipatlas::Error::Input {
             path: missing.clone(),
             source: std::io::Error::new(
                 std::io::ErrorKind::NotFound,
@@ -50,7 +50,7 @@ fn arguments_are_records(inputs: &[String]) -> Result<bool> {
     }
     let files = inputs.iter().filter(|a| is_input(a)).count();
     if files > 0 && files < inputs.len() {
-        return Err(crate::Error::Usage(
+        return Err(ipatlas::Error::Usage(
             "lookup takes input files or addresses, not both: put the addresses in a file, or pipe them in with `-`".into(),
         ));
     }
@@ -65,7 +65,7 @@ pub(super) fn run(args: &LookupArgs) -> Result<()> {
         Format::Csv => RowFormat::Csv,
         Format::Jsonl => RowFormat::Jsonl,
     };
-    crate::export::stdout_open().map_err(|e| crate::Error::output("-", e))?;
+    ipatlas::export::stdout_open().map_err(|e| ipatlas::Error::output("-", e))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     let inputs = &args.input.inputs;
     with_threads(args.input.threads, || {

@@ -2,17 +2,17 @@
 //! tally): the map flags they share.
 
 use super::SourceArgs;
-use crate::basemap::{Basemap, Detail};
-use crate::error::{Error, Result};
-use crate::export::features::Layer;
-use crate::export::geojson::{Framing, write_layer};
-use crate::export::{self, Outputs, RunFacts, Summary};
-use crate::locate::DatabaseInfo;
-use crate::render::{
+use clap::{Args, ValueEnum};
+use ipatlas::basemap::{Basemap, Detail};
+use ipatlas::error::{Error, Result};
+use ipatlas::export::features::Layer;
+use ipatlas::export::geojson::{Framing, write_layer};
+use ipatlas::export::{self, Outputs, RunFacts, Summary};
+use ipatlas::locate::DatabaseInfo;
+use ipatlas::render::{
     Bbox, Colormap, MapOptions, MapReport, Mode, ProjectionKind, ScaleKind, Style, render,
 };
-use crate::tally::{CellGrid, Tally};
-use clap::{Args, ValueEnum};
+use ipatlas::tally::{CellGrid, Tally};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -83,7 +83,7 @@ pub struct MapArgs {
     #[arg(
         long,
         value_name = "KM",
-        default_value_t = crate::render::COARSE_KM,
+        default_value_t = ipatlas::render::COARSE_KM,
         requires = "drop_coarse",
         allow_hyphen_values = true
     )]
@@ -163,7 +163,7 @@ impl MapArgs {
         };
         CellGrid::new(self.cell)?;
         let h3_res = self.h3_res.unwrap_or(3);
-        crate::tally::h3_resolution(h3_res)?;
+        ipatlas::tally::h3_resolution(h3_res)?;
         let mode_name = match mode {
             Mode::Points => "points",
             Mode::Cells => "cells",
@@ -332,10 +332,10 @@ impl Drawn {
     fn say(&self) {
         self.warnings
             .iter()
-            .for_each(|w| crate::util::say!("ipatlas: warning: {w}"));
+            .for_each(|w| crate::cli::say!("ipatlas: warning: {w}"));
         self.notes
             .iter()
-            .for_each(|n| crate::util::say!("ipatlas: note: {n}"));
+            .for_each(|n| crate::cli::say!("ipatlas: note: {n}"));
     }
 }
 
@@ -365,7 +365,7 @@ impl ImageFormat {
             Some("tif" | "tiff") => Ok(ImageFormat::Tiff),
             other => Err(Error::Usage(format!(
                 "-o {}: cannot tell the image format from {}; name the file .png, .jpg, .webp (lossless) or .tif",
-                crate::util::escape_controls(path),
+                ipatlas::util::escape_controls(path),
                 other.map_or("no extension".to_owned(), |e| format!("\".{e}\""))
             ))),
         }
@@ -597,14 +597,14 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     outputs.commit()?;
     if !args.source.input.quiet {
         for w in args.source.db.field_warnings(&tally) {
-            crate::util::say!("ipatlas: warning: {w}");
+            crate::cli::say!("ipatlas: warning: {w}");
         }
         if let Some(d) = &drawn {
             d.say();
         }
-        crate::util::say!("ipatlas: wrote {}", Path::new(&args.output).display());
+        crate::cli::say!("ipatlas: wrote {}", Path::new(&args.output).display());
         if std::io::stderr().is_terminal() {
-            crate::util::say!("{}", super::closing_line(&summary));
+            crate::cli::say!("{}", super::closing_line(&summary));
         }
     }
     Ok(())

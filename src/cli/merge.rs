@@ -1,9 +1,9 @@
 //! `ipatlas merge`: add tally files together.
 
-use crate::error::{Error, Result};
-use crate::locate::DatabaseInfo;
-use crate::tally::Tally;
 use clap::Args;
+use ipatlas::error::{Error, Result};
+use ipatlas::locate::DatabaseInfo;
+use ipatlas::tally::Tally;
 
 /// `merge` arguments.
 #[derive(Args, Debug)]

@@ -8,13 +8,34 @@ mod info;
 mod lookup;
 mod map;
 mod merge;
+mod observer;
 mod sample;
+mod signals;
 
-use crate::error::{Error, Result, exit};
-use crate::input::{ColumnSpec, InputMode};
-use crate::locate::{Atlas, CountryFallback, Database, FieldOverrides, FieldPath};
-use crate::pipeline::{Family, RunOptions};
+/// `eprintln!` made safe: formats the whole line, then [`stderr_line`].
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::stderr_line(format!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+/// Writes one line to stderr as one write (so concurrent output cannot split it); a
+/// failure, such as a closed stderr, is ignored rather than a panic or another exit code.
+/// Control characters other than line breaks and tabs (terminal escapes, from a file name
+/// or a database's metadata) are written escaped.
+pub(crate) fn stderr_line(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let mut text = ipatlas::util::printable(&line.to_string());
+    text.push('\n');
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ipatlas::error::{Error, ErrorKind, Result};
+use ipatlas::input::{ColumnSpec, InputMode};
+use ipatlas::locate::{Atlas, CountryFallback, Database, FieldOverrides, FieldPath};
+use ipatlas::pipeline::{Family, RunOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,7 +54,8 @@ Databases: --db, else $IPATLAS_DB, else GeoLite2-City.mmdb, GeoIP2-City.mmdb or
 dbip-city-lite*.mmdb in /usr/share/GeoIP, /var/lib/GeoIP, /usr/local/share/GeoIP, else the
 embedded DB-IP IP to Country Lite database. IP Geolocation by DB-IP (https://db-ip.com), CC BY 4.0.
 
-Exit codes: 0 ok; 1 input or output error; 2 bad usage, database or tally; 3 invalid record under --strict.";
+Exit codes: 0 ok; 1 input or output error; 2 bad usage, database or tally; 3 invalid record under --strict;
+70 internal failure.";
 
 /// Resolve IP address lists against MaxMind-DB geolocation databases and count them per
 /// country and per grid cell.
@@ -116,12 +138,12 @@ pub struct SourceArgs {
 
 /// A tally with what it was resolved against.
 pub(crate) struct Resolved {
-    pub tally: crate::tally::Tally,
-    pub databases: Vec<crate::locate::DatabaseInfo>,
+    pub tally: ipatlas::tally::Tally,
+    pub databases: Vec<ipatlas::locate::DatabaseInfo>,
     /// Records decoded (0 when read from a tally file).
     pub decoded_records: u64,
     /// Where the compiled IPv4 table came from, if the run had one.
-    pub ipv4_table: Option<crate::locate::TableSource>,
+    pub ipv4_table: Option<ipatlas::locate::TableSource>,
     /// Worker threads the run used (0 when read from a tally file).
     pub threads: usize,
 }
@@ -154,7 +176,7 @@ impl SourceArgs {
             && self.input.column.is_none()
             && let Some(text) = read_if_tally(only)?
         {
-            let (tally, databases) = crate::tally::Tally::from_json(only, &text)?;
+            let (tally, databases) = ipatlas::tally::Tally::from_json(only, &text)?;
             return Ok(Resolved {
                 tally,
                 databases,
@@ -169,20 +191,20 @@ impl SourceArgs {
             // Read inside the pool: the threads this run's work actually ran on.
             let threads = rayon::current_num_threads();
             let tally = if self.whole_db {
-                crate::pipeline::aggregate_whole_db(
+                ipatlas::pipeline::aggregate_whole_db(
                     &atlas,
                     options.family,
                     options.cache_dir.as_deref(),
                 )
             } else {
-                crate::pipeline::aggregate(&atlas, &self.input.input_list()?, &options, None)
+                ipatlas::pipeline::aggregate(&atlas, &self.input.input_list()?, &options, None)
             }?;
             Ok((tally, threads))
         })?;
         if !self.input.quiet
             && let Some(hint) = column_hint(&tally)
         {
-            crate::util::say!("ipatlas: hint: {hint}");
+            crate::cli::say!("ipatlas: hint: {hint}");
         }
         Ok(Resolved {
             tally,
@@ -204,7 +226,7 @@ fn read_if_tally(path: &str) -> Result<Option<Vec<u8>>> {
     if path == "-" {
         return Ok(None);
     }
-    let Ok((file, _)) = crate::util::open_regular(Path::new(path)) else {
+    let Ok((file, _)) = ipatlas::util::open_regular(Path::new(path)) else {
         return Ok(None);
     };
     let mut head = Vec::with_capacity(1 << 16);
@@ -213,11 +235,11 @@ fn read_if_tally(path: &str) -> Result<Option<Vec<u8>>> {
     }
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
     if head.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
-        || memchr::memmem::find(head, crate::tally::TALLY_FORMAT.as_bytes()).is_none()
+        || memchr::memmem::find(head, ipatlas::tally::TALLY_FORMAT.as_bytes()).is_none()
     {
         return Ok(None);
     }
-    crate::util::read_file(Path::new(path))
+    ipatlas::util::read_file(Path::new(path))
         .map(Some)
         .map_err(|source| Error::Input {
             path: path.to_owned(),
@@ -344,11 +366,11 @@ impl InputArgs {
             mode,
             family: self.family.map_or(default_family, Family::from),
             strict: self.strict,
-            progress: !self.quiet && std::io::stderr().is_terminal(),
+            observer: observer::CliObserver::handle(!self.quiet && std::io::stderr().is_terminal()),
             lookup: match self.lookup {
-                LookupArg::Auto => crate::pipeline::LookupStrategy::Auto,
-                LookupArg::Tree => crate::pipeline::LookupStrategy::Tree,
-                LookupArg::Table => crate::pipeline::LookupStrategy::Table,
+                LookupArg::Auto => ipatlas::pipeline::LookupStrategy::Auto,
+                LookupArg::Tree => ipatlas::pipeline::LookupStrategy::Tree,
+                LookupArg::Table => ipatlas::pipeline::LookupStrategy::Table,
             },
             keep_going: self.keep_going,
             cache_dir: if self.no_cache {
@@ -356,9 +378,33 @@ impl InputArgs {
             } else {
                 self.cache_dir
                     .clone()
-                    .or_else(crate::locate::cache::default_dir)
+                    .or_else(ipatlas::locate::cache::default_dir)
             },
         })
+    }
+}
+
+/// Process exit codes; documented in the README ("Exit codes").
+pub mod exit {
+    /// The run completed (invalid records, if any, are counted in the summary).
+    pub const OK: u8 = 0;
+    /// An input could not be read or an output could not be written.
+    pub const IO: u8 = 1;
+    /// Bad usage, or a database or tally that is missing, corrupt or of the wrong kind.
+    pub const BAD_DATA: u8 = 2;
+    /// `--strict` was given and an invalid record was found.
+    pub const STRICT: u8 = 3;
+    /// A failure that is not the input's: a bug, or memory exhausted.
+    pub const INTERNAL: u8 = 70;
+}
+
+/// The exit code for an error.
+fn exit_code(e: &Error) -> u8 {
+    match (e, e.kind()) {
+        (Error::Strict { .. }, _) => exit::STRICT,
+        (_, ErrorKind::Io) => exit::IO,
+        (_, ErrorKind::InvalidInput | ErrorKind::Database | ErrorKind::Tally) => exit::BAD_DATA,
+        (_, ErrorKind::Internal) => exit::INTERNAL,
     }
 }
 
@@ -374,7 +420,7 @@ pub enum UnitArg {
 /// The unit a map or layer shows, and a message about the choice.
 pub(crate) struct UnitChoice {
     /// The unit shown.
-    pub unit: crate::tally::Unit,
+    pub unit: ipatlas::tally::Unit,
     /// `--unit` names a unit with nothing located: the output is empty.
     pub warning: Option<String>,
     /// The tally holds the other unit too, which is not shown.
@@ -384,11 +430,11 @@ pub(crate) struct UnitChoice {
 /// The unit a map or layer shows: `--unit`, else the one the tally located anything in
 /// (addresses first).
 pub(crate) fn choose_unit(
-    tally: &crate::tally::Tally,
+    tally: &ipatlas::tally::Tally,
     asked: Option<UnitArg>,
     what: &str,
 ) -> UnitChoice {
-    use crate::tally::Unit;
+    use ipatlas::tally::Unit;
     let found = |u: Unit| tally.located_unit(u).found;
     match asked {
         Some(arg) => {
@@ -498,8 +544,8 @@ pub fn discover_database() -> Option<PathBuf> {
 impl DbArgs {
     /// Warnings for field overrides that matched nothing: a `--country-field` no located
     /// record has, or `--lat-field`/`--lon-field` that gave no coordinates.
-    pub(crate) fn field_warnings(&self, tally: &crate::tally::Tally) -> Vec<String> {
-        use crate::tally::Unit;
+    pub(crate) fn field_warnings(&self, tally: &ipatlas::tally::Tally) -> Vec<String> {
+        use ipatlas::tally::Unit;
         let (a, s) = (
             tally.located_unit(Unit::Addresses),
             tally.located_unit(Unit::Subnets64),
@@ -571,7 +617,11 @@ impl DbArgs {
         } else {
             self.db.clone()
         };
-        let result = self.open_paths(&paths, strict, overrides);
+        let result = self.open_paths(&paths, strict, overrides).map(|mut atlas| {
+            // Warnings about the table cache go to stderr.
+            atlas.set_observer(observer::CliObserver::handle(false));
+            atlas
+        });
         match result {
             // Say where a database nobody named on the command line came from.
             Err(Error::Database { path, message }) if discovered => Err(Error::Database {
@@ -591,7 +641,7 @@ impl DbArgs {
         // CSV databases (files, directories, zips) named together make one database.
         let csv: Vec<PathBuf> = paths
             .iter()
-            .filter(|p| *p != Path::new("embedded") && crate::formats::is_csv_source(p))
+            .filter(|p| *p != Path::new("embedded") && ipatlas::formats::is_csv_source(p))
             .cloned()
             .collect();
         let mut csv_db = None;
@@ -601,12 +651,12 @@ impl DbArgs {
                 dbs.push(Database::embedded(&overrides)?);
             } else if csv.contains(p) {
                 if csv_db.is_none() {
-                    let (db, problems) = crate::formats::open_database(&csv, &overrides)?;
+                    let (db, problems) = ipatlas::formats::open_database(&csv, &overrides)?;
                     if strict {
                         problems.strict()?;
                     }
                     for line in problems.report(db.label()) {
-                        crate::util::say!("ipatlas: {line}");
+                        crate::cli::say!("ipatlas: {line}");
                     }
                     csv_db = Some(());
                     dbs.push(db);
@@ -639,7 +689,7 @@ pub(crate) fn with_threads<T: Send>(
         // More workers than cores only adds switching and per-thread tables to merge.
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         if n > cores {
-            crate::util::say!(
+            crate::cli::say!(
                 "ipatlas: note: --threads {n} capped at {cores}, the number of cores here"
             );
         }
@@ -653,8 +703,8 @@ pub(crate) fn with_threads<T: Send>(
 
 /// Parses the command line and runs it; returns the process exit code.
 pub fn main() -> ExitCode {
-    crate::export::guard_standard_descriptors();
-    crate::signals::install();
+    ipatlas::export::guard_standard_descriptors();
+    signals::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -667,7 +717,7 @@ pub fn main() -> ExitCode {
             let text = e.render().to_string();
             if e.use_stderr() {
                 // The same prefix as every other message.
-                crate::util::stderr_line(format!("ipatlas: {}", text.trim_end()));
+                stderr_line(format!("ipatlas: {}", text.trim_end()));
             } else {
                 use std::io::Write;
                 let _ = std::io::stdout().lock().write_all(text.as_bytes());
@@ -692,19 +742,19 @@ pub fn main() -> ExitCode {
         Err(e) if e.is_broken_pipe() => ExitCode::from(exit::OK),
         Err(e) => {
             // One line, with file names and metadata made safe for a terminal.
-            crate::util::say!(
+            crate::cli::say!(
                 "ipatlas: error: {}",
-                crate::util::escape_controls(&e.to_string())
+                ipatlas::util::escape_controls(&e.to_string())
             );
-            ExitCode::from(e.exit_code())
+            ExitCode::from(exit_code(&e))
         }
     }
 }
 
 /// A hint when most lines that were not addresses start with one before a tab or a comma:
 /// a table read without `--column` (the ipsum feed is `IP<TAB>count`).
-pub(crate) fn column_hint(tally: &crate::tally::Tally) -> Option<String> {
-    let unread = tally.counters.invalid[crate::input::InvalidReason::NotAnAddress.index()];
+pub(crate) fn column_hint(tally: &ipatlas::tally::Tally) -> Option<String> {
+    let unread = tally.counters.invalid[ipatlas::input::InvalidReason::NotAnAddress.index()];
     let [tab, comma] = tally.separated_addresses;
     let (n, flags, what) = if tab >= comma {
         (tab, "--column 1 --delimiter tab", "a tab")
@@ -720,7 +770,7 @@ pub(crate) fn column_hint(tally: &crate::tally::Tally) -> Option<String> {
 
 /// One human line for the end of a run on a terminal (`aggregate`, `map`, `geojson`): the
 /// counts in each unit the run counted, then the databases' attributions.
-pub(crate) fn closing_line(s: &crate::export::Summary) -> String {
+pub(crate) fn closing_line(s: &ipatlas::export::Summary) -> String {
     let rate = if s.elapsed_s > 0.0 {
         s.lines as f64 / s.elapsed_s
     } else {
@@ -733,7 +783,7 @@ pub(crate) fn closing_line(s: &crate::export::Summary) -> String {
             dbs.push(name);
         }
     }
-    let figures = |f: &crate::export::UnitFigures| {
+    let figures = |f: &ipatlas::export::UnitFigures| {
         format!(
             "{} {} located ({} with country, {} with coordinates), {} not found",
             f.located.found,

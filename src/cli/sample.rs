@@ -1,9 +1,9 @@
 //! `ipatlas sample`: synthetic dumps for benchmarks.
 
 use super::DbArgs;
-use crate::error::Result;
-use crate::sample::Sampler;
 use clap::Args;
+use ipatlas::error::Result;
+use ipatlas::sample::Sampler;
 
 /// `sample` arguments.
 #[derive(Args, Debug)]
@@ -44,7 +44,7 @@ pub(super) fn run(args: &SampleArgs) -> Result<()> {
     outputs.write(&args.output, |w| {
         result = sampler.write(args.n, args.seed, args.ipv6_share, w);
         match &result {
-            Err(crate::Error::Output { source, .. }) => {
+            Err(ipatlas::Error::Output { source, .. }) => {
                 Err(std::io::Error::new(source.kind(), source.to_string()))
             }
             Err(e) => Err(std::io::Error::other(e.to_string())),
@@ -52,7 +52,7 @@ pub(super) fn run(args: &SampleArgs) -> Result<()> {
         }
     });
     outputs.commit().map_err(|e| match result {
-        Err(inner) if !matches!(inner, crate::Error::Output { .. }) => inner,
+        Err(inner) if !matches!(inner, ipatlas::Error::Output { .. }) => inner,
         _ => e,
     })
 }

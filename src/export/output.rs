@@ -218,7 +218,7 @@ impl OutputFile {
                         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
                         .tempfile_in(dir)
                         .map_err(err)?;
-                    crate::signals::register_temporary(tmp.path().to_path_buf());
+                    crate::util::register_temporary(tmp.path().to_path_buf());
                     Target::Temporary {
                         tmp,
                         real,

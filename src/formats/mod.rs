@@ -787,7 +787,7 @@ fn data_date(
         })
 }
 
-/// Opens a CSV database (files, a directory or a zip) as a [`Database`]: the rows become an
+/// Opens a CSV database (files, a directory or a zip) as a [`crate::locate::Database`]: the rows become an
 /// `.mmdb` in memory, exactly as `build-db` would write it. Skipped rows are returned for
 /// the caller to report (or, under `--strict`, refuse).
 pub fn open_database(

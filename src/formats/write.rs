@@ -128,7 +128,7 @@ pub fn from_database(db: &Database) -> Result<Source> {
     for root in roots {
         let root = root
             .parse()
-            .map_err(|_| Error::Usage("bad root network".into()))?;
+            .map_err(|_| Error::Internal("bad root network".into()))?;
         for item in db
             .reader()
             .within(root, WithinOptions::default())

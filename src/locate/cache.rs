@@ -127,7 +127,7 @@ pub fn store(dir: &Path, key: u128, table: &Ipv4Table) -> std::io::Result<()> {
         .prefix(".ipv4-table-")
         .suffix(".tmp")
         .tempfile_in(dir)?;
-    crate::signals::register_temporary(tmp.path().to_path_buf());
+    crate::util::register_temporary(tmp.path().to_path_buf());
     tmp.write_all(&encode(table, key))?;
     tmp.as_file().sync_data()?;
     let path = table_path(dir, key);

@@ -113,6 +113,7 @@ pub struct Atlas {
     decoded: Mutex<FxHashMap<RecordKey, Place>>,
     decode_count: AtomicU64,
     table_source: std::sync::OnceLock<TableSource>,
+    observer: crate::observe::Observers,
 }
 
 /// Where a run's compiled IPv4 table came from.
@@ -164,7 +165,13 @@ impl Atlas {
             decoded: Mutex::new(FxHashMap::default()),
             decode_count: AtomicU64::new(0),
             table_source: std::sync::OnceLock::new(),
+            observer: crate::observe::Observers::default(),
         })
+    }
+
+    /// Reports warnings (a cached table that cannot be used) to `observer`.
+    pub fn set_observer(&mut self, observer: crate::observe::Observers) {
+        self.observer = observer;
     }
 
     /// The databases, in the order given.
@@ -231,18 +238,16 @@ impl Atlas {
                 // A table from another version: rebuilt and replaced, as after any upgrade.
                 Some(Err(cache::Refused::Unsound(why))) if why == cache::STALE => {}
                 Some(Err(why)) => {
-                    let what = if matches!(why, cache::Refused::Unsafe(_)) {
+                    let replaced = !matches!(why, cache::Refused::Unsafe(_));
+                    if !replaced {
                         store = None;
-                        "building it in memory and leaving the file alone"
-                    } else {
-                        "rebuilding it"
-                    };
-                    crate::util::say!(
-                        "ipatlas: warning: not using the cached table {}: {why}; {what}",
-                        crate::util::escape_controls(
-                            &cache::table_path(dir, key).display().to_string()
-                        )
-                    );
+                    }
+                    self.observer
+                        .warning(&crate::observe::Warning::CacheRefused {
+                            path: cache::table_path(dir, key),
+                            reason: why.to_string(),
+                            replaced,
+                        });
                 }
                 None => {}
             }

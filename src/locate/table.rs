@@ -53,7 +53,7 @@ impl Ipv4Table {
         let db = &atlas.dbs[db_index];
         let root = "0.0.0.0/0"
             .parse()
-            .map_err(|_| Error::Usage("bad root".into()))?;
+            .map_err(|_| Error::Internal("bad root network".into()))?;
         let walk = db
             .reader()
             .within(root, WithinOptions::default())
@@ -263,7 +263,7 @@ const SPOT_CHECKS: usize = 2048;
 
 impl Ipv4Table {
     /// Checks a table read from outside (the cache) against the database's search tree: the
-    /// first and last address of up to [`SPOT_CHECKS`] ranges spread over the table, and one
+    /// first and last address of up to `SPOT_CHECKS` (2,048) ranges spread over the table, and one
     /// address of as many records, must get the same answer (no record, or the same place).
     pub fn spot_check(&self, atlas: &Atlas) -> std::result::Result<(), String> {
         let db = atlas

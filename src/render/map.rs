@@ -435,7 +435,7 @@ pub fn render(
         )));
     }
     let mut pixmap = Pixmap::new(width, height)
-        .ok_or_else(|| Error::Usage("cannot allocate the image".into()))?;
+        .ok_or_else(|| Error::Internal("cannot allocate the image".into()))?;
     pixmap.fill(pal.background);
     let frame = Frame {
         x0,
@@ -446,10 +446,10 @@ pub fn render(
         width,
         height: map_height,
     };
-    let mut clip =
-        Mask::new(width, height).ok_or_else(|| Error::Usage("cannot allocate the mask".into()))?;
+    let mut clip = Mask::new(width, height)
+        .ok_or_else(|| Error::Internal("cannot allocate the mask".into()))?;
     let map_rect = Rect::from_xywh(0.0, header, w, map_height as f32)
-        .ok_or_else(|| Error::Usage("empty map area".into()))?;
+        .ok_or_else(|| Error::Internal("empty map area".into()))?;
     clip.fill_path(
         &PathBuilder::from_rect(map_rect),
         FillRule::Winding,
@@ -640,8 +640,8 @@ pub fn render(
     let notes = footer_notes(opts, &report);
     report.notes = notes.iter().map(|(long, _)| long.clone()).collect();
     if opts.legend {
-        let fonts =
-            Fonts::load().ok_or_else(|| Error::Usage("the embedded font cannot be read".into()))?;
+        let fonts = Fonts::load()
+            .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
         draw_legend(
             &mut pixmap,
             &fonts,

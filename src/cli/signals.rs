@@ -2,21 +2,6 @@
 //! it was writing (so no partial file is left, and earlier outputs stay as they were) and
 //! exits with 128 + the signal number (130 for SIGINT, 143 for SIGTERM), as shells expect.
 
-use std::path::PathBuf;
-use std::sync::Mutex;
-
-/// Temporary files being written. Entries are never removed: removing a file that was
-/// renamed into place or deleted already fails harmlessly.
-static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-/// Registers a temporary file to remove if the run is interrupted.
-pub fn register_temporary(path: PathBuf) {
-    PENDING
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(path);
-}
-
 /// Starts the thread that waits for SIGINT and SIGTERM. Without it (a failure to install
 /// the handlers) signals keep their default effect, which is to end the process.
 pub fn install() {
@@ -28,18 +13,13 @@ pub fn install() {
         .name("signals".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                let pending = PENDING
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                for path in pending.iter() {
-                    let _ = std::fs::remove_file(path);
-                }
+                ipatlas::util::remove_temporaries();
                 let name = if signal == SIGINT {
                     "SIGINT"
                 } else {
                     "SIGTERM"
                 };
-                crate::util::say!(
+                crate::cli::say!(
                     "ipatlas: interrupted ({name}); outputs not yet complete were removed"
                 );
                 std::process::exit(128 + signal);
