@@ -73,7 +73,7 @@ fn locate(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("ips.txt");
     std::fs::write(&path, &text).expect("write input");
-    let inputs = vec![path.display().to_string()];
+    let inputs = vec![ipatlas::input::Input::Path(path.clone())];
     let mut g = c.benchmark_group("pipeline");
     g.throughput(Throughput::Elements(100_000));
     g.sample_size(20);

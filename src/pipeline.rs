@@ -2,7 +2,7 @@
 //! tally them into per-worker tallies (no lock in the hot loop), which are merged at the end.
 
 use crate::error::{Error, Result};
-use crate::input::{self, ColumnSpec, Event, InputMode, Item, source};
+use crate::input::{self, ColumnSpec, Event, Input, InputMode, Item, source};
 use crate::locate::{
     Atlas, Ipv4Table, Lookup, MmdbResult, NotFound, RecordKey, canonical, canonical_network,
 };
@@ -144,7 +144,7 @@ impl InvalidSink {
 /// Resolves all inputs into one tally.
 pub fn aggregate(
     atlas: &Atlas,
-    inputs: &[String],
+    inputs: &[Input],
     options: &RunOptions,
     invalid: Option<&InvalidSink>,
 ) -> Result<Tally> {
@@ -314,7 +314,7 @@ pub fn aggregate_whole_db(
 /// Returns what `consume` returned and the number of inputs that ended in damage (only
 /// under `--keep-going`; otherwise damage is an error).
 fn with_chunks<T: Send>(
-    inputs: &[String],
+    inputs: &[Input],
     options: &RunOptions,
     consume: impl FnOnce(Receiver<Work>, Sender<Vec<u8>>) -> Result<T> + Send,
 ) -> Result<(T, u64)> {
@@ -339,7 +339,7 @@ fn with_chunks<T: Send>(
 }
 
 fn read_all(
-    inputs: &[String],
+    inputs: &[Input],
     options: &RunOptions,
     mut fresh: impl FnMut() -> Vec<u8>,
     mut send: impl FnMut(Work) -> bool,
@@ -354,8 +354,9 @@ fn read_all(
     let mut seq = 0u64;
     let mut lines = 0u64;
     let mut damaged = 0u64;
-    for (i, name) in inputs.iter().enumerate() {
-        let reader = source::open(name, raw.clone())?;
+    for (i, input) in inputs.iter().enumerate() {
+        let name = &input.name();
+        let reader = source::open(input, raw.clone())?;
         let mut column: Option<Option<usize>> = None;
         let mut open = true;
         let end = source::chunk_input(
@@ -412,11 +413,10 @@ fn read_all(
 
 /// The total size of the inputs when all are regular files; `None` for stdin, pipes and
 /// anything whose size cannot be known in advance.
-fn known_input_bytes(inputs: &[String]) -> Option<u64> {
-    inputs.iter().try_fold(0u64, |sum, p| {
-        let meta = (p != "-").then(|| std::fs::metadata(p).ok()).flatten()?;
-        meta.is_file().then_some(sum + meta.len())
-    })
+fn known_input_bytes(inputs: &[Input]) -> Option<u64> {
+    inputs
+        .iter()
+        .try_fold(0u64, |sum, i| i.file_size().map(|n| sum + n))
 }
 
 fn resolve_column(mode: &InputMode, first: &input::Chunk) -> Option<usize> {
@@ -440,7 +440,7 @@ fn resolve_column(mode: &InputMode, first: &input::Chunk) -> Option<usize> {
 struct Worker<'a> {
     atlas: &'a Atlas,
     options: &'a RunOptions,
-    inputs: &'a [String],
+    inputs: &'a [Input],
     invalid: Option<&'a InvalidSink>,
     tally: Tally,
     slots: FxHashMap<RecordKey, u32>,
@@ -460,7 +460,7 @@ impl<'a> Worker<'a> {
     fn new(
         atlas: &'a Atlas,
         options: &'a RunOptions,
-        inputs: &'a [String],
+        inputs: &'a [Input],
         invalid: Option<&'a InvalidSink>,
     ) -> Self {
         Worker {
@@ -487,7 +487,8 @@ impl<'a> Worker<'a> {
         let name = self
             .inputs
             .get(work.chunk.input)
-            .map_or("-", String::as_str);
+            .map_or_else(|| "-".to_owned(), Input::name);
+        let name = name.as_str();
         let mut rows = self.invalid.map(|_| csv::Writer::from_writer(Vec::new()));
         let lines = input::scan(
             &work.chunk,
@@ -809,7 +810,7 @@ pub const LOOKUP_HEADER: &str =
 /// Returns the run's counters (as a tally without places).
 pub fn lookup(
     atlas: &Atlas,
-    inputs: &[String],
+    inputs: &[Input],
     options: &RunOptions,
     format: RowFormat,
     out: &mut (dyn Write + Send),
@@ -864,7 +865,7 @@ pub fn lookup_text(
     let (bytes, tally) = render_rows(
         atlas,
         options,
-        &["arguments".to_owned()],
+        &[Input::reader("arguments", std::io::empty())],
         &Work {
             chunk,
             column: None,
@@ -879,7 +880,7 @@ pub fn lookup_text(
 fn render_rows(
     atlas: &Atlas,
     options: &RunOptions,
-    inputs: &[String],
+    inputs: &[Input],
     work: &Work,
     format: RowFormat,
 ) -> Result<(Vec<u8>, Tally)> {
@@ -899,7 +900,10 @@ fn render_rows(
             }
         }
     };
-    let name = inputs.get(work.chunk.input).map_or("-", String::as_str);
+    let name = inputs
+        .get(work.chunk.input)
+        .map_or_else(|| "-".to_owned(), Input::name);
+    let name = name.as_str();
     let lines = input::scan(&work.chunk, &options.mode, work.column, |line, event| {
         match event {
             Event::Skip => worker.tally.counters.skipped += 1,

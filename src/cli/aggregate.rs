@@ -8,6 +8,7 @@ use ipatlas::export::{self, OutputFile, Outputs, RunFacts, Summary};
 use ipatlas::pipeline::{self, InvalidSink};
 use ipatlas::tally::{CellGrid, Tally};
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// `aggregate` arguments.
@@ -25,19 +26,19 @@ pub struct AggregateArgs {
     cell: f64,
     /// Write the countries table (country,count,share) here; `-` for stdout.
     #[arg(long, value_name = "FILE")]
-    countries: Option<String>,
+    countries: Option<PathBuf>,
     /// Write the grid cells table (lat_min,lon_min,lat_max,lon_max,count) here.
     #[arg(long, value_name = "FILE")]
-    cells: Option<String>,
+    cells: Option<PathBuf>,
     /// Write the summary (JSON) here.
     #[arg(long, value_name = "FILE")]
-    summary: Option<String>,
+    summary: Option<PathBuf>,
     /// Write the mergeable tally (JSON, versioned) here.
     #[arg(long, value_name = "FILE")]
-    tally: Option<String>,
+    tally: Option<PathBuf>,
     /// Write invalid records (input,line,reason,text) here.
     #[arg(long, value_name = "FILE")]
-    invalid_out: Option<String>,
+    invalid_out: Option<PathBuf>,
 }
 
 pub(super) fn run(args: &AggregateArgs) -> Result<()> {
@@ -166,9 +167,9 @@ struct InvalidOut {
 }
 
 impl InvalidOut {
-    fn open(path: &str) -> Result<Self> {
+    fn open(path: &std::path::Path) -> Result<Self> {
         let file = OutputFile::create(path)?;
-        let sink = InvalidSink::new(file.writer()?).map_err(|e| Error::output(path, e))?;
+        let sink = InvalidSink::new(file.writer()?).map_err(|e| Error::output(file.name(), e))?;
         Ok(InvalidOut { sink, file })
     }
 
@@ -177,7 +178,7 @@ impl InvalidOut {
         drop(
             self.sink
                 .finish()
-                .map_err(|e| Error::output(self.file.path(), e))?,
+                .map_err(|e| Error::output(self.file.name(), e))?,
         );
         Ok(self.file)
     }

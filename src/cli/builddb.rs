@@ -116,7 +116,7 @@ pub(super) fn run_build(args: &BuildDbArgs) -> Result<()> {
     )?;
     drop(check);
     let path = args.output.to_string_lossy();
-    write_output(&path, |w| w.write_all(&bytes))?;
+    write_output(&args.output, |w| w.write_all(&bytes))?;
     if !args.quiet {
         crate::cli::say!(
             "ipatlas: wrote {path}: {} ({} bytes): {} IPv4 and {} IPv6 ranges, {} distinct records",
@@ -152,17 +152,15 @@ pub(super) fn run_export(args: &ExportArgs) -> Result<()> {
     let source = formats::from_database(db)?;
     // Names taken from the database's metadata are sanitised, so every file lands in `out`.
     let stem = ipatlas::util::safe_file_name(&source.database_type);
-    let names: Vec<String> = if name.to_ascii_lowercase().ends_with(".csv") {
-        let base = &name[..name.len() - 4];
-        vec![name.clone(), format!("{base}-Locations-en.csv")]
+    let names: Vec<std::path::PathBuf> = if name.to_ascii_lowercase().ends_with(".csv") {
+        // FILE.csv and FILE-Locations-en.csv beside it, whatever bytes FILE is made of.
+        let mut locations = out.with_extension("").into_os_string();
+        locations.push("-Locations-en.csv");
+        vec![out.clone(), locations.into()]
     } else {
         ["Blocks-IPv4.csv", "Blocks-IPv6.csv", "Locations-en.csv"]
             .iter()
-            .map(|suffix| {
-                out.join(format!("{stem}-{suffix}"))
-                    .to_string_lossy()
-                    .into_owned()
-            })
+            .map(|suffix| out.join(format!("{stem}-{suffix}")))
             .collect()
     };
     let mut paths = super::guard::Paths::default();
@@ -180,7 +178,7 @@ pub(super) fn run_export(args: &ExportArgs) -> Result<()> {
         std::fs::create_dir_all(out).map_err(|e| Error::output(&name, e))?;
         let files = names
             .iter()
-            .map(|n| OutputFile::create(n))
+            .map(OutputFile::create)
             .collect::<Result<Vec<_>>>()?;
         write_pair(&source, &files[0], Some(&files[1]), &files[2])?;
         ipatlas::export::commit_all(files)?;
@@ -205,11 +203,11 @@ fn write_pair(
             locations: &mut wl,
         },
     )
-    .map_err(|e| Error::output(v4.path(), e))?;
-    w4.flush().map_err(|e| Error::output(v4.path(), e))?;
-    wl.flush().map_err(|e| Error::output(locations.path(), e))?;
+    .map_err(|e| Error::output(v4.name(), e))?;
+    w4.flush().map_err(|e| Error::output(v4.name(), e))?;
+    wl.flush().map_err(|e| Error::output(locations.name(), e))?;
     if let (Some(w), Some(f)) = (w6.as_mut(), v6) {
-        w.flush().map_err(|e| Error::output(f.path(), e))?;
+        w.flush().map_err(|e| Error::output(f.name(), e))?;
     }
     Ok(())
 }

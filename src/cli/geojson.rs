@@ -30,7 +30,7 @@ pub struct GeojsonArgs {
     cell: f64,
     /// Output file; `-` for stdout (the default unless --shapefile is given).
     #[arg(short, long, value_name = "FILE")]
-    output: Option<String>,
+    output: Option<PathBuf>,
     /// Also (or, without -o, only) write the layer as a shapefile: DIR/<layer>.shp, .shx,
     /// .dbf and .prj (WGS 84). dBase names are at most 10 characters: accuracy_radius is
     /// acc_radius.
@@ -78,9 +78,9 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         super::map::declare_basemap(&mut paths, basemap);
     }
     let output = match (&args.output, &args.shapefile) {
-        (Some(o), _) => Some(o.as_str()),
+        (Some(o), _) => Some(o.as_path()),
         (None, Some(_)) => None,
-        (None, None) => Some("-"),
+        (None, None) => Some(std::path::Path::new("-")),
     };
     if let Some(o) = output {
         paths.output("-o", o);

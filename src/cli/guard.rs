@@ -83,7 +83,7 @@ impl Paths {
         self.refuse_clashes()?;
         let mut outputs = ipatlas::export::Outputs::new();
         for out in &self.outputs {
-            outputs.resolve_now(&out.path.to_string_lossy());
+            outputs.resolve_now(&out.path);
         }
         Ok(outputs)
     }

@@ -35,13 +35,18 @@ fn looks_like_a_path(arg: &str) -> bool {
 /// Whether the arguments are the records themselves (`ipatlas lookup 8.8.8.8 ::1`) or name
 /// inputs, decided before any work: a missing file is an error, and files and addresses
 /// together are refused (rows would not line up with either).
-fn arguments_are_records(inputs: &[String]) -> Result<bool> {
-    let is_input = |a: &String| a == "-" || std::path::Path::new(a).exists();
+fn arguments_are_records(inputs: &[std::path::PathBuf]) -> Result<bool> {
+    let is_input = |a: &std::path::PathBuf| a.as_os_str() == "-" || a.exists();
+    // An argument that is not UTF-8 can only be a file name.
+    let text = |a: &std::path::PathBuf| a.to_str().map(str::to_owned);
     if let Some(missing) = inputs.iter().find(|a| {
-        !is_input(a) && ipatlas::input::parse_item(a.as_bytes()).is_err() && looks_like_a_path(a)
+        !is_input(a)
+            && text(a).is_none_or(|t| {
+                ipatlas::input::parse_item(t.as_bytes()).is_err() && looks_like_a_path(&t)
+            })
     }) {
         return Err(ipatlas::Error::Input {
-            path: missing.clone(),
+            path: missing.to_string_lossy().into_owned(),
             source: std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 "no such file (and not an address)",
@@ -70,7 +75,10 @@ pub(super) fn run(args: &LookupArgs) -> Result<()> {
     let inputs = &args.input.inputs;
     with_threads(args.input.threads, || {
         if direct {
-            let text: String = inputs.iter().map(|a| format!("{a}\n")).collect();
+            let text: String = inputs
+                .iter()
+                .map(|a| format!("{}\n", a.to_string_lossy()))
+                .collect();
             pipeline::lookup_text(&atlas, text.as_bytes(), &options, format, &mut out)?;
         } else {
             pipeline::lookup(

@@ -266,14 +266,14 @@ impl MapArgs {
         tally: &Tally,
         databases: &[DatabaseInfo],
         outputs: &mut Outputs,
-        out: &str,
+        out: &Path,
     ) -> Result<Drawn> {
         let (opts, mut warnings, unit_note) = self.options(tally)?;
         let basemap = self.basemap(opts.bbox.is_some())?;
         let (pixmap, report) = render(tally, &basemap, databases, &opts)?;
         let bytes = ImageFormat::of(out)?
             .encode(&pixmap)
-            .map_err(|e| Error::output(out, std::io::Error::other(e)))?;
+            .map_err(|e| Error::output(out.to_string_lossy(), std::io::Error::other(e)))?;
         outputs.write(out, |w| w.write_all(&bytes));
         let mut notes: Vec<String> = unit_note.into_iter().collect();
         let located = tally.located_unit(opts.unit);
@@ -351,11 +351,11 @@ enum ImageFormat {
 impl ImageFormat {
     /// The format a file name asks for: `.png` (and `-`, stdout), `.jpg`/`.jpeg`, `.webp`,
     /// `.tif`/`.tiff`; anything else is refused with the list.
-    fn of(path: &str) -> Result<Self> {
-        if path == "-" {
+    fn of(path: &Path) -> Result<Self> {
+        if path.as_os_str() == "-" {
             return Ok(ImageFormat::Png);
         }
-        let ext = Path::new(path)
+        let ext = path
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase());
         match ext.as_deref() {
@@ -365,7 +365,7 @@ impl ImageFormat {
             Some("tif" | "tiff") => Ok(ImageFormat::Tiff),
             other => Err(Error::Usage(format!(
                 "-o {}: cannot tell the image format from {}; name the file .png, .jpg, .webp (lossless) or .tif",
-                ipatlas::util::escape_controls(path),
+                ipatlas::util::escape_controls(&path.to_string_lossy()),
                 other.map_or("no extension".to_owned(), |e| format!("\".{e}\""))
             ))),
         }
@@ -411,11 +411,11 @@ impl ImageFormat {
 pub struct RenderArgs {
     /// A tally file written by `aggregate --tally` or `map`.
     #[arg(value_name = "TALLY")]
-    tally: String,
+    tally: PathBuf,
     /// The image to write, its format by extension: .png, .jpg, .webp (lossless) or .tif;
     /// `-` writes PNG to stdout.
     #[arg(short, long, value_name = "FILE.png|.jpg|.webp|.tif")]
-    output: String,
+    output: PathBuf,
     #[command(flatten)]
     map: MapArgs,
     /// No notes on stderr.
@@ -442,11 +442,12 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<()> {
     }
     let mut outputs = paths.output("-o", &args.output).check()?;
     ImageFormat::of(&args.output)?;
+    let name = args.tally.to_string_lossy();
     let text = std::fs::read(&args.tally).map_err(|source| Error::Input {
-        path: args.tally.clone(),
+        path: name.clone().into_owned(),
         source,
     })?;
-    let (tally, databases) = Tally::from_json(&args.tally, &text)?;
+    let (tally, databases) = Tally::from_json(&name, &text)?;
     let drawn = args
         .map
         .draw(&tally, &databases, &mut outputs, &args.output)?;
@@ -502,12 +503,7 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
         return Err(Error::Usage("--prefix must not contain '/'".into()));
     }
     let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|n| n == name);
-    let path = |name: &str| -> String {
-        args.output
-            .join(format!("{}{name}", args.prefix))
-            .display()
-            .to_string()
-    };
+    let path = |name: &str| -> PathBuf { args.output.join(format!("{}{name}", args.prefix)) };
     let mut paths = super::guard::Paths::default();
     args.source.declare(&mut paths);
     if let Some(b) = &args.map.basemap {
@@ -531,20 +527,20 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
         );
     }
     if wanted("countries.csv") {
-        outputs.write(&path("countries.csv"), |w| export::countries_csv(&tally, w));
+        outputs.write(path("countries.csv"), |w| export::countries_csv(&tally, w));
     }
     if wanted("cells.csv") {
-        outputs.write(&path("cells.csv"), |w| export::cells_csv(&tally, &grid, w));
+        outputs.write(path("cells.csv"), |w| export::cells_csv(&tally, &grid, w));
     }
     if wanted("tally.json") {
         let file = tally.to_file(databases.clone());
-        outputs.write(&path("tally.json"), |w| {
+        outputs.write(path("tally.json"), |w| {
             serde_json::to_writer(&mut *w, &file)?;
             writeln!(w)
         });
     }
     if wanted("cells.geojson") {
-        outputs.write(&path("cells.geojson"), |w| {
+        outputs.write(path("cells.geojson"), |w| {
             write_layer(
                 &tally,
                 Layer::Cells,
@@ -559,7 +555,7 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     }
     if wanted("countries.geojson") {
         let countries_map = args.map.basemap(true)?;
-        outputs.write(&path("countries.geojson"), |w| {
+        outputs.write(path("countries.geojson"), |w| {
             write_layer(
                 &tally,
                 Layer::Countries,
@@ -589,7 +585,7 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
         summary.warnings.extend(d.warnings.iter().cloned());
     }
     if wanted("summary.json") {
-        outputs.write(&path("summary.json"), |w| {
+        outputs.write(path("summary.json"), |w| {
             serde_json::to_writer_pretty(&mut *w, &summary)?;
             writeln!(w)
         });

@@ -10,10 +10,10 @@ use ipatlas::tally::Tally;
 pub struct MergeArgs {
     /// Tally files written by `aggregate --tally`.
     #[arg(value_name = "TALLY", required = true)]
-    tallies: Vec<String>,
+    tallies: Vec<std::path::PathBuf>,
     /// The merged tally; `-` for stdout.
     #[arg(short, long, value_name = "OUT")]
-    output: String,
+    output: std::path::PathBuf,
     /// Merge tallies made with different databases (their counts are then not comparable).
     #[arg(long)]
     allow_mixed_databases: bool,
@@ -42,8 +42,9 @@ pub(super) fn run(args: &MergeArgs) -> Result<()> {
     let mut merged = Tally::new();
     let mut first: Option<Vec<DatabaseInfo>> = None;
     let mut databases: Vec<DatabaseInfo> = Vec::new();
-    for path in &args.tallies {
-        let text = std::fs::read(path).map_err(|source| Error::Input {
+    for file in &args.tallies {
+        let path = &file.to_string_lossy().into_owned();
+        let text = std::fs::read(file).map_err(|source| Error::Input {
             path: path.clone(),
             source,
         })?;
@@ -55,7 +56,7 @@ pub(super) fn run(args: &MergeArgs) -> Result<()> {
                     message: format!(
                         "made with database {}, but {} was made with {}; pass --allow-mixed-databases to merge anyway",
                         describe(&dbs),
-                        args.tallies[0],
+                        args.tallies[0].to_string_lossy(),
                         describe(first)
                     ),
                 });

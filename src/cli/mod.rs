@@ -176,7 +176,8 @@ impl SourceArgs {
             && self.input.column.is_none()
             && let Some(text) = read_if_tally(only)?
         {
-            let (tally, databases) = ipatlas::tally::Tally::from_json(only, &text)?;
+            let (tally, databases) =
+                ipatlas::tally::Tally::from_json(&only.to_string_lossy(), &text)?;
             return Ok(Resolved {
                 tally,
                 databases,
@@ -221,12 +222,12 @@ impl SourceArgs {
 /// the key order. Such a file is then parsed whole, and a damaged one is an error rather
 /// than an address list of invalid lines. Anything else (an address list, a JSON-lines log,
 /// compressed input, stdin) is left to the pipeline, and never read whole here.
-fn read_if_tally(path: &str) -> Result<Option<Vec<u8>>> {
+fn read_if_tally(path: &Path) -> Result<Option<Vec<u8>>> {
     use std::io::Read;
-    if path == "-" {
+    if path.as_os_str() == "-" {
         return Ok(None);
     }
-    let Ok((file, _)) = ipatlas::util::open_regular(Path::new(path)) else {
+    let Ok((file, _)) = ipatlas::util::open_regular(path) else {
         return Ok(None);
     };
     let mut head = Vec::with_capacity(1 << 16);
@@ -239,10 +240,10 @@ fn read_if_tally(path: &str) -> Result<Option<Vec<u8>>> {
     {
         return Ok(None);
     }
-    ipatlas::util::read_file(Path::new(path))
+    ipatlas::util::read_file(path)
         .map(Some)
         .map_err(|source| Error::Input {
-            path: path.to_owned(),
+            path: path.to_string_lossy().into_owned(),
             source,
         })
 }
@@ -252,7 +253,7 @@ fn read_if_tally(path: &str) -> Result<Option<Vec<u8>>> {
 pub struct InputArgs {
     /// Input files; `-` or none reads stdin. .gz and .zst are decompressed.
     #[arg(value_name = "INPUT")]
-    pub inputs: Vec<String>,
+    pub inputs: Vec<PathBuf>,
     /// Take the address from this CSV/TSV column (1-based number or header name).
     #[arg(long, value_name = "N|NAME", conflicts_with = "extract")]
     pub column: Option<String>,
@@ -327,16 +328,20 @@ impl From<FamilyArg> for Family {
 
 impl InputArgs {
     /// The inputs, with stdin for none.
-    pub fn input_list(&self) -> Result<Vec<String>> {
+    pub fn input_list(&self) -> Result<Vec<ipatlas::input::Input>> {
         if self.inputs.is_empty() {
             if std::io::stdin().is_terminal() {
                 return Err(Error::Usage(
                     "no input: name files, or pipe addresses into `-` (see --help)".into(),
                 ));
             }
-            return Ok(vec!["-".to_owned()]);
+            return Ok(vec![ipatlas::input::Input::Stdin]);
         }
-        Ok(self.inputs.clone())
+        Ok(self
+            .inputs
+            .iter()
+            .map(|p| ipatlas::input::Input::arg(p.clone()))
+            .collect())
     }
 
     /// The run options these flags describe.

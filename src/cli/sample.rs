@@ -31,7 +31,7 @@ pub struct SampleArgs {
     ipv6_share: f64,
     /// Output file; `-` (default) for stdout.
     #[arg(short, long, value_name = "FILE", default_value = "-")]
-    output: String,
+    output: std::path::PathBuf,
 }
 
 pub(super) fn run(args: &SampleArgs) -> Result<()> {

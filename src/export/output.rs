@@ -24,8 +24,13 @@ use std::path::{Path, PathBuf};
 /// that descriptor at its current position (appending where it appends), never renamed
 /// over; so is another special file that exists (`/dev/null`, a FIFO).
 pub struct OutputFile {
-    path: String,
+    path: PathBuf,
     target: Target,
+}
+
+/// An output's name in messages: its path, with U+FFFD for bytes that are not UTF-8.
+fn shown(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
 }
 
 enum Target {
@@ -188,16 +193,17 @@ fn dup_descriptor(fd: i32) -> io::Result<File> {
 
 impl OutputFile {
     /// Opens an output (see the type's documentation).
-    pub fn create(path: &str) -> Result<Self> {
-        let err = |e: io::Error| Error::output(path, e);
-        if path == "-" {
+    pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let err = |e: io::Error| Error::output(shown(path), e);
+        if path.as_os_str() == "-" {
             stdout_open().map_err(err)?;
             return Ok(OutputFile {
-                path: path.to_owned(),
+                path: path.to_path_buf(),
                 target: Target::Stdout,
             });
         }
-        let target = match resolve(Path::new(path)).map_err(err)? {
+        let target = match resolve(path).map_err(err)? {
             Resolved::Descriptor(fd) => Target::InPlace(dup_descriptor(fd).map_err(err)?),
             Resolved::Path { real, links } => match std::fs::metadata(&real) {
                 Ok(meta) if !meta.is_file() && !meta.is_dir() => Target::InPlace(
@@ -229,20 +235,26 @@ impl OutputFile {
             },
         };
         Ok(OutputFile {
-            path: path.to_owned(),
+            path: path.to_path_buf(),
             target,
         })
     }
 
     /// The output's name, as given.
     #[must_use]
-    pub fn path(&self) -> &str {
+    pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The output's name for messages (U+FFFD for bytes that are not UTF-8).
+    #[must_use]
+    pub fn name(&self) -> String {
+        shown(&self.path)
     }
 
     /// A writer into the output (buffered).
     pub fn writer(&self) -> Result<Box<dyn Write + Send>> {
-        let err = |e: io::Error| Error::output(&self.path, e);
+        let err = |e: io::Error| Error::output(shown(&self.path), e);
         let inner: Box<dyn Write + Send> = match &self.target {
             Target::Stdout => Box::new(io::stdout()),
             Target::InPlace(f) => Box::new(f.try_clone().map_err(err)?),
@@ -254,7 +266,7 @@ impl OutputFile {
     /// Makes the written bytes durable and gives the temporary file the replaced file's
     /// mode and owner: everything but the rename, which cannot fail for want of space.
     fn seal(&self) -> Result<()> {
-        let err = |e: io::Error| Error::output(&self.path, e);
+        let err = |e: io::Error| Error::output(shown(&self.path), e);
         if let Target::Temporary { tmp, previous, .. } = &self.target {
             let file = tmp.as_file();
             if let Some(meta) = previous {
@@ -280,7 +292,7 @@ impl OutputFile {
         };
         let changed = |what: String| {
             Error::output(
-                &self.path,
+                shown(&self.path),
                 io::Error::other(format!("{what} since the run started; nothing was written")),
             )
         };
@@ -304,7 +316,7 @@ impl OutputFile {
     fn rename(self) -> Result<()> {
         if let Target::Temporary { tmp, real, .. } = self.target {
             tmp.persist(&real)
-                .map_err(|e| Error::output(&self.path, e.error))?;
+                .map_err(|e| Error::output(shown(&self.path), e.error))?;
         }
         Ok(())
     }
@@ -381,7 +393,7 @@ pub struct Outputs {
     pending: Vec<OutputFile>,
     error: Option<Error>,
     /// How output paths resolved when the run started (see [`Outputs::resolve_now`]).
-    resolved: Vec<(String, Resolved)>,
+    resolved: Vec<(PathBuf, Resolved)>,
 }
 
 impl Outputs {
@@ -404,12 +416,13 @@ impl Outputs {
     /// Resolves an output's path now, before the run's work: when the output is written,
     /// its path must still resolve the same way (the same symlinks to the same places), or
     /// the run writes nothing.
-    pub fn resolve_now(&mut self, path: &str) {
-        if path == "-" {
+    pub fn resolve_now(&mut self, path: impl AsRef<Path>) {
+        let path = path.as_ref();
+        if path.as_os_str() == "-" {
             return;
         }
-        if let Ok(resolved) = resolve(Path::new(path)) {
-            self.resolved.push((path.to_owned(), resolved));
+        if let Ok(resolved) = resolve(path) {
+            self.resolved.push((path.to_path_buf(), resolved));
         }
     }
 
@@ -418,10 +431,10 @@ impl Outputs {
         let Some((_, before)) = self.resolved.iter().find(|(p, _)| *p == out.path) else {
             return Ok(());
         };
-        match resolve(Path::new(&out.path)) {
+        match resolve(&out.path) {
             Ok(now) if now == *before => Ok(()),
             _ => Err(Error::output(
-                &out.path,
+                shown(&out.path),
                 io::Error::other(
                     "the path resolves differently than when the run started (a symlink was \
                      added, removed or changed); nothing was written",
@@ -431,15 +444,20 @@ impl Outputs {
     }
 
     /// Writes one output whole with `write`; it is committed with the others.
-    pub fn write(&mut self, path: &str, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) {
+    pub fn write(
+        &mut self,
+        path: impl AsRef<Path>,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) {
         if self.error.is_some() {
             return;
         }
+        let path = path.as_ref();
         let result = OutputFile::create(path).and_then(|out| {
             self.same_as_at_start(&out)?;
             let mut w = out.writer()?;
-            write(&mut w).map_err(|e| Error::output(path, e))?;
-            w.flush().map_err(|e| Error::output(path, e))?;
+            write(&mut w).map_err(|e| Error::output(shown(path), e))?;
+            w.flush().map_err(|e| Error::output(shown(path), e))?;
             drop(w);
             self.pending.push(out);
             Ok(())
@@ -467,7 +485,7 @@ impl Outputs {
 
 /// Writes a whole output with `write`, then commits it (see [`Outputs`]).
 pub fn write_output(
-    path: &str,
+    path: impl AsRef<Path>,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
     let mut outputs = Outputs::new();

@@ -98,7 +98,7 @@ pub fn write_layer(
         WGS84_PRJ.as_bytes().to_vec(),
     ];
     for (ext, bytes) in EXTENSIONS.iter().zip(&contents) {
-        outputs.write(&format!("{label}.{ext}"), |w| w.write_all(bytes));
+        outputs.write(base.with_extension(ext), |w| w.write_all(bytes));
     }
     Ok(feats.len())
 }

@@ -4,7 +4,7 @@ mod parse;
 pub mod source;
 
 pub use parse::{InvalidReason, Item, extract, field, parse_ipv4, parse_item, trim};
-pub use source::{CHUNK_BYTES, Chunk, MAX_LINE_BYTES};
+pub use source::{CHUNK_BYTES, Chunk, Input, MAX_LINE_BYTES};
 
 use crate::error::Result;
 use std::net::{IpAddr, Ipv4Addr};

@@ -4,8 +4,9 @@
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Bytes per chunk handed to a worker.
 pub const CHUNK_BYTES: usize = 4 << 20;
@@ -43,21 +44,95 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// Opens `-` (stdin) or a file, decompressing gzip and zstd transparently.
-/// `raw_bytes` counts the bytes read from the file itself.
-pub fn open(name: &str, raw_bytes: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>> {
+/// Where a run reads addresses from.
+pub enum Input {
+    /// A file, compressed or not. Its name may be any bytes the system allows; messages
+    /// and the `input` column of invalid records show it with U+FFFD where it is not UTF-8.
+    Path(PathBuf),
+    /// Standard input (`-` on the command line).
+    Stdin,
+    /// Any reader (read once), with a name for messages: text in memory, a socket, a
+    /// decompressor of the caller's.
+    Reader {
+        /// The name messages use.
+        name: String,
+        /// The bytes; taken by the run that reads them.
+        reader: Mutex<Option<Box<dyn Read + Send>>>,
+    },
+}
+
+impl Input {
+    /// A command-line argument: `-` is stdin, anything else a path.
+    #[must_use]
+    pub fn arg(arg: impl Into<PathBuf>) -> Input {
+        let path = arg.into();
+        if path.as_os_str() == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(path)
+        }
+    }
+
+    /// A reader with a name for messages.
+    pub fn reader(name: impl Into<String>, reader: impl Read + Send + 'static) -> Input {
+        Input::Reader {
+            name: name.into(),
+            reader: Mutex::new(Some(Box::new(reader))),
+        }
+    }
+
+    /// The name messages use: the path (U+FFFD for bytes that are not UTF-8), `-` for
+    /// stdin, or the reader's name.
+    #[must_use]
+    pub fn name(&self) -> String {
+        match self {
+            Input::Path(p) => p.to_string_lossy().into_owned(),
+            Input::Stdin => "-".to_owned(),
+            Input::Reader { name, .. } => name.clone(),
+        }
+    }
+
+    /// The size in bytes when the input is a regular file.
+    #[must_use]
+    pub fn file_size(&self) -> Option<u64> {
+        match self {
+            Input::Path(p) => std::fs::metadata(p)
+                .ok()
+                .filter(std::fs::Metadata::is_file)
+                .map(|m| m.len()),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Input({:?})", self.name())
+    }
+}
+
+/// Opens an input, decompressing gzip and zstd transparently. `raw_bytes` counts the bytes
+/// read from the input itself.
+pub fn open(input: &Input, raw_bytes: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>> {
+    let name = input.name();
     let input_err = |source: io::Error| Error::Input {
-        path: name.to_owned(),
+        path: name.clone(),
         source,
     };
-    let raw: Box<dyn Read + Send> = if name == "-" {
-        Box::new(io::stdin())
-    } else {
-        let file = File::open(name).map_err(input_err)?;
-        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-            return Err(input_err(io::Error::other("is a directory")));
+    let raw: Box<dyn Read + Send> = match input {
+        Input::Stdin => Box::new(io::stdin()),
+        Input::Path(path) => {
+            let file = File::open(path).map_err(input_err)?;
+            if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+                return Err(input_err(io::Error::other("is a directory")));
+            }
+            Box::new(file)
         }
-        Box::new(file)
+        Input::Reader { reader, .. } => reader
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .ok_or_else(|| input_err(io::Error::other("this reader was read already")))?,
     };
     let mut counting = Counting {
         inner: raw,

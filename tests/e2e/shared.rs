@@ -596,3 +596,69 @@ fn shapefile_counts_past_2_to_the_53_are_flagged() {
         .ok();
     assert!(!r.stderr.contains("2^53"), "{}", r.stderr);
 }
+
+#[test]
+fn file_names_that_are_not_utf8_work_everywhere_and_show_marked() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let (env, fx) = crate::common::fixture_env();
+    let name = |bytes: &[u8]| OsStr::from_bytes(bytes).to_os_string();
+    let input = name(b"ips-\xff.txt");
+    std::fs::write(env.dir.path().join(&input), "1.0.0.1\nnot an address\n").unwrap();
+    let db = name(b"city-\xfe.mmdb");
+    std::fs::copy(&fx.nested, env.dir.path().join(&db)).unwrap();
+    let (countries, invalid, dir) = (
+        name(b"c-\xfd.csv"),
+        name(b"bad-\xfc.csv"),
+        name(b"map-\xfb"),
+    );
+    let run = |args: &[&OsStr]| {
+        let out = env.command().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let os = |s: &'static str| OsStr::new(s);
+    run(&[
+        os("aggregate"),
+        os("--db"),
+        &db,
+        &input,
+        os("--countries"),
+        &countries,
+        os("--invalid-out"),
+        &invalid,
+        os("--summary"),
+        os("s.json"),
+    ]);
+    let table = std::fs::read_to_string(env.dir.path().join(&countries)).unwrap();
+    assert!(table.contains("US,1,"), "{table}");
+    // Names that are not UTF-8 are shown with U+FFFD where the bytes were.
+    let bad = std::fs::read_to_string(env.dir.path().join(&invalid)).unwrap();
+    assert!(bad.contains("ips-\u{fffd}.txt,2,not_an_address"), "{bad}");
+    let s = crate::common::json(&env.read("s.json"));
+    // JSON records the name the same marked way.
+    assert_eq!(s["database"]["path"], "city-\u{fffd}.mmdb");
+    run(&[
+        os("map"),
+        &db,
+        &input,
+        os("-o"),
+        &dir,
+        os("--only"),
+        os("tally.json,map.png"),
+    ]);
+    let tally = env.dir.path().join(&dir).join("tally.json");
+    assert!(tally.exists());
+    run(&[
+        os("render"),
+        tally.as_os_str(),
+        os("-o"),
+        &name(b"r-\xfa.png"),
+        os("--width"),
+        os("200"),
+    ]);
+    assert!(env.dir.path().join(name(b"r-\xfa.png")).exists());
+}
