@@ -4,3 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/fetch-test-data.sh
 cargo test --locked --all-targets
+# The library's documented examples run too (--all-targets leaves doc tests out).
+cargo test --locked --doc

@@ -309,6 +309,130 @@ pub fn aggregate_whole_db(
     total.checked()
 }
 
+/// Items at least this many are worth the compiled IPv4 table (built or from the cache).
+const TABLE_ITEMS: usize = 200_000;
+
+/// Counts values already in memory on all pool threads, one worker per thread: `feed`
+/// hands one value to a worker. The compiled IPv4 table is used when `options.lookup`
+/// asks for it, or (`Auto`) when there are many values.
+fn count_parallel<T: Sync>(
+    atlas: &Atlas,
+    values: &[T],
+    options: &RunOptions,
+    feed: impl Fn(&mut Worker<'_>, &T) -> Result<()> + Sync,
+) -> Result<Tally> {
+    let wants_table = match options.lookup {
+        LookupStrategy::Tree => false,
+        LookupStrategy::Table => true,
+        LookupStrategy::Auto => values.len() >= TABLE_ITEMS,
+    };
+    let table = if wants_table && atlas.covers(false) {
+        atlas.ipv4_table(options.cache_dir.as_deref(), &AtomicBool::new(false))?
+    } else {
+        None
+    };
+    let (mut total, counts) = values
+        .par_chunks(4096)
+        .try_fold(
+            || Worker::new(atlas, options, &[], None).with_table(table.as_ref()),
+            |mut w, chunk| {
+                for v in chunk {
+                    feed(&mut w, v)?;
+                }
+                Ok::<_, Error>(w)
+            },
+        )
+        .map(|w| w.map(Worker::finish))
+        .try_reduce(
+            || (Tally::new(), RecordCounts::default()),
+            |(mut ta, mut ca), (tb, cb)| {
+                ta.merge(&tb);
+                ca.merge(cb);
+                Ok((ta, ca))
+            },
+        )?;
+    if let Some(t) = &table {
+        fold_table_counts(&mut total, t, &counts);
+    }
+    total.counters.lines += values.len() as u64;
+    total.checked()
+}
+
+impl Atlas {
+    /// Counts addresses and prefixes already parsed (no text round trip), in parallel.
+    ///
+    /// ```
+    /// use ipatlas::input::Item;
+    /// use ipatlas::locate::{Atlas, OpenOptions};
+    /// use ipatlas::pipeline::RunOptions;
+    /// use ipatlas::tally::Unit;
+    ///
+    /// let atlas = Atlas::open(&["embedded"], &OpenOptions::default())?;
+    /// let items = [Item::Addr("8.8.8.8".parse().unwrap()), Item::Addr("1.1.1.1".parse().unwrap())];
+    /// let tally = atlas.aggregate_items(&items, &RunOptions::default())?;
+    /// assert_eq!(tally.located_unit(Unit::Addresses).found, 2);
+    /// # Ok::<(), ipatlas::Error>(())
+    /// ```
+    pub fn aggregate_items(&self, items: &[Item], options: &RunOptions) -> Result<Tally> {
+        count_parallel(self, items, options, |w, item| w.item(*item))
+    }
+
+    /// Counts IPv4 addresses given as integers (`u32`, as in numpy arrays of addresses),
+    /// in parallel, through the compiled table for large batches.
+    ///
+    /// ```
+    /// use ipatlas::locate::{Atlas, OpenOptions};
+    /// use ipatlas::pipeline::RunOptions;
+    ///
+    /// let atlas = Atlas::open(&["embedded"], &OpenOptions::default())?;
+    /// let ips: Vec<u32> = (0..1000u32).map(|i| 0x0808_0000 | i).collect(); // 8.8.0.0 up
+    /// let tally = atlas.aggregate_ipv4(&ips, &RunOptions::default())?;
+    /// assert_eq!(tally.countries(ipatlas::tally::Unit::Addresses)[0].1, 1000);
+    /// # Ok::<(), ipatlas::Error>(())
+    /// ```
+    pub fn aggregate_ipv4(&self, ips: &[u32], options: &RunOptions) -> Result<Tally> {
+        count_parallel(self, ips, options, |w, ip| {
+            w.item(Item::Addr(std::net::IpAddr::V4((*ip).into())))
+        })
+    }
+
+    /// Counts the records in text lines (addresses, prefixes, or what `options.mode`
+    /// reads), as a file with these lines would be counted.
+    ///
+    /// ```
+    /// use ipatlas::locate::{Atlas, OpenOptions};
+    /// use ipatlas::pipeline::RunOptions;
+    ///
+    /// let atlas = Atlas::open(&["embedded"], &OpenOptions::default())?;
+    /// let tally = atlas.aggregate_lines(["8.8.8.8", "2001:4860::/32", "bogus"], &RunOptions::default())?;
+    /// assert_eq!(tally.counters.invalid_total(), 1);
+    /// # Ok::<(), ipatlas::Error>(())
+    /// ```
+    pub fn aggregate_lines<L: AsRef<[u8]>>(
+        &self,
+        lines: impl IntoIterator<Item = L>,
+        options: &RunOptions,
+    ) -> Result<Tally> {
+        let mut text = Vec::new();
+        for line in lines {
+            text.extend_from_slice(line.as_ref());
+            text.push(b'\n');
+        }
+        self.aggregate_reader("lines", std::io::Cursor::new(text), options)
+    }
+
+    /// Counts the records read from any reader (gzip and zstd are recognised, as for
+    /// files); `name` is used in messages.
+    pub fn aggregate_reader(
+        &self,
+        name: &str,
+        reader: impl std::io::Read + Send + 'static,
+        options: &RunOptions,
+    ) -> Result<Tally> {
+        aggregate(self, &[Input::reader(name, reader)], options, None)
+    }
+}
+
 /// Runs `consume` over the chunks of all inputs, read by a separate thread. `consume` may
 /// send spent chunk buffers back through the second argument for the reader to reuse.
 /// Returns what `consume` returned and the number of inputs that ended in damage (only
@@ -475,6 +599,15 @@ impl<'a> Worker<'a> {
             table: None,
             whole_db: false,
         }
+    }
+
+    /// Looks IPv4 addresses up in `table` (batched), when there is one.
+    fn with_table(mut self, table: Option<&'a Ipv4Table>) -> Self {
+        if let Some(t) = table {
+            self.table = Some(t);
+            self.table_counts = RecordCounts::new(t.record_count());
+        }
+        self
     }
 
     fn chunk(&mut self, work: &Work, table: Option<&'a Ipv4Table>) -> Result<()> {

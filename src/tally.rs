@@ -654,6 +654,43 @@ fn unnamed<const N: usize, T: Copy, C: Copy + Default>(
 }
 
 impl Tally {
+    /// Reads a tally file (any version this build reads), with the databases it names.
+    pub fn read(path: impl AsRef<std::path::Path>) -> Result<(Tally, Vec<DatabaseInfo>)> {
+        let path = path.as_ref();
+        let name = path.to_string_lossy();
+        let text = crate::util::read_file(path).map_err(|source| Error::Input {
+            path: name.clone().into_owned(),
+            source,
+        })?;
+        Tally::from_json(&name, &text)
+    }
+
+    /// Writes this tally as a tally file (one line of JSON), naming `databases`.
+    ///
+    /// ```
+    /// use ipatlas::locate::{Atlas, OpenOptions};
+    /// use ipatlas::pipeline::RunOptions;
+    /// use ipatlas::Tally;
+    ///
+    /// let atlas = Atlas::open(&["embedded"], &OpenOptions::default())?;
+    /// let mut a = atlas.aggregate_lines(["8.8.8.8"], &RunOptions::default())?;
+    /// let b = atlas.aggregate_lines(["8.8.4.4"], &RunOptions::default())?;
+    /// a.merge(&b);
+    /// let mut file = Vec::new();
+    /// a.checked()?.write(atlas.infos(), &mut file)?;
+    /// let (back, _) = Tally::from_json("memory", &file)?;
+    /// assert_eq!(back.countries(ipatlas::tally::Unit::Addresses)[0].1, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn write(
+        &self,
+        databases: Vec<DatabaseInfo>,
+        w: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        serde_json::to_writer(&mut *w, &self.to_file(databases))?;
+        writeln!(w)
+    }
+
     /// The file form of this tally.
     #[must_use]
     pub fn to_file(&self, databases: Vec<DatabaseInfo>) -> TallyFile {

@@ -137,11 +137,7 @@ fn write_outputs(
         && args.summary.is_none()
         && args.tally.is_none();
     if let Some(path) = &args.tally {
-        let file = tally.to_file(atlas.infos());
-        outputs.write(path, |w| {
-            serde_json::to_writer(&mut *w, &file)?;
-            writeln!(w)
-        });
+        outputs.write(path, |w| tally.write(atlas.infos(), w));
     }
     if let Some(path) = &args.summary {
         outputs.write(path, |w| {

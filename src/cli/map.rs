@@ -442,12 +442,7 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<()> {
     }
     let mut outputs = paths.output("-o", &args.output).check()?;
     ImageFormat::of(&args.output)?;
-    let name = args.tally.to_string_lossy();
-    let text = std::fs::read(&args.tally).map_err(|source| Error::Input {
-        path: name.clone().into_owned(),
-        source,
-    })?;
-    let (tally, databases) = Tally::from_json(&name, &text)?;
+    let (tally, databases) = Tally::read(&args.tally)?;
     let drawn = args
         .map
         .draw(&tally, &databases, &mut outputs, &args.output)?;
@@ -533,11 +528,7 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
         outputs.write(path("cells.csv"), |w| export::cells_csv(&tally, &grid, w));
     }
     if wanted("tally.json") {
-        let file = tally.to_file(databases.clone());
-        outputs.write(path("tally.json"), |w| {
-            serde_json::to_writer(&mut *w, &file)?;
-            writeln!(w)
-        });
+        outputs.write(path("tally.json"), |w| tally.write(databases.clone(), w));
     }
     if wanted("cells.geojson") {
         outputs.write(path("cells.geojson"), |w| {

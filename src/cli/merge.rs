@@ -44,11 +44,7 @@ pub(super) fn run(args: &MergeArgs) -> Result<()> {
     let mut databases: Vec<DatabaseInfo> = Vec::new();
     for file in &args.tallies {
         let path = &file.to_string_lossy().into_owned();
-        let text = std::fs::read(file).map_err(|source| Error::Input {
-            path: path.clone(),
-            source,
-        })?;
-        let (tally, dbs) = Tally::from_json(path, &text)?;
+        let (tally, dbs) = Tally::read(file)?;
         match &first {
             Some(first) if !same_data(first, &dbs) && !args.allow_mixed_databases => {
                 return Err(Error::Tally {
@@ -77,11 +73,7 @@ pub(super) fn run(args: &MergeArgs) -> Result<()> {
         merged.merge(&tally);
     }
     let merged = merged.checked()?;
-    let file = merged.to_file(databases);
-    outputs.write(&args.output, |w| {
-        serde_json::to_writer(&mut *w, &file)?;
-        writeln!(w)
-    });
+    outputs.write(&args.output, |w| merged.write(databases, w));
     outputs.commit()
 }
 

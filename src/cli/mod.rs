@@ -34,7 +34,7 @@ pub(crate) fn stderr_line(line: impl std::fmt::Display) {
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipatlas::error::{Error, ErrorKind, Result};
 use ipatlas::input::{ColumnSpec, InputMode};
-use ipatlas::locate::{Atlas, CountryFallback, Database, FieldOverrides, FieldPath};
+use ipatlas::locate::{Atlas, CountryFallback, FieldOverrides, FieldPath};
 use ipatlas::pipeline::{Family, RunOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -643,41 +643,19 @@ impl DbArgs {
         strict: bool,
         overrides: FieldOverrides,
     ) -> Result<Atlas> {
-        // CSV databases (files, directories, zips) named together make one database.
-        let csv: Vec<PathBuf> = paths
-            .iter()
-            .filter(|p| *p != Path::new("embedded") && ipatlas::formats::is_csv_source(p))
-            .cloned()
-            .collect();
-        let mut csv_db = None;
-        let mut dbs = Vec::new();
-        for p in paths {
-            if p == Path::new("embedded") {
-                dbs.push(Database::embedded(&overrides)?);
-            } else if csv.contains(p) {
-                if csv_db.is_none() {
-                    let (db, problems) = ipatlas::formats::open_database(&csv, &overrides)?;
-                    if strict {
-                        problems.strict()?;
-                    }
-                    for line in problems.report(db.label()) {
-                        crate::cli::say!("ipatlas: {line}");
-                    }
-                    csv_db = Some(());
-                    dbs.push(db);
-                }
-            } else {
-                dbs.push(Database::open(p, &overrides)?);
-            }
-        }
-        if dbs.is_empty() {
-            dbs.push(Database::embedded(&overrides)?);
-        }
-        let fallback = match self.country_fallback {
-            Fallback::None => CountryFallback::None,
-            Fallback::Registered => CountryFallback::Registered,
+        let options = ipatlas::locate::OpenOptions {
+            overrides,
+            fallback: match self.country_fallback {
+                Fallback::None => CountryFallback::None,
+                Fallback::Registered => CountryFallback::Registered,
+            },
+            strict,
         };
-        Atlas::new(dbs, fallback)
+        let atlas = Atlas::open(paths, &options)?;
+        for line in atlas.csv_problems() {
+            crate::cli::say!("ipatlas: {line}");
+        }
+        Ok(atlas)
     }
 }
 

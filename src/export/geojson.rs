@@ -128,6 +128,47 @@ pub fn write_layer(
     Ok(written)
 }
 
+/// One layer as a GeoJSON FeatureCollection in a string; the countries layer uses the
+/// embedded basemap at regional detail.
+///
+/// ```
+/// use ipatlas::export::features::Layer;
+/// use ipatlas::export::geojson::layer_string;
+/// use ipatlas::locate::{Atlas, OpenOptions};
+/// use ipatlas::pipeline::RunOptions;
+/// use ipatlas::tally::{CellGrid, Unit};
+///
+/// let atlas = Atlas::open(&["embedded"], &OpenOptions::default())?;
+/// let tally = atlas.aggregate_lines(["8.8.8.8"], &RunOptions::default())?;
+/// let grid = CellGrid::new(1.0)?;
+/// let text = layer_string(&tally, Layer::Countries, &grid, Unit::Addresses)?;
+/// assert!(text.contains("\"iso_a2\":\"US\""));
+/// # Ok::<(), ipatlas::Error>(())
+/// ```
+pub fn layer_string(
+    tally: &Tally,
+    layer: Layer,
+    grid: &CellGrid,
+    unit: Unit,
+) -> crate::Result<String> {
+    let basemap = match layer {
+        Layer::Countries => Some(Basemap::embedded(crate::basemap::Detail::Region)?),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    write_layer(
+        tally,
+        layer,
+        grid,
+        basemap.as_ref(),
+        unit,
+        Framing::Collection,
+        &mut out,
+    )
+    .map_err(|e| crate::Error::Internal(format!("cannot write GeoJSON to memory: {e}")))?;
+    String::from_utf8(out).map_err(|e| crate::Error::Internal(e.to_string()))
+}
+
 /// Country codes with a count in a unit but no polygon in the basemap (their counts are
 /// not drawn).
 #[must_use]

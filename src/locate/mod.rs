@@ -104,6 +104,32 @@ pub struct NetworkWeight<'a> {
     pub aliased: bool,
 }
 
+/// How [`Atlas::open`] reads databases.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// Field paths that replace the detected ones.
+    pub overrides: FieldOverrides,
+    /// What to do with records that have only a `registered_country`.
+    pub fallback: CountryFallback,
+    /// Refuse a CSV database with any bad row (otherwise bad rows are skipped and listed
+    /// by [`Atlas::csv_problems`]).
+    pub strict: bool,
+}
+
+/// What a database says about one address.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    /// A record answers it.
+    Found {
+        /// Where the record puts it.
+        place: Place,
+        /// The database network holding the address.
+        network: IpNetwork,
+    },
+    /// No record does, and why.
+    NotFound(NotFound),
+}
+
 /// The set of databases a run resolves against, with the decode-once record cache.
 pub struct Atlas {
     dbs: Vec<Database>,
@@ -114,6 +140,7 @@ pub struct Atlas {
     decode_count: AtomicU64,
     table_source: std::sync::OnceLock<TableSource>,
     observer: crate::observe::Observers,
+    csv_problems: Vec<String>,
 }
 
 /// Where a run's compiled IPv4 table came from.
@@ -166,6 +193,81 @@ impl Atlas {
             decode_count: AtomicU64::new(0),
             table_source: std::sync::OnceLock::new(),
             observer: crate::observe::Observers::default(),
+            csv_problems: Vec::new(),
+        })
+    }
+
+    /// Opens databases the way the command line does: `.mmdb` files (an IPv4 and an IPv6
+    /// file act as one database), the files, directory or zip of one CSV database (GeoLite2
+    /// CSV, legacy GeoLiteCity, ip-location-db), or `"embedded"` for the built-in DB-IP
+    /// country database, which is also what no path at all opens.
+    ///
+    /// ```
+    /// use ipatlas::locate::{Answer, Atlas, OpenOptions};
+    ///
+    /// let atlas = Atlas::open(&["embedded"], &OpenOptions::default())?;
+    /// match atlas.answer("8.8.8.8".parse().unwrap())? {
+    ///     Answer::Found { place, .. } => assert_eq!(place.country.unwrap().as_str(), "US"),
+    ///     Answer::NotFound(why) => panic!("not found: {}", why.name()),
+    /// }
+    /// # Ok::<(), ipatlas::Error>(())
+    /// ```
+    pub fn open(paths: &[impl AsRef<std::path::Path>], options: &OpenOptions) -> Result<Self> {
+        use std::path::{Path, PathBuf};
+        let embedded = |p: &Path| p.as_os_str() == "embedded";
+        let overrides = &options.overrides;
+        // CSV databases (files, directories, zips) named together make one database.
+        let csv: Vec<PathBuf> = paths
+            .iter()
+            .map(|p| p.as_ref())
+            .filter(|p| !embedded(p) && crate::formats::is_csv_source(p))
+            .map(Path::to_path_buf)
+            .collect();
+        let mut problems = Vec::new();
+        let mut dbs = Vec::new();
+        let mut csv_done = false;
+        for p in paths.iter().map(AsRef::as_ref) {
+            if embedded(p) {
+                dbs.push(Database::embedded(overrides)?);
+            } else if csv.iter().any(|c| c == p) {
+                if !csv_done {
+                    let (db, bad) = crate::formats::open_database(&csv, overrides)?;
+                    if options.strict {
+                        bad.strict()?;
+                    }
+                    problems = bad.report(db.label());
+                    csv_done = true;
+                    dbs.push(db);
+                }
+            } else {
+                dbs.push(Database::open(p, overrides)?);
+            }
+        }
+        if dbs.is_empty() {
+            dbs.push(Database::embedded(overrides)?);
+        }
+        let mut atlas = Atlas::new(dbs, options.fallback)?;
+        atlas.csv_problems = problems;
+        Ok(atlas)
+    }
+
+    /// The rows of a CSV database that were skipped, as report lines (a summary line per
+    /// reason, then the first rows of each): empty for `.mmdb` databases.
+    #[must_use]
+    pub fn csv_problems(&self) -> &[String] {
+        &self.csv_problems
+    }
+
+    /// What the databases say about one address.
+    pub fn answer(&self, ip: IpAddr) -> Result<Answer> {
+        Ok(match self.lookup(ip)? {
+            Lookup::Found(key, result) => Answer::Found {
+                place: self.place(key, &result)?,
+                network: result
+                    .network()
+                    .map_err(|e| Error::database(self.dbs[(key >> 48) as usize].label(), e))?,
+            },
+            Lookup::NotFound(reason) => Answer::NotFound(reason),
         })
     }
 

@@ -10,3 +10,37 @@ pub use map::{
 };
 pub use projection::{Bbox, Projection, ProjectionKind};
 pub use scale::{ColorScale, ScaleKind};
+
+/// Draws a tally as a PNG image with the embedded basemap (world or regional detail, as
+/// `options.bbox` asks), and says what it drew.
+///
+/// ```
+/// use ipatlas::locate::{Atlas, OpenOptions};
+/// use ipatlas::pipeline::RunOptions;
+/// use ipatlas::render::{MapOptions, Mode, render_png};
+///
+/// let atlas = Atlas::open(&["embedded"], &OpenOptions::default())?;
+/// let tally = atlas.aggregate_lines(["8.8.8.8", "1.1.1.1"], &RunOptions::default())?;
+/// let options = MapOptions { mode: Mode::Choropleth, width: 400, ..MapOptions::default() };
+/// let (png, report) = render_png(&tally, &atlas.infos(), &options)?;
+/// assert!(png.starts_with(b"\x89PNG"));
+/// assert_eq!(report.drawn, 2);
+/// # Ok::<(), ipatlas::Error>(())
+/// ```
+pub fn render_png(
+    tally: &crate::tally::Tally,
+    databases: &[crate::locate::DatabaseInfo],
+    options: &MapOptions,
+) -> crate::Result<(Vec<u8>, MapReport)> {
+    let detail = if options.bbox.is_some() {
+        crate::basemap::Detail::Region
+    } else {
+        crate::basemap::Detail::World
+    };
+    let basemap = crate::basemap::Basemap::embedded(detail)?;
+    let (pixmap, report) = render(tally, &basemap, databases, options)?;
+    let png = pixmap
+        .encode_png()
+        .map_err(|e| crate::Error::Internal(format!("cannot encode the PNG: {e}")))?;
+    Ok((png, report))
+}

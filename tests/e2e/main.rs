@@ -12,6 +12,7 @@ mod geojson;
 mod info;
 mod inputs;
 mod integrity;
+mod library;
 mod lookup;
 mod maps;
 mod merge;
