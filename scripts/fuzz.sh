@@ -29,11 +29,11 @@ seeds() { # target: fills fuzz/corpus/<target> from the fixtures (once)
       printf '1.2.3.4\n10.0.0.0/8\n2001:db8::1\n# c\n\xef\xbb\xbf5.6.7.8\r\nbogus\n' > "$d/a"
       printf 'time,ip\n1,"8.8.8.8"\n2,::1\n' > "$d/b"
       printf '192.0.2.1 - - [10/Oct/2000] "GET / HTTP/1.0" 200 2326 from 2001:db8::7\n' > "$d/c"
-      head -c 4000 tests/fixtures/csv/ip-location-db/dbip-city-ipv4.csv > "$d/d" ;;
+      head -c 4000 fixtures/csv/ip-location-db/dbip-city-ipv4.csv > "$d/d" ;;
     csv_db)
-      { printf '\x00'; cat tests/fixtures/csv/legacy/GeoLiteCity-Blocks.csv; printf '\xff'; cat tests/fixtures/csv/legacy/GeoLiteCity-Location.csv; } > "$d/legacy"
-      { printf '\x01'; cat tests/fixtures/csv/geolite2-city/GeoLite2-City-Blocks-IPv4.csv; printf '\xff'; cat tests/fixtures/csv/geolite2-city/GeoLite2-City-Locations-en.csv; } > "$d/geolite2"
-      { printf '\x02'; cat tests/fixtures/csv/ip-location-db/dbip-city-ipv4.csv; printf '\xff'; cat tests/fixtures/csv/ip-location-db/dbip-city-ipv6.csv; } > "$d/iplocdb" ;;
+      { printf '\x00'; cat fixtures/csv/legacy/GeoLiteCity-Blocks.csv; printf '\xff'; cat fixtures/csv/legacy/GeoLiteCity-Location.csv; } > "$d/legacy"
+      { printf '\x01'; cat fixtures/csv/geolite2-city/GeoLite2-City-Blocks-IPv4.csv; printf '\xff'; cat fixtures/csv/geolite2-city/GeoLite2-City-Locations-en.csv; } > "$d/geolite2"
+      { printf '\x02'; cat fixtures/csv/ip-location-db/dbip-city-ipv4.csv; printf '\xff'; cat fixtures/csv/ip-location-db/dbip-city-ipv6.csv; } > "$d/iplocdb" ;;
     tally)
       printf '1.0.0.1\n8.8.8.8\n2001:db8::1\n' > /tmp/ipatlas-fuzz-ips.txt
       "$ipatlas_bin" aggregate --db embedded /tmp/ipatlas-fuzz-ips.txt --tally "$d/embedded.json" --quiet

@@ -490,7 +490,7 @@ impl CellGrid {
     pub fn new(deg: f64) -> Result<Self> {
         if !deg.is_finite() || !(Self::MIN_DEG..=180.0).contains(&deg) {
             return Err(Error::Usage(format!(
-                "--cell must be between {} and 180 degrees, got {deg:?}",
+                "the cell size must be between {} and 180 degrees, got {deg:?}",
                 Self::MIN_DEG
             )));
         }

@@ -17,13 +17,8 @@ pub struct AggregateArgs {
     #[command(flatten)]
     source: SourceArgs,
     /// Grid cell size in degrees (0.01 to 180).
-    #[arg(
-        long,
-        value_name = "DEG",
-        default_value_t = 1.0,
-        allow_hyphen_values = true
-    )]
-    cell: f64,
+    #[arg(long, value_name = "DEG", default_value = "1", value_parser = super::cell_grid, allow_hyphen_values = true)]
+    cell: CellGrid,
     /// Write the countries table (country,count,share) here; `-` for stdout.
     #[arg(long, value_name = "FILE")]
     countries: Option<PathBuf>,
@@ -57,7 +52,7 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
         }
     }
     let mut outputs = paths.check()?;
-    let grid = CellGrid::new(args.cell)?;
+    let grid = args.cell;
     let atlas = args.source.db.open_strict(args.source.input.strict)?;
     let options = args.source.run_options()?;
     let inputs = if args.source.whole_db {

@@ -21,13 +21,8 @@ pub struct GeojsonArgs {
     #[arg(long, value_enum, default_value_t = LayerArg::Cells)]
     layer: LayerArg,
     /// Grid cell size in degrees (0.01 to 180), for the cells layer.
-    #[arg(
-        long,
-        value_name = "DEG",
-        default_value_t = 1.0,
-        allow_hyphen_values = true
-    )]
-    cell: f64,
+    #[arg(long, value_name = "DEG", default_value = "1", value_parser = super::cell_grid, allow_hyphen_values = true)]
+    cell: CellGrid,
     /// Output file; `-` for stdout (the default unless --shapefile is given).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -95,7 +90,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
     }
     let mut outputs = paths.check()?;
     let started = std::time::Instant::now();
-    let grid = CellGrid::new(args.cell)?;
+    let grid = args.cell;
     let resolved = args.source.resolve()?;
     let tally = resolved.tally;
     let choice = super::choose_unit(&tally, args.unit, "layer");
@@ -149,7 +144,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
                     .to_owned(),
             );
         }
-        if args.cell != 1.0 && args.layer != LayerArg::Cells {
+        if args.cell.deg() != 1.0 && args.layer != LayerArg::Cells {
             warnings.push(
                 "--cell applies to the cells layer; this is another layer, so it does nothing"
                     .to_owned(),

@@ -49,13 +49,8 @@ pub struct MapArgs {
     #[arg(long)]
     no_legend: bool,
     /// Cell size in degrees, 0.01 to 180 (cells mode, and map's cells outputs).
-    #[arg(
-        long,
-        value_name = "DEG",
-        default_value_t = 1.0,
-        allow_hyphen_values = true
-    )]
-    cell: f64,
+    #[arg(long, value_name = "DEG", default_value = "1", value_parser = super::cell_grid, allow_hyphen_values = true)]
+    cell: CellGrid,
     /// Points mode: grow each lit pixel by this many pixels (0 to 50).
     #[arg(
         long,
@@ -161,7 +156,6 @@ impl MapArgs {
             None if has_coords => Mode::Points,
             None => Mode::Choropleth,
         };
-        CellGrid::new(self.cell)?;
         let h3_res = self.h3_res.unwrap_or(3);
         ipatlas::tally::h3_resolution(h3_res)?;
         let mode_name = match mode {
@@ -234,7 +228,7 @@ impl MapArgs {
                 },
                 title: self.title.clone(),
                 legend: !self.no_legend,
-                cell: self.cell,
+                cell: self.cell.deg(),
                 spread: self.spread,
                 blur: self.blur,
                 per_capita: self.per_capita,
@@ -485,7 +479,7 @@ const MAP_OUTPUTS: [&str; 7] = [
 
 pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     let started = Instant::now();
-    let grid = CellGrid::new(args.map.cell)?;
+    let grid = args.map.cell;
     for name in &args.only {
         if !MAP_OUTPUTS.contains(&name.as_str()) {
             return Err(Error::Usage(format!(

@@ -389,6 +389,21 @@ impl InputArgs {
     }
 }
 
+/// `--cell DEG`, parsed and checked once for every command: a grid of `DEG`-degree cells.
+/// clap quotes what was typed in the error, with the flag.
+fn cell_grid(text: &str) -> std::result::Result<ipatlas::tally::CellGrid, String> {
+    let deg: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "not a number of degrees".to_owned())?;
+    ipatlas::tally::CellGrid::new(deg).map_err(|_| {
+        format!(
+            "must be between {} and 180 degrees",
+            ipatlas::tally::CellGrid::MIN_DEG
+        )
+    })
+}
+
 /// Process exit codes; documented in the README ("Exit codes").
 pub mod exit {
     /// The run completed (invalid records, if any, are counted in the summary).

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/csv")
+        .join("fixtures/csv")
         .join(name)
 }
 

@@ -88,8 +88,8 @@ fn one_and_two_threads_give_identical_outputs_for_every_command() {
         "b.json",
     ])
     .ok();
-    let csv = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/csv/geolite2-city");
+    let csv =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/csv/geolite2-city");
     let csv = csv.to_str().unwrap();
     let commands: Vec<(Vec<&str>, bool)> = vec![
         (

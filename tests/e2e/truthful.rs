@@ -711,7 +711,7 @@ fn a_map_counts_what_it_draws_and_says_what_it_leaves_out() {
 /// The legacy GeoLiteCity fixture's files (copyright notice "2012"), copied so their
 /// modification time is today's.
 fn legacy_files() -> Vec<(&'static str, Vec<u8>)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/csv/legacy");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/csv/legacy");
     ["GeoLiteCity-Blocks.csv", "GeoLiteCity-Location.csv"]
         .into_iter()
         .map(|n| (n, std::fs::read(dir.join(n)).unwrap()))
