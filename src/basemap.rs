@@ -24,17 +24,7 @@ static DETAIL_DBF: &[u8] = include_bytes!("../assets/basemap/detail.dbf");
 /// Attribution to show wherever the embedded basemap is used.
 pub const NATURAL_EARTH: &str = "Made with Natural Earth";
 
-/// A closed ring of `(longitude, latitude)` points, in degrees.
-pub type Ring = Vec<(f64, f64)>;
-
-/// A polygon: its exterior ring and its holes.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Polygon {
-    /// Outer boundary.
-    pub exterior: Ring,
-    /// Holes.
-    pub holes: Vec<Ring>,
-}
+pub use crate::geometry::{Polygon, Ring};
 
 /// One country of the basemap: every feature with its code, merged.
 #[derive(Clone, Debug)]
@@ -59,6 +49,22 @@ pub struct Basemap {
 }
 
 impl Basemap {
+    /// Country codes with a count in `unit` but no polygon here (their counts cannot be
+    /// drawn or joined).
+    #[must_use]
+    pub fn unmapped(
+        &self,
+        tally: &crate::tally::Tally,
+        unit: crate::tally::Unit,
+    ) -> Vec<crate::locate::CountryCode> {
+        tally
+            .countries(unit)
+            .into_iter()
+            .map(|(c, _)| c)
+            .filter(|c| self.country(*c).is_none_or(|b| b.polygons.is_empty()))
+            .collect()
+    }
+
     /// The embedded Natural Earth basemap.
     pub fn embedded(detail: Detail) -> Result<Basemap> {
         let (shp, dbf, label) = match detail {

@@ -33,6 +33,7 @@ pub mod basemap;
 pub mod error;
 pub mod export;
 pub mod formats;
+pub mod geometry;
 pub mod input;
 pub mod locate;
 pub mod observe;

@@ -460,20 +460,6 @@ pub fn h3_resolution(res: u8) -> Result<h3o::Resolution> {
         .map_err(|_| Error::Usage(format!("--h3-res must be 0 to 15, got {res}")))
 }
 
-/// The boundary of an H3 cell as `(lon, lat)` rings, split where it crosses the antimeridian.
-#[must_use]
-pub fn hex_rings(cell: h3o::CellIndex) -> Vec<Vec<(f64, f64)>> {
-    let mut ring: Vec<(f64, f64)> = cell
-        .boundary()
-        .iter()
-        .map(|ll| (ll.lng(), ll.lat()))
-        .collect();
-    if let Some(first) = ring.first().copied() {
-        ring.push(first);
-    }
-    crate::render::split_antimeridian(&ring)
-}
-
 /// A regular latitude/longitude grid of square cells, aligned on -90/-180.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CellGrid {

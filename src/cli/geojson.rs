@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use ipatlas::basemap::{Basemap, Detail};
 use ipatlas::error::Result;
 use ipatlas::export::features::Layer;
-use ipatlas::export::geojson::{Framing, unmapped_countries, write_layer};
+use ipatlas::export::geojson::{Framing, write_layer};
 use ipatlas::tally::CellGrid;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -157,7 +157,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
             crate::cli::say!("ipatlas: note: {note}");
         }
         if let Some(map) = &basemap {
-            let missing = unmapped_countries(&tally, map, unit);
+            let missing = map.unmapped(&tally, unit);
             if !missing.is_empty() {
                 let codes: Vec<String> = missing.iter().map(ToString::to_string).collect();
                 crate::cli::say!(

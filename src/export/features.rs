@@ -2,8 +2,10 @@
 //! properties, for the GeoJSON and shapefile writers to format.
 
 use crate::basemap::{Basemap, Polygon};
+pub use crate::geometry::normalize_ring;
+use crate::geometry::{hex_rings, round6};
 use crate::locate::CountryCode;
-use crate::tally::{CellGrid, Tally, Unit, hex_rings};
+use crate::tally::{CellGrid, Tally, Unit};
 use std::collections::HashMap;
 
 /// Which features to write.
@@ -116,10 +118,6 @@ pub fn fields(layer: Layer) -> &'static [(&'static str, Kind)] {
 /// country's, a cell's and a place's shares mean the same thing (6 decimals).
 fn share(n: u128, found: u128) -> f64 {
     round6(super::share(n, found))
-}
-
-fn round6(v: f64) -> f64 {
-    (v * 1e6).round() / 1e6
 }
 
 /// The features of a layer, counting one unit. The countries layer needs a basemap.
@@ -240,72 +238,4 @@ pub fn features(
         }
     }
     Ok(out)
-}
-
-/// Rounds a ring to 6 decimals, drops repeated points, closes it and orients it
-/// (counter-clockwise when `ccw`). `None` for a ring that collapses (no area).
-#[must_use]
-pub fn normalize_ring(ring: &[(f64, f64)], ccw: bool) -> Option<Vec<(f64, f64)>> {
-    let mut pts: Vec<(f64, f64)> = Vec::with_capacity(ring.len() + 1);
-    for &(x, y) in ring {
-        if !(x.is_finite() && y.is_finite()) {
-            continue;
-        }
-        let p = (round6(x), round6(y));
-        if pts.last() != Some(&p) {
-            pts.push(p);
-        }
-    }
-    if pts.len() > 1 && pts.first() == pts.last() {
-        pts.pop();
-    }
-    if pts.len() < 3 {
-        return None;
-    }
-    let area2: f64 = (0..pts.len())
-        .map(|i| {
-            let (a, b) = (pts[i], pts[(i + 1) % pts.len()]);
-            a.0 * b.1 - b.0 * a.1
-        })
-        .sum();
-    if area2 == 0.0 {
-        return None;
-    }
-    if (area2 > 0.0) != ccw {
-        // Reverse the direction but keep the starting vertex.
-        pts[1..].reverse();
-    }
-    pts.push(pts[0]);
-    Some(pts)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rings_are_closed_oriented_and_rounded() {
-        // Clockwise square as shapefiles store exteriors, with a repeated point.
-        let cw = [
-            (0.0, 0.0),
-            (0.0, 1.0),
-            (0.0, 1.0),
-            (1.0000001, 1.0),
-            (1.0, 0.0),
-            (0.0, 0.0),
-        ];
-        assert_eq!(
-            normalize_ring(&cw, true).unwrap(),
-            vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0), (0.0, 0.0)]
-        );
-        assert_eq!(
-            normalize_ring(&cw, false).unwrap(),
-            vec![(0.0, 0.0), (0.0, 1.0), (1.0, 1.0), (1.0, 0.0), (0.0, 0.0)]
-        );
-        assert!(normalize_ring(&[(0.0, 0.0), (1.0, 1.0), (0.0, 0.0)], true).is_none());
-        assert!(
-            normalize_ring(&[(0.0, 0.0), (1.0, 1.0), (2.0, 2.0), (0.0, 0.0)], true).is_none(),
-            "zero area"
-        );
-    }
 }

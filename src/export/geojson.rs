@@ -3,7 +3,6 @@
 
 use super::features::{Feature, Geometry, Layer, Value, features, normalize_ring};
 use crate::basemap::{Basemap, Polygon};
-use crate::locate::CountryCode;
 use crate::tally::{CellGrid, Tally, Unit};
 use crate::util::trim_decimal;
 use std::io::{self, Write};
@@ -167,18 +166,6 @@ pub fn layer_string(
     )
     .map_err(|e| crate::Error::Internal(format!("cannot write GeoJSON to memory: {e}")))?;
     String::from_utf8(out).map_err(|e| crate::Error::Internal(e.to_string()))
-}
-
-/// Country codes with a count in a unit but no polygon in the basemap (their counts are
-/// not drawn).
-#[must_use]
-pub fn unmapped_countries(tally: &Tally, basemap: &Basemap, unit: Unit) -> Vec<CountryCode> {
-    tally
-        .countries(unit)
-        .into_iter()
-        .map(|(c, _)| c)
-        .filter(|c| basemap.country(*c).is_none_or(|b| b.polygons.is_empty()))
-        .collect()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use super::scale::{ColorScale, ScaleKind, short_count};
 use super::text::{Align, Fonts};
 use crate::basemap::{Basemap, NATURAL_EARTH, Ring};
 use crate::error::{Error, Result};
+use crate::geometry::split_antimeridian;
 use crate::locate::{CountryCode, DatabaseInfo};
 use crate::tally::{CellGrid, Tally, Unit};
 use std::collections::HashMap;
@@ -278,75 +279,6 @@ fn paint(color: Color, anti_alias: bool) -> Paint<'static> {
     p
 }
 
-/// Splits a ring that crosses the antimeridian (a step of more than 180° in longitude) into
-/// rings on either side, so it is not smeared across the map. Natural Earth's rings are
-/// already split; user shapefiles may not be.
-#[must_use]
-pub fn split_antimeridian(ring: &[(f64, f64)]) -> Vec<Ring> {
-    let crosses = ring.windows(2).any(|w| (w[1].0 - w[0].0).abs() > 180.0);
-    if !crosses {
-        return vec![ring.to_vec()];
-    }
-    // Unwrap longitudes into one continuous run, then clip the run to each 360° window.
-    let mut unwrapped = Vec::with_capacity(ring.len());
-    let mut offset = 0.0;
-    for (i, &(lon, lat)) in ring.iter().enumerate() {
-        if i > 0 {
-            let prev = ring[i - 1].0;
-            if lon - prev > 180.0 {
-                offset -= 360.0;
-            } else if prev - lon > 180.0 {
-                offset += 360.0;
-            }
-        }
-        unwrapped.push((lon + offset, lat));
-    }
-    let (lo, hi) = unwrapped
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
-    let mut out = Vec::new();
-    let mut shift = ((lo + 180.0) / 360.0).floor() * 360.0;
-    while shift - 180.0 < hi {
-        let clipped = clip_x(
-            &clip_x(&unwrapped, shift - 180.0, true),
-            shift + 180.0,
-            false,
-        );
-        if clipped.len() >= 3 {
-            out.push(clipped.into_iter().map(|(x, y)| (x - shift, y)).collect());
-        }
-        shift += 360.0;
-    }
-    out
-}
-
-/// Sutherland-Hodgman against one vertical line: keeps `x >= edge` (or `x <= edge`).
-fn clip_x(ring: &[(f64, f64)], edge: f64, keep_greater: bool) -> Vec<(f64, f64)> {
-    let inside = |p: (f64, f64)| {
-        if keep_greater {
-            p.0 >= edge
-        } else {
-            p.0 <= edge
-        }
-    };
-    let mut out = Vec::new();
-    for i in 0..ring.len() {
-        let (a, b) = (ring[i], ring[(i + 1) % ring.len()]);
-        let cross =
-            |a: (f64, f64), b: (f64, f64)| (edge, a.1 + (b.1 - a.1) * (edge - a.0) / (b.0 - a.0));
-        match (inside(a), inside(b)) {
-            (true, true) => out.push(b),
-            (true, false) => out.push(cross(a, b)),
-            (false, true) => {
-                out.push(cross(a, b));
-                out.push(b);
-            }
-            (false, false) => {}
-        }
-    }
-    out
-}
-
 fn ring_path(pb: &mut PathBuilder, ring: &[(f64, f64)], proj: &Projection, frame: &Frame) {
     let mut first = true;
     for &(lon, lat) in ring {
@@ -603,8 +535,7 @@ pub fn render(
                 }
                 let located = tally.located_unit(opts.unit);
                 report.no_country = located.found - located.with_country;
-                report.unmapped =
-                    crate::export::geojson::unmapped_countries(tally, basemap, opts.unit);
+                report.unmapped = basemap.unmapped(tally, opts.unit);
                 scale.clone()
             } else {
                 ColorScale::fit(opts.scale, std::iter::empty())
@@ -834,7 +765,7 @@ fn draw_cells(
         }
         hexes
             .into_iter()
-            .map(|(cell, n)| (crate::tally::hex_rings(cell), n))
+            .map(|(cell, n)| (crate::geometry::hex_rings(cell), n))
             .collect()
     } else {
         let grid = CellGrid::new(opts.cell)?;
@@ -845,7 +776,12 @@ fn draw_cells(
         }
         cells
             .into_iter()
-            .map(|((row, col), n)| (vec![cell_ring(&grid, row, col, opts.cell)], n))
+            .map(|((row, col), n)| {
+                (
+                    vec![crate::geometry::cell_ring(grid.bounds(row, col), opts.cell)],
+                    n,
+                )
+            })
             .collect()
     };
     let scale = ColorScale::fit(opts.scale, bins.iter().map(|(_, n)| *n as f64));
@@ -868,27 +804,6 @@ fn draw_cells(
         }
     }
     Ok(scale)
-}
-
-/// A grid cell's outline with its edges sampled (they are curves in most projections).
-fn cell_ring(grid: &CellGrid, row: u32, col: u32, deg: f64) -> Ring {
-    let (lat0, lon0, lat1, lon1) = grid.bounds(row, col);
-    let steps = ((deg / 2.0).ceil() as usize).clamp(1, 16);
-    let mut ring = Vec::with_capacity(4 * steps);
-    let lerp = |a: f64, b: f64, i: usize| a + (b - a) * i as f64 / steps as f64;
-    for i in 0..steps {
-        ring.push((lerp(lon0, lon1, i), lat0));
-    }
-    for i in 0..steps {
-        ring.push((lon1, lerp(lat0, lat1, i)));
-    }
-    for i in 0..steps {
-        ring.push((lerp(lon1, lon0, i), lat1));
-    }
-    for i in 0..steps {
-        ring.push((lon0, lerp(lat1, lat0, i)));
-    }
-    ring
 }
 
 /// Grows every non-zero pixel to the maximum over a square of radius `r` (two 1-D passes).
@@ -1232,28 +1147,6 @@ fn draw_legend(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rings_across_the_antimeridian_are_split() {
-        let ring = vec![
-            (170.0, -10.0),
-            (-170.0, -10.0),
-            (-170.0, 10.0),
-            (170.0, 10.0),
-            (170.0, -10.0),
-        ];
-        let parts = split_antimeridian(&ring);
-        assert_eq!(parts.len(), 2, "{parts:?}");
-        for p in &parts {
-            assert!(
-                p.windows(2).all(|w| (w[1].0 - w[0].0).abs() <= 180.0),
-                "{p:?}"
-            );
-            assert!(p.iter().all(|(x, _)| (-180.0..=180.0).contains(x)), "{p:?}");
-        }
-        let plain = vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)];
-        assert_eq!(split_antimeridian(&plain), vec![plain.clone()]);
-    }
 
     #[test]
     fn the_embedded_basemap_has_no_ring_across_the_antimeridian() {

@@ -5,9 +5,8 @@ pub mod projection;
 pub mod scale;
 mod text;
 
-pub use map::{
-    COARSE_KM, Colormap, MapOptions, MapReport, Mode, Style, render, split_antimeridian,
-};
+pub use crate::geometry::split_antimeridian;
+pub use map::{COARSE_KM, Colormap, MapOptions, MapReport, Mode, Style, render};
 pub use projection::{Bbox, Projection, ProjectionKind};
 pub use scale::{ColorScale, ScaleKind};
 
