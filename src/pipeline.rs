@@ -18,9 +18,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// Which address families a run counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Family {
     /// IPv4 and IPv6.
     #[default]
+    #[cfg_attr(feature = "cli", value(name = "all"))]
     Both,
     /// IPv4 only (IPv4-mapped IPv6 counts as IPv4).
     Ipv4,
@@ -59,6 +61,7 @@ pub struct RunOptions {
 
 /// How IPv4 addresses are looked up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum LookupStrategy {
     /// Start on the search tree while the compiled table is built on another thread, and
     /// switch to the table once it is ready: small inputs finish before paying for it.

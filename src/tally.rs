@@ -52,10 +52,12 @@ pub fn column(family: usize, prefix: bool) -> usize {
 /// What a count counts. No output adds the two: a table holds a `unit` column, a map or a
 /// GeoJSON layer shows one unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Unit {
     /// IPv4 addresses and single IPv6 addresses.
     Addresses,
     /// The /64 subnets of IPv6 prefixes (and of `--whole-db`'s IPv6 networks).
+    #[cfg_attr(feature = "cli", value(name = "subnets"))]
     Subnets64,
 }
 

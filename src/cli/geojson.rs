@@ -45,7 +45,7 @@ pub struct GeojsonArgs {
     /// subnets of IPv6 prefixes; the two are never added. Default: addresses when any were
     /// located.
     #[arg(long, value_enum)]
-    unit: Option<super::UnitArg>,
+    unit: Option<ipatlas::tally::Unit>,
 }
 
 /// The layer's name, as the shapefile's file names use it.

@@ -2,7 +2,7 @@
 //! tally): the map flags they share.
 
 use super::SourceArgs;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use ipatlas::basemap::{Basemap, Detail};
 use ipatlas::error::{Error, Result};
 use ipatlas::export::features::Layer;
@@ -21,8 +21,8 @@ use std::time::Instant;
 #[derive(Args, Debug, Clone)]
 pub struct MapArgs {
     /// Map projection.
-    #[arg(long, value_enum, default_value_t = ProjectionArg::EqualEarth)]
-    projection: ProjectionArg,
+    #[arg(long, value_enum, default_value_t = ProjectionKind::EqualEarth)]
+    projection: ProjectionKind,
     /// Image width in pixels, 64 to 16384 (the height follows the projection).
     #[arg(long, default_value_t = 1600, allow_hyphen_values = true)]
     width: u32,
@@ -32,16 +32,16 @@ pub struct MapArgs {
     /// Heat layer: points (per pixel), cells (grid), choropleth (countries), hex (H3). Default: points
     /// when the data has coordinates, choropleth when it has only countries.
     #[arg(long, value_enum)]
-    mode: Option<ModeArg>,
+    mode: Option<Mode>,
     /// Colour scale.
-    #[arg(long, value_enum, default_value_t = ScaleArg::EqHist)]
-    scale: ScaleArg,
+    #[arg(long, value_enum, default_value_t = ScaleKind::EqHist)]
+    scale: ScaleKind,
     /// Colour map (default: inferno on dark, ylorrd on light).
     #[arg(long, value_enum)]
-    colormap: Option<ColormapArg>,
+    colormap: Option<Colormap>,
     /// dark (the 2012 look) or light (print).
-    #[arg(long, value_enum, default_value_t = StyleArg::Dark)]
-    style: StyleArg,
+    #[arg(long, value_enum, default_value_t = Style::Dark)]
+    style: Style,
     /// Title above the map.
     #[arg(long)]
     title: Option<String>,
@@ -95,50 +95,7 @@ pub struct MapArgs {
     /// What the map counts: addresses (IPv4, and single IPv6 addresses) or the /64 subnets
     /// of IPv6 prefixes; the two are never added. Default: addresses when any were located.
     #[arg(long, value_enum)]
-    unit: Option<super::UnitArg>,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum ProjectionArg {
-    EqualEarth,
-    Robinson,
-    Equirectangular,
-    Mercator,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum ModeArg {
-    Points,
-    Cells,
-    Choropleth,
-    Hex,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum ScaleArg {
-    EqHist,
-    Log,
-    Cbrt,
-    Linear,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum StyleArg {
-    Dark,
-    Light,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum ColormapArg {
-    Inferno,
-    Magma,
-    Viridis,
-    Plasma,
-    Turbo,
-    Cividis,
-    Ylorrd,
-    Blues,
-    Cubehelix,
+    unit: Option<ipatlas::tally::Unit>,
 }
 
 impl MapArgs {
@@ -147,10 +104,7 @@ impl MapArgs {
         let choice = super::choose_unit(tally, self.unit, "map");
         let has_coords = tally.located_unit(choice.unit).with_coords > 0;
         let mode = match self.mode {
-            Some(ModeArg::Points) => Mode::Points,
-            Some(ModeArg::Cells) => Mode::Cells,
-            Some(ModeArg::Choropleth) => Mode::Choropleth,
-            Some(ModeArg::Hex) => Mode::Hex,
+            Some(mode) => mode,
             // --per-capita is a choropleth by nature.
             None if self.per_capita => Mode::Choropleth,
             None if has_coords => Mode::Points,
@@ -196,36 +150,13 @@ impl MapArgs {
         }
         Ok((
             MapOptions {
-                projection: match self.projection {
-                    ProjectionArg::EqualEarth => ProjectionKind::EqualEarth,
-                    ProjectionArg::Robinson => ProjectionKind::Robinson,
-                    ProjectionArg::Equirectangular => ProjectionKind::Equirectangular,
-                    ProjectionArg::Mercator => ProjectionKind::Mercator,
-                },
+                projection: self.projection,
                 width: self.width,
                 bbox: self.bbox.as_deref().map(Bbox::parse).transpose()?,
                 mode,
-                scale: match self.scale {
-                    ScaleArg::EqHist => ScaleKind::EqHist,
-                    ScaleArg::Log => ScaleKind::Log,
-                    ScaleArg::Cbrt => ScaleKind::Cbrt,
-                    ScaleArg::Linear => ScaleKind::Linear,
-                },
-                colormap: self.colormap.map(|c| match c {
-                    ColormapArg::Inferno => Colormap::Inferno,
-                    ColormapArg::Magma => Colormap::Magma,
-                    ColormapArg::Viridis => Colormap::Viridis,
-                    ColormapArg::Plasma => Colormap::Plasma,
-                    ColormapArg::Turbo => Colormap::Turbo,
-                    ColormapArg::Cividis => Colormap::Cividis,
-                    ColormapArg::Ylorrd => Colormap::YlOrRd,
-                    ColormapArg::Blues => Colormap::Blues,
-                    ColormapArg::Cubehelix => Colormap::Cubehelix,
-                }),
-                style: match self.style {
-                    StyleArg::Dark => Style::Dark,
-                    StyleArg::Light => Style::Light,
-                },
+                scale: self.scale,
+                colormap: self.colormap,
+                style: self.style,
                 title: self.title.clone(),
                 legend: !self.no_legend,
                 cell: self.cell.deg(),

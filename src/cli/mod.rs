@@ -31,7 +31,7 @@ pub(crate) fn stderr_line(line: impl std::fmt::Display) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use ipatlas::error::{Error, ErrorKind, Result};
 use ipatlas::input::{ColumnSpec, InputMode};
 use ipatlas::locate::{Atlas, CountryFallback, FieldOverrides, FieldPath};
@@ -109,18 +109,8 @@ pub struct DbArgs {
     #[arg(long, value_name = "PATH")]
     pub lon_field: Option<String>,
     /// Where a record has no `country`: leave it unknown, or use `registered_country`.
-    #[arg(long, value_enum, default_value_t = Fallback::None)]
-    pub country_fallback: Fallback,
-}
-
-/// `--country-fallback`.
-#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Fallback {
-    /// Country unknown.
-    #[default]
-    None,
-    /// Use registered_country.
-    Registered,
+    #[arg(long, value_enum, default_value_t = CountryFallback::None)]
+    pub country_fallback: CountryFallback,
 }
 
 /// Where the addresses come from: the databases, and the inputs or the whole database.
@@ -265,7 +255,7 @@ pub struct InputArgs {
     pub extract: bool,
     /// Count only one address family.
     #[arg(long, value_enum)]
-    pub family: Option<FamilyArg>,
+    pub family: Option<Family>,
     /// Stop with exit code 3 at the first invalid record.
     #[arg(long)]
     pub strict: bool,
@@ -277,8 +267,8 @@ pub struct InputArgs {
     pub quiet: bool,
     /// IPv4 lookups: auto (the search tree while a compiled table is built alongside, then
     /// the table), tree, or table (build it first). For benchmarks; answers are the same.
-    #[arg(long, value_enum, default_value_t = LookupArg::Auto)]
-    pub lookup: LookupArg,
+    #[arg(long, value_enum, default_value_t = ipatlas::pipeline::LookupStrategy::Auto)]
+    pub lookup: ipatlas::pipeline::LookupStrategy,
     /// Where compiled IPv4 tables are cached, keyed by the database's checksum (default:
     /// $IPATLAS_CACHE_DIR, else $XDG_CACHE_HOME/ipatlas, else ~/.cache/ipatlas).
     #[arg(long, value_name = "DIR")]
@@ -291,39 +281,6 @@ pub struct InputArgs {
     /// it the run stops with exit code 1.
     #[arg(long)]
     pub keep_going: bool,
-}
-
-/// `--lookup`.
-#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum LookupArg {
-    /// Tree until the table is ready.
-    #[default]
-    Auto,
-    /// Search tree only.
-    Tree,
-    /// Compiled table only.
-    Table,
-}
-
-/// `--family`.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FamilyArg {
-    /// IPv4 only.
-    Ipv4,
-    /// IPv6 only.
-    Ipv6,
-    /// Both families.
-    All,
-}
-
-impl From<FamilyArg> for Family {
-    fn from(f: FamilyArg) -> Family {
-        match f {
-            FamilyArg::Ipv4 => Family::Ipv4,
-            FamilyArg::Ipv6 => Family::Ipv6,
-            FamilyArg::All => Family::Both,
-        }
-    }
 }
 
 impl InputArgs {
@@ -369,14 +326,10 @@ impl InputArgs {
         };
         Ok(RunOptions {
             mode,
-            family: self.family.map_or(default_family, Family::from),
+            family: self.family.unwrap_or(default_family),
             strict: self.strict,
             observer: observer::CliObserver::handle(!self.quiet && std::io::stderr().is_terminal()),
-            lookup: match self.lookup {
-                LookupArg::Auto => ipatlas::pipeline::LookupStrategy::Auto,
-                LookupArg::Tree => ipatlas::pipeline::LookupStrategy::Tree,
-                LookupArg::Table => ipatlas::pipeline::LookupStrategy::Table,
-            },
+            lookup: self.lookup,
             keep_going: self.keep_going,
             cache_dir: if self.no_cache {
                 None
@@ -428,15 +381,6 @@ fn exit_code(e: &Error) -> u8 {
     }
 }
 
-/// `--unit`: which count a map or a GeoJSON layer shows (the two are never added).
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UnitArg {
-    /// IPv4 addresses and single IPv6 addresses.
-    Addresses,
-    /// The /64 subnets of IPv6 prefixes (and of --whole-db's IPv6 networks).
-    Subnets,
-}
-
 /// The unit a map or layer shows, and a message about the choice.
 pub(crate) struct UnitChoice {
     /// The unit shown.
@@ -451,17 +395,14 @@ pub(crate) struct UnitChoice {
 /// (addresses first).
 pub(crate) fn choose_unit(
     tally: &ipatlas::tally::Tally,
-    asked: Option<UnitArg>,
+    asked: Option<ipatlas::tally::Unit>,
     what: &str,
 ) -> UnitChoice {
     use ipatlas::tally::Unit;
     let found = |u: Unit| tally.located_unit(u).found;
     match asked {
         Some(arg) => {
-            let unit = match arg {
-                UnitArg::Addresses => Unit::Addresses,
-                UnitArg::Subnets => Unit::Subnets64,
-            };
+            let unit = arg;
             let warning = (found(unit) == 0).then(|| {
                 format!(
                     "--unit {}: no {} were located, so the {what} is empty",
@@ -660,10 +601,7 @@ impl DbArgs {
     ) -> Result<Atlas> {
         let options = ipatlas::locate::OpenOptions {
             overrides,
-            fallback: match self.country_fallback {
-                Fallback::None => CountryFallback::None,
-                Fallback::Registered => CountryFallback::Registered,
-            },
+            fallback: self.country_fallback,
             strict,
         };
         let atlas = Atlas::open(paths, &options)?;

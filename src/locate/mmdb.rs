@@ -29,6 +29,7 @@ pub type MmdbResult<'a> = maxminddb::LookupResult<'a, DbBytes>;
 
 /// What to do when a record has no `country` but has a `registered_country`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum CountryFallback {
     /// Leave the country unknown (the default: `registered_country` is where the
     /// network is registered, not where it is used).

@@ -13,6 +13,7 @@ use tiny_skia::{Color, FillRule, Mask, Paint, PathBuilder, Pixmap, Rect, Stroke,
 
 /// What the heat layer shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Mode {
     /// Every place's count in the pixel it projects to (datashader-style), with spread/blur.
     Points,
@@ -26,6 +27,7 @@ pub enum Mode {
 
 /// Colours of everything but the heat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Style {
     /// The 2012 look: near-black ocean, charcoal land, thin borders, glowing heat.
     Dark,
@@ -35,6 +37,7 @@ pub enum Style {
 
 /// The colour maps offered (from the `colorous` crate).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Colormap {
     /// Matplotlib's inferno.
     Inferno,
@@ -49,6 +52,7 @@ pub enum Colormap {
     /// Cividis (colour-vision friendly).
     Cividis,
     /// ColorBrewer YlOrRd.
+    #[cfg_attr(feature = "cli", value(name = "ylorrd"))]
     YlOrRd,
     /// ColorBrewer Blues.
     Blues,

@@ -5,6 +5,7 @@ use proj4rs::Proj;
 
 /// The projections maps can use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum ProjectionKind {
     /// Equal Earth (Šavrič, Patterson & Jenny 2018): equal-area, the default.
     EqualEarth,

@@ -2,6 +2,7 @@
 
 /// How counts map onto the colour map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum ScaleKind {
     /// Histogram equalisation (as datashader's `eq_hist`): each colour covers about as many
     /// pixels as any other, so both sparse and dense regions show structure.
