@@ -35,6 +35,15 @@ pub enum Error {
     /// The command line asked for something that cannot be done.
     #[error("{0}")]
     Usage(String),
+    /// An option out of its range: `name` is the option's name in the library
+    /// (`width`, `bbox`, `h3_res`, `cell`, `ipv6_share`), which a command line maps to its flag.
+    #[error("{name} {message}")]
+    Option {
+        /// The option.
+        name: &'static str,
+        /// What is wrong, starting with a verb ("must be 64 to 16384 pixels, got 10").
+        message: String,
+    },
     /// `--strict` and an invalid record.
     #[error("{path}:{line}: invalid record ({reason}): {text:?}")]
     Strict {
@@ -95,9 +104,10 @@ impl Error {
         match self {
             Error::Input { .. } | Error::Output { .. } => ErrorKind::Io,
             Error::Database { .. } => ErrorKind::Database,
-            Error::Usage(_) | Error::Strict { .. } | Error::Basemap { .. } => {
-                ErrorKind::InvalidInput
-            }
+            Error::Usage(_)
+            | Error::Option { .. }
+            | Error::Strict { .. }
+            | Error::Basemap { .. } => ErrorKind::InvalidInput,
             Error::Overflow(_) | Error::Tally { .. } => ErrorKind::Tally,
             Error::Internal(_) => ErrorKind::Internal,
         }

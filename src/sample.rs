@@ -123,9 +123,10 @@ impl Sampler {
     pub fn write(&self, n: u64, seed: u64, ipv6_share: f64, out: &mut dyn Write) -> Result<()> {
         let err = |e: std::io::Error| Error::output("-", e);
         if !(0.0..=1.0).contains(&ipv6_share) {
-            return Err(Error::Usage(format!(
-                "--ipv6-share must be between 0 and 1, got {ipv6_share:?}"
-            )));
+            return Err(Error::Option {
+                name: "ipv6_share",
+                message: format!("must be between 0 and 1, got {ipv6_share:?}"),
+            });
         }
         if ipv6_share < 1.0 && self.v4.total() == 0 && n > 0 {
             return Err(Error::Usage(

@@ -458,8 +458,10 @@ impl Tally {
 
 /// Parses an H3 resolution (0 to 15).
 pub fn h3_resolution(res: u8) -> Result<h3o::Resolution> {
-    h3o::Resolution::try_from(res)
-        .map_err(|_| Error::Usage(format!("--h3-res must be 0 to 15, got {res}")))
+    h3o::Resolution::try_from(res).map_err(|_| Error::Option {
+        name: "h3_res",
+        message: format!("must be 0 to 15, got {res}"),
+    })
 }
 
 /// A regular latitude/longitude grid of square cells, aligned on -90/-180.
@@ -477,10 +479,13 @@ impl CellGrid {
     /// A grid of `deg`-degree cells (0.01 to 180).
     pub fn new(deg: f64) -> Result<Self> {
         if !deg.is_finite() || !(Self::MIN_DEG..=180.0).contains(&deg) {
-            return Err(Error::Usage(format!(
-                "the cell size must be between {} and 180 degrees, got {deg:?}",
-                Self::MIN_DEG
-            )));
+            return Err(Error::Option {
+                name: "cell",
+                message: format!(
+                    "must be between {} and 180 degrees, got {deg:?}",
+                    Self::MIN_DEG
+                ),
+            });
         }
         let count = |span: f64| ((span / deg) - 1e-9).ceil().max(1.0) as u32;
         Ok(CellGrid {

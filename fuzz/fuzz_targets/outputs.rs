@@ -161,7 +161,7 @@ fuzz_target!(|data: &[u8]| {
     };
     match render(&tally, basemap(), &[], &options) {
         Ok((pixmap, _)) => assert!(pixmap.encode_png().is_ok()),
-        Err(ipatlas::Error::Usage(_)) => {}
+        Err(ipatlas::Error::Usage(_) | ipatlas::Error::Option { .. }) => {}
         Err(e) => panic!("unexpected error: {e}"),
     }
 });

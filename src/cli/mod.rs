@@ -677,11 +677,15 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) if e.is_broken_pipe() => ExitCode::from(exit::OK),
         Err(e) => {
-            // One line, with file names and metadata made safe for a terminal.
-            crate::cli::say!(
-                "ipatlas: error: {}",
-                ipatlas::util::escape_controls(&e.to_string())
-            );
+            // One line, with file names and metadata made safe for a terminal; a library
+            // option is named by its flag.
+            let text = match &e {
+                Error::Option { name, message } => {
+                    format!("--{} {message}", name.replace('_', "-"))
+                }
+                other => other.to_string(),
+            };
+            crate::cli::say!("ipatlas: error: {}", ipatlas::util::escape_controls(&text));
             ExitCode::from(exit_code(&e))
         }
     }

@@ -331,10 +331,10 @@ pub fn render(
     opts: &MapOptions,
 ) -> Result<(Pixmap, MapReport)> {
     if !(64..=16_384).contains(&opts.width) {
-        return Err(Error::Usage(format!(
-            "--width must be 64 to 16384 pixels, got {}",
-            opts.width
-        )));
+        return Err(Error::Option {
+            name: "width",
+            message: format!("must be 64 to 16384 pixels, got {}", opts.width),
+        });
     }
     let proj = Projection::new(opts.projection)?;
     let pal = palette(opts.style, opts.colormap);
@@ -349,9 +349,12 @@ pub fn render(
     let exact_height = f64::from(width) * (y1 - y0) / (x1 - x0);
     // A box far taller than wide (or degenerate) would need an image no one can draw.
     if !exact_height.is_finite() || exact_height > 16_384.0 {
-        return Err(Error::Usage(format!(
-            "--bbox is too narrow for a {width}-pixel-wide map: it would be more than 16384 pixels tall; widen the box"
-        )));
+        return Err(Error::Option {
+            name: "bbox",
+            message: format!(
+                "is too narrow for a {width}-pixel-wide map: it would be more than 16384 pixels tall; widen the box"
+            ),
+        });
     }
     let map_height = (exact_height.round() as u32).max(1);
     let w = width as f32;

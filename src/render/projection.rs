@@ -176,11 +176,12 @@ impl Bbox {
 
     /// Parses `lon0,lat0,lon1,lat1`.
     pub fn parse(text: &str) -> Result<Bbox> {
-        let bad = || {
-            Error::Usage(format!(
-                "--bbox takes lon0,lat0,lon1,lat1 in degrees (west,south,east,north), each side at least {} degrees, got {text:?}",
+        let bad = || Error::Option {
+            name: "bbox",
+            message: format!(
+                "takes lon0,lat0,lon1,lat1 in degrees (west,south,east,north), each side at least {} degrees, got {text:?}",
                 Bbox::MIN_SIDE
-            ))
+            ),
         };
         let v: Vec<f64> = text
             .split(',')

@@ -109,4 +109,12 @@ fn errors_have_kinds_a_caller_can_match() {
     assert_eq!(bad.kind(), ipatlas::ErrorKind::Tally);
     let gone = ipatlas::Tally::read(env.path("gone.json")).err().unwrap();
     assert_eq!(gone.kind(), ipatlas::ErrorKind::Io);
+    // An option out of range names the option, not a command-line flag.
+    let cell = ipatlas::tally::CellGrid::new(0.0).err().unwrap();
+    assert!(
+        matches!(cell, ipatlas::Error::Option { name: "cell", .. }),
+        "{cell}"
+    );
+    assert_eq!(cell.kind(), ipatlas::ErrorKind::InvalidInput);
+    assert!(!cell.to_string().contains("--"), "{cell}");
 }
