@@ -5,7 +5,7 @@ mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ipatlas::input::{Item, parse_item};
-use ipatlas::locate::{Ipv4Table, Lookup, NO_RECORD};
+use ipatlas::locate::{Ipv4Table, NO_RECORD};
 use ipatlas::pipeline::{self, RunOptions};
 use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
@@ -27,7 +27,7 @@ fn locate(c: &mut Criterion) {
         b.iter(|| {
             let mut found = 0u32;
             for ip in &ips {
-                if let Ok(Lookup::Found(..)) = atlas.lookup(*ip) {
+                if let Ok(Ok(_)) = atlas.record(*ip) {
                     found += 1;
                 }
             }

@@ -25,7 +25,7 @@ impl AsRef<[u8]> for DbBytes {
 }
 
 /// The result of one lookup or one network of an iteration.
-pub type MmdbResult<'a> = maxminddb::LookupResult<'a, DbBytes>;
+pub(crate) type MmdbResult<'a> = maxminddb::LookupResult<'a, DbBytes>;
 
 /// What to do when a record has no `country` but has a `registered_country`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -268,7 +268,11 @@ impl Database {
     }
 
     /// Decodes the place a found record describes.
-    pub fn decode_place(&self, found: &MmdbResult<'_>, fallback: CountryFallback) -> Result<Place> {
+    pub(crate) fn decode_place(
+        &self,
+        found: &MmdbResult<'_>,
+        fallback: CountryFallback,
+    ) -> Result<Place> {
         let raw = if self.typed {
             self.raw_typed(found)?
         } else {
@@ -351,7 +355,7 @@ impl Database {
     /// Field by field along the (overridden) paths.
     /// What a record says beyond its place, for rewriting it (`build-db`, `export`): the
     /// registered country and the English city name, where the schema has them.
-    pub fn decode_extras(
+    pub(crate) fn decode_extras(
         &self,
         found: &MmdbResult<'_>,
     ) -> Result<(Option<CountryCode>, Option<String>)> {

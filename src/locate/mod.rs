@@ -7,7 +7,8 @@ mod place;
 mod schema;
 mod table;
 
-pub use mmdb::{CountryFallback, Database, DatabaseInfo, DbBytes, MmdbResult};
+pub(crate) use mmdb::MmdbResult;
+pub use mmdb::{CountryFallback, Database, DatabaseInfo, DbBytes};
 pub use place::{CountryCode, CountrySource, Place, PlaceKey, place_order};
 pub use schema::{FieldOverrides, FieldPath, Scalar, Schema, SchemaKind};
 pub use table::{Ipv4Table, NO_RECORD, TableRecord};
@@ -85,7 +86,7 @@ fn record_key(db: usize, offset: usize) -> RecordKey {
 }
 
 /// The outcome of looking up one address.
-pub enum Lookup<'a> {
+pub(crate) enum Lookup<'a> {
     /// A record: its key (for caching) and the raw result (for decoding and its network).
     Found(RecordKey, MmdbResult<'a>),
     /// No record, and why.
@@ -93,7 +94,7 @@ pub enum Lookup<'a> {
 }
 
 /// One network inside a prefix, as walked by [`Atlas::for_each_network`].
-pub struct NetworkWeight<'a> {
+pub(crate) struct NetworkWeight<'a> {
     /// The record, when the database has data for this network.
     pub found: Option<(RecordKey, MmdbResult<'a>)>,
     /// The part of the queried prefix this network covers.
@@ -258,6 +259,16 @@ impl Atlas {
         &self.csv_problems
     }
 
+    /// The record that answers an address, as its key (the same for every address the
+    /// record answers, and what [`Ipv4Table::record`] gives), or why none does. Nothing is
+    /// decoded: the cheapest question a database answers.
+    pub fn record(&self, ip: IpAddr) -> Result<std::result::Result<RecordKey, NotFound>> {
+        Ok(match self.lookup(ip)? {
+            Lookup::Found(key, _) => Ok(key),
+            Lookup::NotFound(reason) => Err(reason),
+        })
+    }
+
     /// What the databases say about one address.
     pub fn answer(&self, ip: IpAddr) -> Result<Answer> {
         Ok(match self.lookup(ip)? {
@@ -389,7 +400,7 @@ impl Atlas {
 
     /// Looks up one address. IPv4-mapped IPv6 (`::ffff:a.b.c.d`) resolves as IPv4.
     #[inline]
-    pub fn lookup(&self, ip: IpAddr) -> Result<Lookup<'_>> {
+    pub(crate) fn lookup(&self, ip: IpAddr) -> Result<Lookup<'_>> {
         let ip = canonical(ip);
         let route = match ip {
             IpAddr::V4(_) => self.route_v4.ok_or(NotFound::NoIpv4Database),
@@ -413,7 +424,7 @@ impl Atlas {
     /// The place a record describes, decoded at most once per record for the whole run
     /// (all threads share this cache; callers keep their own key -> slot map in front of it,
     /// so the lock is taken once per distinct record per thread, not per address).
-    pub fn place(&self, key: RecordKey, found: &MmdbResult<'_>) -> Result<Place> {
+    pub(crate) fn place(&self, key: RecordKey, found: &MmdbResult<'_>) -> Result<Place> {
         let lock = || {
             self.decoded
                 .lock()
@@ -435,7 +446,7 @@ impl Atlas {
 
     /// Decodes a record without the shared cache, for callers that meet each record once
     /// (the compiled table's fold). Counted in [`Atlas::decoded_records`].
-    pub fn decode_once(&self, key: RecordKey, found: &MmdbResult<'_>) -> Result<Place> {
+    pub(crate) fn decode_once(&self, key: RecordKey, found: &MmdbResult<'_>) -> Result<Place> {
         let place = self.dbs[(key >> 48) as usize].decode_place(found, self.fallback)?;
         self.decode_count.fetch_add(1, Ordering::Relaxed);
         Ok(place)
@@ -445,7 +456,7 @@ impl Atlas {
     /// weighted (IPv4: addresses; IPv6: /64 subnets). Parts of the prefix without data are
     /// reported with `found: None`, so the weights always add up to the prefix's own weight.
     /// The prefix is split along the database's own networks, never address by address.
-    pub fn for_each_network(
+    pub(crate) fn for_each_network(
         &self,
         prefix: IpNetwork,
         mut visit: impl FnMut(NetworkWeight<'_>) -> Result<()>,

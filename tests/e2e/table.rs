@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use ipatlas::locate::{
-    Atlas, CountryFallback, Database, FieldOverrides, Ipv4Table, Lookup, NO_RECORD, Place,
+    Answer, Atlas, CountryFallback, Database, FieldOverrides, Ipv4Table, NO_RECORD, Place,
 };
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::AtomicBool;
@@ -13,9 +13,11 @@ fn atlas(db: Database) -> Atlas {
 
 /// The tree's record key and decoded place for an address, or None.
 fn tree(atlas: &Atlas, ip: u32) -> Option<(u64, Place)> {
-    match atlas.lookup(IpAddr::V4(Ipv4Addr::from(ip))).unwrap() {
-        Lookup::Found(key, result) => Some((key, atlas.place(key, &result).unwrap())),
-        Lookup::NotFound(_) => None,
+    let ip = IpAddr::V4(Ipv4Addr::from(ip));
+    let key = atlas.record(ip).unwrap().ok()?;
+    match atlas.answer(ip).unwrap() {
+        Answer::Found { place, .. } => Some((key, place)),
+        Answer::NotFound(_) => None,
     }
 }
 
