@@ -1,0 +1,275 @@
+//! `lookup`: one row per record, in input order.
+
+use super::read::with_chunks;
+use super::worker::{Worker, unlocated_reason};
+use super::{RunOptions, Work};
+use crate::error::{Error, Result};
+use crate::input::{self, Event, Input, Item};
+use crate::locate::{Atlas, Lookup, canonical, canonical_network};
+use crate::tally::{Tally, V4, V6, column};
+use ipnetwork::IpNetwork;
+use rayon::prelude::*;
+use std::io::Write;
+
+/// Output format of `lookup`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RowFormat {
+    /// CSV with a header line.
+    #[default]
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// One `lookup` row.
+#[derive(serde::Serialize)]
+pub(super) struct Row<'a> {
+    ip: &'a str,
+    country: Option<&'a str>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    accuracy_radius: Option<u32>,
+    network: Option<String>,
+    status: &'static str,
+    reason: Option<&'static str>,
+}
+
+/// The header of `lookup`'s CSV output.
+pub const LOOKUP_HEADER: &str =
+    "ip,country,latitude,longitude,accuracy_radius,network,status,reason";
+
+/// Resolves every record of the inputs and writes one row each, in input order.
+/// Returns the run's counters (as a tally without places).
+pub fn lookup(
+    atlas: &Atlas,
+    inputs: &[Input],
+    options: &RunOptions,
+    format: RowFormat,
+    out: &mut (dyn Write + Send),
+) -> Result<Tally> {
+    let out_err = |e: std::io::Error| Error::output("-", e);
+    if format == RowFormat::Csv {
+        writeln!(out, "{LOOKUP_HEADER}").map_err(out_err)?;
+    }
+    let batch_len = rayon::current_num_threads().max(1) * 2;
+    with_chunks(inputs, options, |rx, _| {
+        let mut total = Tally::new();
+        let mut rx = rx.into_iter().peekable();
+        while rx.peek().is_some() {
+            let batch: Vec<Work> = rx.by_ref().take(batch_len).collect();
+            let rendered: Vec<(Vec<u8>, Tally)> = batch
+                .par_iter()
+                .map(|work| render_rows(atlas, options, inputs, work, format))
+                .collect::<Result<_>>()?;
+            for (bytes, tally) in rendered {
+                out.write_all(&bytes).map_err(out_err)?;
+                total.merge(&tally);
+            }
+        }
+        out.flush().map_err(out_err)?;
+        Ok(total)
+    })
+    .map(|(mut total, damaged)| {
+        total.counters.truncated_inputs += damaged;
+        total
+    })
+}
+
+/// Like [`lookup`], for records given as text (command-line arguments).
+pub fn lookup_text(
+    atlas: &Atlas,
+    text: &[u8],
+    options: &RunOptions,
+    format: RowFormat,
+    out: &mut (dyn Write + Send),
+) -> Result<Tally> {
+    let out_err = |e: std::io::Error| Error::output("-", e);
+    if format == RowFormat::Csv {
+        writeln!(out, "{LOOKUP_HEADER}").map_err(out_err)?;
+    }
+    let chunk = input::Chunk {
+        seq: 0,
+        input: 0,
+        first_line: 1,
+        data: text.to_vec(),
+        long_line: None,
+    };
+    let (bytes, tally) = render_rows(
+        atlas,
+        options,
+        &[Input::reader("arguments", std::io::empty())],
+        &Work {
+            chunk,
+            column: None,
+        },
+        format,
+    )?;
+    out.write_all(&bytes).map_err(out_err)?;
+    out.flush().map_err(out_err)?;
+    Ok(tally)
+}
+
+pub(super) fn render_rows(
+    atlas: &Atlas,
+    options: &RunOptions,
+    inputs: &[Input],
+    work: &Work,
+    format: RowFormat,
+) -> Result<(Vec<u8>, Tally)> {
+    let mut worker = Worker::new(atlas, options, inputs, None);
+    let mut csv = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    let mut jsonl: Vec<u8> = Vec::new();
+    let mut emit = |row: Row<'_>| -> Result<()> {
+        let err = |e: String| Error::output("-", std::io::Error::other(e));
+        match format {
+            RowFormat::Csv => csv.serialize(&row).map_err(|e| err(e.to_string())),
+            RowFormat::Jsonl => {
+                serde_json::to_writer(&mut jsonl, &row).map_err(|e| err(e.to_string()))?;
+                jsonl.push(b'\n');
+                Ok(())
+            }
+        }
+    };
+    let name = inputs
+        .get(work.chunk.input)
+        .map_or_else(|| "-".to_owned(), Input::name);
+    let name = name.as_str();
+    let lines = input::scan(&work.chunk, &options.mode, work.column, |line, event| {
+        match event {
+            Event::Skip => worker.tally.counters.skipped += 1,
+            Event::Invalid(reason, text) => {
+                worker.tally.counters.invalid[reason.index()] += 1;
+                let shown = String::from_utf8_lossy(&text[..text.len().min(200)]).into_owned();
+                if options.strict {
+                    return Err(Error::Strict {
+                        path: name.to_owned(),
+                        line,
+                        reason: reason.name(),
+                        text: shown,
+                    });
+                }
+                emit(Row {
+                    ip: &shown,
+                    country: None,
+                    latitude: None,
+                    longitude: None,
+                    accuracy_radius: None,
+                    network: None,
+                    status: "invalid",
+                    reason: Some(reason.name()),
+                })?;
+            }
+            Event::Item(Item::Addr(ip)) => {
+                let ip = canonical(ip);
+                let fam = if ip.is_ipv6() { V6 } else { V4 };
+                let text = ip.to_string();
+                // One row per record, so rows stay aligned with the input.
+                if !worker.count_record(fam) {
+                    return emit(excluded_row(&text));
+                }
+                match atlas.lookup(ip)? {
+                    Lookup::Found(key, result) => {
+                        let slot = worker.slot(key, &result)?;
+                        worker.tally.add(slot, fam, 1);
+                        let place = atlas.place(key, &result)?;
+                        let network = result.network().ok().map(|n| n.to_string());
+                        emit(found_row(&text, &place, network))?;
+                    }
+                    Lookup::NotFound(reason) => {
+                        worker.tally.counters.not_found[fam][reason.index()] += 1;
+                        emit(Row {
+                            ip: &text,
+                            country: None,
+                            latitude: None,
+                            longitude: None,
+                            accuracy_radius: None,
+                            network: None,
+                            status: "not_found",
+                            reason: Some(reason.name()),
+                        })?;
+                    }
+                }
+            }
+            Event::Item(Item::Prefix(net)) => {
+                let net = canonical_network(net);
+                let fam = if net.is_ipv6() { V6 } else { V4 };
+                let text = net.to_string();
+                if !worker.count_record(fam) {
+                    return emit(excluded_row(&text));
+                }
+                worker.tally.counters.prefixes[fam] += 1;
+                let col = column(fam, true);
+                let covered = atlas.covers(fam == V6);
+                // Rows list the database's own networks: the mirrors of the IPv4 data in
+                // aliased IPv6 space are listed only when the query lies in that space.
+                let query_aliased =
+                    matches!(net, IpNetwork::V6(n) if crate::locate::in_ipv4_alias(n));
+                atlas.for_each_network(net, |part| match part.found {
+                    _ if part.aliased && !query_aliased => Ok(()),
+                    Some((key, result)) => {
+                        let place = atlas.place(key, &result)?;
+                        let slot = worker.slot(key, &result)?;
+                        worker.tally.add(slot, col, part.weight);
+                        emit(found_row(&text, &place, Some(part.network.to_string())))
+                    }
+                    None => {
+                        let reason = unlocated_reason(covered, fam, part.network);
+                        worker.tally.add_not_found(col, reason, part.weight);
+                        emit(Row {
+                            ip: &text,
+                            country: None,
+                            latitude: None,
+                            longitude: None,
+                            accuracy_radius: None,
+                            network: Some(part.network.to_string()),
+                            status: "not_found",
+                            reason: Some(reason.name()),
+                        })
+                    }
+                })?;
+            }
+        }
+        Ok(())
+    })?;
+    worker.tally.counters.lines += lines;
+    let bytes = match format {
+        RowFormat::Csv => csv
+            .into_inner()
+            .map_err(|e| Error::output("-", e.into_error()))?,
+        RowFormat::Jsonl => jsonl,
+    };
+    Ok((bytes, worker.tally))
+}
+
+/// The row of a record left out by `--family`.
+pub(super) fn excluded_row(ip: &str) -> Row<'_> {
+    Row {
+        ip,
+        country: None,
+        latitude: None,
+        longitude: None,
+        accuracy_radius: None,
+        network: None,
+        status: "excluded",
+        reason: Some("family"),
+    }
+}
+
+pub(super) fn found_row<'a>(
+    ip: &'a str,
+    place: &'a crate::locate::Place,
+    network: Option<String>,
+) -> Row<'a> {
+    Row {
+        ip,
+        country: place.country.as_ref().map(|c| c.as_str()),
+        latitude: place.lat,
+        longitude: place.lon,
+        accuracy_radius: place.accuracy_radius,
+        network,
+        status: "found",
+        reason: None,
+    }
+}

@@ -1,0 +1,382 @@
+//! The parallel run: a reader thread cuts inputs into chunks, rayon workers parse, locate and
+//! tally them into per-worker tallies (no lock in the hot loop), which are merged at the end.
+
+mod invalid;
+mod lookup;
+mod read;
+mod worker;
+
+pub use invalid::InvalidSink;
+pub use lookup::{LOOKUP_HEADER, RowFormat, lookup, lookup_text};
+use read::{known_input_bytes, with_chunks};
+use worker::{RecordCounts, Worker, fold_table_counts};
+
+use crate::error::{Error, Result};
+use crate::input::{self, Input, InputMode, Item};
+use crate::locate::{Atlas, Ipv4Table};
+use crate::tally::{Tally, V4, V6};
+use ipnetwork::IpNetwork;
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+/// Which address families a run counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Family {
+    /// IPv4 and IPv6.
+    #[default]
+    #[cfg_attr(feature = "cli", value(name = "all"))]
+    Both,
+    /// IPv4 only (IPv4-mapped IPv6 counts as IPv4).
+    Ipv4,
+    /// IPv6 only.
+    Ipv6,
+}
+
+impl Family {
+    fn allows(self, family: usize) -> bool {
+        match self {
+            Family::Both => true,
+            Family::Ipv4 => family == V4,
+            Family::Ipv6 => family == V6,
+        }
+    }
+}
+
+/// Options of a run over inputs.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// How lines become records.
+    pub mode: InputMode,
+    /// Which families to count.
+    pub family: Family,
+    /// Stop at the first invalid record.
+    pub strict: bool,
+    /// Who hears of progress and warnings (nobody by default).
+    pub observer: crate::observe::Observers,
+    /// How IPv4 addresses are looked up.
+    pub lookup: LookupStrategy,
+    /// Where compiled IPv4 tables are cached (`None`: not cached).
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// A damaged compressed input counts its lines up to the damage, and the run goes on.
+    pub keep_going: bool,
+}
+
+/// How IPv4 addresses are looked up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum LookupStrategy {
+    /// Start on the search tree while the compiled table is built on another thread, and
+    /// switch to the table once it is ready: small inputs finish before paying for it.
+    #[default]
+    Auto,
+    /// The search tree only.
+    Tree,
+    /// Build the compiled table first, then look everything up in it.
+    Table,
+}
+
+/// A chunk with what workers need to read it.
+struct Work {
+    chunk: input::Chunk,
+    column: Option<usize>,
+}
+
+/// Resolves all inputs into one tally.
+pub fn aggregate(
+    atlas: &Atlas,
+    inputs: &[Input],
+    options: &RunOptions,
+    invalid: Option<&InvalidSink>,
+) -> Result<Tally> {
+    let table: OnceLock<Ipv4Table> = OnceLock::new();
+    let cancel = AtomicBool::new(false);
+    // By input size: small regular files never pay for the table; large ones build it
+    // first (it pays for itself many times over); unknown sizes (stdin, pipes) and the
+    // band between start on the tree while it is built alongside.
+    let strategy = match (options.lookup, known_input_bytes(inputs)) {
+        (LookupStrategy::Auto, Some(bytes)) if bytes < SMALL_INPUT => LookupStrategy::Tree,
+        (LookupStrategy::Auto, Some(bytes)) if bytes >= LARGE_INPUT => LookupStrategy::Table,
+        (s, _) => s,
+    };
+    let cache_dir = options.cache_dir.as_deref();
+    if strategy == LookupStrategy::Table
+        && let Some(t) = atlas.ipv4_table(cache_dir, &cancel)?
+    {
+        let _ = table.set(t);
+    }
+    std::thread::scope(|scope| {
+        let builder = (strategy == LookupStrategy::Auto && atlas.covers(false)).then(|| {
+            scope.spawn(|| -> Result<()> {
+                if let Some(t) = atlas.ipv4_table(cache_dir, &cancel)? {
+                    let _ = table.set(t);
+                }
+                Ok(())
+            })
+        });
+        let tally = with_chunks(inputs, options, |rx, recycle| {
+            // Exactly one worker (and so one tally) per pool thread: memory does not grow
+            // with the number of chunks. The lock is taken once per 4 MiB chunk, not per line.
+            let rx = Mutex::new(rx);
+            let failed = AtomicBool::new(false);
+            let results = rayon::broadcast(|_| {
+                let mut worker = Worker::new(atlas, options, inputs, invalid);
+                while !failed.load(Ordering::Relaxed) {
+                    let next = rx
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .recv();
+                    let Ok(work) = next else { break };
+                    if let Err(e) = worker.chunk(&work, table.get()) {
+                        failed.store(true, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                    // Hand the buffer back to the reader: no allocator churn of 4 MiB blocks.
+                    let _ = recycle.send(work.chunk.data);
+                }
+                Ok(worker.finish())
+            });
+            let mut total = Tally::new();
+            let mut counts = RecordCounts::default();
+            for result in results {
+                let (tally, c) = result?;
+                total.merge(&tally);
+                counts.merge(c);
+            }
+            if let Some(t) = table.get() {
+                fold_table_counts(&mut total, t, &counts);
+            }
+            Ok(total)
+        });
+        // A run that ends before the table is ready does not wait for it.
+        cancel.store(true, Ordering::Relaxed);
+        let built = builder.map_or(Ok(()), |b| {
+            b.join()
+                .unwrap_or_else(|_| Err(Error::Internal("the table builder thread failed".into())))
+        });
+        let (mut tally, damaged) = tally?;
+        built?;
+        tally.counters.truncated_inputs += damaged;
+        tally.checked()
+    })
+}
+
+/// Tallies the whole address space of the databases (the data behind the 2012
+/// "Geo-Location of Global IP Addresses" map): every network weighted by its size.
+pub fn aggregate_whole_db(
+    atlas: &Atlas,
+    family: Family,
+    cache_dir: Option<&std::path::Path>,
+) -> Result<Tally> {
+    let options = RunOptions {
+        family,
+        ..RunOptions::default()
+    };
+    let mut roots: Vec<IpNetwork> = Vec::new();
+    if family.allows(V4) && atlas.covers(false) {
+        roots.push(
+            "0.0.0.0/0"
+                .parse()
+                .map_err(|_| Error::Internal("bad root network".into()))?,
+        );
+    }
+    if family.allows(V6) && atlas.covers(true) {
+        roots.push(
+            "::/0"
+                .parse()
+                .map_err(|_| Error::Internal("bad root network".into()))?,
+        );
+    }
+    let mut total = Tally::new();
+    for root in roots {
+        let fam = if root.is_ipv6() { V6 } else { V4 };
+        if fam == V4
+            && let Some(table) = atlas.ipv4_table(cache_dir, &AtomicBool::new(false))?
+        {
+            // Every range of the compiled table, weighted by its size; gaps are split into
+            // aligned blocks so each gets its own not-found reason, as a tree walk gives.
+            let mut counts = RecordCounts::new(table.record_count());
+            for (start, size, id) in table.ranges() {
+                if !counts.add(id, size) {
+                    let (first, last) =
+                        (u128::from(start), u128::from(start) + u128::from(size) - 1);
+                    for (a, b, reason) in crate::locate::unlocated_parts(first, last, false) {
+                        total.add_not_found(V4, reason, b - a + 1);
+                    }
+                }
+            }
+            fold_table_counts(&mut total, &table, &counts);
+            total.counters.parsed += 1;
+            total.counters.records[V4] += 1;
+            total.counters.prefixes[V4] += 1;
+            continue;
+        }
+        // Split the space into 256 parts so both cores walk the tree.
+        let parts: Vec<IpNetwork> = (0..=255u8)
+            .filter_map(|b| match root {
+                IpNetwork::V4(_) => {
+                    IpNetwork::new(std::net::Ipv4Addr::new(b, 0, 0, 0).into(), 8).ok()
+                }
+                IpNetwork::V6(_) => IpNetwork::new(
+                    std::net::Ipv6Addr::new(u16::from(b) << 8, 0, 0, 0, 0, 0, 0, 0).into(),
+                    8,
+                )
+                .ok(),
+            })
+            .collect();
+        let tally = parts
+            .par_iter()
+            .try_fold(
+                || {
+                    let mut w = Worker::new(atlas, &options, &[], None);
+                    w.whole_db = true;
+                    w
+                },
+                |mut w, part| {
+                    w.prefix(*part, fam)?;
+                    Ok::<_, Error>(w)
+                },
+            )
+            .map(|w| w.map(|w| w.tally))
+            .try_reduce(Tally::new, |mut a, b| {
+                a.merge(&b);
+                Ok(a)
+            })?;
+        total.merge(&tally);
+        total.counters.parsed += 1;
+        total.counters.records[fam] += 1;
+        total.counters.prefixes[fam] += 1;
+    }
+    total.checked()
+}
+
+/// Items at least this many are worth the compiled IPv4 table (built or from the cache).
+const TABLE_ITEMS: usize = 200_000;
+
+/// Counts values already in memory on all pool threads, one worker per thread: `feed`
+/// hands one value to a worker. The compiled IPv4 table is used when `options.lookup`
+/// asks for it, or (`Auto`) when there are many values.
+fn count_parallel<T: Sync>(
+    atlas: &Atlas,
+    values: &[T],
+    options: &RunOptions,
+    feed: impl Fn(&mut Worker<'_>, &T) -> Result<()> + Sync,
+) -> Result<Tally> {
+    let wants_table = match options.lookup {
+        LookupStrategy::Tree => false,
+        LookupStrategy::Table => true,
+        LookupStrategy::Auto => values.len() >= TABLE_ITEMS,
+    };
+    let table = if wants_table && atlas.covers(false) {
+        atlas.ipv4_table(options.cache_dir.as_deref(), &AtomicBool::new(false))?
+    } else {
+        None
+    };
+    let (mut total, counts) = values
+        .par_chunks(4096)
+        .try_fold(
+            || Worker::new(atlas, options, &[], None).with_table(table.as_ref()),
+            |mut w, chunk| {
+                for v in chunk {
+                    feed(&mut w, v)?;
+                }
+                Ok::<_, Error>(w)
+            },
+        )
+        .map(|w| w.map(Worker::finish))
+        .try_reduce(
+            || (Tally::new(), RecordCounts::default()),
+            |(mut ta, mut ca), (tb, cb)| {
+                ta.merge(&tb);
+                ca.merge(cb);
+                Ok((ta, ca))
+            },
+        )?;
+    if let Some(t) = &table {
+        fold_table_counts(&mut total, t, &counts);
+    }
+    total.counters.lines += values.len() as u64;
+    total.checked()
+}
+
+impl Atlas {
+    /// Counts addresses and prefixes already parsed (no text round trip), in parallel.
+    ///
+    /// ```
+    /// use ipatlas::input::Item;
+    /// use ipatlas::locate::{Atlas, OpenOptions};
+    /// use ipatlas::pipeline::RunOptions;
+    /// use ipatlas::tally::Unit;
+    ///
+    /// let atlas = Atlas::open(&["embedded"], &OpenOptions::default())?;
+    /// let items = [Item::Addr("8.8.8.8".parse().unwrap()), Item::Addr("1.1.1.1".parse().unwrap())];
+    /// let tally = atlas.aggregate_items(&items, &RunOptions::default())?;
+    /// assert_eq!(tally.located_unit(Unit::Addresses).found, 2);
+    /// # Ok::<(), ipatlas::Error>(())
+    /// ```
+    pub fn aggregate_items(&self, items: &[Item], options: &RunOptions) -> Result<Tally> {
+        count_parallel(self, items, options, |w, item| w.item(*item))
+    }
+
+    /// Counts IPv4 addresses given as integers (`u32`, as in numpy arrays of addresses),
+    /// in parallel, through the compiled table for large batches.
+    ///
+    /// ```
+    /// use ipatlas::locate::{Atlas, OpenOptions};
+    /// use ipatlas::pipeline::RunOptions;
+    ///
+    /// let atlas = Atlas::open(&["embedded"], &OpenOptions::default())?;
+    /// let ips: Vec<u32> = (0..1000u32).map(|i| 0x0808_0000 | i).collect(); // 8.8.0.0 up
+    /// let tally = atlas.aggregate_ipv4(&ips, &RunOptions::default())?;
+    /// assert_eq!(tally.countries(ipatlas::tally::Unit::Addresses)[0].1, 1000);
+    /// # Ok::<(), ipatlas::Error>(())
+    /// ```
+    pub fn aggregate_ipv4(&self, ips: &[u32], options: &RunOptions) -> Result<Tally> {
+        count_parallel(self, ips, options, |w, ip| {
+            w.item(Item::Addr(std::net::IpAddr::V4((*ip).into())))
+        })
+    }
+
+    /// Counts the records in text lines (addresses, prefixes, or what `options.mode`
+    /// reads), as a file with these lines would be counted.
+    ///
+    /// ```
+    /// use ipatlas::locate::{Atlas, OpenOptions};
+    /// use ipatlas::pipeline::RunOptions;
+    ///
+    /// let atlas = Atlas::open(&["embedded"], &OpenOptions::default())?;
+    /// let tally = atlas.aggregate_lines(["8.8.8.8", "2001:4860::/32", "bogus"], &RunOptions::default())?;
+    /// assert_eq!(tally.counters.invalid_total(), 1);
+    /// # Ok::<(), ipatlas::Error>(())
+    /// ```
+    pub fn aggregate_lines<L: AsRef<[u8]>>(
+        &self,
+        lines: impl IntoIterator<Item = L>,
+        options: &RunOptions,
+    ) -> Result<Tally> {
+        let mut text = Vec::new();
+        for line in lines {
+            text.extend_from_slice(line.as_ref());
+            text.push(b'\n');
+        }
+        self.aggregate_reader("lines", std::io::Cursor::new(text), options)
+    }
+
+    /// Counts the records read from any reader (gzip and zstd are recognised, as for
+    /// files); `name` is used in messages.
+    pub fn aggregate_reader(
+        &self,
+        name: &str,
+        reader: impl std::io::Read + Send + 'static,
+        options: &RunOptions,
+    ) -> Result<Tally> {
+        aggregate(self, &[Input::reader(name, reader)], options, None)
+    }
+}
+
+/// Inputs smaller than this (regular files, in bytes) use the search tree only.
+const SMALL_INPUT: u64 = 4 << 20;
+
+/// Inputs at least this large build the compiled table before reading.
+const LARGE_INPUT: u64 = 32 << 20;

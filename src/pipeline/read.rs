@@ -1,0 +1,135 @@
+//! The reader thread: inputs cut into line-aligned chunks for the workers, with progress.
+
+use super::{RunOptions, Work};
+use crate::error::{Error, Result};
+use crate::input::{self, ColumnSpec, Input, InputMode, source};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
+
+/// Runs `consume` over the chunks of all inputs, read by a separate thread. `consume` may
+/// send spent chunk buffers back through the second argument for the reader to reuse.
+/// Returns what `consume` returned and the number of inputs that ended in damage (only
+/// under `--keep-going`; otherwise damage is an error).
+pub(super) fn with_chunks<T: Send>(
+    inputs: &[Input],
+    options: &RunOptions,
+    consume: impl FnOnce(Receiver<Work>, Sender<Vec<u8>>) -> Result<T> + Send,
+) -> Result<(T, u64)> {
+    let threads = rayon::current_num_threads().max(1);
+    let (tx, rx) = sync_channel::<Work>(threads * 2);
+    let (recycle_tx, recycle_rx) = channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let fresh = || recycle_rx.try_recv().unwrap_or_default();
+            read_all(inputs, options, fresh, |w| tx.send(w).is_ok())
+        });
+        let consumed = consume(rx, recycle_tx);
+        // The reader ends by itself: either at the end of input or when its channel closes.
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("the input reader thread failed".into())));
+        match (consumed, read) {
+            (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+            (Ok(v), Ok(damaged)) => Ok((v, damaged)),
+        }
+    })
+}
+
+pub(super) fn read_all(
+    inputs: &[Input],
+    options: &RunOptions,
+    mut fresh: impl FnMut() -> Vec<u8>,
+    mut send: impl FnMut(Work) -> bool,
+) -> Result<u64> {
+    let raw = Arc::new(AtomicU64::new(0));
+    let observer = &options.observer;
+    let total_bytes = if observer.active() {
+        known_input_bytes(inputs)
+    } else {
+        None
+    };
+    let mut seq = 0u64;
+    let mut lines = 0u64;
+    let mut damaged = 0u64;
+    for (i, input) in inputs.iter().enumerate() {
+        let name = &input.name();
+        let reader = source::open(input, raw.clone())?;
+        let mut column: Option<Option<usize>> = None;
+        let mut open = true;
+        let end = source::chunk_input(
+            i,
+            name,
+            reader,
+            &mut seq,
+            options.keep_going,
+            &mut fresh,
+            |chunk| {
+                let col = *column.get_or_insert_with(|| resolve_column(&options.mode, &chunk));
+                if col.is_none() && matches!(options.mode, InputMode::Column { .. }) {
+                    return false;
+                }
+                // Lines are counted for progress only: workers count them anyway.
+                if observer.active() {
+                    lines += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
+                    observer.progress(crate::observe::Progress {
+                        bytes: raw.load(Ordering::Relaxed),
+                        total_bytes,
+                        lines,
+                    });
+                }
+                open = send(Work { chunk, column: col });
+                open
+            },
+        )?;
+        if let source::InputEnd::Damaged { error, .. } = end {
+            damaged += 1;
+            observer.warning(&crate::observe::Warning::DamagedInput {
+                input: name.clone(),
+                error: error.to_string(),
+            });
+        }
+        if let (
+            InputMode::Column {
+                column: ColumnSpec::Name(n),
+                ..
+            },
+            Some(None),
+        ) = (&options.mode, column)
+        {
+            return Err(Error::Usage(format!(
+                "{name}: no column named {n:?} in the header line"
+            )));
+        }
+        if !open {
+            break;
+        }
+    }
+    observer.finished();
+    Ok(damaged)
+}
+
+/// The total size of the inputs when all are regular files; `None` for stdin, pipes and
+/// anything whose size cannot be known in advance.
+pub(super) fn known_input_bytes(inputs: &[Input]) -> Option<u64> {
+    inputs
+        .iter()
+        .try_fold(0u64, |sum, i| i.file_size().map(|n| sum + n))
+}
+
+pub(super) fn resolve_column(mode: &InputMode, first: &input::Chunk) -> Option<usize> {
+    match mode {
+        InputMode::Column {
+            column: ColumnSpec::Name(name),
+            delimiter,
+        } => {
+            let header = first.data.split(|b| *b == b'\n').next().unwrap_or(&[]);
+            input::column_index(input::trim(header), *delimiter, name)
+        }
+        InputMode::Column {
+            column: ColumnSpec::Index(i),
+            ..
+        } => Some(*i),
+        _ => None,
+    }
+}

@@ -1,0 +1,389 @@
+//! One worker: parses a chunk's records, looks them up (the compiled table in batches, else
+//! the tree) and counts them into its own tally; per-record table counts merged by block.
+
+use super::{Family, InvalidSink, RunOptions, Work};
+use crate::error::{Error, Result};
+use crate::input::{self, Event, Input, InputMode, Item};
+use crate::locate::{
+    Atlas, Ipv4Table, Lookup, MmdbResult, NotFound, RecordKey, canonical, canonical_network,
+};
+use crate::tally::{Tally, V4, V6, column};
+use ipnetwork::IpNetwork;
+use rustc_hash::FxHashMap;
+
+/// One worker's state: its tally and its record-key -> tally-slot cache.
+pub(super) struct Worker<'a> {
+    atlas: &'a Atlas,
+    options: &'a RunOptions,
+    inputs: &'a [Input],
+    invalid: Option<&'a InvalidSink>,
+    pub(super) tally: Tally,
+    slots: FxHashMap<RecordKey, u32>,
+    /// Addresses counted per table record id (folded into places at the end).
+    table_counts: RecordCounts,
+    /// IPv4 addresses parsed but not yet looked up in the table (resolved in batches, so
+    /// the cache misses of independent lookups overlap).
+    batch: Vec<u32>,
+    /// The table the counts refer to.
+    table: Option<&'a Ipv4Table>,
+    /// Walking the whole database: IPv6 space aliased to the IPv4 data is not counted
+    /// again as IPv6 (see [`NotFound::Ipv4Alias`]).
+    pub(super) whole_db: bool,
+}
+
+impl<'a> Worker<'a> {
+    pub(super) fn new(
+        atlas: &'a Atlas,
+        options: &'a RunOptions,
+        inputs: &'a [Input],
+        invalid: Option<&'a InvalidSink>,
+    ) -> Self {
+        Worker {
+            atlas,
+            options,
+            inputs,
+            invalid,
+            tally: Tally::new(),
+            slots: FxHashMap::default(),
+            table_counts: RecordCounts::default(),
+            batch: Vec::with_capacity(BATCH),
+            table: None,
+            whole_db: false,
+        }
+    }
+
+    /// Looks IPv4 addresses up in `table` (batched), when there is one.
+    pub(super) fn with_table(mut self, table: Option<&'a Ipv4Table>) -> Self {
+        if let Some(t) = table {
+            self.table = Some(t);
+            self.table_counts = RecordCounts::new(t.record_count());
+        }
+        self
+    }
+
+    pub(super) fn chunk(&mut self, work: &Work, table: Option<&'a Ipv4Table>) -> Result<()> {
+        if self.table.is_none()
+            && let Some(t) = table
+        {
+            self.table = Some(t);
+            self.table_counts = RecordCounts::new(t.record_count());
+        }
+        let name = self
+            .inputs
+            .get(work.chunk.input)
+            .map_or_else(|| "-".to_owned(), Input::name);
+        let name = name.as_str();
+        let mut rows = self.invalid.map(|_| csv::Writer::from_writer(Vec::new()));
+        let lines = input::scan(
+            &work.chunk,
+            &self.options.mode,
+            work.column,
+            |line, event| {
+                match event {
+                    Event::Skip => self.tally.counters.skipped += 1,
+                    Event::Item(item) => self.item(item)?,
+                    Event::Invalid(reason, text) => {
+                        self.tally.counters.invalid[reason.index()] += 1;
+                        if reason == input::InvalidReason::NotAnAddress
+                            && matches!(self.options.mode, InputMode::Lines)
+                            && let Some(d) = separated_address(text)
+                        {
+                            self.tally.separated_addresses[d] += 1;
+                        }
+                        let shown =
+                            String::from_utf8_lossy(&text[..text.len().min(200)]).into_owned();
+                        if self.options.strict {
+                            return Err(Error::Strict {
+                                path: name.to_owned(),
+                                line,
+                                reason: reason.name(),
+                                text: shown,
+                            });
+                        }
+                        if let Some(w) = &mut rows {
+                            let record = [name, &line.to_string(), reason.name(), &shown];
+                            w.write_record(record)
+                                .map_err(|e| Error::output("--invalid-out", e.into()))?;
+                        }
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        self.tally.counters.lines += lines;
+        if let (Some(sink), Some(w)) = (self.invalid, rows) {
+            let bytes = w
+                .into_inner()
+                .map_err(|e| Error::output("--invalid-out", e.into_error()))?;
+            sink.submit(work.chunk.seq, bytes);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    pub(super) fn item(&mut self, item: Item) -> Result<()> {
+        match item {
+            Item::Addr(std::net::IpAddr::V4(v4))
+                if self.table.is_some() && self.options.family != Family::Ipv6 =>
+            {
+                self.batch.push(u32::from(v4));
+                if self.batch.len() == BATCH {
+                    self.flush_batch();
+                }
+                Ok(())
+            }
+            Item::Addr(ip) => {
+                let ip = canonical(ip);
+                let fam = if ip.is_ipv6() { V6 } else { V4 };
+                if !self.count_record(fam) {
+                    return Ok(());
+                }
+                match self.atlas.lookup(ip)? {
+                    Lookup::Found(key, result) => {
+                        let slot = self.slot(key, &result)?;
+                        self.tally.add(slot, fam, 1);
+                    }
+                    Lookup::NotFound(reason) => {
+                        self.tally.counters.not_found[fam][reason.index()] += 1
+                    }
+                }
+                Ok(())
+            }
+            Item::Prefix(net) => {
+                let net = canonical_network(net);
+                let fam = if net.is_ipv6() { V6 } else { V4 };
+                if !self.count_record(fam) {
+                    return Ok(());
+                }
+                self.tally.counters.prefixes[fam] += 1;
+                self.prefix(net, fam)
+            }
+        }
+    }
+
+    pub(super) fn count_record(&mut self, fam: usize) -> bool {
+        if !self.options.family.allows(fam) {
+            self.tally.counters.excluded += 1;
+            return false;
+        }
+        self.tally.counters.parsed += 1;
+        self.tally.counters.records[fam] += 1;
+        true
+    }
+
+    pub(super) fn prefix(&mut self, net: IpNetwork, fam: usize) -> Result<()> {
+        let atlas = self.atlas;
+        let covered = atlas.covers(fam == V6);
+        let whole_db = self.whole_db;
+        let col = column(fam, true);
+        atlas.for_each_network(net, |part| {
+            match part.found {
+                Some(_) if whole_db && part.aliased => {
+                    self.tally
+                        .add_not_found(col, NotFound::Ipv4Alias, part.weight);
+                }
+                Some((key, result)) => {
+                    let slot = self.slot(key, &result)?;
+                    self.tally.add(slot, col, part.weight);
+                }
+                None => {
+                    for (reason, weight) in unlocated_weights(covered, fam, &part) {
+                        self.tally.add_not_found(col, reason, weight);
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Looks up the batched IPv4 addresses in the table and counts them per record, in
+    /// three passes so that the cache misses of different addresses overlap instead of
+    /// queueing behind each other: all index reads, then the few mixed /24s, then counts.
+    pub(super) fn flush_batch(&mut self) {
+        let Some(table) = self.table else { return };
+        let counters = &mut self.tally.counters;
+        counters.parsed += self.batch.len() as u64;
+        counters.records[V4] += self.batch.len() as u64;
+        let mut ids = [0u32; BATCH];
+        let ids = &mut ids[..self.batch.len()];
+        for (id, &ip) in ids.iter_mut().zip(&self.batch) {
+            *id = table.entry(ip);
+        }
+        for (id, &ip) in ids.iter_mut().zip(&self.batch) {
+            *id = table.resolve(*id, ip);
+        }
+        for (&id, &ip) in ids.iter().zip(&self.batch) {
+            if !self.table_counts.add(id, 1) {
+                let reason = NotFound::unlocated(std::net::Ipv4Addr::from(ip).into());
+                counters.not_found[V4][reason.index()] += 1;
+            }
+        }
+        self.batch.clear();
+    }
+
+    /// Ends the worker: its tally, and its counts per table record (empty without a table).
+    pub(super) fn finish(mut self) -> (Tally, RecordCounts) {
+        self.flush_batch();
+        (self.tally, self.table_counts)
+    }
+
+    #[inline]
+    pub(super) fn slot(&mut self, key: RecordKey, result: &MmdbResult<'_>) -> Result<u32> {
+        if let Some(slot) = self.slots.get(&key) {
+            return Ok(*slot);
+        }
+        let place = self.atlas.place(key, result)?;
+        let slot = self.tally.slot(place);
+        self.slots.insert(key, slot);
+        Ok(slot)
+    }
+}
+
+/// Why part of a prefix was not located.
+/// The unlocated weight of a walked network, by reason: split where reserved space begins
+/// or ends (see [`crate::locate::unlocated_parts`]), so every path classifies alike.
+pub(super) fn unlocated_weights(
+    covered: bool,
+    fam: usize,
+    part: &crate::locate::NetworkWeight<'_>,
+) -> Vec<(NotFound, u128)> {
+    let whole = || vec![(unlocated_reason(covered, fam, part.network), part.weight)];
+    if !covered {
+        return whole();
+    }
+    match part.network {
+        IpNetwork::V4(n) => crate::locate::unlocated_parts(
+            u128::from(u32::from(n.network())),
+            u128::from(u32::from(n.broadcast())),
+            false,
+        )
+        .into_iter()
+        .map(|(a, b, r)| (r, b - a + 1))
+        .collect(),
+        IpNetwork::V6(n) if n.prefix() <= 64 => {
+            let first = u128::from(n.network());
+            crate::locate::unlocated_parts(first, crate::util::block_last(first, n.prefix()), true)
+                .into_iter()
+                .map(|(a, b, r)| (r, (b - a).checked_add(1).map_or(1u128 << 64, |n| n >> 64)))
+                .collect()
+        }
+        IpNetwork::V6(_) => whole(),
+    }
+}
+
+pub(super) fn unlocated_reason(covered: bool, fam: usize, network: IpNetwork) -> NotFound {
+    if !covered {
+        if fam == V6 {
+            NotFound::NoIpv6Database
+        } else {
+            NotFound::NoIpv4Database
+        }
+    } else {
+        NotFound::unlocated(network.network())
+    }
+}
+
+/// Addresses counted per compiled-table record, and which blocks of records were touched:
+/// merging and folding cost in proportion to the blocks a worker met (plus one flag per
+/// block), not to the table's size times the workers. The counts are allocated zeroed, so
+/// untouched pages cost no memory either. Marking a block is one unconditional byte store,
+/// which keeps the per-address loop free of branches.
+#[derive(Default)]
+pub(super) struct RecordCounts {
+    counts: Vec<u64>,
+    blocks: Vec<bool>,
+}
+
+/// Records per touched-flag: 512 counts are one 4 KiB page.
+pub(super) const BLOCK_SHIFT: u32 = 9;
+
+impl RecordCounts {
+    pub(super) fn new(records: usize) -> Self {
+        RecordCounts {
+            counts: vec![0; records],
+            blocks: vec![false; (records >> BLOCK_SHIFT) + 1],
+        }
+    }
+
+    /// Adds to a record's count; false when `id` is not a record (a gap in the table).
+    #[inline]
+    pub(super) fn add(&mut self, id: u32, n: u64) -> bool {
+        match self.counts.get_mut(id as usize) {
+            Some(c) => {
+                *c += n;
+                if let Some(b) = self.blocks.get_mut((id >> BLOCK_SHIFT) as usize) {
+                    *b = true;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The touched records and their counts, in id order.
+    pub(super) fn touched(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.blocks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| **t)
+            .flat_map(move |(b, _)| {
+                let start = b << BLOCK_SHIFT;
+                let end = ((b + 1) << BLOCK_SHIFT).min(self.counts.len());
+                (start..end).map(move |i| (i as u32, self.counts[i]))
+            })
+            .filter(|(_, n)| *n > 0)
+    }
+
+    /// Adds another worker's counts, block by touched block.
+    pub(super) fn merge(&mut self, other: RecordCounts) {
+        if self.counts.is_empty() {
+            *self = other;
+            return;
+        }
+        for (id, n) in other.touched() {
+            self.add(id, n);
+        }
+    }
+}
+
+/// Adds counts per table record to a tally (each record's place was decoded when the
+/// table was built).
+pub(super) fn fold_table_counts(tally: &mut Tally, table: &Ipv4Table, counts: &RecordCounts) {
+    for (id, n) in counts.touched() {
+        let slot = tally.slot(*table.place(id));
+        tally.add(slot, V4, u128::from(n));
+    }
+}
+
+/// IPv4 addresses resolved together in the table.
+pub(super) const BATCH: usize = 256;
+
+/// Which separator (0: tab, 1: comma) ends an address at the start of `line`, if one does:
+/// the line is a table row read without `--column`.
+pub(super) fn separated_address(line: &[u8]) -> Option<usize> {
+    [b'\t', b','].iter().position(|&d| {
+        memchr::memchr(d, line)
+            .is_some_and(|at| input::parse_item(input::trim(&line[..at])).is_ok())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    pub(super) fn record_counts_merge_what_each_worker_touched() {
+        let mut a = RecordCounts::new(2000);
+        let mut b = RecordCounts::new(2000);
+        assert!(a.add(3, 2) && a.add(1500, 1) && b.add(3, 5) && b.add(700, 1));
+        assert!(!a.add(2000, 1), "past the last record");
+        // Only the blocks of 512 records that were written are visited.
+        assert_eq!(b.blocks.iter().filter(|t| **t).count(), 2);
+        a.merge(b);
+        let got: Vec<(u32, u64)> = a.touched().collect();
+        assert_eq!(got, vec![(3, 7), (700, 1), (1500, 1)]);
+        let mut empty = RecordCounts::default();
+        empty.merge(a);
+        assert_eq!(empty.touched().count(), 3);
+    }
+}
