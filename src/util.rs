@@ -17,6 +17,19 @@ pub fn utc_date(epoch_seconds: u64) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+/// Seconds from the Unix epoch to midnight UTC of a day (the inverse of
+/// [`utc_date`], Howard Hinnant's days-from-civil).
+pub fn epoch_of(y: i64, m: u32, d: u32) -> u64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400).unwrap_or(0)
+}
+
 /// A decimal number with at most `max_decimals` places and no trailing zeros
 /// (`-89.9`, `12`, `0.25`); used for coordinates in CSV outputs.
 #[must_use]

@@ -68,11 +68,11 @@ impl Observer for CliObserver {
 
     fn warning(&self, w: &Warning) {
         let text = ipatlas::util::escape_controls(&w.to_string());
-        match w {
-            Warning::DamagedInput { .. } => {
-                crate::cli::say!("ipatlas: warning: {text} (--keep-going)");
-            }
-            Warning::CacheRefused { .. } => crate::cli::say!("ipatlas: warning: {text}"),
-        }
+        // The library names no flag; the command line says which one asked for this.
+        let flag = match w {
+            Warning::DamagedInput { .. } => " (--keep-going)",
+            Warning::CacheRefused { .. } => "",
+        };
+        crate::cli::say!("ipatlas: warning: {text}{flag}");
     }
 }

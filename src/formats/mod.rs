@@ -83,7 +83,7 @@ impl DataDate {
         let valid = (1990..=2200).contains(&y)
             && (1..=12).contains(&m)
             && (1..=days_in_month(y, m)).contains(&d);
-        valid.then(|| Self::day(epoch_of(y, m, d), from))
+        valid.then(|| Self::day(crate::util::epoch_of(y, m, d), from))
     }
 }
 
@@ -94,19 +94,6 @@ fn days_in_month(y: i64, m: u32) -> u32 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
-}
-
-/// Seconds from the Unix epoch to midnight UTC of a day (the inverse of
-/// [`crate::util::utc_date`], Howard Hinnant's days-from-civil).
-fn epoch_of(y: i64, m: u32, d: u32) -> u64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400).unwrap_or(0)
 }
 
 /// A date written as 8 digits in a name (`GeoLiteCity_20130101`,
@@ -151,7 +138,7 @@ fn copyright_year(head: &str) -> Option<DataDate> {
         .filter_map(|w| w.parse::<i64>().ok())
         .find(|y| (1990..=2200).contains(y))?;
     Some(DataDate {
-        epoch: epoch_of(year, 1, 1),
+        epoch: crate::util::epoch_of(year, 1, 1),
         text: year.to_string(),
         from: "copyright line",
     })
@@ -854,7 +841,7 @@ mod tests {
             let text = crate::util::utc_date(epoch);
             let n = |a: usize, b: usize| text[a..b].parse::<u32>().unwrap();
             assert_eq!(
-                epoch_of(i64::from(n(0, 4)), n(5, 7), n(8, 10)),
+                crate::util::epoch_of(i64::from(n(0, 4)), n(5, 7), n(8, 10)),
                 epoch,
                 "{text}"
             );

@@ -150,16 +150,7 @@ pub(super) fn render_rows(
                         text: shown,
                     });
                 }
-                emit(Row {
-                    ip: &shown,
-                    country: None,
-                    latitude: None,
-                    longitude: None,
-                    accuracy_radius: None,
-                    network: None,
-                    status: "invalid",
-                    reason: Some(reason.name()),
-                })?;
+                emit(unlocated_row(&shown, None, "invalid", reason.name()))?;
             }
             Event::Item(Item::Addr(ip)) => {
                 let ip = canonical(ip);
@@ -179,16 +170,7 @@ pub(super) fn render_rows(
                     }
                     Lookup::NotFound(reason) => {
                         worker.tally.counters.not_found[fam][reason.index()] += 1;
-                        emit(Row {
-                            ip: &text,
-                            country: None,
-                            latitude: None,
-                            longitude: None,
-                            accuracy_radius: None,
-                            network: None,
-                            status: "not_found",
-                            reason: Some(reason.name()),
-                        })?;
+                        emit(unlocated_row(&text, None, "not_found", reason.name()))?;
                     }
                 }
             }
@@ -217,16 +199,8 @@ pub(super) fn render_rows(
                     None => {
                         let reason = unlocated_reason(covered, fam, part.network);
                         worker.tally.add_not_found(col, reason, part.weight);
-                        emit(Row {
-                            ip: &text,
-                            country: None,
-                            latitude: None,
-                            longitude: None,
-                            accuracy_radius: None,
-                            network: Some(part.network.to_string()),
-                            status: "not_found",
-                            reason: Some(reason.name()),
-                        })
+                        let network = Some(part.network.to_string());
+                        emit(unlocated_row(&text, network, "not_found", reason.name()))
                     }
                 })?;
             }
@@ -243,18 +217,29 @@ pub(super) fn render_rows(
     Ok((bytes, worker.tally))
 }
 
-/// The row of a record left out by `--family`.
-pub(super) fn excluded_row(ip: &str) -> Row<'_> {
+/// The row of a record with no place: its status (`invalid`, `not_found`, `excluded`) and
+/// why, with the database network it fell in when there is one.
+fn unlocated_row<'a>(
+    ip: &'a str,
+    network: Option<String>,
+    status: &'static str,
+    reason: &'static str,
+) -> Row<'a> {
     Row {
         ip,
         country: None,
         latitude: None,
         longitude: None,
         accuracy_radius: None,
-        network: None,
-        status: "excluded",
-        reason: Some("family"),
+        network,
+        status,
+        reason: Some(reason),
     }
+}
+
+/// The row of a record left out by `--family`.
+pub(super) fn excluded_row(ip: &str) -> Row<'_> {
+    unlocated_row(ip, None, "excluded", "family")
 }
 
 pub(super) fn found_row<'a>(
