@@ -263,6 +263,12 @@ impl Tally {
         slot
     }
 
+    /// The place of a slot returned by [`Tally::slot`].
+    #[must_use]
+    pub fn place(&self, slot: u32) -> Option<&Place> {
+        self.places.get(slot as usize)
+    }
+
     /// Adds weight to a slot returned by [`Tally::slot`], in a weight column (see
     /// [`column()`]). Additions are checked: an overflow is recorded and reported by
     /// [`Tally::checked`], never wrapped.

@@ -1,7 +1,7 @@
 //! `ipatlas lookup`: one row per input record, in input order.
 
 use super::{DbArgs, InputArgs, with_threads};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use ipatlas::error::Result;
 use ipatlas::pipeline::{self, Family, RowFormat};
 
@@ -13,14 +13,8 @@ pub struct LookupArgs {
     #[command(flatten)]
     input: InputArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Csv)]
-    format: Format,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
-    Csv,
-    Jsonl,
+    #[arg(long, value_enum, default_value_t = RowFormat::Csv)]
+    format: RowFormat,
 }
 
 /// True when an argument reads as a file name rather than an address: it has a directory
@@ -66,10 +60,7 @@ pub(super) fn run(args: &LookupArgs) -> Result<()> {
     let direct = arguments_are_records(&args.input.inputs)?;
     let atlas = args.db.open_strict(args.input.strict)?;
     let options = args.input.run_options(Family::Both)?;
-    let format = match args.format {
-        Format::Csv => RowFormat::Csv,
-        Format::Jsonl => RowFormat::Jsonl,
-    };
+    let format = args.format;
     ipatlas::export::stdout_open().map_err(|e| ipatlas::Error::output("-", e))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     let inputs = &args.input.inputs;

@@ -1,18 +1,19 @@
 //! `lookup`: one row per record, in input order.
 
 use super::read::with_chunks;
-use super::worker::{Worker, unlocated_reason};
+use super::worker::{Outcome, Worker};
 use super::{RunOptions, Work};
 use crate::error::{Error, Result};
 use crate::input::{self, Event, Input, Item};
-use crate::locate::{Atlas, Lookup, canonical, canonical_network};
-use crate::tally::{Tally, V4, V6, column};
+use crate::locate::{Atlas, canonical, canonical_network};
+use crate::tally::Tally;
 use ipnetwork::IpNetwork;
 use rayon::prelude::*;
 use std::io::Write;
 
 /// Output format of `lookup`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum RowFormat {
     /// CSV with a header line.
     #[default]
@@ -117,6 +118,7 @@ pub(super) fn render_rows(
     format: RowFormat,
 ) -> Result<(Vec<u8>, Tally)> {
     let mut worker = Worker::new(atlas, options, inputs, None);
+    worker.networks = true;
     let mut csv = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(Vec::new());
@@ -140,67 +142,36 @@ pub(super) fn render_rows(
         match event {
             Event::Skip => worker.tally.counters.skipped += 1,
             Event::Invalid(reason, text) => {
-                worker.tally.counters.invalid[reason.index()] += 1;
-                let shown = String::from_utf8_lossy(&text[..text.len().min(200)]).into_owned();
-                if options.strict {
-                    return Err(Error::Strict {
-                        path: name.to_owned(),
-                        line,
-                        reason: reason.name(),
-                        text: shown,
-                    });
-                }
+                let shown = worker.invalid_record(name, line, reason, text)?;
                 emit(unlocated_row(&shown, None, "invalid", reason.name()))?;
             }
-            Event::Item(Item::Addr(ip)) => {
-                let ip = canonical(ip);
-                let fam = if ip.is_ipv6() { V6 } else { V4 };
-                let text = ip.to_string();
-                // One row per record, so rows stay aligned with the input.
-                if !worker.count_record(fam) {
-                    return emit(excluded_row(&text));
-                }
-                match atlas.lookup(ip)? {
-                    Lookup::Found(key, result) => {
-                        let slot = worker.slot(key, &result)?;
-                        worker.tally.add(slot, fam, 1);
-                        let place = atlas.place(key, &result)?;
-                        let network = result.network().ok().map(|n| n.to_string());
-                        emit(found_row(&text, &place, network))?;
-                    }
-                    Lookup::NotFound(reason) => {
-                        worker.tally.counters.not_found[fam][reason.index()] += 1;
-                        emit(unlocated_row(&text, None, "not_found", reason.name()))?;
-                    }
-                }
-            }
-            Event::Item(Item::Prefix(net)) => {
-                let net = canonical_network(net);
-                let fam = if net.is_ipv6() { V6 } else { V4 };
-                let text = net.to_string();
-                if !worker.count_record(fam) {
-                    return emit(excluded_row(&text));
-                }
-                worker.tally.counters.prefixes[fam] += 1;
-                let col = column(fam, true);
-                let covered = atlas.covers(fam == V6);
+            Event::Item(item) => {
+                let item = match item {
+                    Item::Addr(ip) => Item::Addr(canonical(ip)),
+                    Item::Prefix(net) => Item::Prefix(canonical_network(net)),
+                };
+                let text = match item {
+                    Item::Addr(ip) => ip.to_string(),
+                    Item::Prefix(net) => net.to_string(),
+                };
                 // Rows list the database's own networks: the mirrors of the IPv4 data in
                 // aliased IPv6 space are listed only when the query lies in that space.
-                let query_aliased =
-                    matches!(net, IpNetwork::V6(n) if crate::locate::in_ipv4_alias(n));
-                atlas.for_each_network(net, |part| match part.found {
-                    _ if part.aliased && !query_aliased => Ok(()),
-                    Some((key, result)) => {
-                        let place = atlas.place(key, &result)?;
-                        let slot = worker.slot(key, &result)?;
-                        worker.tally.add(slot, col, part.weight);
-                        emit(found_row(&text, &place, Some(part.network.to_string())))
-                    }
-                    None => {
-                        let reason = unlocated_reason(covered, fam, part.network);
-                        worker.tally.add_not_found(col, reason, part.weight);
-                        let network = Some(part.network.to_string());
-                        emit(unlocated_row(&text, network, "not_found", reason.name()))
+                let query_aliased = matches!(item,
+                    Item::Prefix(IpNetwork::V6(n)) if crate::locate::in_ipv4_alias(n));
+                // One row per record (per database network for a prefix), so rows stay
+                // aligned with the input.
+                worker.record(item, |tally, resolved| {
+                    let network = resolved.network.map(|n| n.to_string());
+                    match resolved.outcome {
+                        _ if resolved.aliased && !query_aliased => Ok(()),
+                        Outcome::Excluded => emit(excluded_row(&text)),
+                        Outcome::Found(slot) => match tally.place(slot) {
+                            Some(place) => emit(found_row(&text, place, network)),
+                            None => Err(Error::Internal("a counted slot has no place".into())),
+                        },
+                        Outcome::NotFound(reason) => {
+                            emit(unlocated_row(&text, network, "not_found", reason.name()))
+                        }
                     }
                 })?;
             }

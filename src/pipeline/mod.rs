@@ -234,7 +234,7 @@ pub fn aggregate_whole_db(
                     w
                 },
                 |mut w, part| {
-                    w.prefix(*part, fam)?;
+                    w.prefix(*part, fam, |_, _| Ok(()))?;
                     Ok::<_, Error>(w)
                 },
             )

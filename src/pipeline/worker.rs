@@ -29,6 +29,53 @@ pub(super) struct Worker<'a> {
     /// Walking the whole database: IPv6 space aliased to the IPv4 data is not counted
     /// again as IPv6 (see [`NotFound::Ipv4Alias`]).
     pub(super) whole_db: bool,
+    /// Report the database network of each located address (lookup rows show it).
+    pub(super) networks: bool,
+}
+
+/// What one record, or one database network of a prefix record, resolved to.
+pub(super) struct Resolved {
+    pub(super) outcome: Outcome,
+    /// The database network (parts of a prefix; addresses when the worker reports them).
+    pub(super) network: Option<IpNetwork>,
+    /// The network mirrors IPv4 data in IPv6 space (6to4, Teredo, IPv4-compatible).
+    pub(super) aliased: bool,
+}
+
+/// Whether a record was counted, and where.
+pub(super) enum Outcome {
+    /// Left out by the run's family.
+    Excluded,
+    /// Located: the tally slot of its place.
+    Found(u32),
+    /// Not located, and why.
+    NotFound(NotFound),
+}
+
+impl Resolved {
+    fn excluded() -> Self {
+        Resolved {
+            outcome: Outcome::Excluded,
+            network: None,
+            aliased: false,
+        }
+    }
+
+    fn found(slot: u32, network: Option<IpNetwork>, aliased: bool) -> Self {
+        Resolved {
+            outcome: Outcome::Found(slot),
+            network,
+            aliased,
+        }
+    }
+
+    fn not_found(reason: NotFound, network: Option<IpNetwork>, aliased: bool) -> Self {
+        Resolved {
+            outcome: Outcome::NotFound(reason),
+            network,
+            aliased,
+        }
+    }
 }
 
 impl<'a> Worker<'a> {
@@ -49,6 +96,7 @@ impl<'a> Worker<'a> {
             batch: Vec::with_capacity(BATCH),
             table: None,
             whole_db: false,
+            networks: false,
         }
     }
 
@@ -83,23 +131,13 @@ impl<'a> Worker<'a> {
                     Event::Skip => self.tally.counters.skipped += 1,
                     Event::Item(item) => self.item(item)?,
                     Event::Invalid(reason, text) => {
-                        self.tally.counters.invalid[reason.index()] += 1;
                         if reason == input::InvalidReason::NotAnAddress
                             && matches!(self.options.mode, InputMode::Lines)
                             && let Some(d) = separated_address(text)
                         {
                             self.tally.separated_addresses[d] += 1;
                         }
-                        let shown =
-                            String::from_utf8_lossy(&text[..text.len().min(200)]).into_owned();
-                        if self.options.strict {
-                            return Err(Error::Strict {
-                                path: name.to_owned(),
-                                line,
-                                reason: reason.name(),
-                                text: shown,
-                            });
-                        }
+                        let shown = self.invalid_record(name, line, reason, text)?;
                         if let Some(w) = &mut rows {
                             let record = [name, &line.to_string(), reason.name(), &shown];
                             w.write_record(record)
@@ -120,6 +158,30 @@ impl<'a> Worker<'a> {
         Ok(())
     }
 
+    /// Counts an invalid record; returns how messages and rows show it (its first 200
+    /// bytes), or the error that ends a strict run.
+    pub(super) fn invalid_record(
+        &mut self,
+        name: &str,
+        line: u64,
+        reason: input::InvalidReason,
+        text: &[u8],
+    ) -> Result<String> {
+        self.tally.counters.invalid[reason.index()] += 1;
+        let shown = String::from_utf8_lossy(&text[..text.len().min(200)]).into_owned();
+        if self.options.strict {
+            return Err(Error::Strict {
+                path: name.to_owned(),
+                line,
+                reason: reason.name(),
+                text: shown,
+            });
+        }
+        Ok(shown)
+    }
+
+    /// Counts one record (IPv4 addresses go through the table in batches when there is
+    /// one); what it resolved to is not reported.
     #[inline]
     pub(super) fn item(&mut self, item: Item) -> Result<()> {
         match item {
@@ -132,31 +194,51 @@ impl<'a> Worker<'a> {
                 }
                 Ok(())
             }
+            item => self.record(item, |_, _| Ok(())),
+        }
+    }
+
+    /// The counting core every command resolves through: counts one record into the
+    /// worker's tally and tells `seen` what it resolved to (one call for an address or a
+    /// record left out by the family; one per database network for a prefix).
+    #[inline]
+    pub(super) fn record(
+        &mut self,
+        item: Item,
+        mut seen: impl FnMut(&Tally, Resolved) -> Result<()>,
+    ) -> Result<()> {
+        match item {
             Item::Addr(ip) => {
                 let ip = canonical(ip);
                 let fam = if ip.is_ipv6() { V6 } else { V4 };
                 if !self.count_record(fam) {
-                    return Ok(());
+                    return seen(&self.tally, Resolved::excluded());
                 }
                 match self.atlas.lookup(ip)? {
                     Lookup::Found(key, result) => {
                         let slot = self.slot(key, &result)?;
                         self.tally.add(slot, fam, 1);
+                        let network = if self.networks {
+                            result.network().ok()
+                        } else {
+                            None
+                        };
+                        seen(&self.tally, Resolved::found(slot, network, false))
                     }
                     Lookup::NotFound(reason) => {
-                        self.tally.counters.not_found[fam][reason.index()] += 1
+                        self.tally.counters.not_found[fam][reason.index()] += 1;
+                        seen(&self.tally, Resolved::not_found(reason, None, false))
                     }
                 }
-                Ok(())
             }
             Item::Prefix(net) => {
                 let net = canonical_network(net);
                 let fam = if net.is_ipv6() { V6 } else { V4 };
                 if !self.count_record(fam) {
-                    return Ok(());
+                    return seen(&self.tally, Resolved::excluded());
                 }
                 self.tally.counters.prefixes[fam] += 1;
-                self.prefix(net, fam)
+                self.prefix(net, fam, seen)
             }
         }
     }
@@ -171,28 +253,39 @@ impl<'a> Worker<'a> {
         true
     }
 
-    pub(super) fn prefix(&mut self, net: IpNetwork, fam: usize) -> Result<()> {
+    /// Counts a prefix network by database network, each part weighted by its size.
+    pub(super) fn prefix(
+        &mut self,
+        net: IpNetwork,
+        fam: usize,
+        mut seen: impl FnMut(&Tally, Resolved) -> Result<()>,
+    ) -> Result<()> {
         let atlas = self.atlas;
         let covered = atlas.covers(fam == V6);
         let whole_db = self.whole_db;
         let col = column(fam, true);
         atlas.for_each_network(net, |part| {
-            match part.found {
+            let network = Some(part.network);
+            let resolved = match part.found {
                 Some(_) if whole_db && part.aliased => {
-                    self.tally
-                        .add_not_found(col, NotFound::Ipv4Alias, part.weight);
+                    let reason = NotFound::Ipv4Alias;
+                    self.tally.add_not_found(col, reason, part.weight);
+                    Resolved::not_found(reason, network, true)
                 }
                 Some((key, result)) => {
                     let slot = self.slot(key, &result)?;
                     self.tally.add(slot, col, part.weight);
+                    Resolved::found(slot, network, part.aliased)
                 }
                 None => {
                     for (reason, weight) in unlocated_weights(covered, fam, &part) {
                         self.tally.add_not_found(col, reason, weight);
                     }
+                    let reason = unlocated_reason(covered, fam, part.network);
+                    Resolved::not_found(reason, network, part.aliased)
                 }
-            }
-            Ok(())
+            };
+            seen(&self.tally, resolved)
         })
     }
 
