@@ -4,14 +4,14 @@ mod common;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ipatlas::basemap::{Basemap, Detail};
-use ipatlas::pipeline::{self, Family};
+use ipatlas::pipeline::{self, Families};
 use ipatlas::render::{MapOptions, Mode, render};
 use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {
     let atlas = common::embedded_atlas();
     // The embedded database's whole IPv4 space: a tally with one place per country.
-    let tally = pipeline::aggregate_whole_db(&atlas, Family::Ipv4, None).expect("whole db");
+    let tally = pipeline::aggregate_whole_db(&atlas, Families::Ipv4, None).expect("whole db");
     assert!(tally.countries(ipatlas::tally::Unit::Addresses).len() > 200);
     let mut g = c.benchmark_group("tally");
     g.bench_function("merge_250_places", |b| {

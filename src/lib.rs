@@ -44,5 +44,6 @@ pub mod tally;
 pub mod util;
 
 pub use error::{Error, ErrorKind, Result};
+pub use input::Family;
 pub use locate::{Atlas, Database, Place};
 pub use tally::Tally;

@@ -2,6 +2,7 @@
 //! (each network weighted by its size), deterministic for a seed and a database.
 
 use crate::error::{Error, Result};
+use crate::input::Family;
 use crate::locate::Atlas;
 use ipnetwork::IpNetwork;
 use rand_core::{Rng, SeedableRng};
@@ -76,14 +77,14 @@ impl Sampler {
                 step: 1,
             },
         ];
-        for (fam, root) in [(0usize, "0.0.0.0/0"), (1, "::/0")] {
-            if !atlas.covers(fam == 1) {
+        for (fam, root) in [(Family::Ipv4, "0.0.0.0/0"), (Family::Ipv6, "::/0")] {
+            if !atlas.covers(fam) {
                 continue;
             }
             let root: IpNetwork = root
                 .parse()
                 .map_err(|_| Error::Internal("bad root network".into()))?;
-            let space = &mut spaces[fam];
+            let space = &mut spaces[fam.index()];
             let mut total = 0u64;
             atlas.for_each_network(root, |part| {
                 // Space aliased to the IPv4 data (6to4, Teredo) mirrors IPv4: not drawn as IPv6.

@@ -2,7 +2,7 @@
 //! from which country and grid-cell tables are derived, and its versioned file format.
 
 use crate::error::{Error, Result};
-use crate::input::InvalidReason;
+use crate::input::{Family, InvalidReason};
 use crate::locate::{
     CountryCode, CountrySource, DatabaseInfo, NotFound, Place, PlaceKey, place_order,
 };
@@ -27,25 +27,39 @@ mod num {
     }
 }
 
-/// Address family index (0 for IPv4, 1 for IPv6), and the weight column of IPv4 records
-/// (addresses).
-pub const V4: usize = 0;
-/// Address family index (0 for IPv4, 1 for IPv6), and the weight column of single IPv6
-/// addresses.
-pub const V6: usize = 1;
-/// The weight column of IPv6 prefixes: /64 subnets.
-pub const V6_64: usize = 2;
+/// A weight column of a place: what a record adds to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Column {
+    /// IPv4 addresses (of addresses and prefixes alike).
+    Ipv4,
+    /// Single IPv6 addresses.
+    Ipv6,
+    /// The /64 subnets of IPv6 prefixes.
+    Subnets64,
+}
+
 /// Weight columns per place: IPv4 addresses, IPv6 addresses, IPv6 /64 subnets.
 pub const COLUMNS: usize = 3;
 
-/// The weight column of a record: IPv4 records count addresses, single IPv6 addresses count
-/// addresses, IPv6 prefixes count /64 subnets.
-#[must_use]
-pub fn column(family: usize, prefix: bool) -> usize {
-    if family == V6 && prefix {
-        V6_64
-    } else {
-        family
+impl Column {
+    /// Every column, in storage order.
+    pub const ALL: [Column; COLUMNS] = [Column::Ipv4, Column::Ipv6, Column::Subnets64];
+
+    /// The column a record adds to: IPv4 records count addresses, single IPv6 addresses
+    /// count addresses, IPv6 prefixes count /64 subnets.
+    #[must_use]
+    pub const fn of(family: Family, prefix: bool) -> Column {
+        match (family, prefix) {
+            (Family::Ipv4, _) => Column::Ipv4,
+            (Family::Ipv6, false) => Column::Ipv6,
+            (Family::Ipv6, true) => Column::Subnets64,
+        }
+    }
+
+    /// Position in per-column arrays (`[u128; COLUMNS]`).
+    #[must_use]
+    pub const fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -67,10 +81,10 @@ impl Unit {
 
     /// The weight columns counted in this unit.
     #[must_use]
-    pub fn columns(self) -> &'static [usize] {
+    pub fn columns(self) -> &'static [Column] {
         match self {
-            Unit::Addresses => &[V4, V6],
-            Unit::Subnets64 => &[V6_64],
+            Unit::Addresses => &[Column::Ipv4, Column::Ipv6],
+            Unit::Subnets64 => &[Column::Subnets64],
         }
     }
 
@@ -116,7 +130,7 @@ impl Unit {
     pub fn of(self, w: &[u128; COLUMNS]) -> u128 {
         self.columns()
             .iter()
-            .fold(0u128, |a, c| a.saturating_add(w[*c]))
+            .fold(0u128, |a, c| a.saturating_add(w[c.index()]))
     }
 }
 
@@ -133,11 +147,11 @@ pub struct Counters {
     pub excluded: u64,
     /// Invalid records, by reason.
     pub invalid: [u64; InvalidReason::ALL.len()],
-    /// Parsed records by family (addresses and prefixes).
+    /// Parsed records by family (addresses and prefixes), indexed by [`Family::index`].
     pub records: [u64; 2],
     /// Parsed prefixes (CIDR records, or the whole address space) by family.
     pub prefixes: [u64; 2],
-    /// Weight not located, by weight column (see [`column()`]) and reason (exact, as weights
+    /// Weight not located, by weight column ([`Column::index`]) and reason (exact, as weights
     /// can exceed 2^64).
     pub not_found: [[u128; NotFound::ALL.len()]; COLUMNS],
     /// Inputs that ended in damage (a truncated or corrupt compressed stream) and were
@@ -154,8 +168,8 @@ impl Counters {
 
     /// Weight not located in one weight column.
     #[must_use]
-    pub fn not_found_total(&self, column: usize) -> u128 {
-        self.not_found[column]
+    pub fn not_found_total(&self, column: Column) -> u128 {
+        self.not_found[column.index()]
             .iter()
             .fold(0, |a, b| a.saturating_add(*b))
     }
@@ -165,7 +179,7 @@ impl Counters {
     pub fn not_found_unit(&self, unit: Unit) -> [u128; NotFound::ALL.len()] {
         let mut out = [0u128; NotFound::ALL.len()];
         for c in unit.columns() {
-            for (o, n) in out.iter_mut().zip(self.not_found[*c]) {
+            for (o, n) in out.iter_mut().zip(self.not_found[c.index()]) {
                 *o = o.saturating_add(n);
             }
         }
@@ -195,7 +209,7 @@ impl Counters {
         for (a, b) in self.invalid.iter_mut().zip(other.invalid) {
             add(a, b, "invalid")?;
         }
-        for f in [V4, V6] {
+        for f in 0..Family::ALL.len() {
             add(&mut self.records[f], other.records[f], "records")?;
             add(&mut self.prefixes[f], other.prefixes[f], "prefixes")?;
         }
@@ -270,11 +284,11 @@ impl Tally {
     }
 
     /// Adds weight to a slot returned by [`Tally::slot`], in a weight column (see
-    /// [`column()`]). Additions are checked: an overflow is recorded and reported by
+    /// [`Column::of`]). Additions are checked: an overflow is recorded and reported by
     /// [`Tally::checked`], never wrapped.
     #[inline]
-    pub fn add(&mut self, slot: u32, column: usize, weight: u128) {
-        let w = &mut self.weights[slot as usize][column];
+    pub fn add(&mut self, slot: u32, column: Column, weight: u128) {
+        let w = &mut self.weights[slot as usize][column.index()];
         match w.checked_add(weight) {
             Some(sum) => *w = sum,
             None => self.note_overflow("place weight"),
@@ -282,8 +296,8 @@ impl Tally {
     }
 
     /// Adds weight to a not-found counter of a weight column, checked like [`Tally::add`].
-    pub fn add_not_found(&mut self, column: usize, reason: NotFound, weight: u128) {
-        let c = &mut self.counters.not_found[column][reason.index()];
+    pub fn add_not_found(&mut self, column: Column, reason: NotFound, weight: u128) {
+        let c = &mut self.counters.not_found[column.index()][reason.index()];
         match c.checked_add(weight) {
             Some(sum) => *c = sum,
             None => self.note_overflow("not_found"),
@@ -311,7 +325,7 @@ impl Tally {
         }
         for (place, w) in other.places.iter().zip(&other.weights) {
             let slot = self.slot(*place);
-            for (c, n) in w.iter().enumerate() {
+            for (c, n) in Column::ALL.into_iter().zip(w) {
                 self.add(slot, c, *n);
             }
         }
@@ -343,10 +357,10 @@ impl Tally {
         v
     }
 
-    /// Located weights of one weight column (see [`column()`]).
+    /// Located weights of one weight column.
     #[must_use]
-    pub fn located(&self, column: usize) -> Located {
-        self.located_by(|w| w[column])
+    pub fn located(&self, column: Column) -> Located {
+        self.located_by(|w| w[column.index()])
     }
 
     /// Located weights in one unit.
@@ -701,13 +715,25 @@ impl Tally {
             excluded: c.excluded,
             truncated_inputs: c.truncated_inputs,
             invalid_reasons: named(InvalidReason::ALL, InvalidReason::name, &c.invalid),
-            ipv4_records: c.records[V4],
-            ipv6_records: c.records[V6],
-            ipv4_prefixes: c.prefixes[V4],
-            ipv6_prefixes: c.prefixes[V6],
-            ipv4_not_found: named(NotFound::ALL, NotFound::name, &c.not_found[V4]),
-            ipv6_not_found: named(NotFound::ALL, NotFound::name, &c.not_found[V6]),
-            subnets_64_not_found: named(NotFound::ALL, NotFound::name, &c.not_found[V6_64]),
+            ipv4_records: c.records[Family::Ipv4.index()],
+            ipv6_records: c.records[Family::Ipv6.index()],
+            ipv4_prefixes: c.prefixes[Family::Ipv4.index()],
+            ipv6_prefixes: c.prefixes[Family::Ipv6.index()],
+            ipv4_not_found: named(
+                NotFound::ALL,
+                NotFound::name,
+                &c.not_found[Column::Ipv4.index()],
+            ),
+            ipv6_not_found: named(
+                NotFound::ALL,
+                NotFound::name,
+                &c.not_found[Column::Ipv6.index()],
+            ),
+            subnets_64_not_found: named(
+                NotFound::ALL,
+                NotFound::name,
+                &c.not_found[Column::Subnets64.index()],
+            ),
         };
         let places = self
             .places()
@@ -719,9 +745,9 @@ impl Tally {
                 lon: place.lon,
                 accuracy_radius: place.accuracy_radius,
                 pseudo_country: place.pseudo_country,
-                ipv4: w[V4],
-                ipv6: w[V6],
-                subnets_64: w[V6_64],
+                ipv4: w[Column::Ipv4.index()],
+                ipv6: w[Column::Ipv6.index()],
+                subnets_64: w[Column::Subnets64.index()],
             })
             .collect();
         TallyFile {
@@ -806,9 +832,9 @@ impl Tally {
                 )));
             }
             let slot = tally.slot(*p);
-            tally.add(slot, V4, row.ipv4);
-            tally.add(slot, V6, row.ipv6);
-            tally.add(slot, V6_64, row.subnets_64);
+            tally.add(slot, Column::Ipv4, row.ipv4);
+            tally.add(slot, Column::Ipv6, row.ipv6);
+            tally.add(slot, Column::Subnets64, row.subnets_64);
         }
         let tally = tally.checked().map_err(|e| bad(e.to_string()))?;
         Ok((tally, file.databases))
@@ -877,13 +903,13 @@ mod tests {
     fn merge_adds_weights_and_counters() {
         let mut a = Tally::new();
         let s = a.slot(place("US", 37.751, -97.822));
-        a.add(s, V4, 3);
+        a.add(s, Column::Ipv4, 3);
         a.counters.lines = 5;
         let mut b = Tally::new();
         let s = b.slot(place("DE", 51.0, 9.0));
-        b.add(s, V6, 2);
+        b.add(s, Column::Ipv6, 2);
         let s = b.slot(place("US", 37.751, -97.822));
-        b.add(s, V4, 1);
+        b.add(s, Column::Ipv4, 1);
         b.counters.lines = 7;
         a.merge(&b);
         assert_eq!(a.counters.lines, 12);
@@ -893,17 +919,17 @@ mod tests {
             .map(|(c, n)| (c.to_string(), *n))
             .collect();
         assert_eq!(names, vec![("US".to_string(), 4), ("DE".to_string(), 2)]);
-        assert_eq!(a.located(V4).found, 4);
-        assert_eq!(a.located(V6).with_coords, 2);
+        assert_eq!(a.located(Column::Ipv4).found, 4);
+        assert_eq!(a.located(Column::Ipv6).with_coords, 2);
     }
 
     #[test]
     fn tally_files_round_trip_and_refuse_other_versions() {
         let mut t = Tally::new();
         let s = t.slot(place("FR", 48.85, 2.35));
-        t.add(s, V4, 10);
+        t.add(s, Column::Ipv4, 10);
         t.counters.invalid[InvalidReason::BadIpv4.index()] = 2;
-        t.counters.not_found[V6][NotFound::Reserved.index()] = 1;
+        t.counters.not_found[Column::Ipv6.index()][NotFound::Reserved.index()] = 1;
         let json = serde_json::to_vec(&t.to_file(vec![])).unwrap();
         let (back, _) = Tally::from_json("t", &json).unwrap();
         assert_eq!(back.counters, t.counters);
@@ -927,9 +953,9 @@ mod tests {
         };
         // Version 1 put /64 subnets in the ipv6 column when the run had IPv6 prefixes.
         let (subnets, _) = Tally::from_json("t", v1(1, 1).as_bytes()).unwrap();
-        assert_eq!(subnets.located(V6_64).found, 7);
-        assert_eq!(subnets.located(V6).found, 0);
-        assert_eq!(subnets.counters.not_found_total(V6_64), 3);
+        assert_eq!(subnets.located(Column::Subnets64).found, 7);
+        assert_eq!(subnets.located(Column::Ipv6).found, 0);
+        assert_eq!(subnets.counters.not_found_total(Column::Subnets64), 3);
         let (addresses, _) = Tally::from_json("t", v1(0, 2).as_bytes()).unwrap();
         assert_eq!(addresses.located_unit(Unit::Addresses).found, 7);
         let mixed = Tally::from_json("t", v1(1, 2).as_bytes())

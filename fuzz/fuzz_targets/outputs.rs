@@ -12,7 +12,7 @@ use ipatlas::locate::{CountryCode, Place};
 use ipatlas::render::{
     Bbox, Colormap, MapOptions, Mode, ProjectionKind, ScaleKind, Style, render,
 };
-use ipatlas::tally::{CellGrid, Tally, Unit};
+use ipatlas::tally::{CellGrid, Column, Tally, Unit};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -70,7 +70,8 @@ fuzz_target!(|data: &[u8]| {
         let weight = u64::from_le_bytes(rec[8..16].try_into().unwrap());
         let slot = tally.slot(place);
         // Weight columns: IPv4 addresses, IPv6 addresses, IPv6 /64 subnets.
-        tally.add(slot, usize::from(rec[6] >> 6) % 3, u128::from(weight));
+        let column = Column::ALL[usize::from(rec[6] >> 6) % Column::ALL.len()];
+        tally.add(slot, column, u128::from(weight));
     }
     let grid = CellGrid::new(f64::from(opts % 16 + 1) / 2.0).unwrap();
     let res = h3o::Resolution::try_from(opts % 6).unwrap();

@@ -3,7 +3,7 @@
 use super::{DbArgs, InputArgs, with_threads};
 use clap::Args;
 use ipatlas::error::Result;
-use ipatlas::pipeline::{self, Family, RowFormat};
+use ipatlas::pipeline::{self, Families, RowFormat};
 
 /// `lookup` arguments.
 #[derive(Args, Debug)]
@@ -59,7 +59,7 @@ fn arguments_are_records(inputs: &[std::path::PathBuf]) -> Result<bool> {
 pub(super) fn run(args: &LookupArgs) -> Result<()> {
     let direct = arguments_are_records(&args.input.inputs)?;
     let atlas = args.db.open_strict(args.input.strict)?;
-    let options = args.input.run_options(Family::Both)?;
+    let options = args.input.run_options(Families::All)?;
     let format = args.format;
     ipatlas::export::stdout_open().map_err(|e| ipatlas::Error::output("-", e))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());

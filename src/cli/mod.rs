@@ -35,7 +35,7 @@ use clap::{Args, Parser, Subcommand};
 use ipatlas::error::{Error, ErrorKind, Result};
 use ipatlas::input::{ColumnSpec, InputMode};
 use ipatlas::locate::{Atlas, CountryFallback, FieldOverrides, FieldPath};
-use ipatlas::pipeline::{Family, RunOptions};
+use ipatlas::pipeline::{Families, RunOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -152,9 +152,9 @@ impl SourceArgs {
     /// The run options, with `--whole-db` counting IPv4 unless `--family` says otherwise.
     pub fn run_options(&self) -> Result<RunOptions> {
         self.input.run_options(if self.whole_db {
-            Family::Ipv4
+            Families::Ipv4
         } else {
-            Family::Both
+            Families::All
         })
     }
 
@@ -255,7 +255,7 @@ pub struct InputArgs {
     pub extract: bool,
     /// Count only one address family.
     #[arg(long, value_enum)]
-    pub family: Option<Family>,
+    pub family: Option<Families>,
     /// Stop with exit code 3 at the first invalid record.
     #[arg(long)]
     pub strict: bool,
@@ -302,7 +302,7 @@ impl InputArgs {
     }
 
     /// The run options these flags describe.
-    pub fn run_options(&self, default_family: Family) -> Result<RunOptions> {
+    pub fn run_options(&self, default_family: Families) -> Result<RunOptions> {
         let mode = if self.extract {
             InputMode::Extract
         } else if let Some(col) = &self.column {

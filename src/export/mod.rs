@@ -10,9 +10,10 @@ pub use output::{
     OutputFile, Outputs, commit_all, guard_standard_descriptors, stdout_open, write_output,
 };
 
+use crate::input::Family;
 use crate::input::InvalidReason;
 use crate::locate::{DatabaseInfo, NotFound};
-use crate::tally::{CellGrid, Located, Tally, Unit, V4, V6};
+use crate::tally::{CellGrid, Column, Located, Tally, Unit};
 use crate::util::trim_decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -221,14 +222,14 @@ impl Summary {
     #[must_use]
     pub fn new(tally: &Tally, facts: RunFacts) -> Summary {
         let c = &tally.counters;
-        let fam = |f: usize| FamilySummary {
-            records: c.records[f],
-            prefixes: c.prefixes[f],
+        let fam = |f: Family| FamilySummary {
+            records: c.records[f.index()],
+            prefixes: c.prefixes[f.index()],
             figures: UnitFigures::new(
                 Unit::Addresses,
-                tally.located(f),
+                tally.located(Column::of(f, false)),
                 BTreeMap::new(),
-                &c.not_found[f],
+                &c.not_found[Column::of(f, false).index()],
             ),
         };
         let unit = |u: Unit| {
@@ -269,12 +270,15 @@ impl Summary {
             excluded: c.excluded,
             invalid: c.invalid_total(),
             invalid_reasons: reasons(InvalidReason::ALL, InvalidReason::name, |i| c.invalid[i]),
-            ipv4: c.records[V4],
-            ipv6: c.records[V6],
+            ipv4: c.records[Family::Ipv4.index()],
+            ipv6: c.records[Family::Ipv6.index()],
             addresses,
             subnets_64,
             countries: countries.len(),
-            by_family: [("ipv4", fam(V4)), ("ipv6", fam(V6))].into_iter().collect(),
+            by_family: Family::ALL
+                .into_iter()
+                .map(|f| (f.name(), fam(f)))
+                .collect(),
             cells,
             decoded_records: facts.decoded_records,
             truncated_inputs: c.truncated_inputs,

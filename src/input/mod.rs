@@ -3,7 +3,7 @@
 mod parse;
 pub mod source;
 
-pub use parse::{InvalidReason, Item, extract, field, parse_ipv4, parse_item, trim};
+pub use parse::{Family, InvalidReason, Item, extract, field, parse_ipv4, parse_item, trim};
 pub use source::{CHUNK_BYTES, Chunk, Input, MAX_LINE_BYTES};
 
 use crate::error::Result;

@@ -12,6 +12,62 @@ pub enum Item {
     Prefix(IpNetwork),
 }
 
+impl Item {
+    /// The record's address family.
+    #[must_use]
+    pub fn family(&self) -> Family {
+        match self {
+            Item::Addr(ip) => Family::of(*ip),
+            Item::Prefix(net) => Family::of_network(*net),
+        }
+    }
+}
+
+/// An address family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// IPv4 (IPv4-mapped IPv6 addresses count as IPv4).
+    Ipv4,
+    /// IPv6.
+    Ipv6,
+}
+
+impl Family {
+    /// Both families, in output order.
+    pub const ALL: [Family; 2] = [Family::Ipv4, Family::Ipv6];
+
+    /// The family of an address.
+    #[must_use]
+    pub fn of(ip: IpAddr) -> Family {
+        if ip.is_ipv6() {
+            Family::Ipv6
+        } else {
+            Family::Ipv4
+        }
+    }
+
+    /// The family of a network.
+    #[must_use]
+    pub fn of_network(net: IpNetwork) -> Family {
+        Family::of(net.ip())
+    }
+
+    /// Position in per-family arrays (`[IPv4, IPv6]`).
+    #[must_use]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// `ipv4` or `ipv6`, as outputs name it.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+        }
+    }
+}
+
 /// Why a record is invalid. Each reason has its own counter in the summary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum InvalidReason {

@@ -14,6 +14,7 @@ pub use schema::{FieldOverrides, FieldPath, Scalar, Schema, SchemaKind};
 pub use table::{Ipv4Table, NO_RECORD, TableRecord};
 
 use crate::error::{Error, Result};
+use crate::input::Family;
 use ipnetwork::IpNetwork;
 use maxminddb::WithinOptions;
 use rustc_hash::FxHashMap;
@@ -301,11 +302,10 @@ impl Atlas {
 
     /// True when some database covers this family.
     #[must_use]
-    pub fn covers(&self, ipv6: bool) -> bool {
-        if ipv6 {
-            self.route_v6.is_some()
-        } else {
-            self.route_v4.is_some()
+    pub fn covers(&self, family: Family) -> bool {
+        match family {
+            Family::Ipv4 => self.route_v4.is_some(),
+            Family::Ipv6 => self.route_v6.is_some(),
         }
     }
 

@@ -12,9 +12,10 @@ use read::{known_input_bytes, with_chunks};
 use worker::{RecordCounts, Worker, fold_table_counts};
 
 use crate::error::{Error, Result};
+use crate::input::Family;
 use crate::input::{self, Input, InputMode, Item};
 use crate::locate::{Atlas, Ipv4Table};
-use crate::tally::{Tally, V4, V6};
+use crate::tally::{Column, Tally};
 use ipnetwork::IpNetwork;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,23 +24,24 @@ use std::sync::{Mutex, OnceLock};
 /// Which address families a run counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
-pub enum Family {
+pub enum Families {
     /// IPv4 and IPv6.
     #[default]
-    #[cfg_attr(feature = "cli", value(name = "all"))]
-    Both,
+    All,
     /// IPv4 only (IPv4-mapped IPv6 counts as IPv4).
     Ipv4,
     /// IPv6 only.
     Ipv6,
 }
 
-impl Family {
-    fn allows(self, family: usize) -> bool {
+impl Families {
+    /// Whether records of `family` are counted.
+    #[must_use]
+    pub fn allows(self, family: Family) -> bool {
         match self {
-            Family::Both => true,
-            Family::Ipv4 => family == V4,
-            Family::Ipv6 => family == V6,
+            Families::All => true,
+            Families::Ipv4 => family == Family::Ipv4,
+            Families::Ipv6 => family == Family::Ipv6,
         }
     }
 }
@@ -50,7 +52,7 @@ pub struct RunOptions {
     /// How lines become records.
     pub mode: InputMode,
     /// Which families to count.
-    pub family: Family,
+    pub family: Families,
     /// Stop at the first invalid record.
     pub strict: bool,
     /// Who hears of progress and warnings (nobody by default).
@@ -107,7 +109,7 @@ pub fn aggregate(
         let _ = table.set(t);
     }
     std::thread::scope(|scope| {
-        let builder = (strategy == LookupStrategy::Auto && atlas.covers(false)).then(|| {
+        let builder = (strategy == LookupStrategy::Auto && atlas.covers(Family::Ipv4)).then(|| {
             scope.spawn(|| -> Result<()> {
                 if let Some(t) = atlas.ipv4_table(cache_dir, &cancel)? {
                     let _ = table.set(t);
@@ -166,7 +168,7 @@ pub fn aggregate(
 /// "Geo-Location of Global IP Addresses" map): every network weighted by its size.
 pub fn aggregate_whole_db(
     atlas: &Atlas,
-    family: Family,
+    family: Families,
     cache_dir: Option<&std::path::Path>,
 ) -> Result<Tally> {
     let options = RunOptions {
@@ -174,14 +176,14 @@ pub fn aggregate_whole_db(
         ..RunOptions::default()
     };
     let mut roots: Vec<IpNetwork> = Vec::new();
-    if family.allows(V4) && atlas.covers(false) {
+    if family.allows(Family::Ipv4) && atlas.covers(Family::Ipv4) {
         roots.push(
             "0.0.0.0/0"
                 .parse()
                 .map_err(|_| Error::Internal("bad root network".into()))?,
         );
     }
-    if family.allows(V6) && atlas.covers(true) {
+    if family.allows(Family::Ipv6) && atlas.covers(Family::Ipv6) {
         roots.push(
             "::/0"
                 .parse()
@@ -190,8 +192,8 @@ pub fn aggregate_whole_db(
     }
     let mut total = Tally::new();
     for root in roots {
-        let fam = if root.is_ipv6() { V6 } else { V4 };
-        if fam == V4
+        let fam = Family::of_network(root);
+        if fam == Family::Ipv4
             && let Some(table) = atlas.ipv4_table(cache_dir, &AtomicBool::new(false))?
         {
             // Every range of the compiled table, weighted by its size; gaps are split into
@@ -202,14 +204,14 @@ pub fn aggregate_whole_db(
                     let (first, last) =
                         (u128::from(start), u128::from(start) + u128::from(size) - 1);
                     for (a, b, reason) in crate::locate::unlocated_parts(first, last, false) {
-                        total.add_not_found(V4, reason, b - a + 1);
+                        total.add_not_found(Column::Ipv4, reason, b - a + 1);
                     }
                 }
             }
             fold_table_counts(&mut total, &table, &counts);
             total.counters.parsed += 1;
-            total.counters.records[V4] += 1;
-            total.counters.prefixes[V4] += 1;
+            total.counters.records[Family::Ipv4.index()] += 1;
+            total.counters.prefixes[Family::Ipv4.index()] += 1;
             continue;
         }
         // Split the space into 256 parts so both cores walk the tree.
@@ -245,8 +247,8 @@ pub fn aggregate_whole_db(
             })?;
         total.merge(&tally);
         total.counters.parsed += 1;
-        total.counters.records[fam] += 1;
-        total.counters.prefixes[fam] += 1;
+        total.counters.records[fam.index()] += 1;
+        total.counters.prefixes[fam.index()] += 1;
     }
     total.checked()
 }
@@ -268,7 +270,7 @@ fn count_parallel<T: Sync>(
         LookupStrategy::Table => true,
         LookupStrategy::Auto => values.len() >= TABLE_ITEMS,
     };
-    let table = if wants_table && atlas.covers(false) {
+    let table = if wants_table && atlas.covers(Family::Ipv4) {
         atlas.ipv4_table(options.cache_dir.as_deref(), &AtomicBool::new(false))?
     } else {
         None

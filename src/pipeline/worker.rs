@@ -1,13 +1,14 @@
 //! One worker: parses a chunk's records, looks them up (the compiled table in batches, else
 //! the tree) and counts them into its own tally; per-record table counts merged by block.
 
-use super::{Family, InvalidSink, RunOptions, Work};
+use super::{Families, InvalidSink, RunOptions, Work};
 use crate::error::{Error, Result};
+use crate::input::Family;
 use crate::input::{self, Event, Input, InputMode, Item};
 use crate::locate::{
     Atlas, Ipv4Table, Lookup, MmdbResult, NotFound, RecordKey, canonical, canonical_network,
 };
-use crate::tally::{Tally, V4, V6, column};
+use crate::tally::{Column, Tally};
 use ipnetwork::IpNetwork;
 use rustc_hash::FxHashMap;
 
@@ -186,7 +187,7 @@ impl<'a> Worker<'a> {
     pub(super) fn item(&mut self, item: Item) -> Result<()> {
         match item {
             Item::Addr(std::net::IpAddr::V4(v4))
-                if self.table.is_some() && self.options.family != Family::Ipv6 =>
+                if self.table.is_some() && self.options.family != Families::Ipv6 =>
             {
                 self.batch.push(u32::from(v4));
                 if self.batch.len() == BATCH {
@@ -210,14 +211,14 @@ impl<'a> Worker<'a> {
         match item {
             Item::Addr(ip) => {
                 let ip = canonical(ip);
-                let fam = if ip.is_ipv6() { V6 } else { V4 };
+                let fam = Family::of(ip);
                 if !self.count_record(fam) {
                     return seen(&self.tally, Resolved::excluded());
                 }
                 match self.atlas.lookup(ip)? {
                     Lookup::Found(key, result) => {
                         let slot = self.slot(key, &result)?;
-                        self.tally.add(slot, fam, 1);
+                        self.tally.add(slot, Column::of(fam, false), 1);
                         let network = if self.networks {
                             result.network().ok()
                         } else {
@@ -226,30 +227,30 @@ impl<'a> Worker<'a> {
                         seen(&self.tally, Resolved::found(slot, network, false))
                     }
                     Lookup::NotFound(reason) => {
-                        self.tally.counters.not_found[fam][reason.index()] += 1;
+                        self.tally.add_not_found(Column::of(fam, false), reason, 1);
                         seen(&self.tally, Resolved::not_found(reason, None, false))
                     }
                 }
             }
             Item::Prefix(net) => {
                 let net = canonical_network(net);
-                let fam = if net.is_ipv6() { V6 } else { V4 };
+                let fam = Family::of_network(net);
                 if !self.count_record(fam) {
                     return seen(&self.tally, Resolved::excluded());
                 }
-                self.tally.counters.prefixes[fam] += 1;
+                self.tally.counters.prefixes[fam.index()] += 1;
                 self.prefix(net, fam, seen)
             }
         }
     }
 
-    pub(super) fn count_record(&mut self, fam: usize) -> bool {
+    pub(super) fn count_record(&mut self, fam: Family) -> bool {
         if !self.options.family.allows(fam) {
             self.tally.counters.excluded += 1;
             return false;
         }
         self.tally.counters.parsed += 1;
-        self.tally.counters.records[fam] += 1;
+        self.tally.counters.records[fam.index()] += 1;
         true
     }
 
@@ -257,13 +258,13 @@ impl<'a> Worker<'a> {
     pub(super) fn prefix(
         &mut self,
         net: IpNetwork,
-        fam: usize,
+        fam: Family,
         mut seen: impl FnMut(&Tally, Resolved) -> Result<()>,
     ) -> Result<()> {
         let atlas = self.atlas;
-        let covered = atlas.covers(fam == V6);
+        let covered = atlas.covers(fam);
         let whole_db = self.whole_db;
-        let col = column(fam, true);
+        let col = Column::of(fam, true);
         atlas.for_each_network(net, |part| {
             let network = Some(part.network);
             let resolved = match part.found {
@@ -296,7 +297,7 @@ impl<'a> Worker<'a> {
         let Some(table) = self.table else { return };
         let counters = &mut self.tally.counters;
         counters.parsed += self.batch.len() as u64;
-        counters.records[V4] += self.batch.len() as u64;
+        counters.records[Family::Ipv4.index()] += self.batch.len() as u64;
         let mut ids = [0u32; BATCH];
         let ids = &mut ids[..self.batch.len()];
         for (id, &ip) in ids.iter_mut().zip(&self.batch) {
@@ -308,7 +309,7 @@ impl<'a> Worker<'a> {
         for (&id, &ip) in ids.iter().zip(&self.batch) {
             if !self.table_counts.add(id, 1) {
                 let reason = NotFound::unlocated(std::net::Ipv4Addr::from(ip).into());
-                counters.not_found[V4][reason.index()] += 1;
+                counters.not_found[Column::Ipv4.index()][reason.index()] += 1;
             }
         }
         self.batch.clear();
@@ -337,7 +338,7 @@ impl<'a> Worker<'a> {
 /// or ends (see [`crate::locate::unlocated_parts`]), so every path classifies alike.
 pub(super) fn unlocated_weights(
     covered: bool,
-    fam: usize,
+    fam: Family,
     part: &crate::locate::NetworkWeight<'_>,
 ) -> Vec<(NotFound, u128)> {
     let whole = || vec![(unlocated_reason(covered, fam, part.network), part.weight)];
@@ -364,12 +365,11 @@ pub(super) fn unlocated_weights(
     }
 }
 
-pub(super) fn unlocated_reason(covered: bool, fam: usize, network: IpNetwork) -> NotFound {
+pub(super) fn unlocated_reason(covered: bool, fam: Family, network: IpNetwork) -> NotFound {
     if !covered {
-        if fam == V6 {
-            NotFound::NoIpv6Database
-        } else {
-            NotFound::NoIpv4Database
+        match fam {
+            Family::Ipv4 => NotFound::NoIpv4Database,
+            Family::Ipv6 => NotFound::NoIpv6Database,
         }
     } else {
         NotFound::unlocated(network.network())
@@ -444,7 +444,7 @@ impl RecordCounts {
 pub(super) fn fold_table_counts(tally: &mut Tally, table: &Ipv4Table, counts: &RecordCounts) {
     for (id, n) in counts.touched() {
         let slot = tally.slot(*table.place(id));
-        tally.add(slot, V4, u128::from(n));
+        tally.add(slot, Column::Ipv4, u128::from(n));
     }
 }
 

@@ -63,7 +63,7 @@ fn every_entry_point_counts_like_the_command_line() {
         let from_ints = atlas.aggregate_ipv4(&v4, &options(lookup)).unwrap();
         assert_eq!(
             from_ints.located_unit(Unit::Addresses).found,
-            cli.located(ipatlas::tally::V4).found
+            cli.located(ipatlas::tally::Column::Ipv4).found
         );
     }
     let reader = atlas
