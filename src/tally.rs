@@ -357,6 +357,22 @@ impl Tally {
         v
     }
 
+    /// A tally of the places `keep` accepts, with their weights (counters are not
+    /// copied). `keep` sees each place with weight once, in a stable order.
+    #[must_use]
+    pub fn filtered(&self, mut keep: impl FnMut(&Place, &[u128; COLUMNS]) -> bool) -> Tally {
+        let mut out = Tally::new();
+        for (place, w) in self.places() {
+            if keep(&place, &w) {
+                let slot = out.slot(place);
+                for (c, n) in Column::ALL.into_iter().zip(w) {
+                    out.add(slot, c, n);
+                }
+            }
+        }
+        out
+    }
+
     /// Located weights of one weight column.
     #[must_use]
     pub fn located(&self, column: Column) -> Located {

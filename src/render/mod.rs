@@ -1,12 +1,18 @@
 //! Drawing maps: projections, basemap, heat layers, colour scales, legend and text.
 
+mod canvas;
+mod heat;
+mod legend;
 mod map;
+mod options;
+mod palette;
 pub mod projection;
 pub mod scale;
 mod text;
 
 pub use crate::geometry::split_antimeridian;
-pub use map::{COARSE_KM, Colormap, MapOptions, MapReport, Mode, Style, render};
+pub use map::{MapReport, OtherUnit, render};
+pub use options::{COARSE_KM, Colormap, MapOptions, Mode, Style};
 pub use projection::{Bbox, Projection, ProjectionKind};
 pub use scale::{ColorScale, ScaleKind};
 

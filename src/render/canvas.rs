@@ -1,0 +1,371 @@
+//! The drawing surface: the image's layout (map frame, header, footer), projected paths,
+//! and the layers below the heat: ocean, land and borders, graticule, the globe's outline.
+
+use super::options::MapOptions;
+use super::palette::Palette;
+use super::projection::{Bbox, Projection};
+use crate::basemap::{Basemap, Country};
+use crate::error::{Error, Result};
+use crate::geometry::split_antimeridian;
+use tiny_skia::{Color, FillRule, Mask, Paint, Path, PathBuilder, Pixmap, Rect, Stroke, Transform};
+
+/// Maps projected metres to image pixels.
+pub(super) struct Frame {
+    x0: f64,
+    y1: f64,
+    sx: f64,
+    sy: f64,
+    /// The map's top edge in the image (below the header).
+    pub(super) top: f32,
+    /// The map's size in pixels.
+    pub(super) width: u32,
+    pub(super) height: u32,
+}
+
+impl Frame {
+    pub(super) fn pixel(&self, (x, y): (f64, f64)) -> (f32, f32) {
+        (
+            ((x - self.x0) * self.sx) as f32,
+            self.top + ((self.y1 - y) * self.sy) as f32,
+        )
+    }
+}
+
+/// Where everything goes in the image: the map frame between a header (title, subtitle)
+/// and a footer (colour bar, notes, attribution).
+pub(super) struct Layout {
+    pub(super) frame: Frame,
+    /// The region drawn (the world when no box is given).
+    pub(super) region: Bbox,
+    pub(super) header: f32,
+    /// Image size in pixels.
+    pub(super) width: u32,
+    pub(super) height: u32,
+}
+
+impl Layout {
+    /// Lays out a map of `opts.bbox` (or the world) `opts.width` pixels wide.
+    pub(super) fn new(proj: &Projection, opts: &MapOptions) -> Result<Self> {
+        if !(64..=16_384).contains(&opts.width) {
+            return Err(Error::Option {
+                name: "width",
+                message: format!("must be 64 to 16384 pixels, got {}", opts.width),
+            });
+        }
+        let region = opts.bbox.unwrap_or(Bbox::WORLD);
+        let (mut x0, mut y0, mut x1, mut y1) = proj.extent(region);
+        if opts.bbox.is_none() {
+            // A little room around the globe so its outline is not cut.
+            let (px, py) = ((x1 - x0) * 0.01, (y1 - y0) * 0.01);
+            (x0, y0, x1, y1) = (x0 - px, y0 - py, x1 + px, y1 + py);
+        }
+        let width = opts.width;
+        let exact_height = f64::from(width) * (y1 - y0) / (x1 - x0);
+        // A box far taller than wide (or degenerate) would need an image no one can draw.
+        if !exact_height.is_finite() || exact_height > 16_384.0 {
+            return Err(Error::Option {
+                name: "bbox",
+                message: format!(
+                    "is too narrow for a {width}-pixel-wide map: it would be more than 16384 pixels tall; widen the box"
+                ),
+            });
+        }
+        let map_height = (exact_height.round() as u32).max(1);
+        let w = width as f32;
+        let (header, footer) = if opts.legend {
+            // Room for the colour bar, two note lines and the attribution.
+            (
+                (w * 0.07).max(48.0),
+                (w * 0.085).max(64.0) + super::legend::tiny_text(w) * 1.7,
+            )
+        } else {
+            (0.0, 0.0)
+        };
+        let height = map_height + header as u32 + footer as u32;
+        if u64::from(width) * u64::from(height) > 400_000_000 {
+            return Err(Error::Usage(format!(
+                "a {width} x {height} image is too large"
+            )));
+        }
+        Ok(Layout {
+            frame: Frame {
+                x0,
+                y1,
+                sx: f64::from(width) / (x1 - x0),
+                sy: f64::from(map_height) / (y1 - y0),
+                top: header,
+                width,
+                height: map_height,
+            },
+            region,
+            header,
+            width,
+            height,
+        })
+    }
+
+    /// The top of the footer.
+    pub(super) fn footer_top(&self) -> f32 {
+        self.frame.height as f32 + self.header
+    }
+
+    /// A blank image in the background colour.
+    pub(super) fn pixmap(&self, background: Color) -> Result<Pixmap> {
+        let mut pixmap = Pixmap::new(self.width, self.height)
+            .ok_or_else(|| Error::Internal("cannot allocate the image".into()))?;
+        pixmap.fill(background);
+        Ok(pixmap)
+    }
+
+    /// The mask of the map frame: nothing drawn on the map spills into header or footer.
+    pub(super) fn clip(&self) -> Result<Mask> {
+        let mut clip = Mask::new(self.width, self.height)
+            .ok_or_else(|| Error::Internal("cannot allocate the mask".into()))?;
+        let map_rect = Rect::from_xywh(
+            0.0,
+            self.header,
+            self.width as f32,
+            self.frame.height as f32,
+        )
+        .ok_or_else(|| Error::Internal("empty map area".into()))?;
+        clip.fill_path(
+            &PathBuilder::from_rect(map_rect),
+            FillRule::Winding,
+            false,
+            Transform::identity(),
+        );
+        Ok(clip)
+    }
+}
+
+pub(super) fn paint(color: Color, anti_alias: bool) -> Paint<'static> {
+    let mut p = Paint::default();
+    p.set_color(color);
+    p.anti_alias = anti_alias;
+    p
+}
+
+/// Adds a closed ring of (lon, lat) points to a path, in pixels.
+pub(super) fn ring_path(
+    pb: &mut PathBuilder,
+    ring: &[(f64, f64)],
+    proj: &Projection,
+    frame: &Frame,
+) {
+    let mut first = true;
+    for &(lon, lat) in ring {
+        let Some(p) = proj.forward(lon, lat) else {
+            continue;
+        };
+        let (x, y) = frame.pixel(p);
+        if first {
+            pb.move_to(x, y);
+            first = false;
+        } else {
+            pb.line_to(x, y);
+        }
+    }
+    if !first {
+        pb.close();
+    }
+}
+
+fn ring_bbox(ring: &[(f64, f64)]) -> Bbox {
+    ring.iter().fold(
+        Bbox {
+            lon0: f64::MAX,
+            lat0: f64::MAX,
+            lon1: f64::MIN,
+            lat1: f64::MIN,
+        },
+        |b, &(x, y)| Bbox {
+            lon0: b.lon0.min(x),
+            lat0: b.lat0.min(y),
+            lon1: b.lon1.max(x),
+            lat1: b.lat1.max(y),
+        },
+    )
+}
+
+fn overlaps(a: &Bbox, b: &Bbox) -> bool {
+    a.lon0 <= b.lon1 && b.lon0 <= a.lon1 && a.lat0 <= b.lat1 && b.lat0 <= a.lat1
+}
+
+/// Fills the ocean: the globe's outline (pseudo-cylindrical projections are not
+/// rectangles). Returns the outline, stroked over the heat at the end.
+pub(super) fn draw_ocean(
+    pixmap: &mut Pixmap,
+    proj: &Projection,
+    frame: &Frame,
+    pal: &Palette,
+    clip: Option<&Mask>,
+) -> Option<Path> {
+    let mut pb = PathBuilder::new();
+    let outline: Vec<(f32, f32)> = proj
+        .globe_outline()
+        .into_iter()
+        .map(|p| frame.pixel(p))
+        .collect();
+    if let Some((first, rest)) = outline.split_first() {
+        pb.move_to(first.0, first.1);
+        rest.iter().for_each(|p| pb.line_to(p.0, p.1));
+        pb.close();
+    }
+    let globe = pb.finish();
+    if let Some(globe) = &globe {
+        pixmap.fill_path(
+            globe,
+            &paint(pal.ocean, true),
+            FillRule::Winding,
+            Transform::identity(),
+            clip,
+        );
+    }
+    globe
+}
+
+/// Fills every country near the region in the colour `fill` gives it, then strokes the
+/// borders.
+pub(super) fn draw_land(
+    pixmap: &mut Pixmap,
+    basemap: &Basemap,
+    layout: &Layout,
+    proj: &Projection,
+    pal: &Palette,
+    clip: Option<&Mask>,
+    fill: impl Fn(&Country) -> Color,
+) {
+    let (region, frame) = (layout.region, &layout.frame);
+    let view = Bbox {
+        lon0: region.lon0 - 1.0,
+        lat0: region.lat0 - 1.0,
+        lon1: region.lon1 + 1.0,
+        lat1: region.lat1 + 1.0,
+    };
+    let mut borders = PathBuilder::new();
+    for country in &basemap.countries {
+        let mut pb = PathBuilder::new();
+        for polygon in &country.polygons {
+            if !overlaps(&ring_bbox(&polygon.exterior), &view) {
+                continue;
+            }
+            for ring in std::iter::once(&polygon.exterior).chain(&polygon.holes) {
+                for part in split_antimeridian(ring) {
+                    ring_path(&mut pb, &part, proj, frame);
+                    ring_path(&mut borders, &part, proj, frame);
+                }
+            }
+        }
+        let Some(path) = pb.finish() else { continue };
+        pixmap.fill_path(
+            &path,
+            &paint(fill(country), true),
+            FillRule::EvenOdd,
+            Transform::identity(),
+            clip,
+        );
+    }
+    if let Some(path) = borders.finish() {
+        let stroke = Stroke {
+            width: (layout.width as f32 / 2400.0).clamp(0.35, 1.2),
+            ..Stroke::default()
+        };
+        pixmap.stroke_path(
+            &path,
+            &paint(pal.border, true),
+            &stroke,
+            Transform::identity(),
+            clip,
+        );
+    }
+}
+
+/// Strokes the globe's outline over everything drawn on the map.
+pub(super) fn draw_outline(pixmap: &mut Pixmap, globe: &Path, pal: &Palette, clip: Option<&Mask>) {
+    let stroke = Stroke {
+        width: (pixmap.width() as f32 / 1600.0).max(0.6),
+        ..Stroke::default()
+    };
+    pixmap.stroke_path(
+        globe,
+        &paint(pal.outline, true),
+        &stroke,
+        Transform::identity(),
+        clip,
+    );
+}
+
+pub(super) fn draw_graticule(
+    pixmap: &mut Pixmap,
+    proj: &Projection,
+    frame: &Frame,
+    pal: &Palette,
+    clip: Option<&Mask>,
+) {
+    let mut pb = PathBuilder::new();
+    let max = proj.kind().max_lat();
+    for lon in (-180..=180).step_by(30) {
+        let line: Vec<(f64, f64)> = (0..=90)
+            .map(|i| (f64::from(lon), -max + 2.0 * max * f64::from(i) / 90.0))
+            .collect();
+        polyline(&mut pb, &line, proj, frame);
+    }
+    for lat in (-60..=60).step_by(30) {
+        let line: Vec<(f64, f64)> = (0..=180)
+            .map(|i| (-180.0 + 2.0 * f64::from(i), f64::from(lat)))
+            .collect();
+        polyline(&mut pb, &line, proj, frame);
+    }
+    if let Some(path) = pb.finish() {
+        let stroke = Stroke {
+            width: (frame.width as f32 / 2000.0).max(0.5),
+            ..Stroke::default()
+        };
+        pixmap.stroke_path(
+            &path,
+            &paint(pal.graticule, true),
+            &stroke,
+            Transform::identity(),
+            clip,
+        );
+    }
+}
+
+fn polyline(pb: &mut PathBuilder, line: &[(f64, f64)], proj: &Projection, frame: &Frame) {
+    for (i, &(lon, lat)) in line.iter().enumerate() {
+        if let Some(p) = proj.forward(lon, lat) {
+            let (x, y) = frame.pixel(p);
+            if i == 0 {
+                pb.move_to(x, y)
+            } else {
+                pb.line_to(x, y)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_basemap_has_no_ring_across_the_antimeridian() {
+        for detail in [
+            crate::basemap::Detail::World,
+            crate::basemap::Detail::Region,
+        ] {
+            let map = Basemap::embedded(detail).unwrap();
+            for c in &map.countries {
+                for p in &c.polygons {
+                    for ring in std::iter::once(&p.exterior).chain(&p.holes) {
+                        assert!(
+                            ring.windows(2).all(|w| (w[1].0 - w[0].0).abs() <= 180.0),
+                            "{}",
+                            c.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! The heat layers: points, cells and hexagons drawn from the places the map shows (binned
+//! by the tally, as the tables and GeoJSON are), and the choropleth's country values.
+
+use super::MapReport;
+use super::canvas::{Frame, Layout, paint, ring_path};
+use super::options::{MapOptions, Mode};
+use super::palette::Palette;
+use super::projection::{Bbox, Projection};
+use super::scale::ColorScale;
+use crate::basemap::{Basemap, Country};
+use crate::error::Result;
+use crate::geometry::{Ring, cell_ring, hex_rings};
+use crate::locate::CountryCode;
+use crate::tally::{CellGrid, Tally, Unit, h3_resolution};
+use std::collections::{HashMap, HashSet};
+use tiny_skia::{FillRule, Mask, Pixmap, Transform};
+
+/// What a heat layer is drawn with.
+#[derive(Clone, Copy)]
+pub(super) struct Canvas<'a> {
+    pub(super) proj: &'a Projection,
+    pub(super) layout: &'a Layout,
+    pub(super) pal: &'a Palette,
+    pub(super) opts: &'a MapOptions,
+    /// From this accuracy radius (km) a location is coarse.
+    pub(super) coarse_km: u32,
+}
+
+/// The places the map draws: coordinates inside the map's area and weight in the map's
+/// unit, minus coarse ones when they are dropped. What is left out is counted in the
+/// report, and what is kept in `report.drawn`.
+fn drawable(
+    tally: &Tally,
+    region: Bbox,
+    coarse_km: u32,
+    unit: Unit,
+    report: &mut MapReport,
+) -> Tally {
+    tally.filtered(|place, w| {
+        let n = unit.of(w);
+        if n == 0 {
+            return false;
+        }
+        let Some((lat, lon)) = place.coords() else {
+            report.no_coordinates = report.no_coordinates.saturating_add(n);
+            return false;
+        };
+        if !region.contains(lon, lat) {
+            report.outside = report.outside.saturating_add(n);
+            return false;
+        }
+        if place.accuracy_radius.is_some_and(|r| r >= coarse_km) {
+            report.coarse = report.coarse.saturating_add(n);
+            if report.coarse_dropped {
+                return false;
+            }
+        }
+        report.drawn = report.drawn.saturating_add(n);
+        true
+    })
+}
+
+/// Every drawn place's count in the pixel it projects to, spread and blurred.
+pub(super) fn draw_points(
+    pixmap: &mut Pixmap,
+    tally: &Tally,
+    canvas: Canvas<'_>,
+    report: &mut MapReport,
+) -> ColorScale {
+    let Canvas {
+        proj,
+        layout,
+        pal,
+        opts,
+        coarse_km,
+    } = canvas;
+    let frame: &Frame = &layout.frame;
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let mut grid = vec![0f64; w * h];
+    let drawn = drawable(tally, layout.region, coarse_km, opts.unit, report);
+    for (place, weights) in drawn.places() {
+        let Some((lat, lon)) = place.coords() else {
+            continue;
+        };
+        let n = opts.unit.of(&weights);
+        let Some(p) = proj.forward(lon, lat) else {
+            // Not drawn after all (the projection has no point for it).
+            report.drawn = report.drawn.saturating_sub(n);
+            report.outside = report.outside.saturating_add(n);
+            continue;
+        };
+        let (x, y) = frame.pixel(p);
+        let (px, py) = (x.floor() as i64, (y - frame.top).floor() as i64);
+        // Latitude 90 / the east edge land on the last row / column, not outside.
+        let px = px.clamp(0, w as i64 - 1) as usize;
+        let py = py.clamp(0, h as i64 - 1) as usize;
+        grid[py * w + px] += n as f64;
+    }
+    if opts.blur > 0.0 {
+        grid = gaussian_blur(&grid, w, h, opts.blur);
+    }
+    if opts.spread > 0 {
+        grid = spread_max(&grid, w, h, opts.spread as usize);
+    }
+    let scale = ColorScale::fit(opts.scale, grid.iter().copied());
+    let Some(mut layer) = Pixmap::new(frame.width, frame.height) else {
+        return scale;
+    };
+    for (i, v) in grid.iter().enumerate() {
+        if let Some(t) = scale.position(*v) {
+            layer.pixels_mut()[i] = pal.heat(t).to_color_u8().premultiply();
+        }
+    }
+    pixmap.draw_pixmap(
+        0,
+        frame.top as i32,
+        layer.as_ref(),
+        &tiny_skia::PixmapPaint::default(),
+        Transform::identity(),
+        None,
+    );
+    scale
+}
+
+/// Grid cells or H3 hexagons, each filled in its projected shape.
+pub(super) fn draw_cells(
+    pixmap: &mut Pixmap,
+    tally: &Tally,
+    canvas: Canvas<'_>,
+    clip: Option<&Mask>,
+    report: &mut MapReport,
+) -> Result<ColorScale> {
+    let Canvas {
+        proj,
+        layout,
+        pal,
+        opts,
+        coarse_km,
+    } = canvas;
+    let drawn = drawable(tally, layout.region, coarse_km, opts.unit, report);
+    let bins: Vec<(Vec<Ring>, u128)> = if opts.mode == Mode::Hex {
+        let res = h3_resolution(opts.h3_res)?;
+        drawn
+            .hex_cells(res, opts.unit)
+            .into_iter()
+            .map(|(cell, n)| (hex_rings(cell), n))
+            .collect()
+    } else {
+        let grid = CellGrid::new(opts.cell)?;
+        drawn
+            .cells(&grid, opts.unit)
+            .into_iter()
+            .map(|((row, col), n)| (vec![cell_ring(grid.bounds(row, col), opts.cell)], n))
+            .collect()
+    };
+    let scale = ColorScale::fit(opts.scale, bins.iter().map(|(_, n)| *n as f64));
+    for (rings, n) in bins {
+        let Some(t) = scale.position(n as f64) else {
+            continue;
+        };
+        let mut pb = tiny_skia::PathBuilder::new();
+        for ring in &rings {
+            ring_path(&mut pb, ring, proj, &layout.frame);
+        }
+        if let Some(path) = pb.finish() {
+            pixmap.fill_path(
+                &path,
+                &paint(pal.heat(t), opts.mode == Mode::Hex),
+                FillRule::Winding,
+                Transform::identity(),
+                clip,
+            );
+        }
+    }
+    Ok(scale)
+}
+
+/// The choropleth: each country's value (count, or count per million people) and the
+/// colour scale fitted to them.
+pub(super) struct Choropleth {
+    counts: HashMap<CountryCode, u128>,
+    per_capita: bool,
+    /// Fitted when the map is a choropleth.
+    pub(super) scale: Option<ColorScale>,
+}
+
+impl Choropleth {
+    pub(super) fn new(tally: &Tally, basemap: &Basemap, opts: &MapOptions) -> Self {
+        let mut c = Choropleth {
+            counts: tally.countries(opts.unit).into_iter().collect(),
+            per_capita: opts.per_capita,
+            scale: None,
+        };
+        if opts.mode == Mode::Choropleth {
+            let values = basemap.countries.iter().filter_map(|k| c.value(k));
+            c.scale = Some(ColorScale::fit(opts.scale, values));
+        }
+        c
+    }
+
+    /// A country's value, when it has a count (and a population, per capita).
+    pub(super) fn value(&self, c: &Country) -> Option<f64> {
+        let n = *self.counts.get(&c.code?)? as f64;
+        if self.per_capita {
+            c.population.map(|p| n / p * 1e6)
+        } else {
+            Some(n)
+        }
+    }
+
+    /// A country's fill: its value's colour, or the land colour.
+    pub(super) fn fill(&self, c: &Country, pal: &Palette) -> tiny_skia::Color {
+        match (&self.scale, self.value(c)) {
+            (Some(scale), Some(v)) => scale.position(v).map_or(pal.land, |t| pal.heat(t)),
+            _ => pal.land,
+        }
+    }
+
+    /// Counts in the report what the filled countries draw and what is left out: counts
+    /// of countries without a polygon, without a population, located weight without a
+    /// country. The scale of the legend.
+    pub(super) fn account(
+        &self,
+        tally: &Tally,
+        basemap: &Basemap,
+        opts: &MapOptions,
+        report: &mut MapReport,
+    ) -> ColorScale {
+        let Some(scale) = &self.scale else {
+            return ColorScale::fit(opts.scale, std::iter::empty());
+        };
+        // Drawn: the counts of the countries filled (once per code, whatever the number
+        // of basemap features that carry it).
+        let filled: HashSet<CountryCode> = basemap
+            .countries
+            .iter()
+            .filter(|c| !c.polygons.is_empty() && self.value(c).is_some())
+            .filter_map(|c| c.code)
+            .collect();
+        let mut codes: Vec<(&CountryCode, &u128)> = self.counts.iter().collect();
+        codes.sort();
+        for (code, n) in codes {
+            let has_polygon = basemap
+                .country(*code)
+                .is_some_and(|c| !c.polygons.is_empty());
+            if filled.contains(code) {
+                report.drawn = report.drawn.saturating_add(*n);
+            } else if has_polygon {
+                report.no_population_weight = report.no_population_weight.saturating_add(*n);
+                report.no_population.push(*code);
+            } else {
+                report.unmapped_weight = report.unmapped_weight.saturating_add(*n);
+            }
+        }
+        let located = tally.located_unit(opts.unit);
+        report.no_country = located.found - located.with_country;
+        report.unmapped = basemap.unmapped(tally, opts.unit);
+        scale.clone()
+    }
+}
+
+/// Grows every non-zero pixel to the maximum over a square of radius `r` (two 1-D passes).
+fn spread_max(grid: &[f64], w: usize, h: usize, r: usize) -> Vec<f64> {
+    let mut tmp = vec![0f64; grid.len()];
+    for y in 0..h {
+        for x in 0..w {
+            let (a, b) = (x.saturating_sub(r), (x + r).min(w - 1));
+            tmp[y * w + x] = grid[y * w + a..=y * w + b]
+                .iter()
+                .copied()
+                .fold(0.0, f64::max);
+        }
+    }
+    let mut out = vec![0f64; grid.len()];
+    for y in 0..h {
+        let (a, b) = (y.saturating_sub(r), (y + r).min(h - 1));
+        for x in 0..w {
+            out[y * w + x] = (a..=b).map(|yy| tmp[yy * w + x]).fold(0.0, f64::max);
+        }
+    }
+    out
+}
+
+/// Separable Gaussian blur with standard deviation `sigma` pixels (preserves the total).
+fn gaussian_blur(grid: &[f64], w: usize, h: usize, sigma: f32) -> Vec<f64> {
+    let sigma = f64::from(sigma);
+    let r = (sigma * 3.0).ceil() as isize;
+    let kernel: Vec<f64> = (-r..=r)
+        .map(|i| (-((i * i) as f64) / (2.0 * sigma * sigma)).exp())
+        .collect();
+    let sum: f64 = kernel.iter().sum();
+    let kernel: Vec<f64> = kernel.iter().map(|k| k / sum).collect();
+    let pass = |src: &[f64], horizontal: bool| {
+        let mut dst = vec![0f64; src.len()];
+        for y in 0..h as isize {
+            for x in 0..w as isize {
+                let v = src[(y as usize) * w + x as usize];
+                if v == 0.0 {
+                    continue;
+                }
+                for (k, weight) in kernel.iter().enumerate() {
+                    let d = k as isize - r;
+                    let (tx, ty) = if horizontal { (x + d, y) } else { (x, y + d) };
+                    if tx >= 0 && ty >= 0 && (tx as usize) < w && (ty as usize) < h {
+                        dst[ty as usize * w + tx as usize] += v * weight;
+                    }
+                }
+            }
+        }
+        dst
+    };
+    pass(&pass(grid, true), false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blur_keeps_the_total_and_spread_keeps_the_peak() {
+        let mut g = vec![0.0; 21 * 21];
+        g[10 * 21 + 10] = 100.0;
+        let b = gaussian_blur(&g, 21, 21, 2.0);
+        assert!((b.iter().sum::<f64>() - 100.0).abs() < 1e-6);
+        let s = spread_max(&g, 21, 21, 2);
+        assert_eq!(s.iter().filter(|v| **v == 100.0).count(), 25);
+    }
+}

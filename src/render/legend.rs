@@ -1,0 +1,383 @@
+//! The words around a map: title, subtitle, colour bar with its ticks and label, the notes
+//! on what is drawn and left out, and the attribution.
+
+use super::MapReport;
+use super::canvas::paint;
+use super::options::{MapOptions, Mode};
+use super::palette::Palette;
+use super::projection::ProjectionKind;
+use super::scale::{ColorScale, ScaleKind, short_count};
+use super::text::{Align, Fonts};
+use crate::locate::{CountryCode, DatabaseInfo};
+use crate::tally::Unit;
+use tiny_skia::{Pixmap, Rect, Transform};
+
+/// The subtitle: the count drawn and its unit, the databases with their dates, the
+/// projection.
+pub(super) fn subtitle(
+    opts: &MapOptions,
+    databases: &[DatabaseInfo],
+    report: &MapReport,
+) -> String {
+    // Every database the tally was made with (a merge of mixed databases names them all).
+    let mut names: Vec<String> = Vec::new();
+    for d in databases {
+        let name = format!("{} ({})", d.display_name(), d.build_date);
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let projection = match opts.projection {
+        ProjectionKind::EqualEarth => "Equal Earth",
+        ProjectionKind::Robinson => "Robinson",
+        ProjectionKind::Equirectangular => "Equirectangular",
+        ProjectionKind::Mercator => "Mercator",
+    };
+    format!(
+        "{} {} drawn · {} · {projection} projection",
+        thousands(report.drawn),
+        opts.unit.noun(report.drawn),
+        names.join(" + ")
+    )
+}
+
+/// The footer's notes, each in a long and a short form: the share drawn at coarse
+/// locations, and what is not drawn and why.
+pub(super) fn footer_notes(opts: &MapOptions, report: &MapReport) -> Vec<(String, String)> {
+    let unit = opts.unit.noun(report.coarse);
+    let mut lines = Vec::new();
+    if report.coarse > 0 && !report.coarse_dropped && opts.mode != Mode::Choropleth {
+        let share = report.coarse as f64 / report.drawn.max(1) as f64 * 100.0;
+        let km = report.coarse_km;
+        let s = format!(
+            "Includes {} {unit} ({share:.1}%) at coarse locations (accuracy ≥ {km} km)",
+            thousands(report.coarse)
+        );
+        lines.push((
+            format!("{s}, e.g. country centroids; --drop-coarse leaves them out"),
+            s,
+        ));
+    }
+    let not_drawn = not_drawn_parts(report, opts.unit);
+    if !not_drawn.is_empty() {
+        let join = |long: bool| {
+            let v: Vec<&str> = not_drawn
+                .iter()
+                .map(|(l, s)| if long { l.as_str() } else { s.as_str() })
+                .collect();
+            format!("Not drawn: {}", v.join(" · "))
+        };
+        lines.push((join(true), join(false)));
+    }
+    lines
+}
+
+/// The size of the footer's notes and attribution for a map `w` pixels wide.
+pub(super) fn tiny_text(w: f32) -> f32 {
+    (w * 0.0095).max(8.0)
+}
+
+/// What a map leaves out and why, each as a long and a short phrase (empty when it draws
+/// everything located in its unit).
+fn not_drawn_parts(report: &MapReport, unit: Unit) -> Vec<(String, String)> {
+    let mut parts = Vec::new();
+    let mut first = true;
+    let mut add = |n: u128, why: String, short_why: &str| {
+        if n == 0 {
+            return;
+        }
+        let u = if first {
+            format!(" {}", unit.noun(n))
+        } else {
+            String::new()
+        };
+        first = false;
+        parts.push((
+            format!("{}{u} {why}", thousands(n)),
+            format!("{}{u} {short_why}", short_count(n as f64)),
+        ));
+    };
+    if report.coarse_dropped {
+        add(
+            report.coarse,
+            format!(
+                "at coarse locations (accuracy ≥ {} km, --drop-coarse)",
+                report.coarse_km
+            ),
+            "coarse",
+        );
+    }
+    add(report.outside, "outside the map's area".into(), "outside");
+    add(
+        report.no_coordinates,
+        "without coordinates".into(),
+        "without coordinates",
+    );
+    add(report.no_country, "without a country".into(), "no country");
+    let codes = |v: &[CountryCode]| {
+        let mut names: Vec<String> = v.iter().take(6).map(ToString::to_string).collect();
+        if v.len() > 6 {
+            names.push("...".to_owned());
+        }
+        names.join(", ")
+    };
+    add(
+        report.unmapped_weight,
+        format!(
+            "in countries without a polygon ({})",
+            codes(&report.unmapped)
+        ),
+        "unmapped",
+    );
+    add(
+        report.no_population_weight,
+        format!(
+            "in countries without a population figure ({})",
+            codes(&report.no_population)
+        ),
+        "no population",
+    );
+    if let Some(o) = &report.other_unit {
+        let (noun, flag) = (o.kind.noun(o.found), o.kind.flag());
+        parts.push((
+            format!("{} {noun} (--unit {flag})", thousands(o.found)),
+            format!("{} {noun} (--unit {flag})", short_count(o.found as f64)),
+        ));
+    }
+    parts
+}
+
+fn thousands(n: u128) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// What the legend is drawn with: the image, fonts, colours and text sizes.
+struct Pen<'a> {
+    fonts: &'a Fonts,
+    pal: &'a Palette,
+    /// Image width.
+    w: f32,
+    margin: f32,
+    /// Title size.
+    big: f32,
+    /// Subtitle and colour bar size.
+    small: f32,
+    /// Notes and attribution size.
+    tiny: f32,
+}
+
+/// Draws the title and subtitle in the header, the colour bar below the map, and the notes
+/// and attribution at the bottom.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn draw_legend(
+    pixmap: &mut Pixmap,
+    fonts: &Fonts,
+    pal: &Palette,
+    opts: &MapOptions,
+    notes: &[(String, String)],
+    scale: &ColorScale,
+    report: &MapReport,
+    header: f32,
+    footer_top: f32,
+) {
+    let w = pixmap.width() as f32;
+    let pen = Pen {
+        fonts,
+        pal,
+        w,
+        margin: w * 0.02,
+        big: (w * 0.021).max(13.0),
+        small: (w * 0.0115).max(9.0),
+        tiny: tiny_text(w),
+    };
+    draw_titles(pixmap, &pen, opts, report, header);
+    draw_colour_bar(pixmap, &pen, opts, scale, footer_top);
+    draw_footer(pixmap, &pen, notes, report);
+}
+
+fn draw_titles(
+    pixmap: &mut Pixmap,
+    pen: &Pen<'_>,
+    opts: &MapOptions,
+    report: &MapReport,
+    header: f32,
+) {
+    let Pen {
+        fonts,
+        pal,
+        margin,
+        big,
+        small,
+        ..
+    } = *pen;
+    let title = opts
+        .title
+        .clone()
+        .unwrap_or_else(|| "Geo-location of IP addresses".to_owned());
+    fonts.draw(
+        pixmap,
+        &title,
+        margin,
+        header * 0.48,
+        big,
+        true,
+        pal.text,
+        Align::Left,
+    );
+    let subtitle = &report.subtitle;
+    fonts.draw(
+        pixmap,
+        subtitle,
+        margin,
+        header * 0.84,
+        small,
+        false,
+        pal.muted,
+        Align::Left,
+    );
+}
+
+/// The colour bar, with tick labels that are real counts under the scale, what it counts
+/// on its left and the scale's name on its right.
+fn draw_colour_bar(
+    pixmap: &mut Pixmap,
+    pen: &Pen<'_>,
+    opts: &MapOptions,
+    scale: &ColorScale,
+    footer_top: f32,
+) {
+    let Pen {
+        fonts,
+        pal,
+        w,
+        margin,
+        small,
+        ..
+    } = *pen;
+    let unit = opts.unit.label();
+    let bar_w = w * 0.34;
+    let bar_h = (w * 0.009).max(6.0);
+    let bar_x = (w - bar_w) / 2.0;
+    let bar_y = footer_top + w * 0.014;
+    if scale.max() > 0.0 {
+        let steps = bar_w.round() as u32;
+        for i in 0..steps {
+            let t = f64::from(i) / f64::from(steps.max(2) - 1);
+            if let Some(r) = Rect::from_xywh(bar_x + i as f32, bar_y, 1.0, bar_h) {
+                pixmap.fill_rect(r, &paint(pal.heat(t), false), Transform::identity(), None);
+            }
+        }
+        for k in 0..=4 {
+            let t = f64::from(k) / 4.0;
+            let x = bar_x + bar_w * t as f32;
+            fonts.draw(
+                pixmap,
+                &short_count(scale.value_at(t)),
+                x,
+                bar_y + bar_h + small * 1.25,
+                small,
+                false,
+                pal.text,
+                Align::Center,
+            );
+        }
+    }
+    let bar_label = match (opts.mode, opts.per_capita) {
+        (Mode::Points, _) => format!("{unit} per pixel"),
+        (Mode::Cells, _) => format!(
+            "{unit} per {}° cell",
+            crate::util::trim_decimal(opts.cell, 4)
+        ),
+        (Mode::Choropleth, true) => format!("{unit} per million people"),
+        (Mode::Choropleth, false) => format!("{unit} per country"),
+        (Mode::Hex, _) => format!("{unit} per H3 cell (resolution {})", opts.h3_res),
+    };
+    let scale_name = match opts.scale {
+        ScaleKind::EqHist => "histogram-equalised",
+        ScaleKind::Log => "log scale",
+        ScaleKind::Cbrt => "cube-root scale",
+        ScaleKind::Linear => "linear scale",
+    };
+    fonts.draw(
+        pixmap,
+        &bar_label,
+        bar_x - margin * 0.6,
+        bar_y + bar_h,
+        small,
+        false,
+        pal.text,
+        Align::Right,
+    );
+    fonts.draw(
+        pixmap,
+        scale_name,
+        bar_x + bar_w + margin * 0.6,
+        bar_y + bar_h,
+        small,
+        false,
+        pal.muted,
+        Align::Left,
+    );
+}
+
+/// What the map includes and leaves out, for this map (long forms where they fit); then
+/// the attribution.
+fn draw_footer(pixmap: &mut Pixmap, pen: &Pen<'_>, notes: &[(String, String)], report: &MapReport) {
+    let Pen {
+        fonts,
+        pal,
+        w,
+        margin,
+        tiny,
+        ..
+    } = *pen;
+    let bottom = pixmap.height() as f32;
+    let fits = |text: &str| fonts.width(text, tiny, false) <= w - 2.0 * margin;
+    let lines: Vec<&String> = notes
+        .iter()
+        .map(|(long, short)| if fits(long) { long } else { short })
+        .collect();
+    for (i, line) in lines.iter().rev().enumerate() {
+        fonts.draw(
+            pixmap,
+            line,
+            margin,
+            bottom - tiny * (2.6 + 1.7 * i as f32),
+            tiny,
+            false,
+            pal.muted,
+            Align::Left,
+        );
+    }
+    let mut sources = report.attributions.clone();
+    sources.push("ipatlas".to_owned());
+    fonts.draw(
+        pixmap,
+        &sources.join(" · "),
+        margin,
+        bottom - tiny * 0.9,
+        tiny,
+        false,
+        pal.muted,
+        Align::Left,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

@@ -1,0 +1,138 @@
+//! What shapes a map: the heat layer's mode, the style, the colour map and the options.
+
+use super::projection::{Bbox, ProjectionKind};
+use super::scale::ScaleKind;
+use crate::tally::Unit;
+
+/// What the heat layer shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Mode {
+    /// Every place's count in the pixel it projects to (datashader-style), with spread/blur.
+    Points,
+    /// Grid cells of `cell` degrees, filled in their projected shape.
+    Cells,
+    /// Countries filled by count (or per capita).
+    Choropleth,
+    /// H3 hexagons at `h3_res`.
+    Hex,
+}
+
+/// Colours of everything but the heat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Style {
+    /// The 2012 look: near-black ocean, charcoal land, thin borders, glowing heat.
+    Dark,
+    /// For print: white ocean, pale land.
+    Light,
+}
+
+/// The colour maps offered (from the `colorous` crate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Colormap {
+    /// Matplotlib's inferno.
+    Inferno,
+    /// Matplotlib's magma.
+    Magma,
+    /// Matplotlib's viridis.
+    Viridis,
+    /// Matplotlib's plasma.
+    Plasma,
+    /// Google's turbo.
+    Turbo,
+    /// Cividis (colour-vision friendly).
+    Cividis,
+    /// ColorBrewer YlOrRd.
+    #[cfg_attr(feature = "cli", value(name = "ylorrd"))]
+    YlOrRd,
+    /// ColorBrewer Blues.
+    Blues,
+    /// Cubehelix.
+    Cubehelix,
+}
+
+impl Colormap {
+    pub(super) fn gradient(self) -> colorous::Gradient {
+        match self {
+            Colormap::Inferno => colorous::INFERNO,
+            Colormap::Magma => colorous::MAGMA,
+            Colormap::Viridis => colorous::VIRIDIS,
+            Colormap::Plasma => colorous::PLASMA,
+            Colormap::Turbo => colorous::TURBO,
+            Colormap::Cividis => colorous::CIVIDIS,
+            Colormap::YlOrRd => colorous::YELLOW_ORANGE_RED,
+            Colormap::Blues => colorous::BLUES,
+            Colormap::Cubehelix => colorous::CUBEHELIX,
+        }
+    }
+}
+
+/// Everything that shapes a map.
+#[derive(Clone, Debug)]
+pub struct MapOptions {
+    /// Projection.
+    pub projection: ProjectionKind,
+    /// Image width in pixels; the height follows the projection's aspect.
+    pub width: u32,
+    /// Region to map; the whole world when `None`.
+    pub bbox: Option<Bbox>,
+    /// Heat layer.
+    pub mode: Mode,
+    /// Colour scale.
+    pub scale: ScaleKind,
+    /// Colour map; `None` picks one that suits the style.
+    pub colormap: Option<Colormap>,
+    /// Colours of the basemap and text.
+    pub style: Style,
+    /// Title above the map.
+    pub title: Option<String>,
+    /// Draw the title, subtitle, colour bar and attribution.
+    pub legend: bool,
+    /// Cell size in degrees for [`Mode::Cells`].
+    pub cell: f64,
+    /// Points mode: grow each lit pixel to a square of radius `spread` pixels (max filter).
+    pub spread: u32,
+    /// Points mode: Gaussian blur with this radius (sigma) in pixels; 0 for none.
+    pub blur: f32,
+    /// Choropleth: count per million people (the basemap's `POP_EST`).
+    pub per_capita: bool,
+    /// Leave out places whose accuracy radius is at least this many km.
+    pub drop_coarse_km: Option<u32>,
+    /// Draw lines of latitude and longitude every 30 degrees.
+    pub graticule: bool,
+    /// H3 resolution (0 to 15) for [`Mode::Hex`].
+    pub h3_res: u8,
+    /// What the heat layer counts (the other unit is never added in; the footer says how
+    /// much of it there is).
+    pub unit: Unit,
+}
+
+impl Default for MapOptions {
+    fn default() -> Self {
+        MapOptions {
+            projection: ProjectionKind::EqualEarth,
+            width: 1600,
+            bbox: None,
+            mode: Mode::Points,
+            scale: ScaleKind::EqHist,
+            colormap: None,
+            style: Style::Dark,
+            title: None,
+            legend: true,
+            cell: 1.0,
+            spread: 1,
+            blur: 0.0,
+            per_capita: false,
+            drop_coarse_km: None,
+            graticule: false,
+            h3_res: 3,
+            unit: Unit::Addresses,
+        }
+    }
+}
+
+/// The accuracy radius (km) from which a location counts as coarse (country centroids,
+/// GeoLite2's default location in Kansas).
+pub const COARSE_KM: u32 = 1000;
