@@ -18,7 +18,7 @@
 //! ```
 //!
 //! Data flows one way: [`input`] (sources, chunks, parsing) → [`locate`] (address → place,
-//! [`Atlas`]) → [`tally`] (mergeable counts, [`Tally`]) → [`export`] (tables, summary,
+//! [`Atlas`]) → [`tally`] (mergeable counts, [`Tally`]) → [`outputs`] (tables, summary,
 //! GeoJSON, shapefiles) and [`render`] (maps). [`pipeline`] drives the parallel run over
 //! inputs ([`input::Input`]: files, stdin, any reader) and counts addresses already in
 //! memory ([`Atlas::aggregate_items`], [`Atlas::aggregate_ipv4`]). [`formats`] reads and
@@ -31,12 +31,12 @@
 
 pub mod basemap;
 pub mod error;
-pub mod export;
 pub mod formats;
 pub mod geometry;
 pub mod input;
 pub mod locate;
 pub mod observe;
+pub mod outputs;
 pub mod pipeline;
 pub mod render;
 pub mod sample;

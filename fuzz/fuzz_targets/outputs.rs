@@ -6,8 +6,8 @@
 //! command line accepts. A refused option is an error, never a panic.
 
 use ipatlas::basemap::{Basemap, Detail};
-use ipatlas::export::features::Layer;
-use ipatlas::export::geojson::{Framing, write_layer};
+use ipatlas::outputs::features::Layer;
+use ipatlas::outputs::geojson::{Framing, write_layer};
 use ipatlas::locate::{CountryCode, Place};
 use ipatlas::render::{
     Bbox, Colormap, MapOptions, Mode, ProjectionKind, ScaleKind, Style, render,

@@ -4,7 +4,7 @@ use super::guard::Paths;
 use super::{SourceArgs, with_threads};
 use clap::Args;
 use ipatlas::error::{Error, Result};
-use ipatlas::export::{self, OutputFile, Outputs, RunFacts, Summary};
+use ipatlas::outputs::{self as tables, OutputFile, Outputs, RunFacts, Summary};
 use ipatlas::pipeline::{self, InvalidSink};
 use ipatlas::tally::{CellGrid, Tally};
 use std::io::IsTerminal;
@@ -141,13 +141,13 @@ fn write_outputs(
         });
     }
     if let Some(path) = &args.cells {
-        outputs.write(path, |w| export::cells_csv(tally, grid, w));
+        outputs.write(path, |w| tables::cells_csv(tally, grid, w));
     }
     if let Some(path) = &args.countries {
-        outputs.write(path, |w| export::countries_csv(tally, w));
+        outputs.write(path, |w| tables::countries_csv(tally, w));
     }
     if nothing_asked {
-        outputs.write("-", |w| export::countries_csv(tally, w));
+        outputs.write("-", |w| tables::countries_csv(tally, w));
     }
 }
 

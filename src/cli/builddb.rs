@@ -4,9 +4,9 @@
 use super::DbArgs;
 use clap::Args;
 use ipatlas::error::{Error, Result};
-use ipatlas::export::{OutputFile, write_output};
 use ipatlas::formats::{self, Source};
 use ipatlas::locate::{Database, FieldOverrides};
+use ipatlas::outputs::{OutputFile, write_output};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -173,7 +173,7 @@ pub(super) fn run_export(args: &ExportArgs) -> Result<()> {
         let blocks = OutputFile::create(blocks)?;
         let locations = OutputFile::create(locations)?;
         write_pair(&source, &blocks, None, &locations)?;
-        ipatlas::export::commit_all(vec![locations, blocks])?;
+        ipatlas::outputs::commit_all(vec![locations, blocks])?;
     } else {
         std::fs::create_dir_all(out).map_err(|e| Error::output(&name, e))?;
         let files = names
@@ -181,7 +181,7 @@ pub(super) fn run_export(args: &ExportArgs) -> Result<()> {
             .map(OutputFile::create)
             .collect::<Result<Vec<_>>>()?;
         write_pair(&source, &files[0], Some(&files[1]), &files[2])?;
-        ipatlas::export::commit_all(files)?;
+        ipatlas::outputs::commit_all(files)?;
     }
     Ok(())
 }

@@ -4,8 +4,8 @@ use super::SourceArgs;
 use clap::{Args, ValueEnum};
 use ipatlas::basemap::{Basemap, Detail};
 use ipatlas::error::Result;
-use ipatlas::export::features::Layer;
-use ipatlas::export::geojson::{Framing, write_layer};
+use ipatlas::outputs::features::Layer;
+use ipatlas::outputs::geojson::{Framing, write_layer};
 use ipatlas::tally::CellGrid;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -81,7 +81,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         paths.output("-o", o);
     }
     if let Some(dir) = &args.shapefile {
-        for ext in ipatlas::export::shapefile::EXTENSIONS {
+        for ext in ipatlas::outputs::shapefile::EXTENSIONS {
             paths.output(
                 "--shapefile",
                 dir.join(format!("{}.{ext}", layer_name(args.layer))),
@@ -119,7 +119,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         });
     }
     if let Some(dir) = &args.shapefile {
-        written = ipatlas::export::shapefile::write_layer(
+        written = ipatlas::outputs::shapefile::write_layer(
             &tally,
             layer,
             &grid,
@@ -130,7 +130,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         )?;
     }
     outputs.commit()?;
-    if args.shapefile.is_some() && ipatlas::export::shapefile::may_round_counts(&tally, unit) {
+    if args.shapefile.is_some() && ipatlas::outputs::shapefile::may_round_counts(&tally, unit) {
         crate::cli::say!(
             "ipatlas: warning: counts above 2^53 are rounded in the shapefile's .dbf (dBase numbers are doubles); the GeoJSON and CSV outputs carry them exactly"
         );
@@ -183,9 +183,9 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
             );
         }
         if std::io::stderr().is_terminal() {
-            let summary = ipatlas::export::Summary::new(
+            let summary = ipatlas::outputs::Summary::new(
                 &tally,
-                ipatlas::export::RunFacts {
+                ipatlas::outputs::RunFacts {
                     databases: resolved.databases,
                     decoded_records: resolved.decoded_records,
                     ipv4_table: resolved.ipv4_table,

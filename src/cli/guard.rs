@@ -79,9 +79,9 @@ impl Paths {
 
     /// Refuses outputs that are an input or one another (exit code 2, one line naming both);
     /// returns the run's [`Outputs`] with every output's path resolved now, before any work.
-    pub(crate) fn check(&self) -> Result<ipatlas::export::Outputs> {
+    pub(crate) fn check(&self) -> Result<ipatlas::outputs::Outputs> {
         self.refuse_clashes()?;
-        let mut outputs = ipatlas::export::Outputs::new();
+        let mut outputs = ipatlas::outputs::Outputs::new();
         for out in &self.outputs {
             outputs.resolve_now(&out.path);
         }

@@ -2,10 +2,8 @@
 
 use super::DbArgs;
 use clap::Args;
-use ipatlas::error::{Error, Result};
-use ipatlas::export::write_output;
-use ipnetwork::IpNetwork;
-use maxminddb::WithinOptions;
+use ipatlas::error::Result;
+use ipatlas::outputs::write_output;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -59,9 +57,9 @@ pub(super) fn run(args: &InfoArgs) -> Result<()> {
         let dated = db.info();
         let (mut v4, mut v6) = (None, None);
         if args.networks {
-            let (a, b) = count_networks(db)?;
-            v4 = Some(a);
-            v6 = Some(b);
+            let counts = db.network_counts()?;
+            v4 = Some(counts.ipv4);
+            v6 = Some(counts.ipv6);
         }
         infos.push(Info {
             path: db.label().to_owned(),
@@ -112,32 +110,4 @@ pub(super) fn run(args: &InfoArgs) -> Result<()> {
         }
         Ok(())
     })
-}
-
-/// Networks with data, by family (IPv4 networks of an IPv6 database count as IPv4;
-/// aliases of the IPv4 space are not counted twice).
-fn count_networks(db: &ipatlas::Database) -> Result<(u64, u64)> {
-    let reader = db.reader();
-    let root: IpNetwork = if reader.metadata().ip_version == 6 {
-        "::/0"
-    } else {
-        "0.0.0.0/0"
-    }
-    .parse()
-    .map_err(|_| Error::Usage("bad root".into()))?;
-    let (mut v4, mut v6) = (0u64, 0u64);
-    for item in reader
-        .within(root, WithinOptions::default())
-        .map_err(|e| Error::database(db.label(), e))?
-    {
-        let result = item.map_err(|e| Error::database(db.label(), e))?;
-        match result
-            .network()
-            .map_err(|e| Error::database(db.label(), e))?
-        {
-            IpNetwork::V4(_) => v4 += 1,
-            IpNetwork::V6(_) => v6 += 1,
-        }
-    }
-    Ok((v4, v6))
 }

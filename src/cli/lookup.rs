@@ -61,7 +61,7 @@ pub(super) fn run(args: &LookupArgs) -> Result<()> {
     let atlas = args.db.open_strict(args.input.strict)?;
     let options = args.input.run_options(Families::All)?;
     let format = args.format;
-    ipatlas::export::stdout_open().map_err(|e| ipatlas::Error::output("-", e))?;
+    ipatlas::outputs::stdout_open().map_err(|e| ipatlas::Error::output("-", e))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     let inputs = &args.input.inputs;
     with_threads(args.input.threads, || {

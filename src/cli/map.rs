@@ -5,10 +5,10 @@ use super::SourceArgs;
 use clap::Args;
 use ipatlas::basemap::{Basemap, Detail};
 use ipatlas::error::{Error, Result};
-use ipatlas::export::features::Layer;
-use ipatlas::export::geojson::{Framing, write_layer};
-use ipatlas::export::{self, Outputs, RunFacts, Summary};
 use ipatlas::locate::DatabaseInfo;
+use ipatlas::outputs::features::Layer;
+use ipatlas::outputs::geojson::{Framing, write_layer};
+use ipatlas::outputs::{self as tables, Outputs, RunFacts, Summary};
 use ipatlas::render::{
     Bbox, Colormap, MapOptions, MapReport, Mode, ProjectionKind, ScaleKind, Style, render,
 };
@@ -447,10 +447,10 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
         );
     }
     if wanted("countries.csv") {
-        outputs.write(path("countries.csv"), |w| export::countries_csv(&tally, w));
+        outputs.write(path("countries.csv"), |w| tables::countries_csv(&tally, w));
     }
     if wanted("cells.csv") {
-        outputs.write(path("cells.csv"), |w| export::cells_csv(&tally, &grid, w));
+        outputs.write(path("cells.csv"), |w| tables::cells_csv(&tally, &grid, w));
     }
     if wanted("tally.json") {
         outputs.write(path("tally.json"), |w| tally.write(databases.clone(), w));

@@ -639,7 +639,7 @@ pub(crate) fn with_threads<T: Send>(
 
 /// Parses the command line and runs it; returns the process exit code.
 pub fn main() -> ExitCode {
-    ipatlas::export::guard_standard_descriptors();
+    ipatlas::outputs::guard_standard_descriptors();
     signals::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -710,7 +710,7 @@ pub(crate) fn column_hint(tally: &ipatlas::tally::Tally) -> Option<String> {
 
 /// One human line for the end of a run on a terminal (`aggregate`, `map`, `geojson`): the
 /// counts in each unit the run counted, then the databases' attributions.
-pub(crate) fn closing_line(s: &ipatlas::export::Summary) -> String {
+pub(crate) fn closing_line(s: &ipatlas::outputs::Summary) -> String {
     let rate = if s.elapsed_s > 0.0 {
         s.lines as f64 / s.elapsed_s
     } else {
@@ -723,7 +723,7 @@ pub(crate) fn closing_line(s: &ipatlas::export::Summary) -> String {
             dbs.push(name);
         }
     }
-    let figures = |f: &ipatlas::export::UnitFigures| {
+    let figures = |f: &ipatlas::outputs::UnitFigures| {
         format!(
             "{} {} located ({} with country, {} with coordinates), {} not found",
             f.located.found,

@@ -39,10 +39,39 @@ pub enum CountryFallback {
     Registered,
 }
 
+/// A database's MaxMind DB metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Metadata {
+    /// What the database holds, e.g. `GeoLite2-City`.
+    pub database_type: String,
+    /// Build time, seconds since the Unix epoch.
+    pub build_epoch: u64,
+    /// 4 or 6 (an IPv6 database usually holds IPv4 as well).
+    pub ip_version: u16,
+    /// Bits per search-tree record: 24, 28 or 32.
+    pub record_size: u16,
+    /// Nodes in the search tree.
+    pub node_count: u32,
+    /// Locales the names are given in.
+    pub languages: Vec<String>,
+    /// Description by language.
+    pub description: std::collections::BTreeMap<String, String>,
+}
+
+/// Networks with data in a database, by family (see [`Database::network_counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetworkCounts {
+    /// IPv4 networks (of an IPv6 database too: its IPv4 subtree).
+    pub ipv4: u64,
+    /// IPv6 networks.
+    pub ipv6: u64,
+}
+
 /// An opened database and how to read places from it.
 pub struct Database {
     label: String,
     reader: Reader<DbBytes>,
+    metadata: Metadata,
     schema: Schema,
     /// The schema is one of the standard layouts, so records decode in one typed pass.
     typed: bool,
@@ -159,8 +188,18 @@ impl Database {
         overrides.apply(&mut schema);
         let typed = overrides.is_empty() && schema == Schema::of_kind(schema.kind);
         let attribution = embedded::attribution_for(&label, &meta.database_type);
+        let metadata = Metadata {
+            database_type: meta.database_type.clone(),
+            build_epoch: meta.build_epoch,
+            ip_version: meta.ip_version,
+            record_size: meta.record_size,
+            node_count: meta.node_count,
+            languages: meta.languages.clone(),
+            description: meta.description.clone().into_iter().collect(),
+        };
         Ok(Database {
             label,
+            metadata,
             reader,
             schema,
             typed,
@@ -181,8 +220,33 @@ impl Database {
 
     /// The MaxMind DB metadata.
     #[must_use]
-    pub fn metadata(&self) -> &maxminddb::Metadata {
-        self.reader.metadata()
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// Counts the networks with data, by family (IPv4 networks of an IPv6 database count
+    /// as IPv4; aliases of the IPv4 space are not counted twice). Walks the whole tree.
+    pub fn network_counts(&self) -> Result<NetworkCounts> {
+        let root: ipnetwork::IpNetwork = if self.metadata.ip_version == 6 {
+            "::/0"
+        } else {
+            "0.0.0.0/0"
+        }
+        .parse()
+        .map_err(|_| Error::Internal("bad root network".into()))?;
+        let err = |e| Error::database(&self.label, e);
+        let mut counts = NetworkCounts::default();
+        for item in self
+            .reader
+            .within(root, maxminddb::WithinOptions::default())
+            .map_err(err)?
+        {
+            match item.map_err(err)?.network().map_err(err)? {
+                ipnetwork::IpNetwork::V4(_) => counts.ipv4 += 1,
+                ipnetwork::IpNetwork::V6(_) => counts.ipv6 += 1,
+            }
+        }
+        Ok(counts)
     }
 
     /// The schema in use (detected, then overridden).
@@ -207,7 +271,7 @@ impl Database {
 
     /// The underlying reader.
     #[must_use]
-    pub fn reader(&self) -> &Reader<DbBytes> {
+    pub(crate) fn reader(&self) -> &Reader<DbBytes> {
         &self.reader
     }
 

@@ -8,7 +8,7 @@ mod schema;
 mod table;
 
 pub(crate) use mmdb::MmdbResult;
-pub use mmdb::{CountryFallback, Database, DatabaseInfo, DbBytes};
+pub use mmdb::{CountryFallback, Database, DatabaseInfo, DbBytes, Metadata, NetworkCounts};
 pub use place::{CountryCode, CountrySource, Place, PlaceKey, place_order};
 pub use schema::{FieldOverrides, FieldPath, Scalar, Schema, SchemaKind};
 pub use table::{Ipv4Table, NO_RECORD, TableRecord};

@@ -60,7 +60,7 @@ pub fn lookup(
             let batch: Vec<Work> = rx.by_ref().take(batch_len).collect();
             let rendered: Vec<(Vec<u8>, Tally)> = batch
                 .par_iter()
-                .map(|work| render_rows(atlas, options, inputs, work, format))
+                .map(|work| chunk_rows(atlas, options, inputs, work, format))
                 .collect::<Result<_>>()?;
             for (bytes, tally) in rendered {
                 out.write_all(&bytes).map_err(out_err)?;
@@ -95,7 +95,7 @@ pub fn lookup_text(
         data: text.to_vec(),
         long_line: None,
     };
-    let (bytes, tally) = render_rows(
+    let (bytes, tally) = chunk_rows(
         atlas,
         options,
         &[Input::reader("arguments", std::io::empty())],
@@ -110,7 +110,9 @@ pub fn lookup_text(
     Ok(tally)
 }
 
-pub(super) fn render_rows(
+/// Resolves one chunk's records and formats their rows (one per record; one per database
+/// network for a prefix), with the chunk's counts.
+pub(super) fn chunk_rows(
     atlas: &Atlas,
     options: &RunOptions,
     inputs: &[Input],

@@ -2,11 +2,11 @@
 //! each written atomically (temporary file, then rename) or to stdout for `-`.
 
 pub mod features;
+mod file;
 pub mod geojson;
-mod output;
 pub mod shapefile;
 
-pub use output::{
+pub use file::{
     OutputFile, Outputs, commit_all, guard_standard_descriptors, stdout_open, write_output,
 };
 

@@ -131,8 +131,8 @@ pub fn write_layer(
 /// embedded basemap at regional detail.
 ///
 /// ```
-/// use ipatlas::export::features::Layer;
-/// use ipatlas::export::geojson::layer_string;
+/// use ipatlas::outputs::features::Layer;
+/// use ipatlas::outputs::geojson::layer_string;
 /// use ipatlas::locate::{Atlas, OpenOptions};
 /// use ipatlas::pipeline::RunOptions;
 /// use ipatlas::tally::{CellGrid, Unit};
