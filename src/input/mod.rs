@@ -26,6 +26,29 @@ pub enum InputMode {
     Extract,
 }
 
+impl InputMode {
+    /// The 0-based field an input's records are in, from its first chunk (whose first line
+    /// is the header when the column is named); `None` when the records are whole lines
+    /// or the named column is not in the header.
+    #[must_use]
+    pub fn column_in(&self, first: &Chunk) -> Option<usize> {
+        match self {
+            InputMode::Column {
+                column: ColumnSpec::Name(name),
+                delimiter,
+            } => {
+                let header = first.data.split(|b| *b == b'\n').next().unwrap_or(&[]);
+                column_index(trim(header), *delimiter, name)
+            }
+            InputMode::Column {
+                column: ColumnSpec::Index(i),
+                ..
+            } => Some(*i),
+            _ => None,
+        }
+    }
+}
+
 /// A column by 1-based number or by header name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ColumnSpec {

@@ -2,7 +2,7 @@
 
 use super::{RunOptions, Work};
 use crate::error::{Error, Result};
-use crate::input::{self, ColumnSpec, Input, InputMode, source};
+use crate::input::{ColumnSpec, Input, InputMode, source};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
@@ -65,7 +65,7 @@ pub(super) fn read_all(
             options.keep_going,
             &mut fresh,
             |chunk| {
-                let col = *column.get_or_insert_with(|| resolve_column(&options.mode, &chunk));
+                let col = *column.get_or_insert_with(|| options.mode.column_in(&chunk));
                 if col.is_none() && matches!(options.mode, InputMode::Column { .. }) {
                     return false;
                 }
@@ -115,21 +115,4 @@ pub(super) fn known_input_bytes(inputs: &[Input]) -> Option<u64> {
     inputs
         .iter()
         .try_fold(0u64, |sum, i| i.file_size().map(|n| sum + n))
-}
-
-pub(super) fn resolve_column(mode: &InputMode, first: &input::Chunk) -> Option<usize> {
-    match mode {
-        InputMode::Column {
-            column: ColumnSpec::Name(name),
-            delimiter,
-        } => {
-            let header = first.data.split(|b| *b == b'\n').next().unwrap_or(&[]);
-            input::column_index(input::trim(header), *delimiter, name)
-        }
-        InputMode::Column {
-            column: ColumnSpec::Index(i),
-            ..
-        } => Some(*i),
-        _ => None,
-    }
 }
