@@ -122,7 +122,7 @@ pub fn scan(
 
 /// Sends the records of one raw line (with its newline, if any) to `on`.
 #[inline]
-fn scan_line(
+pub fn scan_line(
     this: u64,
     raw: &[u8],
     mode: &InputMode,

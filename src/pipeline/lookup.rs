@@ -1,11 +1,12 @@
 //! `lookup`: one row per record, in input order.
 
 use super::read::with_chunks;
+use super::values::{VALUES_PER_TASK, Values, value_mode};
 use super::worker::{Outcome, Worker};
 use super::{RunOptions, Work};
 use crate::error::{Error, Result};
 use crate::input::{self, Event, Input, Item};
-use crate::locate::{Atlas, canonical, canonical_network};
+use crate::locate::{Atlas, CountryCode, Place, canonical, canonical_network};
 use crate::tally::Tally;
 use ipnetwork::IpNetwork;
 use rayon::prelude::*;
@@ -22,17 +23,71 @@ pub enum RowFormat {
     Jsonl,
 }
 
-/// One `lookup` row.
-#[derive(serde::Serialize)]
-pub(super) struct Row<'a> {
-    ip: &'a str,
-    country: Option<&'a str>,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-    accuracy_radius: Option<u32>,
-    network: Option<String>,
-    status: &'static str,
-    reason: Option<&'static str>,
+/// What became of a lookup row's record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Located: the row has the database's answer.
+    Found,
+    /// A valid record the databases do not locate (`reason` says why).
+    NotFound,
+    /// Not an address or prefix (`reason` says why).
+    Invalid,
+    /// Of a family the run leaves out.
+    Excluded,
+    /// A null, blank or comment value (rows of values only; lines like these are not rows).
+    Skipped,
+}
+
+impl Status {
+    /// The status as outputs write it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Found => "found",
+            Status::NotFound => "not_found",
+            Status::Invalid => "invalid",
+            Status::Excluded => "excluded",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// One `lookup` row: a record (an address; a prefix has a row per database network it
+/// covers) and its answer.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct LookupRow {
+    /// The record in canonical form (or the invalid text, its first 200 bytes); `None` for
+    /// a null value.
+    pub ip: Option<String>,
+    /// The country code, when located with one.
+    pub country: Option<CountryCode>,
+    /// Latitude, when located with coordinates.
+    pub latitude: Option<f64>,
+    /// Longitude, when located with coordinates.
+    pub longitude: Option<f64>,
+    /// The database's accuracy radius in km, when it gives one.
+    pub accuracy_radius: Option<u32>,
+    /// The database network the answer (or the absence of one) covers.
+    #[serde(serialize_with = "display_option")]
+    pub network: Option<IpNetwork>,
+    /// What became of the record.
+    pub status: Status,
+    /// Why it was not found, invalid, excluded or skipped.
+    pub reason: Option<&'static str>,
+    /// The record's line (1-based), or its value's position (1-based) for values.
+    #[serde(skip)]
+    pub line: u64,
+}
+
+fn display_option<S: serde::Serializer>(
+    value: &Option<IpNetwork>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
 }
 
 /// The header of `lookup`'s CSV output.
@@ -125,7 +180,7 @@ pub(super) fn chunk_rows(
         .has_headers(false)
         .from_writer(Vec::new());
     let mut jsonl: Vec<u8> = Vec::new();
-    let mut emit = |row: Row<'_>| -> Result<()> {
+    let mut emit = |row: LookupRow| -> Result<()> {
         let err = |e: String| Error::output("-", std::io::Error::other(e));
         match format {
             RowFormat::Csv => csv.serialize(&row).map_err(|e| err(e.to_string())),
@@ -141,44 +196,7 @@ pub(super) fn chunk_rows(
         .map_or_else(|| "-".to_owned(), Input::name);
     let name = name.as_str();
     let lines = input::scan(&work.chunk, &options.mode, work.column, |line, event| {
-        match event {
-            Event::Skip => worker.tally.counters.skipped += 1,
-            Event::Invalid(reason, text) => {
-                let shown = worker.invalid_record(name, line, reason, text)?;
-                emit(unlocated_row(&shown, None, "invalid", reason.name()))?;
-            }
-            Event::Item(item) => {
-                let item = match item {
-                    Item::Addr(ip) => Item::Addr(canonical(ip)),
-                    Item::Prefix(net) => Item::Prefix(canonical_network(net)),
-                };
-                let text = match item {
-                    Item::Addr(ip) => ip.to_string(),
-                    Item::Prefix(net) => net.to_string(),
-                };
-                // Rows list the database's own networks: the mirrors of the IPv4 data in
-                // aliased IPv6 space are listed only when the query lies in that space.
-                let query_aliased = matches!(item,
-                    Item::Prefix(IpNetwork::V6(n)) if crate::locate::in_ipv4_alias(n));
-                // One row per record (per database network for a prefix), so rows stay
-                // aligned with the input.
-                worker.record(item, |tally, resolved| {
-                    let network = resolved.network.map(|n| n.to_string());
-                    match resolved.outcome {
-                        _ if resolved.aliased && !query_aliased => Ok(()),
-                        Outcome::Excluded => emit(excluded_row(&text)),
-                        Outcome::Found(slot) => match tally.place(slot) {
-                            Some(place) => emit(found_row(&text, place, network)),
-                            None => Err(Error::Internal("a counted slot has no place".into())),
-                        },
-                        Outcome::NotFound(reason) => {
-                            emit(unlocated_row(&text, network, "not_found", reason.name()))
-                        }
-                    }
-                })?;
-            }
-        }
-        Ok(())
+        event_rows(&mut worker, name, line, event, false, &mut emit)
     })?;
     worker.tally.counters.lines += lines;
     let bytes = match format {
@@ -190,15 +208,141 @@ pub(super) fn chunk_rows(
     Ok((bytes, worker.tally))
 }
 
-/// The row of a record with no place: its status (`invalid`, `not_found`, `excluded`) and
-/// why, with the database network it fell in when there is one.
-fn unlocated_row<'a>(
-    ip: &'a str,
-    network: Option<String>,
-    status: &'static str,
+/// The rows of one event of a line: none for a skipped line (unless `skipped_rows`), one
+/// for an invalid record or an address, one per database network for a prefix.
+fn event_rows(
+    worker: &mut Worker<'_>,
+    name: &str,
+    line: u64,
+    event: Event<'_>,
+    skipped_rows: bool,
+    emit: &mut impl FnMut(LookupRow) -> Result<()>,
+) -> Result<()> {
+    match event {
+        Event::Skip => {
+            worker.tally.counters.skipped += 1;
+            if skipped_rows {
+                emit(unlocated_row(None, None, Status::Skipped, "blank", line))?;
+            }
+        }
+        Event::Invalid(reason, text) => {
+            let shown = worker.invalid_record(name, line, reason, text)?;
+            emit(unlocated_row(
+                Some(shown),
+                None,
+                Status::Invalid,
+                reason.name(),
+                line,
+            ))?;
+        }
+        Event::Item(item) => {
+            let item = match item {
+                Item::Addr(ip) => Item::Addr(canonical(ip)),
+                Item::Prefix(net) => Item::Prefix(canonical_network(net)),
+            };
+            let text = match item {
+                Item::Addr(ip) => ip.to_string(),
+                Item::Prefix(net) => net.to_string(),
+            };
+            // Rows list the database's own networks: the mirrors of the IPv4 data in
+            // aliased IPv6 space are listed only when the query lies in that space.
+            let query_aliased = matches!(item,
+                Item::Prefix(IpNetwork::V6(n)) if crate::locate::in_ipv4_alias(n));
+            // One row per record (per database network for a prefix), so rows stay
+            // aligned with the input.
+            worker.record(item, |tally, resolved| match resolved.outcome {
+                _ if resolved.aliased && !query_aliased => Ok(()),
+                Outcome::Excluded => emit(unlocated_row(
+                    Some(text.clone()),
+                    None,
+                    Status::Excluded,
+                    "family",
+                    line,
+                )),
+                Outcome::Found(slot) => match tally.place(slot) {
+                    Some(place) => emit(found_row(text.clone(), place, resolved.network, line)),
+                    None => Err(Error::Internal("a counted slot has no place".into())),
+                },
+                Outcome::NotFound(reason) => emit(unlocated_row(
+                    Some(text.clone()),
+                    resolved.network,
+                    Status::NotFound,
+                    reason.name(),
+                    line,
+                )),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Looks up records held in memory, one per value (see [`Values`]), in parallel: the rows
+/// in value order (a null, blank or comment value has a `skipped` row, so every value has
+/// at least one), and the run's counts.
+///
+/// ```
+/// use ipatlas::locate::{Atlas, OpenOptions};
+/// use ipatlas::pipeline::{RunOptions, Status, lookup_values};
+///
+/// let atlas = Atlas::open(&["embedded"], &OpenOptions::default())?;
+/// let (rows, _) = lookup_values(&atlas, &["8.8.8.8", "bogus"][..], &RunOptions::default())?;
+/// assert_eq!(rows[0].country.map(|c| c.to_string()).as_deref(), Some("US"));
+/// assert_eq!(rows[1].status, Status::Invalid);
+/// # Ok::<(), ipatlas::Error>(())
+/// ```
+pub fn lookup_values<V: Values + ?Sized>(
+    atlas: &Atlas,
+    values: &V,
+    options: &RunOptions,
+) -> Result<(Vec<LookupRow>, Tally)> {
+    let mode = value_mode(&options.mode);
+    let n = values.len();
+    let parts: Vec<(Vec<LookupRow>, Tally)> = (0..n.div_ceil(VALUES_PER_TASK))
+        .into_par_iter()
+        .map(|part| {
+            let mut worker = Worker::new(atlas, options, &[], None);
+            worker.networks = true;
+            let mut rows = Vec::new();
+            let start = part * VALUES_PER_TASK;
+            for i in start..n.min(start + VALUES_PER_TASK) {
+                let line = i as u64 + 1;
+                let mut emit = |row: LookupRow| -> Result<()> {
+                    rows.push(row);
+                    Ok(())
+                };
+                match values.value(i) {
+                    None => {
+                        worker.tally.counters.skipped += 1;
+                        emit(unlocated_row(None, None, Status::Skipped, "null", line))?;
+                    }
+                    Some(v) => input::scan_line(line, v, &mode, None, &mut |line, event| {
+                        event_rows(&mut worker, "values", line, event, true, &mut emit)
+                    })?,
+                }
+            }
+            worker.tally.counters.lines += (n.min(start + VALUES_PER_TASK) - start) as u64;
+            Ok((rows, worker.tally))
+        })
+        .collect::<Result<_>>()?;
+    let mut all = Vec::with_capacity(n);
+    let mut total = Tally::new();
+    for (rows, tally) in parts {
+        all.extend(rows);
+        total.merge(&tally);
+    }
+    Ok((all, total.checked()?))
+}
+
+/// The row of a record with no place: its status and why, with the database network it
+/// fell in when there is one.
+fn unlocated_row(
+    ip: Option<String>,
+    network: Option<IpNetwork>,
+    status: Status,
     reason: &'static str,
-) -> Row<'a> {
-    Row {
+    line: u64,
+) -> LookupRow {
+    LookupRow {
         ip,
         country: None,
         latitude: None,
@@ -207,27 +351,20 @@ fn unlocated_row<'a>(
         network,
         status,
         reason: Some(reason),
+        line,
     }
 }
 
-/// The row of a record left out by `--family`.
-pub(super) fn excluded_row(ip: &str) -> Row<'_> {
-    unlocated_row(ip, None, "excluded", "family")
-}
-
-pub(super) fn found_row<'a>(
-    ip: &'a str,
-    place: &'a crate::locate::Place,
-    network: Option<String>,
-) -> Row<'a> {
-    Row {
-        ip,
-        country: place.country.as_ref().map(|c| c.as_str()),
+fn found_row(ip: String, place: &Place, network: Option<IpNetwork>, line: u64) -> LookupRow {
+    LookupRow {
+        ip: Some(ip),
+        country: place.country,
         latitude: place.lat,
         longitude: place.lon,
         accuracy_radius: place.accuracy_radius,
         network,
-        status: "found",
+        status: Status::Found,
         reason: None,
+        line,
     }
 }

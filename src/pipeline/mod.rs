@@ -4,11 +4,13 @@
 mod invalid;
 mod lookup;
 mod read;
+mod values;
 mod worker;
 
 pub use invalid::InvalidSink;
-pub use lookup::{LOOKUP_HEADER, RowFormat, lookup, lookup_text};
+pub use lookup::{LOOKUP_HEADER, LookupRow, RowFormat, Status, lookup, lookup_text, lookup_values};
 use read::{known_input_bytes, with_chunks};
+pub use values::Values;
 use worker::{RecordCounts, Worker, fold_table_counts};
 
 use crate::error::{Error, Result};
@@ -256,6 +258,21 @@ pub fn aggregate_whole_db(
 /// Items at least this many are worth the compiled IPv4 table (built or from the cache).
 const TABLE_ITEMS: usize = 200_000;
 
+/// The compiled IPv4 table for a run over `items` records in memory: when
+/// `options.lookup` asks for it, or (`Auto`) when there are many.
+fn table_for(atlas: &Atlas, items: usize, options: &RunOptions) -> Result<Option<Ipv4Table>> {
+    let wants_table = match options.lookup {
+        LookupStrategy::Tree => false,
+        LookupStrategy::Table => true,
+        LookupStrategy::Auto => items >= TABLE_ITEMS,
+    };
+    if wants_table && atlas.covers(Family::Ipv4) {
+        atlas.ipv4_table(options.cache_dir.as_deref(), &AtomicBool::new(false))
+    } else {
+        Ok(None)
+    }
+}
+
 /// Counts values already in memory on all pool threads, one worker per thread: `feed`
 /// hands one value to a worker. The compiled IPv4 table is used when `options.lookup`
 /// asks for it, or (`Auto`) when there are many values.
@@ -265,16 +282,7 @@ fn count_parallel<T: Sync>(
     options: &RunOptions,
     feed: impl Fn(&mut Worker<'_>, &T) -> Result<()> + Sync,
 ) -> Result<Tally> {
-    let wants_table = match options.lookup {
-        LookupStrategy::Tree => false,
-        LookupStrategy::Table => true,
-        LookupStrategy::Auto => values.len() >= TABLE_ITEMS,
-    };
-    let table = if wants_table && atlas.covers(Family::Ipv4) {
-        atlas.ipv4_table(options.cache_dir.as_deref(), &AtomicBool::new(false))?
-    } else {
-        None
-    };
+    let table = table_for(atlas, values.len(), options)?;
     let (mut total, counts) = values
         .par_chunks(4096)
         .try_fold(

@@ -127,27 +127,7 @@ impl<'a> Worker<'a> {
             &work.chunk,
             &self.options.mode,
             work.column,
-            |line, event| {
-                match event {
-                    Event::Skip => self.tally.counters.skipped += 1,
-                    Event::Item(item) => self.item(item)?,
-                    Event::Invalid(reason, text) => {
-                        if reason == input::InvalidReason::NotAnAddress
-                            && matches!(self.options.mode, InputMode::Lines)
-                            && let Some(d) = separated_address(text)
-                        {
-                            self.tally.separated_addresses[d] += 1;
-                        }
-                        let shown = self.invalid_record(name, line, reason, text)?;
-                        if let Some(w) = &mut rows {
-                            let record = [name, &line.to_string(), reason.name(), &shown];
-                            w.write_record(record)
-                                .map_err(|e| Error::output("--invalid-out", e.into()))?;
-                        }
-                    }
-                }
-                Ok(())
-            },
+            |line, event| self.event(name, line, event, rows.as_mut()),
         )?;
         self.tally.counters.lines += lines;
         if let (Some(sink), Some(w)) = (self.invalid, rows) {
@@ -155,6 +135,37 @@ impl<'a> Worker<'a> {
                 .into_inner()
                 .map_err(|e| Error::output("--invalid-out", e.into_error()))?;
             sink.submit(work.chunk.seq, bytes);
+        }
+        Ok(())
+    }
+
+    /// Counts one event of a line: a skipped line, a record, or an invalid record (written
+    /// to `rows` for the invalid-record sink, when there is one).
+    #[inline]
+    pub(super) fn event(
+        &mut self,
+        name: &str,
+        line: u64,
+        event: Event<'_>,
+        rows: Option<&mut csv::Writer<Vec<u8>>>,
+    ) -> Result<()> {
+        match event {
+            Event::Skip => self.tally.counters.skipped += 1,
+            Event::Item(item) => self.item(item)?,
+            Event::Invalid(reason, text) => {
+                if reason == input::InvalidReason::NotAnAddress
+                    && matches!(self.options.mode, InputMode::Lines)
+                    && let Some(d) = separated_address(text)
+                {
+                    self.tally.separated_addresses[d] += 1;
+                }
+                let shown = self.invalid_record(name, line, reason, text)?;
+                if let Some(w) = rows {
+                    let record = [name, &line.to_string(), reason.name(), &shown];
+                    w.write_record(record)
+                        .map_err(|e| Error::output("--invalid-out", e.into()))?;
+                }
+            }
         }
         Ok(())
     }

@@ -118,3 +118,60 @@ fn errors_have_kinds_a_caller_can_match() {
     assert_eq!(cell.kind(), ipatlas::ErrorKind::InvalidInput);
     assert!(!cell.to_string().contains("--"), "{cell}");
 }
+
+#[test]
+fn values_in_memory_count_and_look_up_like_lines_of_a_file() {
+    let (env, fx): (TestEnv, _) = fixture_env();
+    let mut text = synthetic_ips(5_000);
+    text.push_str("2a00::1\n2a01::/48\nbogus\n300.1.2.3\n10.0.0.1\n1.2.3.0/24\n::ffff:5.5.5.5\n");
+    env.write("ips.txt", &text);
+    let db = fx.nested.to_str().unwrap();
+    env.run(&["aggregate", "--db", db, "ips.txt", "--tally", "cli.json"])
+        .ok();
+    let (cli, _) = ipatlas::Tally::read(env.path("cli.json")).unwrap();
+    let cli_rows = env.run(&["lookup", "--db", db, "ips.txt", "--format", "jsonl"]);
+    let cli_rows = cli_rows.ok().stdout;
+
+    let atlas = Atlas::open(&[db], &OpenOptions::default()).unwrap();
+    let values: Vec<&str> = text.lines().collect();
+    for lookup in [LookupStrategy::Tree, LookupStrategy::Table] {
+        let options = RunOptions {
+            lookup,
+            ..RunOptions::default()
+        };
+        let tally = atlas.aggregate_values(&values[..], &options).unwrap();
+        assert_eq!(tally.counters, cli.counters, "{lookup:?}");
+        assert_eq!(places(&tally), places(&cli));
+    }
+    // The same rows, in the same order, as the lookup command writes.
+    let (rows, tally) =
+        ipatlas::pipeline::lookup_values(&atlas, &values[..], &RunOptions::default()).unwrap();
+    let ours: String = rows
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap() + "\n")
+        .collect();
+    assert_eq!(ours, cli_rows);
+    assert_eq!(places(&tally), places(&cli));
+    // Every value has a row (the prefix one per database network), in order.
+    let lines: Vec<u64> = rows.iter().map(|r| r.line).collect();
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(lines.last().copied(), Some(values.len() as u64));
+
+    // Nulls and blanks: counted as skipped, and each has a row saying so.
+    let with_nulls = [Some("5.5.5.5"), None, Some(""), Some("# note")];
+    let (rows, tally) =
+        ipatlas::pipeline::lookup_values(&atlas, &with_nulls[..], &RunOptions::default())
+            .unwrap();
+    let status: Vec<(&str, Option<&str>)> =
+        rows.iter().map(|r| (r.status.name(), r.reason)).collect();
+    assert_eq!(
+        status,
+        [
+            ("found", None),
+            ("skipped", Some("null")),
+            ("skipped", Some("blank")),
+            ("skipped", Some("blank"))
+        ]
+    );
+    assert_eq!((tally.counters.skipped, tally.counters.lines), (3, 4));
+}
