@@ -776,6 +776,34 @@ impl Tally {
         }
     }
 
+    /// The tally in a compact binary form (its tally file, deflated: about a tenth of
+    /// the JSON), for shuffles between processes; [`Tally::from_bytes`] reads it back
+    /// exactly.
+    #[must_use]
+    pub fn to_bytes(&self, databases: Vec<DatabaseInfo>) -> Vec<u8> {
+        let mut out =
+            flate2::write::DeflateEncoder::new(BYTES_MAGIC.to_vec(), flate2::Compression::fast());
+        // Writing into memory cannot fail.
+        let _ = serde_json::to_writer(&mut out, &self.to_file(databases));
+        out.finish().unwrap_or_default()
+    }
+
+    /// Reads what [`Tally::to_bytes`] wrote (or a tally file's JSON text).
+    pub fn from_bytes(bytes: &[u8]) -> Result<(Tally, Vec<DatabaseInfo>)> {
+        use std::io::Read;
+        let Some(deflated) = bytes.strip_prefix(BYTES_MAGIC) else {
+            return Tally::from_json("bytes", bytes);
+        };
+        let mut text = Vec::new();
+        flate2::read::DeflateDecoder::new(deflated)
+            .read_to_end(&mut text)
+            .map_err(|e| Error::Tally {
+                path: "bytes".into(),
+                message: format!("damaged tally bytes: {e}"),
+            })?;
+        Tally::from_json("bytes", &text)
+    }
+
     /// Reads a tally file's text. `path` is only for messages.
     pub fn from_json(path: &str, text: &[u8]) -> Result<(Tally, Vec<DatabaseInfo>)> {
         let bad = |message: String| Error::Tally {
@@ -884,6 +912,124 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// The first bytes of [`Tally::to_bytes`]'s form.
+const BYTES_MAGIC: &[u8] = b"IPATLAS-TALLY-DEFLATE\n";
+
+/// Adds tallies together as `ipatlas merge` does: exactly, naming every database once (in
+/// the order first met), and refusing tallies of other data than the first's unless mixed
+/// databases are allowed.
+///
+/// ```
+/// use ipatlas::locate::{Atlas, OpenOptions};
+/// use ipatlas::pipeline::RunOptions;
+/// use ipatlas::tally::{Merge, Unit};
+///
+/// let atlas = Atlas::open(&["embedded"], &OpenOptions::default())?;
+/// let a = atlas.aggregate_lines(["8.8.8.8"], &RunOptions::default())?;
+/// let b = atlas.aggregate_lines(["1.1.1.1"], &RunOptions::default())?;
+/// let mut merge = Merge::new(false);
+/// merge.add(&a, &atlas.infos()).unwrap();
+/// merge.add(&b, &atlas.infos()).unwrap();
+/// let (total, databases) = merge.finish()?;
+/// assert_eq!(total.located_unit(Unit::Addresses).found, 2);
+/// assert_eq!(databases.len(), 1);
+/// # Ok::<(), ipatlas::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct Merge {
+    tally: Tally,
+    databases: Vec<DatabaseInfo>,
+    first: Option<Vec<DatabaseInfo>>,
+    allow_mixed: bool,
+}
+
+/// A tally refused by [`Merge::add`]: made with other data than the first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MixedDatabases {
+    /// The first tally's databases, described (`GeoLite2-City built 2018-07-03`).
+    pub first: String,
+    /// This tally's databases, described.
+    pub this: String,
+}
+
+impl std::fmt::Display for MixedDatabases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "made with database {}, but the first tally was made with {}",
+            self.this, self.first
+        )
+    }
+}
+
+impl Merge {
+    /// An empty merge; `allow_mixed` lets tallies of different databases in (their counts
+    /// are then not comparable).
+    #[must_use]
+    pub fn new(allow_mixed: bool) -> Self {
+        Merge {
+            allow_mixed,
+            ..Merge::default()
+        }
+    }
+
+    /// Adds a tally made with `databases`.
+    pub fn add(
+        &mut self,
+        tally: &Tally,
+        databases: &[DatabaseInfo],
+    ) -> std::result::Result<(), MixedDatabases> {
+        match &self.first {
+            Some(first) if !same_data(first, databases) && !self.allow_mixed => {
+                return Err(MixedDatabases {
+                    first: describe(first),
+                    this: describe(databases),
+                });
+            }
+            Some(_) => {}
+            None => self.first = Some(databases.to_vec()),
+        }
+        // The merged tally names every database (and so credits every attribution).
+        for d in databases {
+            if !self
+                .databases
+                .iter()
+                .any(|k| same_data(std::slice::from_ref(k), std::slice::from_ref(d)))
+            {
+                self.databases.push(d.clone());
+            }
+        }
+        self.tally.merge(tally);
+        Ok(())
+    }
+
+    /// The sum and its databases, or the error naming the count that overflowed.
+    pub fn finish(self) -> Result<(Tally, Vec<DatabaseInfo>)> {
+        Ok((self.tally.checked()?, self.databases))
+    }
+}
+
+/// Two database descriptions name the same data when type, build and IP version agree
+/// (the path may differ between machines).
+fn same_data(a: &[DatabaseInfo], b: &[DatabaseInfo]) -> bool {
+    let key = |v: &[DatabaseInfo]| {
+        let mut k: Vec<(String, u64, u16)> = v
+            .iter()
+            .map(|d| (d.database_type.clone(), d.build_epoch, d.ip_version))
+            .collect();
+        k.sort();
+        k
+    };
+    key(a) == key(b)
+}
+
+fn describe(dbs: &[DatabaseInfo]) -> String {
+    dbs.iter()
+        .map(|d| format!("{} built {}", d.database_type, d.build_date))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -913,6 +1059,62 @@ mod tests {
         assert_eq!(odd.bounds(25, 51), (85.0, 177.0, 90.0, 180.0));
         assert!(CellGrid::new(0.001).is_err());
         assert!(CellGrid::new(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn bytes_round_trip_exactly_and_are_small() {
+        let mut t = Tally::new();
+        for i in 0..2000 {
+            let (lat, lon) = (f64::from(i % 170) - 84.9, f64::from(i) * 0.17 - 179.9);
+            let s = t.slot(place("US", lat, lon));
+            t.add(s, Column::Ipv4, u128::from(i as u32) * 7 + 1);
+            t.add(s, Column::Subnets64, u128::MAX / 3);
+        }
+        t.counters.lines = 99;
+        let info = |kind: &str| DatabaseInfo {
+            path: "x.mmdb".into(),
+            database_type: kind.into(),
+            build_epoch: 1,
+            build_date: "1970-01-01".into(),
+            ip_version: 6,
+            schema: "nested".into(),
+            attribution: None,
+            date_from: None,
+        };
+        let bytes = t.to_bytes(vec![info("A")]);
+        let mut json = Vec::new();
+        t.write(vec![info("A")], &mut json).unwrap();
+        assert!(
+            bytes.len() * 3 < json.len(),
+            "{} vs {}",
+            bytes.len(),
+            json.len()
+        );
+        let (back, dbs) = Tally::from_bytes(&bytes).unwrap();
+        let mut again = Vec::new();
+        back.write(dbs.clone(), &mut again).unwrap();
+        assert_eq!(again, json);
+        // The JSON text reads too; damage is an error, never a panic.
+        assert_eq!(Tally::from_bytes(&json).unwrap().0.counters, t.counters);
+        let cut = &bytes[..bytes.len() / 2];
+        assert_eq!(
+            Tally::from_bytes(cut).unwrap_err().kind(),
+            crate::ErrorKind::Tally
+        );
+
+        // Merging: exact, and other data refused unless allowed.
+        let mut m = Merge::new(false);
+        m.add(&t, &dbs).unwrap();
+        m.add(&back, &dbs).unwrap();
+        let err = m.add(&t, &[info("B")]).unwrap_err();
+        assert_eq!(err.first, "A built 1970-01-01");
+        let (sum, names) = m.finish().unwrap();
+        assert_eq!(sum.counters.lines, 198);
+        assert_eq!(names.len(), 1);
+        let mut mixed = Merge::new(true);
+        mixed.add(&t, &dbs).unwrap();
+        mixed.add(&t, &[info("B")]).unwrap();
+        assert_eq!(mixed.finish().unwrap().1.len(), 2);
     }
 
     #[test]

@@ -102,16 +102,10 @@ impl MapArgs {
     /// The map options, and a warning for each flag that cannot act on this map.
     fn options(&self, tally: &Tally) -> Result<(MapOptions, Vec<String>, Option<String>)> {
         let choice = super::choose_unit(tally, self.unit, "map");
-        let has_coords = tally.located_unit(choice.unit).with_coords > 0;
-        let mode = match self.mode {
-            Some(mode) => mode,
-            // --per-capita is a choropleth by nature.
-            None if self.per_capita => Mode::Choropleth,
-            None if has_coords => Mode::Points,
-            None => Mode::Choropleth,
-        };
+        let mode = self
+            .mode
+            .unwrap_or_else(|| Mode::default_for(tally, choice.unit, self.per_capita));
         let h3_res = self.h3_res.unwrap_or(3);
-        ipatlas::tally::h3_resolution(h3_res)?;
         let mode_name = match mode {
             Mode::Points => "points",
             Mode::Cells => "cells",
@@ -136,41 +130,27 @@ impl MapArgs {
         if self.h3_res.is_some() && mode != Mode::Hex {
             unused("--h3-res", "hex");
         }
-        if !(self.blur.is_finite() && (0.0..=100.0).contains(&self.blur)) {
-            return Err(Error::Usage(format!(
-                "--blur must be 0 to 100 pixels, got {:?}",
-                self.blur
-            )));
-        }
-        if self.spread > 50 {
-            return Err(Error::Usage(format!(
-                "--spread must be at most 50 pixels, got {}",
-                self.spread
-            )));
-        }
-        Ok((
-            MapOptions {
-                projection: self.projection,
-                width: self.width,
-                bbox: self.bbox.as_deref().map(Bbox::parse).transpose()?,
-                mode,
-                scale: self.scale,
-                colormap: self.colormap,
-                style: self.style,
-                title: self.title.clone(),
-                legend: !self.no_legend,
-                cell: self.cell.deg(),
-                spread: self.spread,
-                blur: self.blur,
-                per_capita: self.per_capita,
-                drop_coarse_km: self.drop_coarse.then_some(self.coarse_km),
-                graticule: self.graticule,
-                h3_res,
-                unit: choice.unit,
-            },
-            warnings,
-            choice.note,
-        ))
+        let options = MapOptions {
+            projection: self.projection,
+            width: self.width,
+            bbox: self.bbox.as_deref().map(Bbox::parse).transpose()?,
+            mode,
+            scale: self.scale,
+            colormap: self.colormap,
+            style: self.style,
+            title: self.title.clone(),
+            legend: !self.no_legend,
+            cell: self.cell.deg(),
+            spread: self.spread,
+            blur: self.blur,
+            per_capita: self.per_capita,
+            drop_coarse_km: self.drop_coarse.then_some(self.coarse_km),
+            graticule: self.graticule,
+            h3_res,
+            unit: choice.unit,
+        };
+        options.validate()?;
+        Ok((options, warnings, choice.note))
     }
 
     fn basemap(&self, region: bool) -> Result<Basemap> {

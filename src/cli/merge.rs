@@ -2,8 +2,7 @@
 
 use clap::Args;
 use ipatlas::error::{Error, Result};
-use ipatlas::locate::DatabaseInfo;
-use ipatlas::tally::Tally;
+use ipatlas::tally::{Merge, Tally};
 
 /// `merge` arguments.
 #[derive(Args, Debug)]
@@ -19,67 +18,26 @@ pub struct MergeArgs {
     allow_mixed_databases: bool,
 }
 
-/// Two database descriptions name the same data when type, build and IP version agree
-/// (the path may differ between machines).
-fn same_data(a: &[DatabaseInfo], b: &[DatabaseInfo]) -> bool {
-    let key = |v: &[DatabaseInfo]| {
-        let mut k: Vec<(String, u64, u16)> = v
-            .iter()
-            .map(|d| (d.database_type.clone(), d.build_epoch, d.ip_version))
-            .collect();
-        k.sort();
-        k
-    };
-    key(a) == key(b)
-}
-
 pub(super) fn run(args: &MergeArgs) -> Result<()> {
     let mut paths = super::guard::Paths::default();
     for t in &args.tallies {
         paths.input("TALLY", t);
     }
     let mut outputs = paths.output("-o", &args.output).check()?;
-    let mut merged = Tally::new();
-    let mut first: Option<Vec<DatabaseInfo>> = None;
-    let mut databases: Vec<DatabaseInfo> = Vec::new();
+    let mut merge = Merge::new(args.allow_mixed_databases);
     for file in &args.tallies {
-        let path = &file.to_string_lossy().into_owned();
         let (tally, dbs) = Tally::read(file)?;
-        match &first {
-            Some(first) if !same_data(first, &dbs) && !args.allow_mixed_databases => {
-                return Err(Error::Tally {
-                    path: path.clone(),
-                    message: format!(
-                        "made with database {}, but {} was made with {}; pass --allow-mixed-databases to merge anyway",
-                        describe(&dbs),
-                        args.tallies[0].to_string_lossy(),
-                        describe(first)
-                    ),
-                });
-            }
-            Some(_) => {}
-            None => first = Some(dbs.clone()),
-        }
-        // The merged tally names every database (and so credits every attribution), in
-        // the order first met.
-        for d in dbs {
-            if !databases
-                .iter()
-                .any(|k| same_data(std::slice::from_ref(k), std::slice::from_ref(&d)))
-            {
-                databases.push(d);
-            }
-        }
-        merged.merge(&tally);
+        merge.add(&tally, &dbs).map_err(|mixed| Error::Tally {
+            path: file.to_string_lossy().into_owned(),
+            message: format!(
+                "made with database {}, but {} was made with {}; pass --allow-mixed-databases to merge anyway",
+                mixed.this,
+                args.tallies[0].to_string_lossy(),
+                mixed.first
+            ),
+        })?;
     }
-    let merged = merged.checked()?;
+    let (merged, databases) = merge.finish()?;
     outputs.write(&args.output, |w| merged.write(databases, w));
     outputs.commit()
-}
-
-fn describe(dbs: &[DatabaseInfo]) -> String {
-    dbs.iter()
-        .map(|d| format!("{} built {}", d.database_type, d.build_date))
-        .collect::<Vec<_>>()
-        .join(" + ")
 }

@@ -417,11 +417,7 @@ pub(crate) fn choose_unit(
             }
         }
         None => {
-            let unit = Unit::ALL
-                .into_iter()
-                .find(|u| found(*u) > 0)
-                .or_else(|| tally.units().first().copied())
-                .unwrap_or(Unit::Addresses);
+            let unit = Unit::default_for(tally);
             let other = Unit::ALL.into_iter().find(|u| *u != unit && found(*u) > 0);
             let note = other.map(|o| {
                 format!(

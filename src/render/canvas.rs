@@ -46,12 +46,7 @@ pub(super) struct Layout {
 impl Layout {
     /// Lays out a map of `opts.bbox` (or the world) `opts.width` pixels wide.
     pub(super) fn new(proj: &Projection, opts: &MapOptions) -> Result<Self> {
-        if !(64..=16_384).contains(&opts.width) {
-            return Err(Error::Option {
-                name: "width",
-                message: format!("must be 64 to 16384 pixels, got {}", opts.width),
-            });
-        }
+        opts.validate()?;
         let region = opts.bbox.unwrap_or(Bbox::WORLD);
         let (mut x0, mut y0, mut x1, mut y1) = proj.extent(region);
         if opts.bbox.is_none() {

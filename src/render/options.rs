@@ -2,7 +2,8 @@
 
 use super::projection::{Bbox, ProjectionKind};
 use super::scale::ScaleKind;
-use crate::tally::Unit;
+use crate::error::{Error, Result};
+use crate::tally::{CellGrid, Tally, Unit};
 
 /// What the heat layer shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,6 +130,60 @@ impl Default for MapOptions {
             graticule: false,
             h3_res: 3,
             unit: Unit::Addresses,
+        }
+    }
+}
+
+impl MapOptions {
+    /// Checks the options a map cannot be drawn with: width, blur, spread, cell size, H3
+    /// resolution. [`crate::render::render`] checks them too; callers may check first.
+    pub fn validate(&self) -> Result<()> {
+        if !(64..=16_384).contains(&self.width) {
+            return Err(Error::Option {
+                name: "width",
+                message: format!("must be 64 to 16384 pixels, got {}", self.width),
+            });
+        }
+        if !(self.blur.is_finite() && (0.0..=100.0).contains(&self.blur)) {
+            return Err(Error::Option {
+                name: "blur",
+                message: format!("must be 0 to 100 pixels, got {:?}", self.blur),
+            });
+        }
+        if self.spread > 50 {
+            return Err(Error::Option {
+                name: "spread",
+                message: format!("must be at most 50 pixels, got {}", self.spread),
+            });
+        }
+        CellGrid::new(self.cell)?;
+        crate::tally::h3_resolution(self.h3_res)?;
+        Ok(())
+    }
+}
+
+impl Unit {
+    /// The unit a map or layer of `tally` shows when none is asked for: addresses when any
+    /// were located, else /64 subnets when any were, else what the tally counted.
+    #[must_use]
+    pub fn default_for(tally: &Tally) -> Unit {
+        Unit::ALL
+            .into_iter()
+            .find(|u| tally.located_unit(*u).found > 0)
+            .or_else(|| tally.units().first().copied())
+            .unwrap_or(Unit::Addresses)
+    }
+}
+
+impl Mode {
+    /// The heat layer a map of `tally` in `unit` gets when none is asked for: a choropleth
+    /// per capita or without coordinates, else points.
+    #[must_use]
+    pub fn default_for(tally: &Tally, unit: Unit, per_capita: bool) -> Mode {
+        if per_capita || tally.located_unit(unit).with_coords == 0 {
+            Mode::Choropleth
+        } else {
+            Mode::Points
         }
     }
 }

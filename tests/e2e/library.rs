@@ -160,8 +160,7 @@ fn values_in_memory_count_and_look_up_like_lines_of_a_file() {
     // Nulls and blanks: counted as skipped, and each has a row saying so.
     let with_nulls = [Some("5.5.5.5"), None, Some(""), Some("# note")];
     let (rows, tally) =
-        ipatlas::pipeline::lookup_values(&atlas, &with_nulls[..], &RunOptions::default())
-            .unwrap();
+        ipatlas::pipeline::lookup_values(&atlas, &with_nulls[..], &RunOptions::default()).unwrap();
     let status: Vec<(&str, Option<&str>)> =
         rows.iter().map(|r| (r.status.name(), r.reason)).collect();
     assert_eq!(
