@@ -141,6 +141,8 @@ pub struct Atlas {
     decoded: Mutex<FxHashMap<RecordKey, Place>>,
     decode_count: AtomicU64,
     table_source: std::sync::OnceLock<TableSource>,
+    /// The compiled IPv4 table, once loaded or built: later runs of this atlas share it.
+    table: std::sync::OnceLock<std::sync::Arc<Ipv4Table>>,
     observer: crate::observe::Observers,
     csv_problems: Vec<String>,
 }
@@ -194,6 +196,7 @@ impl Atlas {
             decoded: Mutex::new(FxHashMap::default()),
             decode_count: AtomicU64::new(0),
             table_source: std::sync::OnceLock::new(),
+            table: std::sync::OnceLock::new(),
             observer: crate::observe::Observers::default(),
             csv_problems: Vec::new(),
         })
@@ -329,10 +332,13 @@ impl Atlas {
         &self,
         cache_dir: Option<&std::path::Path>,
         cancel: &std::sync::atomic::AtomicBool,
-    ) -> Result<Option<Ipv4Table>> {
+    ) -> Result<Option<std::sync::Arc<Ipv4Table>>> {
         let (Some(db_index), Some(key)) = (self.route_v4, self.table_key()) else {
             return Ok(None);
         };
+        if let Some(table) = self.table.get() {
+            return Ok(Some(table.clone()));
+        }
         let mut store = cache_dir;
         if let Some(dir) = cache_dir {
             let loaded = cache::load(dir, key, db_index).map(|r| {
@@ -346,7 +352,7 @@ impl Atlas {
             match loaded {
                 Some(Ok(table)) => {
                     let _ = self.table_source.set(TableSource::Cache);
-                    return Ok(Some(table));
+                    return Ok(Some(self.table.get_or_init(|| table.into()).clone()));
                 }
                 // A table from another version: rebuilt and replaced, as after any upgrade.
                 Some(Err(cache::Refused::Unsound(why))) if why == cache::STALE => {}
@@ -378,7 +384,7 @@ impl Atlas {
         if let Some(dir) = store {
             let _ = cache::store(dir, key, &table);
         }
-        Ok(Some(table))
+        Ok(Some(self.table.get_or_init(|| table.into()).clone()))
     }
 
     /// The cache key of the IPv4 table: the database's bytes and everything its places

@@ -94,7 +94,7 @@ pub fn aggregate(
     options: &RunOptions,
     invalid: Option<&InvalidSink>,
 ) -> Result<Tally> {
-    let table: OnceLock<Ipv4Table> = OnceLock::new();
+    let table: OnceLock<std::sync::Arc<Ipv4Table>> = OnceLock::new();
     let cancel = AtomicBool::new(false);
     // By input size: small regular files never pay for the table; large ones build it
     // first (it pays for itself many times over); unknown sizes (stdin, pipes) and the
@@ -132,7 +132,7 @@ pub fn aggregate(
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .recv();
                     let Ok(work) = next else { break };
-                    if let Err(e) = worker.chunk(&work, table.get()) {
+                    if let Err(e) = worker.chunk(&work, table.get().map(|t| &**t)) {
                         failed.store(true, Ordering::Relaxed);
                         return Err(e);
                     }
@@ -260,7 +260,11 @@ const TABLE_ITEMS: usize = 200_000;
 
 /// The compiled IPv4 table for a run over `items` records in memory: when
 /// `options.lookup` asks for it, or (`Auto`) when there are many.
-fn table_for(atlas: &Atlas, items: usize, options: &RunOptions) -> Result<Option<Ipv4Table>> {
+fn table_for(
+    atlas: &Atlas,
+    items: usize,
+    options: &RunOptions,
+) -> Result<Option<std::sync::Arc<Ipv4Table>>> {
     let wants_table = match options.lookup {
         LookupStrategy::Tree => false,
         LookupStrategy::Table => true,
@@ -286,7 +290,7 @@ fn count_parallel<T: Sync>(
     let (mut total, counts) = values
         .par_chunks(4096)
         .try_fold(
-            || Worker::new(atlas, options, &[], None).with_table(table.as_ref()),
+            || Worker::new(atlas, options, &[], None).with_table(table.as_deref()),
             |mut w, chunk| {
                 for v in chunk {
                     feed(&mut w, v)?;

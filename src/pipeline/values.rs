@@ -90,7 +90,7 @@ impl Atlas {
         let (mut total, counts) = (0..n.div_ceil(VALUES_PER_TASK))
             .into_par_iter()
             .try_fold(
-                || Worker::new(self, options, &[], None).with_table(table.as_ref()),
+                || Worker::new(self, options, &[], None).with_table(table.as_deref()),
                 |mut w, part| {
                     let start = part * VALUES_PER_TASK;
                     for i in start..n.min(start + VALUES_PER_TASK) {
