@@ -208,12 +208,20 @@ class Database:
         return table, index.column(0).combine_chunks()
 
     def aggregate(
-        self, ips: Any, *, family: Optional[str] = None, extract: bool = False
+        self,
+        ips: Any,
+        *,
+        family: Optional[str] = None,
+        extract: bool = False,
+        lookup: str = "auto",
     ) -> "Tally":
         """Counts the addresses (and CIDR prefixes) into a :class:`Tally`. ``family``:
         ``"ipv4"`` or ``"ipv6"`` counts one family only; ``extract`` finds every address
-        anywhere in each value (log lines)."""
-        return Tally(self._native.aggregate(_arrow(ips), family, extract))
+        anywhere in each value (log lines). ``lookup``: ``"table"`` compiles the IPv4
+        table first (about a second, once per process; worth it for many calls or many
+        addresses), ``"tree"`` never does, ``"auto"`` uses it for large inputs or once
+        compiled."""
+        return Tally(self._native.aggregate(_arrow(ips), family, extract, lookup))
 
     def __reduce__(self):
         return (_reopen, (self._paths, self.checksum, self._cache_dir))

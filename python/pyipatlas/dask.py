@@ -52,7 +52,9 @@ def _values(part):
 
 def _tally_part(part, paths, family, extract) -> bytes:
     db = Database.cached(paths)
-    return db.aggregate(_values(part), family=family, extract=extract).to_bytes()
+    # The compiled table: built once per worker process, then every partition uses it.
+    counted = db.aggregate(_values(part), family=family, extract=extract, lookup="table")
+    return counted.to_bytes()
 
 
 def _merge(*parts: bytes) -> bytes:

@@ -22,6 +22,9 @@ from . import Database, Tally
 
 __all__ = ["tally", "lookup", "LOOKUP_COLUMNS"]
 
+#: Rows counted per call into the engine.
+BATCH_ROWS = 1_000_000
+
 #: The lookup columns and their Spark SQL types.
 LOOKUP_COLUMNS = [
     ("ip", "string"),
@@ -92,13 +95,26 @@ def tally(
     def per_partition(batches):
         db = _open(refs)
         parts = []
-        for batch in batches:
-            values = batch.column(0)
+        pending, rows = [], 0
+
+        def count():
+            values = pa.chunked_array(pending) if pending else pa.array([], pa.string())
             if pa.types.is_integer(values.type) and values.type != pa.uint32():
                 values = values.cast(pa.uint32())
-            parts.append(db.aggregate(values, family=family, extract=extract))
-        if not parts:
-            parts.append(db.aggregate(pa.array([], pa.string())))
+            # The compiled table: built once per executor process, then every batch
+            # resolves through it.
+            parts.append(db.aggregate(values, family=family, extract=extract, lookup="table"))
+
+        # Arrow batches (10,000 rows by default) are counted a million rows at a time:
+        # one call into the engine, all its threads, per million.
+        for batch in batches:
+            pending.append(batch.column(0))
+            rows += batch.num_rows
+            if rows >= BATCH_ROWS:
+                count()
+                pending, rows = [], 0
+        if pending or not parts:
+            count()
         merged = Tally.merge_all(parts)
         yield pa.RecordBatch.from_arrays([pa.array([merged.to_bytes()], pa.binary())], ["tally"])
 

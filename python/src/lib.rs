@@ -11,7 +11,7 @@ use arrow_schema::{DataType, Field, Schema};
 use ipatlas::input::InputMode;
 use ipatlas::locate::{Atlas, DatabaseInfo, OpenOptions};
 use ipatlas::outputs::features::Layer;
-use ipatlas::pipeline::{Families, LookupRow, RunOptions, Values, lookup_values};
+use ipatlas::pipeline::{Families, LookupRow, LookupStrategy, RunOptions, Values, lookup_values};
 use ipatlas::render::{Bbox, Colormap, MapOptions, Mode, ProjectionKind, ScaleKind, Style};
 use ipatlas::tally::{CellGrid, Merge, Tally, Unit};
 use ipatlas::{Error, ErrorKind};
@@ -247,15 +247,25 @@ impl NativeDatabase {
 
     /// Counts an Arrow array or chunked array of addresses (strings: one record per value;
     /// or uint32 IPv4 integers), with the GIL released.
-    #[pyo3(signature = (values, family=None, extract=false))]
+    #[pyo3(signature = (values, family=None, extract=false, lookup="auto"))]
     fn aggregate(
         &self,
         py: Python<'_>,
         values: AnyArray,
         family: Option<&str>,
         extract: bool,
+        lookup: &str,
     ) -> PyResult<NativeTally> {
-        let options = self.options(family, extract)?;
+        let mut options = self.options(family, extract)?;
+        options.lookup = choice(
+            "lookup",
+            lookup,
+            &[
+                ("auto", LookupStrategy::Auto),
+                ("table", LookupStrategy::Table),
+                ("tree", LookupStrategy::Tree),
+            ],
+        )?;
         let (arrays, _) = values.into_chunked_array()?.into_inner();
         let atlas = &self.atlas;
         let tally = if let Some(ints) = uint32_chunks(&arrays) {
@@ -488,11 +498,7 @@ impl NativeTally {
     /// Weight per H3 cell in one unit: `(cell, lat, lon, count, share)` in index order, the
     /// centre's coordinates and the share as the hex GeoJSON layer gives it.
     #[pyo3(signature = (res=3, unit=None))]
-    fn hex_cells(
-        &self,
-        res: u8,
-        unit: Option<&str>,
-    ) -> PyResult<(Vec<HexRow>, &'static str)> {
+    fn hex_cells(&self, res: u8, unit: Option<&str>) -> PyResult<(Vec<HexRow>, &'static str)> {
         let resolution = ipatlas::tally::h3_resolution(res).map_err(py_err)?;
         let u = self::unit(unit, &self.tally)?;
         let found = self.tally.located_unit(u).found;

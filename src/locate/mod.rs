@@ -312,6 +312,13 @@ impl Atlas {
         }
     }
 
+    /// True once the compiled IPv4 table has been loaded or built: later runs of this
+    /// atlas use it at no cost.
+    #[must_use]
+    pub fn holds_ipv4_table(&self) -> bool {
+        self.table.get().is_some()
+    }
+
     /// How many records have been decoded so far (each distinct record once per run).
     #[must_use]
     pub fn decoded_records(&self) -> u64 {

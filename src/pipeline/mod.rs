@@ -260,7 +260,7 @@ const TABLE_ITEMS: usize = 200_000;
 
 /// The compiled IPv4 table for a run over `items` records in memory: when
 /// `options.lookup` asks for it, or (`Auto`) when there are many.
-fn table_for(
+pub(super) fn table_for(
     atlas: &Atlas,
     items: usize,
     options: &RunOptions,
@@ -268,7 +268,9 @@ fn table_for(
     let wants_table = match options.lookup {
         LookupStrategy::Tree => false,
         LookupStrategy::Table => true,
-        LookupStrategy::Auto => items >= TABLE_ITEMS,
+        // Many records, or a table this atlas already holds (a process that counts
+        // batch after batch: Spark and Dask workers).
+        LookupStrategy::Auto => items >= TABLE_ITEMS || atlas.holds_ipv4_table(),
     };
     if wants_table && atlas.covers(Family::Ipv4) {
         atlas.ipv4_table(options.cache_dir.as_deref(), &AtomicBool::new(false))
@@ -277,23 +279,25 @@ fn table_for(
     }
 }
 
-/// Counts values already in memory on all pool threads, one worker per thread: `feed`
-/// hands one value to a worker. The compiled IPv4 table is used when `options.lookup`
-/// asks for it, or (`Auto`) when there are many values.
-fn count_parallel<T: Sync>(
+/// Counts records already in memory on all pool threads, one worker per thread, in tasks
+/// of [`values::VALUES_PER_TASK`] records: `feed` hands record `i` (of `len`) to a worker.
+/// The compiled IPv4 table is used when `options.lookup` asks for it, or (`Auto`) when
+/// there are many records.
+fn count_parallel(
     atlas: &Atlas,
-    values: &[T],
+    len: usize,
     options: &RunOptions,
-    feed: impl Fn(&mut Worker<'_>, &T) -> Result<()> + Sync,
+    feed: impl Fn(&mut Worker<'_>, usize) -> Result<()> + Sync,
 ) -> Result<Tally> {
-    let table = table_for(atlas, values.len(), options)?;
-    let (mut total, counts) = values
-        .par_chunks(4096)
+    let table = table_for(atlas, len, options)?;
+    let per_task = values::VALUES_PER_TASK;
+    let (mut total, counts) = (0..len.div_ceil(per_task))
+        .into_par_iter()
         .try_fold(
             || Worker::new(atlas, options, &[], None).with_table(table.as_deref()),
-            |mut w, chunk| {
-                for v in chunk {
-                    feed(&mut w, v)?;
+            |mut w, task| {
+                for i in task * per_task..len.min((task + 1) * per_task) {
+                    feed(&mut w, i)?;
                 }
                 Ok::<_, Error>(w)
             },
@@ -310,7 +314,7 @@ fn count_parallel<T: Sync>(
     if let Some(t) = &table {
         fold_table_counts(&mut total, t, &counts);
     }
-    total.counters.lines += values.len() as u64;
+    total.counters.lines += len as u64;
     total.checked()
 }
 
@@ -330,7 +334,10 @@ impl Atlas {
     /// # Ok::<(), ipatlas::Error>(())
     /// ```
     pub fn aggregate_items(&self, items: &[Item], options: &RunOptions) -> Result<Tally> {
-        count_parallel(self, items, options, |w, item| w.item(*item))
+        count_parallel(self, items.len(), options, |w, i| match items.get(i) {
+            Some(item) => w.item(*item),
+            None => Ok(()),
+        })
     }
 
     /// Counts IPv4 addresses given as integers (`u32`, as in numpy arrays of addresses),
@@ -347,8 +354,9 @@ impl Atlas {
     /// # Ok::<(), ipatlas::Error>(())
     /// ```
     pub fn aggregate_ipv4(&self, ips: &[u32], options: &RunOptions) -> Result<Tally> {
-        count_parallel(self, ips, options, |w, ip| {
-            w.item(Item::Addr(std::net::IpAddr::V4((*ip).into())))
+        count_parallel(self, ips.len(), options, |w, i| match ips.get(i) {
+            Some(ip) => w.item(Item::Addr(std::net::IpAddr::V4((*ip).into()))),
+            None => Ok(()),
         })
     }
 

@@ -3,12 +3,10 @@
 //! up by [`super::lookup_values`]. The Python bindings call these.
 
 use super::RunOptions;
-use super::worker::Worker;
 use crate::error::Result;
 use crate::input::{self, InputMode};
 use crate::locate::Atlas;
 use crate::tally::Tally;
-use rayon::prelude::*;
 
 /// Values indexed from 0, each one record (or, in [`InputMode::Extract`], a text to find
 /// addresses in); `None` is a null (counted as skipped, like a blank line).
@@ -85,39 +83,17 @@ impl Atlas {
         options: &RunOptions,
     ) -> Result<Tally> {
         let mode = value_mode(&options.mode);
-        let n = values.len();
-        let table = super::table_for(self, n, options)?;
-        let (mut total, counts) = (0..n.div_ceil(VALUES_PER_TASK))
-            .into_par_iter()
-            .try_fold(
-                || Worker::new(self, options, &[], None).with_table(table.as_deref()),
-                |mut w, part| {
-                    let start = part * VALUES_PER_TASK;
-                    for i in start..n.min(start + VALUES_PER_TASK) {
-                        let line = i as u64 + 1;
-                        match values.value(i) {
-                            None => w.tally.counters.skipped += 1,
-                            Some(v) => input::scan_line(line, v, &mode, None, &mut |line, e| {
-                                w.event("values", line, e, None)
-                            })?,
-                        }
-                    }
-                    Ok::<_, crate::Error>(w)
-                },
-            )
-            .map(|w| w.map(Worker::finish))
-            .try_reduce(
-                || (Tally::new(), super::worker::RecordCounts::default()),
-                |(mut ta, mut ca), (tb, cb)| {
-                    ta.merge(&tb);
-                    ca.merge(cb);
-                    Ok((ta, ca))
-                },
-            )?;
-        if let Some(t) = &table {
-            super::worker::fold_table_counts(&mut total, t, &counts);
-        }
-        total.counters.lines += n as u64;
-        total.checked()
+        super::count_parallel(self, values.len(), options, |w, i| {
+            let line = i as u64 + 1;
+            match values.value(i) {
+                None => {
+                    w.tally.counters.skipped += 1;
+                    Ok(())
+                }
+                Some(v) => input::scan_line(line, v, &mode, None, &mut |line, e| {
+                    w.event("values", line, e, None)
+                }),
+            }
+        })
     }
 }

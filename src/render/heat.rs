@@ -5,13 +5,13 @@ use super::MapReport;
 use super::canvas::{Frame, Layout, paint, ring_path};
 use super::options::{MapOptions, Mode};
 use super::palette::Palette;
-use super::projection::{Bbox, Projection};
+use super::projection::Projection;
 use super::scale::ColorScale;
 use crate::basemap::{Basemap, Country};
 use crate::error::Result;
 use crate::geometry::{Ring, cell_ring, hex_rings};
 use crate::locate::CountryCode;
-use crate::tally::{CellGrid, Tally, Unit, h3_resolution};
+use crate::tally::{CellGrid, Tally, h3_resolution};
 use std::collections::{HashMap, HashSet};
 use tiny_skia::{FillRule, Mask, Pixmap, Transform};
 
@@ -26,38 +26,35 @@ pub(super) struct Canvas<'a> {
     pub(super) coarse_km: u32,
 }
 
-/// The places the map draws: coordinates inside the map's area and weight in the map's
-/// unit, minus coarse ones when they are dropped. What is left out is counted in the
-/// report, and what is kept in `report.drawn`.
-fn drawable(
-    tally: &Tally,
-    region: Bbox,
-    coarse_km: u32,
-    unit: Unit,
-    report: &mut MapReport,
-) -> Tally {
-    tally.filtered(|place, w| {
-        let n = unit.of(w);
-        if n == 0 {
-            return false;
-        }
-        let Some((lat, lon)) = place.coords() else {
-            report.no_coordinates = report.no_coordinates.saturating_add(n);
-            return false;
-        };
-        if !region.contains(lon, lat) {
-            report.outside = report.outside.saturating_add(n);
-            return false;
-        }
-        if place.accuracy_radius.is_some_and(|r| r >= coarse_km) {
-            report.coarse = report.coarse.saturating_add(n);
-            if report.coarse_dropped {
+impl Canvas<'_> {
+    /// The places the map draws: coordinates inside the map's area and weight in the
+    /// map's unit, minus coarse ones when they are dropped. What is left out is counted
+    /// in the report, and what is kept in `report.drawn`.
+    fn drawable(&self, tally: &Tally, report: &mut MapReport) -> Tally {
+        let (region, unit, coarse_km) = (self.layout.region, self.opts.unit, self.coarse_km);
+        tally.filtered(|place, w| {
+            let n = unit.of(w);
+            if n == 0 {
                 return false;
             }
-        }
-        report.drawn = report.drawn.saturating_add(n);
-        true
-    })
+            let Some((lat, lon)) = place.coords() else {
+                report.no_coordinates = report.no_coordinates.saturating_add(n);
+                return false;
+            };
+            if !region.contains(lon, lat) {
+                report.outside = report.outside.saturating_add(n);
+                return false;
+            }
+            if place.accuracy_radius.is_some_and(|r| r >= coarse_km) {
+                report.coarse = report.coarse.saturating_add(n);
+                if report.coarse_dropped {
+                    return false;
+                }
+            }
+            report.drawn = report.drawn.saturating_add(n);
+            true
+        })
+    }
 }
 
 /// Every drawn place's count in the pixel it projects to, spread and blurred.
@@ -67,17 +64,17 @@ pub(super) fn draw_points(
     canvas: Canvas<'_>,
     report: &mut MapReport,
 ) -> ColorScale {
+    let drawn = canvas.drawable(tally, report);
     let Canvas {
         proj,
         layout,
         pal,
         opts,
-        coarse_km,
+        ..
     } = canvas;
     let frame: &Frame = &layout.frame;
     let (w, h) = (frame.width as usize, frame.height as usize);
     let mut grid = vec![0f64; w * h];
-    let drawn = drawable(tally, layout.region, coarse_km, opts.unit, report);
     for (place, weights) in drawn.places() {
         let Some((lat, lon)) = place.coords() else {
             continue;
@@ -130,14 +127,14 @@ pub(super) fn draw_cells(
     clip: Option<&Mask>,
     report: &mut MapReport,
 ) -> Result<ColorScale> {
+    let drawn = canvas.drawable(tally, report);
     let Canvas {
         proj,
         layout,
         pal,
         opts,
-        coarse_km,
+        ..
     } = canvas;
-    let drawn = drawable(tally, layout.region, coarse_km, opts.unit, report);
     let bins: Vec<(Vec<Ring>, u128)> = if opts.mode == Mode::Hex {
         let res = h3_resolution(opts.h3_res)?;
         drawn
