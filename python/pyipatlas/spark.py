@@ -22,6 +22,10 @@ from . import Database, Tally
 
 __all__ = ["tally", "lookup", "LOOKUP_COLUMNS"]
 
+#: Up to this many partitions, their tallies are added on the driver; above, in a tree
+#: on the executors (``treeReduce``).
+DRIVER_MERGE = 64
+
 #: Rows counted per call into the engine.
 BATCH_ROWS = 1_000_000
 
@@ -87,8 +91,9 @@ def tally(
     depth: int = 2,
 ) -> Tally:
     """Counts the addresses in ``df[column]`` (strings, or IPv4 as integers) into one
-    :class:`~pyipatlas.Tally`: a tally per partition on the executors, merged in a tree
-    (``depth`` levels) of byte tallies."""
+    :class:`~pyipatlas.Tally`: a tally per partition on the executors, sent as bytes and
+    added on the driver (up to :data:`DRIVER_MERGE` partitions) or in a tree on the
+    executors (``depth`` levels of ``treeReduce``)."""
     _column_type(df, column)
     refs = _ship(df.sparkSession, db_path)
 
@@ -121,9 +126,17 @@ def tally(
     def add(a: bytes, b: bytes) -> bytes:
         return (Tally.from_bytes(a) + Tally.from_bytes(b)).to_bytes()
 
-    parts = df.select(column).mapInArrow(per_partition, "tally binary").rdd.map(lambda r: r[0])
-    if parts.getNumPartitions() == 0:
+    tallies = df.select(column).mapInArrow(per_partition, "tally binary")
+    partitions = tallies.rdd.getNumPartitions()
+    if partitions == 0:
         return _open(refs).aggregate(pa.array([], pa.string()))
+    if partitions <= DRIVER_MERGE:
+        # Few partitions: their tallies come to the driver in one Arrow transfer and are
+        # added there in one call (a tree would cost a second Spark job).
+        rows = tallies.toArrow() if hasattr(tallies, "toArrow") else None
+        data = rows.column("tally").to_pylist() if rows is not None else [r[0] for r in tallies.collect()]
+        return Tally.merge_all(Tally.from_bytes(b) for b in data)
+    parts = tallies.rdd.map(lambda r: r[0])
     return Tally.from_bytes(parts.treeReduce(add, depth=depth))
 
 

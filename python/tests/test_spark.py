@@ -60,6 +60,13 @@ def test_tally_from_text_and_parquet_equals_the_command_line(spark, files, city_
     from_parquet = ipspark.tally(spark.read.parquet(str(parquet)), "ip", city_db)
     assert places(from_parquet) == places(expected)
     assert from_parquet.counters["found"] == expected.counters["found"]
+    # Many partitions merge in a tree on the executors instead of on the driver: the same.
+    ipspark.DRIVER_MERGE = 0
+    try:
+        from_tree = ipspark.tally(spark.read.parquet(str(parquet)).repartition(5), "ip", city_db)
+    finally:
+        ipspark.DRIVER_MERGE = 64
+    assert places(from_tree) == places(from_parquet)
     # The embedded database needs no file at all.
     assert ipspark.tally(spark.read.parquet(str(parquet)), "ip").counters["found"] > 90_000
 

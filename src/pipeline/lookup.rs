@@ -297,14 +297,19 @@ pub fn lookup_values<V: Values + ?Sized>(
 ) -> Result<(Vec<LookupRow>, Tally)> {
     let mode = value_mode(&options.mode);
     let n = values.len();
-    let parts: Vec<(Vec<LookupRow>, Tally)> = (0..n.div_ceil(VALUES_PER_TASK))
+    // A few tasks per thread: each worker decodes the places it meets once, so fewer,
+    // larger tasks decode less (the rows still come back in order).
+    let per_task = n
+        .div_ceil(rayon::current_num_threads().max(1) * 4)
+        .max(VALUES_PER_TASK);
+    let parts: Vec<(Vec<LookupRow>, Tally)> = (0..n.div_ceil(per_task))
         .into_par_iter()
         .map(|part| {
             let mut worker = Worker::new(atlas, options, &[], None);
             worker.networks = true;
             let mut rows = Vec::new();
-            let start = part * VALUES_PER_TASK;
-            for i in start..n.min(start + VALUES_PER_TASK) {
+            let start = part * per_task;
+            for i in start..n.min(start + per_task) {
                 let line = i as u64 + 1;
                 let mut emit = |row: LookupRow| -> Result<()> {
                     rows.push(row);
@@ -320,7 +325,7 @@ pub fn lookup_values<V: Values + ?Sized>(
                     })?,
                 }
             }
-            worker.tally.counters.lines += (n.min(start + VALUES_PER_TASK) - start) as u64;
+            worker.tally.counters.lines += (n.min(start + per_task) - start) as u64;
             Ok((rows, worker.tally))
         })
         .collect::<Result<_>>()?;

@@ -83,6 +83,7 @@ impl Atlas {
         options: &RunOptions,
     ) -> Result<Tally> {
         let mode = value_mode(&options.mode);
+        let lines = mode == InputMode::Lines;
         super::count_parallel(self, values.len(), options, |w, i| {
             let line = i as u64 + 1;
             match values.value(i) {
@@ -90,9 +91,19 @@ impl Atlas {
                     w.tally.counters.skipped += 1;
                     Ok(())
                 }
-                Some(v) => input::scan_line(line, v, &mode, None, &mut |line, e| {
-                    w.event("values", line, e, None)
-                }),
+                Some(v) => {
+                    // A bare dotted quad (most values) skips the general parser, with the
+                    // same outcome.
+                    if lines
+                        && let Some((ip, end)) = input::ipv4_line(v, 0)
+                        && end == v.len()
+                    {
+                        return w.item(input::Item::Addr(std::net::Ipv4Addr::from(ip).into()));
+                    }
+                    input::scan_line(line, v, &mode, None, &mut |line, e| {
+                        w.event("values", line, e, None)
+                    })
+                }
             }
         })
     }
