@@ -95,6 +95,13 @@ def _paths(path: Union[PathLike, Sequence[PathLike]]) -> list:
     return [os.fspath(path)]
 
 
+def _cache(cache_dir: Any) -> Any:
+    """``None`` (the default location), ``False`` (no cache) or a folder's path."""
+    if cache_dir is None or cache_dir is False:
+        return cache_dir
+    return os.fspath(cache_dir)
+
+
 def _write_atomic(path: PathLike, data: bytes) -> None:
     """Writes `data` to `path` through a temporary file in the same folder, renamed over it
     at the end: a reader never sees half a file, and a failure leaves nothing behind."""
@@ -113,7 +120,7 @@ def _write_atomic(path: PathLike, data: bytes) -> None:
         raise
 
 
-def _reopen(paths: list, checksum: str, cache_dir: Optional[str]) -> "Database":
+def _reopen(paths: list, checksum: str, cache_dir: Any) -> "Database":
     """Unpickles a Database: the same files, checked to hold the same bytes."""
     db = Database.cached(paths, cache_dir=cache_dir)
     if db.checksum != checksum:
@@ -129,8 +136,10 @@ class Database:
 
     ``path`` is an ``.mmdb`` file, a CSV database (folder, zip or files), ``"embedded"``
     (the DB-IP country database built into ipatlas), or a list of these (the first that
-    covers a family answers it). ``cache_dir`` keeps the compiled IPv4 table between
-    processes.
+    covers a family answers it). ``cache_dir`` is where the compiled IPv4 table is kept
+    between processes: by default where the command line keeps it
+    (``$IPATLAS_CACHE_DIR``, ``$XDG_CACHE_HOME/ipatlas``, ``~/.cache/ipatlas``);
+    ``False`` keeps none.
     """
 
     _shared: dict = {}
@@ -140,11 +149,15 @@ class Database:
         self,
         path: Union[PathLike, Sequence[PathLike]] = "embedded",
         *,
-        cache_dir: Optional[PathLike] = None,
+        cache_dir: Union[None, bool, PathLike] = None,
     ):
         self._paths = _paths(path)
-        self._cache_dir = os.fspath(cache_dir) if cache_dir is not None else None
-        self._native = _native.NativeDatabase(self._paths, self._cache_dir)
+        self._cache_dir = _cache(cache_dir)
+        self._native = _native.NativeDatabase(
+            self._paths,
+            self._cache_dir if isinstance(self._cache_dir, str) else None,
+            self._cache_dir is False,
+        )
         self._checksum: Optional[str] = None
 
     @classmethod
@@ -152,11 +165,11 @@ class Database:
         cls,
         path: Union[PathLike, Sequence[PathLike]] = "embedded",
         *,
-        cache_dir: Optional[PathLike] = None,
+        cache_dir: Union[None, bool, PathLike] = None,
     ) -> "Database":
         """One shared instance per process and path: what a Spark or Dask task calls, so
         the database is opened (and its table compiled) once per worker, not per task."""
-        key = (tuple(_paths(path)), os.fspath(cache_dir) if cache_dir is not None else None)
+        key = (tuple(_paths(path)), _cache(cache_dir))
         with cls._shared_lock:
             db = cls._shared.get(key)
             if db is None:

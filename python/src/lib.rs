@@ -200,13 +200,25 @@ impl NativeDatabase {
 #[pymethods]
 impl NativeDatabase {
     /// Opens databases as the command line does: `.mmdb` files, CSV databases (a folder,
-    /// a zip, or files), `embedded`.
+    /// a zip, or files), `embedded`. Compiled tables are cached in `cache_dir`, else where
+    /// the command line caches them (`$IPATLAS_CACHE_DIR`, `$XDG_CACHE_HOME/ipatlas`,
+    /// `~/.cache/ipatlas`), unless `no_cache`.
     #[new]
-    #[pyo3(signature = (paths, cache_dir=None))]
-    fn new(py: Python<'_>, paths: Vec<PathBuf>, cache_dir: Option<PathBuf>) -> PyResult<Self> {
+    #[pyo3(signature = (paths, cache_dir=None, no_cache=false))]
+    fn new(
+        py: Python<'_>,
+        paths: Vec<PathBuf>,
+        cache_dir: Option<PathBuf>,
+        no_cache: bool,
+    ) -> PyResult<Self> {
         let atlas = py
             .detach(|| Atlas::open(&paths, &OpenOptions::default()))
             .map_err(py_err)?;
+        let cache_dir = match (no_cache, cache_dir) {
+            (true, _) => None,
+            (false, Some(dir)) => Some(dir),
+            (false, None) => ipatlas::locate::cache::default_dir(),
+        };
         Ok(NativeDatabase {
             atlas: Arc::new(atlas),
             cache_dir,
