@@ -234,9 +234,69 @@ pub fn remove_temporaries() {
     }
 }
 
+/// Appends an IPv4 address in dotted-quad form (what `Display` writes, without the
+/// formatting machinery: lookups write millions of them).
+pub fn push_ipv4(out: &mut String, ip: std::net::Ipv4Addr) {
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_small(out, octet);
+    }
+}
+
+/// Appends a network as `Display` writes it (`1.2.3.0/24`, `2001:db8::/32`), IPv4 through
+/// [`push_ipv4`].
+pub fn push_network(out: &mut String, net: ipnetwork::IpNetwork) {
+    match net {
+        ipnetwork::IpNetwork::V4(n) => push_ipv4(out, n.ip()),
+        ipnetwork::IpNetwork::V6(n) => {
+            use std::fmt::Write;
+            // Writing into a String cannot fail.
+            let _ = write!(out, "{}", n.ip());
+        }
+    }
+    out.push('/');
+    push_small(out, net.prefix());
+}
+
+fn push_small(out: &mut String, n: u8) {
+    if n >= 100 {
+        out.push(char::from(b'0' + n / 100));
+    }
+    if n >= 10 {
+        out.push(char::from(b'0' + n / 10 % 10));
+    }
+    out.push(char::from(b'0' + n % 10));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_and_networks_are_written_as_display_writes_them() {
+        let mut x: u32 = 0x9e37_79b9;
+        for prefix in 0..=32u8 {
+            x = x
+                .wrapping_mul(0x0101_0101)
+                .wrapping_add(0x1234_5678 ^ u32::from(prefix));
+            for ip in [x, 0, u32::MAX, 0x0a00_0001, 0x6464_0a09] {
+                let ip = std::net::Ipv4Addr::from(ip);
+                let mut out = String::new();
+                push_ipv4(&mut out, ip);
+                assert_eq!(out, ip.to_string());
+                let net = ipnetwork::IpNetwork::new(ip.into(), prefix).unwrap();
+                out.clear();
+                push_network(&mut out, net);
+                assert_eq!(out, net.to_string());
+            }
+        }
+        let v6: ipnetwork::IpNetwork = "2001:db8::/32".parse().unwrap();
+        let mut out = String::new();
+        push_network(&mut out, v6);
+        assert_eq!(out, "2001:db8::/32");
+    }
 
     #[test]
     fn dates_are_utc_calendar_dates() {

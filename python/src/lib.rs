@@ -22,7 +22,6 @@ use pyo3::types::PyBytes;
 use pyo3_arrow::PyTable;
 use pyo3_arrow::input::AnyArray;
 use rayon::prelude::*;
-use std::fmt::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -382,8 +381,7 @@ fn rows_batch(rows: &[LookupRow]) -> Result<(RecordBatch, RecordBatch), arrow_sc
         match r.network {
             Some(n) => {
                 text.clear();
-                // Writing into a String cannot fail.
-                let _ = write!(text, "{n}");
+                ipatlas::util::push_network(&mut text, n);
                 network.append_value(&text);
             }
             None => network.append_null(),

@@ -240,9 +240,20 @@ fn event_rows(
                 Item::Addr(ip) => Item::Addr(canonical(ip)),
                 Item::Prefix(net) => Item::Prefix(canonical_network(net)),
             };
-            let text = match item {
-                Item::Addr(ip) => ip.to_string(),
-                Item::Prefix(net) => net.to_string(),
+            let mut text = String::with_capacity(16);
+            match item {
+                Item::Addr(std::net::IpAddr::V4(ip)) => crate::util::push_ipv4(&mut text, ip),
+                Item::Addr(ip) => text = ip.to_string(),
+                Item::Prefix(net) => crate::util::push_network(&mut text, net),
+            }
+            // An address has one row, which takes the text; a prefix's rows share copies.
+            let single = matches!(item, Item::Addr(_));
+            let mut ip_text = move || {
+                if single {
+                    std::mem::take(&mut text)
+                } else {
+                    text.clone()
+                }
             };
             // Rows list the database's own networks: the mirrors of the IPv4 data in
             // aliased IPv6 space are listed only when the query lies in that space.
@@ -253,18 +264,18 @@ fn event_rows(
             worker.record(item, |tally, resolved| match resolved.outcome {
                 _ if resolved.aliased && !query_aliased => Ok(()),
                 Outcome::Excluded => emit(unlocated_row(
-                    Some(text.clone()),
+                    Some(ip_text()),
                     None,
                     Status::Excluded,
                     "family",
                     line,
                 )),
                 Outcome::Found(slot) => match tally.place(slot) {
-                    Some(place) => emit(found_row(text.clone(), place, resolved.network, line)),
+                    Some(place) => emit(found_row(ip_text(), place, resolved.network, line)),
                     None => Err(Error::Internal("a counted slot has no place".into())),
                 },
                 Outcome::NotFound(reason) => emit(unlocated_row(
-                    Some(text.clone()),
+                    Some(ip_text()),
                     resolved.network,
                     Status::NotFound,
                     reason.name(),

@@ -152,16 +152,21 @@ impl Tally {
     /// [`Tally::from_bytes`] reads it back exactly.
     #[must_use]
     pub fn to_bytes(&self, databases: Vec<DatabaseInfo>) -> Vec<u8> {
-        let mut file = self.to_file(databases);
-        let places = std::mem::take(&mut file.places);
         // The header holds strings and numbers only: serialising it cannot fail.
-        let header = serde_json::to_vec(&file).unwrap_or_default();
+        let header = serde_json::to_vec(&self.file_header(databases)).unwrap_or_default();
+        // Places in slot order (a tally file sorts them; here order does not matter).
+        let places: Vec<(&crate::locate::Place, &[u128; super::COLUMNS])> = self
+            .places
+            .iter()
+            .zip(&self.weights)
+            .filter(|(_, w)| w.iter().any(|n| *n > 0))
+            .collect();
         let mut body = Vec::with_capacity(header.len() + 16 + places.len() * 32);
         put_varint(&mut body, header.len() as u128);
         body.extend_from_slice(&header);
         put_varint(&mut body, places.len() as u128);
-        for row in &places {
-            encode(&mut body, row);
+        for (place, w) in places {
+            encode(&mut body, &PlaceRow::new(place, w));
         }
         let mut out =
             flate2::write::DeflateEncoder::new(MAGIC.to_vec(), flate2::Compression::fast());

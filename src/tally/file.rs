@@ -78,6 +78,21 @@ fn is_country(source: &CountrySource) -> bool {
 }
 
 impl PlaceRow {
+    /// The row of a place and its weights.
+    pub(super) fn new(place: &Place, w: &[u128; super::COLUMNS]) -> Self {
+        PlaceRow {
+            country: place.country,
+            country_source: place.country_source,
+            lat: place.lat,
+            lon: place.lon,
+            accuracy_radius: place.accuracy_radius,
+            pseudo_country: place.pseudo_country,
+            ipv4: w[Column::Ipv4.index()],
+            ipv6: w[Column::Ipv6.index()],
+            subnets_64: w[Column::Subnets64.index()],
+        }
+    }
+
     /// The place, with the one rule for pseudo-codes: never a country.
     fn place(&self) -> Place {
         let country = self.country.filter(|c| !c.is_pseudo());
@@ -164,6 +179,17 @@ impl Tally {
     /// The file form of this tally.
     #[must_use]
     pub fn to_file(&self, databases: Vec<DatabaseInfo>) -> TallyFile {
+        let mut file = self.file_header(databases);
+        file.places = self
+            .places()
+            .into_iter()
+            .map(|(place, w)| PlaceRow::new(&place, &w))
+            .collect();
+        file
+    }
+
+    /// The tally file without its places: format, version, databases, counters.
+    pub(super) fn file_header(&self, databases: Vec<DatabaseInfo>) -> TallyFile {
         let c = &self.counters;
         let counters = CountersFile {
             lines: c.lines,
@@ -192,28 +218,13 @@ impl Tally {
                 &c.not_found[Column::Subnets64.index()],
             ),
         };
-        let places = self
-            .places()
-            .into_iter()
-            .map(|(place, w)| PlaceRow {
-                country: place.country,
-                country_source: place.country_source,
-                lat: place.lat,
-                lon: place.lon,
-                accuracy_radius: place.accuracy_radius,
-                pseudo_country: place.pseudo_country,
-                ipv4: w[Column::Ipv4.index()],
-                ipv6: w[Column::Ipv6.index()],
-                subnets_64: w[Column::Subnets64.index()],
-            })
-            .collect();
         TallyFile {
             format: TALLY_FORMAT.to_owned(),
             version: TALLY_VERSION,
             generator: format!("ipatlas {}", env!("CARGO_PKG_VERSION")),
             databases,
             counters,
-            places,
+            places: Vec::new(),
         }
     }
 
@@ -282,6 +293,7 @@ impl Tally {
             counters,
             ..Tally::default()
         };
+        tally.reserve(file.places.len());
         for row in &file.places {
             let p = &row.place();
             let coords_ok = match (p.lat, p.lon) {
