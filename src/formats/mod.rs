@@ -574,9 +574,10 @@ fn classify(header: &str) -> Option<Kind> {
     } else if first("geoname_id", "locale_code") {
         Some(Kind::Geolite2Locations)
     } else if fields.len() >= 3
-        && fields[0].parse::<std::net::IpAddr>().is_ok()
-        && fields[1].parse::<std::net::IpAddr>().is_ok()
+        && readers::range_end(&fields[0], false).is_some()
+        && readers::range_end(&fields[1], false).is_some()
     {
+        // Addresses, or (the `*-num.csv` files) addresses as decimal integers.
         Some(Kind::IpLocationDb)
     } else {
         None
@@ -586,7 +587,8 @@ fn classify(header: &str) -> Option<Kind> {
 const EXPECTED: &str = "expected a GeoLite2 CSV (GeoLite2-City-Blocks-IPv4.csv, -Blocks-IPv6.csv \
 and -Locations-en.csv, or the Country edition's), a legacy GeoLiteCity CSV \
 (GeoLiteCity-Blocks.csv and GeoLiteCity-Location.csv), or an ip-location-db CSV \
-(ip_range_start,ip_range_end,country_code[,...]), as files, a directory or a zip";
+(ip_range_start,ip_range_end,country_code[,...], the ranges as addresses or, in the *-num.csv \
+files, as decimal integers), as files, a directory or a zip";
 
 /// Lists the CSV files of the paths given: files themselves, the `.csv` files of a
 /// directory, the `.csv` entries of a zip. A blocks file named alone brings the locations

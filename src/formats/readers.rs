@@ -392,6 +392,22 @@ pub(super) fn geolite2(label: &str, blocks: &[&CsvFile], locations: &CsvFile) ->
     Ok(source)
 }
 
+/// One end of an ip-location-db range: an address, or (the `*-num.csv` files) an address
+/// as a decimal integer, IPv4 when it fits in 32 bits unless the file is an IPv6 one.
+pub(super) fn range_end(text: &str, ipv6: bool) -> Option<IpAddr> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if text.is_empty() || text.len() > 39 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u128 = text.parse().ok()?;
+    match u32::try_from(n) {
+        Ok(v4) if !ipv6 => Some(IpAddr::V4(v4.into())),
+        _ => Some(IpAddr::V6(n.into())),
+    }
+}
+
 /// ip-location-db CSV: no header; `ip_range_start,ip_range_end,country_code`, or the city
 /// layout `...,country_code,state1,state2,city,postcode,latitude,longitude,timezone`.
 pub(super) fn ip_location_db(label: &str, files: &[&CsvFile]) -> Result<Source> {
@@ -399,21 +415,24 @@ pub(super) fn ip_location_db(label: &str, files: &[&CsvFile]) -> Result<Source> 
     let stem = stem
         .trim_end_matches(".csv")
         .trim_end_matches(".CSV")
+        .trim_end_matches("-num")
         .trim_end_matches("-ipv4")
         .trim_end_matches("-ipv6")
-        .trim_end_matches("-ipv4-num")
         .to_owned();
     let mut source = Source::new(label.to_owned(), format!("ip-location-db-{stem}"));
     for file in files {
         let index = source.file(file.short());
+        // A `*-num.csv` file of IPv6 ranges says so in its name (its small numbers would
+        // read as IPv4 otherwise).
+        let ipv6 = file.short().to_ascii_lowercase().contains("ipv6");
         let long = rows(file, false, |_, line, r| {
             let at = (index, line);
             if r.len() < 3 {
                 source.problem(at, Problem::Malformed, &row_text(r));
                 return Ok(());
             }
-            let (Ok(start), Ok(end)) =
-                (field(r, 0).parse::<IpAddr>(), field(r, 1).parse::<IpAddr>())
+            let (Some(start), Some(end)) =
+                (range_end(&field(r, 0), ipv6), range_end(&field(r, 1), ipv6))
             else {
                 source.problem(at, Problem::BadAddress, &row_text(r));
                 return Ok(());

@@ -153,6 +153,46 @@ fn each_csv_format_answers_as_its_rows_say() {
         ],
         "ip-location-db-country",
     );
+    // The same ranges as decimal integers (ip-location-db's `*-num.csv` files), IPv6 too.
+    let db = fixture("ip-location-db-num");
+    let got = lookup(
+        &env,
+        db.to_str().unwrap(),
+        &[
+            "1.0.0.1",
+            "1.0.2.0",
+            "1.0.8.0",
+            "2001:200::1",
+            "2a00:1450::1",
+            "2a01::1",
+        ],
+    );
+    check(
+        &got,
+        &[
+            ("1.0.0.1", Some(("AU", None, None))),
+            ("1.0.2.0", Some(("CN", None, None))),
+            ("1.0.8.0", None),
+            ("2001:200::1", Some(("JP", None, None))),
+            ("2a00:1450::1", Some(("IE", None, None))),
+            ("2a01::1", None),
+        ],
+        "ip-location-db-num",
+    );
+    // A number past 128 bits, or text, is a bad row, counted; the rest still answers.
+    env.write(
+        "bad-ipv4-num.csv",
+        "16777216,16777471,AU\n340282366920938463463374607431768211456,1,FR\n1x,2,FR\n",
+    );
+    let run = env
+        .run(&["lookup", "--db", "bad-ipv4-num.csv", "1.0.0.1"])
+        .ok();
+    assert!(run.stdout.contains("1.0.0.1,AU"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("2 rows skipped (2 bad_address)"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
