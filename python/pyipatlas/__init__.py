@@ -278,7 +278,7 @@ class Tally:
 
     # Bytes, files, pickling ------------------------------------------------------------
     def to_bytes(self) -> bytes:
-        """A compact binary form (the tally file, deflated), for shuffles."""
+        """A compact binary form (about a tenth of the tally file's JSON), for shuffles."""
         return self._native.to_bytes()
 
     @staticmethod

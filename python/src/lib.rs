@@ -466,7 +466,7 @@ impl NativeTally {
         Ok(NativeTally { tally, databases })
     }
 
-    /// The compact binary form (the tally file, deflated).
+    /// The compact binary form (see `Tally::to_bytes`).
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         let bytes = py.detach(|| self.tally.to_bytes(self.databases.clone()));
         PyBytes::new(py, &bytes)
