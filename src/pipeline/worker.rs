@@ -131,9 +131,11 @@ impl<'a> Worker<'a> {
         )?;
         self.tally.counters.lines += lines;
         if let (Some(sink), Some(w)) = (self.invalid, rows) {
+            // The rows are written into memory: an error here is ipatlas's, not the output's
+            // (the sink's own writes report the file they write).
             let bytes = w
                 .into_inner()
-                .map_err(|e| Error::output("--invalid-out", e.into_error()))?;
+                .map_err(|e| Error::Internal(format!("invalid records: {}", e.error())))?;
             sink.submit(work.chunk.seq, bytes);
         }
         Ok(())
@@ -163,7 +165,7 @@ impl<'a> Worker<'a> {
                 if let Some(w) = rows {
                     let record = [name, &line.to_string(), reason.name(), &shown];
                     w.write_record(record)
-                        .map_err(|e| Error::output("--invalid-out", e.into()))?;
+                        .map_err(|e| Error::Internal(format!("invalid records: {e}")))?;
                 }
             }
         }
