@@ -19,17 +19,6 @@ from . import Database, Tally, _arrow
 
 __all__ = ["tally", "lookup"]
 
-LOOKUP_COLUMNS = [
-    "ip",
-    "country",
-    "latitude",
-    "longitude",
-    "accuracy_radius",
-    "network",
-    "status",
-    "reason",
-]
-
 
 def _paths(db_path: Union[str, Sequence[str]]) -> list:
     paths = [db_path] if isinstance(db_path, (str, os.PathLike)) else list(db_path)

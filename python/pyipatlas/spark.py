@@ -76,6 +76,14 @@ def _open(refs: list) -> Database:
     return Database.cached(paths)
 
 
+def _addresses(values):
+    """A column of addresses as the engine takes them: strings as they are, integers (Spark
+    reads IPv4 integers as int or bigint) cast to uint32, refusing values that do not fit."""
+    if pa.types.is_integer(values.type) and values.type != pa.uint32():
+        return values.cast(pa.uint32())
+    return values
+
+
 def _column_type(df, column: str) -> None:
     if column not in df.columns:
         raise ValueError(f"no column {column!r} in the DataFrame (columns: {df.columns})")
@@ -103,9 +111,7 @@ def tally(
         pending, rows = [], 0
 
         def count():
-            values = pa.chunked_array(pending) if pending else pa.array([], pa.string())
-            if pa.types.is_integer(values.type) and values.type != pa.uint32():
-                values = values.cast(pa.uint32())
+            values = _addresses(pa.chunked_array(pending) if pending else pa.array([], pa.string()))
             # The compiled table: built once per executor process, then every batch
             # resolves through it.
             parts.append(db.aggregate(values, family=family, extract=extract, lookup="table"))
@@ -163,9 +169,7 @@ def lookup(
     def per_partition(batches):
         db = _open(refs)
         for batch in batches:
-            values = batch.column(batch.schema.get_field_index(column))
-            if pa.types.is_integer(values.type) and values.type != pa.uint32():
-                values = values.cast(pa.uint32())
+            values = _addresses(batch.column(batch.schema.get_field_index(column)))
             rows, index = db._lookup_indexed(values, family)
             inputs = batch.take(index)
             arrays = list(inputs.columns) + [

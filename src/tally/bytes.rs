@@ -3,7 +3,7 @@
 //! codes, coordinates as exact `f64` bits, weights as LEB128 varints), deflated. Read back,
 //! it goes through the same checks as a tally file.
 
-use super::{PlaceRow, Tally, TallyFile};
+use super::{PlaceRow, Tally};
 use crate::error::{Error, Result};
 use crate::locate::{CountryCode, CountrySource, DatabaseInfo};
 use std::io::{Read, Write};
@@ -147,8 +147,8 @@ impl<'a> Cursor<'a> {
 }
 
 impl Tally {
-    /// The tally in a compact binary form (for shuffles between processes: about a
-    /// twentieth of the tally file's JSON, and several times faster to write and read);
+    /// The tally in a compact binary form (for shuffles between processes: about a tenth
+    /// of the tally file's JSON, and several times faster to write and read);
     /// [`Tally::from_bytes`] reads it back exactly.
     #[must_use]
     pub fn to_bytes(&self, databases: Vec<DatabaseInfo>) -> Vec<u8> {
@@ -198,9 +198,7 @@ impl Tally {
             .and_then(|n| usize::try_from(n).ok())
             .ok_or_else(|| bad("no header"))?;
         let header = cursor.take(header_len).ok_or_else(|| bad("short header"))?;
-        let (_, _) = Tally::from_json("bytes", header)?;
-        let mut file: TallyFile =
-            serde_json::from_slice(header).map_err(|e| bad(&e.to_string()))?;
+        let mut file = Tally::parse_file("bytes", header)?;
         let count = cursor
             .varint()
             .and_then(|n| usize::try_from(n).ok())

@@ -230,6 +230,12 @@ impl Tally {
 
     /// Reads a tally file's text. `path` is only for messages.
     pub fn from_json(path: &str, text: &[u8]) -> Result<(Tally, Vec<DatabaseInfo>)> {
+        Tally::from_file(path, Tally::parse_file(path, text)?)
+    }
+
+    /// A tally file's JSON text parsed and checked (format, version; a version-1 file
+    /// upgraded), its counters and places not yet.
+    pub(super) fn parse_file(path: &str, text: &[u8]) -> Result<TallyFile> {
         let bad = |message: String| Error::Tally {
             path: path.to_owned(),
             message,
@@ -263,7 +269,7 @@ impl Tally {
         if version == 1 {
             upgrade_v1(&mut file).map_err(bad)?;
         }
-        Tally::from_file(path, file)
+        Ok(file)
     }
 
     /// The tally of a parsed tally file, its counters and places checked.
