@@ -10,7 +10,8 @@ use ipatlas::outputs::features::Layer;
 use ipatlas::outputs::geojson::{Framing, write_layer};
 use ipatlas::outputs::{self as tables, Outputs, RunFacts, Summary};
 use ipatlas::render::{
-    Bbox, Colormap, MapOptions, MapReport, Mode, ProjectionKind, ScaleKind, Style, render,
+    Bbox, Colormap, HtmlOptions, HtmlReport, MapOptions, MapReport, Mode, ProjectionKind,
+    ScaleKind, Style, render, render_html,
 };
 use ipatlas::tally::{CellGrid, Tally};
 use std::io::IsTerminal;
@@ -96,6 +97,15 @@ pub struct MapArgs {
     /// of IPv6 prefixes; the two are never added. Default: addresses when any were located.
     #[arg(long, value_enum)]
     unit: Option<ipatlas::tally::Unit>,
+    /// The interactive page's (.html) size limit in megabytes: heat layers are left out
+    /// (points, then hexagons, then cells) until it fits, and the page says which.
+    #[arg(
+        long,
+        value_name = "MB",
+        default_value_t = 10.0,
+        allow_hyphen_values = true
+    )]
+    html_max_mb: f64,
 }
 
 impl MapArgs {
@@ -164,8 +174,8 @@ impl MapArgs {
         }
     }
 
-    /// Draws the map and writes the image (with the run's other outputs). Returns notes and
-    /// warnings for stderr, and what was drawn.
+    /// Draws the map and writes the image or page `out` names (with the run's other
+    /// outputs). Returns notes and warnings for stderr, and what was drawn.
     fn draw(
         &self,
         tally: &Tally,
@@ -175,11 +185,36 @@ impl MapArgs {
     ) -> Result<Drawn> {
         let (opts, mut warnings, unit_note) = self.options(tally)?;
         let basemap = self.basemap(opts.bbox.is_some())?;
-        let (pixmap, report) = render(tally, &basemap, databases, &opts)?;
-        let bytes = ImageFormat::of(out)?
-            .encode(&pixmap)
-            .map_err(|e| Error::output(out.to_string_lossy(), std::io::Error::other(e)))?;
-        outputs.write(out, |w| w.write_all(&bytes));
+        let format = ImageFormat::of(out)?;
+        let mut html = None;
+        let report = if format == ImageFormat::Html {
+            let max_bytes = self.html_max_bytes()?;
+            let (page, h) = render_html(
+                tally,
+                &basemap,
+                databases,
+                &opts,
+                &HtmlOptions { max_bytes },
+            )?;
+            outputs.write(out, |w| w.write_all(page.as_bytes()));
+            if opts.mode == Mode::Points && (self.blur > 0.0 || self.spread != 1) {
+                warnings.push(format!(
+                    "{}: --blur and --spread shape the PNG's points; the page draws each lit pixel",
+                    out.display()
+                ));
+            }
+            warnings.extend(h.notes.iter().map(|n| format!("{}: {n}", out.display())));
+            let report = h.shown_report.clone();
+            html = Some(h);
+            report
+        } else {
+            let (pixmap, report) = render(tally, &basemap, databases, &opts)?;
+            let bytes = format
+                .encode(&pixmap)
+                .map_err(|e| Error::output(out.to_string_lossy(), std::io::Error::other(e)))?;
+            outputs.write(out, |w| w.write_all(&bytes));
+            report
+        };
         let mut notes: Vec<String> = unit_note.into_iter().collect();
         let located = tally.located_unit(opts.unit);
         if matches!(opts.mode, Mode::Points | Mode::Cells | Mode::Hex)
@@ -222,7 +257,20 @@ impl MapArgs {
             notes,
             warnings,
             report,
+            html,
         })
+    }
+
+    /// `--html-max-mb` in bytes.
+    fn html_max_bytes(&self) -> Result<usize> {
+        let mb = self.html_max_mb;
+        if !(mb.is_finite() && (0.1..=1000.0).contains(&mb)) {
+            return Err(Error::Option {
+                name: "html-max-mb",
+                message: format!("must be 0.1 to 1000 megabytes, got {mb}"),
+            });
+        }
+        Ok((mb * 1e6) as usize)
     }
 }
 
@@ -231,9 +279,28 @@ struct Drawn {
     notes: Vec<String>,
     warnings: Vec<String>,
     report: MapReport,
+    /// What the page holds, for a page.
+    html: Option<HtmlReport>,
 }
 
 impl Drawn {
+    /// The notes and warnings of another drawing of the same map, each said once.
+    fn absorb(&mut self, other: Drawn) {
+        for w in other.warnings {
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+        }
+        for n in other.notes {
+            if !self.notes.contains(&n) {
+                self.notes.push(n);
+            }
+        }
+        if other.html.is_some() {
+            self.html = other.html;
+        }
+    }
+
     fn say(&self) {
         self.warnings
             .iter()
@@ -251,6 +318,8 @@ enum ImageFormat {
     Jpeg,
     WebP,
     Tiff,
+    /// The interactive page (not an image encoding: drawn by `render_html`).
+    Html,
 }
 
 impl ImageFormat {
@@ -268,8 +337,9 @@ impl ImageFormat {
             Some("jpg" | "jpeg") => Ok(ImageFormat::Jpeg),
             Some("webp") => Ok(ImageFormat::WebP),
             Some("tif" | "tiff") => Ok(ImageFormat::Tiff),
+            Some("html" | "htm") => Ok(ImageFormat::Html),
             other => Err(Error::Usage(format!(
-                "-o {}: cannot tell the image format from {}; name the file .png, .jpg, .webp (lossless) or .tif",
+                "-o {}: cannot tell the image format from {}; name the file .png, .jpg, .webp (lossless), .tif, or .html (an interactive page)",
                 ipatlas::util::escape_controls(&path.to_string_lossy()),
                 other.map_or("no extension".to_owned(), |e| format!("\".{e}\""))
             ))),
@@ -302,7 +372,7 @@ impl ImageFormat {
             ImageFormat::WebP => {
                 image.write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut out))
             }
-            ImageFormat::Tiff | ImageFormat::Png => {
+            ImageFormat::Tiff | ImageFormat::Png | ImageFormat::Html => {
                 image.write_with_encoder(image::codecs::tiff::TiffEncoder::new(&mut out))
             }
         };
@@ -317,9 +387,10 @@ pub struct RenderArgs {
     /// A tally file written by `aggregate --tally` or `map`.
     #[arg(value_name = "TALLY")]
     tally: PathBuf,
-    /// The image to write, its format by extension: .png, .jpg, .webp (lossless) or .tif;
-    /// `-` writes PNG to stdout.
-    #[arg(short, long, value_name = "FILE.png|.jpg|.webp|.tif")]
+    /// The image to write, its format by extension: .png, .jpg, .webp (lossless) or .tif,
+    /// or .html for an interactive page (pan, zoom, hover, every layer); `-` writes PNG to
+    /// stdout.
+    #[arg(short, long, value_name = "FILE.png|.jpg|.webp|.tif|.html")]
     output: PathBuf,
     #[command(flatten)]
     map: MapArgs,
@@ -363,8 +434,9 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<()> {
 pub struct MapCommandArgs {
     #[command(flatten)]
     source: SourceArgs,
-    /// Directory that receives map.png, countries.csv, cells.csv, summary.json, tally.json,
-    /// cells.geojson and countries.geojson (created if missing).
+    /// Directory that receives map.png, map.html (the interactive page), countries.csv,
+    /// cells.csv, summary.json, tally.json, cells.geojson and countries.geojson (created if
+    /// missing).
     #[arg(short, long, value_name = "DIR")]
     output: PathBuf,
     /// Write only these outputs (comma-separated names from the list above).
@@ -378,8 +450,9 @@ pub struct MapCommandArgs {
 }
 
 /// The files `map` writes.
-const MAP_OUTPUTS: [&str; 7] = [
+const MAP_OUTPUTS: [&str; 8] = [
     "map.png",
+    "map.html",
     "countries.csv",
     "cells.csv",
     "summary.json",
@@ -419,12 +492,17 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     let (tally, databases) = (resolved.tally, resolved.databases);
     // The GeoJSON layers count the map's unit (the CSV tables hold every unit, by row).
     let unit = super::choose_unit(&tally, args.map.unit, "map").unit;
-    let mut drawn = None;
-    if wanted("map.png") {
-        drawn = Some(
-            args.map
-                .draw(&tally, &databases, &mut outputs, &path("map.png"))?,
-        );
+    let mut drawn: Option<Drawn> = None;
+    for name in ["map.png", "map.html"] {
+        if wanted(name) {
+            let d = args
+                .map
+                .draw(&tally, &databases, &mut outputs, &path(name))?;
+            match &mut drawn {
+                Some(first) => first.absorb(d),
+                None => drawn = Some(d),
+            }
+        }
     }
     if wanted("countries.csv") {
         outputs.write(path("countries.csv"), |w| tables::countries_csv(&tally, w));
@@ -478,6 +556,7 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     summary.warnings = args.source.db.field_warnings(&tally);
     if let Some(d) = &drawn {
         summary.map = Some(d.report.clone());
+        summary.html = d.html.clone();
         summary.warnings.extend(d.warnings.iter().cloned());
     }
     if wanted("summary.json") {

@@ -184,6 +184,10 @@ pub struct Summary {
     /// coarse locations (left out with `--drop-coarse`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub map: Option<crate::render::MapReport>,
+    /// What the interactive page holds (`map.html`): its size and each layer's features,
+    /// and the layers left out for size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub html: Option<crate::render::HtmlReport>,
     /// Flags that could not act on this run, and why (also said on stderr).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -290,6 +294,7 @@ impl Summary {
             database: facts.databases.first().cloned(),
             databases: facts.databases,
             map: None,
+            html: None,
             warnings: Vec::new(),
         }
     }

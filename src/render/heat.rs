@@ -57,24 +57,29 @@ impl Canvas<'_> {
     }
 }
 
-/// Every drawn place's count in the pixel it projects to, spread and blurred.
-pub(super) fn draw_points(
-    pixmap: &mut Pixmap,
-    tally: &Tally,
-    canvas: Canvas<'_>,
-    report: &mut MapReport,
-) -> ColorScale {
+/// The points layer before it is coloured: every drawn place's count in the pixel of the
+/// map frame it projects to (spread and blurred as the options ask), and where the
+/// heaviest place of each lit pixel lies.
+pub(super) struct PointGrid {
+    /// Frame width in pixels.
+    pub(super) width: usize,
+    /// Count per pixel, row by row.
+    pub(super) values: Vec<f64>,
+    /// Latitude and longitude of the heaviest place in each pixel (before spread and blur).
+    pub(super) heaviest: Vec<Option<(f64, f64, u128)>>,
+}
+
+/// Bins the drawn places into the frame's pixels; `report` counts what is drawn and left
+/// out.
+pub(super) fn point_grid(tally: &Tally, canvas: Canvas<'_>, report: &mut MapReport) -> PointGrid {
     let drawn = canvas.drawable(tally, report);
     let Canvas {
-        proj,
-        layout,
-        pal,
-        opts,
-        ..
+        proj, layout, opts, ..
     } = canvas;
     let frame: &Frame = &layout.frame;
     let (w, h) = (frame.width as usize, frame.height as usize);
     let mut grid = vec![0f64; w * h];
+    let mut heaviest: Vec<Option<(f64, f64, u128)>> = vec![None; w * h];
     for (place, weights) in drawn.places() {
         let Some((lat, lon)) = place.coords() else {
             continue;
@@ -91,7 +96,11 @@ pub(super) fn draw_points(
         // Latitude 90 / the east edge land on the last row / column, not outside.
         let px = px.clamp(0, w as i64 - 1) as usize;
         let py = py.clamp(0, h as i64 - 1) as usize;
-        grid[py * w + px] += n as f64;
+        let i = py * w + px;
+        grid[i] += n as f64;
+        if heaviest[i].is_none_or(|(_, _, m)| n > m) {
+            heaviest[i] = Some((lat, lon, n));
+        }
     }
     if opts.blur > 0.0 {
         grid = gaussian_blur(&grid, w, h, opts.blur);
@@ -99,11 +108,27 @@ pub(super) fn draw_points(
     if opts.spread > 0 {
         grid = spread_max(&grid, w, h, opts.spread as usize);
     }
-    let scale = ColorScale::fit(opts.scale, grid.iter().copied());
+    PointGrid {
+        width: w,
+        values: grid,
+        heaviest,
+    }
+}
+
+/// Every drawn place's count in the pixel it projects to, spread and blurred.
+pub(super) fn draw_points(
+    pixmap: &mut Pixmap,
+    tally: &Tally,
+    canvas: Canvas<'_>,
+    report: &mut MapReport,
+) -> ColorScale {
+    let grid = point_grid(tally, canvas, report);
+    let (frame, pal, opts) = (&canvas.layout.frame, canvas.pal, canvas.opts);
+    let scale = ColorScale::fit(opts.scale, grid.values.iter().copied());
     let Some(mut layer) = Pixmap::new(frame.width, frame.height) else {
         return scale;
     };
-    for (i, v) in grid.iter().enumerate() {
+    for (i, v) in grid.values.iter().enumerate() {
         if let Some(t) = scale.position(*v) {
             layer.pixels_mut()[i] = pal.heat(t).to_color_u8().premultiply();
         }
@@ -119,6 +144,52 @@ pub(super) fn draw_points(
     scale
 }
 
+/// One bin of a cells or hex layer.
+pub(super) enum Bin {
+    /// A grid cell: its south-west corner (longitude, latitude).
+    Cell(f64, f64),
+    /// An H3 cell.
+    Hex(h3o::CellIndex),
+}
+
+/// A bin, its rings (more than one where it crosses the antimeridian) and its count.
+pub(super) type BinShape = (Bin, Vec<Ring>, u128);
+
+/// The bins of a cells or hex map (as `opts.mode` says), each with its rings and count, and
+/// the colour scale fitted to them; `report` counts what is drawn and left out.
+pub(super) fn heat_bins(
+    tally: &Tally,
+    canvas: Canvas<'_>,
+    report: &mut MapReport,
+) -> Result<(Vec<BinShape>, ColorScale)> {
+    let drawn = canvas.drawable(tally, report);
+    let opts = canvas.opts;
+    let bins: Vec<BinShape> = if opts.mode == Mode::Hex {
+        let res = h3_resolution(opts.h3_res)?;
+        drawn
+            .hex_cells(res, opts.unit)
+            .into_iter()
+            .map(|(cell, n)| (Bin::Hex(cell), hex_rings(cell), n))
+            .collect()
+    } else {
+        let grid = CellGrid::new(opts.cell)?;
+        drawn
+            .cells(&grid, opts.unit)
+            .into_iter()
+            .map(|((row, col), n)| {
+                let bounds = grid.bounds(row, col);
+                (
+                    Bin::Cell(bounds.1, bounds.0),
+                    vec![cell_ring(bounds, opts.cell)],
+                    n,
+                )
+            })
+            .collect()
+    };
+    let scale = ColorScale::fit(opts.scale, bins.iter().map(|(_, _, n)| *n as f64));
+    Ok((bins, scale))
+}
+
 /// Grid cells or H3 hexagons, each filled in its projected shape.
 pub(super) fn draw_cells(
     pixmap: &mut Pixmap,
@@ -127,7 +198,7 @@ pub(super) fn draw_cells(
     clip: Option<&Mask>,
     report: &mut MapReport,
 ) -> Result<ColorScale> {
-    let drawn = canvas.drawable(tally, report);
+    let (bins, scale) = heat_bins(tally, canvas, report)?;
     let Canvas {
         proj,
         layout,
@@ -135,23 +206,7 @@ pub(super) fn draw_cells(
         opts,
         ..
     } = canvas;
-    let bins: Vec<(Vec<Ring>, u128)> = if opts.mode == Mode::Hex {
-        let res = h3_resolution(opts.h3_res)?;
-        drawn
-            .hex_cells(res, opts.unit)
-            .into_iter()
-            .map(|(cell, n)| (hex_rings(cell), n))
-            .collect()
-    } else {
-        let grid = CellGrid::new(opts.cell)?;
-        drawn
-            .cells(&grid, opts.unit)
-            .into_iter()
-            .map(|((row, col), n)| (vec![cell_ring(grid.bounds(row, col), opts.cell)], n))
-            .collect()
-    };
-    let scale = ColorScale::fit(opts.scale, bins.iter().map(|(_, n)| *n as f64));
-    for (rings, n) in bins {
+    for (_, rings, n) in bins {
         let Some(t) = scale.position(n as f64) else {
             continue;
         };

@@ -262,7 +262,6 @@ fn draw_colour_bar(
         small,
         ..
     } = *pen;
-    let unit = opts.unit.label();
     let bar_w = w * 0.34;
     let bar_h = (w * 0.009).max(6.0);
     let bar_x = (w - bar_w) / 2.0;
@@ -275,12 +274,11 @@ fn draw_colour_bar(
                 pixmap.fill_rect(r, &paint(pal.heat(t), false), Transform::identity(), None);
             }
         }
-        for k in 0..=4 {
-            let t = f64::from(k) / 4.0;
+        for (t, label) in ticks(scale) {
             let x = bar_x + bar_w * t as f32;
             fonts.draw(
                 pixmap,
-                &short_count(scale.value_at(t)),
+                &label,
                 x,
                 bar_y + bar_h + small * 1.25,
                 small,
@@ -290,22 +288,8 @@ fn draw_colour_bar(
             );
         }
     }
-    let bar_label = match (opts.mode, opts.per_capita) {
-        (Mode::Points, _) => format!("{unit} per pixel"),
-        (Mode::Cells, _) => format!(
-            "{unit} per {}° cell",
-            crate::util::trim_decimal(opts.cell, 4)
-        ),
-        (Mode::Choropleth, true) => format!("{unit} per million people"),
-        (Mode::Choropleth, false) => format!("{unit} per country"),
-        (Mode::Hex, _) => format!("{unit} per H3 cell (resolution {})", opts.h3_res),
-    };
-    let scale_name = match opts.scale {
-        ScaleKind::EqHist => "histogram-equalised",
-        ScaleKind::Log => "log scale",
-        ScaleKind::Cbrt => "cube-root scale",
-        ScaleKind::Linear => "linear scale",
-    };
+    let bar_label = bar_label(opts);
+    let scale_name = scale_name(opts.scale);
     fonts.draw(
         pixmap,
         &bar_label,
@@ -326,6 +310,44 @@ fn draw_colour_bar(
         pal.muted,
         Align::Left,
     );
+}
+
+/// The colour bar's tick positions (0 to 1) and labels: counts under the scale.
+pub(super) fn ticks(scale: &ColorScale) -> Vec<(f64, String)> {
+    if scale.max() <= 0.0 {
+        return Vec::new();
+    }
+    (0..=4)
+        .map(|k| {
+            let t = f64::from(k) / 4.0;
+            (t, short_count(scale.value_at(t)))
+        })
+        .collect()
+}
+
+/// What the colour bar counts: the unit per pixel, cell, country or hexagon.
+pub(super) fn bar_label(opts: &MapOptions) -> String {
+    let unit = opts.unit.label();
+    match (opts.mode, opts.per_capita) {
+        (Mode::Points, _) => format!("{unit} per pixel"),
+        (Mode::Cells, _) => format!(
+            "{unit} per {}° cell",
+            crate::util::trim_decimal(opts.cell, 4)
+        ),
+        (Mode::Choropleth, true) => format!("{unit} per million people"),
+        (Mode::Choropleth, false) => format!("{unit} per country"),
+        (Mode::Hex, _) => format!("{unit} per H3 cell (resolution {})", opts.h3_res),
+    }
+}
+
+/// The colour scale's name, as the legend prints it.
+pub(super) fn scale_name(kind: ScaleKind) -> &'static str {
+    match kind {
+        ScaleKind::EqHist => "histogram-equalised",
+        ScaleKind::Log => "log scale",
+        ScaleKind::Cbrt => "cube-root scale",
+        ScaleKind::Linear => "linear scale",
+    }
 }
 
 /// What the map includes and leaves out, for this map (long forms where they fit); then

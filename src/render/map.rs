@@ -70,7 +70,7 @@ pub struct OtherUnit {
 impl MapReport {
     /// An empty report of a map of this size, naming the unit it shows and the other
     /// unit's located weight (never added in).
-    fn new(tally: &Tally, opts: &MapOptions, layout: &Layout) -> Self {
+    pub(super) fn new(tally: &Tally, opts: &MapOptions, layout: &Layout) -> Self {
         let other_unit = Unit::ALL
             .into_iter()
             .filter(|u| *u != opts.unit)
@@ -89,6 +89,27 @@ impl MapReport {
             other_unit,
             ..MapReport::default()
         }
+    }
+}
+
+impl MapReport {
+    /// Fills in the words once the layers are counted: the subtitle, the attributions and
+    /// the notes (returned in their long and short forms, for the footer).
+    pub(super) fn finish(
+        &mut self,
+        opts: &MapOptions,
+        databases: &[DatabaseInfo],
+    ) -> Vec<(String, String)> {
+        self.subtitle = subtitle(opts, databases, self);
+        for a in databases.iter().filter_map(|d| d.attribution.clone()) {
+            if !self.attributions.contains(&a) {
+                self.attributions.push(a);
+            }
+        }
+        self.attributions.push(format!("Basemap: {NATURAL_EARTH}"));
+        let notes = footer_notes(opts, self);
+        self.notes = notes.iter().map(|(long, _)| long.clone()).collect();
+        notes
     }
 }
 
@@ -133,17 +154,7 @@ pub fn render(
         draw_outline(&mut pixmap, globe, &pal, clip);
     }
 
-    report.subtitle = subtitle(opts, databases, &report);
-    for a in databases.iter().filter_map(|d| d.attribution.clone()) {
-        if !report.attributions.contains(&a) {
-            report.attributions.push(a);
-        }
-    }
-    report
-        .attributions
-        .push(format!("Basemap: {NATURAL_EARTH}"));
-    let notes = footer_notes(opts, &report);
-    report.notes = notes.iter().map(|(long, _)| long.clone()).collect();
+    let notes = report.finish(opts, databases);
     if opts.legend {
         let fonts = super::text::Fonts::load()
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;

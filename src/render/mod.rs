@@ -2,6 +2,7 @@
 
 mod canvas;
 mod heat;
+mod html;
 mod legend;
 mod map;
 mod options;
@@ -11,6 +12,7 @@ pub mod scale;
 mod text;
 
 pub use crate::geometry::split_antimeridian;
+pub use html::{HtmlLayer, HtmlOptions, HtmlReport, render_html};
 pub use map::{MapReport, OtherUnit, render};
 pub use options::{COARSE_KM, Colormap, MapOptions, Mode, Style};
 pub use projection::{Bbox, Projection, ProjectionKind};

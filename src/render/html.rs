@@ -1,0 +1,735 @@
+//! The interactive map: one self-contained HTML page (no network, no third-party code) with
+//! the basemap's countries as vector paths, the heat layers (countries, cells, hexagons,
+//! points) as SVG drawn from the same projected geometry as the PNG, their legends computed
+//! here, and a small script of ipatlas's own for pan, zoom, hover and switching layers.
+
+use super::MapReport;
+use super::canvas::{Frame, Layout};
+use super::heat::{Bin, Canvas, Choropleth, heat_bins, point_grid};
+use super::legend::{bar_label, scale_name, ticks};
+use super::options::{MapOptions, Mode};
+use super::palette::{Palette, palette};
+use super::projection::{Bbox, Projection};
+use super::scale::ColorScale;
+use crate::basemap::Basemap;
+use crate::error::Result;
+use crate::geometry::split_antimeridian;
+use crate::locate::DatabaseInfo;
+use crate::tally::Tally;
+use std::fmt::Write as _;
+
+/// Colour classes a page's features are filled with (`c0` to `c99`, positions 0 to 1).
+const LEVELS: usize = 100;
+
+/// What shapes the page besides the map options.
+#[derive(Clone, Debug)]
+pub struct HtmlOptions {
+    /// The page's size limit in bytes: heat layers are left out (points first, then
+    /// hexagons, then cells) until the page fits, and the page says which.
+    pub max_bytes: usize,
+}
+
+impl Default for HtmlOptions {
+    fn default() -> Self {
+        HtmlOptions {
+            max_bytes: 10_000_000,
+        }
+    }
+}
+
+/// One layer of a page.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct HtmlLayer {
+    /// `countries`, `cells`, `hex` or `points`.
+    pub id: &'static str,
+    /// Features drawn: countries filled, cells, hexagons, or lit pixels.
+    pub features: usize,
+    /// Weight drawn, in the map's unit.
+    pub drawn: u128,
+    /// The layer's size in the page, in bytes (before it was left out, if it was).
+    pub bytes: usize,
+    /// Left out to keep the page under its size limit.
+    pub dropped: bool,
+}
+
+/// What a page holds.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct HtmlReport {
+    /// The page's size in bytes.
+    pub bytes: usize,
+    /// The layer shown when the page opens.
+    pub shown: &'static str,
+    /// Every layer, kept or left out.
+    pub layers: Vec<HtmlLayer>,
+    /// What the page says was left out for size.
+    pub notes: Vec<String>,
+    /// What the layer shown first draws and leaves out (as the PNG's report).
+    #[serde(skip)]
+    pub shown_report: MapReport,
+}
+
+/// A layer as the page carries it.
+struct LayerOut {
+    id: &'static str,
+    label: &'static str,
+    mode: Mode,
+    svg: String,
+    features: usize,
+    report: MapReport,
+    scale: ColorScale,
+    opts: MapOptions,
+}
+
+/// Writes a map of `tally` as one HTML page: every heat layer the tally can show, the one
+/// `opts.mode` names shown first; the rest of `opts` as for the PNG.
+pub fn render_html(
+    tally: &Tally,
+    basemap: &Basemap,
+    databases: &[DatabaseInfo],
+    opts: &MapOptions,
+    html: &HtmlOptions,
+) -> Result<(String, HtmlReport)> {
+    // The SVG is the map frame alone; title, legend and notes are the page's own text.
+    let frame_opts = MapOptions {
+        legend: false,
+        ..opts.clone()
+    };
+    let proj = Projection::new(opts.projection)?;
+    let pal = palette(opts.style, opts.colormap);
+    let layout = Layout::new(&proj, &frame_opts)?;
+    let frame = &layout.frame;
+
+    let mut layers = Vec::new();
+    for (id, label, mode) in [
+        ("countries", "Countries", Mode::Choropleth),
+        ("cells", "Cells", Mode::Cells),
+        ("hex", "Hexagons", Mode::Hex),
+        ("points", "Points", Mode::Points),
+    ] {
+        // The page's points are single pixels (hover reads each); spread and blur are
+        // the PNG's.
+        let lopts = MapOptions {
+            mode,
+            spread: 0,
+            blur: 0.0,
+            ..frame_opts.clone()
+        };
+        layers.push(layer(
+            tally, basemap, &proj, &layout, &pal, lopts, id, label,
+        )?);
+    }
+    let countries = Choropleth::new(
+        tally,
+        basemap,
+        &MapOptions {
+            mode: Mode::Choropleth,
+            ..frame_opts.clone()
+        },
+    );
+    let (land, filled) = land_svg(basemap, &layout, &proj, &countries, tally, opts);
+    // The countries layer's features are the land paths it colours.
+    if let Some(l) = layers.iter_mut().find(|l| l.mode == Mode::Choropleth) {
+        l.features = filled;
+    }
+    let shell_bytes = land.len() + 40_000;
+
+    // Leave heat layers out, the biggest kinds first, until the page fits.
+    let mut dropped = Vec::new();
+    let mut total: usize = shell_bytes + layers.iter().map(|l| l.svg.len()).sum::<usize>();
+    for id in ["points", "hex", "cells"] {
+        if total <= html.max_bytes {
+            break;
+        }
+        if let Some(l) = layers.iter().find(|l| l.id == id) {
+            total -= l.svg.len();
+            dropped.push(id);
+        }
+    }
+    let mut report = HtmlReport {
+        bytes: 0,
+        shown: "countries",
+        layers: layers
+            .iter()
+            .map(|l| HtmlLayer {
+                id: l.id,
+                features: l.features,
+                drawn: l.report.drawn,
+                bytes: l.svg.len(),
+                dropped: dropped.contains(&l.id),
+            })
+            .collect(),
+        notes: Vec::new(),
+        shown_report: MapReport::default(),
+    };
+    for l in layers.iter().filter(|l| dropped.contains(&l.id)) {
+        report.notes.push(format!(
+            "The {} layer ({} features, {:.1} MB) is left out to keep the page under {:.1} MB; the PNG and GeoJSON outputs have it",
+            l.label.to_lowercase(),
+            l.features,
+            l.svg.len() as f64 / 1e6,
+            html.max_bytes as f64 / 1e6
+        ));
+    }
+    let wanted = layers.iter().find(|l| l.mode == opts.mode).map(|l| l.id);
+    report.shown = wanted
+        .filter(|id| !dropped.contains(id))
+        .unwrap_or("countries");
+    layers.retain(|l| !dropped.contains(&l.id));
+    if let Some(l) = layers.iter().find(|l| l.id == report.shown) {
+        let mut shown = l.report.clone();
+        shown.finish(&l.opts, databases);
+        report.shown_report = shown;
+    }
+
+    let page = page(
+        opts, &pal, &proj, frame, &land, &layers, &report, basemap, databases,
+    );
+    report.bytes = page.len();
+    Ok((page, report))
+}
+
+/// One heat layer: its SVG group, its report and scale.
+#[allow(clippy::too_many_arguments)]
+fn layer(
+    tally: &Tally,
+    basemap: &Basemap,
+    proj: &Projection,
+    layout: &Layout,
+    pal: &Palette,
+    opts: MapOptions,
+    id: &'static str,
+    label: &'static str,
+) -> Result<LayerOut> {
+    let mut report = MapReport::new(tally, &opts, layout);
+    let canvas = Canvas {
+        proj,
+        layout,
+        pal,
+        opts: &opts,
+        coarse_km: report.coarse_km,
+    };
+    let mut svg = String::new();
+    let mut features = 0;
+    let scale = match opts.mode {
+        Mode::Choropleth => {
+            // The countries are the land paths, coloured when this layer is shown.
+            let c = Choropleth::new(tally, basemap, &opts);
+            c.account(tally, basemap, &opts, &mut report)
+        }
+        Mode::Points => {
+            let grid = point_grid(tally, canvas, &mut report);
+            let scale = ColorScale::fit(opts.scale, grid.values.iter().copied());
+            for (i, v) in grid.values.iter().enumerate() {
+                let Some(t) = scale.position(*v) else {
+                    continue;
+                };
+                let (x, y) = (i % grid.width, i / grid.width);
+                let _ = write!(
+                    svg,
+                    r#"<path class="c{}" d="M{x} {y}h1v1h-1z" data-n="{}""#,
+                    level(t),
+                    v.round()
+                );
+                if let Some((lat, lon, _)) = grid.heaviest[i] {
+                    let _ = write!(svg, r#" data-l="{},{}""#, coord(lat), coord(lon));
+                }
+                svg.push_str("/>");
+                features += 1;
+            }
+            scale
+        }
+        Mode::Cells | Mode::Hex => {
+            let (bins, scale) = heat_bins(tally, canvas, &mut report)?;
+            for (bin, rings, n) in bins {
+                let Some(t) = scale.position(n as f64) else {
+                    continue;
+                };
+                let mut d = PathData::default();
+                for ring in &rings {
+                    d.ring(ring, proj, &layout.frame);
+                }
+                if d.0.is_empty() {
+                    continue;
+                }
+                let _ = write!(
+                    svg,
+                    r#"<path class="c{}" d="{}" data-n="{n}""#,
+                    level(t),
+                    d.0
+                );
+                match bin {
+                    Bin::Cell(lon, lat) => {
+                        let _ = write!(svg, r#" data-b="{},{}""#, coord(lon), coord(lat));
+                    }
+                    Bin::Hex(cell) => {
+                        let _ = write!(svg, r#" data-h="{cell}""#);
+                    }
+                }
+                svg.push_str("/>");
+                features += 1;
+            }
+            scale
+        }
+    };
+    Ok(LayerOut {
+        id,
+        label,
+        mode: opts.mode,
+        svg,
+        features,
+        report,
+        scale,
+        opts,
+    })
+}
+
+/// The colour class of a position on the colour map.
+fn level(t: f64) -> usize {
+    ((t.clamp(0.0, 1.0) * (LEVELS - 1) as f64).round() as usize).min(LEVELS - 1)
+}
+
+/// A coordinate for a tooltip: at most 4 decimals.
+fn coord(v: f64) -> String {
+    crate::util::trim_decimal(v, 4)
+}
+
+/// SVG path data in tenths of a pixel: the first point absolute, the rest relative,
+/// repeated points dropped.
+#[derive(Default)]
+struct PathData(String);
+
+impl PathData {
+    /// Adds a closed ring of (lon, lat) points, unless it shrinks below a triangle.
+    fn ring(&mut self, ring: &[(f64, f64)], proj: &Projection, frame: &Frame) {
+        let mut pts: Vec<(i64, i64)> = Vec::with_capacity(ring.len());
+        for &(lon, lat) in ring {
+            let Some(p) = proj.forward(lon, lat) else {
+                continue;
+            };
+            let (x, y) = frame.pixel(p);
+            let q = (
+                (f64::from(x) * 10.0).round() as i64,
+                (f64::from(y) * 10.0).round() as i64,
+            );
+            if pts.last() != Some(&q) {
+                pts.push(q);
+            }
+        }
+        while pts.len() > 1 && pts.first() == pts.last() {
+            pts.pop();
+        }
+        if pts.len() < 3 {
+            return;
+        }
+        let out = &mut self.0;
+        out.push('M');
+        push_num(out, pts[0].0, false);
+        push_num(out, pts[0].1, true);
+        out.push('l');
+        for (i, w) in pts.windows(2).enumerate() {
+            push_num(out, w[1].0 - w[0].0, i > 0);
+            push_num(out, w[1].1 - w[0].1, true);
+        }
+        out.push('z');
+    }
+}
+
+/// Writes tenths as a decimal number (`12`, `1.5`, `-.5`), with a space before it when it
+/// follows another number and does not start with a minus sign.
+fn push_num(out: &mut String, tenths: i64, after_number: bool) {
+    if after_number && tenths >= 0 {
+        out.push(' ');
+    }
+    if tenths < 0 {
+        out.push('-');
+    }
+    let a = tenths.unsigned_abs();
+    let (whole, frac) = (a / 10, a % 10);
+    if whole > 0 || frac == 0 {
+        let _ = write!(out, "{whole}");
+    }
+    if frac > 0 {
+        let _ = write!(out, ".{frac}");
+    }
+}
+
+/// The land: every country near the region as one path, with its code and count (and its
+/// choropleth colour class, used when the countries layer is shown), and how many paths
+/// have a colour.
+fn land_svg(
+    basemap: &Basemap,
+    layout: &Layout,
+    proj: &Projection,
+    countries: &Choropleth,
+    tally: &Tally,
+    opts: &MapOptions,
+) -> (String, usize) {
+    let region = layout.region;
+    let view = Bbox {
+        lon0: region.lon0 - 1.0,
+        lat0: region.lat0 - 1.0,
+        lon1: region.lon1 + 1.0,
+        lat1: region.lat1 + 1.0,
+    };
+    let counts: std::collections::HashMap<_, _> = tally.countries(opts.unit).into_iter().collect();
+    let mut svg = String::from(r#"<g id="land">"#);
+    let mut filled = 0;
+    for country in &basemap.countries {
+        let mut d = PathData::default();
+        for polygon in &country.polygons {
+            let b = ring_bbox(&polygon.exterior);
+            if !(b.lon0 <= view.lon1
+                && view.lon0 <= b.lon1
+                && b.lat0 <= view.lat1
+                && view.lat0 <= b.lat1)
+            {
+                continue;
+            }
+            for ring in std::iter::once(&polygon.exterior).chain(&polygon.holes) {
+                for part in split_antimeridian(ring) {
+                    d.ring(&part, proj, &layout.frame);
+                }
+            }
+        }
+        if d.0.is_empty() {
+            continue;
+        }
+        svg.push_str("<path");
+        if let Some(t) = countries
+            .scale
+            .as_ref()
+            .zip(countries.value(country))
+            .and_then(|(s, v)| s.position(v))
+        {
+            let _ = write!(svg, r#" class="k{}""#, level(t));
+            filled += 1;
+        }
+        let _ = write!(svg, r#" d="{}""#, d.0);
+        if let Some(code) = country.code {
+            let _ = write!(svg, r#" data-k="{code}""#);
+            if let Some(n) = counts.get(&code) {
+                let _ = write!(svg, r#" data-n="{n}""#);
+            }
+            if let Some(v) = countries.value(country).filter(|_| opts.per_capita) {
+                let _ = write!(svg, r#" data-v="{}""#, crate::util::trim_decimal(v, 2));
+            }
+        }
+        svg.push_str("/>");
+    }
+    svg.push_str("</g>");
+    (svg, filled)
+}
+
+fn ring_bbox(ring: &[(f64, f64)]) -> Bbox {
+    ring.iter().fold(
+        Bbox {
+            lon0: f64::MAX,
+            lat0: f64::MAX,
+            lon1: f64::MIN,
+            lat1: f64::MIN,
+        },
+        |b, &(x, y)| Bbox {
+            lon0: b.lon0.min(x),
+            lat0: b.lat0.min(y),
+            lon1: b.lon1.max(x),
+            lat1: b.lat1.max(y),
+        },
+    )
+}
+
+fn hex(c: tiny_skia::Color) -> String {
+    let c = c.to_color_u8();
+    format!("#{:02x}{:02x}{:02x}", c.red(), c.green(), c.blue())
+}
+
+/// Escapes text for HTML content and attribute values.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// JSON to embed in a `<script>` element: no `<` that could end it.
+fn script_json(value: &serde_json::Value) -> String {
+    value.to_string().replace('<', "\\u003c")
+}
+
+/// The whole page.
+#[allow(clippy::too_many_arguments)]
+fn page(
+    opts: &MapOptions,
+    pal: &Palette,
+    proj: &Projection,
+    frame: &Frame,
+    land: &str,
+    layers: &[LayerOut],
+    report: &HtmlReport,
+    basemap: &Basemap,
+    databases: &[DatabaseInfo],
+) -> String {
+    let title = opts
+        .title
+        .clone()
+        .unwrap_or_else(|| "Geo-location of IP addresses".to_owned());
+    let (w, h) = (frame.width, frame.height);
+    let ramp: Vec<String> = (0..=20)
+        .map(|i| hex(pal.heat(f64::from(i) / 20.0)))
+        .collect();
+    let mut data_layers = Vec::new();
+    for l in layers {
+        let mut report_l = l.report.clone();
+        let notes = report_l.finish(&l.opts, databases);
+        data_layers.push(serde_json::json!({
+            "id": l.id,
+            "label": l.label,
+            "features": l.features,
+            "drawn": l.report.drawn.to_string(),
+            "total": l.report.drawn as f64,
+            "subtitle": report_l.subtitle,
+            "notes": notes.into_iter().map(|(long, _)| long).collect::<Vec<_>>(),
+            "attributions": report_l.attributions,
+            "ticks": ticks(&l.scale),
+            "barLabel": bar_label(&l.opts),
+            "scaleName": scale_name(l.opts.scale),
+            "perCapita": l.opts.per_capita && l.mode == Mode::Choropleth,
+        }));
+    }
+    let names: serde_json::Map<String, serde_json::Value> = basemap
+        .countries
+        .iter()
+        .filter_map(|c| Some((c.code?.to_string(), c.name.clone().into())))
+        .collect();
+    let data = serde_json::json!({
+        "shown": report.shown,
+        "layers": data_layers,
+        "names": names,
+        "dropped": report.notes,
+        "unit": [opts.unit.noun(1), opts.unit.noun(2)],
+        "cell": opts.cell,
+        "h3": opts.h3_res,
+        "width": w,
+        "height": h,
+        "ramp": ramp,
+        "title": title,
+    });
+
+    let mut colours = String::new();
+    for k in 0..LEVELS {
+        let c = hex(pal.heat(k as f64 / (LEVELS - 1) as f64));
+        let _ = write!(
+            colours,
+            ".c{k}{{fill:{c};color:{c}}}.show-countries #land .k{k}{{fill:{c}}}"
+        );
+    }
+    let mut ocean = PathData::default();
+    let outline: Vec<(f32, f32)> = proj
+        .globe_outline()
+        .into_iter()
+        .map(|p| frame.pixel(p))
+        .collect();
+    // The outline is already projected: write it as a ring of pixels.
+    ocean.pixels(&outline);
+    let mut graticule = String::new();
+    if opts.graticule {
+        graticule = graticule_svg(proj, frame);
+    }
+    let mut layer_groups = String::new();
+    for l in layers.iter().filter(|l| l.mode != Mode::Choropleth) {
+        let _ = write!(
+            layer_groups,
+            r#"<g id="L-{}" class="layer">{}</g>"#,
+            l.id, l.svg
+        );
+    }
+    let radios: String = layers
+        .iter()
+        .map(|l| {
+            format!(
+                r#"<label><input type="radio" name="layer" value="{id}"{checked}> {label} <small>({n})</small></label>"#,
+                id = l.id,
+                checked = if l.id == report.shown { " checked" } else { "" },
+                label = l.label,
+                n = l.features
+            )
+        })
+        .collect();
+    let outline_svg = if opts.bbox.is_none() {
+        format!(r#"<path id="outline" d="{}"/>"#, ocean.0)
+    } else {
+        String::new()
+    };
+    let css = include_str!("../../assets/html/map.css");
+    let js = include_str!("../../assets/html/map.js");
+    let mut page = String::with_capacity(land.len() + layer_groups.len() + 64_000);
+    let _ = write!(
+        page,
+        r##"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data: blob:">
+<meta name="generator" content="ipatlas {version}">
+<title>{title}</title>
+<style>
+:root{{--bg:{bg};--ocean:{ocean_c};--land:{land_c};--border:{border};--outline:{outline_c};--graticule:{grat};--text:{text};--muted:{muted}}}
+{css}</style>
+</head>
+<body>
+<header><h1 id="title">{title}</h1><p id="subtitle"></p></header>
+<nav id="layers" aria-label="Layers">{radios}</nav>
+<main id="stage">
+<svg id="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" data-width="{w}" data-height="{h}" class="show-{shown}" role="img" aria-label="{title}">
+<style>{svg_css}{colours}</style>
+<rect id="bg" x="-100000" y="-100000" width="200000" height="200000"/>
+<path id="ocean" d="{ocean_d}"/>
+{land}<g id="graticule">{graticule}</g>{layer_groups}{outline_svg}
+</svg>
+<div id="tip" role="status" hidden></div>
+<div id="tools"><button type="button" data-zoom="in" title="Zoom in">+</button><button type="button" data-zoom="out" title="Zoom out">&#8722;</button><button type="button" data-zoom="reset" title="Whole map">&#8634;</button><button type="button" id="download" title="Download the view as PNG">PNG</button></div>
+</main>
+<footer>
+<div id="legend"><span id="bar-label"></span><div id="bar"><div id="ramp"></div><div id="ticks"></div></div><span id="scale-name"></span><span id="nodata"><i></i>no data</span></div>
+<ul id="notes"></ul>
+<p id="attribution"></p>
+</footer>
+<script type="application/json" id="ipatlas-data">{data}</script>
+<script>
+{js}</script>
+</body>
+</html>
+"##,
+        version = env!("CARGO_PKG_VERSION"),
+        title = esc(&title),
+        bg = hex(pal.background),
+        ocean_c = hex(pal.ocean),
+        land_c = hex(pal.land),
+        border = hex(pal.border),
+        outline_c = hex(pal.outline),
+        grat = hex(pal.graticule),
+        text = hex(pal.text),
+        muted = hex(pal.muted),
+        shown = report.shown,
+        svg_css = SVG_CSS,
+        ocean_d = ocean.0,
+        data = script_json(&data),
+    );
+    page
+}
+
+/// The SVG's own style (kept inside it, so a downloaded copy draws the same).
+const SVG_CSS: &str = "#bg{fill:var(--bg)}#ocean{fill:var(--ocean)}\
+#land path{fill:var(--land);stroke:var(--border);stroke-width:.6px;vector-effect:non-scaling-stroke;stroke-linejoin:round}\
+#graticule path{fill:none;stroke:var(--graticule);stroke-width:.7px;vector-effect:non-scaling-stroke}\
+#outline{fill:none;stroke:var(--outline);stroke-width:1px;vector-effect:non-scaling-stroke;pointer-events:none}\
+.layer{display:none}.show-cells #L-cells,.show-hex #L-hex,.show-points #L-points{display:inline}\
+#L-points path{stroke:currentColor;stroke-width:1.5px;vector-effect:non-scaling-stroke}\
+.layer path:hover,#land path[data-n]:hover{stroke:var(--text);stroke-width:1.5px;vector-effect:non-scaling-stroke}";
+
+impl PathData {
+    /// Adds a closed ring of points already in pixels.
+    fn pixels(&mut self, pts: &[(f32, f32)]) {
+        let mut q: Vec<(i64, i64)> = pts
+            .iter()
+            .map(|(x, y)| {
+                (
+                    (f64::from(*x) * 10.0).round() as i64,
+                    (f64::from(*y) * 10.0).round() as i64,
+                )
+            })
+            .collect();
+        q.dedup();
+        if q.len() < 3 {
+            return;
+        }
+        let out = &mut self.0;
+        out.push('M');
+        push_num(out, q[0].0, false);
+        push_num(out, q[0].1, true);
+        out.push('l');
+        for (i, w) in q.windows(2).enumerate() {
+            push_num(out, w[1].0 - w[0].0, i > 0);
+            push_num(out, w[1].1 - w[0].1, true);
+        }
+        out.push('z');
+    }
+}
+
+/// Lines of latitude and longitude every 30 degrees, as the PNG draws them.
+fn graticule_svg(proj: &Projection, frame: &Frame) -> String {
+    let max = proj.kind().max_lat();
+    let mut lines: Vec<Vec<(f64, f64)>> = Vec::new();
+    for lon in (-180..=180).step_by(30) {
+        lines.push(
+            (0..=90)
+                .map(|i| (f64::from(lon), -max + 2.0 * max * f64::from(i) / 90.0))
+                .collect(),
+        );
+    }
+    for lat in (-60..=60).step_by(30) {
+        lines.push(
+            (0..=180)
+                .map(|i| (-180.0 + 2.0 * f64::from(i), f64::from(lat)))
+                .collect(),
+        );
+    }
+    let mut d = String::new();
+    for line in lines {
+        let pts: Vec<(i64, i64)> = line
+            .iter()
+            .filter_map(|&(lon, lat)| proj.forward(lon, lat))
+            .map(|p| {
+                let (x, y) = frame.pixel(p);
+                (
+                    (f64::from(x) * 10.0).round() as i64,
+                    (f64::from(y) * 10.0).round() as i64,
+                )
+            })
+            .collect();
+        let Some(first) = pts.first() else { continue };
+        d.push('M');
+        push_num(&mut d, first.0, false);
+        push_num(&mut d, first.1, true);
+        d.push('l');
+        for (i, w) in pts.windows(2).enumerate() {
+            push_num(&mut d, w[1].0 - w[0].0, i > 0);
+            push_num(&mut d, w[1].1 - w[0].1, true);
+        }
+    }
+    format!(r#"<path d="{d}"/>"#)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_tenths_without_spare_characters() {
+        let mut s = String::new();
+        push_num(&mut s, 125, false);
+        push_num(&mut s, -5, true);
+        push_num(&mut s, 30, true);
+        push_num(&mut s, 0, true);
+        push_num(&mut s, -120, true);
+        assert_eq!(s, "12.5-.5 3 0-12");
+    }
+
+    #[test]
+    fn text_is_escaped_for_html_and_script() {
+        assert_eq!(
+            esc(r#"<b>"a" & 'b'"#),
+            "&lt;b&gt;&quot;a&quot; &amp; &#39;b&#39;"
+        );
+        let v = serde_json::json!({"t": "</script><!--"});
+        assert!(!script_json(&v).contains('<'));
+    }
+}
