@@ -131,20 +131,38 @@ pub fn render_html(
     if let Some(l) = layers.iter_mut().find(|l| l.mode == Mode::Choropleth) {
         l.features = filled;
     }
-    let shell_bytes = land.len() + 40_000;
-
     // Leave heat layers out, the biggest kinds first, until the page fits.
-    let mut dropped = Vec::new();
-    let mut total: usize = shell_bytes + layers.iter().map(|l| l.svg.len()).sum::<usize>();
-    for id in ["points", "hex", "cells"] {
-        if total <= html.max_bytes {
-            break;
+    let mut dropped: Vec<&'static str> = Vec::new();
+    let mut over = false;
+    loop {
+        let report = html_report(&layers, &dropped, opts, databases, html, over);
+        let kept: Vec<&LayerOut> = layers.iter().filter(|l| !dropped.contains(&l.id)).collect();
+        let page = page(opts, &pal, &proj, frame, &land, &kept, &report, basemap, databases);
+        if page.len() <= html.max_bytes || over {
+            let bytes = page.len();
+            return Ok((page, HtmlReport { bytes, ..report }));
         }
-        if let Some(l) = layers.iter().find(|l| l.id == id) {
-            total -= l.svg.len();
-            dropped.push(id);
+        let next = ["points", "hex", "cells"].into_iter().find(|id| {
+            !dropped.contains(id) && layers.iter().any(|l| l.id == *id && !l.svg.is_empty())
+        });
+        match next {
+            Some(id) => dropped.push(id),
+            // Nothing left to leave out: the page says it is over its limit.
+            None => over = true,
         }
     }
+}
+
+/// The report of a page with the `dropped` layers left out.
+fn html_report(
+    layers: &[LayerOut],
+    dropped: &[&'static str],
+    opts: &MapOptions,
+    databases: &[DatabaseInfo],
+    html: &HtmlOptions,
+    over: bool,
+) -> HtmlReport {
+    let limit = html.max_bytes as f64 / 1e6;
     let mut report = HtmlReport {
         bytes: 0,
         shown: "countries",
@@ -161,31 +179,32 @@ pub fn render_html(
         notes: Vec::new(),
         shown_report: MapReport::default(),
     };
-    for l in layers.iter().filter(|l| dropped.contains(&l.id)) {
+    for id in dropped {
+        let Some(l) = layers.iter().find(|l| l.id == *id) else {
+            continue;
+        };
         report.notes.push(format!(
-            "The {} layer ({} features, {:.1} MB) is left out to keep the page under {:.1} MB; the PNG and GeoJSON outputs have it",
+            "The {} layer ({} features, {:.1} MB) is left out to keep the page under {limit:.1} MB; the PNG and GeoJSON outputs have it",
             l.label.to_lowercase(),
             l.features,
             l.svg.len() as f64 / 1e6,
-            html.max_bytes as f64 / 1e6
+        ));
+    }
+    if over {
+        report.notes.push(format!(
+            "The page is larger than {limit:.1} MB even without its heat layers"
         ));
     }
     let wanted = layers.iter().find(|l| l.mode == opts.mode).map(|l| l.id);
     report.shown = wanted
         .filter(|id| !dropped.contains(id))
         .unwrap_or("countries");
-    layers.retain(|l| !dropped.contains(&l.id));
     if let Some(l) = layers.iter().find(|l| l.id == report.shown) {
         let mut shown = l.report.clone();
         shown.finish(&l.opts, databases);
         report.shown_report = shown;
     }
-
-    let page = page(
-        opts, &pal, &proj, frame, &land, &layers, &report, basemap, databases,
-    );
-    report.bytes = page.len();
-    Ok((page, report))
+    report
 }
 
 /// One heat layer: its SVG group, its report and scale.
@@ -471,7 +490,7 @@ fn page(
     proj: &Projection,
     frame: &Frame,
     land: &str,
-    layers: &[LayerOut],
+    layers: &[&LayerOut],
     report: &HtmlReport,
     basemap: &Basemap,
     databases: &[DatabaseInfo],
@@ -584,7 +603,7 @@ fn page(
 :root{{--bg:{bg};--ocean:{ocean_c};--land:{land_c};--border:{border};--outline:{outline_c};--graticule:{grat};--text:{text};--muted:{muted}}}
 {css}</style>
 </head>
-<body>
+<body{body_class}>
 <header><h1 id="title">{title}</h1><p id="subtitle"></p></header>
 <nav id="layers" aria-label="Layers">{radios}</nav>
 <main id="stage">
@@ -619,6 +638,7 @@ fn page(
         text = hex(pal.text),
         muted = hex(pal.muted),
         shown = report.shown,
+        body_class = if opts.legend { "" } else { r#" class="bare""# },
         svg_css = SVG_CSS,
         ocean_d = ocean.0,
         data = script_json(&data),

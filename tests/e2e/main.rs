@@ -9,6 +9,7 @@ mod databases;
 mod faults;
 mod formats;
 mod geojson;
+mod html;
 mod info;
 mod inputs;
 mod integrity;

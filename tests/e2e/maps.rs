@@ -343,6 +343,7 @@ fn map_writes_every_output_into_its_directory() {
     .ok();
     for f in [
         "map.png",
+        "map.html",
         "countries.csv",
         "cells.csv",
         "summary.json",
