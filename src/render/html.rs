@@ -137,7 +137,9 @@ pub fn render_html(
     loop {
         let report = html_report(&layers, &dropped, opts, databases, html, over);
         let kept: Vec<&LayerOut> = layers.iter().filter(|l| !dropped.contains(&l.id)).collect();
-        let page = page(opts, &pal, &proj, frame, &land, &kept, &report, basemap, databases);
+        let page = page(
+            opts, &pal, &proj, frame, &land, &kept, &report, basemap, databases,
+        );
         if page.len() <= html.max_bytes || over {
             let bytes = page.len();
             return Ok((page, HtmlReport { bytes, ..report }));

@@ -33,12 +33,18 @@ pub(super) fn subtitle(
         ProjectionKind::Equirectangular => "Equirectangular",
         ProjectionKind::Mercator => "Mercator",
     };
-    format!(
-        "{} {} drawn · {} · {projection} projection",
+    let drawn = format!(
+        "{} {} drawn",
         thousands(report.drawn),
-        opts.unit.noun(report.drawn),
-        names.join(" + ")
-    )
+        opts.unit.noun(report.drawn)
+    );
+    // A tally written by hand may name no database.
+    let parts = [drawn, names.join(" + "), format!("{projection} projection")];
+    parts
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// The footer's notes, each in a long and a short form: the share drawn at coarse

@@ -42,7 +42,15 @@ fn features(summary: &serde_json::Value, id: &str) -> (u64, bool) {
 fn assert_self_contained(page: &str) {
     assert!(page.starts_with("<!DOCTYPE html>"));
     assert!(page.trim_end().ends_with("</html>"));
-    for needle in ["src=", "href=\"", "<link", "url(", "@import", "fetch(", "XMLHttpRequest"] {
+    for needle in [
+        "src=",
+        "href=\"",
+        "<link",
+        "url(",
+        "@import",
+        "fetch(",
+        "XMLHttpRequest",
+    ] {
         assert!(!page.contains(needle), "the page contains {needle:?}");
     }
     assert!(page.contains("Content-Security-Policy\" content=\"default-src 'none'"));
@@ -74,7 +82,10 @@ fn map_writes_a_page_whose_layers_hold_the_tallys_features() {
     let page = env.read("out/map.html");
     assert_self_contained(&page);
     let summary = json(&env.read("out/summary.json"));
-    assert_eq!(summary["html"]["bytes"].as_u64().unwrap() as usize, page.len());
+    assert_eq!(
+        summary["html"]["bytes"].as_u64().unwrap() as usize,
+        page.len()
+    );
     assert_eq!(summary["html"]["shown"], "points");
     // Cells: one per cell of cells.geojson, with its count.
     let cells_geojson = json(&env.read("out/cells.geojson"));
@@ -154,21 +165,35 @@ fn render_writes_a_page_with_the_title_escaped() {
     env.write("t.json", t);
     let title = r#"</script><script>alert(1)</script> & "quoted" 東京"#;
     env.run(&[
-        "render", "t.json", "-o", "view.html", "--title", title, "--mode", "cells",
+        "render",
+        "t.json",
+        "-o",
+        "view.html",
+        "--title",
+        title,
+        "--mode",
+        "cells",
     ])
     .ok();
     let page = env.read("view.html");
     assert_self_contained(&page);
-    assert!(!page.contains("<script>alert(1)"), "the title is not escaped");
+    assert!(
+        !page.contains("<script>alert(1)"),
+        "the title is not escaped"
+    );
     assert!(page.contains(
         "<h1 id=\"title\">&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot; 東京</h1>"
     ));
     // Exactly the two script elements of the page itself.
     assert_eq!(page.matches("<script").count(), 2);
-    assert!(page.contains(r#"class="show-cells""#), "--mode picks the layer shown");
+    assert!(
+        page.contains(r#"class="show-cells""#),
+        "--mode picks the layer shown"
+    );
     assert_eq!(group_counts(&page, "L-cells"), [7]);
     // A bare page: --no-legend hides the words.
-    env.run(&["render", "t.json", "-o", "bare.html", "--no-legend"]).ok();
+    env.run(&["render", "t.json", "-o", "bare.html", "--no-legend"])
+        .ok();
     assert!(env.read("bare.html").contains(r#"<body class="bare">"#));
     // The format error names .html among the choices.
     let r = env.run(&["render", "t.json", "-o", "view.svgz"]);
@@ -225,16 +250,34 @@ fn a_page_past_its_size_limit_leaves_layers_out_and_says_so() {
         r.stderr
     );
     let small = env.read("small.html");
-    assert!(small.len() as f64 <= limit_mb * 1e6, "{} bytes", small.len());
+    assert!(
+        small.len() as f64 <= limit_mb * 1e6,
+        "{} bytes",
+        small.len()
+    );
     assert!(!small.contains(r#"id="L-points""#));
-    assert!(small.contains(r#"class="show-countries""#), "the points were to be shown");
+    assert!(
+        small.contains(r#"class="show-countries""#),
+        "the points were to be shown"
+    );
     assert!(small.contains("The points layer ("), "the page says so");
     assert!(!group_counts(&small, "L-cells").is_empty());
     // A limit no layer can meet: every heat layer goes, the page says it is still over.
     let r = env
-        .run(&["render", "t.json", "-o", "tiny.html", "--html-max-mb", "0.1"])
+        .run(&[
+            "render",
+            "t.json",
+            "-o",
+            "tiny.html",
+            "--html-max-mb",
+            "0.1",
+        ])
         .ok();
-    assert!(r.stderr.contains("even without its heat layers"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("even without its heat layers"),
+        "{}",
+        r.stderr
+    );
     let tiny = env.read("tiny.html");
     for layer in ["L-points", "L-hex", "L-cells"] {
         assert!(!tiny.contains(&format!(r#"id="{layer}""#)), "{layer} kept");
