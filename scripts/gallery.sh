@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates docs/gallery/ from GeoLite2-City 2018-07 (fetched by fetch-geolite2-2018.sh).
+# Regenerates docs/gallery/ from GeoLite2-City 2018-07 (fetched by fetch-geolite2-2018.sh),
+# and a screenshot of the interactive page (headless Chromium, by scripts/screenshot-page.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/fetch-geolite2-2018.sh >/dev/null
@@ -16,6 +17,17 @@ $ipatlas map --db $db "$work/sample.txt" -o "$work/europe" --quiet \
   --bbox -12,34,35,62 --mode cells --cell 0.25 --style light --drop-coarse --width 1000 \
   --title "1M sampled addresses in Europe, 0.25° cells"
 cp "$work/europe/map.png" docs/gallery/europe-cells-light.png
+# The interactive page of the same million addresses (1-degree cells, H3 resolution 3),
+# screenshotted in headless Chromium with its hexagon layer shown.
+$ipatlas map --db $db "$work/sample.txt" -o "$work/page" --only map.html,summary.json --quiet \
+  --title "1M sampled addresses, July 2018"
+scripts/fetch-browser.sh >/dev/null
+python3 scripts/screenshot-page.py "$work/page/map.html" docs/gallery/page-hex.png hex 1200x760
+python3 - "$work/page/summary.json" <<'PY'
+import json, sys
+h = json.load(open(sys.argv[1]))["html"]
+print("map.html:", h["bytes"], "bytes;", ", ".join(f"{l['id']} {l['features']}" for l in h["layers"]))
+PY
 $ipatlas render "$work/whole/tally.json" -o docs/gallery/per-capita-robinson.png \
   --mode choropleth --per-capita --projection robinson --style light --width 1000 \
   --title "IPv4 addresses per million people, July 2018"

@@ -129,17 +129,24 @@
       hideTip();
       return;
     }
+    tipAt(evt);
+  });
+  // The tip for the feature under a pointer (hover, or a tap on a touch screen).
+  function tipAt(evt) {
     const text = describe(document.elementFromPoint(evt.clientX, evt.clientY));
     if (!text) { hideTip(); return; }
     const r = stage.getBoundingClientRect();
     tip.textContent = text;
     tip.hidden = false;
     const x = evt.clientX - r.left + 14;
-    tip.style.left = Math.min(x, r.width - tip.offsetWidth - 4) + "px";
+    tip.style.left = Math.max(0, Math.min(x, r.width - tip.offsetWidth - 4)) + "px";
     tip.style.top = (evt.clientY - r.top + 14) + "px";
-  });
+  }
   function endDrag() { drag = null; svg.classList.remove("dragging"); }
-  svg.addEventListener("pointerup", endDrag);
+  svg.addEventListener("pointerup", function (evt) {
+    if (drag && !drag.moved) { tipAt(evt); }
+    endDrag();
+  });
   svg.addEventListener("pointercancel", endDrag);
   svg.addEventListener("pointerleave", hideTip);
   svg.addEventListener("wheel", function (evt) {

@@ -29,7 +29,7 @@ from . import _native
 from ._native import IpatlasError
 
 __version__ = _native.__version__
-__all__ = ["Database", "Tally", "load", "IpatlasError", "__version__"]
+__all__ = ["Database", "Tally", "Page", "load", "IpatlasError", "__version__"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -118,6 +118,29 @@ def _write_atomic(path: PathLike, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+class Page:
+    """An interactive page (:meth:`Tally.explore`): shown in a notebook in a frame of its
+    own, so its script and style touch nothing else in the notebook."""
+
+    def __init__(self, html_text: str, height: int = 720):
+        self.html = html_text
+        self.height = int(height)
+
+    def save(self, path: PathLike) -> None:
+        """Writes the page (atomically)."""
+        _write_atomic(path, self.html.encode("utf-8"))
+
+    def _repr_html_(self) -> str:
+        return (
+            f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
+            f'style="width:100%;height:{self.height}px;border:0" '
+            f'title="ipatlas map"></iframe>'
+        )
+
+    def __repr__(self) -> str:
+        return f"<pyipatlas.Page {len(self.html.encode('utf-8')):,} bytes>"
 
 
 def _reopen(paths: list, checksum: str, cache_dir: Any) -> "Database":
@@ -372,6 +395,27 @@ class Tally:
         if path is not None:
             _write_atomic(path, png)
         return png
+
+    def to_html(self, path: Optional[PathLike] = None, html_max_mb: float = 10.0,
+                **options) -> str:
+        """The interactive page (one self-contained HTML file: pan, zoom, hover, the
+        countries, cells, hexagons and points layers), the same bytes as
+        ``ipatlas render -o view.html`` with the same options (those of :meth:`render`;
+        ``mode`` picks the layer shown first). Written to ``path`` atomically if given."""
+        page, _ = self._render(page=True, html_max_mb=html_max_mb, **options)
+        if path is not None:
+            _write_atomic(path, page)
+        return page.decode("utf-8")
+
+    def page_report(self, html_max_mb: float = 10.0, **options) -> dict:
+        """What the interactive page holds (the summary's ``html``): its size, the layer
+        shown, each layer's features and whether it was left out for size."""
+        return self._render(page=True, html_max_mb=html_max_mb, **options)[1]
+
+    def explore(self, height: int = 720, **options) -> "Page":
+        """The interactive page for a notebook: displayed in Jupyter as a frame of its own
+        (``Page.html`` holds the page, ``Page.save(path)`` writes it)."""
+        return Page(self.to_html(**options), height)
 
     def map_report(self, **options) -> dict:
         """What a map with these options draws and leaves out (the summary's ``map``)."""

@@ -594,12 +594,13 @@ impl NativeTally {
     }
 
     /// Draws the map: PNG bytes and the report of what was drawn (JSON), the same pixels
-    /// as `ipatlas render` with the same options.
+    /// as `ipatlas render` with the same options; with `page`, the interactive page's UTF-8
+    /// bytes (as `ipatlas render -o view.html`) and its report.
     #[pyo3(signature = (
         mode=None, unit=None, width=1600, projection="equal-earth", bbox=None,
         scale="eq-hist", colormap=None, style="dark", title=None, legend=true, cell=1.0,
         spread=1, blur=0.0, per_capita=false, drop_coarse=false, coarse_km=1000,
-        graticule=false, h3_res=3
+        graticule=false, h3_res=3, page=false, html_max_mb=10.0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn render<'py>(
@@ -623,6 +624,8 @@ impl NativeTally {
         coarse_km: u32,
         graticule: bool,
         h3_res: u8,
+        page: bool,
+        html_max_mb: f64,
     ) -> PyResult<(Bound<'py, PyBytes>, String)> {
         let u = self::unit(unit, &self.tally)?;
         let mode = match mode {
@@ -698,6 +701,24 @@ impl NativeTally {
             unit: u,
         };
         options.validate().map_err(py_err)?;
+        if page {
+            if !(html_max_mb.is_finite() && (0.1..=1000.0).contains(&html_max_mb)) {
+                return Err(PyValueError::new_err(format!(
+                    "html_max_mb must be 0.1 to 1000 megabytes, got {html_max_mb}"
+                )));
+            }
+            let html = ipatlas::render::HtmlOptions {
+                max_bytes: (html_max_mb * 1e6) as usize,
+            };
+            let (text, report) = py
+                .detach(|| {
+                    ipatlas::render::page_html(&self.tally, &self.databases, &options, &html)
+                })
+                .map_err(py_err)?;
+            let report =
+                serde_json::to_string(&report).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            return Ok((PyBytes::new(py, text.as_bytes()), report));
+        }
         let (png, report) = py
             .detach(|| ipatlas::render::render_png(&self.tally, &self.databases, &options))
             .map_err(py_err)?;

@@ -195,6 +195,25 @@ def test_tables_geojson_and_maps_equal_the_command_line(db, lines, cli, cli_tall
         assert (work / "py.png").read_bytes() == png
     report = t.map_report(mode="choropleth", width=300)
     assert report["unit"] == "addresses" and report["drawn"] > 0
+    # The interactive page: the command line's bytes, its report, and a notebook frame.
+    for options, flags in (
+        ({}, []),
+        ({"mode": "hex", "h3_res": 2, "style": "light", "title": "<Page>"}, ["--mode", "hex", "--h3-res", "2", "--style", "light", "--title", "<Page>"]),
+    ):
+        out = work / "cli.html"
+        cli("render", cli_tally, "-o", out, *flags)
+        page = t.to_html(work / "py.html", **options)
+        assert page == out.read_text(encoding="utf-8"), options
+        assert (work / "py.html").read_text(encoding="utf-8") == page
+    report = t.page_report(mode="cells", html_max_mb=0.3)
+    assert report["shown"] in ("cells", "countries") and report["bytes"] <= 300_000
+    assert [layer["id"] for layer in report["layers"]] == ["countries", "cells", "hex", "points"]
+    shown = t.explore(mode="cells")
+    assert shown.html.startswith("<!DOCTYPE html>")
+    frame = shown._repr_html_()
+    assert frame.startswith('<iframe srcdoc="&lt;!DOCTYPE html&gt;') and "<script" not in frame
+    with pytest.raises(ValueError, match="html_max_mb"):
+        t.to_html(html_max_mb=0)
     with pytest.raises(ValueError, match="blur"):
         t.render(blur=1000)
     with pytest.raises(ValueError, match="mode must be one of"):

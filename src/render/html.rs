@@ -327,11 +327,7 @@ impl PathData {
             let Some(p) = proj.forward(lon, lat) else {
                 continue;
             };
-            let (x, y) = frame.pixel(p);
-            let q = (
-                (f64::from(x) * 10.0).round() as i64,
-                (f64::from(y) * 10.0).round() as i64,
-            );
+            let q = tenths(frame.pixel(p));
             if pts.last() != Some(&q) {
                 pts.push(q);
             }
@@ -339,19 +335,31 @@ impl PathData {
         while pts.len() > 1 && pts.first() == pts.last() {
             pts.pop();
         }
-        if pts.len() < 3 {
-            return;
+        if pts.len() >= 3 {
+            push_line(&mut self.0, &pts);
+            self.0.push('z');
         }
-        let out = &mut self.0;
-        out.push('M');
-        push_num(out, pts[0].0, false);
-        push_num(out, pts[0].1, true);
-        out.push('l');
-        for (i, w) in pts.windows(2).enumerate() {
-            push_num(out, w[1].0 - w[0].0, i > 0);
-            push_num(out, w[1].1 - w[0].1, true);
-        }
-        out.push('z');
+    }
+}
+
+/// A point in tenths of a pixel.
+fn tenths((x, y): (f32, f32)) -> (i64, i64) {
+    (
+        (f64::from(x) * 10.0).round() as i64,
+        (f64::from(y) * 10.0).round() as i64,
+    )
+}
+
+/// Writes a line through points (tenths): `M` to the first, then `l` steps.
+fn push_line(out: &mut String, pts: &[(i64, i64)]) {
+    let Some(first) = pts.first() else { return };
+    out.push('M');
+    push_num(out, first.0, false);
+    push_num(out, first.1, true);
+    out.push('l');
+    for (i, w) in pts.windows(2).enumerate() {
+        push_num(out, w[1].0 - w[0].0, i > 0);
+        push_num(out, w[1].1 - w[0].1, true);
     }
 }
 
@@ -660,29 +668,12 @@ const SVG_CSS: &str = "#bg{fill:var(--bg)}#ocean{fill:var(--ocean)}\
 impl PathData {
     /// Adds a closed ring of points already in pixels.
     fn pixels(&mut self, pts: &[(f32, f32)]) {
-        let mut q: Vec<(i64, i64)> = pts
-            .iter()
-            .map(|(x, y)| {
-                (
-                    (f64::from(*x) * 10.0).round() as i64,
-                    (f64::from(*y) * 10.0).round() as i64,
-                )
-            })
-            .collect();
+        let mut q: Vec<(i64, i64)> = pts.iter().map(|p| tenths(*p)).collect();
         q.dedup();
-        if q.len() < 3 {
-            return;
+        if q.len() >= 3 {
+            push_line(&mut self.0, &q);
+            self.0.push('z');
         }
-        let out = &mut self.0;
-        out.push('M');
-        push_num(out, q[0].0, false);
-        push_num(out, q[0].1, true);
-        out.push('l');
-        for (i, w) in q.windows(2).enumerate() {
-            push_num(out, w[1].0 - w[0].0, i > 0);
-            push_num(out, w[1].1 - w[0].1, true);
-        }
-        out.push('z');
     }
 }
 
@@ -709,23 +700,9 @@ fn graticule_svg(proj: &Projection, frame: &Frame) -> String {
         let pts: Vec<(i64, i64)> = line
             .iter()
             .filter_map(|&(lon, lat)| proj.forward(lon, lat))
-            .map(|p| {
-                let (x, y) = frame.pixel(p);
-                (
-                    (f64::from(x) * 10.0).round() as i64,
-                    (f64::from(y) * 10.0).round() as i64,
-                )
-            })
+            .map(|p| tenths(frame.pixel(p)))
             .collect();
-        let Some(first) = pts.first() else { continue };
-        d.push('M');
-        push_num(&mut d, first.0, false);
-        push_num(&mut d, first.1, true);
-        d.push('l');
-        for (i, w) in pts.windows(2).enumerate() {
-            push_num(&mut d, w[1].0 - w[0].0, i > 0);
-            push_num(&mut d, w[1].1 - w[0].1, true);
-        }
+        push_line(&mut d, &pts);
     }
     format!(r#"<path d="{d}"/>"#)
 }

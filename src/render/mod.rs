@@ -51,3 +51,34 @@ pub fn render_png(
         .map_err(|e| crate::Error::Internal(format!("cannot encode the PNG: {e}")))?;
     Ok((png, report))
 }
+
+/// Writes a tally's interactive page (see [`render_html`]) with the embedded basemap (world
+/// or regional detail, as `options.bbox` asks).
+///
+/// ```
+/// use ipatlas::locate::{Atlas, OpenOptions};
+/// use ipatlas::pipeline::RunOptions;
+/// use ipatlas::render::{HtmlOptions, MapOptions, Mode, page_html};
+///
+/// let atlas = Atlas::open(&["embedded"], &OpenOptions::default())?;
+/// let tally = atlas.aggregate_lines(["8.8.8.8", "1.1.1.1"], &RunOptions::default())?;
+/// let options = MapOptions { mode: Mode::Choropleth, width: 400, ..MapOptions::default() };
+/// let (page, report) = page_html(&tally, &atlas.infos(), &options, &HtmlOptions::default())?;
+/// assert!(page.starts_with("<!DOCTYPE html>"));
+/// assert_eq!(report.shown, "countries");
+/// # Ok::<(), ipatlas::Error>(())
+/// ```
+pub fn page_html(
+    tally: &crate::tally::Tally,
+    databases: &[crate::locate::DatabaseInfo],
+    options: &MapOptions,
+    html: &HtmlOptions,
+) -> crate::Result<(String, HtmlReport)> {
+    let detail = if options.bbox.is_some() {
+        crate::basemap::Detail::Region
+    } else {
+        crate::basemap::Detail::World
+    };
+    let basemap = crate::basemap::Basemap::embedded(detail)?;
+    render_html(tally, &basemap, databases, options, html)
+}

@@ -142,6 +142,10 @@ def test_hover_shows_a_cells_count_and_share(page):
         f"Cell 40°N to 50°N, 80°W to 70°W: 1,200 addresses ({share:.1f}% of drawn)")
     page.mouse.move(2, 2)
     assert tip.is_hidden()
+    # A tap (a click without a drag) shows it too.
+    page.evaluate("document.getElementById('tip').hidden = true")
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert tip.is_visible() and tip.text_content().endswith("1,200 addresses (26.4% of drawn)")
 
 
 def test_layers_switch_and_countries_show_their_counts(page):
