@@ -99,6 +99,17 @@ impl Layout {
         })
     }
 
+    /// The region widened by a degree: polygons that overlap it are drawn.
+    pub(super) fn view(&self) -> Bbox {
+        let r = self.region;
+        Bbox {
+            lon0: r.lon0 - 1.0,
+            lat0: r.lat0 - 1.0,
+            lon1: r.lon1 + 1.0,
+            lat1: r.lat1 + 1.0,
+        }
+    }
+
     /// The top of the footer.
     pub(super) fn footer_top(&self) -> f32 {
         self.frame.height as f32 + self.header
@@ -165,7 +176,7 @@ pub(super) fn ring_path(
     }
 }
 
-fn ring_bbox(ring: &[(f64, f64)]) -> Bbox {
+pub(super) fn ring_bbox(ring: &[(f64, f64)]) -> Bbox {
     ring.iter().fold(
         Bbox {
             lon0: f64::MAX,
@@ -182,7 +193,7 @@ fn ring_bbox(ring: &[(f64, f64)]) -> Bbox {
     )
 }
 
-fn overlaps(a: &Bbox, b: &Bbox) -> bool {
+pub(super) fn overlaps(a: &Bbox, b: &Bbox) -> bool {
     a.lon0 <= b.lon1 && b.lon0 <= a.lon1 && a.lat0 <= b.lat1 && b.lat0 <= a.lat1
 }
 
@@ -230,13 +241,7 @@ pub(super) fn draw_land(
     clip: Option<&Mask>,
     fill: impl Fn(&Country) -> Color,
 ) {
-    let (region, frame) = (layout.region, &layout.frame);
-    let view = Bbox {
-        lon0: region.lon0 - 1.0,
-        lat0: region.lat0 - 1.0,
-        lon1: region.lon1 + 1.0,
-        lat1: region.lat1 + 1.0,
-    };
+    let (view, frame) = (layout.view(), &layout.frame);
     let mut borders = PathBuilder::new();
     for country in &basemap.countries {
         let mut pb = PathBuilder::new();

@@ -4,12 +4,12 @@
 //! here, and a small script of ipatlas's own for pan, zoom, hover and switching layers.
 
 use super::MapReport;
-use super::canvas::{Frame, Layout};
+use super::canvas::{Frame, Layout, overlaps, ring_bbox};
 use super::heat::{Bin, Canvas, Choropleth, heat_bins, point_grid};
 use super::legend::{bar_label, scale_name, ticks};
 use super::options::{MapOptions, Mode};
 use super::palette::{Palette, palette};
-use super::projection::{Bbox, Projection};
+use super::projection::Projection;
 use super::scale::ColorScale;
 use crate::basemap::Basemap;
 use crate::error::Result;
@@ -393,25 +393,14 @@ fn land_svg(
     tally: &Tally,
     opts: &MapOptions,
 ) -> (String, usize) {
-    let region = layout.region;
-    let view = Bbox {
-        lon0: region.lon0 - 1.0,
-        lat0: region.lat0 - 1.0,
-        lon1: region.lon1 + 1.0,
-        lat1: region.lat1 + 1.0,
-    };
+    let view = layout.view();
     let counts: std::collections::HashMap<_, _> = tally.countries(opts.unit).into_iter().collect();
     let mut svg = String::from(r#"<g id="land">"#);
     let mut filled = 0;
     for country in &basemap.countries {
         let mut d = PathData::default();
         for polygon in &country.polygons {
-            let b = ring_bbox(&polygon.exterior);
-            if !(b.lon0 <= view.lon1
-                && view.lon0 <= b.lon1
-                && b.lat0 <= view.lat1
-                && view.lat0 <= b.lat1)
-            {
+            if !overlaps(&ring_bbox(&polygon.exterior), &view) {
                 continue;
             }
             for ring in std::iter::once(&polygon.exterior).chain(&polygon.holes) {
@@ -447,23 +436,6 @@ fn land_svg(
     }
     svg.push_str("</g>");
     (svg, filled)
-}
-
-fn ring_bbox(ring: &[(f64, f64)]) -> Bbox {
-    ring.iter().fold(
-        Bbox {
-            lon0: f64::MAX,
-            lat0: f64::MAX,
-            lon1: f64::MIN,
-            lat1: f64::MIN,
-        },
-        |b, &(x, y)| Bbox {
-            lon0: b.lon0.min(x),
-            lat0: b.lat0.min(y),
-            lon1: b.lon1.max(x),
-            lat1: b.lat1.max(y),
-        },
-    )
 }
 
 fn hex(c: tiny_skia::Color) -> String {

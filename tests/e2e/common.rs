@@ -324,3 +324,17 @@ pub fn fixture_env() -> (TestEnv, Fixtures) {
     let fx = Fixtures::build(env.dir.path());
     (env, fx)
 }
+
+/// A hand-written tally with one place per (lat, lon, count).
+pub fn tally_with(env: &TestEnv, name: &str, places: &[(f64, f64, u64)]) -> String {
+    let rows: Vec<String> = places
+        .iter()
+        .map(|(lat, lon, n)| format!(r#"{{"country":"FR","lat":{lat},"lon":{lon},"accuracy_radius":10,"ipv4":{n},"ipv6":0}}"#))
+        .collect();
+    let text = format!(
+        r#"{{"format":"ipatlas-tally","version":1,"generator":"test","databases":[],"counters":{{"lines":0,"skipped":0,"parsed":0,"invalid_reasons":{{}},"ipv4_records":0,"ipv6_records":0,"ipv4_prefixes":0,"ipv6_prefixes":0,"ipv4_not_found":{{}},"ipv6_not_found":{{}}}},"places":[{}]}}"#,
+        rows.join(",")
+    );
+    env.write(name, text);
+    name.to_owned()
+}

@@ -161,8 +161,7 @@ fn map_writes_a_page_whose_layers_hold_the_tallys_features() {
 #[test]
 fn render_writes_a_page_with_the_title_escaped() {
     let env = TestEnv::new();
-    let t = r#"{"format":"ipatlas-tally","version":1,"generator":"test","databases":[],"counters":{"lines":0,"skipped":0,"parsed":0,"invalid_reasons":{},"ipv4_records":0,"ipv6_records":0,"ipv4_prefixes":0,"ipv6_prefixes":0,"ipv4_not_found":{},"ipv6_not_found":{}},"places":[{"country":"FR","lat":48.85,"lon":2.35,"accuracy_radius":10,"ipv4":7,"ipv6":0}]}"#;
-    env.write("t.json", t);
+    tally_with(&env, "t.json", &[(48.85, 2.35, 7)]);
     let title = r#"</script><script>alert(1)</script> & "quoted" 東京"#;
     env.run(&[
         "render",
@@ -211,17 +210,17 @@ fn a_page_past_its_size_limit_leaves_layers_out_and_says_so() {
     let env = TestEnv::new();
     // 20,000 places on a lattice over the inhabited latitudes: many cells, hexagons and
     // lit pixels.
-    let rows: Vec<String> = (0..20_000)
+    let places: Vec<(f64, f64, u64)> = (0..20_000u32)
         .map(|i| {
-            let (lat, lon) = (-55.0 + f64::from(i / 200) * 1.3, -179.0 + f64::from(i % 200) * 1.79);
-            format!(r#"{{"country":"US","lat":{lat:.3},"lon":{lon:.3},"accuracy_radius":10,"ipv4":{},"ipv6":0}}"#, 1 + i % 50)
+            let (row, col) = (f64::from(i / 200), f64::from(i % 200));
+            (
+                -55.0 + row * 1.3,
+                -179.0 + col * 1.79,
+                u64::from(1 + i % 50),
+            )
         })
         .collect();
-    let t = format!(
-        r#"{{"format":"ipatlas-tally","version":1,"generator":"test","databases":[],"counters":{{"lines":0,"skipped":0,"parsed":0,"invalid_reasons":{{}},"ipv4_records":0,"ipv6_records":0,"ipv4_prefixes":0,"ipv6_prefixes":0,"ipv4_not_found":{{}},"ipv6_not_found":{{}}}},"places":[{}]}}"#,
-        rows.join(",")
-    );
-    env.write("t.json", t);
+    tally_with(&env, "t.json", &places);
     let r = env
         .run(&["render", "t.json", "-o", "full.html", "--width", "800"])
         .ok();
