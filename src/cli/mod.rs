@@ -2,6 +2,7 @@
 
 mod aggregate;
 mod builddb;
+mod compare;
 mod geojson;
 mod guard;
 mod info;
@@ -76,6 +77,9 @@ enum Command {
     Aggregate(aggregate::AggregateArgs),
     /// Add tally files together (e.g. the shards of one dump).
     Merge(merge::MergeArgs),
+    /// Compare two tallies (then versus now): country and cell tables of shares, change
+    /// and ratio, and a map of the change.
+    Compare(compare::CompareArgs),
     /// Resolve, aggregate and draw in one run: map.png plus tables, summary and GeoJSON.
     Map(map::MapCommandArgs),
     /// Draw a map (PNG) from a saved tally, without resolving again.
@@ -662,6 +666,7 @@ pub fn main() -> ExitCode {
         Command::Lookup(a) => lookup::run(&a),
         Command::Aggregate(a) => aggregate::run(&a),
         Command::Merge(a) => merge::run(&a),
+        Command::Compare(a) => compare::run(&a),
         Command::Geojson(a) => geojson::run(&a),
         Command::Map(a) => map::run_map(&a),
         Command::Render(a) => map::run_render(&a),

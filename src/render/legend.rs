@@ -10,7 +10,7 @@ use super::scale::{ColorScale, ScaleKind, short_count};
 use super::text::{Align, Fonts};
 use crate::locate::{CountryCode, DatabaseInfo};
 use crate::tally::Unit;
-use tiny_skia::{Pixmap, Rect, Transform};
+use tiny_skia::{Color, Pixmap, Rect, Transform};
 
 /// The subtitle: the count drawn and its unit, the databases with their dates, the
 /// projection.
@@ -19,7 +19,27 @@ pub(super) fn subtitle(
     databases: &[DatabaseInfo],
     report: &MapReport,
 ) -> String {
-    // Every database the tally was made with (a merge of mixed databases names them all).
+    let drawn = format!(
+        "{} {} drawn",
+        thousands(report.drawn),
+        opts.unit.noun(report.drawn)
+    );
+    // A tally written by hand may name no database.
+    let parts = [
+        drawn,
+        database_names(databases),
+        format!("{} projection", projection_name(opts.projection)),
+    ];
+    parts
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// Every database a tally was made with (a merge of mixed databases names them all), with
+/// its build date: `GeoLite2-City (2018-07-03) + ...`.
+pub(super) fn database_names(databases: &[DatabaseInfo]) -> String {
     let mut names: Vec<String> = Vec::new();
     for d in databases {
         let name = format!("{} ({})", d.display_name(), d.build_date);
@@ -27,24 +47,17 @@ pub(super) fn subtitle(
             names.push(name);
         }
     }
-    let projection = match opts.projection {
+    names.join(" + ")
+}
+
+/// A projection's name, as subtitles print it.
+pub(super) fn projection_name(kind: ProjectionKind) -> &'static str {
+    match kind {
         ProjectionKind::EqualEarth => "Equal Earth",
         ProjectionKind::Robinson => "Robinson",
         ProjectionKind::Equirectangular => "Equirectangular",
         ProjectionKind::Mercator => "Mercator",
-    };
-    let drawn = format!(
-        "{} {} drawn",
-        thousands(report.drawn),
-        opts.unit.noun(report.drawn)
-    );
-    // A tally written by hand may name no database.
-    let parts = [drawn, names.join(" + "), format!("{projection} projection")];
-    parts
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join(" · ")
+    }
 }
 
 /// The footer's notes, each in a long and a short form: the share drawn at coarse
@@ -153,7 +166,7 @@ fn not_drawn_parts(report: &MapReport, unit: Unit) -> Vec<(String, String)> {
     parts
 }
 
-fn thousands(n: u128) -> String {
+pub(super) fn thousands(n: u128) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -180,17 +193,39 @@ struct Pen<'a> {
     tiny: f32,
 }
 
+/// The words a map carries: title, subtitle, the footer's notes (long and short forms) and
+/// attributions.
+pub(super) struct Words<'a> {
+    pub(super) title: &'a str,
+    pub(super) subtitle: &'a str,
+    pub(super) notes: &'a [(String, String)],
+    pub(super) attributions: &'a [String],
+}
+
+/// A colour bar: its colours (0 to 1), tick positions and labels, what it counts (left)
+/// and how (right).
+pub(super) struct Bar<'a> {
+    pub(super) colour: &'a dyn Fn(f64) -> Color,
+    pub(super) ticks: Vec<(f64, String)>,
+    pub(super) label: String,
+    pub(super) right: String,
+}
+
+/// The title a map gets without `--title`.
+pub(super) fn title(opts: &MapOptions) -> String {
+    opts.title
+        .clone()
+        .unwrap_or_else(|| "Geo-location of IP addresses".to_owned())
+}
+
 /// Draws the title and subtitle in the header, the colour bar below the map, and the notes
 /// and attribution at the bottom.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn draw_legend(
     pixmap: &mut Pixmap,
     fonts: &Fonts,
     pal: &Palette,
-    opts: &MapOptions,
-    notes: &[(String, String)],
-    scale: &ColorScale,
-    report: &MapReport,
+    words: &Words<'_>,
+    bar: &Bar<'_>,
     header: f32,
     footer_top: f32,
 ) {
@@ -204,18 +239,12 @@ pub(super) fn draw_legend(
         small: (w * 0.0115).max(9.0),
         tiny: tiny_text(w),
     };
-    draw_titles(pixmap, &pen, opts, report, header);
-    draw_colour_bar(pixmap, &pen, opts, scale, footer_top);
-    draw_footer(pixmap, &pen, notes, report);
+    draw_titles(pixmap, &pen, words, header);
+    draw_colour_bar(pixmap, &pen, bar, footer_top);
+    draw_footer(pixmap, &pen, words);
 }
 
-fn draw_titles(
-    pixmap: &mut Pixmap,
-    pen: &Pen<'_>,
-    opts: &MapOptions,
-    report: &MapReport,
-    header: f32,
-) {
+fn draw_titles(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>, header: f32) {
     let Pen {
         fonts,
         pal,
@@ -224,13 +253,9 @@ fn draw_titles(
         small,
         ..
     } = *pen;
-    let title = opts
-        .title
-        .clone()
-        .unwrap_or_else(|| "Geo-location of IP addresses".to_owned());
     fonts.draw(
         pixmap,
-        &title,
+        words.title,
         margin,
         header * 0.48,
         big,
@@ -238,10 +263,9 @@ fn draw_titles(
         pal.text,
         Align::Left,
     );
-    let subtitle = &report.subtitle;
     fonts.draw(
         pixmap,
-        subtitle,
+        words.subtitle,
         margin,
         header * 0.84,
         small,
@@ -251,15 +275,8 @@ fn draw_titles(
     );
 }
 
-/// The colour bar, with tick labels that are real counts under the scale, what it counts
-/// on its left and the scale's name on its right.
-fn draw_colour_bar(
-    pixmap: &mut Pixmap,
-    pen: &Pen<'_>,
-    opts: &MapOptions,
-    scale: &ColorScale,
-    footer_top: f32,
-) {
+/// The colour bar, with its tick labels, what it counts on its left and how on its right.
+fn draw_colour_bar(pixmap: &mut Pixmap, pen: &Pen<'_>, bar: &Bar<'_>, footer_top: f32) {
     let Pen {
         fonts,
         pal,
@@ -272,19 +289,24 @@ fn draw_colour_bar(
     let bar_h = (w * 0.009).max(6.0);
     let bar_x = (w - bar_w) / 2.0;
     let bar_y = footer_top + w * 0.014;
-    if scale.max() > 0.0 {
+    if !bar.ticks.is_empty() {
         let steps = bar_w.round() as u32;
         for i in 0..steps {
             let t = f64::from(i) / f64::from(steps.max(2) - 1);
             if let Some(r) = Rect::from_xywh(bar_x + i as f32, bar_y, 1.0, bar_h) {
-                pixmap.fill_rect(r, &paint(pal.heat(t), false), Transform::identity(), None);
+                pixmap.fill_rect(
+                    r,
+                    &paint((bar.colour)(t), false),
+                    Transform::identity(),
+                    None,
+                );
             }
         }
-        for (t, label) in ticks(scale) {
-            let x = bar_x + bar_w * t as f32;
+        for (t, label) in &bar.ticks {
+            let x = bar_x + bar_w * *t as f32;
             fonts.draw(
                 pixmap,
-                &label,
+                label,
                 x,
                 bar_y + bar_h + small * 1.25,
                 small,
@@ -294,11 +316,9 @@ fn draw_colour_bar(
             );
         }
     }
-    let bar_label = bar_label(opts);
-    let scale_name = scale_name(opts.scale);
     fonts.draw(
         pixmap,
-        &bar_label,
+        &bar.label,
         bar_x - margin * 0.6,
         bar_y + bar_h,
         small,
@@ -308,7 +328,7 @@ fn draw_colour_bar(
     );
     fonts.draw(
         pixmap,
-        scale_name,
+        &bar.right,
         bar_x + bar_w + margin * 0.6,
         bar_y + bar_h,
         small,
@@ -358,7 +378,7 @@ pub(super) fn scale_name(kind: ScaleKind) -> &'static str {
 
 /// What the map includes and leaves out, for this map (long forms where they fit); then
 /// the attribution.
-fn draw_footer(pixmap: &mut Pixmap, pen: &Pen<'_>, notes: &[(String, String)], report: &MapReport) {
+fn draw_footer(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>) {
     let Pen {
         fonts,
         pal,
@@ -369,7 +389,8 @@ fn draw_footer(pixmap: &mut Pixmap, pen: &Pen<'_>, notes: &[(String, String)], r
     } = *pen;
     let bottom = pixmap.height() as f32;
     let fits = |text: &str| fonts.width(text, tiny, false) <= w - 2.0 * margin;
-    let lines: Vec<&String> = notes
+    let lines: Vec<&String> = words
+        .notes
         .iter()
         .map(|(long, short)| if fits(long) { long } else { short })
         .collect();
@@ -385,7 +406,7 @@ fn draw_footer(pixmap: &mut Pixmap, pen: &Pen<'_>, notes: &[(String, String)], r
             Align::Left,
         );
     }
-    let mut sources = report.attributions.clone();
+    let mut sources = words.attributions.to_vec();
     sources.push("ipatlas".to_owned());
     fonts.draw(
         pixmap,

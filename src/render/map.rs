@@ -2,7 +2,9 @@
 
 use super::canvas::{Layout, draw_graticule, draw_land, draw_ocean, draw_outline};
 use super::heat::{Canvas, Choropleth, draw_cells, draw_points};
-use super::legend::{draw_legend, footer_notes, subtitle};
+use super::legend::{
+    Bar, Words, bar_label, draw_legend, footer_notes, scale_name, subtitle, ticks, title,
+};
 use super::options::{COARSE_KM, MapOptions, Mode};
 use super::palette::palette;
 use super::projection::Projection;
@@ -158,14 +160,24 @@ pub fn render(
     if opts.legend {
         let fonts = super::text::Fonts::load()
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
+        let title = title(opts);
+        let heat = |t: f64| pal.heat(t);
         draw_legend(
             &mut pixmap,
             &fonts,
             &pal,
-            opts,
-            &notes,
-            &legend_scale,
-            &report,
+            &Words {
+                title: &title,
+                subtitle: &report.subtitle,
+                notes: &notes,
+                attributions: &report.attributions,
+            },
+            &Bar {
+                colour: &heat,
+                ticks: ticks(&legend_scale),
+                label: bar_label(opts),
+                right: scale_name(opts.scale).to_owned(),
+            },
             layout.header,
             layout.footer_top(),
         );

@@ -1,6 +1,7 @@
 //! Drawing maps: projections, basemap, heat layers, colour scales, legend and text.
 
 mod canvas;
+mod change;
 mod heat;
 mod html;
 mod legend;
@@ -12,6 +13,7 @@ pub mod scale;
 mod text;
 
 pub use crate::geometry::split_antimeridian;
+pub use change::{ChangeOptions, ChangeReport, ChangeScale, ChangeValue, Sides, render_change};
 pub use html::{HtmlLayer, HtmlOptions, HtmlReport, render_html};
 pub use map::{MapReport, OtherUnit, render};
 pub use options::{COARSE_KM, Colormap, MapOptions, Mode, Style};

@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 
 mod bytes;
+pub mod compare;
 mod file;
 mod grid;
 mod merge;

@@ -327,9 +327,18 @@ pub fn fixture_env() -> (TestEnv, Fixtures) {
 
 /// A hand-written tally with one place per (lat, lon, count).
 pub fn tally_with(env: &TestEnv, name: &str, places: &[(f64, f64, u64)]) -> String {
+    let places: Vec<(&str, f64, f64, u64)> = places
+        .iter()
+        .map(|(lat, lon, n)| ("FR", *lat, *lon, *n))
+        .collect();
+    tally_of(env, name, &places)
+}
+
+/// A hand-written tally with one place per (country, lat, lon, count).
+pub fn tally_of(env: &TestEnv, name: &str, places: &[(&str, f64, f64, u64)]) -> String {
     let rows: Vec<String> = places
         .iter()
-        .map(|(lat, lon, n)| format!(r#"{{"country":"FR","lat":{lat},"lon":{lon},"accuracy_radius":10,"ipv4":{n},"ipv6":0}}"#))
+        .map(|(country, lat, lon, n)| format!(r#"{{"country":"{country}","lat":{lat},"lon":{lon},"accuracy_radius":10,"ipv4":{n},"ipv6":0}}"#))
         .collect();
     let text = format!(
         r#"{{"format":"ipatlas-tally","version":1,"generator":"test","databases":[],"counters":{{"lines":0,"skipped":0,"parsed":0,"invalid_reasons":{{}},"ipv4_records":0,"ipv6_records":0,"ipv4_prefixes":0,"ipv6_prefixes":0,"ipv4_not_found":{{}},"ipv6_not_found":{{}}}},"places":[{}]}}"#,
@@ -337,4 +346,81 @@ pub fn tally_with(env: &TestEnv, name: &str, places: &[(f64, f64, u64)]) -> Stri
     );
     env.write(name, text);
     name.to_owned()
+}
+
+/// Reads a PNG the binary wrote.
+pub fn decode(path: &Path) -> tiny_skia::Pixmap {
+    tiny_skia::Pixmap::load_png(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn reference_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference")
+}
+
+/// Compares with a committed reference image: at most 0.5% of pixels may differ by more
+/// than 8 per channel (anti-aliasing may differ in the last bit between CPUs). On a mismatch
+/// writes expected | difference | actual next to the test output. IPATLAS_BLESS=1 rewrites
+/// the reference instead.
+pub fn assert_matches_reference(actual: &Path, name: &str) {
+    let reference = reference_dir().join(name);
+    if std::env::var_os("IPATLAS_BLESS").is_some() {
+        std::fs::create_dir_all(reference_dir()).unwrap();
+        std::fs::copy(actual, &reference).unwrap();
+        return;
+    }
+    assert!(
+        reference.exists(),
+        "{} is missing: run with IPATLAS_BLESS=1 to create it, and look at it",
+        reference.display()
+    );
+    let (a, e) = (decode(actual), decode(&reference));
+    assert_eq!(
+        (a.width(), a.height()),
+        (e.width(), e.height()),
+        "{name}: size"
+    );
+    let mut diff = tiny_skia::Pixmap::new(a.width() * 3, a.height()).unwrap();
+    let mut bad = 0usize;
+    for y in 0..a.height() {
+        for x in 0..a.width() {
+            let (pa, pe) = (
+                a.pixel(x, y).unwrap().demultiply(),
+                e.pixel(x, y).unwrap().demultiply(),
+            );
+            let d = [
+                pa.red().abs_diff(pe.red()),
+                pa.green().abs_diff(pe.green()),
+                pa.blue().abs_diff(pe.blue()),
+            ];
+            let worst = *d.iter().max().unwrap();
+            if worst > 8 {
+                bad += 1;
+            }
+            let put = |p: &mut tiny_skia::Pixmap, xx: u32, c: tiny_skia::ColorU8| {
+                let i = (y * p.width() + xx) as usize;
+                p.pixels_mut()[i] = c.premultiply();
+            };
+            put(&mut diff, x, pe);
+            let m = if worst > 8 {
+                255
+            } else {
+                worst.saturating_mul(16)
+            };
+            put(
+                &mut diff,
+                a.width() + x,
+                tiny_skia::ColorU8::from_rgba(m, 0, 0, 255),
+            );
+            put(&mut diff, 2 * a.width() + x, pa);
+        }
+    }
+    let limit = (a.width() * a.height()) as usize / 200;
+    if bad > limit {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("diff-{name}"));
+        diff.save_png(&out).unwrap();
+        panic!(
+            "{name}: {bad} pixels differ (limit {limit}); expected | difference | actual in {}",
+            out.display()
+        );
+    }
 }

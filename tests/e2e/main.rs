@@ -4,6 +4,7 @@ mod common;
 
 mod aggregate;
 mod cache;
+mod compare;
 mod crosscheck;
 mod databases;
 mod faults;

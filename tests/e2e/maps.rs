@@ -1,11 +1,6 @@
 //! Maps: pixels where they belong under each projection, regions, and reference images.
 
 use crate::common::*;
-use std::path::{Path, PathBuf};
-
-fn decode(path: &Path) -> tiny_skia::Pixmap {
-    tiny_skia::Pixmap::load_png(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// Pixels of the heat layer: a single place is drawn at the top of the colour map, bright
 /// yellow in inferno, which no basemap colour comes near.
@@ -160,78 +155,6 @@ fn bad_map_flags_are_usage_errors() {
         let r = env.run(&all);
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
         assert!(!env.path("x.png").exists());
-    }
-}
-
-fn reference_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference")
-}
-
-/// Compares with a committed reference image: at most 0.5% of pixels may differ by more
-/// than 8 per channel (anti-aliasing may differ in the last bit between CPUs). On a mismatch
-/// writes expected | difference | actual next to the test output. IPATLAS_BLESS=1 rewrites
-/// the reference instead.
-fn assert_matches_reference(actual: &Path, name: &str) {
-    let reference = reference_dir().join(name);
-    if std::env::var_os("IPATLAS_BLESS").is_some() {
-        std::fs::create_dir_all(reference_dir()).unwrap();
-        std::fs::copy(actual, &reference).unwrap();
-        return;
-    }
-    assert!(
-        reference.exists(),
-        "{} is missing: run with IPATLAS_BLESS=1 to create it, and look at it",
-        reference.display()
-    );
-    let (a, e) = (decode(actual), decode(&reference));
-    assert_eq!(
-        (a.width(), a.height()),
-        (e.width(), e.height()),
-        "{name}: size"
-    );
-    let mut diff = tiny_skia::Pixmap::new(a.width() * 3, a.height()).unwrap();
-    let mut bad = 0usize;
-    for y in 0..a.height() {
-        for x in 0..a.width() {
-            let (pa, pe) = (
-                a.pixel(x, y).unwrap().demultiply(),
-                e.pixel(x, y).unwrap().demultiply(),
-            );
-            let d = [
-                pa.red().abs_diff(pe.red()),
-                pa.green().abs_diff(pe.green()),
-                pa.blue().abs_diff(pe.blue()),
-            ];
-            let worst = *d.iter().max().unwrap();
-            if worst > 8 {
-                bad += 1;
-            }
-            let put = |p: &mut tiny_skia::Pixmap, xx: u32, c: tiny_skia::ColorU8| {
-                let i = (y * p.width() + xx) as usize;
-                p.pixels_mut()[i] = c.premultiply();
-            };
-            put(&mut diff, x, pe);
-            let m = if worst > 8 {
-                255
-            } else {
-                worst.saturating_mul(16)
-            };
-            put(
-                &mut diff,
-                a.width() + x,
-                tiny_skia::ColorU8::from_rgba(m, 0, 0, 255),
-            );
-            put(&mut diff, 2 * a.width() + x, pa);
-        }
-    }
-    let limit = (a.width() * a.height()) as usize / 200;
-    if bad > limit {
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("diff-{name}"));
-        diff.save_png(&out).unwrap();
-        panic!(
-            "{name}: {bad} pixels differ (limit {limit}); expected | difference | actual in {}",
-            out.display()
-        );
     }
 }
 
