@@ -28,6 +28,11 @@ import json, sys
 h = json.load(open(sys.argv[1]))["html"]
 print("map.html:", h["bytes"], "bytes;", ", ".join(f"{l['id']} {l['features']}" for l in h["layers"]))
 PY
+# Then versus now: GeoLite2-City 2018 against the embedded DB-IP country database, by share.
+$ipatlas aggregate --db embedded --whole-db --tally "$work/now.json" --quiet
+$ipatlas compare "$work/whole/tally.json" "$work/now.json" -o "$work/compare" --quiet \
+  --scale cbrt --width 1200 --title "Shares of the IPv4 address space by country, 2018 → 2026"
+cp "$work/compare/map.png" docs/gallery/compare-2018-2026.png
 $ipatlas render "$work/whole/tally.json" -o docs/gallery/per-capita-robinson.png \
   --mode choropleth --per-capita --projection robinson --style light --width 1000 \
   --title "IPv4 addresses per million people, July 2018"

@@ -50,6 +50,8 @@ Examples:
   ipatlas lookup 8.8.8.8 --format jsonl              (arguments that are addresses are looked up)
   zcat dump.gz | ipatlas aggregate - --tally part1.json
   ipatlas geojson part1.json --layer countries -o countries.geojson
+  ipatlas render part1.json -o view.html             interactive page: pan, zoom, hover, layers
+  ipatlas compare 2012.json 2026.json -o change/     then versus now: tables and a change map
 
 Databases: --db, else $IPATLAS_DB, else GeoLite2-City.mmdb, GeoIP2-City.mmdb or
 dbip-city-lite*.mmdb in /usr/share/GeoIP, /var/lib/GeoIP, /usr/local/share/GeoIP, else the
@@ -80,9 +82,11 @@ enum Command {
     /// Compare two tallies (then versus now): country and cell tables of shares, change
     /// and ratio, and a map of the change.
     Compare(compare::CompareArgs),
-    /// Resolve, aggregate and draw in one run: map.png plus tables, summary and GeoJSON.
+    /// Resolve, aggregate and draw in one run: map.png and map.html plus tables, summary and
+    /// GeoJSON.
     Map(map::MapCommandArgs),
-    /// Draw a map (PNG) from a saved tally, without resolving again.
+    /// Draw a map (PNG and other images, or an interactive HTML page) from a saved tally,
+    /// without resolving again.
     Render(map::RenderArgs),
     /// Write a GeoJSON layer (cells, places, countries or hex) or a shapefile, from a tally or inputs.
     Geojson(geojson::GeojsonArgs),
