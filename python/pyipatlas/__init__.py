@@ -354,6 +354,18 @@ class Tally:
         """A pandas DataFrame with ``cells.csv``'s columns at ``deg``-degree cells."""
         return _read_csv(self._native.cells_csv(float(deg)))
 
+    def compare(self, other: "Tally", unit: Optional[str] = None, measure: str = "shares",
+                cell: Optional[float] = None):
+        """Then versus now, this tally as A and ``other`` as B: a pandas DataFrame with
+        ``ipatlas compare``'s ``countries.csv`` columns (country, count_a, count_b, share_a,
+        share_b, change, ratio, unit; the largest gain first), or its ``cells.csv`` at
+        ``cell``-degree cells. ``measure`` is "shares" (each side's share of its own total)
+        or "counts"; ``ratio`` is NaN where A has none."""
+        if not isinstance(other, Tally):
+            raise TypeError(f"compare needs a Tally, not {type(other).__name__}")
+        return _read_csv(self._native.compare_csv(
+            other._native, unit, measure, None if cell is None else float(cell)))
+
     def hex(self, res: int = 3, unit: Optional[str] = None):
         """A pandas DataFrame of H3 cells at resolution ``res``: h3, resolution, lat, lon
         (the cell's centre), count, share, unit (as the hex GeoJSON layer)."""

@@ -532,6 +532,42 @@ impl NativeTally {
         Ok(PyBytes::new(py, &out))
     }
 
+    /// `ipatlas compare`'s `countries.csv` of this tally (A) and `other` (B), or its
+    /// `cells.csv` at `cell`-degree cells.
+    #[pyo3(signature = (other, unit=None, measure="shares", cell=None))]
+    fn compare_csv<'py>(
+        &self,
+        py: Python<'py>,
+        other: PyRef<'_, NativeTally>,
+        unit: Option<&str>,
+        measure: &str,
+        cell: Option<f64>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        use ipatlas::tally::compare::{self, Comparison, Measure};
+        let (a, b) = (&self.tally, &other.tally);
+        let unit = match unit {
+            Some(_) => self::unit(unit, a)?,
+            None => Comparison::unit_for(a, b).ok_or_else(|| {
+                PyValueError::new_err(
+                    "the tallies have no unit in common (one located only addresses, the other only /64 subnets, or one nothing); pass unit=",
+                )
+            })?,
+        };
+        let measure = choice(
+            "measure",
+            measure,
+            &[("shares", Measure::Shares), ("counts", Measure::Counts)],
+        )?;
+        let cmp = Comparison::new(a, b, unit, measure);
+        let mut out = Vec::new();
+        let written = match cell {
+            None => compare::countries_csv(&cmp, a, b, &mut out),
+            Some(deg) => compare::cells_csv(&cmp, a, b, &Self::grid(deg)?, &mut out),
+        };
+        written.map_err(|e| PyOSError::new_err(e.to_string()))?;
+        Ok(PyBytes::new(py, &out))
+    }
+
     /// Weight per H3 cell in one unit: `(cell, lat, lon, count, share)` in index order, the
     /// centre's coordinates and the share as the hex GeoJSON layer gives it.
     #[pyo3(signature = (res=3, unit=None))]

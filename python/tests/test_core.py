@@ -220,6 +220,30 @@ def test_tables_geojson_and_maps_equal_the_command_line(db, lines, cli, cli_tall
         t.render(mode="heat")
 
 
+def test_compare_equals_the_command_line(db, lines, cli, work):
+    """Then versus now: two halves of the sample, compared as `ipatlas compare` does."""
+    first, second = lines[: len(lines) // 3], lines[len(lines) // 3 :]
+    a, b = db.aggregate(first), db.aggregate(second)
+    a.save(work / "cmp-a.json")
+    b.save(work / "cmp-b.json")
+    for measure in ("shares", "counts"):
+        out = work / f"cmp-{measure}"
+        cli("compare", work / "cmp-a.json", work / "cmp-b.json", "-o", out, "--compare", measure,
+            "--cell", "5", "--only", "countries.csv,cells.csv", "--quiet")
+        got = a.compare(b, measure=measure)
+        pd.testing.assert_frame_equal(got, pyipatlas._read_csv((out / "countries.csv").read_bytes()))
+        cells = a.compare(b, measure=measure, cell=5)
+        pd.testing.assert_frame_equal(cells, pyipatlas._read_csv((out / "cells.csv").read_bytes()))
+    got = a.compare(b)
+    assert list(got.columns) == ["country", "count_a", "count_b", "share_a", "share_b", "change", "ratio", "unit"]
+    assert got["count_a"].sum() + got["count_b"].sum() == got["count_a"].sum() + b.countries().query("unit == 'addresses'")["count"].sum()
+    assert list(got["change"]) == sorted(got["change"], reverse=True)
+    with pytest.raises(ValueError, match="measure must be one of"):
+        a.compare(b, measure="ratio")
+    with pytest.raises(TypeError):
+        a.compare("b.json")
+
+
 def test_counters_info_and_display(db, lines):
     t = db.aggregate(lines)
     c = t.counters

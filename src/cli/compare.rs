@@ -128,11 +128,10 @@ struct CompareSummary {
 /// The unit both tallies are compared in: `--unit`, else addresses when both located any,
 /// else /64 subnets when both did.
 fn unit_for(a: &Tally, b: &Tally, asked: Option<Unit>) -> Result<Unit> {
-    let both = |u: Unit| a.located_unit(u).found > 0 && b.located_unit(u).found > 0;
     if let Some(u) = asked {
         return Ok(u);
     }
-    Unit::ALL.into_iter().find(|u| both(*u)).ok_or_else(|| {
+    Comparison::unit_for(a, b).ok_or_else(|| {
         Error::Usage(
             "A and B have no unit in common: one located only addresses, the other only /64 subnets (or one located nothing); --unit picks one anyway".into(),
         )

@@ -64,6 +64,15 @@ impl Comparison {
         }
     }
 
+    /// The unit two tallies are compared in when none is asked for: addresses when both
+    /// located any, else /64 subnets when both did; `None` when they have no unit in common.
+    #[must_use]
+    pub fn unit_for(a: &Tally, b: &Tally) -> Option<Unit> {
+        Unit::ALL
+            .into_iter()
+            .find(|u| a.located_unit(*u).found > 0 && b.located_unit(*u).found > 0)
+    }
+
     fn row<K>(&self, key: K, count_a: u128, count_b: u128) -> Row<K> {
         let (share_a, share_b) = (share(count_a, self.found_a), share(count_b, self.found_b));
         let (a, b) = match self.measure {
