@@ -199,8 +199,8 @@ impl NativeDatabase {
 #[pymethods]
 impl NativeDatabase {
     /// Opens databases as the command line does: `.mmdb` files, CSV databases (a folder,
-    /// a zip, or files), `embedded`. Compiled tables are cached in `cache_dir`, else where
-    /// the command line caches them (`$IPATLAS_CACHE_DIR`, `$XDG_CACHE_HOME/ipatlas`,
+    /// a zip, or files), `embedded`. Compiled tables (and converted CSV databases) are
+    /// cached in `cache_dir`, else where the command line caches them (`$IPATLAS_CACHE_DIR`, `$XDG_CACHE_HOME/ipatlas`,
     /// `~/.cache/ipatlas`), unless `no_cache`.
     #[new]
     #[pyo3(signature = (paths, cache_dir=None, no_cache=false))]
@@ -210,14 +210,18 @@ impl NativeDatabase {
         cache_dir: Option<PathBuf>,
         no_cache: bool,
     ) -> PyResult<Self> {
-        let atlas = py
-            .detach(|| Atlas::open(&paths, &OpenOptions::default()))
-            .map_err(py_err)?;
         let cache_dir = match (no_cache, cache_dir) {
             (true, _) => None,
             (false, Some(dir)) => Some(dir),
             (false, None) => ipatlas::locate::cache::default_dir(),
         };
+        let options = OpenOptions {
+            cache_dir: cache_dir.clone(),
+            ..OpenOptions::default()
+        };
+        let atlas = py
+            .detach(|| Atlas::open(&paths, &options))
+            .map_err(py_err)?;
         Ok(NativeDatabase {
             atlas: Arc::new(atlas),
             cache_dir,
@@ -502,6 +506,7 @@ impl NativeTally {
             databases: self.databases.clone(),
             decoded_records: 0,
             ipv4_table: None,
+            csv_database: None,
             elapsed_s: 0.0,
             threads: 0,
             grid: Some(Self::grid(cell)?),

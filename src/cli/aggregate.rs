@@ -53,7 +53,10 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
     }
     let mut outputs = paths.check()?;
     let grid = args.cell;
-    let atlas = args.source.db.open_strict(args.source.input.strict)?;
+    let atlas = args
+        .source
+        .db
+        .open_strict(args.source.input.strict, args.source.input.cache_dir())?;
     let options = args.source.run_options()?;
     let inputs = if args.source.whole_db {
         Vec::new()
@@ -91,6 +94,7 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
         databases: atlas.infos(),
         decoded_records: atlas.decoded_records(),
         ipv4_table: atlas.table_source(),
+        csv_database: atlas.csv_source(),
         elapsed_s: started.elapsed().as_secs_f64(),
         threads: threads_used,
         grid: Some(grid),

@@ -145,7 +145,9 @@ pub(super) fn run_export(args: &ExportArgs) -> Result<()> {
         ));
     }
     let name = out.to_string_lossy().into_owned();
-    let atlas = args.db.open_strict(args.strict)?;
+    let atlas = args
+        .db
+        .open_strict(args.strict, ipatlas::locate::cache::default_dir())?;
     let Some(db) = atlas.databases().first() else {
         return Err(Error::Usage("no database to export".into()));
     };

@@ -58,7 +58,9 @@ fn arguments_are_records(inputs: &[std::path::PathBuf]) -> Result<bool> {
 
 pub(super) fn run(args: &LookupArgs) -> Result<()> {
     let direct = arguments_are_records(&args.input.inputs)?;
-    let atlas = args.db.open_strict(args.input.strict)?;
+    let atlas = args
+        .db
+        .open_strict(args.input.strict, args.input.cache_dir())?;
     let options = args.input.run_options(Families::All)?;
     let format = args.format;
     ipatlas::outputs::stdout_open().map_err(|e| ipatlas::Error::output("-", e))?;

@@ -142,6 +142,8 @@ pub(crate) struct Resolved {
     pub decoded_records: u64,
     /// Where the compiled IPv4 table came from, if the run had one.
     pub ipv4_table: Option<ipatlas::locate::TableSource>,
+    /// Where a CSV database's conversion came from, if the run had one.
+    pub csv_database: Option<ipatlas::locate::TableSource>,
     /// Worker threads the run used (0 when read from a tally file).
     pub threads: usize,
 }
@@ -181,10 +183,13 @@ impl SourceArgs {
                 databases,
                 decoded_records: 0,
                 ipv4_table: None,
+                csv_database: None,
                 threads: 0,
             });
         }
-        let atlas = self.db.open_strict(self.input.strict)?;
+        let atlas = self
+            .db
+            .open_strict(self.input.strict, self.input.cache_dir())?;
         let options = self.run_options()?;
         let (tally, threads) = with_threads(self.input.threads, || {
             // Read inside the pool: the threads this run's work actually ran on.
@@ -210,6 +215,7 @@ impl SourceArgs {
             databases: atlas.infos(),
             decoded_records: atlas.decoded_records(),
             ipv4_table: atlas.table_source(),
+            csv_database: atlas.csv_source(),
             threads,
         })
     }
@@ -277,11 +283,12 @@ pub struct InputArgs {
     /// the table), tree, or table (build it first). For benchmarks; answers are the same.
     #[arg(long, value_enum, default_value_t = ipatlas::pipeline::LookupStrategy::Auto)]
     pub lookup: ipatlas::pipeline::LookupStrategy,
-    /// Where compiled IPv4 tables are cached, keyed by the database's checksum (default:
-    /// $IPATLAS_CACHE_DIR, else $XDG_CACHE_HOME/ipatlas, else ~/.cache/ipatlas).
+    /// Where compiled IPv4 tables and converted CSV databases are cached, keyed by the
+    /// database's checksum (default: $IPATLAS_CACHE_DIR, else $XDG_CACHE_HOME/ipatlas, else
+    /// ~/.cache/ipatlas).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Neither read nor write the table cache.
+    /// Neither read nor write the cache (tables, converted CSV databases).
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
     /// A damaged compressed input (truncated or corrupt .gz/.zst) counts its complete lines
@@ -339,14 +346,20 @@ impl InputArgs {
             observer: observer::CliObserver::handle(!self.quiet && std::io::stderr().is_terminal()),
             lookup: self.lookup,
             keep_going: self.keep_going,
-            cache_dir: if self.no_cache {
-                None
-            } else {
-                self.cache_dir
-                    .clone()
-                    .or_else(ipatlas::locate::cache::default_dir)
-            },
+            cache_dir: self.cache_dir(),
         })
+    }
+
+    /// Where tables and converted CSV databases are cached: `--cache-dir`, else the
+    /// default place; none with `--no-cache`.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        if self.no_cache {
+            None
+        } else {
+            self.cache_dir
+                .clone()
+                .or_else(ipatlas::locate::cache::default_dir)
+        }
     }
 }
 
@@ -567,14 +580,16 @@ impl DbArgs {
         })
     }
 
-    /// Opens the databases named, or the discovered one, or the embedded one.
+    /// Opens the databases named, or the discovered one, or the embedded one (a CSV
+    /// database's conversion cached where tables are).
     pub fn open(&self) -> Result<Atlas> {
-        self.open_strict(false)
+        self.open_strict(false, ipatlas::locate::cache::default_dir())
     }
 
     /// Like [`DbArgs::open`]; with `strict`, a CSV database with any bad row is refused
-    /// (exit 3) instead of being reported on stderr and used without those rows.
-    pub fn open_strict(&self, strict: bool) -> Result<Atlas> {
+    /// (exit 3) instead of being reported on stderr and used without those rows. A CSV
+    /// database's conversion is cached in `cache_dir` (none: converted every time).
+    pub fn open_strict(&self, strict: bool, cache_dir: Option<PathBuf>) -> Result<Atlas> {
         let overrides = self.overrides()?;
         let discovered = self.db.is_empty();
         let paths: Vec<PathBuf> = if discovered {
@@ -582,11 +597,13 @@ impl DbArgs {
         } else {
             self.db.clone()
         };
-        let result = self.open_paths(&paths, strict, overrides).map(|mut atlas| {
-            // Warnings about the table cache go to stderr.
-            atlas.set_observer(observer::CliObserver::handle(false));
-            atlas
-        });
+        let result = self
+            .open_paths(&paths, strict, overrides, cache_dir)
+            .map(|mut atlas| {
+                // Warnings about the table cache go to stderr.
+                atlas.set_observer(observer::CliObserver::handle(false));
+                atlas
+            });
         match result {
             // Say where a database nobody named on the command line came from.
             Err(Error::Database { path, message }) if discovered => Err(Error::Database {
@@ -602,11 +619,13 @@ impl DbArgs {
         paths: &[PathBuf],
         strict: bool,
         overrides: FieldOverrides,
+        cache_dir: Option<PathBuf>,
     ) -> Result<Atlas> {
         let options = ipatlas::locate::OpenOptions {
             overrides,
             fallback: self.country_fallback,
             strict,
+            cache_dir,
         };
         let atlas = Atlas::open(paths, &options)?;
         for line in atlas.csv_problems() {

@@ -339,6 +339,20 @@ pub enum Problem {
 }
 
 impl Problem {
+    /// Every problem.
+    pub const ALL: [Problem; 10] = [
+        Problem::Malformed,
+        Problem::BadAddress,
+        Problem::StartAfterEnd,
+        Problem::Overlap,
+        Problem::UnknownLocation,
+        Problem::BadCoordinates,
+        Problem::BadAccuracy,
+        Problem::AliasedNetwork,
+        Problem::DuplicateLocation,
+        Problem::FieldTooLong,
+    ];
+
     /// The name used in reports.
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -683,11 +697,7 @@ fn list_files(paths: &[PathBuf]) -> Result<Vec<CsvFile>> {
 
 /// Reads a CSV database (files, a directory or a zip) into a [`Source`].
 pub fn load(paths: &[PathBuf]) -> Result<Source> {
-    let label = paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let label = source_label(paths);
     let files = list_files(paths)?;
     let mut kinds: Vec<(CsvFile, Kind)> = Vec::new();
     let mut copyright: Option<DataDate> = None;
@@ -776,21 +786,176 @@ fn data_date(
         })
 }
 
-/// Opens a CSV database (files, a directory or a zip) as a [`crate::locate::Database`]: the rows become an
-/// `.mmdb` in memory, exactly as `build-db` would write it. Skipped rows are returned for
-/// the caller to report (or, under `--strict`, refuse).
+/// Opens a CSV database (files, a directory or a zip) as a [`crate::locate::Database`]: the
+/// rows become an `.mmdb` in memory, exactly as `build-db` would write it. Skipped rows are
+/// returned for the caller to report (or, under `--strict`, refuse).
+///
+/// With `cache_dir`, the converted database (with its skipped rows and date) is cached
+/// there, keyed by the source files' bytes, names and modification times, the paths as
+/// given and the ipatlas version: a second run on the same files reads one file instead of
+/// converting again. A cache file that is damaged, foreign or stale is converted again and
+/// replaced; one that cannot be written only costs the conversion.
 pub fn open_database(
     paths: &[PathBuf],
     overrides: &crate::locate::FieldOverrides,
-) -> Result<(crate::locate::Database, Problems)> {
+    cache_dir: Option<&Path>,
+) -> Result<(
+    crate::locate::Database,
+    Problems,
+    crate::locate::TableSource,
+)> {
+    use crate::locate::TableSource;
+    let label = source_label(paths);
+    let key = match cache_dir {
+        Some(_) => Some(source_key(paths, &label)?),
+        None => None,
+    };
+    if let (Some(dir), Some(key)) = (cache_dir, key)
+        && let Some(Ok(payload)) = crate::locate::cache::load_blob(dir, CSV_KIND, key)
+        && let Some((date, problems, bytes)) = decode_converted(&payload)
+    {
+        let mut db = crate::locate::Database::from_memory(label, bytes.to_vec(), overrides)?;
+        db.set_data_date(date.text, date.from);
+        return Ok((db, problems, TableSource::Cache));
+    }
     let mut source = load(paths)?;
     let description = describe(&source);
     let epoch = source.date.epoch;
     let bytes = to_mmdb(&mut source, &description, epoch)?;
+    if let (Some(dir), Some(key)) = (cache_dir, key) {
+        let payload = encode_converted(&source.date, &source.problems, &bytes);
+        let _ = crate::locate::cache::store_blob(
+            dir,
+            CSV_KIND,
+            key,
+            &payload,
+            crate::locate::cache::KEEP_CSV,
+        );
+    }
     let mut db = crate::locate::Database::from_memory(source.label.clone(), bytes, overrides)?;
     db.set_data_date(source.date.text.clone(), source.date.from);
-    Ok((db, source.problems))
+    Ok((db, source.problems, TableSource::Built))
 }
+
+/// The cache files of converted CSV databases are `csv-db-<key>.bin`.
+const CSV_KIND: &str = "csv-db";
+
+/// How a CSV database is named in messages and metadata: its paths as given.
+fn source_label(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The cache key of a CSV database: every file's name, modification time and bytes (a zip
+/// once), the label and the ipatlas version.
+fn source_key(paths: &[PathBuf], label: &str) -> Result<u128> {
+    use std::hash::Hasher as _;
+    let files = list_files(paths)?;
+    let mut material = format!("csv-db|{}|{label}", env!("CARGO_PKG_VERSION")).into_bytes();
+    let mut hashed: Vec<PathBuf> = Vec::new();
+    for f in &files {
+        material.extend_from_slice(format!("|{}|{}", f.name, f.mtime).as_bytes());
+        let path = f.zip.clone().unwrap_or_else(|| PathBuf::from(&f.name));
+        if hashed.contains(&path) {
+            continue;
+        }
+        let name = path.display().to_string();
+        let (mut file, _) =
+            crate::util::open_regular(&path).map_err(|e| Error::database(&name, e))?;
+        let mut hasher = twox_hash::XxHash3_64::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf).map_err(|e| Error::database(&name, e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.write(&buf[..n]);
+        }
+        material.extend_from_slice(&hasher.finish().to_le_bytes());
+        hashed.push(path);
+    }
+    Ok(twox_hash::XxHash3_128::oneshot(&material))
+}
+
+/// What a converted database's cache file holds besides the `.mmdb`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Converted {
+    date_epoch: u64,
+    date_text: String,
+    date_from: String,
+    counts: BTreeMap<String, u64>,
+    examples: Vec<(String, u64, String, String)>,
+    coordinates_dropped: u64,
+}
+
+/// The cache payload: the length of a JSON header (u64), the header, then the `.mmdb`.
+fn encode_converted(date: &DataDate, problems: &Problems, mmdb: &[u8]) -> Vec<u8> {
+    let header = Converted {
+        date_epoch: date.epoch,
+        date_text: date.text.clone(),
+        date_from: date.from.to_owned(),
+        counts: problems
+            .counts
+            .iter()
+            .map(|(k, n)| ((*k).to_owned(), *n))
+            .collect(),
+        examples: problems
+            .examples
+            .iter()
+            .map(|(f, l, r, t)| (f.clone(), *l, (*r).to_owned(), t.clone()))
+            .collect(),
+        coordinates_dropped: problems.coordinates_dropped,
+    };
+    let json = serde_json::to_vec(&header).unwrap_or_default();
+    let mut out = Vec::with_capacity(8 + json.len() + mmdb.len());
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(mmdb);
+    out
+}
+
+/// Reads a cache payload back; `None` for anything this build did not write.
+fn decode_converted(payload: &[u8]) -> Option<(DataDate, Problems, &[u8])> {
+    let len = usize::try_from(u64::from_le_bytes(payload.get(..8)?.try_into().ok()?)).ok()?;
+    let json = payload.get(8..8usize.checked_add(len)?)?;
+    let mmdb = payload.get(8 + len..)?;
+    let h: Converted = serde_json::from_slice(json).ok()?;
+    let problem = |name: &str| {
+        Problem::ALL
+            .into_iter()
+            .map(Problem::name)
+            .find(|n| *n == name)
+    };
+    let from = DATE_SOURCES.into_iter().find(|f| *f == h.date_from)?;
+    let mut problems = Problems {
+        coordinates_dropped: h.coordinates_dropped,
+        ..Problems::default()
+    };
+    for (k, n) in h.counts {
+        problems.counts.insert(problem(&k)?, n);
+    }
+    for (f, l, r, t) in h.examples {
+        problems.examples.push((f, l, problem(&r)?, t));
+    }
+    let date = DataDate {
+        epoch: h.date_epoch,
+        text: h.date_text,
+        from,
+    };
+    Some((date, problems, mmdb))
+}
+
+/// Every `DataDate::from` a CSV database's date can have (empty: unknown).
+const DATE_SOURCES: [&str; 5] = [
+    "",
+    "file name",
+    "zip entry date",
+    "copyright line",
+    "file modification time",
+];
 
 /// The metadata description of a database built from a source: its data's date and where
 /// that came from.

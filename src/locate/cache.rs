@@ -139,6 +139,11 @@ pub fn store(dir: &Path, key: u128, table: &Ipv4Table) -> std::io::Result<()> {
 /// Removes all but the [`KEEP`] most recently written table files, never the one just
 /// written (best effort: another run may be removing or reading the same files).
 fn prune(dir: &Path, keep: &Path) {
+    prune_kind(dir, "ipv4-table-", keep, KEEP);
+}
+
+/// Removes all but the `count` most recently written `{prefix}*.bin` files, never `keep`.
+fn prune_kind(dir: &Path, prefix: &str, keep: &Path, count: usize) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -147,14 +152,108 @@ fn prune(dir: &Path, keep: &Path) {
         .filter(|e| {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            name.starts_with("ipv4-table-") && name.ends_with(".bin") && e.path() != keep
+            name.starts_with(prefix) && name.ends_with(".bin") && e.path() != keep
         })
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
     tables.sort_by_key(|t| std::cmp::Reverse(t.0));
-    for (_, path) in tables.into_iter().skip(KEEP - 1) {
+    for (_, path) in tables.into_iter().skip(count.saturating_sub(1)) {
         let _ = std::fs::remove_file(path);
     }
+}
+
+/// Cached blobs other than tables (a CSV database converted to `.mmdb`): `IPATLASB`,
+/// version (u32), reserved (u32), key (u128), payload length (u64), the payload, then
+/// XXH3-64 of everything before it.
+const BLOB_MAGIC: &[u8; 8] = b"IPATLASB";
+const BLOB_VERSION: u32 = 1;
+const BLOB_HEADER: usize = 8 + 4 + 4 + 16 + 8;
+/// Converted CSV databases kept per cache directory (each can be tens of megabytes).
+pub const KEEP_CSV: usize = 2;
+
+/// The cache file of a blob of this kind (`csv-db`) and key.
+#[must_use]
+pub fn blob_path(dir: &Path, kind: &str, key: u128) -> PathBuf {
+    dir.join(format!("{kind}-{key:032x}.bin"))
+}
+
+/// Loads the blob of this kind and key, if the cache holds one: its payload, or why a file
+/// that exists is not used.
+pub fn load_blob(dir: &Path, kind: &str, key: u128) -> Option<Result<Vec<u8>, Refused>> {
+    let path = blob_path(dir, kind, key);
+    std::fs::symlink_metadata(&path).ok()?;
+    if let Err(why) = trustworthy(&path) {
+        return Some(Err(Refused::Unsafe(why)));
+    }
+    let bytes = match crate::util::read_file(&path) {
+        Ok(b) => b,
+        Err(e) => return Some(Err(Refused::Unsound(e.to_string()))),
+    };
+    Some(unseal(bytes, key).map_err(Refused::Unsound))
+}
+
+/// The payload of a sealed blob, after every check.
+fn unseal(mut bytes: Vec<u8>, key: u128) -> Result<Vec<u8>, String> {
+    if bytes.len() < BLOB_HEADER + TRAILER || &bytes[..8] != BLOB_MAGIC {
+        return Err("not an ipatlas cache file".into());
+    }
+    let body = bytes.len() - TRAILER;
+    let mut sum = [0u8; 8];
+    sum.copy_from_slice(&bytes[body..]);
+    if twox_hash::XxHash3_64::oneshot(&bytes[..body]) != u64::from_le_bytes(sum) {
+        return Err("its checksum does not match (a damaged file)".into());
+    }
+    let mut f = Fields(&bytes[8..BLOB_HEADER]);
+    if f.u32() != BLOB_VERSION {
+        return Err(STALE.into());
+    }
+    f.u32();
+    let stored = u128::from_le_bytes(f.take());
+    let len = f.u64();
+    if stored != key {
+        return Err("it was written for another key".into());
+    }
+    if len != (body - BLOB_HEADER) as u64 {
+        return Err("its length does not match its header".into());
+    }
+    bytes.truncate(body);
+    bytes.drain(..BLOB_HEADER);
+    Ok(bytes)
+}
+
+/// Writes a blob into the cache (atomically, 0700 directory, 0600 file), then keeps only
+/// the `keep` newest of its kind.
+pub fn store_blob(
+    dir: &Path,
+    kind: &str,
+    key: u128,
+    payload: &[u8],
+    keep: usize,
+) -> std::io::Result<()> {
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{kind}-"))
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    crate::util::register_temporary(tmp.path().to_path_buf());
+    let mut head = Vec::with_capacity(BLOB_HEADER);
+    head.extend_from_slice(BLOB_MAGIC);
+    head.extend_from_slice(&BLOB_VERSION.to_le_bytes());
+    head.extend_from_slice(&0u32.to_le_bytes());
+    head.extend_from_slice(&key.to_le_bytes());
+    head.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    let mut hasher = twox_hash::XxHash3_64::new();
+    std::hash::Hasher::write(&mut hasher, &head);
+    std::hash::Hasher::write(&mut hasher, payload);
+    tmp.write_all(&head)?;
+    tmp.write_all(payload)?;
+    tmp.write_all(&std::hash::Hasher::finish(&hasher).to_le_bytes())?;
+    tmp.as_file().sync_data()?;
+    let path = blob_path(dir, kind, key);
+    tmp.persist(&path).map_err(|e| e.error)?;
+    prune_kind(dir, &format!("{kind}-"), &path, keep);
+    Ok(())
 }
 
 fn encode(table: &Ipv4Table, key: u128) -> Vec<u8> {
@@ -417,6 +516,44 @@ mod tests {
                 .unwrap()
                 .contains("names no record")
         );
+    }
+
+    #[test]
+    fn blobs_round_trip_and_damage_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        store_blob(dir.path(), "csv-db", 7, b"payload", KEEP_CSV).unwrap();
+        assert_eq!(
+            load_blob(dir.path(), "csv-db", 7).unwrap().unwrap(),
+            b"payload"
+        );
+        assert!(
+            load_blob(dir.path(), "csv-db", 8).is_none(),
+            "another key misses"
+        );
+        let path = blob_path(dir.path(), "csv-db", 7);
+        let mut bytes = std::fs::read(&path).unwrap();
+        for (i, b) in [(BLOB_HEADER + 2, 1u8), (bytes.len() - 1, 1)] {
+            let mut damaged = bytes.clone();
+            damaged[i] ^= b;
+            assert!(unseal(damaged, 7).is_err(), "byte {i}");
+        }
+        bytes.truncate(bytes.len() - 3);
+        assert!(unseal(bytes.clone(), 7).is_err(), "truncated");
+        assert!(unseal(Vec::new(), 7).is_err(), "empty");
+        for k in 0..3u128 {
+            store_blob(dir.path(), "csv-db", 100 + k, b"x", KEEP_CSV).unwrap();
+        }
+        let kept = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("csv-db-")
+            })
+            .count();
+        assert_eq!(kept, KEEP_CSV);
     }
 
     #[test]

@@ -116,6 +116,9 @@ pub struct OpenOptions {
     /// Refuse a CSV database with any bad row (otherwise bad rows are skipped and listed
     /// by [`Atlas::csv_problems`]).
     pub strict: bool,
+    /// Where a CSV database's conversion is cached (see [`crate::formats::open_database`]);
+    /// `None` converts it on every open.
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 /// What a database says about one address.
@@ -145,9 +148,11 @@ pub struct Atlas {
     table: std::sync::OnceLock<std::sync::Arc<Ipv4Table>>,
     observer: crate::observe::Observers,
     csv_problems: Vec<String>,
+    /// Where the CSV database came from: converted in this run, or the conversion cache.
+    csv_source: Option<TableSource>,
 }
 
-/// Where a run's compiled IPv4 table came from.
+/// Where a run's compiled IPv4 table (or converted CSV database) came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TableSource {
     /// Built from the database in this run.
@@ -199,6 +204,7 @@ impl Atlas {
             table: std::sync::OnceLock::new(),
             observer: crate::observe::Observers::default(),
             csv_problems: Vec::new(),
+            csv_source: None,
         })
     }
 
@@ -229,6 +235,7 @@ impl Atlas {
             .map(Path::to_path_buf)
             .collect();
         let mut problems = Vec::new();
+        let mut csv_source = None;
         let mut dbs = Vec::new();
         let mut csv_done = false;
         for p in paths.iter().map(AsRef::as_ref) {
@@ -236,11 +243,16 @@ impl Atlas {
                 dbs.push(Database::embedded(overrides)?);
             } else if csv.iter().any(|c| c == p) {
                 if !csv_done {
-                    let (db, bad) = crate::formats::open_database(&csv, overrides)?;
+                    let (db, bad, source) = crate::formats::open_database(
+                        &csv,
+                        overrides,
+                        options.cache_dir.as_deref(),
+                    )?;
                     if options.strict {
                         bad.strict()?;
                     }
                     problems = bad.report(db.label());
+                    csv_source = Some(source);
                     csv_done = true;
                     dbs.push(db);
                 }
@@ -253,7 +265,15 @@ impl Atlas {
         }
         let mut atlas = Atlas::new(dbs, options.fallback)?;
         atlas.csv_problems = problems;
+        atlas.csv_source = csv_source;
         Ok(atlas)
+    }
+
+    /// Whether the CSV database was converted in this run or read from the conversion
+    /// cache; `None` without a CSV database.
+    #[must_use]
+    pub fn csv_source(&self) -> Option<TableSource> {
+        self.csv_source
     }
 
     /// The rows of a CSV database that were skipped, as report lines (a summary line per

@@ -172,6 +172,10 @@ pub struct Summary {
     /// Where the compiled IPv4 table came from: `built`, `cache`, or `none` (the run
     /// used the search tree only).
     pub ipv4_table: &'static str,
+    /// For a CSV database: `built` (converted in this run) or `cache` (the conversion
+    /// cache).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csv_database: Option<&'static str>,
     /// Wall time of the run, seconds.
     pub elapsed_s: f64,
     /// Worker threads.
@@ -201,6 +205,8 @@ pub struct RunFacts {
     pub decoded_records: u64,
     /// Where the compiled IPv4 table came from, if the run had one.
     pub ipv4_table: Option<crate::locate::TableSource>,
+    /// Where a CSV database's conversion came from.
+    pub csv_database: Option<crate::locate::TableSource>,
     /// Seconds.
     pub elapsed_s: f64,
     /// Threads.
@@ -289,6 +295,7 @@ impl Summary {
             ipv4_table: facts
                 .ipv4_table
                 .map_or("none", crate::locate::TableSource::name),
+            csv_database: facts.csv_database.map(crate::locate::TableSource::name),
             elapsed_s: (facts.elapsed_s * 1000.0).round() / 1000.0,
             threads: facts.threads,
             database: facts.databases.first().cloned(),

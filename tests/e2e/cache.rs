@@ -179,3 +179,108 @@ fn racing_runs_all_succeed_and_leave_one_whole_file() {
     let (_, s) = run(&env, fx.nested.to_str().unwrap(), &[]);
     assert_eq!(s["ipv4_table"], "cache");
 }
+
+/// The converted-database cache files in the test's cache directory.
+fn csv_cache_files(env: &TestEnv) -> Vec<PathBuf> {
+    std::fs::read_dir(env.path("cache"))
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with("csv-db-")
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_converted_csv_database_is_cached_and_answers_as_converted() {
+    let env = TestEnv::new();
+    // A copy of the GeoLite2 CSV fixture (with one bad row of each kind) to change later.
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/csv/geolite2-city");
+    std::fs::create_dir_all(env.path("csv")).unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), env.path("csv").join(e.file_name())).unwrap();
+    }
+    env.write(
+        "ips.txt",
+        "81.2.69.160\n1.0.0.1\n2.0.0.1\n89.160.20.112\n2001:480::1\n216.160.83.56\n",
+    );
+    let aggregate = |extra: &[&str]| {
+        let mut args = vec![
+            "aggregate",
+            "--db",
+            "csv",
+            "ips.txt",
+            "--summary",
+            "s.json",
+            "--countries",
+            "c.csv",
+            "--tally",
+            "t.json",
+        ];
+        args.extend_from_slice(extra);
+        let r = env.run(&args).ok();
+        let summary = json(&env.read("s.json"));
+        (
+            summary["csv_database"].as_str().unwrap().to_owned(),
+            env.read("c.csv"),
+            env.read("t.json"),
+            r.stderr,
+        )
+    };
+    let (how, countries, tally, stderr) = aggregate(&[]);
+    assert_eq!(how, "built");
+    assert!(
+        stderr.contains("rows skipped"),
+        "the fixture's bad rows: {stderr}"
+    );
+    assert_eq!(csv_cache_files(&env).len(), 1);
+    // The second run reads the cache: the same tables, tally and report of skipped rows.
+    let second = aggregate(&[]);
+    assert_eq!(second.0, "cache");
+    assert_eq!(
+        (&second.1, &second.2, &second.3),
+        (&countries, &tally, &stderr)
+    );
+    // --strict refuses the skipped rows from the cache as it does when converting.
+    let r = env.run(&["aggregate", "--db", "csv", "ips.txt", "--strict", "--quiet"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    // A damaged cache file is converted again and replaced.
+    let file = csv_cache_files(&env).remove(0);
+    let whole = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &whole[..whole.len() / 2]).unwrap();
+    let third = aggregate(&[]);
+    assert_eq!((third.0.as_str(), &third.2), ("built", &tally));
+    assert_eq!(std::fs::read(&file).unwrap(), whole);
+    // --no-cache neither reads nor writes it.
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(aggregate(&["--no-cache"]).0, "built");
+    assert!(csv_cache_files(&env).is_empty());
+    aggregate(&[]);
+    // A changed file is a different database: converted again, under another key.
+    let locations = env.path("csv/GeoLite2-City-Locations-en.csv");
+    let mut text = std::fs::read(&locations).unwrap();
+    text.extend_from_slice(b"\n");
+    std::fs::write(&locations, text).unwrap();
+    let changed = aggregate(&[]);
+    assert_eq!((changed.0.as_str(), &changed.1), ("built", &countries));
+    assert_eq!(csv_cache_files(&env).len(), 2);
+    // An .mmdb run says nothing about CSV conversion.
+    let fx = Fixtures::build(env.dir.path());
+    env.run(&[
+        "aggregate",
+        "--db",
+        fx.nested.to_str().unwrap(),
+        "ips.txt",
+        "--summary",
+        "m.json",
+        "--quiet",
+    ])
+    .ok();
+    assert!(json(&env.read("m.json")).get("csv_database").is_none());
+}
