@@ -1,5 +1,6 @@
 #![no_main]
-//! The line parser in every mode (lines, a CSV column by number and by name, extraction).
+//! The line parser in every mode (lines, a CSV column by number and by name, weighted,
+//! extraction).
 
 use ipatlas::input::{Chunk, ColumnSpec, InputMode, scan};
 use libfuzzer_sys::fuzz_target;
@@ -18,15 +19,23 @@ fuzz_target!(|data: &[u8]| {
         InputMode::Column {
             column: ColumnSpec::Index(1),
             delimiter: b',',
+            weight: None,
         },
         InputMode::Column {
             column: ColumnSpec::Name("ip".into()),
             delimiter: b'\t',
+            weight: None,
+        },
+        InputMode::Column {
+            column: ColumnSpec::Index(0),
+            delimiter: b'\t',
+            weight: Some(ColumnSpec::Index(1)),
         },
     ];
     for mode in &modes {
         let mut events = 0u64;
-        let lines = scan(&chunk, mode, Some(0), |_, _| {
+        let columns = mode.columns_in(&chunk);
+        let lines = scan(&chunk, mode, columns, |_, _| {
             events += 1;
             Ok(())
         })

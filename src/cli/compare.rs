@@ -162,6 +162,13 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
     let bbox = args.bbox.as_deref().map(Bbox::parse).transpose()?;
     let (a, a_dbs) = Tally::read(&args.a)?;
     let (b, b_dbs) = Tally::read(&args.b)?;
+    if a.weight != b.weight {
+        return Err(Error::Usage(format!(
+            "A is {} and B is {}: their counts are not comparable",
+            ipatlas::tally::weighting(a.weight.as_deref()),
+            ipatlas::tally::weighting(b.weight.as_deref())
+        )));
+    }
     let unit = unit_for(&a, &b, args.unit)?;
     let mut warnings = Vec::new();
     for (side, t) in [("A", &a), ("B", &b)] {

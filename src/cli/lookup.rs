@@ -2,7 +2,7 @@
 
 use super::{DbArgs, InputArgs, with_threads};
 use clap::Args;
-use ipatlas::error::Result;
+use ipatlas::error::{Error, Result};
 use ipatlas::pipeline::{self, Families, RowFormat};
 
 /// `lookup` arguments.
@@ -57,6 +57,11 @@ fn arguments_are_records(inputs: &[std::path::PathBuf]) -> Result<bool> {
 }
 
 pub(super) fn run(args: &LookupArgs) -> Result<()> {
+    if args.input.weight_column.is_some() {
+        return Err(Error::Usage(
+            "--weight-column weighs counts; lookup writes one row per record and counts nothing (aggregate, map and geojson take it)".into(),
+        ));
+    }
     let direct = arguments_are_records(&args.input.inputs)?;
     let atlas = args
         .db

@@ -29,12 +29,21 @@ pub(super) fn run(args: &MergeArgs) -> Result<()> {
         let (tally, dbs) = Tally::read(file)?;
         merge.add(&tally, &dbs).map_err(|mixed| Error::Tally {
             path: file.to_string_lossy().into_owned(),
-            message: format!(
-                "made with database {}, but {} was made with {}; pass --allow-mixed-databases to merge anyway",
-                mixed.this,
-                args.tallies[0].to_string_lossy(),
-                mixed.first
-            ),
+            message: if mixed.weights {
+                format!(
+                    "{}, but {} is {}: weighted and unweighted counts never add",
+                    mixed.this,
+                    args.tallies[0].to_string_lossy(),
+                    mixed.first
+                )
+            } else {
+                format!(
+                    "made with database {}, but {} was made with {}; pass --allow-mixed-databases to merge anyway",
+                    mixed.this,
+                    args.tallies[0].to_string_lossy(),
+                    mixed.first
+                )
+            },
         })?;
     }
     let (merged, databases) = merge.finish()?;

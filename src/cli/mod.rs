@@ -264,6 +264,12 @@ pub struct InputArgs {
     /// Field separator for --column: a character, or `tab`.
     #[arg(long, value_name = "CHAR", default_value = ",", requires = "column")]
     pub delimiter: String,
+    /// With --column: the field holding each record's weight, a whole number (1-based number
+    /// or header name). A record counts its weight, a prefix its size times its weight, and
+    /// every count is then of weighted addresses; a bad weight is an invalid record
+    /// (`bad_weight`).
+    #[arg(long, value_name = "N|NAME", requires = "column")]
+    pub weight_column: Option<String>,
     /// Take every IPv4/IPv6 address found anywhere in each line (logs).
     #[arg(long)]
     pub extract: bool,
@@ -330,12 +336,27 @@ impl InputArgs {
                     )));
                 }
             };
-            let column = match col.parse::<usize>() {
-                Ok(0) => return Err(Error::Usage("--column numbers start at 1".into())),
-                Ok(n) => ColumnSpec::Index(n - 1),
-                Err(_) => ColumnSpec::Name(col.clone()),
+            let spec = |flag: &str, text: &String| match text.parse::<usize>() {
+                Ok(0) => Err(Error::Usage(format!("{flag} numbers start at 1"))),
+                Ok(n) => Ok(ColumnSpec::Index(n - 1)),
+                Err(_) => Ok(ColumnSpec::Name(text.clone())),
             };
-            InputMode::Column { column, delimiter }
+            let column = spec("--column", col)?;
+            let weight = self
+                .weight_column
+                .as_ref()
+                .map(|w| spec("--weight-column", w))
+                .transpose()?;
+            if weight.is_some() && weight.as_ref() == Some(&column) {
+                return Err(Error::Usage(
+                    "--weight-column names the address column itself".into(),
+                ));
+            }
+            InputMode::Column {
+                column,
+                delimiter,
+                weight,
+            }
         } else {
             InputMode::Lines
         };
@@ -751,7 +772,7 @@ pub(crate) fn closing_line(s: &ipatlas::outputs::Summary) -> String {
         format!(
             "{} {} located ({} with country, {} with coordinates), {} not found",
             f.located.found,
-            f.kind.noun(f.located.found),
+            f.kind.noun_of(f.located.found, s.weight.is_some()),
             f.located.with_country,
             f.located.with_coords,
             f.not_found

@@ -22,6 +22,9 @@ pub enum InputMode {
         column: ColumnSpec,
         /// The field separator (`,` by default, `\t` for TSV).
         delimiter: u8,
+        /// The field holding each record's weight (a whole number), if records are
+        /// weighted: a record counts its weight, a prefix its size times its weight.
+        weight: Option<ColumnSpec>,
     },
     /// Every IPv4/IPv6 address anywhere in the line (logs).
     Extract,
@@ -37,6 +40,7 @@ impl InputMode {
             InputMode::Column {
                 column: ColumnSpec::Name(name),
                 delimiter,
+                ..
             } => {
                 let header = first.data.split(|b| *b == b'\n').next().unwrap_or(&[]);
                 column_index(trim(header), *delimiter, name)
@@ -48,6 +52,72 @@ impl InputMode {
             _ => None,
         }
     }
+
+    /// The 0-based fields of an input's records and their weights, from its first chunk
+    /// (see [`InputMode::column_in`]).
+    #[must_use]
+    pub fn columns_in(&self, first: &Chunk) -> Columns {
+        let weight = match self {
+            InputMode::Column {
+                weight: Some(ColumnSpec::Index(i)),
+                ..
+            } => Some(*i),
+            InputMode::Column {
+                weight: Some(ColumnSpec::Name(name)),
+                delimiter,
+                ..
+            } => {
+                let header = first.data.split(|b| *b == b'\n').next().unwrap_or(&[]);
+                column_index(trim(header), *delimiter, name)
+            }
+            _ => None,
+        };
+        Columns {
+            value: self.column_in(first),
+            weight,
+        }
+    }
+
+    /// The weight column asked for, as outputs name it: its header name, or `column N`.
+    #[must_use]
+    pub fn weight_name(&self) -> Option<String> {
+        match self {
+            InputMode::Column {
+                weight: Some(spec), ..
+            } => Some(match spec {
+                ColumnSpec::Index(i) => format!("column {}", i + 1),
+                ColumnSpec::Name(n) => n.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The resolved 0-based fields of an input: its records' and their weights'.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Columns {
+    /// The records' field (`None`: whole lines, or a named column the header lacks).
+    pub value: Option<usize>,
+    /// The weights' field, when records are weighted.
+    pub weight: Option<usize>,
+}
+
+impl From<Option<usize>> for Columns {
+    fn from(value: Option<usize>) -> Self {
+        Columns {
+            value,
+            weight: None,
+        }
+    }
+}
+
+/// Reads a weight: a whole number from 0 to 2^64 - 1, digits only.
+#[must_use]
+pub fn parse_weight(field: &[u8]) -> Option<u64> {
+    if field.is_empty() || field.len() > 20 || !field.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(field).ok()?.parse().ok()
 }
 
 /// A column by 1-based number or by header name.
@@ -67,6 +137,8 @@ pub enum Event<'a> {
     Skip,
     /// Something to locate.
     Item(Item),
+    /// Something to locate that counts `weight` times (`--weight-column`).
+    Weighted(Item, u64),
     /// Not an address, with the reason and the offending text.
     Invalid(InvalidReason, &'a [u8]),
 }
@@ -80,12 +152,12 @@ pub fn column_index(header: &[u8], delimiter: u8, name: &str) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-/// Calls `on(line_number, event)` for every record of a chunk, in order. `column` is the
-/// resolved column index for [`InputMode::Column`]. Returns the number of lines seen.
+/// Calls `on(line_number, event)` for every record of a chunk, in order. `columns` are the
+/// resolved fields for [`InputMode::Column`]. Returns the number of lines seen.
 pub fn scan(
     chunk: &Chunk,
     mode: &InputMode,
-    column: Option<usize>,
+    columns: Columns,
     mut on: impl FnMut(u64, Event<'_>) -> Result<()>,
 ) -> Result<u64> {
     let mut lines = 0u64;
@@ -107,7 +179,7 @@ pub fn scan(
                 pos = next;
             } else {
                 let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i + 1);
-                scan_line(this, &data[pos..end], mode, column, &mut on)?;
+                scan_line(this, &data[pos..end], mode, columns, &mut on)?;
                 pos = end;
             }
             this += 1;
@@ -116,7 +188,7 @@ pub fn scan(
     }
     for (this, raw) in (chunk.first_line..).zip(chunk.data.split_inclusive(|b| *b == b'\n')) {
         lines += 1;
-        scan_line(this, raw, mode, column, &mut on)?;
+        scan_line(this, raw, mode, columns, &mut on)?;
     }
     Ok(lines)
 }
@@ -127,7 +199,7 @@ pub fn scan_line(
     this: u64,
     raw: &[u8],
     mode: &InputMode,
-    column: Option<usize>,
+    columns: Columns,
     on: &mut impl FnMut(u64, Event<'_>) -> Result<()>,
 ) -> Result<()> {
     if raw.len() > MAX_LINE_BYTES {
@@ -145,8 +217,9 @@ pub fn scan_line(
         InputMode::Column {
             column: spec,
             delimiter,
+            weight,
         } => {
-            let index = column.unwrap_or(match spec {
+            let index = columns.value.unwrap_or(match spec {
                 ColumnSpec::Index(i) => *i,
                 ColumnSpec::Name(_) => 0,
             });
@@ -155,10 +228,24 @@ pub fn scan_line(
             };
             let parsed = parse_item(value);
             let header = this == 1 && (matches!(spec, ColumnSpec::Name(_)) || parsed.is_err());
-            match parsed {
-                _ if header => on(this, Event::Skip),
-                Ok(item) => on(this, Event::Item(item)),
-                Err(reason) => on(this, Event::Invalid(reason, value)),
+            let item = match parsed {
+                _ if header => return on(this, Event::Skip),
+                Ok(item) => item,
+                Err(reason) => return on(this, Event::Invalid(reason, value)),
+            };
+            let Some(weight) = weight else {
+                return on(this, Event::Item(item));
+            };
+            let w_index = columns.weight.unwrap_or(match weight {
+                ColumnSpec::Index(i) => *i,
+                ColumnSpec::Name(_) => usize::MAX,
+            });
+            match field(text, *delimiter, w_index).map(trim) {
+                None => on(this, Event::Invalid(InvalidReason::MissingColumn, text)),
+                Some(w) => match parse_weight(w) {
+                    Some(n) => on(this, Event::Weighted(item, n)),
+                    None => on(this, Event::Invalid(InvalidReason::BadWeight, w)),
+                },
             }
         }
         InputMode::Extract => {
@@ -183,7 +270,8 @@ pub fn scan_line(
 mod tests {
     use super::*;
 
-    fn events(data: &str, mode: &InputMode, column: Option<usize>) -> Vec<String> {
+    fn events(data: &str, mode: &InputMode, column: impl Into<Columns>) -> Vec<String> {
+        let columns = column.into();
         let chunk = Chunk {
             seq: 0,
             input: 0,
@@ -192,7 +280,7 @@ mod tests {
             long_line: None,
         };
         let mut out = Vec::new();
-        scan(&chunk, mode, column, |line, e| {
+        scan(&chunk, mode, columns, |line, e| {
             out.push(show(line, &e));
             Ok(())
         })
@@ -206,6 +294,7 @@ mod tests {
             Event::Skip => format!("{line}:skip"),
             Event::Item(Item::Addr(ip)) => format!("{line}:{ip}"),
             Event::Item(Item::Prefix(n)) => format!("{line}:{n}"),
+            Event::Weighted(item, w) => format!("{}x{w}", show(line, &Event::Item(*item))),
             Event::Invalid(r, _) => format!("{line}:{}", r.name()),
         }
     }
@@ -218,7 +307,7 @@ mod tests {
                 i as u64 + 1,
                 raw,
                 &InputMode::Lines,
-                None,
+                Columns::default(),
                 &mut |line, e| {
                     out.push(show(line, &e));
                     Ok(())
@@ -299,6 +388,7 @@ mod tests {
         let mode = InputMode::Column {
             column: ColumnSpec::Index(1),
             delimiter: b',',
+            weight: None,
         };
         assert_eq!(
             events("time,ip\n1,\"8.8.8.8\"\n2\n3,x\n", &mode, None),
@@ -309,6 +399,41 @@ mod tests {
                 "4:not_an_address"
             ]
         );
+    }
+
+    #[test]
+    fn weights_are_whole_numbers_from_their_own_column() {
+        let mode = InputMode::Column {
+            column: ColumnSpec::Index(0),
+            delimiter: b'\t',
+            weight: Some(ColumnSpec::Index(1)),
+        };
+        let cols = Columns {
+            value: Some(0),
+            weight: Some(1),
+        };
+        assert_eq!(
+            events(
+                "# c\n1.2.3.4\t3\n10.0.0.0/8\t0\n1.2.3.5\t-1\n1.2.3.6\n1.2.3.7\t1.5\nx\t2\n1.2.3.8\t18446744073709551616\n1.2.3.9\t18446744073709551615\n",
+                &mode,
+                cols
+            ),
+            vec![
+                "1:skip",
+                "2:1.2.3.4x3",
+                "3:10.0.0.0/8x0",
+                "4:bad_weight",
+                "5:missing_column",
+                "6:bad_weight",
+                "7:not_an_address",
+                "8:bad_weight",
+                "9:1.2.3.9x18446744073709551615"
+            ]
+        );
+        assert_eq!(mode.weight_name().as_deref(), Some("column 2"));
+        for bad in ["", "+1", " 1", "1e3", "0x10", "１"] {
+            assert_eq!(parse_weight(bad.as_bytes()), None, "{bad:?}");
+        }
     }
 
     #[test]

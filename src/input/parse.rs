@@ -87,11 +87,13 @@ pub enum InvalidReason {
     LineTooLong,
     /// `--extract` found no address in the line.
     NoAddress,
+    /// `--weight-column` holds no whole number from 0 to 2^64 - 1.
+    BadWeight,
 }
 
 impl InvalidReason {
     /// Every reason, in summary order.
-    pub const ALL: [InvalidReason; 8] = [
+    pub const ALL: [InvalidReason; 9] = [
         InvalidReason::NotAnAddress,
         InvalidReason::BadIpv4,
         InvalidReason::BadIpv6,
@@ -100,6 +102,7 @@ impl InvalidReason {
         InvalidReason::MissingColumn,
         InvalidReason::LineTooLong,
         InvalidReason::NoAddress,
+        InvalidReason::BadWeight,
     ];
 
     /// The name used in summaries, `lookup` output and `--invalid-out`.
@@ -114,6 +117,7 @@ impl InvalidReason {
             InvalidReason::MissingColumn => "missing_column",
             InvalidReason::LineTooLong => "line_too_long",
             InvalidReason::NoAddress => "no_address",
+            InvalidReason::BadWeight => "bad_weight",
         }
     }
 

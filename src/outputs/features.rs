@@ -130,7 +130,7 @@ pub fn features(
 ) -> std::io::Result<Vec<Feature>> {
     let mut out = Vec::new();
     let total = tally.located_unit(unit).found;
-    let label = || ("unit", Value::Text(unit.label().to_owned()));
+    let label = || ("unit", Value::Text(tally.unit_label(unit).to_owned()));
     match layer {
         Layer::Cells => {
             for ((row, col), n) in tally.cells(grid, unit) {

@@ -27,7 +27,12 @@ pub fn countries_csv(tally: &Tally, w: &mut dyn Write) -> io::Result<()> {
     for unit in tally.units() {
         let found = tally.located_unit(unit).found;
         for (code, n) in tally.countries(unit) {
-            writeln!(w, "{code},{n},{:.6},{}", share(n, found), unit.label())?;
+            writeln!(
+                w,
+                "{code},{n},{:.6},{}",
+                share(n, found),
+                tally.unit_label(unit)
+            )?;
         }
     }
     Ok(())
@@ -58,7 +63,7 @@ pub fn cells_csv(tally: &Tally, grid: &CellGrid, w: &mut dyn Write) -> io::Resul
                 trim_decimal(b, 6),
                 trim_decimal(c, 6),
                 trim_decimal(d, 6),
-                unit.label()
+                tally.unit_label(unit)
             )?;
         }
     }
@@ -89,12 +94,13 @@ pub struct UnitFigures {
 impl UnitFigures {
     fn new(
         unit: Unit,
+        weighted: bool,
         located: Located,
         pseudo: BTreeMap<crate::locate::CountryCode, u128>,
         not_found: &[u128; NotFound::ALL.len()],
     ) -> Self {
         UnitFigures {
-            unit: unit.label(),
+            unit: unit.label_of(weighted),
             kind: unit,
             pseudo_countries: pseudo
                 .into_iter()
@@ -153,6 +159,10 @@ pub struct Summary {
     pub ipv4: u64,
     /// Parsed IPv6 records.
     pub ipv6: u64,
+    /// Weighted records (`--weight-column`): the weight column and the sum of the
+    /// counted records' weights; every figure below is then a sum of weights.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<WeightSummary>,
     /// Addresses (IPv4, and single IPv6 addresses): found, not found, with a country...
     #[serde(flatten)]
     pub addresses: UnitFigures,
@@ -197,6 +207,15 @@ pub struct Summary {
     pub warnings: Vec<String>,
 }
 
+/// The weighting of a weighted run.
+#[derive(Serialize)]
+pub struct WeightSummary {
+    /// The weight column, as named on the command line (`column 2`) or by its header.
+    pub column: String,
+    /// The sum of the counted records' weights.
+    pub total: u128,
+}
+
 /// Run facts that are not in the tally.
 pub struct RunFacts {
     /// The databases.
@@ -232,11 +251,13 @@ impl Summary {
     #[must_use]
     pub fn new(tally: &Tally, facts: RunFacts) -> Summary {
         let c = &tally.counters;
+        let weighted = tally.weight.is_some();
         let fam = |f: Family| FamilySummary {
             records: c.records[f.index()],
             prefixes: c.prefixes[f.index()],
             figures: UnitFigures::new(
                 Unit::Addresses,
+                weighted,
                 tally.located(Column::of(f, false)),
                 BTreeMap::new(),
                 &c.not_found[Column::of(f, false).index()],
@@ -245,6 +266,7 @@ impl Summary {
         let unit = |u: Unit| {
             UnitFigures::new(
                 u,
+                weighted,
                 tally.located_unit(u),
                 tally.pseudo_countries(u),
                 &c.not_found_unit(u),
@@ -282,6 +304,10 @@ impl Summary {
             invalid_reasons: reasons(InvalidReason::ALL, InvalidReason::name, |i| c.invalid[i]),
             ipv4: c.records[Family::Ipv4.index()],
             ipv6: c.records[Family::Ipv6.index()],
+            weight: tally.weight.as_ref().map(|column| WeightSummary {
+                column: column.clone(),
+                total: c.weight,
+            }),
             addresses,
             subnets_64,
             countries: countries.len(),

@@ -156,7 +156,7 @@ pub fn lookup_text(
         &[Input::reader("arguments", std::io::empty())],
         &Work {
             chunk,
-            column: None,
+            column: crate::input::Columns::default(),
         },
         format,
     )?;
@@ -235,7 +235,8 @@ fn event_rows(
                 line,
             ))?;
         }
-        Event::Item(item) => {
+        // Rows do not count: a weight changes nothing in them.
+        Event::Item(item) | Event::Weighted(item, _) => {
             let item = match item {
                 Item::Addr(ip) => Item::Addr(canonical(ip)),
                 Item::Prefix(net) => Item::Prefix(canonical_network(net)),
@@ -331,9 +332,15 @@ pub fn lookup_values<V: Values + ?Sized>(
                         worker.tally.counters.skipped += 1;
                         emit(unlocated_row(None, None, Status::Skipped, "null", line))?;
                     }
-                    Some(v) => input::scan_line(line, v, &mode, None, &mut |line, event| {
-                        event_rows(&mut worker, "values", line, event, true, &mut emit)
-                    })?,
+                    Some(v) => input::scan_line(
+                        line,
+                        v,
+                        &mode,
+                        input::Columns::default(),
+                        &mut |line, event| {
+                            event_rows(&mut worker, "values", line, event, true, &mut emit)
+                        },
+                    )?,
                 }
             }
             worker.tally.counters.lines += (n.min(start + per_task) - start) as u64;

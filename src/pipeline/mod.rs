@@ -84,7 +84,7 @@ pub enum LookupStrategy {
 /// A chunk with what workers need to read it.
 struct Work {
     chunk: input::Chunk,
-    column: Option<usize>,
+    column: input::Columns,
 }
 
 /// Resolves all inputs into one tally.
@@ -162,6 +162,7 @@ pub fn aggregate(
         let (mut tally, damaged) = tally?;
         built?;
         tally.counters.truncated_inputs += damaged;
+        tally.weight = options.mode.weight_name();
         tally.checked()
     })
 }
@@ -238,7 +239,7 @@ pub fn aggregate_whole_db(
                     w
                 },
                 |mut w, part| {
-                    w.prefix(*part, fam, |_, _| Ok(()))?;
+                    w.prefix(*part, fam, 1, |_, _| Ok(()))?;
                     Ok::<_, Error>(w)
                 },
             )

@@ -55,7 +55,7 @@ pub(super) fn read_all(
     for (i, input) in inputs.iter().enumerate() {
         let name = &input.name();
         let reader = source::open(input, raw.clone())?;
-        let mut column: Option<Option<usize>> = None;
+        let mut column: Option<crate::input::Columns> = None;
         let mut open = true;
         let end = source::chunk_input(
             i,
@@ -65,8 +65,10 @@ pub(super) fn read_all(
             options.keep_going,
             &mut fresh,
             |chunk| {
-                let col = *column.get_or_insert_with(|| options.mode.column_in(&chunk));
-                if col.is_none() && matches!(options.mode, InputMode::Column { .. }) {
+                let col = *column.get_or_insert_with(|| options.mode.columns_in(&chunk));
+                if let InputMode::Column { weight, .. } = &options.mode
+                    && (col.value.is_none() || (weight.is_some() && col.weight.is_none()))
+                {
                     return false;
                 }
                 // Lines are counted for progress only: workers count them anyway.
@@ -91,15 +93,23 @@ pub(super) fn read_all(
         }
         if let (
             InputMode::Column {
-                column: ColumnSpec::Name(n),
+                column: spec,
+                weight,
                 ..
             },
-            Some(None),
+            Some(found),
         ) = (&options.mode, column)
         {
-            return Err(Error::Usage(format!(
-                "{name}: no column named {n:?} in the header line"
-            )));
+            let missing = match (spec, weight) {
+                (ColumnSpec::Name(n), _) if found.value.is_none() => Some(n),
+                (_, Some(ColumnSpec::Name(n))) if found.weight.is_none() => Some(n),
+                _ => None,
+            };
+            if let Some(n) = missing {
+                return Err(Error::Usage(format!(
+                    "{name}: no column named {n:?} in the header line"
+                )));
+            }
         }
         if !open {
             break;

@@ -100,7 +100,7 @@ impl Atlas {
                     {
                         return w.item(input::Item::Addr(std::net::Ipv4Addr::from(ip).into()));
                     }
-                    input::scan_line(line, v, &mode, None, &mut |line, e| {
+                    input::scan_line(line, v, &mode, input::Columns::default(), &mut |line, e| {
                         w.event("values", line, e, None)
                     })
                 }

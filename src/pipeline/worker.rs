@@ -154,6 +154,10 @@ impl<'a> Worker<'a> {
         match event {
             Event::Skip => self.tally.counters.skipped += 1,
             Event::Item(item) => self.item(item)?,
+            // Weighted records skip the table's batches: they are few (feeds, not dumps).
+            Event::Weighted(item, weight) => {
+                self.record_weighted(item, Some(weight), |_, _| Ok(()))?;
+            }
             Event::Invalid(reason, text) => {
                 if reason == input::InvalidReason::NotAnAddress
                     && matches!(self.options.mode, InputMode::Lines)
@@ -219,8 +223,22 @@ impl<'a> Worker<'a> {
     pub(super) fn record(
         &mut self,
         item: Item,
+        seen: impl FnMut(&Tally, Resolved) -> Result<()>,
+    ) -> Result<()> {
+        self.record_weighted(item, None, seen)
+    }
+
+    /// [`Worker::record`] for a record with a weight (`--weight-column`): an address counts
+    /// `weight`, a prefix its size times `weight`, and the weight goes to the counters'
+    /// total when the record is counted.
+    #[inline]
+    pub(super) fn record_weighted(
+        &mut self,
+        item: Item,
+        weight: Option<u64>,
         mut seen: impl FnMut(&Tally, Resolved) -> Result<()>,
     ) -> Result<()> {
+        let times = weight.map_or(1, u128::from);
         match item {
             Item::Addr(ip) => {
                 let ip = canonical(ip);
@@ -228,10 +246,11 @@ impl<'a> Worker<'a> {
                 if !self.count_record(fam) {
                     return seen(&self.tally, Resolved::excluded());
                 }
+                self.tally.counters.weight += weight.map_or(0, u128::from);
                 match self.atlas.lookup(ip)? {
                     Lookup::Found(key, result) => {
                         let slot = self.slot(key, &result)?;
-                        self.tally.add(slot, Column::of(fam, false), 1);
+                        self.tally.add(slot, Column::of(fam, false), times);
                         let network = if self.networks {
                             result.network().ok()
                         } else {
@@ -240,7 +259,8 @@ impl<'a> Worker<'a> {
                         seen(&self.tally, Resolved::found(slot, network, false))
                     }
                     Lookup::NotFound(reason) => {
-                        self.tally.add_not_found(Column::of(fam, false), reason, 1);
+                        self.tally
+                            .add_not_found(Column::of(fam, false), reason, times);
                         seen(&self.tally, Resolved::not_found(reason, None, false))
                     }
                 }
@@ -252,7 +272,8 @@ impl<'a> Worker<'a> {
                     return seen(&self.tally, Resolved::excluded());
                 }
                 self.tally.counters.prefixes[fam.index()] += 1;
-                self.prefix(net, fam, seen)
+                self.tally.counters.weight += weight.map_or(0, u128::from);
+                self.prefix(net, fam, times, seen)
             }
         }
     }
@@ -267,11 +288,13 @@ impl<'a> Worker<'a> {
         true
     }
 
-    /// Counts a prefix network by database network, each part weighted by its size.
+    /// Counts a prefix network by database network, each part weighted by its size (times
+    /// the record's weight: 1 unless records are weighted).
     pub(super) fn prefix(
         &mut self,
         net: IpNetwork,
         fam: Family,
+        times: u128,
         mut seen: impl FnMut(&Tally, Resolved) -> Result<()>,
     ) -> Result<()> {
         let atlas = self.atlas;
@@ -280,20 +303,23 @@ impl<'a> Worker<'a> {
         let col = Column::of(fam, true);
         atlas.for_each_network(net, |part| {
             let network = Some(part.network);
+            // At most 2^64 /64 subnets times a weight below 2^64: below 2^128.
+            let weight = part.weight.saturating_mul(times);
             let resolved = match part.found {
                 Some(_) if whole_db && part.aliased => {
                     let reason = NotFound::Ipv4Alias;
-                    self.tally.add_not_found(col, reason, part.weight);
+                    self.tally.add_not_found(col, reason, weight);
                     Resolved::not_found(reason, network, true)
                 }
                 Some((key, result)) => {
                     let slot = self.slot(key, &result)?;
-                    self.tally.add(slot, col, part.weight);
+                    self.tally.add(slot, col, weight);
                     Resolved::found(slot, network, part.aliased)
                 }
                 None => {
-                    for (reason, weight) in unlocated_weights(covered, fam, &part) {
-                        self.tally.add_not_found(col, reason, weight);
+                    for (reason, w) in unlocated_weights(covered, fam, &part) {
+                        self.tally
+                            .add_not_found(col, reason, w.saturating_mul(times));
                     }
                     let reason = unlocated_reason(covered, fam, part.network);
                     Resolved::not_found(reason, network, part.aliased)

@@ -151,7 +151,7 @@ fn value<K>(row: &Row<K>, cmp: &Comparison, how: ChangeValue) -> Option<f64> {
 
 /// The colour bar's label for this comparison.
 fn legend_label(cmp: &Comparison, how: ChangeValue) -> String {
-    let unit = cmp.unit.label();
+    let unit = cmp.unit.label_of(cmp.weighted);
     match (how, cmp.measure) {
         (ChangeValue::Difference, Measure::Shares) => "share change (% points)".to_owned(),
         (ChangeValue::Difference, Measure::Counts) => format!("change ({unit})"),
@@ -224,7 +224,7 @@ pub fn render_change(
     let mut report = ChangeReport {
         width: layout.width,
         height: layout.height,
-        unit: opts.unit.label(),
+        unit: opts.unit.label_of(cmp.weighted),
         legend: legend_label(&cmp, change.value),
         ..ChangeReport::default()
     };
@@ -307,7 +307,7 @@ pub fn render_change(
 
     let unit = opts.unit;
     let side = |dbs: &[DatabaseInfo], found: u128| {
-        let total = format!("{} {}", thousands(found), unit.noun(found));
+        let total = format!("{} {}", thousands(found), unit.noun_of(found, cmp.weighted));
         match database_names(dbs) {
             names if names.is_empty() => total,
             names => format!("{names}, {total}"),
@@ -360,7 +360,7 @@ pub fn render_change(
         let s = format!(
             "Not drawn: {} {} of A and {} of B {why}",
             thousands(ma),
-            unit.noun(ma),
+            unit.noun_of(ma, cmp.weighted),
             thousands(mb)
         );
         notes.push((s.clone(), s));

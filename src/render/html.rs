@@ -499,11 +499,12 @@ fn page(
             "notes": notes.into_iter().map(|(long, _)| long).collect::<Vec<_>>(),
             "attributions": report_l.attributions,
             "ticks": ticks(&l.scale),
-            "barLabel": bar_label(&l.opts),
+            "barLabel": bar_label(&l.opts, l.report.weighted),
             "scaleName": scale_name(l.opts.scale),
             "perCapita": l.opts.per_capita && l.mode == Mode::Choropleth,
         }));
     }
+    let weighted = layers.iter().any(|l| l.report.weighted);
     let names: serde_json::Map<String, serde_json::Value> = basemap
         .countries
         .iter()
@@ -514,7 +515,7 @@ fn page(
         "layers": data_layers,
         "names": names,
         "dropped": report.notes,
-        "unit": [opts.unit.noun(1), opts.unit.noun(2)],
+        "unit": [opts.unit.noun_of(1, weighted), opts.unit.noun_of(2, weighted)],
         "cell": opts.cell,
         "h3": opts.h3_res,
         "width": w,

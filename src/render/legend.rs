@@ -19,11 +19,14 @@ pub(super) fn subtitle(
     databases: &[DatabaseInfo],
     report: &MapReport,
 ) -> String {
-    let drawn = format!(
+    let mut drawn = format!(
         "{} {} drawn",
         thousands(report.drawn),
-        opts.unit.noun(report.drawn)
+        opts.unit.noun_of(report.drawn, report.weighted)
     );
+    if let Some(column) = &report.weight_column {
+        drawn.push_str(&format!(" (weights: {column})"));
+    }
     // A tally written by hand may name no database.
     let parts = [
         drawn,
@@ -63,7 +66,7 @@ pub(super) fn projection_name(kind: ProjectionKind) -> &'static str {
 /// The footer's notes, each in a long and a short form: the share drawn at coarse
 /// locations, and what is not drawn and why.
 pub(super) fn footer_notes(opts: &MapOptions, report: &MapReport) -> Vec<(String, String)> {
-    let unit = opts.unit.noun(report.coarse);
+    let unit = opts.unit.noun_of(report.coarse, report.weighted);
     let mut lines = Vec::new();
     if report.coarse > 0 && !report.coarse_dropped && opts.mode != Mode::Choropleth {
         let share = report.coarse as f64 / report.drawn.max(1) as f64 * 100.0;
@@ -106,7 +109,7 @@ fn not_drawn_parts(report: &MapReport, unit: Unit) -> Vec<(String, String)> {
             return;
         }
         let u = if first {
-            format!(" {}", unit.noun(n))
+            format!(" {}", unit.noun_of(n, report.weighted))
         } else {
             String::new()
         };
@@ -157,7 +160,7 @@ fn not_drawn_parts(report: &MapReport, unit: Unit) -> Vec<(String, String)> {
         "no population",
     );
     if let Some(o) = &report.other_unit {
-        let (noun, flag) = (o.kind.noun(o.found), o.kind.flag());
+        let (noun, flag) = (o.kind.noun_of(o.found, report.weighted), o.kind.flag());
         parts.push((
             format!("{} {noun} (--unit {flag})", thousands(o.found)),
             format!("{} {noun} (--unit {flag})", short_count(o.found as f64)),
@@ -352,8 +355,8 @@ pub(super) fn ticks(scale: &ColorScale) -> Vec<(f64, String)> {
 }
 
 /// What the colour bar counts: the unit per pixel, cell, country or hexagon.
-pub(super) fn bar_label(opts: &MapOptions) -> String {
-    let unit = opts.unit.label();
+pub(super) fn bar_label(opts: &MapOptions, weighted: bool) -> String {
+    let unit = opts.unit.label_of(weighted);
     match (opts.mode, opts.per_capita) {
         (Mode::Points, _) => format!("{unit} per pixel"),
         (Mode::Cells, _) => format!(

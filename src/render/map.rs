@@ -21,8 +21,15 @@ pub struct MapReport {
     pub width: u32,
     /// Image size in pixels.
     pub height: u32,
-    /// What every figure below counts: `addresses` or `/64 subnets`.
+    /// What every figure below counts: `addresses` or `/64 subnets` (`weighted addresses`
+    /// when records were weighted).
     pub unit: &'static str,
+    /// The counts are sums of weights (`--weight-column`).
+    #[serde(skip)]
+    pub weighted: bool,
+    /// The weight column, when they are.
+    #[serde(skip)]
+    pub weight_column: Option<String>,
     /// Weight drawn: in the heat layer, or in the countries filled (choropleth).
     pub drawn: u128,
     /// Weight with coordinates outside the `--bbox` (not drawn).
@@ -77,7 +84,7 @@ impl MapReport {
             .into_iter()
             .filter(|u| *u != opts.unit)
             .map(|u| OtherUnit {
-                unit: u.label(),
+                unit: u.label_of(tally.weight.is_some()),
                 found: tally.located_unit(u).found,
                 kind: u,
             })
@@ -85,7 +92,9 @@ impl MapReport {
         MapReport {
             width: layout.width,
             height: layout.height,
-            unit: opts.unit.label(),
+            unit: opts.unit.label_of(tally.weight.is_some()),
+            weighted: tally.weight.is_some(),
+            weight_column: tally.weight.clone(),
             coarse_km: opts.drop_coarse_km.unwrap_or(COARSE_KM),
             coarse_dropped: opts.drop_coarse_km.is_some(),
             other_unit,
@@ -175,7 +184,7 @@ pub fn render(
             &Bar {
                 colour: &heat,
                 ticks: ticks(&legend_scale),
-                label: bar_label(opts),
+                label: bar_label(opts, report.weighted),
                 right: scale_name(opts.scale).to_owned(),
             },
             layout.header,

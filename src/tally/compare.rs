@@ -50,6 +50,8 @@ pub struct Comparison {
     pub found_a: u128,
     /// B's located weight.
     pub found_b: u128,
+    /// The counts are sums of weights (`--weight-column`) on either side.
+    pub weighted: bool,
 }
 
 impl Comparison {
@@ -61,6 +63,7 @@ impl Comparison {
             measure,
             found_a: a.located_unit(unit).found,
             found_b: b.located_unit(unit).found,
+            weighted: a.weight.is_some() || b.weight.is_some(),
         }
     }
 
@@ -133,7 +136,7 @@ fn num(v: f64) -> String {
 }
 
 /// The shared tail of a comparison row: counts, shares, change, ratio and unit.
-fn row_tail<K>(r: &Row<K>, unit: Unit) -> String {
+fn row_tail<K>(r: &Row<K>, cmp: &Comparison) -> String {
     format!(
         "{},{},{:.6},{:.6},{},{},{}",
         r.count_a,
@@ -142,7 +145,7 @@ fn row_tail<K>(r: &Row<K>, unit: Unit) -> String {
         r.share_b,
         num(r.change),
         r.ratio.map(num).unwrap_or_default(),
-        unit.label()
+        cmp.unit.label_of(cmp.weighted)
     )
 }
 
@@ -159,7 +162,7 @@ pub fn countries_csv(
         "country,count_a,count_b,share_a,share_b,change,ratio,unit"
     )?;
     for r in cmp.countries(a, b) {
-        writeln!(w, "{},{}", r.key, row_tail(&r, cmp.unit))?;
+        writeln!(w, "{},{}", r.key, row_tail(&r, cmp))?;
     }
     Ok(())
 }
@@ -186,7 +189,7 @@ pub fn cells_csv(
             num(lon0),
             num(lat1),
             num(lon1),
-            row_tail(&r, cmp.unit)
+            row_tail(&r, cmp)
         )?;
     }
     Ok(())
@@ -203,6 +206,7 @@ mod tests {
             measure: Measure::Shares,
             found_a: 100,
             found_b: 1000,
+            weighted: false,
         };
         let r = c.row("FR", 10, 200);
         assert_eq!((r.share_a, r.share_b), (0.1, 0.2));

@@ -12,7 +12,13 @@ use std::collections::BTreeMap;
 pub const TALLY_FORMAT: &str = "ipatlas-tally";
 /// Version of the tally file format this build writes. Version 2 keeps the /64 subnets of
 /// IPv6 prefixes apart from IPv6 addresses (`subnets_64`); version 1 files are read too.
-pub const TALLY_VERSION: u32 = 2;
+/// Version 3 is written for weighted tallies only (`weight`, and the counters' `weight`), so
+/// that an older ipatlas refuses them rather than reading weights as addresses; unweighted
+/// tallies are still written as version 2.
+pub const TALLY_VERSION: u32 = 3;
+
+/// The version written for unweighted tallies.
+const UNWEIGHTED_VERSION: u32 = 2;
 
 /// A tally as saved to disk (JSON). Documented in the README ("Tally files").
 #[derive(Serialize, Deserialize)]
@@ -25,6 +31,9 @@ pub struct TallyFile {
     pub generator: String,
     /// The databases the addresses were resolved against.
     pub databases: Vec<DatabaseInfo>,
+    /// The weight column, when records were weighted (version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<String>,
     /// The counters.
     pub counters: CountersFile,
     /// One row per place with weight.
@@ -50,6 +59,9 @@ pub struct CountersFile {
     ipv6_not_found: BTreeMap<String, u128>,
     #[serde(default)]
     subnets_64_not_found: BTreeMap<String, u128>,
+    /// The sum of the counted records' weights (weighted tallies only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    weight: Option<u128>,
 }
 
 /// One place and its weights. The place's fields are spelled out rather than flattened:
@@ -217,12 +229,18 @@ impl Tally {
                 NotFound::name,
                 &c.not_found[Column::Subnets64.index()],
             ),
+            weight: self.weight.as_ref().map(|_| c.weight),
         };
         TallyFile {
             format: TALLY_FORMAT.to_owned(),
-            version: TALLY_VERSION,
+            version: if self.weight.is_some() {
+                TALLY_VERSION
+            } else {
+                UNWEIGHTED_VERSION
+            },
             generator: format!("ipatlas {}", env!("CARGO_PKG_VERSION")),
             databases,
+            weight: self.weight.clone(),
             counters,
             places: Vec::new(),
         }
@@ -256,7 +274,7 @@ impl Tally {
             )));
         }
         let version = match header.version.as_ref().and_then(serde_json::Value::as_u64) {
-            Some(v @ 1..=2) => v,
+            Some(v @ 1..=3) => v,
             Some(v) => {
                 return Err(bad(format!(
                     "tally format version {v}; this ipatlas reads versions 1 to {TALLY_VERSION} (upgrade ipatlas)"
@@ -294,9 +312,16 @@ impl Tally {
                 unnamed(NotFound::ALL, NotFound::name, &cf.ipv6_not_found).map_err(&bad)?,
                 unnamed(NotFound::ALL, NotFound::name, &cf.subnets_64_not_found).map_err(&bad)?,
             ],
+            weight: cf.weight.unwrap_or(0),
         };
+        if file.weight.as_deref().is_some_and(str::is_empty) {
+            return Err(bad(
+                "a weighted tally with an empty weight column name".into()
+            ));
+        }
         let mut tally = Tally {
             counters,
+            weight: file.weight.clone(),
             ..Tally::default()
         };
         tally.reserve(file.places.len());

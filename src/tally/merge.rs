@@ -28,27 +28,44 @@ use crate::locate::DatabaseInfo;
 pub struct Merge {
     tally: Tally,
     databases: Vec<DatabaseInfo>,
-    first: Option<Vec<DatabaseInfo>>,
+    first: Option<(Vec<DatabaseInfo>, Option<String>)>,
     allow_mixed: bool,
 }
 
-/// A tally refused by [`Merge::add`]: made with other data than the first.
+/// A tally refused by [`Merge::add`]: made with other data than the first, or weighted
+/// otherwise (never allowed: a sum of weights and a count of addresses do not add).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MixedDatabases {
-    /// The first tally's databases, described (`GeoLite2-City built 2018-07-03`).
+    /// The first tally's databases (`GeoLite2-City built 2018-07-03`), or its weighting.
     pub first: String,
-    /// This tally's databases, described.
+    /// This tally's databases, or its weighting.
     pub this: String,
+    /// The weightings differ (`first` and `this` describe them), not the databases.
+    pub weights: bool,
 }
 
 impl std::fmt::Display for MixedDatabases {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "made with database {}, but the first tally was made with {}",
-            self.this, self.first
-        )
+        if self.weights {
+            write!(
+                f,
+                "{}, but the first tally is {}: weighted and unweighted counts never add",
+                self.this, self.first
+            )
+        } else {
+            write!(
+                f,
+                "made with database {}, but the first tally was made with {}",
+                self.this, self.first
+            )
+        }
     }
+}
+
+/// A tally's weighting, for messages: `weighted by column 2` or `not weighted`.
+#[must_use]
+pub fn weighting(weight: Option<&str>) -> String {
+    weight.map_or_else(|| "not weighted".to_owned(), |w| format!("weighted by {w}"))
 }
 
 impl Merge {
@@ -69,14 +86,22 @@ impl Merge {
         databases: &[DatabaseInfo],
     ) -> std::result::Result<(), MixedDatabases> {
         match &self.first {
-            Some(first) if !same_data(first, databases) && !self.allow_mixed => {
+            Some((_, weight)) if *weight != tally.weight => {
+                return Err(MixedDatabases {
+                    first: weighting(weight.as_deref()),
+                    this: weighting(tally.weight.as_deref()),
+                    weights: true,
+                });
+            }
+            Some((first, _)) if !same_data(first, databases) && !self.allow_mixed => {
                 return Err(MixedDatabases {
                     first: describe(first),
                     this: describe(databases),
+                    weights: false,
                 });
             }
             Some(_) => {}
-            None => self.first = Some(databases.to_vec()),
+            None => self.first = Some((databases.to_vec(), tally.weight.clone())),
         }
         // The merged tally names every database (and so credits every attribution).
         for d in databases {

@@ -13,7 +13,7 @@ use crate::input::{Family, InvalidReason};
 use crate::locate::{CountryCode, CountrySource, NotFound, Place, PlaceKey, place_order};
 pub use file::{CountersFile, PlaceRow, TALLY_FORMAT, TALLY_VERSION, TallyFile};
 pub use grid::{CellGrid, h3_resolution};
-pub use merge::{Merge, MixedDatabases};
+pub use merge::{Merge, MixedDatabases, weighting};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -115,6 +115,28 @@ impl Unit {
         }
     }
 
+    /// The label of counts that are sums of weights (`--weight-column`) when `weighted`:
+    /// `weighted addresses`, `weighted /64 subnets`.
+    #[must_use]
+    pub fn label_of(self, weighted: bool) -> &'static str {
+        match (self, weighted) {
+            (u, false) => u.label(),
+            (Unit::Addresses, true) => "weighted addresses",
+            (Unit::Subnets64, true) => "weighted /64 subnets",
+        }
+    }
+
+    /// [`Unit::noun`] of weighted counts when `weighted`.
+    #[must_use]
+    pub fn noun_of(self, n: u128, weighted: bool) -> &'static str {
+        match (self, n, weighted) {
+            (u, n, false) => u.noun(n),
+            (Unit::Addresses, 1, true) => "weighted address",
+            (Unit::Subnets64, 1, true) => "weighted /64 subnet",
+            (u, _, true) => u.label_of(true),
+        }
+    }
+
     /// The word that names the unit on the command line (`--unit addresses|subnets`).
     #[must_use]
     pub fn flag(self) -> &'static str {
@@ -165,6 +187,8 @@ pub struct Counters {
     /// Inputs that ended in damage (a truncated or corrupt compressed stream) and were
     /// counted up to it under `--keep-going`.
     pub truncated_inputs: u64,
+    /// The sum of the counted records' weights (`--weight-column`; 0 when unweighted).
+    pub weight: u128,
 }
 
 impl Counters {
@@ -226,6 +250,7 @@ impl Counters {
                 add(a, b, "not_found")?;
             }
         }
+        add(&mut self.weight, other.weight, "weight")?;
         Ok(())
     }
 }
@@ -258,6 +283,9 @@ pub struct Tally {
     /// Lines not read as addresses whose first field, cut at a tab (0) or a comma (1), is
     /// one: the input is probably a table read without `--column`. Not saved in tally files.
     pub separated_addresses: [u64; 2],
+    /// The weight column records were counted by (`column 2`, or its header name), when
+    /// records were weighted: every count is then a sum of weights ("weighted addresses").
+    pub weight: Option<String>,
 }
 
 impl Tally {
@@ -265,6 +293,19 @@ impl Tally {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// What counts in `unit` are called in this tally: [`Unit::label_of`], weighted when
+    /// its records were.
+    #[must_use]
+    pub fn unit_label(&self, unit: Unit) -> &'static str {
+        unit.label_of(self.weight.is_some())
+    }
+
+    /// [`Unit::noun_of`] for this tally.
+    #[must_use]
+    pub fn unit_noun(&self, unit: Unit, n: u128) -> &'static str {
+        unit.noun_of(n, self.weight.is_some())
     }
 
     /// Makes room for `additional` more places.
@@ -328,6 +369,9 @@ impl Tally {
         if let Some(what) = other.overflow {
             self.note_overflow(what);
         }
+        if self.weight.is_none() {
+            self.weight.clone_from(&other.weight);
+        }
         if let Err(what) = self.counters.add(&other.counters) {
             self.note_overflow(what);
         }
@@ -369,7 +413,10 @@ impl Tally {
     /// copied). `keep` sees each place with weight once, in a stable order.
     #[must_use]
     pub fn filtered(&self, mut keep: impl FnMut(&Place, &[u128; COLUMNS]) -> bool) -> Tally {
-        let mut out = Tally::new();
+        let mut out = Tally {
+            weight: self.weight.clone(),
+            ..Tally::new()
+        };
         for (place, w) in self.places() {
             if keep(&place, &w) {
                 let slot = out.slot(place);

@@ -23,3 +23,4 @@ mod shared;
 mod table;
 mod threads;
 mod truthful;
+mod weights;
