@@ -641,7 +641,8 @@ impl NativeTally {
         mode=None, unit=None, width=1600, projection="equal-earth", bbox=None,
         scale="eq-hist", colormap=None, style="dark", title=None, legend=true, cell=1.0,
         spread=1, blur=0.0, per_capita=false, drop_coarse=false, coarse_km=1000,
-        graticule=false, h3_res=3, page=false, html_max_mb=10.0
+        graticule=false, h3_res=3, page=false, html_max_mb=10.0, notes=None,
+        legend_label=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn render<'py>(
@@ -667,6 +668,8 @@ impl NativeTally {
         h3_res: u8,
         page: bool,
         html_max_mb: f64,
+        notes: Option<Vec<String>>,
+        legend_label: Option<String>,
     ) -> PyResult<(Bound<'py, PyBytes>, String)> {
         let u = self::unit(unit, &self.tally)?;
         let mode = match mode {
@@ -740,6 +743,8 @@ impl NativeTally {
             graticule,
             h3_res,
             unit: u,
+            captions: notes.unwrap_or_default(),
+            legend_label,
         };
         options.validate().map_err(py_err)?;
         if page {

@@ -187,6 +187,8 @@ def test_tables_geojson_and_maps_equal_the_command_line(db, lines, cli, cli_tall
         ({"mode": "cells", "cell": 5, "style": "light", "width": 700}, ["--mode", "cells", "--cell", "5", "--style", "light", "--width", "700"]),
         ({"mode": "choropleth", "projection": "robinson", "width": 500, "title": "Test"}, ["--mode", "choropleth", "--projection", "robinson", "--width", "500", "--title", "Test"]),
         ({"mode": "hex", "h3_res": 1, "bbox": (-10, 35, 30, 60), "width": 400}, ["--mode", "hex", "--h3-res", "1", "--bbox", "-10,35,30,60", "--width", "400"]),
+        ({"width": 500, "notes": ["Source: a test.", "A second, longer line of caption that wraps at this width of five hundred pixels."], "legend_label": "hits"},
+         ["--width", "500", "--note", "Source: a test.", "--note", "A second, longer line of caption that wraps at this width of five hundred pixels.", "--legend-label", "hits"]),
     ):
         out = work / "cli.png"
         cli("render", cli_tally, "-o", out, *flags)

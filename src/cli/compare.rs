@@ -81,6 +81,13 @@ pub struct CompareArgs {
     /// Country polygons: any polygon shapefile (default: embedded Natural Earth 1:10m).
     #[arg(long, value_name = "FILE.shp")]
     basemap: Option<PathBuf>,
+    /// A line added above the attribution, wrapped to the width (repeat for more lines): a
+    /// source, a disclaimer.
+    #[arg(long = "note", value_name = "TEXT")]
+    notes: Vec<String>,
+    /// The colour bar's label, instead of the one the unit and mode give.
+    #[arg(long, value_name = "TEXT")]
+    legend_label: Option<String>,
     /// No notes on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -201,6 +208,8 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
         cell: args.cell.deg(),
         graticule: args.graticule,
         unit,
+        captions: args.notes.clone(),
+        legend_label: args.legend_label.clone(),
         ..MapOptions::default()
     };
     options.validate()?;

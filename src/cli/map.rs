@@ -106,6 +106,13 @@ pub struct MapArgs {
         allow_hyphen_values = true
     )]
     html_max_mb: f64,
+    /// A line added above the attribution, wrapped to the width (repeat for more lines): a
+    /// source, a disclaimer.
+    #[arg(long = "note", value_name = "TEXT")]
+    notes: Vec<String>,
+    /// The colour bar's label, instead of the one the unit and mode give.
+    #[arg(long, value_name = "TEXT")]
+    legend_label: Option<String>,
 }
 
 impl MapArgs {
@@ -158,6 +165,8 @@ impl MapArgs {
             graticule: self.graticule,
             h3_res,
             unit: choice.unit,
+            captions: self.notes.clone(),
+            legend_label: self.legend_label.clone(),
         };
         options.validate()?;
         Ok((options, warnings, choice.note))

@@ -68,10 +68,11 @@ impl Layout {
         let map_height = (exact_height.round() as u32).max(1);
         let w = width as f32;
         let (header, footer) = if opts.legend {
-            // Room for the colour bar, two note lines and the attribution.
+            // Room for the colour bar, two note lines, the captions and the attribution.
+            let captions = super::legend::caption_lines(&opts.captions, w).len() as f32;
             (
                 (w * 0.07).max(48.0),
-                (w * 0.085).max(64.0) + super::legend::tiny_text(w) * 1.7,
+                (w * 0.085).max(64.0) + super::legend::tiny_text(w) * 1.7 * (1.0 + captions),
             )
         } else {
             (0.0, 0.0)

@@ -225,7 +225,10 @@ pub fn render_change(
         width: layout.width,
         height: layout.height,
         unit: opts.unit.label_of(cmp.weighted),
-        legend: legend_label(&cmp, change.value),
+        legend: opts
+            .legend_label
+            .clone()
+            .unwrap_or_else(|| legend_label(&cmp, change.value)),
         ..ChangeReport::default()
     };
 
@@ -402,6 +405,7 @@ pub fn render_change(
                 title: &title,
                 subtitle: &report.subtitle,
                 notes: &notes,
+                captions: &super::legend::caption_lines(&opts.captions, layout.width as f32),
                 attributions: &report.attributions,
             },
             &Bar {

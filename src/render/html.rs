@@ -496,10 +496,10 @@ fn page(
             "drawn": l.report.drawn.to_string(),
             "total": l.report.drawn as f64,
             "subtitle": report_l.subtitle,
-            "notes": notes.into_iter().map(|(long, _)| long).collect::<Vec<_>>(),
+            "notes": notes.into_iter().map(|(long, _)| long).chain(l.opts.captions.iter().cloned()).collect::<Vec<_>>(),
             "attributions": report_l.attributions,
             "ticks": ticks(&l.scale),
-            "barLabel": bar_label(&l.opts, l.report.weighted),
+            "barLabel": l.opts.legend_label.clone().unwrap_or_else(|| bar_label(&l.opts, l.report.weighted)),
             "scaleName": scale_name(l.opts.scale),
             "perCapita": l.opts.per_capita && l.mode == Mode::Choropleth,
         }));

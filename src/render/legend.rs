@@ -99,6 +99,25 @@ pub(super) fn tiny_text(w: f32) -> f32 {
     (w * 0.0095).max(8.0)
 }
 
+/// The footer's margin for a map `w` pixels wide.
+fn margin(w: f32) -> f32 {
+    w * 0.02
+}
+
+/// The caller's captions as the footer draws them: each wrapped to the width.
+pub(super) fn caption_lines(captions: &[String], w: f32) -> Vec<String> {
+    if captions.is_empty() {
+        return Vec::new();
+    }
+    let Some(fonts) = Fonts::load() else {
+        return captions.to_vec();
+    };
+    captions
+        .iter()
+        .flat_map(|c| fonts.wrap(c, tiny_text(w), w - 2.0 * margin(w)))
+        .collect()
+}
+
 /// What a map leaves out and why, each as a long and a short phrase (empty when it draws
 /// everything located in its unit).
 fn not_drawn_parts(report: &MapReport, unit: Unit) -> Vec<(String, String)> {
@@ -202,6 +221,8 @@ pub(super) struct Words<'a> {
     pub(super) title: &'a str,
     pub(super) subtitle: &'a str,
     pub(super) notes: &'a [(String, String)],
+    /// The caller's captions, wrapped ([`caption_lines`]).
+    pub(super) captions: &'a [String],
     pub(super) attributions: &'a [String],
 }
 
@@ -237,7 +258,7 @@ pub(super) fn draw_legend(
         fonts,
         pal,
         w,
-        margin: w * 0.02,
+        margin: margin(w),
         big: (w * 0.021).max(13.0),
         small: (w * 0.0115).max(9.0),
         tiny: tiny_text(w),
@@ -397,7 +418,9 @@ fn draw_footer(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>) {
         .iter()
         .map(|(long, short)| if fits(long) { long } else { short })
         .collect();
-    for (i, line) in lines.iter().rev().enumerate() {
+    // Top to bottom: the notes, the captions, then (below) the attribution.
+    let above = lines.iter().copied().chain(words.captions.iter());
+    for (i, line) in above.rev().enumerate() {
         fonts.draw(
             pixmap,
             line,

@@ -3,7 +3,8 @@
 use super::canvas::{Layout, draw_graticule, draw_land, draw_ocean, draw_outline};
 use super::heat::{Canvas, Choropleth, draw_cells, draw_points};
 use super::legend::{
-    Bar, Words, bar_label, draw_legend, footer_notes, scale_name, subtitle, ticks, title,
+    Bar, Words, bar_label, caption_lines, draw_legend, footer_notes, scale_name, subtitle, ticks,
+    title,
 };
 use super::options::{COARSE_KM, MapOptions, Mode};
 use super::palette::palette;
@@ -62,6 +63,11 @@ pub struct MapReport {
     /// The footer's notes: what the map includes at coarse locations, and what it leaves
     /// out and why (the words the image carries, or shortened where the width is short).
     pub notes: Vec<String>,
+    /// The caller's captions (`--note`), as given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub captions: Vec<String>,
+    /// The colour bar's label.
+    pub legend: String,
 }
 
 /// A unit the map does not show, and how much of it the tally located.
@@ -118,6 +124,11 @@ impl MapReport {
             }
         }
         self.attributions.push(format!("Basemap: {NATURAL_EARTH}"));
+        self.captions.clone_from(&opts.captions);
+        self.legend = opts
+            .legend_label
+            .clone()
+            .unwrap_or_else(|| bar_label(opts, self.weighted));
         let notes = footer_notes(opts, self);
         self.notes = notes.iter().map(|(long, _)| long.clone()).collect();
         notes
@@ -171,6 +182,7 @@ pub fn render(
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
         let title = title(opts);
         let heat = |t: f64| pal.heat(t);
+        let captions = caption_lines(&opts.captions, layout.width as f32);
         draw_legend(
             &mut pixmap,
             &fonts,
@@ -179,12 +191,13 @@ pub fn render(
                 title: &title,
                 subtitle: &report.subtitle,
                 notes: &notes,
+                captions: &captions,
                 attributions: &report.attributions,
             },
             &Bar {
                 colour: &heat,
                 ticks: ticks(&legend_scale),
-                label: bar_label(opts, report.weighted),
+                label: report.legend.clone(),
                 right: scale_name(opts.scale).to_owned(),
             },
             layout.header,

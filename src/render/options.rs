@@ -108,6 +108,11 @@ pub struct MapOptions {
     /// What the heat layer counts (the other unit is never added in; the footer says how
     /// much of it there is).
     pub unit: Unit,
+    /// Lines the caller adds above the attribution (`--note`: a source, a disclaimer),
+    /// each wrapped to the image's width.
+    pub captions: Vec<String>,
+    /// The colour bar's label instead of the one the map's unit and mode give.
+    pub legend_label: Option<String>,
 }
 
 impl Default for MapOptions {
@@ -130,6 +135,8 @@ impl Default for MapOptions {
             graticule: false,
             h3_res: 3,
             unit: Unit::Addresses,
+            captions: Vec::new(),
+            legend_label: None,
         }
     }
 }

@@ -54,6 +54,42 @@ impl Fonts {
         w
     }
 
+    /// Breaks `text` into lines no wider than `max` pixels at `size`, at spaces (a word
+    /// wider than a line is broken between characters).
+    #[must_use]
+    pub fn wrap(&self, text: &str, size: f32, max: f32) -> Vec<String> {
+        let mut lines: Vec<String> = Vec::new();
+        let mut line = String::new();
+        for word in text.split_whitespace() {
+            let candidate = if line.is_empty() {
+                word.to_owned()
+            } else {
+                format!("{line} {word}")
+            };
+            if self.width(&candidate, size, false) <= max {
+                line = candidate;
+                continue;
+            }
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            // A word alone wider than the line: as many characters per line as fit.
+            for ch in word.chars() {
+                let mut next = line.clone();
+                next.push(ch);
+                if !line.is_empty() && self.width(&next, size, false) > max {
+                    lines.push(std::mem::take(&mut line));
+                    next = ch.to_string();
+                }
+                line = next;
+            }
+        }
+        if !line.is_empty() {
+            lines.push(line);
+        }
+        lines
+    }
+
     /// Draws one line with its baseline at `y`.
     #[allow(clippy::too_many_arguments)]
     pub fn draw(
@@ -111,5 +147,27 @@ impl Fonts {
                 pixels[i] = rgba.premultiply();
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_wrap_at_spaces_and_long_words_break() {
+        let f = Fonts::load().unwrap();
+        let text = "The boundaries and names shown and the designations used on this map do not imply official endorsement";
+        let lines = f.wrap(text, 10.0, 200.0);
+        assert!(lines.len() > 2, "{lines:?}");
+        assert!(
+            lines.iter().all(|l| f.width(l, 10.0, false) <= 200.0),
+            "{lines:?}"
+        );
+        assert_eq!(lines.join(" "), text);
+        let long = "x".repeat(200);
+        let broken = f.wrap(&long, 10.0, 100.0);
+        assert!(broken.len() > 1 && broken.concat() == long);
+        assert!(f.wrap("  ", 10.0, 100.0).is_empty());
     }
 }

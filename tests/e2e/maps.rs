@@ -390,3 +390,62 @@ fn map_outputs_can_be_selected_and_renamed_and_the_summary_counts_coarse_places(
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("map.png"), "{}", r.stderr);
 }
+
+/// The United Nations' disclaimer, as the 2012 map carries it.
+const DISCLAIMER: &str = "The boundaries and names shown and the designations used on the map do not imply any official endorsement or acceptance by the United Nations.";
+
+#[test]
+fn captions_wrap_above_the_attribution_and_the_legend_label_replaces_the_bar_label() {
+    let env = TestEnv::new();
+    let t = tally_with(&env, "t.json", &[(48.85, 2.35, 7), (40.7, -74.0, 3)]);
+    let base = ["render", t.as_str(), "--width", "480", "--style", "light"];
+    env.run(&[&base[..], &["-o", "plain.png"]].concat()).ok();
+    env.run(
+        &[
+            &base[..],
+            &[
+                "-o",
+                "noted.png",
+                "--note",
+                "Source: a test tally.",
+                "--note",
+                DISCLAIMER,
+                "--legend-label",
+                "hits per pixel",
+            ],
+        ]
+        .concat(),
+    )
+    .ok();
+    let (plain, noted) = (
+        decode(&env.path("plain.png")),
+        decode(&env.path("noted.png")),
+    );
+    assert_eq!(plain.width(), noted.width());
+    // One line for the source, two for the disclaimer at 480 px: 3 lines of 8 px text.
+    let grown = f64::from(noted.height() - plain.height());
+    assert!((grown - 3.0 * 8.0 * 1.7).abs() <= 1.0, "grew by {grown} px");
+    assert_matches_reference(&env.path("noted.png"), "captions-light.png");
+    // The summary carries the captions and the bar's label, ready for a figure caption.
+    env.run(&[
+        "map",
+        &t,
+        "-o",
+        "out",
+        "--only",
+        "map.png,summary.json",
+        "--note",
+        DISCLAIMER,
+        "--legend-label",
+        "hits per pixel",
+    ])
+    .ok();
+    let s = json(&env.read("out/summary.json"));
+    assert_eq!(s["map"]["captions"][0], DISCLAIMER);
+    assert_eq!(s["map"]["legend"], "hits per pixel");
+    env.run(&["map", &t, "-o", "bare", "--only", "map.png,summary.json"])
+        .ok();
+    let s = json(&env.read("bare/summary.json"));
+    assert_eq!(s["map"]["legend"], "addresses per pixel");
+    assert!(s["map"].get("captions").is_none());
+}
