@@ -159,6 +159,16 @@ fuzz_target!(|data: &[u8]| {
         h3_res: flags[13] % 7,
         unit,
         title: (flags[2] & 64 == 64).then(|| "A title, long enough to wrap or be cut".into()),
+        // Captions wrap to any width, a word longer than a line included.
+        captions: if flags[2] & 16 == 16 {
+            vec![
+                "Source: a fuzzed tally, with a caption long enough to wrap more than once at small widths.".into(),
+                "x".repeat(usize::from(flags[3]) * 3),
+            ]
+        } else {
+            Vec::new()
+        },
+        legend_label: (flags[2] & 32 == 32).then(|| "a legend label".into()),
     };
     match render(&tally, basemap(), &[], &options) {
         Ok((pixmap, _)) => assert!(pixmap.encode_png().is_ok()),
