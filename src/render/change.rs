@@ -413,6 +413,7 @@ pub fn render_change(
                 ticks,
                 label: report.legend.clone(),
                 right: right.to_owned(),
+                no_data: (opts.mode == Mode::Choropleth).then_some(pal.land),
             },
             layout.header,
             layout.footer_top(),

@@ -6,7 +6,7 @@
 use super::MapReport;
 use super::canvas::{Frame, Layout, overlaps, ring_bbox};
 use super::heat::{Bin, Canvas, Choropleth, heat_bins, point_grid};
-use super::legend::{bar_label, scale_name, ticks};
+use super::legend::{bar_label, scale_name};
 use super::options::{MapOptions, Mode};
 use super::palette::{Palette, palette};
 use super::projection::Projection;
@@ -498,7 +498,7 @@ fn page(
             "subtitle": report_l.subtitle,
             "notes": notes.into_iter().map(|(long, _)| long).chain(l.opts.captions.iter().cloned()).collect::<Vec<_>>(),
             "attributions": report_l.attributions,
-            "ticks": ticks(&l.scale),
+            "ticks": l.scale.ticks(),
             "barLabel": l.opts.legend_label.clone().unwrap_or_else(|| bar_label(&l.opts, l.report.weighted)),
             "scaleName": scale_name(l.opts.scale),
             "perCapita": l.opts.per_capita && l.mode == Mode::Choropleth,

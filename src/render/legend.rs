@@ -233,6 +233,9 @@ pub(super) struct Bar<'a> {
     pub(super) ticks: Vec<(f64, String)>,
     pub(super) label: String,
     pub(super) right: String,
+    /// The fill of areas drawn without data (a choropleth's grey countries), for a "no
+    /// data" swatch after the scale's name.
+    pub(super) no_data: Option<Color>,
 }
 
 /// The title a map gets without `--title`.
@@ -350,29 +353,50 @@ fn draw_colour_bar(pixmap: &mut Pixmap, pen: &Pen<'_>, bar: &Bar<'_>, footer_top
         pal.text,
         Align::Right,
     );
+    let right_x = bar_x + bar_w + margin * 0.6;
     fonts.draw(
         pixmap,
         &bar.right,
-        bar_x + bar_w + margin * 0.6,
+        right_x,
         bar_y + bar_h,
         small,
         false,
         pal.muted,
         Align::Left,
     );
+    if let Some(fill) = bar.no_data {
+        let x = right_x + fonts.width(&bar.right, small, false) + margin;
+        let (sw, sh) = (bar_h * 1.8, bar_h);
+        if let Some(r) = Rect::from_xywh(x, bar_y, sw, sh) {
+            pixmap.fill_rect(r, &paint(pal.border, true), Transform::identity(), None);
+        }
+        if let Some(r) = Rect::from_xywh(x + 1.0, bar_y + 1.0, sw - 2.0, sh - 2.0) {
+            pixmap.fill_rect(r, &paint(fill, true), Transform::identity(), None);
+        }
+        fonts.draw(
+            pixmap,
+            "no data",
+            x + sw + margin * 0.3,
+            bar_y + bar_h,
+            small,
+            false,
+            pal.muted,
+            Align::Left,
+        );
+    }
 }
 
-/// The colour bar's tick positions (0 to 1) and labels: counts under the scale.
-pub(super) fn ticks(scale: &ColorScale) -> Vec<(f64, String)> {
-    if scale.max() <= 0.0 {
-        return Vec::new();
-    }
-    (0..=4)
-        .map(|k| {
-            let t = f64::from(k) / 4.0;
-            (t, short_count(scale.value_at(t)))
-        })
-        .collect()
+/// The colour bar's tick positions (0 to 1) and labels: round counts under the scale
+/// ([`ColorScale::ticks`]), spaced for the bar of a map `w` pixels wide.
+pub(super) fn ticks(scale: &ColorScale, w: f32) -> Vec<(f64, String)> {
+    scale.ticks_spaced(tick_gap(w))
+}
+
+/// The least distance between ticks, as a share of the bar: room for a four-character
+/// label at the bar's text size (see `draw_colour_bar`), and never under a tenth.
+fn tick_gap(w: f32) -> f64 {
+    let small = (w * 0.0115).max(9.0);
+    f64::from(small * 2.8 / (w * 0.34)).max(0.1)
 }
 
 /// What the colour bar counts: the unit per pixel, cell, country or hexagon.

@@ -196,9 +196,15 @@ pub fn render(
             },
             &Bar {
                 colour: &heat,
-                ticks: ticks(&legend_scale),
+                ticks: ticks(&legend_scale, layout.width as f32),
                 label: report.legend.clone(),
                 right: scale_name(opts.scale).to_owned(),
+                no_data: (opts.mode == Mode::Choropleth
+                    && basemap
+                        .countries
+                        .iter()
+                        .any(|c| !c.polygons.is_empty() && choropleth.value(c).is_none()))
+                .then_some(pal.land),
             },
             layout.header,
             layout.footer_top(),

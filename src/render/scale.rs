@@ -7,7 +7,8 @@ pub enum ScaleKind {
     /// Histogram equalisation (as datashader's `eq_hist`): each colour covers about as many
     /// pixels as any other, so both sparse and dense regions show structure.
     EqHist,
-    /// log(1 + count).
+    /// The logarithm of the count, from the smallest count drawn (the bottom of the bar) to
+    /// the largest (the top).
     Log,
     /// Cube root of the count.
     Cbrt,
@@ -20,6 +21,10 @@ pub enum ScaleKind {
 pub struct ColorScale {
     kind: ScaleKind,
     max: f64,
+    /// The smallest value drawn.
+    min: f64,
+    /// Every value drawn is a whole number (counts, not blurred densities or rates).
+    integers: bool,
     /// Distinct values, ascending, with their equalised position (eq-hist only).
     levels: Vec<(f64, f64)>,
 }
@@ -32,6 +37,8 @@ impl ColorScale {
         let mut v: Vec<f64> = values.filter(|x| *x > 0.0 && x.is_finite()).collect();
         v.sort_by(f64::total_cmp);
         let max = v.last().copied().unwrap_or(0.0);
+        let min = v.first().copied().unwrap_or(0.0);
+        let integers = v.iter().all(|x| x.fract() == 0.0);
         let mut levels = Vec::new();
         if kind == ScaleKind::EqHist && !v.is_empty() {
             // Cumulative share of samples at or below each distinct value, rescaled so the
@@ -56,7 +63,13 @@ impl ColorScale {
                 };
             }
         }
-        ColorScale { kind, max, levels }
+        ColorScale {
+            kind,
+            max,
+            min,
+            integers,
+            levels,
+        }
     }
 
     /// The largest value.
@@ -75,7 +88,10 @@ impl ColorScale {
         let v = value.min(self.max);
         let t = match self.kind {
             ScaleKind::Linear => v / self.max,
-            ScaleKind::Log => (1.0 + v).ln() / (1.0 + self.max).ln(),
+            ScaleKind::Log if self.max > self.min => {
+                (v.max(self.min).ln() - self.min.ln()) / (self.max.ln() - self.min.ln())
+            }
+            ScaleKind::Log => 1.0,
             ScaleKind::Cbrt => v.cbrt() / self.max.cbrt(),
             ScaleKind::EqHist => {
                 let k = self.levels.partition_point(|(x, _)| *x < v);
@@ -97,7 +113,7 @@ impl ColorScale {
         let t = t.clamp(0.0, 1.0);
         match self.kind {
             ScaleKind::Linear => t * self.max,
-            ScaleKind::Log => (t * (1.0 + self.max).ln()).exp() - 1.0,
+            ScaleKind::Log => (self.min.ln() + t * (self.max.ln() - self.min.ln())).exp(),
             ScaleKind::Cbrt => (t * self.max.cbrt()).powi(3),
             ScaleKind::EqHist => {
                 let k = self.levels.partition_point(|(_, p)| *p < t);
@@ -111,6 +127,82 @@ impl ColorScale {
                 }
             }
         }
+    }
+}
+
+impl ColorScale {
+    /// The smallest value drawn.
+    #[must_use]
+    pub fn min(&self) -> f64 {
+        self.min
+    }
+
+    /// Round-number ticks for the colour bar: values of 1, 2 and 5 times a power of ten
+    /// (or every whole step of one, when those are too few) between the smallest and the
+    /// largest value drawn, whole numbers only when every value is one, at least a tenth of
+    /// the bar apart, no two with the same label; each with its position and label.
+    #[must_use]
+    pub fn ticks(&self) -> Vec<(f64, String)> {
+        self.ticks_spaced(0.1)
+    }
+
+    /// [`ColorScale::ticks`] at least `gap` of the bar apart (a short bar needs more room
+    /// between its labels).
+    #[must_use]
+    pub fn ticks_spaced(&self, gap: f64) -> Vec<(f64, String)> {
+        if self.max <= 0.0 || !self.max.is_finite() {
+            return Vec::new();
+        }
+        let lo = if self.min > 0.0 { self.min } else { self.max };
+        let (k0, k1) = (lo.log10().floor() as i32, self.max.log10().ceil() as i32);
+        let candidates = |steps: &[f64]| -> Vec<f64> {
+            let mut v: Vec<f64> = (k0..=k1)
+                .flat_map(|k| steps.iter().map(move |m| m * 10f64.powi(k)))
+                .map(|x| (x * 1e9).round() / 1e9)
+                .filter(|x| *x >= lo * (1.0 - 1e-9) && *x <= self.max * (1.0 + 1e-9))
+                .filter(|x| !self.integers || x.fract() == 0.0)
+                .collect();
+            v.sort_by(f64::total_cmp);
+            v.dedup();
+            v
+        };
+        let pick = |values: Vec<f64>| -> Vec<(f64, String)> {
+            let mut out: Vec<(f64, String)> = Vec::new();
+            for v in values {
+                let Some(t) = self.position(v) else { continue };
+                let label = tick_label(v);
+                let spaced = out.last().is_none_or(|(last, _)| t - last >= gap);
+                if spaced && out.iter().all(|(_, l)| *l != label) {
+                    out.push((t, label));
+                }
+            }
+            out
+        };
+        let mut ticks = pick(candidates(&[1.0, 2.0, 5.0]));
+        if ticks.len() < 3 {
+            let finer = pick(candidates(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]));
+            if finer.len() > ticks.len() {
+                ticks = finer;
+            }
+        }
+        if ticks.is_empty() {
+            // One value drawn, and not a round one: label it.
+            ticks.push((self.position(self.max).unwrap_or(1.0), tick_label(self.max)));
+        }
+        ticks
+    }
+}
+
+/// A round value for a tick: `0.02`, `5`, `200`, `5k`, `2M` (the values are 1, 2, 5 ...
+/// times a power of ten, so these are exact).
+fn tick_label(v: f64) -> String {
+    if v >= 1000.0 {
+        short_count(v)
+    } else if v >= 1.0 || v == 0.0 {
+        format!("{}", v.round())
+    } else {
+        let digits = (-v.log10().floor()) as usize;
+        crate::util::trim_decimal(v, digits.max(1))
     }
 }
 
@@ -186,6 +278,58 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn ticks_are_round_spaced_and_never_repeat() {
+        let check = |s: &ColorScale| {
+            let t = s.ticks();
+            assert!(!t.is_empty());
+            for w in t.windows(2) {
+                assert!(w[1].0 - w[0].0 >= 0.1 - 1e-12, "{t:?}");
+                assert_ne!(w[0].1, w[1].1, "{t:?}");
+            }
+            t.into_iter().map(|(_, l)| l).collect::<Vec<_>>()
+        };
+        let counts: Vec<f64> = (0..2000)
+            .map(|i| (1.0 + f64::from(i) * 90.5).round())
+            .collect();
+        for kind in [
+            ScaleKind::EqHist,
+            ScaleKind::Log,
+            ScaleKind::Cbrt,
+            ScaleKind::Linear,
+        ] {
+            let labels = check(&ColorScale::fit(kind, counts.iter().copied()));
+            let round = [
+                "1", "2", "5", "10", "20", "50", "100", "200", "500", "1k", "2k", "5k", "10k",
+                "20k", "50k", "100k",
+            ];
+            assert!(
+                labels.iter().all(|l| round.contains(&l.as_str())),
+                "{kind:?}: {labels:?}"
+            );
+        }
+        // The log bar starts at the smallest count, not at zero.
+        let log = ColorScale::fit(ScaleKind::Log, [20.0, 400.0, 8800.0].into_iter());
+        assert_eq!(log.position(20.0), Some(0.0));
+        assert_eq!(check(&log)[0], "20");
+        // Few values: every whole step; integers only for integer counts.
+        assert_eq!(
+            check(&ColorScale::fit(ScaleKind::Linear, [3.0, 7.0].into_iter())),
+            ["3", "4", "5", "6", "7"]
+        );
+        assert_eq!(
+            check(&ColorScale::fit(ScaleKind::EqHist, [7.0].into_iter())),
+            ["7"]
+        );
+        // Blurred densities are fractions: small round values, not "0.0" twice.
+        let blurred: Vec<f64> = (1..200).map(|i| f64::from(i) * 0.0003).collect();
+        let labels = check(&ColorScale::fit(ScaleKind::Linear, blurred.into_iter()));
+        assert!(
+            labels.contains(&"0.01".to_owned()) && labels.contains(&"0.05".to_owned()),
+            "{labels:?}"
+        );
     }
 
     #[test]

@@ -169,7 +169,8 @@ def test_layers_switch_and_countries_show_their_counts(page):
     text = page.evaluate("ipatlas.describe(document.querySelector('#land path[data-k=\"NO\"]'))")
     assert text == "Norway (NO): no data"
     ticks = page.eval_on_selector_all("#ticks span", "els => els.map(e => e.textContent)")
-    assert len(ticks) == 5 and ticks[0] == "90" and ticks[-1] == "2k"
+    # Round counts (1, 2, 5 x 10^k) between the smallest (90) and the largest (2,000).
+    assert len(ticks) >= 3 and set(ticks) <= {"100", "200", "500", "1k", "2k"}, ticks
 
 
 def test_zoom_and_pan_change_the_view(page):
