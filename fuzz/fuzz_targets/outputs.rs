@@ -169,6 +169,7 @@ fuzz_target!(|data: &[u8]| {
             Vec::new()
         },
         legend_label: (flags[2] & 32 == 32).then(|| "a legend label".into()),
+        full_mercator: flags[2] & 8 == 8,
     };
     match render(&tally, basemap(), &[], &options) {
         Ok((pixmap, _)) => assert!(pixmap.encode_png().is_ok()),

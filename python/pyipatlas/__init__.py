@@ -403,7 +403,7 @@ class Tally:
         pixels as ``ipatlas render`` with the same options: mode, unit, width, projection,
         bbox ("lon0,lat0,lon1,lat1"), scale, colormap, style, title, legend, cell, spread,
         blur, per_capita, drop_coarse, coarse_km, graticule, h3_res, notes (a list of lines
-        above the attribution, as ``--note``), legend_label."""
+        above the attribution, as ``--note``), legend_label, full_mercator."""
         png, report = self._render(**options)
         if path is not None:
             _write_atomic(path, png)

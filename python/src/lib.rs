@@ -642,7 +642,7 @@ impl NativeTally {
         scale="eq-hist", colormap=None, style="dark", title=None, legend=true, cell=1.0,
         spread=1, blur=0.0, per_capita=false, drop_coarse=false, coarse_km=1000,
         graticule=false, h3_res=3, page=false, html_max_mb=10.0, notes=None,
-        legend_label=None
+        legend_label=None, full_mercator=false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn render<'py>(
@@ -670,6 +670,7 @@ impl NativeTally {
         html_max_mb: f64,
         notes: Option<Vec<String>>,
         legend_label: Option<String>,
+        full_mercator: bool,
     ) -> PyResult<(Bound<'py, PyBytes>, String)> {
         let u = self::unit(unit, &self.tally)?;
         let mode = match mode {
@@ -745,6 +746,7 @@ impl NativeTally {
             unit: u,
             captions: notes.unwrap_or_default(),
             legend_label,
+            full_mercator,
         };
         options.validate().map_err(py_err)?;
         if page {

@@ -88,6 +88,10 @@ pub struct CompareArgs {
     /// The colour bar's label, instead of the one the unit and mode give.
     #[arg(long, value_name = "TEXT")]
     legend_label: Option<String>,
+    /// Mercator world maps are cropped to 70°S-70°N (beyond, the projection gives most of
+    /// the image to the poles); this draws them to 85°S-85°N.
+    #[arg(long)]
+    full_mercator: bool,
     /// No notes on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -210,6 +214,7 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
         unit,
         captions: args.notes.clone(),
         legend_label: args.legend_label.clone(),
+        full_mercator: args.full_mercator,
         ..MapOptions::default()
     };
     options.validate()?;

@@ -113,6 +113,10 @@ pub struct MapArgs {
     /// The colour bar's label, instead of the one the unit and mode give.
     #[arg(long, value_name = "TEXT")]
     legend_label: Option<String>,
+    /// Mercator world maps are cropped to 70°S-70°N (beyond, the projection gives most of
+    /// the image to the poles); this draws them to 85°S-85°N.
+    #[arg(long)]
+    full_mercator: bool,
 }
 
 impl MapArgs {
@@ -167,6 +171,7 @@ impl MapArgs {
             unit: choice.unit,
             captions: self.notes.clone(),
             legend_label: self.legend_label.clone(),
+            full_mercator: self.full_mercator,
         };
         options.validate()?;
         Ok((options, warnings, choice.note))
@@ -231,6 +236,13 @@ impl MapArgs {
             && located.with_coords == 0
         {
             notes.push("the data has no coordinates (a country-only database?): use --mode choropleth, or a city database".to_owned());
+        }
+        if let Some(px) = report.subpixel_cells {
+            notes.push(format!(
+                "cells of {}° are {px:.2} pixels wide at --width {}: each is drawn as one pixel (a larger --cell or --width shows their shape)",
+                ipatlas::util::trim_decimal(opts.cell, 4),
+                opts.width
+            ));
         }
         if report.outside > 0 {
             notes.push(format!(

@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 use crate::geometry::split_antimeridian;
 use tiny_skia::{Color, FillRule, Mask, Paint, Path, PathBuilder, Pixmap, Rect, Stroke, Transform};
 
+/// The latitude to which world maps in Mercator are cropped (north and south).
+pub const MERCATOR_CROP: f64 = 70.0;
+
 /// Maps projected metres to image pixels.
 pub(super) struct Frame {
     x0: f64,
@@ -47,9 +50,22 @@ impl Layout {
     /// Lays out a map of `opts.bbox` (or the world) `opts.width` pixels wide.
     pub(super) fn new(proj: &Projection, opts: &MapOptions) -> Result<Self> {
         opts.validate()?;
-        let region = opts.bbox.unwrap_or(Bbox::WORLD);
+        let region = match opts.bbox {
+            Some(b) => b,
+            // Mercator's world gives most of the image to the poles: cropped unless asked.
+            None if proj.kind() == super::projection::ProjectionKind::Mercator
+                && !opts.full_mercator =>
+            {
+                Bbox {
+                    lat0: -MERCATOR_CROP,
+                    lat1: MERCATOR_CROP,
+                    ..Bbox::WORLD
+                }
+            }
+            None => Bbox::WORLD,
+        };
         let (mut x0, mut y0, mut x1, mut y1) = proj.extent(region);
-        if opts.bbox.is_none() {
+        if region == Bbox::WORLD && opts.bbox.is_none() {
             // A little room around the globe so its outline is not cut.
             let (px, py) = ((x1 - x0) * 0.01, (y1 - y0) * 0.01);
             (x0, y0, x1, y1) = (x0 - px, y0 - py, x1 + px, y1 + py);

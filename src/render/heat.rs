@@ -102,11 +102,13 @@ pub(super) fn point_grid(tally: &Tally, canvas: Canvas<'_>, report: &mut MapRepo
             heaviest[i] = Some((lat, lon, n));
         }
     }
-    if opts.blur > 0.0 {
-        grid = gaussian_blur(&grid, w, h, opts.blur);
-    }
+    // Spread first, then blur: a blurred map is round blobs, not the squares a maximum
+    // filter would cut out of the blur.
     if opts.spread > 0 {
         grid = spread_max(&grid, w, h, opts.spread as usize);
+    }
+    if opts.blur > 0.0 {
+        grid = gaussian_blur(&grid, w, h, opts.blur);
     }
     PointGrid {
         width: w,
@@ -206,10 +208,28 @@ pub(super) fn draw_cells(
         opts,
         ..
     } = canvas;
-    for (_, rings, n) in bins {
+    // Grid cells narrower than a pixel would all but vanish under anti-aliasing: each is
+    // drawn as the pixel its centre falls in, and the report says so.
+    let region = layout.region;
+    let cell_px = opts.cell * f64::from(layout.frame.width) / (region.lon1 - region.lon0);
+    let subpixel = opts.mode == Mode::Cells && cell_px < 1.0;
+    if subpixel {
+        report.subpixel_cells = Some(cell_px);
+    }
+    for (bin, rings, n) in bins {
         let Some(t) = scale.position(n as f64) else {
             continue;
         };
+        if let (true, Bin::Cell(lon, lat)) = (subpixel, &bin) {
+            let half = opts.cell / 2.0;
+            if let Some(p) = proj.forward(lon + half, lat + half) {
+                let (x, y) = layout.frame.pixel(p);
+                if let Some(r) = tiny_skia::Rect::from_xywh(x.floor(), y.floor(), 1.0, 1.0) {
+                    pixmap.fill_rect(r, &paint(pal.heat(t), false), Transform::identity(), clip);
+                }
+            }
+            continue;
+        }
         let mut pb = tiny_skia::PathBuilder::new();
         for ring in &rings {
             ring_path(&mut pb, ring, proj, &layout.frame);

@@ -41,6 +41,10 @@ pub struct MapReport {
     pub coarse_km: u32,
     /// Whether that weight was left out (`--drop-coarse`).
     pub coarse_dropped: bool,
+    /// Grid cells narrower than a pixel (their width in pixels): each was drawn as one
+    /// pixel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subpixel_cells: Option<f64>,
     /// Located weight without coordinates (points, cells and hex maps; not drawn).
     pub no_coordinates: u128,
     /// Located weight without a country (choropleth; not drawn).

@@ -113,6 +113,9 @@ pub struct MapOptions {
     pub captions: Vec<String>,
     /// The colour bar's label instead of the one the map's unit and mode give.
     pub legend_label: Option<String>,
+    /// A world map in Mercator shows 85°S to 85°N (otherwise 70°S to 70°N: beyond, the
+    /// projection gives most of the image to the poles).
+    pub full_mercator: bool,
 }
 
 impl Default for MapOptions {
@@ -137,6 +140,7 @@ impl Default for MapOptions {
             unit: Unit::Addresses,
             captions: Vec::new(),
             legend_label: None,
+            full_mercator: false,
         }
     }
 }

@@ -449,3 +449,109 @@ fn captions_wrap_above_the_attribution_and_the_legend_label_replaces_the_bar_lab
     assert_eq!(s["map"]["legend"], "addresses per pixel");
     assert!(s["map"].get("captions").is_none());
 }
+
+#[test]
+fn heat_reads_sub_pixel_cells_stay_visible_blur_is_round_and_mercator_is_cropped() {
+    let env = TestEnv::new();
+    let t = tally_with(&env, "one.json", &[(10.0, 20.0, 5)]);
+    // 0.05-degree cells at 480 px are 0.07 px wide: drawn as one whole pixel, and said.
+    let r = env
+        .run(&[
+            "render",
+            &t,
+            "-o",
+            "cells.png",
+            "--no-legend",
+            "--width",
+            "480",
+            "--mode",
+            "cells",
+            "--cell",
+            "0.05",
+        ])
+        .ok();
+    assert!(
+        r.stderr.contains("each is drawn as one pixel"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(lit(&decode(&env.path("cells.png"))).len(), 1);
+    // A blurred point is a round blob: its bounding box's corners stay dark.
+    let empty = tally_with(&env, "empty.json", &[]);
+    let args = [
+        "--no-legend",
+        "--width",
+        "400",
+        "--blur",
+        "4",
+        "--projection",
+        "equirectangular",
+    ];
+    env.run(&[&["render", t.as_str(), "-o", "blur.png"][..], &args].concat())
+        .ok();
+    env.run(&[&["render", empty.as_str(), "-o", "base.png"][..], &args].concat())
+        .ok();
+    let (blur, base) = (decode(&env.path("blur.png")), decode(&env.path("base.png")));
+    let heat: Vec<(u32, u32)> = (0..blur.height())
+        .flat_map(|y| (0..blur.width()).map(move |x| (x, y)))
+        .filter(|&(x, y)| blur.pixel(x, y) != base.pixel(x, y))
+        .collect();
+    let (x0, x1) = (
+        heat.iter().map(|p| p.0).min().unwrap(),
+        heat.iter().map(|p| p.0).max().unwrap(),
+    );
+    let (y0, y1) = (
+        heat.iter().map(|p| p.1).min().unwrap(),
+        heat.iter().map(|p| p.1).max().unwrap(),
+    );
+    assert!(
+        x1 - x0 >= 8 && y1 - y0 >= 8,
+        "a blob, not a dot: {x0}..{x1} x {y0}..{y1}"
+    );
+    for corner in [(x0, y0), (x1, y0), (x0, y1), (x1, y1)] {
+        assert!(
+            !heat.contains(&corner),
+            "corner {corner:?} of {x0}..{x1} x {y0}..{y1} is lit: a square"
+        );
+    }
+    assert!(heat.contains(&((x0 + x1) / 2, (y0 + y1) / 2)));
+    // Mercator world maps stop at 70 degrees unless asked: a place at 75N is outside.
+    let far = tally_with(&env, "far.json", &[(75.0, 20.0, 2), (10.0, 20.0, 3)]);
+    let merc = [
+        "--projection",
+        "mercator",
+        "--width",
+        "400",
+        "--only",
+        "map.png,summary.json",
+    ];
+    env.run(&[&["map", far.as_str(), "-o", "cropped"][..], &merc].concat())
+        .ok();
+    env.run(
+        &[
+            &["map", far.as_str(), "-o", "full", "--full-mercator"][..],
+            &merc,
+        ]
+        .concat(),
+    )
+    .ok();
+    let (cropped, full) = (
+        json(&env.read("cropped/summary.json")),
+        json(&env.read("full/summary.json")),
+    );
+    assert_eq!(
+        (
+            cropped["map"]["outside"].as_u64(),
+            cropped["map"]["drawn"].as_u64()
+        ),
+        (Some(2), Some(3))
+    );
+    assert_eq!(
+        (
+            full["map"]["outside"].as_u64(),
+            full["map"]["drawn"].as_u64()
+        ),
+        (Some(0), Some(5))
+    );
+    assert!(cropped["map"]["height"].as_u64() < full["map"]["height"].as_u64());
+}
