@@ -108,7 +108,21 @@ pub(super) fn point_grid(tally: &Tally, canvas: Canvas<'_>, report: &mut MapRepo
         grid = spread_max(&grid, w, h, opts.spread as usize);
     }
     if opts.blur > 0.0 {
+        // Every non-zero pixel is drawn, and a separable kernel is non-zero on a square:
+        // cut the blur where the lightest point's blob reaches three sigmas, so blobs are
+        // round (a sum of Gaussians has round contours).
+        let least = grid
+            .iter()
+            .copied()
+            .filter(|v| *v > 0.0)
+            .fold(f64::INFINITY, f64::min);
         grid = gaussian_blur(&grid, w, h, opts.blur);
+        let cut = least * blur_edge(opts.blur) * (1.0 - 1e-9);
+        for v in &mut grid {
+            if *v < cut {
+                *v = 0.0;
+            }
+        }
     }
     PointGrid {
         width: w,
@@ -351,6 +365,17 @@ fn spread_max(grid: &[f64], w: usize, h: usize, r: usize) -> Vec<f64> {
         }
     }
     out
+}
+
+/// The blurred value of a unit point three sigmas from its centre (the kernel's product at
+/// 0 and at 3 sigma, as [`gaussian_blur`] normalises it).
+fn blur_edge(sigma: f32) -> f64 {
+    let sigma = f64::from(sigma);
+    let r = (sigma * 3.0).ceil() as i64;
+    let sum: f64 = (-r..=r)
+        .map(|i| (-((i * i) as f64) / (2.0 * sigma * sigma)).exp())
+        .sum();
+    (-4.5f64).exp() / (sum * sum)
 }
 
 /// Separable Gaussian blur with standard deviation `sigma` pixels (preserves the total).

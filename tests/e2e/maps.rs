@@ -79,11 +79,12 @@ fn a_single_address_lights_the_expected_pixel_under_each_projection() {
             .tan()
             .ln(),
     );
-    let half = std::f64::consts::PI * pad;
-    assert_near(
-        &l,
-        ((x + half) / (2.0 * half) * w, (half - y) / (2.0 * half) * h),
-    );
+    // The world in Mercator is cropped to 70°S-70°N, with no margin: x spans +-pi, y +-y70.
+    let pi = std::f64::consts::PI;
+    let y70 = (std::f64::consts::FRAC_PI_4 + 35f64.to_radians())
+        .tan()
+        .ln();
+    assert_near(&l, ((x + pi) / (2.0 * pi) * w, (y70 - y) / (2.0 * y70) * h));
     // Equal Earth and Robinson: along the equator x is proportional to longitude, and the
     // equator is the widest line; the equator is the middle row.
     for projection in ["equal-earth", "robinson"] {
