@@ -19,6 +19,9 @@ use crate::tally::{CellGrid, Tally};
 use std::collections::HashMap;
 use tiny_skia::{Color, FillRule, Pixmap, Transform};
 
+/// The change map's title without `--title`.
+const CHANGE_TITLE: &str = "Change in the geo-location of IP addresses";
+
 /// What the change map colours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
@@ -213,6 +216,16 @@ pub fn render_change(
             message: "a change map shows countries (choropleth) or cells".into(),
         });
     }
+    // The change map's own default title, so that the layout wraps the title it draws.
+    let titled = MapOptions {
+        title: Some(
+            opts.title
+                .clone()
+                .unwrap_or_else(|| CHANGE_TITLE.to_owned()),
+        ),
+        ..opts.clone()
+    };
+    let opts = &titled;
     let proj = Projection::new(opts.projection)?;
     let pal = palette(opts.style, None);
     let layout = Layout::new(&proj, opts)?;
@@ -392,7 +405,7 @@ pub fn render_change(
         let title = opts
             .title
             .clone()
-            .unwrap_or_else(|| "Change in the geo-location of IP addresses".to_owned());
+            .unwrap_or_else(|| CHANGE_TITLE.to_owned());
         let right = match change.scale {
             ChangeScale::Linear => "red: more in B, blue: less",
             ChangeScale::Cbrt => "cube-root scale; red: more in B, blue: less",

@@ -104,6 +104,31 @@ fn margin(w: f32) -> f32 {
     w * 0.02
 }
 
+/// The title's size for a map `w` pixels wide.
+fn big_text(w: f32) -> f32 {
+    (w * 0.021).max(13.0)
+}
+
+/// The title as the header draws it: wrapped to the width.
+pub(super) fn title_lines(title: &str, w: f32) -> Vec<String> {
+    match Fonts::load() {
+        Some(fonts) => {
+            let lines = fonts.wrap_face(title, big_text(w), w - 2.0 * margin(w), true);
+            if lines.is_empty() {
+                vec![String::new()]
+            } else {
+                lines
+            }
+        }
+        None => vec![title.to_owned()],
+    }
+}
+
+/// The height a wrapped title adds to the header: a line's height per line past the first.
+pub(super) fn title_extra(title: &str, w: f32) -> f32 {
+    (title_lines(title, w).len() as f32 - 1.0) * big_text(w) * 1.25
+}
+
 /// The caller's captions as the footer draws them: each wrapped to the width.
 pub(super) fn caption_lines(captions: &[String], w: f32) -> Vec<String> {
     if captions.is_empty() {
@@ -262,7 +287,7 @@ pub(super) fn draw_legend(
         pal,
         w,
         margin: margin(w),
-        big: (w * 0.021).max(13.0),
+        big: big_text(w),
         small: (w * 0.0115).max(9.0),
         tiny: tiny_text(w),
     };
@@ -280,21 +305,27 @@ fn draw_titles(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>, header: f3
         small,
         ..
     } = *pen;
-    fonts.draw(
-        pixmap,
-        words.title,
-        margin,
-        header * 0.48,
-        big,
-        true,
-        pal.text,
-        Align::Left,
-    );
+    // A long title wraps; the header grew by its extra lines (see `title_extra`).
+    let w = pixmap.width() as f32;
+    let extra = title_extra(words.title, w);
+    let base = header - extra;
+    for (i, line) in title_lines(words.title, w).iter().enumerate() {
+        fonts.draw(
+            pixmap,
+            line,
+            margin,
+            base * 0.48 + i as f32 * big * 1.25,
+            big,
+            true,
+            pal.text,
+            Align::Left,
+        );
+    }
     fonts.draw(
         pixmap,
         words.subtitle,
         margin,
-        header * 0.84,
+        base * 0.84 + extra,
         small,
         false,
         pal.muted,

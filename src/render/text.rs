@@ -58,6 +58,12 @@ impl Fonts {
     /// wider than a line is broken between characters).
     #[must_use]
     pub fn wrap(&self, text: &str, size: f32, max: f32) -> Vec<String> {
+        self.wrap_face(text, size, max, false)
+    }
+
+    /// [`Fonts::wrap`] in the bold face when `bold`.
+    #[must_use]
+    pub fn wrap_face(&self, text: &str, size: f32, max: f32, bold: bool) -> Vec<String> {
         let mut lines: Vec<String> = Vec::new();
         let mut line = String::new();
         for word in text.split_whitespace() {
@@ -66,7 +72,7 @@ impl Fonts {
             } else {
                 format!("{line} {word}")
             };
-            if self.width(&candidate, size, false) <= max {
+            if self.width(&candidate, size, bold) <= max {
                 line = candidate;
                 continue;
             }
@@ -77,7 +83,7 @@ impl Fonts {
             for ch in word.chars() {
                 let mut next = line.clone();
                 next.push(ch);
-                if !line.is_empty() && self.width(&next, size, false) > max {
+                if !line.is_empty() && self.width(&next, size, bold) > max {
                     lines.push(std::mem::take(&mut line));
                     next = ch.to_string();
                 }

@@ -556,3 +556,31 @@ fn heat_reads_sub_pixel_cells_stay_visible_blur_is_round_and_mercator_is_cropped
     );
     assert!(cropped["map"]["height"].as_u64() < full["map"]["height"].as_u64());
 }
+
+#[test]
+fn a_long_title_wraps_and_the_header_grows_to_hold_it() {
+    let env = TestEnv::new();
+    let t = tally_with(&env, "t.json", &[(48.85, 2.35, 7)]);
+    let base = ["render", t.as_str(), "--width", "400", "--style", "light"];
+    let long = "A long title that has to wrap onto more than one line at this width";
+    env.run(&[&base[..], &["-o", "short.png", "--title", "Short"]].concat())
+        .ok();
+    env.run(&[&base[..], &["-o", "long.png", "--title", long]].concat())
+        .ok();
+    let (short, wrapped) = (
+        decode(&env.path("short.png")),
+        decode(&env.path("long.png")),
+    );
+    // One more line of 13 px bold text: 16 px more header.
+    assert_eq!(wrapped.height(), short.height() + 16);
+    // The second line is drawn (title-dark pixels where the short title's header has only
+    // the lighter subtitle).
+    let dark = |p: &tiny_skia::Pixmap| {
+        (28..38)
+            .flat_map(|y| (0..p.width()).map(move |x| (x, y)))
+            .filter(|&(x, y)| p.pixel(x, y).unwrap().demultiply().red() < 60)
+            .count()
+    };
+    assert!(dark(&wrapped) > 50, "{}", dark(&wrapped));
+    assert_eq!(dark(&short), 0);
+}
