@@ -38,17 +38,8 @@ impl InputMode {
     pub fn column_in(&self, first: &Chunk) -> Option<usize> {
         match self {
             InputMode::Column {
-                column: ColumnSpec::Name(name),
-                delimiter,
-                ..
-            } => {
-                let header = first.data.split(|b| *b == b'\n').next().unwrap_or(&[]);
-                column_index(trim(header), *delimiter, name)
-            }
-            InputMode::Column {
-                column: ColumnSpec::Index(i),
-                ..
-            } => Some(*i),
+                column, delimiter, ..
+            } => column.resolve(first, *delimiter),
             _ => None,
         }
     }
@@ -59,22 +50,32 @@ impl InputMode {
     pub fn columns_in(&self, first: &Chunk) -> Columns {
         let weight = match self {
             InputMode::Column {
-                weight: Some(ColumnSpec::Index(i)),
-                ..
-            } => Some(*i),
-            InputMode::Column {
-                weight: Some(ColumnSpec::Name(name)),
+                weight: Some(spec),
                 delimiter,
                 ..
-            } => {
-                let header = first.data.split(|b| *b == b'\n').next().unwrap_or(&[]);
-                column_index(trim(header), *delimiter, name)
-            }
+            } => spec.resolve(first, *delimiter),
             _ => None,
         };
         Columns {
             value: self.column_in(first),
             weight,
+        }
+    }
+
+    /// The named column (records' or weights') an input's header lacks, given the fields
+    /// [`InputMode::columns_in`] found.
+    #[must_use]
+    pub fn missing_column(&self, found: Columns) -> Option<&str> {
+        match self {
+            InputMode::Column {
+                column: ColumnSpec::Name(n),
+                ..
+            } if found.value.is_none() => Some(n),
+            InputMode::Column {
+                weight: Some(ColumnSpec::Name(n)),
+                ..
+            } if found.weight.is_none() => Some(n),
+            _ => None,
         }
     }
 
@@ -118,6 +119,21 @@ pub fn parse_weight(field: &[u8]) -> Option<u64> {
         return None;
     }
     std::str::from_utf8(field).ok()?.parse().ok()
+}
+
+impl ColumnSpec {
+    /// The 0-based field, from the first chunk of an input (whose first line is the
+    /// header when the column is named); `None` for a name the header lacks.
+    #[must_use]
+    pub fn resolve(&self, first: &Chunk, delimiter: u8) -> Option<usize> {
+        match self {
+            ColumnSpec::Index(i) => Some(*i),
+            ColumnSpec::Name(name) => {
+                let header = first.data.split(|b| *b == b'\n').next().unwrap_or(&[]);
+                column_index(trim(header), delimiter, name)
+            }
+        }
+    }
 }
 
 /// A column by 1-based number or by header name.

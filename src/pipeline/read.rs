@@ -2,7 +2,7 @@
 
 use super::{RunOptions, Work};
 use crate::error::{Error, Result};
-use crate::input::{ColumnSpec, Input, InputMode, source};
+use crate::input::{Input, source};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
@@ -66,9 +66,7 @@ pub(super) fn read_all(
             &mut fresh,
             |chunk| {
                 let col = *column.get_or_insert_with(|| options.mode.columns_in(&chunk));
-                if let InputMode::Column { weight, .. } = &options.mode
-                    && (col.value.is_none() || (weight.is_some() && col.weight.is_none()))
-                {
+                if options.mode.missing_column(col).is_some() {
                     return false;
                 }
                 // Lines are counted for progress only: workers count them anyway.
@@ -91,25 +89,10 @@ pub(super) fn read_all(
                 error: error.to_string(),
             });
         }
-        if let (
-            InputMode::Column {
-                column: spec,
-                weight,
-                ..
-            },
-            Some(found),
-        ) = (&options.mode, column)
-        {
-            let missing = match (spec, weight) {
-                (ColumnSpec::Name(n), _) if found.value.is_none() => Some(n),
-                (_, Some(ColumnSpec::Name(n))) if found.weight.is_none() => Some(n),
-                _ => None,
-            };
-            if let Some(n) = missing {
-                return Err(Error::Usage(format!(
-                    "{name}: no column named {n:?} in the header line"
-                )));
-            }
+        if let Some(n) = column.and_then(|c| options.mode.missing_column(c)) {
+            return Err(Error::Usage(format!(
+                "{name}: no column named {n:?} in the header line"
+            )));
         }
         if !open {
             break;

@@ -243,10 +243,9 @@ impl<'a> Worker<'a> {
             Item::Addr(ip) => {
                 let ip = canonical(ip);
                 let fam = Family::of(ip);
-                if !self.count_record(fam) {
+                if !self.count_record(fam, weight) {
                     return seen(&self.tally, Resolved::excluded());
                 }
-                self.tally.counters.weight += weight.map_or(0, u128::from);
                 match self.atlas.lookup(ip)? {
                     Lookup::Found(key, result) => {
                         let slot = self.slot(key, &result)?;
@@ -268,21 +267,23 @@ impl<'a> Worker<'a> {
             Item::Prefix(net) => {
                 let net = canonical_network(net);
                 let fam = Family::of_network(net);
-                if !self.count_record(fam) {
+                if !self.count_record(fam, weight) {
                     return seen(&self.tally, Resolved::excluded());
                 }
                 self.tally.counters.prefixes[fam.index()] += 1;
-                self.tally.counters.weight += weight.map_or(0, u128::from);
                 self.prefix(net, fam, times, seen)
             }
         }
     }
 
-    pub(super) fn count_record(&mut self, fam: Family) -> bool {
+    /// Counts a record of `fam` as parsed (with its weight, when weighted), or as excluded
+    /// by the run's family; false when excluded.
+    pub(super) fn count_record(&mut self, fam: Family, weight: Option<u64>) -> bool {
         if !self.options.family.allows(fam) {
             self.tally.counters.excluded += 1;
             return false;
         }
+        self.tally.counters.weight += weight.map_or(0, u128::from);
         self.tally.counters.parsed += 1;
         self.tally.counters.records[fam.index()] += 1;
         true
