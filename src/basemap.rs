@@ -65,6 +65,19 @@ impl Basemap {
             .collect()
     }
 
+    /// The basemap of a map: the shapefile at `path`, else the embedded one at the detail
+    /// its area asks for (regional detail for a box, `region`).
+    pub fn for_map(path: Option<&Path>, region: bool) -> Result<Basemap> {
+        match path {
+            Some(path) => Basemap::open(path),
+            None => Basemap::embedded(if region {
+                Detail::Region
+            } else {
+                Detail::World
+            }),
+        }
+    }
+
     /// The embedded Natural Earth basemap.
     pub fn embedded(detail: Detail) -> Result<Basemap> {
         let (shp, dbf, label) = match detail {

@@ -750,14 +750,11 @@ impl NativeTally {
         };
         options.validate().map_err(py_err)?;
         if page {
-            if !(html_max_mb.is_finite() && (0.1..=1000.0).contains(&html_max_mb)) {
-                return Err(PyValueError::new_err(format!(
+            let html = ipatlas::render::HtmlOptions::from_mb(html_max_mb).ok_or_else(|| {
+                PyValueError::new_err(format!(
                     "html_max_mb must be 0.1 to 1000 megabytes, got {html_max_mb}"
-                )));
-            }
-            let html = ipatlas::render::HtmlOptions {
-                max_bytes: (html_max_mb * 1e6) as usize,
-            };
+                ))
+            })?;
             let (text, report) = py
                 .detach(|| {
                     ipatlas::render::page_html(&self.tally, &self.databases, &options, &html)

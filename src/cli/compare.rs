@@ -2,7 +2,7 @@
 //! counts, shares, change and ratio, and a map of the change.
 
 use clap::Args;
-use ipatlas::basemap::{Basemap, Detail};
+use ipatlas::basemap::Basemap;
 use ipatlas::error::{Error, Result};
 use ipatlas::render::{
     Bbox, ChangeOptions, ChangeReport, ChangeScale, ChangeValue, MapOptions, Mode, ProjectionKind,
@@ -233,14 +233,7 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
     }
     let mut report = None;
     if wanted("map.png") {
-        let basemap = match &args.basemap {
-            Some(p) => Basemap::open(p)?,
-            None => Basemap::embedded(if bbox.is_some() {
-                Detail::Region
-            } else {
-                Detail::World
-            })?,
-        };
+        let basemap = Basemap::for_map(args.basemap.as_deref(), bbox.is_some())?;
         let sides = Sides {
             a: &a,
             a_databases: &a_dbs,

@@ -3,7 +3,7 @@
 
 use super::SourceArgs;
 use clap::Args;
-use ipatlas::basemap::{Basemap, Detail};
+use ipatlas::basemap::Basemap;
 use ipatlas::error::{Error, Result};
 use ipatlas::locate::DatabaseInfo;
 use ipatlas::outputs::features::Layer;
@@ -178,14 +178,7 @@ impl MapArgs {
     }
 
     fn basemap(&self, region: bool) -> Result<Basemap> {
-        match &self.basemap {
-            Some(path) => Basemap::open(path),
-            None => Basemap::embedded(if region {
-                Detail::Region
-            } else {
-                Detail::World
-            }),
-        }
+        Basemap::for_map(self.basemap.as_deref(), region)
     }
 
     /// Draws the map and writes the image or page `out` names (with the run's other
@@ -202,14 +195,7 @@ impl MapArgs {
         let format = ImageFormat::of(out)?;
         let mut html = None;
         let report = if format == ImageFormat::Html {
-            let max_bytes = self.html_max_bytes()?;
-            let (page, h) = render_html(
-                tally,
-                &basemap,
-                databases,
-                &opts,
-                &HtmlOptions { max_bytes },
-            )?;
+            let (page, h) = render_html(tally, &basemap, databases, &opts, &self.html_options()?)?;
             outputs.write(out, |w| w.write_all(page.as_bytes()));
             if opts.mode == Mode::Points && (self.blur > 0.0 || self.spread != 1) {
                 warnings.push(format!(
@@ -282,16 +268,13 @@ impl MapArgs {
         })
     }
 
-    /// `--html-max-mb` in bytes.
-    fn html_max_bytes(&self) -> Result<usize> {
+    /// The page's options: `--html-max-mb`, checked.
+    fn html_options(&self) -> Result<HtmlOptions> {
         let mb = self.html_max_mb;
-        if !(mb.is_finite() && (0.1..=1000.0).contains(&mb)) {
-            return Err(Error::Option {
-                name: "html-max-mb",
-                message: format!("must be 0.1 to 1000 megabytes, got {mb}"),
-            });
-        }
-        Ok((mb * 1e6) as usize)
+        HtmlOptions::from_mb(mb).ok_or_else(|| Error::Option {
+            name: "html-max-mb",
+            message: format!("must be 0.1 to 1000 megabytes, got {mb}"),
+        })
     }
 }
 

@@ -320,17 +320,7 @@ pub(super) fn draw_graticule(
     clip: Option<&Mask>,
 ) {
     let mut pb = PathBuilder::new();
-    let max = proj.kind().max_lat();
-    for lon in (-180..=180).step_by(30) {
-        let line: Vec<(f64, f64)> = (0..=90)
-            .map(|i| (f64::from(lon), -max + 2.0 * max * f64::from(i) / 90.0))
-            .collect();
-        polyline(&mut pb, &line, proj, frame);
-    }
-    for lat in (-60..=60).step_by(30) {
-        let line: Vec<(f64, f64)> = (0..=180)
-            .map(|i| (-180.0 + 2.0 * f64::from(i), f64::from(lat)))
-            .collect();
+    for line in graticule_lines(proj) {
         polyline(&mut pb, &line, proj, frame);
     }
     if let Some(path) = pb.finish() {
@@ -346,6 +336,23 @@ pub(super) fn draw_graticule(
             clip,
         );
     }
+}
+
+/// The graticule's lines as (lon, lat) points: meridians every 30 degrees (to the
+/// projection's latitude limit), parallels every 30 degrees from 60S to 60N.
+pub(super) fn graticule_lines(proj: &Projection) -> Vec<Vec<(f64, f64)>> {
+    let max = proj.kind().max_lat();
+    let meridians = (-180..=180).step_by(30).map(|lon| {
+        (0..=90)
+            .map(|i| (f64::from(lon), -max + 2.0 * max * f64::from(i) / 90.0))
+            .collect()
+    });
+    let parallels = (-60..=60).step_by(30).map(|lat| {
+        (0..=180)
+            .map(|i| (-180.0 + 2.0 * f64::from(i), f64::from(lat)))
+            .collect()
+    });
+    meridians.chain(parallels).collect()
 }
 
 fn polyline(pb: &mut PathBuilder, line: &[(f64, f64)], proj: &Projection, frame: &Frame) {

@@ -10,7 +10,7 @@ use super::options::{MapOptions, Mode};
 use super::palette::palette;
 use super::projection::Projection;
 use super::scale::short_count;
-use crate::basemap::{Basemap, NATURAL_EARTH};
+use crate::basemap::Basemap;
 use crate::error::{Error, Result};
 use crate::geometry::cell_ring;
 use crate::locate::{CountryCode, DatabaseInfo};
@@ -382,16 +382,8 @@ pub fn render_change(
         notes.push((s.clone(), s));
     }
     report.notes = notes.iter().map(|(l, _)| l.clone()).collect();
-    for d in sides.a_databases.iter().chain(sides.b_databases) {
-        if let Some(a) = &d.attribution
-            && !report.attributions.contains(a)
-        {
-            report.attributions.push(a.clone());
-        }
-    }
-    report
-        .attributions
-        .push(format!("Basemap: {NATURAL_EARTH}"));
+    report.attributions =
+        super::map::attributions(sides.a_databases.iter().chain(sides.b_databases));
 
     if opts.legend {
         let fonts = super::text::Fonts::load()

@@ -4,9 +4,9 @@
 //! here, and a small script of ipatlas's own for pan, zoom, hover and switching layers.
 
 use super::MapReport;
-use super::canvas::{Frame, Layout, overlaps, ring_bbox};
+use super::canvas::{Frame, Layout, graticule_lines, overlaps, ring_bbox};
 use super::heat::{Bin, Canvas, Choropleth, heat_bins, point_grid};
-use super::legend::{bar_label, scale_name};
+use super::legend::{scale_name, title};
 use super::options::{MapOptions, Mode};
 use super::palette::{Palette, palette};
 use super::projection::Projection;
@@ -27,6 +27,16 @@ pub struct HtmlOptions {
     /// The page's size limit in bytes: heat layers are left out (points first, then
     /// hexagons, then cells) until the page fits, and the page says which.
     pub max_bytes: usize,
+}
+
+impl HtmlOptions {
+    /// A size limit in megabytes, from 0.1 to 1000; `None` outside that range.
+    #[must_use]
+    pub fn from_mb(mb: f64) -> Option<Self> {
+        (mb.is_finite() && (0.1..=1000.0).contains(&mb)).then_some(HtmlOptions {
+            max_bytes: (mb * 1e6) as usize,
+        })
+    }
 }
 
 impl Default for HtmlOptions {
@@ -99,6 +109,15 @@ pub fn render_html(
     let layout = Layout::new(&proj, &frame_opts)?;
     let frame = &layout.frame;
 
+    // One choropleth: the countries layer's scale and the land paths' colours.
+    let countries = Choropleth::new(
+        tally,
+        basemap,
+        &MapOptions {
+            mode: Mode::Choropleth,
+            ..frame_opts.clone()
+        },
+    );
     let mut layers = Vec::new();
     for (id, label, mode) in [
         ("countries", "Countries", Mode::Choropleth),
@@ -114,18 +133,15 @@ pub fn render_html(
             blur: 0.0,
             ..frame_opts.clone()
         };
-        layers.push(layer(
-            tally, basemap, &proj, &layout, &pal, lopts, id, label,
-        )?);
+        let canvas = Canvas {
+            proj: &proj,
+            layout: &layout,
+            pal: &pal,
+            opts: &lopts,
+            coarse_km: 0,
+        };
+        layers.push(layer(tally, basemap, &countries, canvas, id, label)?);
     }
-    let countries = Choropleth::new(
-        tally,
-        basemap,
-        &MapOptions {
-            mode: Mode::Choropleth,
-            ..frame_opts.clone()
-        },
-    );
     let (land, filled) = land_svg(basemap, &layout, &proj, &countries, tally, opts);
     // The countries layer's features are the land paths it colours.
     if let Some(l) = layers.iter_mut().find(|l| l.mode == Mode::Choropleth) {
@@ -209,33 +225,28 @@ fn html_report(
     report
 }
 
-/// One heat layer: its SVG group, its report and scale.
-#[allow(clippy::too_many_arguments)]
+/// One heat layer (`canvas.opts.mode`): its SVG group, its report and scale. `countries`
+/// is the page's choropleth, for the countries layer.
 fn layer(
     tally: &Tally,
     basemap: &Basemap,
-    proj: &Projection,
-    layout: &Layout,
-    pal: &Palette,
-    opts: MapOptions,
+    countries: &Choropleth,
+    canvas: Canvas<'_>,
     id: &'static str,
     label: &'static str,
 ) -> Result<LayerOut> {
+    let (proj, layout, opts) = (canvas.proj, canvas.layout, canvas.opts.clone());
     let mut report = MapReport::new(tally, &opts, layout);
     let canvas = Canvas {
-        proj,
-        layout,
-        pal,
-        opts: &opts,
         coarse_km: report.coarse_km,
+        ..canvas
     };
     let mut svg = String::new();
     let mut features = 0;
     let scale = match opts.mode {
         Mode::Choropleth => {
             // The countries are the land paths, coloured when this layer is shown.
-            let c = Choropleth::new(tally, basemap, &opts);
-            c.account(tally, basemap, &opts, &mut report)
+            countries.account(tally, basemap, &opts, &mut report)
         }
         Mode::Points => {
             let grid = point_grid(tally, canvas, &mut report);
@@ -477,10 +488,7 @@ fn page(
     basemap: &Basemap,
     databases: &[DatabaseInfo],
 ) -> String {
-    let title = opts
-        .title
-        .clone()
-        .unwrap_or_else(|| "Geo-location of IP addresses".to_owned());
+    let title = title(opts);
     let (w, h) = (frame.width, frame.height);
     let ramp: Vec<String> = (0..=20)
         .map(|i| hex(pal.heat(f64::from(i) / 20.0)))
@@ -499,7 +507,7 @@ fn page(
             "notes": notes.into_iter().map(|(long, _)| long).chain(l.opts.captions.iter().cloned()).collect::<Vec<_>>(),
             "attributions": report_l.attributions,
             "ticks": l.scale.ticks(),
-            "barLabel": l.opts.legend_label.clone().unwrap_or_else(|| bar_label(&l.opts, l.report.weighted)),
+            "barLabel": report_l.legend,
             "scaleName": scale_name(l.opts.scale),
             "perCapita": l.opts.per_capita && l.mode == Mode::Choropleth,
         }));
@@ -652,24 +660,8 @@ impl PathData {
 
 /// Lines of latitude and longitude every 30 degrees, as the PNG draws them.
 fn graticule_svg(proj: &Projection, frame: &Frame) -> String {
-    let max = proj.kind().max_lat();
-    let mut lines: Vec<Vec<(f64, f64)>> = Vec::new();
-    for lon in (-180..=180).step_by(30) {
-        lines.push(
-            (0..=90)
-                .map(|i| (f64::from(lon), -max + 2.0 * max * f64::from(i) / 90.0))
-                .collect(),
-        );
-    }
-    for lat in (-60..=60).step_by(30) {
-        lines.push(
-            (0..=180)
-                .map(|i| (-180.0 + 2.0 * f64::from(i), f64::from(lat)))
-                .collect(),
-        );
-    }
     let mut d = String::new();
-    for line in lines {
+    for line in graticule_lines(proj) {
         let pts: Vec<(i64, i64)> = line
             .iter()
             .filter_map(|&(lon, lat)| proj.forward(lon, lat))

@@ -122,12 +122,7 @@ impl MapReport {
         databases: &[DatabaseInfo],
     ) -> Vec<(String, String)> {
         self.subtitle = subtitle(opts, databases, self);
-        for a in databases.iter().filter_map(|d| d.attribution.clone()) {
-            if !self.attributions.contains(&a) {
-                self.attributions.push(a);
-            }
-        }
-        self.attributions.push(format!("Basemap: {NATURAL_EARTH}"));
+        self.attributions = attributions(databases);
         self.captions.clone_from(&opts.captions);
         self.legend = opts
             .legend_label
@@ -137,6 +132,20 @@ impl MapReport {
         self.notes = notes.iter().map(|(long, _)| long.clone()).collect();
         notes
     }
+}
+
+/// A map's attributions: every database's that has one, each once, then the basemap's.
+pub(super) fn attributions<'a>(
+    databases: impl IntoIterator<Item = &'a DatabaseInfo>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in databases.into_iter().filter_map(|d| d.attribution.clone()) {
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    out.push(format!("Basemap: {NATURAL_EARTH}"));
+    out
 }
 
 /// Renders a map of a tally.

@@ -41,12 +41,7 @@ pub fn render_png(
     databases: &[crate::locate::DatabaseInfo],
     options: &MapOptions,
 ) -> crate::Result<(Vec<u8>, MapReport)> {
-    let detail = if options.bbox.is_some() {
-        crate::basemap::Detail::Region
-    } else {
-        crate::basemap::Detail::World
-    };
-    let basemap = crate::basemap::Basemap::embedded(detail)?;
+    let basemap = crate::basemap::Basemap::for_map(None, options.bbox.is_some())?;
     let (pixmap, report) = render(tally, &basemap, databases, options)?;
     let png = pixmap
         .encode_png()
@@ -76,11 +71,6 @@ pub fn page_html(
     options: &MapOptions,
     html: &HtmlOptions,
 ) -> crate::Result<(String, HtmlReport)> {
-    let detail = if options.bbox.is_some() {
-        crate::basemap::Detail::Region
-    } else {
-        crate::basemap::Detail::World
-    };
-    let basemap = crate::basemap::Basemap::embedded(detail)?;
+    let basemap = crate::basemap::Basemap::for_map(None, options.bbox.is_some())?;
     render_html(tally, &basemap, databases, options, html)
 }
