@@ -168,6 +168,31 @@ pub(super) fn paint(color: Color, anti_alias: bool) -> Paint<'static> {
     p
 }
 
+/// Fills the rings of one shape (a cell, a hexagon) in one colour.
+pub(super) fn fill_rings(
+    pixmap: &mut Pixmap,
+    rings: &[Vec<(f64, f64)>],
+    proj: &Projection,
+    frame: &Frame,
+    colour: Color,
+    anti_alias: bool,
+    clip: Option<&Mask>,
+) {
+    let mut pb = PathBuilder::new();
+    for ring in rings {
+        ring_path(&mut pb, ring, proj, frame);
+    }
+    if let Some(path) = pb.finish() {
+        pixmap.fill_path(
+            &path,
+            &paint(colour, anti_alias),
+            FillRule::Winding,
+            Transform::identity(),
+            clip,
+        );
+    }
+}
+
 /// Adds a closed ring of (lon, lat) points to a path, in pixels.
 pub(super) fn ring_path(
     pb: &mut PathBuilder,

@@ -2,9 +2,7 @@
 //! coloured on a diverging scale centred on no change, in share difference, count
 //! difference or log ratio, with the legend in those units.
 
-use super::canvas::{
-    Layout, draw_graticule, draw_land, draw_ocean, draw_outline, paint, ring_path,
-};
+use super::canvas::{Layout, draw_graticule, draw_land, draw_ocean, draw_outline, fill_rings};
 use super::legend::{Bar, Words, database_names, draw_legend, projection_name, thousands};
 use super::options::{MapOptions, Mode};
 use super::palette::palette;
@@ -17,7 +15,7 @@ use crate::locate::{CountryCode, DatabaseInfo};
 use crate::tally::compare::{Comparison, Measure, Row};
 use crate::tally::{CellGrid, Tally};
 use std::collections::HashMap;
-use tiny_skia::{Color, FillRule, Pixmap, Transform};
+use tiny_skia::{Color, Pixmap};
 
 /// The change map's title without `--title`.
 const CHANGE_TITLE: &str = "Change in the geo-location of IP addresses";
@@ -298,22 +296,15 @@ pub fn render_change(
         draw_graticule(&mut pixmap, &proj, &layout.frame, &pal, clip);
     }
     for ((row, col), v) in &cells {
-        let mut pb = tiny_skia::PathBuilder::new();
-        ring_path(
-            &mut pb,
-            &cell_ring(grid.bounds(*row, *col), opts.cell),
+        fill_rings(
+            &mut pixmap,
+            &[cell_ring(grid.bounds(*row, *col), opts.cell)],
             &proj,
             &layout.frame,
+            diverging_colour(scale.position(*v)),
+            false,
+            clip,
         );
-        if let Some(path) = pb.finish() {
-            pixmap.fill_path(
-                &path,
-                &paint(diverging_colour(scale.position(*v)), false),
-                FillRule::Winding,
-                Transform::identity(),
-                clip,
-            );
-        }
     }
     if let Some(globe) = &globe
         && opts.bbox.is_none()

@@ -2,7 +2,7 @@
 //! by the tally, as the tables and GeoJSON are), and the choropleth's country values.
 
 use super::MapReport;
-use super::canvas::{Frame, Layout, paint, ring_path};
+use super::canvas::{Frame, Layout, fill_rings, paint};
 use super::options::{MapOptions, Mode};
 use super::palette::Palette;
 use super::projection::Projection;
@@ -13,7 +13,7 @@ use crate::geometry::{Ring, cell_ring, hex_rings};
 use crate::locate::CountryCode;
 use crate::tally::{CellGrid, Tally, h3_resolution};
 use std::collections::{HashMap, HashSet};
-use tiny_skia::{FillRule, Mask, Pixmap, Transform};
+use tiny_skia::{Mask, Pixmap, Transform};
 
 /// What a heat layer is drawn with.
 #[derive(Clone, Copy)]
@@ -244,19 +244,15 @@ pub(super) fn draw_cells(
             }
             continue;
         }
-        let mut pb = tiny_skia::PathBuilder::new();
-        for ring in &rings {
-            ring_path(&mut pb, ring, proj, &layout.frame);
-        }
-        if let Some(path) = pb.finish() {
-            pixmap.fill_path(
-                &path,
-                &paint(pal.heat(t), opts.mode == Mode::Hex),
-                FillRule::Winding,
-                Transform::identity(),
-                clip,
-            );
-        }
+        fill_rings(
+            pixmap,
+            &rings,
+            proj,
+            &layout.frame,
+            pal.heat(t),
+            opts.mode == Mode::Hex,
+            clip,
+        );
     }
     Ok(scale)
 }

@@ -126,7 +126,17 @@ pub(super) fn title_lines(title: &str, w: f32) -> Vec<String> {
 
 /// The height a wrapped title adds to the header: a line's height per line past the first.
 pub(super) fn title_extra(title: &str, w: f32) -> f32 {
-    (title_lines(title, w).len() as f32 - 1.0) * big_text(w) * 1.25
+    lines_extra(title_lines(title, w).len(), w)
+}
+
+/// The height `lines` title lines take past the first.
+fn lines_extra(lines: usize, w: f32) -> f32 {
+    (lines.max(1) - 1) as f32 * big_text(w) * 1.25
+}
+
+/// The size of the subtitle and the colour bar's text for a map `w` pixels wide.
+fn small_text(w: f32) -> f32 {
+    (w * 0.0115).max(9.0)
 }
 
 /// The caller's captions as the footer draws them: each wrapped to the width.
@@ -288,7 +298,7 @@ pub(super) fn draw_legend(
         w,
         margin: margin(w),
         big: big_text(w),
-        small: (w * 0.0115).max(9.0),
+        small: small_text(w),
         tiny: tiny_text(w),
     };
     draw_titles(pixmap, &pen, words, header);
@@ -307,9 +317,10 @@ fn draw_titles(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>, header: f3
     } = *pen;
     // A long title wraps; the header grew by its extra lines (see `title_extra`).
     let w = pixmap.width() as f32;
-    let extra = title_extra(words.title, w);
+    let lines = title_lines(words.title, w);
+    let extra = lines_extra(lines.len(), w);
     let base = header - extra;
-    for (i, line) in title_lines(words.title, w).iter().enumerate() {
+    for (i, line) in lines.iter().enumerate() {
         fonts.draw(
             pixmap,
             line,
@@ -426,7 +437,7 @@ pub(super) fn ticks(scale: &ColorScale, w: f32) -> Vec<(f64, String)> {
 /// The least distance between ticks, as a share of the bar: room for a four-character
 /// label at the bar's text size (see `draw_colour_bar`), and never under a tenth.
 fn tick_gap(w: f32) -> f64 {
-    let small = (w * 0.0115).max(9.0);
+    let small = small_text(w);
     f64::from(small * 2.8 / (w * 0.34)).max(0.1)
 }
 
