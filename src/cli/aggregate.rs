@@ -22,6 +22,25 @@ pub struct AggregateArgs {
     /// Write the countries table (country,count,share) here; `-` for stdout.
     #[arg(long, value_name = "FILE")]
     countries: Option<PathBuf>,
+    /// Write the subdivisions table (country,subdivision,name,count,share,unit) here: states,
+    /// provinces, regions, where the database names them.
+    #[arg(long, value_name = "FILE")]
+    subdivisions: Option<PathBuf>,
+    /// Write the cities table (country,subdivision,city,latitude,longitude,count,share,unit)
+    /// here, for databases with city names.
+    #[arg(long, value_name = "FILE")]
+    cities: Option<PathBuf>,
+    /// Write the networks table (asn,organization,count,share,unit) here (needs --asn-db).
+    #[arg(long, value_name = "FILE")]
+    asns: Option<PathBuf>,
+    /// Write each country's networks (country,rank,asn,organization,count,share,
+    /// country_share,unit) here (needs --asn-db).
+    #[arg(long, value_name = "FILE")]
+    country_asns: Option<PathBuf>,
+    /// Keep the first N rows of the subdivisions, cities and networks tables (per unit; per
+    /// country for --country-asns).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    top: Option<u64>,
     /// Write the grid cells table (lat_min,lon_min,lat_max,lon_max,count) here.
     #[arg(long, value_name = "FILE")]
     cells: Option<PathBuf>,
@@ -45,6 +64,10 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
         ("--summary", &args.summary),
         ("--cells", &args.cells),
         ("--countries", &args.countries),
+        ("--subdivisions", &args.subdivisions),
+        ("--cities", &args.cities),
+        ("--asns", &args.asns),
+        ("--country-asns", &args.country_asns),
         ("--invalid-out", &args.invalid_out),
     ] {
         if let Some(path) = out {
@@ -101,6 +124,7 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
     };
     let mut summary = Summary::new(&tally, facts);
     summary.warnings = args.source.db.field_warnings(&tally);
+    summary.warnings.extend(detail_warnings(args, &tally));
     for w in &summary.warnings {
         crate::cli::say!("ipatlas: warning: {w}");
     }
@@ -132,6 +156,10 @@ fn write_outputs(
     atlas: &ipatlas::Atlas,
 ) {
     let nothing_asked = args.countries.is_none()
+        && args.subdivisions.is_none()
+        && args.cities.is_none()
+        && args.asns.is_none()
+        && args.country_asns.is_none()
         && args.cells.is_none()
         && args.summary.is_none()
         && args.tally.is_none();
@@ -150,9 +178,48 @@ fn write_outputs(
     if let Some(path) = &args.countries {
         outputs.write(path, |w| tables::countries_csv(tally, w));
     }
+    let top = args.top.and_then(|n| usize::try_from(n).ok());
+    if let Some(path) = &args.subdivisions {
+        outputs.write(path, |w| tables::subdivisions_csv(tally, top, w));
+    }
+    if let Some(path) = &args.cities {
+        outputs.write(path, |w| tables::cities_csv(tally, top, w));
+    }
+    if let Some(path) = &args.asns {
+        outputs.write(path, |w| tables::asns_csv(tally, top, w));
+    }
+    if let Some(path) = &args.country_asns {
+        outputs.write(path, |w| tables::country_asns_csv(tally, top, w));
+    }
     if nothing_asked {
         outputs.write("-", |w| tables::countries_csv(tally, w));
     }
+}
+
+/// A table of subdivisions, cities or networks asked of a run whose places have none: the
+/// table is written (its header), and this says why it is empty.
+fn detail_warnings(args: &AggregateArgs, tally: &Tally) -> Vec<String> {
+    let (subdivisions, cities, networks) = tally.has_details();
+    let found = tally
+        .units()
+        .into_iter()
+        .any(|u| tally.located_unit(u).found > 0);
+    let mut out = Vec::new();
+    if !found {
+        return out;
+    }
+    if args.subdivisions.is_some() && !subdivisions {
+        out.push("--subdivisions: the database names no subdivision for any address found (a country-level database?): the table is empty".to_owned());
+    }
+    if args.cities.is_some() && !cities {
+        out.push("--cities: the database names no city for any address found (a country-level database?): the table is empty".to_owned());
+    }
+    if (args.asns.is_some() || args.country_asns.is_some()) && !networks {
+        out.push(
+            "--asns/--country-asns: no address found has a network (give --asn-db FILE)".to_owned(),
+        );
+    }
+    out
 }
 
 /// `--invalid-out`: rows go to an [`OutputFile`], committed at the end of a successful run.

@@ -131,6 +131,7 @@ pub(super) fn run_build(args: &BuildDbArgs) -> Result<()> {
 }
 
 pub(super) fn run_export(args: &ExportArgs) -> Result<()> {
+    super::refuse_asn_db(&args.db, "export")?;
     if args.db.db.len() > 1 {
         return Err(Error::Usage(
             "export writes one database at a time: give one --db".into(),

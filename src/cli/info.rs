@@ -49,6 +49,7 @@ struct Info {
 }
 
 pub(super) fn run(args: &InfoArgs) -> Result<()> {
+    super::refuse_asn_db(&args.db, "info")?;
     let atlas = args.db.open()?;
     let mut infos = Vec::new();
     for db in atlas.databases() {

@@ -119,6 +119,11 @@ pub struct DbArgs {
     /// Where a record has no `country`: leave it unknown, or use `registered_country`.
     #[arg(long, value_enum, default_value_t = CountryFallback::None)]
     pub country_fallback: CountryFallback,
+    /// ASN database (GeoLite2-ASN .mmdb, or ip-location-db's asn .mmdb or CSV): each address
+    /// also gets its network (autonomous system), for --asns, --country-asns and lookup's
+    /// asn column. Runs then use the search tree, not the compiled IPv4 table.
+    #[arg(long, value_name = "FILE")]
+    pub asn_db: Option<PathBuf>,
 }
 
 /// Where the addresses come from: the databases, and the inputs or the whole database.
@@ -585,6 +590,9 @@ impl DbArgs {
                 paths.input("--db", db);
             }
         }
+        if let Some(db) = &self.asn_db {
+            paths.input("--asn-db", db);
+        }
     }
 
     fn overrides(&self) -> Result<FieldOverrides> {
@@ -647,6 +655,7 @@ impl DbArgs {
             fallback: self.country_fallback,
             strict,
             cache_dir,
+            asn_db: self.asn_db.clone(),
         };
         let atlas = Atlas::open(paths, &options)?;
         for line in atlas.csv_problems() {
@@ -654,6 +663,16 @@ impl DbArgs {
         }
         Ok(atlas)
     }
+}
+
+/// `--asn-db` is for commands that count or look up addresses.
+pub(crate) fn refuse_asn_db(db: &DbArgs, command: &str) -> Result<()> {
+    if db.asn_db.is_some() {
+        return Err(Error::Usage(format!(
+            "{command} does not read --asn-db (aggregate, map, sample and lookup do)"
+        )));
+    }
+    Ok(())
 }
 
 /// Runs `f` on a rayon pool of `threads` threads (all cores when `None`).

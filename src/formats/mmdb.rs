@@ -132,6 +132,17 @@ impl Data {
         control(&mut self.bytes, 7, n);
     }
 
+    /// Starts an array of `n` values (write them next).
+    pub fn array(&mut self, n: usize) {
+        control(&mut self.bytes, 11, n);
+    }
+
+    /// Writes a string in place, never as a pointer: for values built apart and then
+    /// [`Data::shared`], whose offsets are not yet known.
+    pub fn plain_str(&mut self, s: &str) {
+        encode(&mut self.bytes, &Value::Str(s.to_owned()));
+    }
+
     /// Writes a string (a pointer when it was written before).
     pub fn str(&mut self, s: &str) {
         let mut enc = Vec::with_capacity(s.len() + 3);

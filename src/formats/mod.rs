@@ -7,6 +7,7 @@
 
 mod mmdb;
 mod readers;
+pub(crate) use readers::range_end;
 mod write;
 
 pub use write::{CsvOut, export_csv, from_database, to_mmdb};
@@ -31,6 +32,8 @@ pub struct Record {
     pub accuracy_radius: Option<u32>,
     /// `city.names.en`.
     pub city: Option<String>,
+    /// `subdivisions[0].iso_code` and `subdivisions[0].names.en`.
+    pub subdivision: Option<(Option<String>, Option<String>)>,
 }
 
 impl Record {
@@ -41,6 +44,7 @@ impl Record {
             coords: self.coords.map(|(a, b)| (a.to_bits(), b.to_bits())),
             accuracy_radius: self.accuracy_radius,
             city: self.city.clone(),
+            subdivision: self.subdivision.clone(),
         }
     }
 }
@@ -52,6 +56,7 @@ struct RecordKey {
     coords: Option<(u64, u64)>,
     accuracy_radius: Option<u32>,
     city: Option<String>,
+    subdivision: Option<(Option<String>, Option<String>)>,
 }
 
 /// When a database's data is from, and how that was found: never from the clock.

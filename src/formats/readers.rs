@@ -228,10 +228,19 @@ pub(super) fn legacy(label: &str, blocks: &CsvFile, locations: &CsvFile) -> Resu
         let city = col("city")
             .map(|i| city_field(r, i))
             .filter(|c| !c.is_empty());
+        let country = CountryCode::parse(&field(r, cc_col));
+        // Legacy region codes are ISO 3166-2 only for the US and Canada (postal codes);
+        // elsewhere they are FIPS 10-4 numbers, which would be mislabelled as ISO codes.
+        let subdivision = col("region")
+            .map(|i| field(r, i))
+            .filter(|code| !code.is_empty())
+            .filter(|_| country.is_some_and(|c| matches!(c.as_str(), "US" | "CA")))
+            .map(|code| (Some(code), None));
         let record = Record {
-            country: CountryCode::parse(&field(r, cc_col)),
+            country,
             coords,
             city,
+            subdivision,
             ..Record::default()
         };
         let rec = source.intern(record);
@@ -271,6 +280,7 @@ pub(super) fn legacy(label: &str, blocks: &CsvFile, locations: &CsvFile) -> Resu
 struct Geoname {
     country: Option<CountryCode>,
     city: Option<String>,
+    subdivision: Option<(Option<String>, Option<String>)>,
 }
 
 /// GeoLite2 CSV, City or Country edition: blocks (IPv4 and/or IPv6) and one locations file.
@@ -315,6 +325,12 @@ pub(super) fn geolite2(label: &str, blocks: &[&CsvFile], locations: &CsvFile) ->
                 city: col("city_name")
                     .map(|i| city_field(r, i))
                     .filter(|c| !c.is_empty()),
+                subdivision: {
+                    let text =
+                        |name: &str| col(name).map(|i| field(r, i)).filter(|t| !t.is_empty());
+                    let (code, name) = (text("subdivision_1_iso_code"), text("subdivision_1_name"));
+                    (code.is_some() || name.is_some()).then_some((code, name))
+                },
             },
         );
         Ok(())
@@ -360,6 +376,7 @@ pub(super) fn geolite2(label: &str, blocks: &[&CsvFile], locations: &CsvFile) ->
                 country: place.and_then(|g| g.country),
                 registered: registered.and_then(|g| g.country),
                 city: place.and_then(|g| g.city.clone()),
+                subdivision: place.and_then(|g| g.subdivision.clone()),
                 ..Record::default()
             };
             let (lat, lon) = (
@@ -394,7 +411,7 @@ pub(super) fn geolite2(label: &str, blocks: &[&CsvFile], locations: &CsvFile) ->
 
 /// One end of an ip-location-db range: an address, or (the `*-num.csv` files) an address
 /// as a decimal integer, IPv4 when it fits in 32 bits unless the file is an IPv6 one.
-pub(super) fn range_end(text: &str, ipv6: bool) -> Option<IpAddr> {
+pub(crate) fn range_end(text: &str, ipv6: bool) -> Option<IpAddr> {
     if let Ok(ip) = text.parse::<IpAddr>() {
         return Some(ip);
     }
@@ -447,6 +464,9 @@ pub(super) fn ip_location_db(label: &str, files: &[&CsvFile]) -> Result<Source> 
                     Err(()) => source.problem(at, Problem::BadCoordinates, &row_text(r)),
                 }
                 record.city = Some(city_field(r, 5)).filter(|c| !c.is_empty());
+                record.subdivision = Some(field(r, 3))
+                    .filter(|s| !s.is_empty())
+                    .map(|name| (None, Some(name)));
             }
             match (start, end) {
                 (IpAddr::V4(a), IpAddr::V4(b)) if a <= b => {

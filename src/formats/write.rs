@@ -12,30 +12,32 @@ use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Writes a record GeoLite2-shaped: `country.iso_code`, `registered_country.iso_code`,
-/// `location.{latitude,longitude,accuracy_radius}`, `city.names.en` (each only when known).
+/// `location.{latitude,longitude,accuracy_radius}`, `city.names.en`,
+/// `subdivisions[0].{iso_code,names.en}` (each only when known).
 fn write_record(data: &mut mmdb::Data, record: &Record) {
     // `{"iso_code": code}`, shared by every record of the country.
     let code_map = |code: &crate::locate::CountryCode| {
         let mut d = mmdb::Data::default();
         d.map(1);
-        d.str("iso_code");
-        d.str(code.as_str());
+        d.plain_str("iso_code");
+        d.plain_str(code.as_str());
         d.bytes
     };
     let n = usize::from(record.country.is_some())
         + usize::from(record.registered.is_some())
         + usize::from(record.coords.is_some())
-        + usize::from(record.city.is_some());
+        + usize::from(record.city.is_some())
+        + usize::from(record.subdivision.is_some());
     data.map(n);
     // Keys in sorted order, as readers expect nothing else but tools diff nicer.
     if let Some(city) = &record.city {
         data.str("city");
         let mut d = mmdb::Data::default();
         d.map(1);
-        d.str("names");
+        d.plain_str("names");
         d.map(1);
-        d.str("en");
-        d.str(city);
+        d.plain_str("en");
+        d.plain_str(city);
         data.shared(d.bytes);
     }
     if let Some(c) = &record.country {
@@ -61,6 +63,23 @@ fn write_record(data: &mut mmdb::Data, record: &Record) {
     if let Some(c) = &record.registered {
         data.str("registered_country");
         data.shared(code_map(c));
+    }
+    if let Some((code, name)) = &record.subdivision {
+        data.str("subdivisions");
+        let mut d = mmdb::Data::default();
+        d.array(1);
+        d.map(usize::from(code.is_some()) + usize::from(name.is_some()));
+        if let Some(code) = code {
+            d.plain_str("iso_code");
+            d.plain_str(code);
+        }
+        if let Some(name) = name {
+            d.plain_str("names");
+            d.map(1);
+            d.plain_str("en");
+            d.plain_str(name);
+        }
+        data.shared(d.bytes);
     }
 }
 
@@ -158,14 +177,20 @@ pub fn from_database(db: &Database) -> Result<Source> {
                 Some(id) => *id,
                 None => {
                     let place = db.decode_place(&found, CountryFallback::None)?;
-                    let (registered, city) = db.decode_extras(&found)?;
+                    let registered = db.decode_registered(&found)?;
                     // A pseudo-code is written back as the source gave it.
                     let id = source.intern(Record {
                         country: place.country.or(place.pseudo_country),
                         registered,
                         coords: place.coords(),
                         accuracy_radius: place.accuracy_radius,
-                        city,
+                        city: place.city.map(|c| c.as_str().to_owned()),
+                        subdivision: place.subdivision.map(|s| {
+                            (
+                                s.code.map(|c| c.as_str().to_owned()),
+                                s.name.map(|n| n.as_str().to_owned()),
+                            )
+                        }),
                     });
                     ids.insert(offset, id);
                     id
@@ -200,25 +225,36 @@ is_in_european_union\n";
 /// Writes a source as GeoLite2 CSV. Locations get ids of their own (1, 2, ...): one per
 /// distinct country and city, and one per country alone for registered countries.
 pub fn export_csv(source: &Source, out: CsvOut<'_>) -> std::io::Result<()> {
-    let mut geonames: FxHashMap<(Option<String>, Option<String>), u64> = FxHashMap::default();
-    let mut rows: Vec<(Option<String>, Option<String>)> = Vec::new();
-    let mut geoname = |country: Option<&str>, city: Option<&str>| -> Option<u64> {
-        if country.is_none() && city.is_none() {
-            return None;
-        }
-        let key = (country.map(str::to_owned), city.map(str::to_owned));
-        Some(*geonames.entry(key.clone()).or_insert_with(|| {
-            rows.push(key);
-            rows.len() as u64
-        }))
-    };
+    type Subdivision = Option<(Option<String>, Option<String>)>;
+    type Location = (Option<String>, Option<String>, Subdivision);
+    let mut geonames: FxHashMap<Location, u64> = FxHashMap::default();
+    let mut rows: Vec<Location> = Vec::new();
+    let mut geoname =
+        |country: Option<&str>, city: Option<&str>, sub: &Subdivision| -> Option<u64> {
+            if country.is_none() && city.is_none() && sub.is_none() {
+                return None;
+            }
+            let key = (
+                country.map(str::to_owned),
+                city.map(str::to_owned),
+                sub.clone(),
+            );
+            Some(*geonames.entry(key.clone()).or_insert_with(|| {
+                rows.push(key);
+                rows.len() as u64
+            }))
+        };
     let ids: Vec<(Option<u64>, Option<u64>)> = source
         .records
         .iter()
         .map(|r| {
             (
-                geoname(r.country.as_ref().map(|c| c.as_str()), r.city.as_deref()),
-                geoname(r.registered.as_ref().map(|c| c.as_str()), None),
+                geoname(
+                    r.country.as_ref().map(|c| c.as_str()),
+                    r.city.as_deref(),
+                    &r.subdivision,
+                ),
+                geoname(r.registered.as_ref().map(|c| c.as_str()), None, &None),
             )
         })
         .collect();
@@ -260,10 +296,13 @@ pub fn export_csv(source: &Source, out: CsvOut<'_>) -> std::io::Result<()> {
     let mut csv = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(&mut *out.locations);
-    for (i, (country, city)) in rows.iter().enumerate() {
+    for (i, (country, city, sub)) in rows.iter().enumerate() {
         let id = (i + 1).to_string();
         let country = country.as_deref().unwrap_or("");
         let city = city.as_deref().unwrap_or("");
+        let (sub_code, sub_name) = sub.as_ref().map_or(("", ""), |(c, n)| {
+            (c.as_deref().unwrap_or(""), n.as_deref().unwrap_or(""))
+        });
         csv.write_record([
             id.as_str(),
             "en",
@@ -271,8 +310,8 @@ pub fn export_csv(source: &Source, out: CsvOut<'_>) -> std::io::Result<()> {
             "",
             country,
             "",
-            "",
-            "",
+            sub_code,
+            sub_name,
             "",
             "",
             city,

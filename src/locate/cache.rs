@@ -14,7 +14,8 @@
 //! as `offset u64, sample u32, flags u8, country [u8; 2], reserved u8, accuracy radius u32,
 //! latitude f64, longitude f64`; then XXH3-64 of everything before it.
 
-use super::place::{CountryCode, CountrySource, Place};
+use super::names::Name;
+use super::place::{CountryCode, CountrySource, Place, Subdivision};
 use super::table::{Ipv4Table, NO_RECORD, TableRecord};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,10 +23,12 @@ use std::path::{Path, PathBuf};
 const MAGIC: &[u8; 8] = b"IPATLAST";
 /// 2: pseudo-country codes (ZZ, EU, A1, ...) decode as no country.
 /// 3: and the pseudo-code is kept (flag `PSEUDO_COUNTRY`, in the country bytes).
-const VERSION: u32 = 3;
+/// 4: places keep their subdivision and city: three name numbers per record (0 for none,
+///    else 1 + the index in the names that follow the records).
+const VERSION: u32 = 4;
 const HEADER: usize = 8 + 4 + 4 + 16 + 8 + 8;
 const RANGE: usize = 8;
-const RECORD: usize = 8 + 4 + 1 + 2 + 1 + 4 + 8 + 8;
+const RECORD: usize = 8 + 4 + 1 + 2 + 1 + 4 + 8 + 8 + 3 * 4;
 const TRAILER: usize = 8;
 /// Table files kept per cache directory (the most recently written); older ones are removed.
 const KEEP: usize = 4;
@@ -271,8 +274,24 @@ fn encode(table: &Ipv4Table, key: u128) -> Vec<u8> {
         out.extend_from_slice(&start.to_le_bytes());
         out.extend_from_slice(&id.to_le_bytes());
     }
+    let mut names: rustc_hash::FxHashMap<Name, u32> = rustc_hash::FxHashMap::default();
+    let mut name_list: Vec<Name> = Vec::new();
+    let mut number = |name: Option<Name>| -> u32 {
+        name.map_or(0, |n| {
+            *names.entry(n).or_insert_with(|| {
+                name_list.push(n);
+                name_list.len() as u32
+            })
+        })
+    };
     for r in records {
         let p = &r.place;
+        let sub = p.subdivision;
+        let numbers = [
+            number(sub.and_then(|s| s.code)),
+            number(sub.and_then(|s| s.name)),
+            number(p.city),
+        ];
         let mut flags = 0u8;
         let mut country = [0u8; 2];
         if let Some(c) = p.country {
@@ -301,6 +320,14 @@ fn encode(table: &Ipv4Table, key: u128) -> Vec<u8> {
         out.extend_from_slice(&p.accuracy_radius.unwrap_or(0).to_le_bytes());
         out.extend_from_slice(&lat.to_le_bytes());
         out.extend_from_slice(&lon.to_le_bytes());
+        for n in numbers {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(&(name_list.len() as u64).to_le_bytes());
+    for name in name_list {
+        out.extend_from_slice(&(name.as_str().len() as u32).to_le_bytes());
+        out.extend_from_slice(name.as_str().as_bytes());
     }
     let sum = twox_hash::XxHash3_64::oneshot(&out);
     out.extend_from_slice(&sum.to_le_bytes());
@@ -350,11 +377,11 @@ fn decode(bytes: &[u8], key: u128, db_index: usize) -> Result<Ipv4Table, String>
     }
     let n_ranges = f.u64();
     let n_records = f.u64();
-    let expected = n_ranges
+    let fixed = n_ranges
         .checked_mul(RANGE as u64)
         .and_then(|r| n_records.checked_mul(RECORD as u64)?.checked_add(r))
-        .and_then(|n| n.checked_add(HEADER as u64));
-    if expected != Some(body.len() as u64) {
+        .and_then(|n| n.checked_add(HEADER as u64 + 8));
+    if fixed.is_none_or(|n| n > body.len() as u64) {
         return Err("its size does not match its counts".into());
     }
     let mut sum = [0u8; 8];
@@ -365,7 +392,19 @@ fn decode(bytes: &[u8], key: u128, db_index: usize) -> Result<Ipv4Table, String>
     if n_ranges == 0 || n_records >= u64::from(NO_RECORD >> 1) {
         return Err("implausible counts".into());
     }
-    let (range_bytes, record_bytes) = body[HEADER..].split_at(n_ranges as usize * RANGE);
+    let (range_bytes, rest) = body[HEADER..].split_at(n_ranges as usize * RANGE);
+    let (record_bytes, name_bytes) = rest.split_at(n_records as usize * RECORD);
+    let names = decode_names(name_bytes)?;
+    let name_at = |n: u32, i: usize| -> Result<Option<Name>, String> {
+        match n {
+            0 => Ok(None),
+            n => names
+                .get(n as usize - 1)
+                .copied()
+                .map(Some)
+                .ok_or_else(|| format!("record {i}: no name {n}")),
+        }
+    };
     let le32 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     let mut ranges = crate::util::vec_for_huge_pages(n_ranges as usize);
     let mut prev: Option<u32> = None;
@@ -388,7 +427,13 @@ fn decode(bytes: &[u8], key: u128, db_index: usize) -> Result<Ipv4Table, String>
         f.u8();
         let radius = f.u32();
         let (lat, lon) = (f.f64(), f.f64());
+        let numbers = [f.u32(), f.u32(), f.u32()];
         let mut place = Place::EMPTY;
+        let (code, name) = (name_at(numbers[0], i)?, name_at(numbers[1], i)?);
+        if code.is_some() || name.is_some() {
+            place.subdivision = Some(Subdivision { code, name });
+        }
+        place.city = name_at(numbers[2], i)?;
         let code = || {
             std::str::from_utf8(&country)
                 .ok()
@@ -423,6 +468,36 @@ fn decode(bytes: &[u8], key: u128, db_index: usize) -> Result<Ipv4Table, String>
     Ok(Ipv4Table::from_parts(ranges, records, db_index))
 }
 
+/// The names after the records: a count, then each as a length and UTF-8 text, to the
+/// end of the body.
+fn decode_names(bytes: &[u8]) -> Result<Vec<Name>, String> {
+    let mut f = Fields(bytes);
+    let count = f.u64();
+    let mut names = Vec::with_capacity((count as usize).min(bytes.len() / 5));
+    for i in 0..count {
+        let len = f.u32() as usize;
+        if len > f.0.len() {
+            return Err(format!("name {i} is cut short"));
+        }
+        let (text, rest) = f.0.split_at(len);
+        f.0 = rest;
+        let name = std::str::from_utf8(text)
+            .ok()
+            .and_then(Name::new)
+            .filter(|n| n.as_str() == text_of(text))
+            .ok_or_else(|| format!("name {i} is not a name"))?;
+        names.push(name);
+    }
+    if !f.0.is_empty() {
+        return Err("bytes after the names".into());
+    }
+    Ok(names)
+}
+
+fn text_of(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,6 +508,8 @@ mod tests {
             lat: Some(lat),
             lon: Some(-lat / 2.0),
             accuracy_radius: Some(50),
+            subdivision: Subdivision::new(Some("NY"), Some("New York")),
+            city: Name::new("Brooklyn"),
             ..Place::EMPTY
         };
         let records = vec![

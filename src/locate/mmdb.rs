@@ -1,7 +1,8 @@
 //! One opened MaxMind DB file: metadata, detected schema, and decoding a record into a `Place`.
 
 use super::embedded;
-use super::place::{CountryCode, CountrySource, Place};
+use super::names::Name;
+use super::place::{CountryCode, CountrySource, Place, Subdivision};
 use super::schema::{FieldOverrides, FieldPath, Scalar, Schema};
 use crate::error::{Error, Result};
 use maxminddb::{PathElement, Reader, WithinOptions};
@@ -17,6 +18,13 @@ use std::sync::{Arc, OnceLock};
 /// Shared, so the database can fingerprint its own bytes after handing them to the reader.
 #[derive(Clone)]
 pub struct DbBytes(Arc<Cow<'static, [u8]>>);
+
+impl DbBytes {
+    /// Bytes to read a database from.
+    pub(crate) fn from_cow(bytes: Arc<Cow<'static, [u8]>>) -> Self {
+        DbBytes(bytes)
+    }
+}
 
 impl AsRef<[u8]> for DbBytes {
     fn as_ref(&self) -> &[u8] {
@@ -379,7 +387,36 @@ impl Database {
             .and_then(Scalar::as_f64)
             .filter(|r| r.is_finite() && *r >= 0.0 && *r <= f64::from(u32::MAX))
             .map(|r| r as u32);
+        self.decode_names(found, &mut place);
         Ok(place)
+    }
+
+    /// The named parts of a place: the first subdivision's code and name and the city's
+    /// name (GeoIP2: `subdivisions[0].iso_code`, `subdivisions[0].names.en`,
+    /// `city.names.en`; flat: `state1`, `city`). A value of an unexpected type is no value:
+    /// these never fail a record.
+    fn decode_names(&self, found: &MmdbResult<'_>, place: &mut Place) {
+        use PathElement::{Index, Key};
+        let text = |path: &[PathElement<'_>]| -> Option<Name> {
+            match found.decode_path::<Scalar>(path) {
+                Ok(Some(Scalar::Text(t))) => Name::new(&t),
+                _ => None,
+            }
+        };
+        match self.schema.kind {
+            super::SchemaKind::Nested => {
+                let code = text(&[Key("subdivisions"), Index(0), Key("iso_code")]);
+                let name = text(&[Key("subdivisions"), Index(0), Key("names"), Key("en")]);
+                place.subdivision =
+                    Subdivision::new(code.map(Name::as_str), name.map(Name::as_str));
+                place.city = text(&[Key("city"), Key("names"), Key("en")]);
+            }
+            super::SchemaKind::Flat => {
+                let name = text(&[Key("state1")]);
+                place.subdivision = Subdivision::new(None, name.map(Name::as_str));
+                place.city = text(&[Key("city")]);
+            }
+        }
     }
 
     /// One serde pass over the record (standard layouts): unneeded fields are skipped.
@@ -416,33 +453,19 @@ impl Database {
         })
     }
 
-    /// Field by field along the (overridden) paths.
-    /// What a record says beyond its place, for rewriting it (`build-db`, `export`): the
-    /// registered country and the English city name, where the schema has them.
-    pub(crate) fn decode_extras(
-        &self,
-        found: &MmdbResult<'_>,
-    ) -> Result<(Option<CountryCode>, Option<String>)> {
+    /// The registered country a record gives, for rewriting it (`build-db`, `export`).
+    pub(crate) fn decode_registered(&self, found: &MmdbResult<'_>) -> Result<Option<CountryCode>> {
         let registered = match &self.schema.registered_country {
             Some(path) => self.scalar_at(found, path)?,
             None => None,
         };
-        let city_path = match self.schema.kind {
-            super::SchemaKind::Nested => "city.names.en",
-            super::SchemaKind::Flat => "city",
-        };
-        let city = FieldPath::parse(city_path)
-            .ok()
-            .map(|p| self.scalar_at(found, &p))
-            .transpose()?
-            .flatten();
-        let text = |s: Option<Scalar>| s.as_ref().and_then(Scalar::as_text).map(str::to_owned);
-        Ok((
-            text(registered).as_deref().and_then(CountryCode::parse),
-            text(city).filter(|c| !c.is_empty()),
-        ))
+        Ok(registered
+            .as_ref()
+            .and_then(Scalar::as_text)
+            .and_then(CountryCode::parse))
     }
 
+    /// Field by field along the (overridden) paths.
     fn raw_by_paths(&self, found: &MmdbResult<'_>, fallback: CountryFallback) -> Result<RawPlace> {
         let schema = &self.schema;
         let registered = match (&schema.registered_country, fallback) {

@@ -1,15 +1,18 @@
 //! Locating addresses: one or more databases routed by address family, decoded once per record.
 
+pub mod asn;
 pub mod cache;
 pub mod embedded;
 mod mmdb;
+mod names;
 mod place;
 mod schema;
 mod table;
 
 pub(crate) use mmdb::MmdbResult;
 pub use mmdb::{CountryFallback, Database, DatabaseInfo, DbBytes, Metadata, NetworkCounts};
-pub use place::{CountryCode, CountrySource, Place, PlaceKey, place_order};
+pub use names::{MAX_NAME_BYTES, Name};
+pub use place::{CountryCode, CountrySource, Network, Place, PlaceKey, Subdivision, place_order};
 pub use schema::{FieldOverrides, FieldPath, Scalar, Schema, SchemaKind};
 pub use table::{Ipv4Table, NO_RECORD, TableRecord};
 
@@ -119,6 +122,8 @@ pub struct OpenOptions {
     /// Where a CSV database's conversion is cached (see [`crate::formats::open_database`]);
     /// `None` converts it on every open.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// An ASN database (`--asn-db`): places then carry each address's network.
+    pub asn_db: Option<std::path::PathBuf>,
 }
 
 /// What a database says about one address.
@@ -150,6 +155,8 @@ pub struct Atlas {
     csv_problems: Vec<String>,
     /// Where the CSV database came from: converted in this run, or the conversion cache.
     csv_source: Option<TableSource>,
+    /// The ASN database, when places carry networks.
+    asn: Option<asn::AsnTable>,
 }
 
 /// Where a run's compiled IPv4 table (or converted CSV database) came from.
@@ -205,6 +212,7 @@ impl Atlas {
             observer: crate::observe::Observers::default(),
             csv_problems: Vec::new(),
             csv_source: None,
+            asn: None,
         })
     }
 
@@ -266,6 +274,9 @@ impl Atlas {
         let mut atlas = Atlas::new(dbs, options.fallback)?;
         atlas.csv_problems = problems;
         atlas.csv_source = csv_source;
+        if let Some(path) = &options.asn_db {
+            atlas.set_asn(asn::AsnTable::open(path)?);
+        }
         Ok(atlas)
     }
 
@@ -317,10 +328,25 @@ impl Atlas {
         &self.dbs
     }
 
-    /// What outputs say about the databases.
+    /// What outputs say about the databases (the ASN database last, when there is one).
     #[must_use]
     pub fn infos(&self) -> Vec<DatabaseInfo> {
-        self.dbs.iter().map(Database::info).collect()
+        let mut infos: Vec<DatabaseInfo> = self.dbs.iter().map(Database::info).collect();
+        infos.extend(self.asn.as_ref().map(asn::AsnTable::info));
+        infos
+    }
+
+    /// Resolves networks with an ASN database from now on: every located address's place
+    /// carries its network (`Place::network`). Runs then look addresses up in the search
+    /// tree, not the compiled IPv4 table (whose places have no network).
+    pub fn set_asn(&mut self, table: asn::AsnTable) {
+        self.asn = Some(table);
+    }
+
+    /// The ASN database, when one was given.
+    #[must_use]
+    pub fn asn(&self) -> Option<&asn::AsnTable> {
+        self.asn.as_ref()
     }
 
     /// True when some database covers this family.
@@ -363,6 +389,9 @@ impl Atlas {
         let (Some(db_index), Some(key)) = (self.route_v4, self.table_key()) else {
             return Ok(None);
         };
+        if self.asn.is_some() {
+            return Ok(None);
+        }
         if let Some(table) = self.table.get() {
             return Ok(Some(table.clone()));
         }

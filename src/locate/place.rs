@@ -1,5 +1,6 @@
 //! `Place`: the part of a database record that maps need (country, coordinates, accuracy).
 
+use super::names::Name;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -108,6 +109,51 @@ pub struct Place {
     /// count such addresses by code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pseudo_country: Option<CountryCode>,
+    /// The first-level subdivision (state, province, region), when the record names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subdivision: Option<Subdivision>,
+    /// The city's name (English where the database has languages), when the record has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<Name>,
+    /// The network (autonomous system) of the address, from `--asn-db`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<Network>,
+}
+
+/// A first-level subdivision as a record gives it: its ISO 3166-2 code (the part after the
+/// country and hyphen: `CA` of `US-CA`), its name, or both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Subdivision {
+    /// The ISO 3166-2 code without the country (`CA`, `BE`, `ENG`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Name>,
+    /// The name (`California`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Name>,
+}
+
+impl Subdivision {
+    /// A subdivision from an optional code and name; `None` when both are blank. A code is
+    /// kept only when it looks like one (1 to 3 ASCII letters or digits).
+    #[must_use]
+    pub fn new(code: Option<&str>, name: Option<&str>) -> Option<Subdivision> {
+        let code = code
+            .map(str::trim)
+            .filter(|c| (1..=3).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .and_then(|c| Name::new(&c.to_ascii_uppercase()));
+        let name = name.and_then(Name::new);
+        (code.is_some() || name.is_some()).then_some(Subdivision { code, name })
+    }
+}
+
+/// An autonomous system: its number and the organisation the ASN database names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Network {
+    /// The AS number.
+    pub asn: u32,
+    /// The organisation, when the database names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<Name>,
 }
 
 fn is_default_source(source: &CountrySource) -> bool {
@@ -123,6 +169,9 @@ impl Place {
         lon: None,
         accuracy_radius: None,
         pseudo_country: None,
+        subdivision: None,
+        city: None,
+        network: None,
     };
 
     /// Latitude and longitude in degrees, when both are known.
@@ -141,6 +190,9 @@ impl Place {
             lon: self.lon.map(f64::to_bits),
             accuracy_radius: self.accuracy_radius,
             pseudo_country: self.pseudo_country,
+            subdivision: self.subdivision,
+            city: self.city,
+            network: self.network,
         }
     }
 }
@@ -154,9 +206,13 @@ pub struct PlaceKey {
     lon: Option<u64>,
     accuracy_radius: Option<u32>,
     pseudo_country: Option<CountryCode>,
+    subdivision: Option<Subdivision>,
+    city: Option<Name>,
+    network: Option<Network>,
 }
 
-/// Orders places for stable output: by country, then latitude, longitude and radius.
+/// Orders places for stable output: by country, then latitude, longitude and radius, then
+/// subdivision, city and network.
 #[must_use]
 pub fn place_order(a: &Place, b: &Place) -> std::cmp::Ordering {
     let as_tuple = |p: &Place| {
@@ -167,6 +223,9 @@ pub fn place_order(a: &Place, b: &Place) -> std::cmp::Ordering {
             p.lon.map(ordered),
             p.accuracy_radius,
             p.pseudo_country,
+            p.subdivision,
+            p.city,
+            p.network,
         )
     };
     as_tuple(a).cmp(&as_tuple(b))

@@ -1,11 +1,13 @@
 //! Writing a merged tally out: country and cell tables, the summary, the tally file —
 //! each written atomically (temporary file, then rename) or to stdout for `-`.
 
+mod details;
 pub mod features;
 mod file;
 pub mod geojson;
 pub mod shapefile;
 
+pub use details::{asns_csv, cities_csv, country_asns_csv, subdivisions_csv};
 pub use file::{
     OutputFile, Outputs, commit_all, guard_standard_descriptors, stdout_open, write_output,
 };

@@ -78,8 +78,49 @@ pub struct LookupRow {
     /// The record's line (1-based), or its value's position (1-based) for values.
     #[serde(skip)]
     pub line: u64,
+    /// The address's network, from the ASN database (`--asn-db`); written as the `asn` and
+    /// `as_organization` columns when there is one.
+    #[serde(skip)]
+    pub as_network: Option<crate::locate::Network>,
 }
 
+/// A row with the ASN database's columns after the others.
+#[derive(serde::Serialize)]
+struct AsnRow<'a> {
+    ip: &'a Option<String>,
+    country: Option<CountryCode>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    accuracy_radius: Option<u32>,
+    #[serde(serialize_with = "display_option")]
+    network: &'a Option<IpNetwork>,
+    status: Status,
+    reason: Option<&'static str>,
+    asn: Option<u32>,
+    as_organization: Option<&'static str>,
+}
+
+impl LookupRow {
+    fn with_asn(&self) -> AsnRow<'_> {
+        AsnRow {
+            ip: &self.ip,
+            country: self.country,
+            latitude: self.latitude,
+            longitude: self.longitude,
+            accuracy_radius: self.accuracy_radius,
+            network: &self.network,
+            status: self.status,
+            reason: self.reason,
+            asn: self.as_network.map(|n| n.asn),
+            as_organization: self
+                .as_network
+                .and_then(|n| n.organization)
+                .map(crate::locate::Name::as_str),
+        }
+    }
+}
+
+#[allow(clippy::ref_option)]
 fn display_option<S: serde::Serializer>(
     value: &Option<IpNetwork>,
     s: S,
@@ -94,6 +135,19 @@ fn display_option<S: serde::Serializer>(
 pub const LOOKUP_HEADER: &str =
     "ip,country,latitude,longitude,accuracy_radius,network,status,reason";
 
+/// The columns `lookup` adds with an ASN database.
+pub const LOOKUP_ASN_COLUMNS: &str = ",asn,as_organization";
+
+/// The header of `lookup`'s CSV output for this atlas.
+fn header(atlas: &Atlas) -> String {
+    let extra = if atlas.asn().is_some() {
+        LOOKUP_ASN_COLUMNS
+    } else {
+        ""
+    };
+    format!("{LOOKUP_HEADER}{extra}")
+}
+
 /// Resolves every record of the inputs and writes one row each, in input order.
 /// Returns the run's counters (as a tally without places).
 pub fn lookup(
@@ -105,7 +159,7 @@ pub fn lookup(
 ) -> Result<Tally> {
     let out_err = |e: std::io::Error| Error::output("-", e);
     if format == RowFormat::Csv {
-        writeln!(out, "{LOOKUP_HEADER}").map_err(out_err)?;
+        writeln!(out, "{}", header(atlas)).map_err(out_err)?;
     }
     let batch_len = rayon::current_num_threads().max(1) * 2;
     with_chunks(inputs, options, |rx, _| {
@@ -141,7 +195,7 @@ pub fn lookup_text(
 ) -> Result<Tally> {
     let out_err = |e: std::io::Error| Error::output("-", e);
     if format == RowFormat::Csv {
-        writeln!(out, "{LOOKUP_HEADER}").map_err(out_err)?;
+        writeln!(out, "{}", header(atlas)).map_err(out_err)?;
     }
     let chunk = input::Chunk {
         seq: 0,
@@ -180,12 +234,21 @@ pub(super) fn chunk_rows(
         .has_headers(false)
         .from_writer(Vec::new());
     let mut jsonl: Vec<u8> = Vec::new();
+    let with_asn = atlas.asn().is_some();
     let mut emit = |row: LookupRow| -> Result<()> {
         let err = |e: String| Error::output("-", std::io::Error::other(e));
-        match format {
-            RowFormat::Csv => csv.serialize(&row).map_err(|e| err(e.to_string())),
-            RowFormat::Jsonl => {
-                serde_json::to_writer(&mut jsonl, &row).map_err(|e| err(e.to_string()))?;
+        match (format, with_asn) {
+            (RowFormat::Csv, false) => csv.serialize(&row).map_err(|e| err(e.to_string())),
+            (RowFormat::Csv, true) => csv
+                .serialize(row.with_asn())
+                .map_err(|e| err(e.to_string())),
+            (RowFormat::Jsonl, _) => {
+                if with_asn {
+                    serde_json::to_writer(&mut jsonl, &row.with_asn())
+                } else {
+                    serde_json::to_writer(&mut jsonl, &row)
+                }
+                .map_err(|e| err(e.to_string()))?;
                 jsonl.push(b'\n');
                 Ok(())
             }
@@ -375,6 +438,7 @@ fn unlocated_row(
         status,
         reason: Some(reason),
         line,
+        as_network: None,
     }
 }
 
@@ -389,5 +453,6 @@ fn found_row(ip: String, place: &Place, network: Option<IpNetwork>, line: u64) -
         status: Status::Found,
         reason: None,
         line,
+        as_network: place.network,
     }
 }

@@ -5,8 +5,10 @@ use super::{Families, InvalidSink, RunOptions, Work};
 use crate::error::{Error, Result};
 use crate::input::Family;
 use crate::input::{self, Event, Input, InputMode, Item};
+use crate::locate::asn::AsnTable;
 use crate::locate::{
-    Atlas, Ipv4Table, Lookup, MmdbResult, NotFound, RecordKey, canonical, canonical_network,
+    Atlas, Ipv4Table, Lookup, MmdbResult, Network, NotFound, RecordKey, canonical,
+    canonical_network,
 };
 use crate::tally::{Column, Tally};
 use ipnetwork::IpNetwork;
@@ -20,6 +22,9 @@ pub(super) struct Worker<'a> {
     invalid: Option<&'a InvalidSink>,
     pub(super) tally: Tally,
     slots: FxHashMap<RecordKey, u32>,
+    /// The ASN database, when places carry networks; then slots are per record and network.
+    asn: Option<&'a AsnTable>,
+    network_slots: FxHashMap<(RecordKey, Option<Network>), u32>,
     /// Addresses counted per table record id (folded into places at the end).
     table_counts: RecordCounts,
     /// IPv4 addresses parsed but not yet looked up in the table (resolved in batches, so
@@ -93,6 +98,8 @@ impl<'a> Worker<'a> {
             invalid,
             tally: Tally::new(),
             slots: FxHashMap::default(),
+            asn: atlas.asn(),
+            network_slots: FxHashMap::default(),
             table_counts: RecordCounts::default(),
             batch: Vec::with_capacity(BATCH),
             table: None,
@@ -248,7 +255,8 @@ impl<'a> Worker<'a> {
                 }
                 match self.atlas.lookup(ip)? {
                     Lookup::Found(key, result) => {
-                        let slot = self.slot(key, &result)?;
+                        let network = self.asn.and_then(|a| a.lookup(ip));
+                        let slot = self.slot_of(key, &result, network)?;
                         self.tally.add(slot, Column::of(fam, false), times);
                         let network = if self.networks {
                             result.network().ok()
@@ -312,11 +320,30 @@ impl<'a> Worker<'a> {
                     self.tally.add_not_found(col, reason, weight);
                     Resolved::not_found(reason, network, true)
                 }
-                Some((key, result)) => {
-                    let slot = self.slot(key, &result)?;
-                    self.tally.add(slot, col, weight);
-                    Resolved::found(slot, network, part.aliased)
-                }
+                Some((key, result)) => match self.asn {
+                    None => {
+                        let slot = self.slot(key, &result)?;
+                        self.tally.add(slot, col, weight);
+                        Resolved::found(slot, network, part.aliased)
+                    }
+                    Some(asn) => {
+                        // The part split along the ASN database's networks; the part is
+                        // reported with the network of its first address.
+                        let mut first = None;
+                        for (w, net) in split_by_network(asn, part.network, part.weight) {
+                            let slot = self.slot_of(key, &result, net)?;
+                            self.tally.add(slot, col, w.saturating_mul(times));
+                            first.get_or_insert(slot);
+                        }
+                        match first {
+                            Some(slot) => Resolved::found(slot, network, part.aliased),
+                            None => {
+                                let slot = self.slot_of(key, &result, None)?;
+                                Resolved::found(slot, network, part.aliased)
+                            }
+                        }
+                    }
+                },
                 None => {
                     for (reason, w) in unlocated_weights(covered, fam, &part) {
                         self.tally
@@ -361,6 +388,27 @@ impl<'a> Worker<'a> {
         (self.tally, self.table_counts)
     }
 
+    /// The slot of a record's place with a network (from the ASN database; `None` where it
+    /// has none). Without an ASN database, [`Worker::slot`].
+    pub(super) fn slot_of(
+        &mut self,
+        key: RecordKey,
+        result: &MmdbResult<'_>,
+        network: Option<Network>,
+    ) -> Result<u32> {
+        if self.asn.is_none() {
+            return self.slot(key, result);
+        }
+        if let Some(slot) = self.network_slots.get(&(key, network)) {
+            return Ok(*slot);
+        }
+        let mut place = self.atlas.place(key, result)?;
+        place.network = network;
+        let slot = self.tally.slot(place);
+        self.network_slots.insert((key, network), slot);
+        Ok(slot)
+    }
+
     #[inline]
     pub(super) fn slot(&mut self, key: RecordKey, result: &MmdbResult<'_>) -> Result<u32> {
         if let Some(slot) = self.slots.get(&key) {
@@ -370,6 +418,21 @@ impl<'a> Worker<'a> {
         let slot = self.tally.slot(place);
         self.slots.insert(key, slot);
         Ok(slot)
+    }
+}
+
+/// A located part of a prefix cut along the ASN database: each piece's weight (addresses
+/// for IPv4, /64 subnets for IPv6) and network. The weights add up to `weight`, the part's.
+fn split_by_network(asn: &AsnTable, part: IpNetwork, weight: u128) -> Vec<(u128, Option<Network>)> {
+    match part {
+        IpNetwork::V4(n) => asn.split_v4(u32::from(n.network()), u32::from(n.broadcast())),
+        // A part of /64 or wider weighs its /64s, each going by its first address.
+        IpNetwork::V6(n) if n.prefix() <= 64 => {
+            let first = u128::from(n.network());
+            asn.split_v6(first, crate::util::block_last(first, n.prefix()))
+        }
+        // A smaller part weighs 0 or 1 (see `ipv6_part_weight`): its first address says.
+        IpNetwork::V6(n) => vec![(weight, asn.lookup(std::net::IpAddr::V6(n.network())))],
     }
 }
 

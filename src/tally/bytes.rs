@@ -5,11 +5,11 @@
 
 use super::{PlaceRow, Tally};
 use crate::error::{Error, Result};
-use crate::locate::{CountryCode, CountrySource, DatabaseInfo};
+use crate::locate::{CountryCode, CountrySource, DatabaseInfo, Name, Network, Subdivision};
 use std::io::{Read, Write};
 
 /// The first bytes of the binary form.
-const MAGIC: &[u8] = b"IPATLAS-TALLY-BIN-1\n";
+const MAGIC: &[u8] = b"IPATLAS-TALLY-BIN-2\n";
 
 const COUNTRY: u8 = 1;
 const LAT: u8 = 2;
@@ -17,6 +17,19 @@ const LON: u8 = 4;
 const RADIUS: u8 = 8;
 const PSEUDO: u8 = 16;
 const REGISTERED: u8 = 32;
+/// A second flags byte follows, for the named parts of a place.
+const DETAILS: u8 = 64;
+
+const SUBDIVISION_CODE: u8 = 1;
+const SUBDIVISION_NAME: u8 = 2;
+const CITY: u8 = 4;
+const NETWORK: u8 = 8;
+const ORGANIZATION: u8 = 16;
+
+fn put_name(out: &mut Vec<u8>, name: Name) {
+    put_varint(out, name.as_str().len() as u128);
+    out.extend_from_slice(name.as_str().as_bytes());
+}
 
 fn put_varint(out: &mut Vec<u8>, mut v: u128) {
     loop {
@@ -43,12 +56,31 @@ fn encode(out: &mut Vec<u8>, row: &PlaceRow) {
         (row.accuracy_radius.is_some(), RADIUS),
         (row.pseudo_country.is_some(), PSEUDO),
         (row.country_source == CountrySource::Registered, REGISTERED),
+        (row.is_detailed(), DETAILS),
     ] {
         if present {
             flags |= flag;
         }
     }
     out.push(flags);
+    let code = row.subdivision.and_then(|s| s.code);
+    let sub_name = row.subdivision.and_then(|s| s.name);
+    let organization = row.network.and_then(|n| n.organization);
+    if row.is_detailed() {
+        let mut details = 0;
+        for (present, flag) in [
+            (code.is_some(), SUBDIVISION_CODE),
+            (sub_name.is_some(), SUBDIVISION_NAME),
+            (row.city.is_some(), CITY),
+            (row.network.is_some(), NETWORK),
+            (organization.is_some(), ORGANIZATION),
+        ] {
+            if present {
+                details |= flag;
+            }
+        }
+        out.push(details);
+    }
     if let Some(c) = row.country {
         put_code(out, c);
     }
@@ -60,6 +92,15 @@ fn encode(out: &mut Vec<u8>, row: &PlaceRow) {
     }
     if let Some(r) = row.accuracy_radius {
         out.extend_from_slice(&r.to_le_bytes());
+    }
+    for name in [code, sub_name, row.city].into_iter().flatten() {
+        put_name(out, name);
+    }
+    if let Some(n) = row.network {
+        out.extend_from_slice(&n.asn.to_le_bytes());
+    }
+    if let Some(name) = organization {
+        put_name(out, name);
     }
     for w in [row.ipv4, row.ipv6, row.subnets_64] {
         put_varint(out, w);
@@ -104,6 +145,11 @@ impl<'a> Cursor<'a> {
         Some(f64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
 
+    fn name(&mut self) -> Option<Name> {
+        let len = usize::try_from(self.varint()?).ok()?;
+        Name::new(std::str::from_utf8(self.take(len)?).ok()?)
+    }
+
     fn code(&mut self) -> Option<CountryCode> {
         CountryCode::parse(std::str::from_utf8(self.take(2)?).ok()?)
     }
@@ -111,6 +157,8 @@ impl<'a> Cursor<'a> {
     fn row(&mut self) -> Option<PlaceRow> {
         let flags = self.byte()?;
         let has = |f: u8| flags & f != 0;
+        let details = if has(DETAILS) { self.byte()? } else { 0 };
+        let detail = |f: u8| details & f != 0;
         let country = if has(COUNTRY) {
             Some(self.code()?)
         } else {
@@ -128,6 +176,29 @@ impl<'a> Cursor<'a> {
         } else {
             None
         };
+        let mut name_if = |f: u8| -> Option<Option<Name>> {
+            if detail(f) {
+                self.name().map(Some)
+            } else {
+                Some(None)
+            }
+        };
+        let code = name_if(SUBDIVISION_CODE)?;
+        let sub_name = name_if(SUBDIVISION_NAME)?;
+        let city = name_if(CITY)?;
+        let asn = if detail(NETWORK) {
+            Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+        } else {
+            None
+        };
+        let organization = if detail(ORGANIZATION) {
+            Some(self.name()?)
+        } else {
+            None
+        };
+        if has(DETAILS) && details == 0 || organization.is_some() && asn.is_none() {
+            return None;
+        }
         Some(PlaceRow {
             country,
             country_source: if has(REGISTERED) {
@@ -139,6 +210,12 @@ impl<'a> Cursor<'a> {
             lon,
             accuracy_radius,
             pseudo_country,
+            subdivision: (code.is_some() || sub_name.is_some()).then_some(Subdivision {
+                code,
+                name: sub_name,
+            }),
+            city,
+            network: asn.map(|asn| Network { asn, organization }),
             ipv4: self.varint()?,
             ipv6: self.varint()?,
             subnets_64: self.varint()?,
@@ -213,6 +290,7 @@ impl Tally {
         if cursor.pos != body.len() {
             return Err(bad("bytes after the last place"));
         }
+
         Tally::from_file("bytes", file)
     }
 }

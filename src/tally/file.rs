@@ -1,10 +1,12 @@
-//! Tally files: the JSON a tally is saved as (read back, merged, drawn), versions 1 and 2.
+//! Tally files: the JSON a tally is saved as (read back, merged, drawn), versions 1 to 4.
 
 use super::{Column, Counters, Tally};
 use crate::error::{Error, Result};
 use crate::input::Family;
 use crate::input::InvalidReason;
-use crate::locate::{CountryCode, CountrySource, DatabaseInfo, NotFound, Place};
+use crate::locate::{
+    CountryCode, CountrySource, DatabaseInfo, Name, Network, NotFound, Place, Subdivision,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -14,11 +16,16 @@ pub const TALLY_FORMAT: &str = "ipatlas-tally";
 /// IPv6 prefixes apart from IPv6 addresses (`subnets_64`); version 1 files are read too.
 /// Version 3 is written for weighted tallies only (`weight`, and the counters' `weight`), so
 /// that an older ipatlas refuses them rather than reading weights as addresses; unweighted
-/// tallies are still written as version 2.
-pub const TALLY_VERSION: u32 = 3;
+/// tallies are still written as version 2. Version 4 is written when places carry a
+/// subdivision, a city or a network (`subdivision`, `city`, `network`), which older readers
+/// would drop.
+pub const TALLY_VERSION: u32 = 4;
 
-/// The version written for unweighted tallies.
+/// The version written for unweighted tallies whose places are countries and coordinates.
 const UNWEIGHTED_VERSION: u32 = 2;
+
+/// The version written for weighted tallies whose places are countries and coordinates.
+const WEIGHTED_VERSION: u32 = 3;
 
 /// A tally as saved to disk (JSON). Documented in the README ("Tally files").
 #[derive(Serialize, Deserialize)]
@@ -76,6 +83,15 @@ pub struct PlaceRow {
     pub(super) accuracy_radius: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) pseudo_country: Option<CountryCode>,
+    /// The first-level subdivision (version 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) subdivision: Option<Subdivision>,
+    /// The city's name (version 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) city: Option<Name>,
+    /// The autonomous system (version 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) network: Option<Network>,
     /// IPv4 addresses.
     pub(super) ipv4: u128,
     /// Single IPv6 addresses.
@@ -99,6 +115,9 @@ impl PlaceRow {
             lon: place.lon,
             accuracy_radius: place.accuracy_radius,
             pseudo_country: place.pseudo_country,
+            subdivision: place.subdivision,
+            city: place.city,
+            network: place.network,
             ipv4: w[Column::Ipv4.index()],
             ipv6: w[Column::Ipv6.index()],
             subnets_64: w[Column::Subnets64.index()],
@@ -118,7 +137,15 @@ impl PlaceRow {
                 .pseudo_country
                 .or(self.country)
                 .filter(|c| country.is_none() && c.is_pseudo()),
+            subdivision: self.subdivision,
+            city: self.city,
+            network: self.network,
         }
+    }
+
+    /// Whether the row needs version 4 to be read whole.
+    pub(super) fn is_detailed(&self) -> bool {
+        self.subdivision.is_some() || self.city.is_some() || self.network.is_some()
     }
 }
 
@@ -197,6 +224,9 @@ impl Tally {
             .into_iter()
             .map(|(place, w)| PlaceRow::new(&place, &w))
             .collect();
+        if file.places.iter().any(PlaceRow::is_detailed) {
+            file.version = TALLY_VERSION;
+        }
         file
     }
 
@@ -234,7 +264,7 @@ impl Tally {
         TallyFile {
             format: TALLY_FORMAT.to_owned(),
             version: if self.weight.is_some() {
-                TALLY_VERSION
+                WEIGHTED_VERSION
             } else {
                 UNWEIGHTED_VERSION
             },
@@ -274,7 +304,7 @@ impl Tally {
             )));
         }
         let version = match header.version.as_ref().and_then(serde_json::Value::as_u64) {
-            Some(v @ 1..=3) => v,
+            Some(v @ 1..=TALLY_VERSION_U64) => v,
             Some(v) => {
                 return Err(bad(format!(
                     "tally format version {v}; this ipatlas reads versions 1 to {TALLY_VERSION} (upgrade ipatlas)"
@@ -371,6 +401,8 @@ fn upgrade_v1(file: &mut TallyFile) -> std::result::Result<(), String> {
     }
     Ok(())
 }
+
+const TALLY_VERSION_U64: u64 = TALLY_VERSION as u64;
 
 #[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_zero(n: &u64) -> bool {

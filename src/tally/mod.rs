@@ -5,12 +5,14 @@ use crate::error::{Error, Result};
 
 mod bytes;
 pub mod compare;
+mod details;
 mod file;
 mod grid;
 mod merge;
 
 use crate::input::{Family, InvalidReason};
 use crate::locate::{CountryCode, CountrySource, NotFound, Place, PlaceKey, place_order};
+pub use details::{CityCount, NetworkCount, SubdivisionCount};
 pub use file::{CountersFile, PlaceRow, TALLY_FORMAT, TALLY_VERSION, TallyFile};
 pub use grid::{CellGrid, h3_resolution};
 pub use merge::{Merge, MixedDatabases, weighting};

@@ -268,8 +268,8 @@ fn render_refuses_truncated_and_newer_tallies_with_one_line() {
     env.run(&["aggregate", "ips.txt", "--tally", "t.json"]).ok();
     let text = env.read("t.json");
     env.write("cut.json", &text[..text.len() / 2]);
-    env.write("newer.json", text.replace("\"version\":2", "\"version\":4"));
-    for (file, needle) in [("cut.json", "cut.json"), ("newer.json", "version 4")] {
+    env.write("newer.json", text.replace("\"version\":2", "\"version\":5"));
+    for (file, needle) in [("cut.json", "cut.json"), ("newer.json", "version 5")] {
         let r = env.run(&["render", file, "-o", "m.png"]);
         assert_eq!(r.code, 2, "{}", r.stderr);
         assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);

@@ -64,10 +64,10 @@ fn merge_refuses_other_databases_newer_versions_and_broken_files() {
     .ok();
 
     let text = env.read("a.json");
-    env.write("newer.json", text.replace("\"version\":2", "\"version\":4"));
+    env.write("newer.json", text.replace("\"version\":2", "\"version\":5"));
     let r = env.run(&["merge", "a.json", "newer.json", "-o", "m2.json"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("version 4"), "{}", r.stderr);
+    assert!(r.stderr.contains("version 5"), "{}", r.stderr);
     env.write("cut.json", &text[..text.len() / 2]);
     let r = env.run(&["merge", "cut.json", "-o", "m3.json"]);
     assert_eq!(r.code, 2);
