@@ -7,6 +7,7 @@ mod cache;
 mod compare;
 mod crosscheck;
 mod databases;
+mod details;
 mod faults;
 mod formats;
 mod geojson;
