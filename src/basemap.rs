@@ -1,8 +1,9 @@
 //! Country polygons for maps and the countries layer: the embedded Natural Earth basemap,
-//! or any polygon shapefile, with features joined to ISO country codes.
+//! or any polygon shapefile, with features joined to ISO country codes; and first-level
+//! subdivisions (the embedded US states, or any admin-1 shapefile with ISO 3166-2 codes).
 
 use crate::error::{Error, Result};
-use crate::locate::CountryCode;
+use crate::locate::{CountryCode, Name, Subdivision};
 use std::collections::HashMap;
 use std::io::{Cursor, Read, Seek};
 use std::path::Path;
@@ -20,6 +21,14 @@ static WORLD_SHP: &[u8] = include_bytes!("../assets/basemap/world.shp");
 static WORLD_DBF: &[u8] = include_bytes!("../assets/basemap/world.dbf");
 static DETAIL_SHP: &[u8] = include_bytes!("../assets/basemap/detail.shp");
 static DETAIL_DBF: &[u8] = include_bytes!("../assets/basemap/detail.dbf");
+static US_STATES_SHP: &[u8] = include_bytes!("../assets/subdivisions/us-states.shp");
+static US_STATES_DBF: &[u8] = include_bytes!("../assets/subdivisions/us-states.dbf");
+
+/// Attribution of the embedded US states.
+pub const US_CENSUS: &str = "US states: US Census Bureau (2017)";
+
+/// The source name of the embedded US states.
+pub const US_STATES_SOURCE: &str = "embedded:us-census-2017-states";
 
 /// Attribution to show wherever the embedded basemap is used.
 pub const NATURAL_EARTH: &str = "Made with Natural Earth";
@@ -31,6 +40,9 @@ pub use crate::geometry::{Polygon, Ring};
 pub struct Country {
     /// The ISO 3166-1 alpha-2 code, when the features carry one.
     pub code: Option<CountryCode>,
+    /// In a map of subdivisions: the ISO 3166-2 subdivision code without the country
+    /// (`CA` of `US-CA`).
+    pub subdivision: Option<Name>,
     /// Display name (of the feature with the most points).
     pub name: String,
     /// Population estimate (`POP_EST`, summed over the features), if present and positive.
@@ -78,6 +90,38 @@ impl Basemap {
         }
     }
 
+    /// The subdivisions of a map: an admin-1 shapefile at `path`, else the embedded US
+    /// states ([`US_CENSUS`]).
+    pub fn subdivisions(path: Option<&Path>) -> Result<Basemap> {
+        match path {
+            Some(path) => Basemap::open_level(path, true),
+            None => Self::read(
+                Cursor::new(US_STATES_SHP),
+                Cursor::new(US_STATES_DBF),
+                US_STATES_SOURCE,
+                true,
+            ),
+        }
+    }
+
+    /// The feature a tally's subdivision is drawn with: by ISO 3166-2 code within the
+    /// country, else by name (ignoring case), when the tally's subdivision has no code.
+    #[must_use]
+    pub fn subdivision(&self, country: CountryCode, sub: Subdivision) -> Option<&Country> {
+        let in_country = || {
+            self.countries
+                .iter()
+                .filter(move |c| c.code == Some(country) && c.subdivision.is_some())
+        };
+        match sub.code {
+            Some(code) => in_country().find(|c| c.subdivision == Some(code)),
+            None => {
+                let name = sub.name?.as_str();
+                in_country().find(|c| c.name.eq_ignore_ascii_case(name))
+            }
+        }
+    }
+
     /// The embedded Natural Earth basemap.
     pub fn embedded(detail: Detail) -> Result<Basemap> {
         let (shp, dbf, label) = match detail {
@@ -92,11 +136,17 @@ impl Basemap {
                 "embedded:natural-earth-10m-v5.1.1-detail",
             ),
         };
-        Self::read(Cursor::new(shp), Cursor::new(dbf), label)
+        Self::read(Cursor::new(shp), Cursor::new(dbf), label, false)
     }
 
     /// A polygon shapefile (`.shp`, with its `.dbf` beside it).
     pub fn open(path: &Path) -> Result<Basemap> {
+        Self::open_level(path, false)
+    }
+
+    /// A polygon shapefile of countries, or (`subdivisions`) of first-level subdivisions,
+    /// whose features carry an ISO 3166-2 code (`ISO_3166_2`, `iso_3166_2`: `US-CA`).
+    fn open_level(path: &Path, subdivisions: bool) -> Result<Basemap> {
         let label = path.display().to_string();
         let bad = |m: String| Error::Basemap {
             path: label.clone(),
@@ -105,10 +155,23 @@ impl Basemap {
         let shp = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
         let dbf = std::fs::read(path.with_extension("dbf"))
             .map_err(|e| bad(format!("{e} (reading the .dbf beside the .shp)")))?;
-        Self::read(Cursor::new(shp), Cursor::new(dbf), &label)
+        let map = Self::read(Cursor::new(shp), Cursor::new(dbf), &label, subdivisions)?;
+        if subdivisions && map.countries.iter().all(|c| c.subdivision.is_none()) {
+            return Err(bad(
+                "no feature has an ISO 3166-2 code (an ISO_3166_2 field such as US-CA): \
+                 not a map of subdivisions"
+                    .into(),
+            ));
+        }
+        Ok(map)
     }
 
-    fn read<S: Read + Seek, D: Read + Seek>(shp: S, dbf: D, label: &str) -> Result<Basemap> {
+    fn read<S: Read + Seek, D: Read + Seek>(
+        shp: S,
+        dbf: D,
+        label: &str,
+        subdivisions: bool,
+    ) -> Result<Basemap> {
         let bad = |m: String| Error::Basemap {
             path: label.to_owned(),
             message: m,
@@ -117,7 +180,7 @@ impl Basemap {
         let records = dbase::Reader::new(dbf).map_err(|e| bad(e.to_string()))?;
         let mut reader = shapefile::Reader::new(shapes, records);
         let alpha3 = alpha3_table();
-        let mut by_code: HashMap<Option<CountryCode>, usize> = HashMap::new();
+        let mut by_code: HashMap<(Option<CountryCode>, Option<Name>), usize> = HashMap::new();
         let mut countries: Vec<(Country, usize)> = Vec::new();
         let mut uncoded: Vec<Country> = Vec::new();
         for item in reader.iter_shapes_and_records() {
@@ -139,21 +202,30 @@ impl Basemap {
                     )));
                 }
             };
-            let code = code_of(&record, alpha3.as_ref());
+            let (code, subdivision) = if subdivisions {
+                match iso_3166_2(&record) {
+                    Some((c, s)) => (Some(c), Some(s)),
+                    None => (None, None),
+                }
+            } else {
+                (code_of(&record, alpha3.as_ref()), None)
+            };
             let name = text(&record, "NAME")
+                .or_else(|| text(&record, "name"))
                 .or_else(|| text(&record, "ADMIN"))
                 .unwrap_or_default();
             let population = number(&record, "POP_EST").filter(|p| *p > 0.0);
             let points: usize = polygon.iter().map(|p| p.exterior.len()).sum();
             let feature = Country {
                 code,
+                subdivision,
                 name,
                 population,
                 polygons: polygon,
             };
             match code {
                 None => uncoded.push(feature),
-                Some(_) => match by_code.get(&code) {
+                Some(_) => match by_code.get(&(code, subdivision)) {
                     Some(&i) => {
                         let (c, best) = &mut countries[i];
                         if points > *best {
@@ -167,14 +239,14 @@ impl Basemap {
                         c.polygons.extend(feature.polygons);
                     }
                     None => {
-                        by_code.insert(code, countries.len());
+                        by_code.insert((code, subdivision), countries.len());
                         countries.push((feature, points));
                     }
                 },
             }
         }
         let mut countries: Vec<Country> = countries.into_iter().map(|(c, _)| c).collect();
-        countries.sort_by_key(|c| c.code);
+        countries.sort_by_key(|c| (c.code, c.subdivision));
         countries.extend(uncoded);
         Ok(Basemap {
             source: label.to_owned(),
@@ -185,7 +257,9 @@ impl Basemap {
     /// The country with a code.
     #[must_use]
     pub fn country(&self, code: CountryCode) -> Option<&Country> {
-        self.countries.iter().find(|c| c.code == Some(code))
+        self.countries
+            .iter()
+            .find(|c| c.code == Some(code) && c.subdivision.is_none())
     }
 }
 
@@ -273,6 +347,16 @@ fn code_of(
         .iter()
         .filter_map(|f| text(record, f))
         .find_map(|a3| table.get(&a3).copied())
+}
+
+/// A feature's ISO 3166-2 code (`US-CA`), as its country and subdivision.
+fn iso_3166_2(record: &dbase::Record) -> Option<(CountryCode, Name)> {
+    let code = ["ISO_3166_2", "iso_3166_2", "ISO3166_2"]
+        .iter()
+        .find_map(|f| text(record, f))?;
+    let (country, sub) = code.split_once('-')?;
+    let sub = Subdivision::new(Some(sub), None)?.code?;
+    Some((alpha2(country)?, sub))
 }
 
 fn alpha2(text: &str) -> Option<CountryCode> {

@@ -170,6 +170,11 @@ fuzz_target!(|data: &[u8]| {
         },
         legend_label: (flags[2] & 32 == 32).then(|| "a legend label".into()),
         full_mercator: flags[2] & 8 == 8,
+        level: if flags[2] & 4 == 4 {
+            ipatlas::render::Level::Subdivision
+        } else {
+            ipatlas::render::Level::Country
+        },
     };
     match render(&tally, basemap(), &[], &options) {
         Ok((pixmap, _)) => assert!(pixmap.encode_png().is_ok()),

@@ -143,9 +143,9 @@ class Page:
         return f"<pyipatlas.Page {len(self.html.encode('utf-8')):,} bytes>"
 
 
-def _reopen(paths: list, checksum: str, cache_dir: Any) -> "Database":
+def _reopen(paths: list, checksum: str, cache_dir: Any, asn_db: Optional[str] = None) -> "Database":
     """Unpickles a Database: the same files, checked to hold the same bytes."""
-    db = Database.cached(paths, cache_dir=cache_dir)
+    db = Database.cached(paths, cache_dir=cache_dir, asn_db=asn_db)
     if db.checksum != checksum:
         raise IpatlasError(
             f"the database at {', '.join(paths)} is not the one that was pickled "
@@ -162,7 +162,9 @@ class Database:
     covers a family answers it). ``cache_dir`` is where the compiled IPv4 table is kept
     between processes: by default where the command line keeps it
     (``$IPATLAS_CACHE_DIR``, ``$XDG_CACHE_HOME/ipatlas``, ``~/.cache/ipatlas``);
-    ``False`` keeps none.
+    ``False`` keeps none. ``asn_db`` (a GeoLite2-ASN ``.mmdb``, or ip-location-db's ASN
+    ``.mmdb`` or CSV) gives every address its network, as ``--asn-db`` does: lookups gain
+    ``asn`` and ``as_organization`` columns, tallies :meth:`Tally.asns`.
     """
 
     _shared: dict = {}
@@ -173,13 +175,16 @@ class Database:
         path: Union[PathLike, Sequence[PathLike]] = "embedded",
         *,
         cache_dir: Union[None, bool, PathLike] = None,
+        asn_db: Optional[PathLike] = None,
     ):
         self._paths = _paths(path)
         self._cache_dir = _cache(cache_dir)
+        self._asn_db = None if asn_db is None else os.fspath(asn_db)
         self._native = _native.NativeDatabase(
             self._paths,
             self._cache_dir if isinstance(self._cache_dir, str) else None,
             self._cache_dir is False,
+            self._asn_db,
         )
         self._checksum: Optional[str] = None
 
@@ -189,14 +194,15 @@ class Database:
         path: Union[PathLike, Sequence[PathLike]] = "embedded",
         *,
         cache_dir: Union[None, bool, PathLike] = None,
+        asn_db: Optional[PathLike] = None,
     ) -> "Database":
         """One shared instance per process and path: what a Spark or Dask task calls, so
         the database is opened (and its table compiled) once per worker, not per task."""
-        key = (tuple(_paths(path)), _cache(cache_dir))
+        key = (tuple(_paths(path)), _cache(cache_dir), None if asn_db is None else os.fspath(asn_db))
         with cls._shared_lock:
             db = cls._shared.get(key)
             if db is None:
-                db = cls(list(key[0]), cache_dir=key[1])
+                db = cls(list(key[0]), cache_dir=key[1], asn_db=key[2])
                 cls._shared[key] = db
             return db
 
@@ -260,7 +266,7 @@ class Database:
         return Tally(self._native.aggregate(_arrow(ips), family, extract, lookup))
 
     def __reduce__(self):
-        return (_reopen, (self._paths, self.checksum, self._cache_dir))
+        return (_reopen, (self._paths, self.checksum, self._cache_dir, self._asn_db))
 
     def __repr__(self) -> str:
         info = self.info
@@ -349,6 +355,24 @@ class Tally:
         """A pandas DataFrame with ``countries.csv``'s columns (country, count, share,
         unit)."""
         return _read_csv(self._native.countries_csv())
+
+    def subdivisions(self, top: Optional[int] = None):
+        """A pandas DataFrame with ``aggregate --subdivisions``'s columns (country,
+        subdivision, name, count, share, unit): first-level subdivisions where the database
+        names them; ``top`` keeps the first rows per unit."""
+        return _read_csv(self._native.detail_csv("subdivisions", top))
+
+    def cities(self, top: Optional[int] = None):
+        """A pandas DataFrame with ``aggregate --cities``'s columns (country, subdivision,
+        city, latitude, longitude, count, share, unit)."""
+        return _read_csv(self._native.detail_csv("cities", top))
+
+    def asns(self, top: Optional[int] = None, by_country: bool = False):
+        """A pandas DataFrame with ``aggregate --asns``'s columns (asn, organization, count,
+        share, unit), or with ``by_country`` ``--country-asns``'s (country, rank, asn,
+        organization, count, share, country_share, unit); needs a Database opened with
+        ``asn_db``."""
+        return _read_csv(self._native.detail_csv("country_asns" if by_country else "asns", top))
 
     def cells(self, deg: float = 1.0):
         """A pandas DataFrame with ``cells.csv``'s columns at ``deg``-degree cells."""

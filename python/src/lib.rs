@@ -203,12 +203,13 @@ impl NativeDatabase {
     /// cached in `cache_dir`, else where the command line caches them (`$IPATLAS_CACHE_DIR`, `$XDG_CACHE_HOME/ipatlas`,
     /// `~/.cache/ipatlas`), unless `no_cache`.
     #[new]
-    #[pyo3(signature = (paths, cache_dir=None, no_cache=false))]
+    #[pyo3(signature = (paths, cache_dir=None, no_cache=false, asn_db=None))]
     fn new(
         py: Python<'_>,
         paths: Vec<PathBuf>,
         cache_dir: Option<PathBuf>,
         no_cache: bool,
+        asn_db: Option<PathBuf>,
     ) -> PyResult<Self> {
         let cache_dir = match (no_cache, cache_dir) {
             (true, _) => None,
@@ -217,6 +218,7 @@ impl NativeDatabase {
         };
         let options = OpenOptions {
             cache_dir: cache_dir.clone(),
+            asn_db,
             ..OpenOptions::default()
         };
         let atlas = py
@@ -339,15 +341,17 @@ impl NativeDatabase {
         .map_err(py_err)?
         .0;
         // Arrow batches of 64k rows, built on all threads.
+        let with_asn = atlas.asn().is_some();
         let built: Vec<(RecordBatch, RecordBatch)> = py
             .detach(|| {
                 rows.par_chunks(1 << 16)
-                    .map(rows_batch)
+                    .map(|rows| rows_batch(rows, with_asn))
                     .collect::<Result<_, _>>()
             })
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         let (batches, indexes): (Vec<RecordBatch>, Vec<RecordBatch>) = if built.is_empty() {
-            let (a, b) = rows_batch(&[]).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let (a, b) =
+                rows_batch(&[], with_asn).map_err(|e| PyValueError::new_err(e.to_string()))?;
             (vec![a], vec![b])
         } else {
             built.into_iter().unzip()
@@ -361,7 +365,10 @@ impl NativeDatabase {
 
 /// Lookup rows as an Arrow batch with the command line's columns, and a batch with the
 /// 0-based value each row belongs to.
-fn rows_batch(rows: &[LookupRow]) -> Result<(RecordBatch, RecordBatch), arrow_schema::ArrowError> {
+fn rows_batch(
+    rows: &[LookupRow],
+    with_asn: bool,
+) -> Result<(RecordBatch, RecordBatch), arrow_schema::ArrowError> {
     let n = rows.len();
     let mut ip = StringBuilder::with_capacity(n, n * 12);
     let mut country = StringBuilder::with_capacity(n, n * 2);
@@ -372,6 +379,8 @@ fn rows_batch(rows: &[LookupRow]) -> Result<(RecordBatch, RecordBatch), arrow_sc
     let mut status = StringBuilder::with_capacity(n, n * 5);
     let mut reason = StringBuilder::with_capacity(n, n);
     let mut index = UInt64Builder::with_capacity(n);
+    let mut asn = UInt32Builder::with_capacity(n);
+    let mut organization = StringBuilder::with_capacity(n, n * 8);
     let mut text = String::with_capacity(48);
     for r in rows {
         ip.append_option(r.ip.as_deref());
@@ -393,8 +402,14 @@ fn rows_batch(rows: &[LookupRow]) -> Result<(RecordBatch, RecordBatch), arrow_sc
         status.append_value(r.status.name());
         reason.append_option(r.reason);
         index.append_value(r.line.saturating_sub(1));
+        asn.append_option(r.as_network.map(|n| n.asn));
+        organization.append_option(
+            r.as_network
+                .and_then(|n| n.organization)
+                .map(ipatlas::locate::Name::as_str),
+        );
     }
-    let columns: Vec<(&str, DataType, ArrayRef)> = vec![
+    let mut columns: Vec<(&str, DataType, ArrayRef)> = vec![
         ("ip", DataType::Utf8, Arc::new(ip.finish())),
         ("country", DataType::Utf8, Arc::new(country.finish())),
         ("latitude", DataType::Float64, Arc::new(lat.finish())),
@@ -408,6 +423,14 @@ fn rows_batch(rows: &[LookupRow]) -> Result<(RecordBatch, RecordBatch), arrow_sc
         ("status", DataType::Utf8, Arc::new(status.finish())),
         ("reason", DataType::Utf8, Arc::new(reason.finish())),
     ];
+    if with_asn {
+        columns.push(("asn", DataType::UInt32, Arc::new(asn.finish())));
+        columns.push((
+            "as_organization",
+            DataType::Utf8,
+            Arc::new(organization.finish()),
+        ));
+    }
     let schema = Schema::new(
         columns
             .iter()
@@ -528,6 +551,31 @@ impl NativeTally {
         Ok(PyBytes::new(py, &out))
     }
 
+    /// `aggregate --subdivisions`, `--cities`, `--asns` or `--country-asns` (`which`), as
+    /// the command line writes it, at most `top` rows per unit (per country).
+    #[pyo3(signature = (which, top=None))]
+    fn detail_csv<'py>(
+        &self,
+        py: Python<'py>,
+        which: &str,
+        top: Option<usize>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        type Table = fn(&Tally, Option<usize>, &mut dyn std::io::Write) -> std::io::Result<()>;
+        let table: Table = choice(
+            "table",
+            which,
+            &[
+                ("subdivisions", ipatlas::outputs::subdivisions_csv as Table),
+                ("cities", ipatlas::outputs::cities_csv as Table),
+                ("asns", ipatlas::outputs::asns_csv as Table),
+                ("country_asns", ipatlas::outputs::country_asns_csv as Table),
+            ],
+        )?;
+        let mut out = Vec::new();
+        table(&self.tally, top, &mut out).map_err(|e| PyOSError::new_err(e.to_string()))?;
+        Ok(PyBytes::new(py, &out))
+    }
+
     /// `cells.csv` at `deg`-degree cells, as the command line writes it.
     fn cells_csv<'py>(&self, py: Python<'py>, deg: f64) -> PyResult<Bound<'py, PyBytes>> {
         let grid = Self::grid(deg)?;
@@ -625,6 +673,7 @@ impl NativeTally {
                 ("cells", Layer::Cells),
                 ("places", Layer::Places),
                 ("countries", Layer::Countries),
+                ("subdivisions", Layer::Subdivisions),
                 ("hex", Layer::Hex(resolution)),
             ],
         )?;
@@ -642,7 +691,7 @@ impl NativeTally {
         scale="eq-hist", colormap=None, style="dark", title=None, legend=true, cell=1.0,
         spread=1, blur=0.0, per_capita=false, drop_coarse=false, coarse_km=1000,
         graticule=false, h3_res=3, page=false, html_max_mb=10.0, notes=None,
-        legend_label=None, full_mercator=false
+        legend_label=None, full_mercator=false, level="country"
     ))]
     #[allow(clippy::too_many_arguments)]
     fn render<'py>(
@@ -671,6 +720,7 @@ impl NativeTally {
         notes: Option<Vec<String>>,
         legend_label: Option<String>,
         full_mercator: bool,
+        level: &str,
     ) -> PyResult<(Bound<'py, PyBytes>, String)> {
         let u = self::unit(unit, &self.tally)?;
         let mode = match mode {
@@ -747,6 +797,14 @@ impl NativeTally {
             captions: notes.unwrap_or_default(),
             legend_label,
             full_mercator,
+            level: choice(
+                "level",
+                level,
+                &[
+                    ("country", ipatlas::render::Level::Country),
+                    ("subdivision", ipatlas::render::Level::Subdivision),
+                ],
+            )?,
         };
         options.validate().map_err(py_err)?;
         if page {

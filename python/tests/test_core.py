@@ -320,3 +320,35 @@ def test_geopandas_layers_are_wgs84_and_count_everything(db, lines):
     assert set(cells.geometry.geom_type) == {"Polygon"}
     countries = t.to_geopandas("countries")
     assert countries.set_index("iso_a2").loc["GB", "count"] > 0
+
+
+def test_subdivisions_cities_and_networks_equal_the_command_line(city_db, cli, lines, lines_file, work):
+    asn = city_db.replace("GeoIP2-City-Test", "GeoLite2-ASN-Test")
+    db = Database(city_db, asn_db=asn)
+    t = db.aggregate(lines)
+    outs = {name: work / f"{name}.csv" for name in ("subdivisions", "cities", "asns", "country-asns")}
+    cli("aggregate", "--db", city_db, "--asn-db", asn, lines_file, "--quiet",
+        *[arg for name, path in outs.items() for arg in (f"--{name}", path)])
+    for frame, name in ((t.subdivisions(), "subdivisions"), (t.cities(), "cities"),
+                        (t.asns(), "asns"), (t.asns(by_country=True), "country-asns")):
+        expected = pyipatlas._read_csv(outs[name].read_bytes())
+        assert len(expected) > 0, name
+        pd.testing.assert_frame_equal(frame, expected)
+    assert len(t.cities(top=2)) == 2
+    # Lookups gain the ASN columns, equal to the command line's.
+    rows = db.lookup(lines[:50]).to_pandas()
+    done = cli("lookup", "--db", city_db, "--asn-db", asn, *lines[:50])
+    expected = pd.read_csv(io.BytesIO(done.stdout), keep_default_na=False, na_values=[""])
+    assert list(rows.columns[-2:]) == ["asn", "as_organization"]
+    assert rows["asn"].fillna(0).astype(int).tolist() == expected["asn"].fillna(0).astype(int).tolist()
+    assert "asn" not in Database(city_db).lookup(lines[:5]).column_names
+    # The ASN database travels with a pickled Database.
+    again = pickle.loads(pickle.dumps(db))
+    pd.testing.assert_frame_equal(again.aggregate(lines).asns(), t.asns())
+    # A choropleth of subdivisions: the command line's pixels.
+    saved = work / "details-tally.json"
+    t.save(saved)
+    out = work / "states-cli.png"
+    cli("render", saved, "-o", out, "--mode", "choropleth", "--level", "subdivision", "--width", "400")
+    assert t.render(mode="choropleth", level="subdivision", width=400) == out.read_bytes()
+    assert '"iso_3166_2":"US-WA"' in t.to_geojson("subdivisions")

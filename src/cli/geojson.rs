@@ -16,8 +16,9 @@ use std::path::PathBuf;
 pub struct GeojsonArgs {
     #[command(flatten)]
     source: SourceArgs,
-    /// Which features: grid cells (Polygon), places (Point), countries (MultiPolygon) or H3
-    /// hexagons (Polygon).
+    /// Which features: grid cells (Polygon), places (Point), countries (MultiPolygon),
+    /// subdivisions (MultiPolygon: the embedded US states, or --basemap with an admin-1
+    /// shapefile) or H3 hexagons (Polygon).
     #[arg(long, value_enum, default_value_t = LayerArg::Cells)]
     layer: LayerArg,
     /// Grid cell size in degrees (0.01 to 180), for the cells layer.
@@ -35,7 +36,8 @@ pub struct GeojsonArgs {
     #[arg(long)]
     seq: bool,
     /// Country polygons for the countries layer: any polygon shapefile (default: the embedded
-    /// Natural Earth 1:10m countries at regional detail).
+    /// Natural Earth 1:10m countries at regional detail); for the subdivisions layer, an
+    /// admin-1 shapefile with ISO 3166-2 codes (ISO_3166_2; default: the embedded US states).
     #[arg(long, value_name = "FILE.shp")]
     basemap: Option<PathBuf>,
     /// H3 resolution (0 to 15) for the hex layer (default 3).
@@ -54,6 +56,7 @@ fn layer_name(layer: LayerArg) -> &'static str {
         LayerArg::Cells => Layer::Cells.name(),
         LayerArg::Places => Layer::Places.name(),
         LayerArg::Countries => Layer::Countries.name(),
+        LayerArg::Subdivisions => Layer::Subdivisions.name(),
         LayerArg::Hex => Layer::Hex(h3o::Resolution::Zero).name(),
     }
 }
@@ -63,6 +66,7 @@ enum LayerArg {
     Cells,
     Places,
     Countries,
+    Subdivisions,
     Hex,
 }
 
@@ -99,11 +103,13 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
         LayerArg::Cells => Layer::Cells,
         LayerArg::Places => Layer::Places,
         LayerArg::Countries => Layer::Countries,
+        LayerArg::Subdivisions => Layer::Subdivisions,
         LayerArg::Hex => Layer::Hex(ipatlas::tally::h3_resolution(args.h3_res.unwrap_or(3))?),
     };
     let basemap = match (layer, &args.basemap) {
         (Layer::Countries, Some(path)) => Some(Basemap::open(path)?),
         (Layer::Countries, None) => Some(Basemap::embedded(Detail::Region)?),
+        (Layer::Subdivisions, path) => Some(Basemap::subdivisions(path.as_deref())?),
         _ => None,
     };
     let framing = if args.seq {

@@ -11,7 +11,7 @@ use ipatlas::outputs::geojson::{Framing, write_layer};
 use ipatlas::outputs::{self as tables, Outputs, RunFacts, Summary};
 use ipatlas::render::{
     Bbox, Colormap, HtmlOptions, HtmlReport, MapOptions, MapReport, Mode, ProjectionKind,
-    ScaleKind, Style, render, render_html,
+    ScaleKind, Style, render_html, render_with,
 };
 use ipatlas::tally::{CellGrid, Tally};
 use std::io::IsTerminal;
@@ -88,8 +88,14 @@ pub struct MapArgs {
     #[arg(long)]
     graticule: bool,
     /// Country polygons: any polygon shapefile (default: embedded Natural Earth 1:10m).
+    /// With --level subdivision: the subdivisions, an admin-1 shapefile with ISO 3166-2
+    /// codes (ISO_3166_2, e.g. US-CA; default: the embedded US states).
     #[arg(long, value_name = "FILE.shp")]
     basemap: Option<PathBuf>,
+    /// What a choropleth fills: countries, or first-level subdivisions (states, provinces)
+    /// where the map of subdivisions has polygons.
+    #[arg(long, value_enum, default_value_t = ipatlas::render::Level::Country)]
+    level: ipatlas::render::Level,
     /// H3 resolution for --mode hex (0: 122 cells on Earth, 3: about 41,000, 5: 2 million).
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     h3_res: Option<u8>,
@@ -151,6 +157,9 @@ impl MapArgs {
         if self.h3_res.is_some() && mode != Mode::Hex {
             unused("--h3-res", "hex");
         }
+        if self.level == ipatlas::render::Level::Subdivision && mode != Mode::Choropleth {
+            unused("--level subdivision", "choropleth");
+        }
         let options = MapOptions {
             projection: self.projection,
             width: self.width,
@@ -172,13 +181,28 @@ impl MapArgs {
             captions: self.notes.clone(),
             legend_label: self.legend_label.clone(),
             full_mercator: self.full_mercator,
+            level: self.level,
         };
         options.validate()?;
         Ok((options, warnings, choice.note))
     }
 
+    /// The countries: `--basemap`, unless it names the subdivisions (`--level
+    /// subdivision`).
     fn basemap(&self, region: bool) -> Result<Basemap> {
-        Basemap::for_map(self.basemap.as_deref(), region)
+        let countries = match self.level {
+            ipatlas::render::Level::Country => self.basemap.as_deref(),
+            ipatlas::render::Level::Subdivision => None,
+        };
+        Basemap::for_map(countries, region)
+    }
+
+    /// The subdivisions a choropleth of them fills: `--basemap`, else the embedded US
+    /// states; `None` at the country level.
+    fn subdivisions(&self, opts: &MapOptions) -> Result<Option<Basemap>> {
+        (opts.mode == Mode::Choropleth && opts.level == ipatlas::render::Level::Subdivision)
+            .then(|| Basemap::subdivisions(self.basemap.as_deref()))
+            .transpose()
     }
 
     /// Draws the map and writes the image or page `out` names (with the run's other
@@ -192,11 +216,18 @@ impl MapArgs {
     ) -> Result<Drawn> {
         let (opts, mut warnings, unit_note) = self.options(tally)?;
         let basemap = self.basemap(opts.bbox.is_some())?;
+        let subdivisions = self.subdivisions(&opts)?;
         let format = ImageFormat::of(out)?;
         let mut html = None;
         let report = if format == ImageFormat::Html {
             let (page, h) = render_html(tally, &basemap, databases, &opts, &self.html_options()?)?;
             outputs.write(out, |w| w.write_all(page.as_bytes()));
+            if subdivisions.is_some() {
+                warnings.push(format!(
+                    "{}: the page's choropleth fills countries; --level subdivision is drawn in the PNG",
+                    out.display()
+                ));
+            }
             if opts.mode == Mode::Points && (self.blur > 0.0 || self.spread != 1) {
                 warnings.push(format!(
                     "{}: --blur and --spread shape the PNG's points; the page draws each lit pixel",
@@ -208,7 +239,8 @@ impl MapArgs {
             html = Some(h);
             report
         } else {
-            let (pixmap, report) = render(tally, &basemap, databases, &opts)?;
+            let (pixmap, report) =
+                render_with(tally, &basemap, subdivisions.as_ref(), databases, &opts)?;
             let bytes = format
                 .encode(&pixmap)
                 .map_err(|e| Error::output(out.to_string_lossy(), std::io::Error::other(e)))?;
@@ -242,6 +274,15 @@ impl MapArgs {
                 "no polygon in {} for {}",
                 basemap.source,
                 codes.join(", ")
+            ));
+        }
+        if !report.unmapped_subdivisions.is_empty()
+            && let Some(map) = &subdivisions
+        {
+            notes.push(format!(
+                "no polygon in {} for {}",
+                map.source,
+                report.unmapped_subdivisions.join(", ")
             ));
         }
         if self.drop_coarse {

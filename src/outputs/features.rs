@@ -17,6 +17,9 @@ pub enum Layer {
     Places,
     /// One MultiPolygon per basemap country, with its count.
     Countries,
+    /// One MultiPolygon per first-level subdivision of a map of them (the embedded US
+    /// states, or an admin-1 shapefile), with its count.
+    Subdivisions,
     /// One Polygon per non-empty H3 cell (MultiPolygon where it crosses the antimeridian).
     Hex(h3o::Resolution),
 }
@@ -29,6 +32,7 @@ impl Layer {
             Layer::Cells => "cells",
             Layer::Places => "places",
             Layer::Countries => "countries",
+            Layer::Subdivisions => "subdivisions",
             Layer::Hex(_) => "hex",
         }
     }
@@ -104,6 +108,14 @@ pub fn fields(layer: Layer) -> &'static [(&'static str, Kind)] {
             ("unit", Kind::Text(11)),
             ("per_million", Kind::Float),
         ],
+        Layer::Subdivisions => &[
+            ("iso_3166_2", Kind::Text(6)),
+            ("iso_a2", Kind::Text(2)),
+            ("name", Kind::Text(80)),
+            ("count", Kind::Int),
+            ("share", Kind::Float),
+            ("unit", Kind::Text(11)),
+        ],
         Layer::Hex(_) => &[
             ("h3", Kind::Text(15)),
             ("resolution", Kind::Int),
@@ -120,7 +132,9 @@ fn share(n: u128, found: u128) -> f64 {
     round6(super::share(n, found))
 }
 
-/// The features of a layer, counting one unit. The countries layer needs a basemap.
+/// The features of a layer, counting one unit. The countries layer needs a basemap; the
+/// subdivisions layer a map of subdivisions ([`Basemap::subdivisions`]), every feature of
+/// which is written (count 0 where the tally has none).
 pub fn features(
     tally: &Tally,
     layer: Layer,
@@ -210,6 +224,39 @@ pub fn features(
                         ("share", Value::Float(share(n, total))),
                         label(),
                         ("per_million", per_million),
+                    ],
+                });
+            }
+        }
+        Layer::Subdivisions => {
+            let map = basemap.ok_or_else(|| {
+                std::io::Error::other("the subdivisions layer needs a map of subdivisions")
+            })?;
+            let mut counts: HashMap<(CountryCode, Option<crate::locate::Name>), u128> =
+                HashMap::new();
+            for s in tally.subdivisions(unit) {
+                if let Some(f) = map.subdivision(s.country, s.subdivision) {
+                    let e = counts.entry((s.country, f.subdivision)).or_default();
+                    *e = e.saturating_add(s.count);
+                }
+            }
+            for feature in &map.countries {
+                let (Some(code), Some(sub)) = (feature.code, feature.subdivision) else {
+                    continue;
+                };
+                if feature.polygons.is_empty() {
+                    continue;
+                }
+                let n = counts.get(&(code, Some(sub))).copied().unwrap_or(0);
+                out.push(Feature {
+                    geometry: Geometry::Polygons(feature.polygons.clone()),
+                    properties: vec![
+                        ("iso_3166_2", Value::Text(format!("{code}-{sub}"))),
+                        ("iso_a2", Value::Text(code.to_string())),
+                        ("name", Value::Text(feature.name.clone())),
+                        ("count", Value::Int(n)),
+                        ("share", Value::Float(share(n, total))),
+                        label(),
                     ],
                 });
             }

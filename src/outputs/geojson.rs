@@ -86,7 +86,8 @@ fn properties_text(feature: &Feature) -> String {
     out
 }
 
-/// Writes one layer, counting one unit. `basemap` is needed for [`Layer::Countries`].
+/// Writes one layer, counting one unit. `basemap` is needed for [`Layer::Countries`] (the
+/// countries) and [`Layer::Subdivisions`] (a map of subdivisions).
 /// Returns the number of features written.
 pub fn write_layer(
     tally: &Tally,
@@ -98,7 +99,7 @@ pub fn write_layer(
     out: &mut dyn Write,
 ) -> io::Result<usize> {
     // Countries are always MultiPolygons (one type per layer); cells are Polygons.
-    let multi = layer == Layer::Countries;
+    let multi = matches!(layer, Layer::Countries | Layer::Subdivisions);
     if framing == Framing::Collection {
         out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
     }
@@ -128,7 +129,7 @@ pub fn write_layer(
 }
 
 /// One layer as a GeoJSON FeatureCollection in a string; the countries layer uses the
-/// embedded basemap at regional detail.
+/// embedded basemap at regional detail, the subdivisions layer the embedded US states.
 ///
 /// ```
 /// use ipatlas::outputs::features::Layer;
@@ -152,6 +153,7 @@ pub fn layer_string(
 ) -> crate::Result<String> {
     let basemap = match layer {
         Layer::Countries => Some(Basemap::embedded(crate::basemap::Detail::Region)?),
+        Layer::Subdivisions => Some(Basemap::subdivisions(None)?),
         _ => None,
     };
     let mut out = Vec::new();

@@ -3,14 +3,14 @@
 
 use super::MapReport;
 use super::canvas::{Frame, Layout, fill_rings, paint};
-use super::options::{MapOptions, Mode};
+use super::options::{Level, MapOptions, Mode};
 use super::palette::Palette;
 use super::projection::Projection;
 use super::scale::ColorScale;
 use crate::basemap::{Basemap, Country};
 use crate::error::Result;
 use crate::geometry::{Ring, cell_ring, hex_rings};
-use crate::locate::CountryCode;
+use crate::locate::{CountryCode, Name};
 use crate::tally::{CellGrid, Tally, h3_resolution};
 use std::collections::{HashMap, HashSet};
 use tiny_skia::{Mask, Pixmap, Transform};
@@ -257,22 +257,64 @@ pub(super) fn draw_cells(
     Ok(scale)
 }
 
-/// The choropleth: each country's value (count, or count per million people) and the
-/// colour scale fitted to them.
+/// The choropleth: each country's (or subdivision's) value (count, or count per million
+/// people) and the colour scale fitted to them.
 pub(super) struct Choropleth {
-    counts: HashMap<CountryCode, u128>,
+    /// Counts by country, and subdivision at the subdivision level.
+    counts: HashMap<(CountryCode, Option<Name>), u128>,
     per_capita: bool,
+    level: Level,
+    /// The tally's subdivisions (in countries the map has subdivisions of) that no feature
+    /// matches: `US-XX`, or `US: name` without a code, with their weight.
+    unjoined: Vec<(String, u128)>,
     /// Fitted when the map is a choropleth.
     pub(super) scale: Option<ColorScale>,
 }
 
 impl Choropleth {
+    /// The choropleth of `basemap`'s features: countries, or (at the subdivision level)
+    /// the subdivisions of a map of them.
     pub(super) fn new(tally: &Tally, basemap: &Basemap, opts: &MapOptions) -> Self {
         let mut c = Choropleth {
-            counts: tally.countries(opts.unit).into_iter().collect(),
+            counts: HashMap::new(),
             per_capita: opts.per_capita,
+            level: opts.level,
+            unjoined: Vec::new(),
             scale: None,
         };
+        match opts.level {
+            Level::Country => {
+                c.counts = tally
+                    .countries(opts.unit)
+                    .into_iter()
+                    .map(|(code, n)| ((code, None), n))
+                    .collect();
+            }
+            Level::Subdivision => {
+                let covered: HashSet<CountryCode> =
+                    basemap.countries.iter().filter_map(|f| f.code).collect();
+                for s in tally.subdivisions(opts.unit) {
+                    if !covered.contains(&s.country) {
+                        continue;
+                    }
+                    match basemap.subdivision(s.country, s.subdivision) {
+                        Some(f) => {
+                            let e = c.counts.entry((s.country, f.subdivision)).or_default();
+                            *e = e.saturating_add(s.count);
+                        }
+                        None => c.unjoined.push((
+                            match (s.subdivision.code, s.subdivision.name) {
+                                (Some(code), _) => format!("{}-{code}", s.country),
+                                (None, name) => {
+                                    format!("{}: {}", s.country, name.map_or("", Name::as_str))
+                                }
+                            },
+                            s.count,
+                        )),
+                    }
+                }
+            }
+        }
         if opts.mode == Mode::Choropleth {
             let values = basemap.countries.iter().filter_map(|k| c.value(k));
             c.scale = Some(ColorScale::fit(opts.scale, values));
@@ -280,9 +322,14 @@ impl Choropleth {
         c
     }
 
-    /// A country's value, when it has a count (and a population, per capita).
+    /// A feature's value, when it has a count (and a population, per capita).
     pub(super) fn value(&self, c: &Country) -> Option<f64> {
-        let n = *self.counts.get(&c.code?)? as f64;
+        let key = match self.level {
+            Level::Country if c.subdivision.is_none() => (c.code?, None),
+            Level::Subdivision if c.subdivision.is_some() => (c.code?, c.subdivision),
+            _ => return None,
+        };
+        let n = *self.counts.get(&key)? as f64;
         if self.per_capita {
             c.population.map(|p| n / p * 1e6)
         } else {
@@ -290,7 +337,7 @@ impl Choropleth {
         }
     }
 
-    /// A country's fill: its value's colour, or the land colour.
+    /// A feature's fill: its value's colour, or the land colour.
     pub(super) fn fill(&self, c: &Country, pal: &Palette) -> tiny_skia::Color {
         match (&self.scale, self.value(c)) {
             (Some(scale), Some(v)) => scale.position(v).map_or(pal.land, |t| pal.heat(t)),
@@ -311,6 +358,26 @@ impl Choropleth {
         let Some(scale) = &self.scale else {
             return ColorScale::fit(opts.scale, std::iter::empty());
         };
+        let located = tally.located_unit(opts.unit);
+        report.no_country = located.found - located.with_country;
+        if self.level == Level::Subdivision {
+            report.drawn = basemap
+                .countries
+                .iter()
+                .filter(|c| !c.polygons.is_empty() && self.value(c).is_some())
+                .filter_map(|c| self.counts.get(&(c.code?, c.subdivision)))
+                .fold(0u128, |a, n| a.saturating_add(*n));
+            for (label, n) in &self.unjoined {
+                report.unmapped_weight = report.unmapped_weight.saturating_add(*n);
+                report.unmapped_subdivisions.push(label.clone());
+            }
+            report.unmapped_subdivisions.sort();
+            report.no_subdivision = located
+                .with_country
+                .saturating_sub(report.drawn)
+                .saturating_sub(report.unmapped_weight);
+            return scale.clone();
+        }
         // Drawn: the counts of the countries filled (once per code, whatever the number
         // of basemap features that carry it).
         let filled: HashSet<CountryCode> = basemap
@@ -319,23 +386,22 @@ impl Choropleth {
             .filter(|c| !c.polygons.is_empty() && self.value(c).is_some())
             .filter_map(|c| c.code)
             .collect();
-        let mut codes: Vec<(&CountryCode, &u128)> = self.counts.iter().collect();
+        let mut codes: Vec<(CountryCode, u128)> =
+            self.counts.iter().map(|((c, _), n)| (*c, *n)).collect();
         codes.sort();
         for (code, n) in codes {
             let has_polygon = basemap
-                .country(*code)
+                .country(code)
                 .is_some_and(|c| !c.polygons.is_empty());
-            if filled.contains(code) {
-                report.drawn = report.drawn.saturating_add(*n);
+            if filled.contains(&code) {
+                report.drawn = report.drawn.saturating_add(n);
             } else if has_polygon {
-                report.no_population_weight = report.no_population_weight.saturating_add(*n);
-                report.no_population.push(*code);
+                report.no_population_weight = report.no_population_weight.saturating_add(n);
+                report.no_population.push(code);
             } else {
-                report.unmapped_weight = report.unmapped_weight.saturating_add(*n);
+                report.unmapped_weight = report.unmapped_weight.saturating_add(n);
             }
         }
-        let located = tally.located_unit(opts.unit);
-        report.no_country = located.found - located.with_country;
         report.unmapped = basemap.unmapped(tally, opts.unit);
         scale.clone()
     }

@@ -115,6 +115,7 @@ pub fn render_html(
         basemap,
         &MapOptions {
             mode: Mode::Choropleth,
+            level: super::options::Level::Country,
             ..frame_opts.clone()
         },
     );

@@ -198,12 +198,37 @@ fn not_drawn_parts(report: &MapReport, unit: Unit) -> Vec<(String, String)> {
         names.join(", ")
     };
     add(
-        report.unmapped_weight,
+        if report.unmapped_subdivisions.is_empty() {
+            report.unmapped_weight
+        } else {
+            0
+        },
         format!(
             "in countries without a polygon ({})",
             codes(&report.unmapped)
         ),
         "unmapped",
+    );
+    if !report.unmapped_subdivisions.is_empty() {
+        let mut names: Vec<String> = report
+            .unmapped_subdivisions
+            .iter()
+            .take(6)
+            .cloned()
+            .collect();
+        if report.unmapped_subdivisions.len() > 6 {
+            names.push("...".to_owned());
+        }
+        add(
+            report.unmapped_weight,
+            format!("in subdivisions without a polygon ({})", names.join(", ")),
+            "unmapped",
+        );
+    }
+    add(
+        report.no_subdivision,
+        "in countries without subdivisions on the map, or without a subdivision".into(),
+        "no subdivision",
     );
     add(
         report.no_population_weight,
@@ -451,6 +476,9 @@ pub(super) fn bar_label(opts: &MapOptions, weighted: bool) -> String {
             crate::util::trim_decimal(opts.cell, 4)
         ),
         (Mode::Choropleth, true) => format!("{unit} per million people"),
+        (Mode::Choropleth, false) if opts.level == super::options::Level::Subdivision => {
+            format!("{unit} per subdivision")
+        }
         (Mode::Choropleth, false) => format!("{unit} per country"),
         (Mode::Hex, _) => format!("{unit} per H3 cell (resolution {})", opts.h3_res),
     }

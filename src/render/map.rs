@@ -6,7 +6,7 @@ use super::legend::{
     Bar, Words, bar_label, caption_lines, draw_legend, footer_notes, scale_name, subtitle, ticks,
     title,
 };
-use super::options::{COARSE_KM, MapOptions, Mode};
+use super::options::{COARSE_KM, Level, MapOptions, Mode};
 use super::palette::palette;
 use super::projection::Projection;
 use crate::basemap::{Basemap, NATURAL_EARTH};
@@ -53,6 +53,14 @@ pub struct MapReport {
     pub unmapped_weight: u128,
     /// Countries with counts but no polygon (choropleth).
     pub unmapped: Vec<CountryCode>,
+    /// Subdivisions with counts but no polygon (`--level subdivision`): `US-XX`, or
+    /// `US: name` for a subdivision the database names without a code.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmapped_subdivisions: Vec<String>,
+    /// Located weight with a country but no subdivision drawn: the record names none, or
+    /// its country has no subdivisions in the map (`--level subdivision`; not drawn).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub no_subdivision: u128,
     /// Weight in countries the basemap gives no population (`--per-capita`; not drawn).
     pub no_population_weight: u128,
     /// Those countries.
@@ -72,6 +80,11 @@ pub struct MapReport {
     pub captions: Vec<String>,
     /// The colour bar's label.
     pub legend: String,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u128) -> bool {
+    *n == 0
 }
 
 /// A unit the map does not show, and how much of it the tally located.
@@ -148,13 +161,45 @@ pub(super) fn attributions<'a>(
     out
 }
 
-/// Renders a map of a tally.
+/// Renders a map of a tally. A choropleth of subdivisions (`opts.level`) fills the
+/// embedded US states; [`render_with`] takes another map of subdivisions.
 pub fn render(
     tally: &Tally,
     basemap: &Basemap,
     databases: &[DatabaseInfo],
     opts: &MapOptions,
 ) -> Result<(Pixmap, MapReport)> {
+    render_with(tally, basemap, None, databases, opts)
+}
+
+/// Renders a map of a tally, a choropleth of subdivisions filling `subdivisions` (an
+/// admin-1 map, [`Basemap::subdivisions`]; the embedded US states when `None`) over the
+/// countries of `basemap`.
+pub fn render_with(
+    tally: &Tally,
+    basemap: &Basemap,
+    subdivisions: Option<&Basemap>,
+    databases: &[DatabaseInfo],
+    opts: &MapOptions,
+) -> Result<(Pixmap, MapReport)> {
+    let by_subdivision = opts.mode == Mode::Choropleth && opts.level == Level::Subdivision;
+    if by_subdivision && opts.per_capita {
+        return Err(Error::Option {
+            name: "per-capita",
+            message:
+                "subdivisions have no population figures: drop --per-capita or use --level country"
+                    .into(),
+        });
+    }
+    let embedded;
+    let filled = match (by_subdivision, subdivisions) {
+        (false, _) => basemap,
+        (true, Some(s)) => s,
+        (true, None) => {
+            embedded = Basemap::subdivisions(None)?;
+            &embedded
+        }
+    };
     let proj = Projection::new(opts.projection)?;
     let pal = palette(opts.style, opts.colormap);
     let layout = Layout::new(&proj, opts)?;
@@ -164,10 +209,15 @@ pub fn render(
     let mut report = MapReport::new(tally, opts, &layout);
 
     let globe = draw_ocean(&mut pixmap, &proj, &layout.frame, &pal, clip);
-    let choropleth = Choropleth::new(tally, basemap, opts);
+    let choropleth = Choropleth::new(tally, filled, opts);
     draw_land(&mut pixmap, basemap, &layout, &proj, &pal, clip, |c| {
         choropleth.fill(c, &pal)
     });
+    if by_subdivision {
+        draw_land(&mut pixmap, filled, &layout, &proj, &pal, clip, |c| {
+            choropleth.fill(c, &pal)
+        });
+    }
     if opts.graticule {
         draw_graticule(&mut pixmap, &proj, &layout.frame, &pal, clip);
     }
@@ -179,7 +229,7 @@ pub fn render(
         coarse_km: report.coarse_km,
     };
     let legend_scale = match opts.mode {
-        Mode::Choropleth => choropleth.account(tally, basemap, opts, &mut report),
+        Mode::Choropleth => choropleth.account(tally, filled, opts, &mut report),
         Mode::Points => draw_points(&mut pixmap, tally, canvas, &mut report),
         Mode::Cells | Mode::Hex => draw_cells(&mut pixmap, tally, canvas, clip, &mut report)?,
     };
@@ -190,6 +240,11 @@ pub fn render(
     }
 
     let notes = report.finish(opts, databases);
+    if by_subdivision && filled.source == crate::basemap::US_STATES_SOURCE {
+        report
+            .attributions
+            .push(crate::basemap::US_CENSUS.to_owned());
+    }
     if opts.legend {
         let fonts = super::text::Fonts::load()
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
@@ -213,7 +268,7 @@ pub fn render(
                 label: report.legend.clone(),
                 right: scale_name(opts.scale).to_owned(),
                 no_data: (opts.mode == Mode::Choropleth
-                    && basemap
+                    && filled
                         .countries
                         .iter()
                         .any(|c| !c.polygons.is_empty() && choropleth.value(c).is_none()))

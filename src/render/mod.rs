@@ -15,8 +15,8 @@ mod text;
 pub use crate::geometry::split_antimeridian;
 pub use change::{ChangeOptions, ChangeReport, ChangeScale, ChangeValue, Sides, render_change};
 pub use html::{HtmlLayer, HtmlOptions, HtmlReport, render_html};
-pub use map::{MapReport, OtherUnit, render};
-pub use options::{COARSE_KM, Colormap, MapOptions, Mode, Style};
+pub use map::{MapReport, OtherUnit, render, render_with};
+pub use options::{COARSE_KM, Colormap, Level, MapOptions, Mode, Style};
 pub use projection::{Bbox, Projection, ProjectionKind};
 pub use scale::{ColorScale, ScaleKind};
 

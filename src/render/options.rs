@@ -19,6 +19,18 @@ pub enum Mode {
     Hex,
 }
 
+/// What a choropleth fills: countries, or first-level subdivisions (states, provinces).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Level {
+    /// Countries.
+    #[default]
+    Country,
+    /// First-level subdivisions, where the map of subdivisions has polygons (the embedded
+    /// US states, or `--basemap` with an admin-1 shapefile); other countries stay grey.
+    Subdivision,
+}
+
 /// Colours of everything but the heat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
@@ -116,6 +128,8 @@ pub struct MapOptions {
     /// A world map in Mercator shows 85°S to 85°N (otherwise 70°S to 70°N: beyond, the
     /// projection gives most of the image to the poles).
     pub full_mercator: bool,
+    /// What a choropleth fills.
+    pub level: Level,
 }
 
 impl Default for MapOptions {
@@ -141,6 +155,7 @@ impl Default for MapOptions {
             captions: Vec::new(),
             legend_label: None,
             full_mercator: false,
+            level: Level::Country,
         }
     }
 }

@@ -555,3 +555,190 @@ fn csv_databases_carry_subdivisions_through_conversion_and_export() {
         "country,subdivision,name,count,share,unit\nUS,,Texas,2,0.666667,addresses\nGB,,England,1,0.333333,addresses\n"
     );
 }
+
+/// A version-4 tally of US states (one by name only), a code no polygon has, and places
+/// outside the states: France by name, Germany and the US without a subdivision.
+fn states_tally(env: &TestEnv) {
+    let place = |cc: &str, sub: &str, lat: f64, lon: f64, n: u64| {
+        let sub = if sub.is_empty() {
+            String::new()
+        } else {
+            format!(r#","subdivision":{sub}"#)
+        };
+        format!(
+            r#"{{"country":"{cc}","lat":{lat},"lon":{lon},"accuracy_radius":10{sub},"ipv4":{n},"ipv6":0}}"#
+        )
+    };
+    let places = [
+        place(
+            "US",
+            r#"{"code":"CA","name":"California"}"#,
+            36.8,
+            -119.4,
+            5000,
+        ),
+        place("US", r#"{"code":"TX","name":"Texas"}"#, 31.0, -99.0, 2000),
+        place("US", r#"{"code":"NY","name":"New York"}"#, 42.9, -75.5, 800),
+        place(
+            "US",
+            r#"{"code":"WA","name":"Washington"}"#,
+            47.4,
+            -120.5,
+            300,
+        ),
+        place("US", r#"{"name":"Florida"}"#, 28.6, -82.4, 100),
+        place("US", r#"{"code":"XX","name":"Nowhere"}"#, 40.0, -100.0, 7),
+        place("FR", r#"{"name":"Bretagne"}"#, 48.1, -1.7, 50),
+        place("DE", "", 51.0, 9.0, 20),
+        place("US", "", 39.8, -98.6, 10),
+    ];
+    env.write(
+        "states.json",
+        format!(
+            r#"{{"format":"ipatlas-tally","version":4,"generator":"test","databases":[],"counters":{{"lines":0,"skipped":0,"parsed":0,"invalid_reasons":{{}},"ipv4_records":0,"ipv6_records":0,"ipv4_prefixes":0,"ipv6_prefixes":0,"ipv4_not_found":{{}},"ipv6_not_found":{{}}}},"places":[{}]}}"#,
+            places.join(",")
+        ),
+    );
+}
+
+#[test]
+fn a_subdivision_choropleth_fills_the_states_and_names_what_it_leaves_out() {
+    let env = TestEnv::new();
+    states_tally(&env);
+    let r = env
+        .run(&[
+            "render",
+            "states.json",
+            "-o",
+            "us.png",
+            "--mode",
+            "choropleth",
+            "--level",
+            "subdivision",
+            "--bbox=-125,24,-66,50",
+            "--style",
+            "light",
+            "--colormap",
+            "ylorrd",
+            "--scale",
+            "log",
+            "--width",
+            "480",
+            "--title",
+            "US states",
+        ])
+        .ok();
+    assert!(
+        r.stderr
+            .contains("no polygon in embedded:us-census-2017-states for US-XX"),
+        "{}",
+        r.stderr
+    );
+    assert_matches_reference(&env.path("us.png"), "us-states-choropleth-light.png");
+    // The GeoJSON layer: every state, with the tally's counts (Florida joined by name).
+    let r = env
+        .run(&["geojson", "states.json", "--layer", "subdivisions"])
+        .ok();
+    let g = json(&r.stdout);
+    let features = g["features"].as_array().unwrap();
+    assert_eq!(features.len(), 51, "50 states and DC");
+    let count = |code: &str| {
+        features
+            .iter()
+            .find(|f| f["properties"]["iso_3166_2"] == code)
+            .map(|f| f["properties"]["count"].as_u64().unwrap())
+    };
+    assert_eq!(count("US-CA"), Some(5000));
+    assert_eq!(count("US-FL"), Some(100));
+    assert_eq!(count("US-NV"), Some(0));
+    assert_eq!(count("US-XX"), None);
+    let total: u64 = features
+        .iter()
+        .map(|f| f["properties"]["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 5000 + 2000 + 800 + 300 + 100);
+    let ca = features
+        .iter()
+        .find(|f| f["properties"]["iso_3166_2"] == "US-CA")
+        .unwrap();
+    assert_eq!(ca["properties"]["name"], "California");
+    assert_eq!(ca["properties"]["unit"], "addresses");
+    assert_eq!(ca["geometry"]["type"], "MultiPolygon");
+    // Per capita has no population to divide by; a shapefile without ISO 3166-2 codes is
+    // not a map of subdivisions.
+    let r = env.run(&[
+        "render",
+        "states.json",
+        "-o",
+        "x.png",
+        "--mode",
+        "choropleth",
+        "--level",
+        "subdivision",
+        "--per-capita",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no population"), "{}", r.stderr);
+    let world = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/basemap/world.shp");
+    let r = env.run(&[
+        "render",
+        "states.json",
+        "-o",
+        "x.png",
+        "--mode",
+        "choropleth",
+        "--level",
+        "subdivision",
+        "--basemap",
+        world.to_str().unwrap(),
+    ]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not a map of subdivisions"),
+        "{}",
+        r.stderr
+    );
+    assert!(!env.path("x.png").exists());
+}
+
+#[test]
+fn any_admin1_shapefile_is_a_map_of_subdivisions() {
+    let env = TestEnv::new();
+    states_tally(&env);
+    // An admin-1 shapefile as Natural Earth's: lower-case iso_3166_2 and name fields.
+    env.run(&[
+        "geojson",
+        "states.json",
+        "--layer",
+        "subdivisions",
+        "--shapefile",
+        "shp",
+    ])
+    .ok();
+    let info = crate::geojson::ogrinfo(&[
+        "-al",
+        "-so",
+        env.path("shp/subdivisions.shp").to_str().unwrap(),
+    ]);
+    assert!(info.contains("Feature Count: 51"), "{info}");
+    assert!(info.contains("iso_3166_2: String"), "{info}");
+    let r = env
+        .run(&[
+            "render",
+            "states.json",
+            "-o",
+            "own.png",
+            "--mode",
+            "choropleth",
+            "--level",
+            "subdivision",
+            "--basemap",
+            "shp/subdivisions.shp",
+            "--width",
+            "480",
+            "--bbox=-125,24,-66,50",
+        ])
+        .ok();
+    assert!(r.stderr.contains("for US-XX"), "{}", r.stderr);
+    assert!(r.stderr.contains("shp/subdivisions.shp"), "{}", r.stderr);
+}

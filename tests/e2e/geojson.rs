@@ -102,7 +102,7 @@ fn by_code(features: &[geojson::Feature]) -> HashMap<String, &geojson::Feature> 
         .collect()
 }
 
-fn ogrinfo(args: &[&str]) -> String {
+pub(crate) fn ogrinfo(args: &[&str]) -> String {
     let out = std::process::Command::new("ogrinfo")
         .args(args)
         .output()
