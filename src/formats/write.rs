@@ -184,8 +184,8 @@ pub fn from_database(db: &Database) -> Result<Source> {
                         registered,
                         coords: place.coords(),
                         accuracy_radius: place.accuracy_radius,
-                        city: place.city.map(|c| c.as_str().to_owned()),
-                        subdivision: place.subdivision.map(|s| {
+                        city: place.city().map(|c| c.as_str().to_owned()),
+                        subdivision: place.subdivision().map(|s| {
                             (
                                 s.code.map(|c| c.as_str().to_owned()),
                                 s.name.map(|n| n.as_str().to_owned()),

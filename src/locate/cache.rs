@@ -286,11 +286,11 @@ fn encode(table: &Ipv4Table, key: u128) -> Vec<u8> {
     };
     for r in records {
         let p = &r.place;
-        let sub = p.subdivision;
+        let sub = p.subdivision();
         let numbers = [
             number(sub.and_then(|s| s.code)),
             number(sub.and_then(|s| s.name)),
-            number(p.city),
+            number(p.city()),
         ];
         let mut flags = 0u8;
         let mut country = [0u8; 2];
@@ -430,10 +430,8 @@ fn decode(bytes: &[u8], key: u128, db_index: usize) -> Result<Ipv4Table, String>
         let numbers = [f.u32(), f.u32(), f.u32()];
         let mut place = Place::EMPTY;
         let (code, name) = (name_at(numbers[0], i)?, name_at(numbers[1], i)?);
-        if code.is_some() || name.is_some() {
-            place.subdivision = Some(Subdivision { code, name });
-        }
-        place.city = name_at(numbers[2], i)?;
+        let subdivision = (code.is_some() || name.is_some()).then_some(Subdivision { code, name });
+        place = place.with_names(subdivision, name_at(numbers[2], i)?);
         let code = || {
             std::str::from_utf8(&country)
                 .ok()
@@ -503,14 +501,18 @@ mod tests {
     use super::*;
 
     fn table() -> Ipv4Table {
-        let place = |c: &str, lat: f64| Place {
-            country: CountryCode::parse(c),
-            lat: Some(lat),
-            lon: Some(-lat / 2.0),
-            accuracy_radius: Some(50),
-            subdivision: Subdivision::new(Some("NY"), Some("New York")),
-            city: Name::new("Brooklyn"),
-            ..Place::EMPTY
+        let place = |c: &str, lat: f64| {
+            Place {
+                country: CountryCode::parse(c),
+                lat: Some(lat),
+                lon: Some(-lat / 2.0),
+                accuracy_radius: Some(50),
+                ..Place::EMPTY
+            }
+            .with_names(
+                Subdivision::new(Some("NY"), Some("New York")),
+                Name::new("Brooklyn"),
+            )
         };
         let records = vec![
             TableRecord {

@@ -387,7 +387,18 @@ impl Database {
             .and_then(Scalar::as_f64)
             .filter(|r| r.is_finite() && *r >= 0.0 && *r <= f64::from(u32::MAX))
             .map(|r| r as u32);
-        self.decode_names(found, &mut place);
+        match raw.names {
+            Some(names) => {
+                place = place.with_names(
+                    Subdivision::new(
+                        names.subdivision_code.as_deref(),
+                        names.subdivision_name.as_deref(),
+                    ),
+                    names.city.as_deref().and_then(Name::new),
+                );
+            }
+            None => self.decode_names(found, &mut place),
+        }
         Ok(place)
     }
 
@@ -407,25 +418,56 @@ impl Database {
             super::SchemaKind::Nested => {
                 let code = text(&[Key("subdivisions"), Index(0), Key("iso_code")]);
                 let name = text(&[Key("subdivisions"), Index(0), Key("names"), Key("en")]);
-                place.subdivision =
-                    Subdivision::new(code.map(Name::as_str), name.map(Name::as_str));
-                place.city = text(&[Key("city"), Key("names"), Key("en")]);
+                *place = place.with_names(
+                    Subdivision::new(code.map(Name::as_str), name.map(Name::as_str)),
+                    text(&[Key("city"), Key("names"), Key("en")]),
+                );
             }
             super::SchemaKind::Flat => {
                 let name = text(&[Key("state1")]);
-                place.subdivision = Subdivision::new(None, name.map(Name::as_str));
-                place.city = text(&[Key("city")]);
+                *place = place.with_names(
+                    Subdivision::new(None, name.map(Name::as_str)),
+                    text(&[Key("city")]),
+                );
             }
         }
     }
 
     /// One serde pass over the record (standard layouts): unneeded fields are skipped.
-    fn raw_typed(&self, found: &MmdbResult<'_>) -> Result<RawPlace> {
+    fn raw_typed<'a>(&self, found: &'a MmdbResult<'_>) -> Result<RawPlace<'a>> {
         let err = |e: maxminddb::MaxMindDbError| {
             Error::database(&self.label, format!("cannot decode a record: {e}"))
         };
         Ok(match self.schema.kind {
             super::SchemaKind::Nested => {
+                // With the names in the same pass; a record whose names are of unexpected
+                // types is read again without them (its names then go field by field).
+                if let Ok(full) = found.decode::<NestedWithNames>() {
+                    let Some(r) = full else {
+                        return Ok(RawPlace::default());
+                    };
+                    let loc = r.location.unwrap_or_default();
+                    let first = r.subdivisions.and_then(|s| s.0);
+                    let (code, name) =
+                        first.map_or((None, None), |s| (s.iso_code, s.names.and_then(|n| n.en)));
+                    let (code, name) = (code.map(Cow::Borrowed), name.map(Cow::Borrowed));
+                    return Ok(RawPlace {
+                        country: r.country.and_then(|c| c.iso_code),
+                        registered: r.registered_country.and_then(|c| c.iso_code),
+                        lat: loc.latitude,
+                        lon: loc.longitude,
+                        radius: loc.accuracy_radius,
+                        names: Some(RawNames {
+                            subdivision_code: code,
+                            subdivision_name: name,
+                            city: r
+                                .city
+                                .and_then(|c| c.names)
+                                .and_then(|n| n.en)
+                                .map(Cow::Borrowed),
+                        }),
+                    });
+                }
                 let Some(r) = found.decode::<NestedRecord>().map_err(err)? else {
                     return Ok(RawPlace::default());
                 };
@@ -436,6 +478,7 @@ impl Database {
                     lat: loc.latitude,
                     lon: loc.longitude,
                     radius: loc.accuracy_radius,
+                    names: None,
                 }
             }
             super::SchemaKind::Flat => {
@@ -448,6 +491,11 @@ impl Database {
                     lat: r.latitude,
                     lon: r.longitude,
                     radius: None,
+                    names: Some(RawNames {
+                        subdivision_code: None,
+                        subdivision_name: owned_text(r.state1),
+                        city: owned_text(r.city),
+                    }),
                 }
             }
         })
@@ -466,7 +514,11 @@ impl Database {
     }
 
     /// Field by field along the (overridden) paths.
-    fn raw_by_paths(&self, found: &MmdbResult<'_>, fallback: CountryFallback) -> Result<RawPlace> {
+    fn raw_by_paths(
+        &self,
+        found: &MmdbResult<'_>,
+        fallback: CountryFallback,
+    ) -> Result<RawPlace<'static>> {
         let schema = &self.schema;
         let registered = match (&schema.registered_country, fallback) {
             (Some(path), CountryFallback::Registered) => self.scalar_at(found, path)?,
@@ -482,6 +534,7 @@ impl Database {
             lat: self.scalar_at(found, &schema.lat)?,
             lon: self.scalar_at(found, &schema.lon)?,
             radius,
+            names: None,
         })
     }
 
@@ -503,12 +556,84 @@ impl Database {
 
 /// The raw values a place is made of.
 #[derive(Default)]
-struct RawPlace {
+struct RawPlace<'a> {
     country: Option<Scalar>,
     registered: Option<Scalar>,
     lat: Option<Scalar>,
     lon: Option<Scalar>,
     radius: Option<Scalar>,
+    /// The names, when the same pass read them.
+    names: Option<RawNames<'a>>,
+}
+
+/// A place's names as the record's bytes hold them.
+struct RawNames<'a> {
+    subdivision_code: Option<Cow<'a, str>>,
+    subdivision_name: Option<Cow<'a, str>>,
+    city: Option<Cow<'a, str>>,
+}
+
+/// A value's text, when it is a string.
+fn owned_text(value: Option<Scalar>) -> Option<Cow<'static, str>> {
+    match value {
+        Some(Scalar::Text(t)) => Some(Cow::Owned(t)),
+        _ => None,
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct NestedWithNames<'a> {
+    country: Option<CodeField>,
+    registered_country: Option<CodeField>,
+    location: Option<LocationField>,
+    #[serde(borrow)]
+    subdivisions: Option<FirstOf<SubdivisionField<'a>>>,
+    #[serde(borrow)]
+    city: Option<CityField<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct SubdivisionField<'a> {
+    #[serde(borrow)]
+    iso_code: Option<&'a str>,
+    #[serde(borrow)]
+    names: Option<NamesField<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct CityField<'a> {
+    #[serde(borrow)]
+    names: Option<NamesField<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct NamesField<'a> {
+    #[serde(borrow)]
+    en: Option<&'a str>,
+}
+
+/// The first element of an array (the rest skipped, nothing collected).
+struct FirstOf<T>(Option<T>);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for FirstOf<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = FirstOf<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let first = seq.next_element::<T>()?;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(FirstOf(first))
+            }
+        }
+        d.deserialize_seq(Visit(std::marker::PhantomData))
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -535,6 +660,8 @@ struct FlatRecord {
     country_code: Option<Scalar>,
     latitude: Option<Scalar>,
     longitude: Option<Scalar>,
+    state1: Option<Scalar>,
+    city: Option<Scalar>,
 }
 
 /// Reads the top-level keys of the first records to tell the layout apart.

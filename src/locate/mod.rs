@@ -12,7 +12,10 @@ mod table;
 pub(crate) use mmdb::MmdbResult;
 pub use mmdb::{CountryFallback, Database, DatabaseInfo, DbBytes, Metadata, NetworkCounts};
 pub use names::{MAX_NAME_BYTES, Name};
-pub use place::{CountryCode, CountrySource, Network, Place, PlaceKey, Subdivision, place_order};
+pub use place::{
+    CountryCode, CountrySource, Details, DetailsData, Network, Place, PlaceKey, Subdivision,
+    place_order,
+};
 pub use schema::{FieldOverrides, FieldPath, Scalar, Schema, SchemaKind};
 pub use table::{Ipv4Table, NO_RECORD, TableRecord};
 

@@ -1,7 +1,7 @@
 //! `Name`: an interned piece of text from a database record (a city, a subdivision, a
 //! network's organisation), so that places stay small, `Copy` and cheap to hash.
 
-use rustc_hash::FxHashSet;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::{LazyLock, Mutex};
@@ -13,12 +13,13 @@ pub const MAX_NAME_BYTES: usize = 256;
 /// Every distinct name met by this process. Names live for the whole process: the pool
 /// holds each distinct text once (a few MB for every city in GeoLite2-City), and a place
 /// compares and hashes its names by address.
-static POOL: LazyLock<Mutex<FxHashSet<&'static str>>> = LazyLock::new(Mutex::default);
+static POOL: LazyLock<Mutex<FxHashMap<&'static str, &'static String>>> =
+    LazyLock::new(Mutex::default);
 
 /// An interned name: equal names are the same text at the same address, so equality and
-/// hashing are by address, and order is by text.
+/// hashing are by address, and order is by text. One pointer wide.
 #[derive(Clone, Copy)]
-pub struct Name(&'static str);
+pub struct Name(&'static String);
 
 impl Name {
     /// The interned name of `text` as the database has it (cut to [`MAX_NAME_BYTES`]);
@@ -35,21 +36,36 @@ impl Name {
             }
             text = &text[..end];
         }
-        let mut pool = POOL
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(&kept) = pool.get(text) {
-            return Some(Name(kept));
+        // Each thread keeps the names it met, so the shared pool is locked once per name
+        // and thread, not per record.
+        thread_local! {
+            static SEEN: std::cell::RefCell<FxHashMap<&'static str, Name>> =
+                std::cell::RefCell::default();
         }
-        let kept: &'static str = Box::leak(text.to_owned().into_boxed_str());
-        pool.insert(kept);
-        Some(Name(kept))
+        if let Some(name) = SEEN.with(|seen| seen.borrow().get(text).copied()) {
+            return Some(name);
+        }
+        let name = {
+            let mut pool = POOL
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match pool.get(text) {
+                Some(&kept) => Name(kept),
+                None => {
+                    let kept: &'static String = Box::leak(Box::new(text.to_owned()));
+                    pool.insert(kept.as_str(), kept);
+                    Name(kept)
+                }
+            }
+        };
+        SEEN.with(|seen| seen.borrow_mut().insert(name.as_str(), name));
+        Some(name)
     }
 
     /// The text.
     #[must_use]
     pub fn as_str(self) -> &'static str {
-        self.0
+        self.0.as_str()
     }
 }
 
@@ -63,7 +79,7 @@ impl Eq for Name {}
 
 impl std::hash::Hash for Name {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (self.0.as_ptr() as usize).hash(state);
+        std::ptr::hash(self.0, state);
     }
 }
 
@@ -75,25 +91,25 @@ impl PartialOrd for Name {
 
 impl Ord for Name {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.cmp(other.0)
+        self.as_str().cmp(other.as_str())
     }
 }
 
 impl fmt::Debug for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl Serialize for Name {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.0)
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -110,6 +126,10 @@ mod tests {
 
     #[test]
     fn equal_texts_are_one_name_and_blank_is_none() {
+        assert_eq!(
+            std::mem::size_of::<Option<Name>>(),
+            std::mem::size_of::<usize>()
+        );
         let a = Name::new("Zürich").unwrap();
         let b = Name::new(&String::from("Zürich")).unwrap();
         assert_eq!(a, b);

@@ -91,7 +91,7 @@ pub enum CountrySource {
 ///
 /// Many addresses share one place; tallies count per place, so every later binning
 /// (countries, grid cells of any size) is a pass over places, not over addresses.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Place {
     /// ISO 3166-1 alpha-2 code, if the record has one.
     pub country: Option<CountryCode>,
@@ -109,6 +109,17 @@ pub struct Place {
     /// count such addresses by code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pseudo_country: Option<CountryCode>,
+    /// The named parts: subdivision, city, network ([`Place::subdivision`],
+    /// [`Place::city`], [`Place::network`]), interned so that a place stays small.
+    #[serde(default, skip_serializing_if = "Option::is_none", flatten)]
+    pub details: Option<Details>,
+}
+
+/// What a place names beyond its country and coordinates.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub struct DetailsData {
     /// The first-level subdivision (state, province, region), when the record names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subdivision: Option<Subdivision>,
@@ -118,6 +129,91 @@ pub struct Place {
     /// The network (autonomous system) of the address, from `--asn-db`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<Network>,
+}
+
+/// Every distinct [`DetailsData`] met by this process, held once (as names are): bounded
+/// by what the databases name (and, with an ASN database, the networks met per place).
+static DETAILS: std::sync::LazyLock<std::sync::Mutex<rustc_hash::FxHashSet<&'static DetailsData>>> =
+    std::sync::LazyLock::new(std::sync::Mutex::default);
+
+/// Interned [`DetailsData`]: compared and hashed by address, ordered by value.
+#[derive(Clone, Copy)]
+pub struct Details(&'static DetailsData);
+
+impl Details {
+    /// The interned details; `None` when they name nothing.
+    #[must_use]
+    pub fn new(data: DetailsData) -> Option<Details> {
+        if data == DetailsData::default() {
+            return None;
+        }
+        thread_local! {
+            static SEEN: std::cell::RefCell<rustc_hash::FxHashMap<DetailsData, Details>> =
+                std::cell::RefCell::default();
+        }
+        if let Some(d) = SEEN.with(|seen| seen.borrow().get(&data).copied()) {
+            return Some(d);
+        }
+        let details = {
+            let mut pool = DETAILS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match pool.get(&data) {
+                Some(&kept) => Details(kept),
+                None => {
+                    let kept: &'static DetailsData = Box::leak(Box::new(data));
+                    pool.insert(kept);
+                    Details(kept)
+                }
+            }
+        };
+        SEEN.with(|seen| seen.borrow_mut().insert(data, details));
+        Some(details)
+    }
+
+    /// What they say.
+    #[must_use]
+    pub fn data(self) -> &'static DetailsData {
+        self.0
+    }
+}
+
+impl PartialEq for Details {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for Details {}
+
+impl std::hash::Hash for Details {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(self.0, state);
+    }
+}
+
+impl PartialOrd for Details {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Details {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(other.0)
+    }
+}
+
+impl fmt::Debug for Details {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0, f)
+    }
+}
+
+impl Serialize for Details {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
 }
 
 /// A first-level subdivision as a record gives it: its ISO 3166-2 code (the part after the
@@ -169,15 +265,59 @@ impl Place {
         lon: None,
         accuracy_radius: None,
         pseudo_country: None,
-        subdivision: None,
-        city: None,
-        network: None,
+        details: None,
     };
 
     /// Latitude and longitude in degrees, when both are known.
     #[must_use]
     pub fn coords(&self) -> Option<(f64, f64)> {
         self.lat.zip(self.lon)
+    }
+
+    /// The first-level subdivision, when the record names one.
+    #[must_use]
+    pub fn subdivision(&self) -> Option<Subdivision> {
+        self.details.and_then(|d| d.data().subdivision)
+    }
+
+    /// The city's name, when the record names one.
+    #[must_use]
+    pub fn city(&self) -> Option<Name> {
+        self.details.and_then(|d| d.data().city)
+    }
+
+    /// The network (autonomous system), with `--asn-db`.
+    #[must_use]
+    pub fn network(&self) -> Option<Network> {
+        self.details.and_then(|d| d.data().network)
+    }
+
+    /// This place with its subdivision and city replaced.
+    #[must_use]
+    pub fn with_names(self, subdivision: Option<Subdivision>, city: Option<Name>) -> Place {
+        let data = DetailsData {
+            subdivision,
+            city,
+            network: self.network(),
+        };
+        Place {
+            details: Details::new(data),
+            ..self
+        }
+    }
+
+    /// This place with its network replaced.
+    #[must_use]
+    pub fn with_network(self, network: Option<Network>) -> Place {
+        let data = DetailsData {
+            subdivision: self.subdivision(),
+            city: self.city(),
+            network,
+        };
+        Place {
+            details: Details::new(data),
+            ..self
+        }
     }
 
     /// A hashable identity: two places with the same key are the same place.
@@ -190,9 +330,7 @@ impl Place {
             lon: self.lon.map(f64::to_bits),
             accuracy_radius: self.accuracy_radius,
             pseudo_country: self.pseudo_country,
-            subdivision: self.subdivision,
-            city: self.city,
-            network: self.network,
+            details: self.details,
         }
     }
 }
@@ -206,9 +344,7 @@ pub struct PlaceKey {
     lon: Option<u64>,
     accuracy_radius: Option<u32>,
     pseudo_country: Option<CountryCode>,
-    subdivision: Option<Subdivision>,
-    city: Option<Name>,
-    network: Option<Network>,
+    details: Option<Details>,
 }
 
 /// Orders places for stable output: by country, then latitude, longitude and radius, then
@@ -223,9 +359,7 @@ pub fn place_order(a: &Place, b: &Place) -> std::cmp::Ordering {
             p.lon.map(ordered),
             p.accuracy_radius,
             p.pseudo_country,
-            p.subdivision,
-            p.city,
-            p.network,
+            p.details,
         )
     };
     as_tuple(a).cmp(&as_tuple(b))

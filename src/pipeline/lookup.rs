@@ -453,6 +453,6 @@ fn found_row(ip: String, place: &Place, network: Option<IpNetwork>, line: u64) -
         status: Status::Found,
         reason: None,
         line,
-        as_network: place.network,
+        as_network: place.network(),
     }
 }

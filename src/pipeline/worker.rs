@@ -402,8 +402,7 @@ impl<'a> Worker<'a> {
         if let Some(slot) = self.network_slots.get(&(key, network)) {
             return Ok(*slot);
         }
-        let mut place = self.atlas.place(key, result)?;
-        place.network = network;
+        let place = self.atlas.place(key, result)?.with_network(network);
         let slot = self.tally.slot(place);
         self.network_slots.insert((key, network), slot);
         Ok(slot)

@@ -98,7 +98,7 @@ impl Tally {
     pub fn subdivisions(&self, unit: Unit) -> Vec<SubdivisionCount> {
         let mut g = Grouped::new();
         for (place, w) in self.places.iter().zip(&self.weights) {
-            if let (Some(country), Some(sub)) = (place.country, place.subdivision)
+            if let (Some(country), Some(sub)) = (place.country, place.subdivision())
                 && let Some(key) = subdivision_key(sub)
             {
                 g.add((country, key), sub, unit.of(w));
@@ -125,13 +125,13 @@ impl Tally {
     pub fn cities(&self, unit: Unit) -> Vec<CityCount> {
         let mut g = Grouped::new();
         for (place, w) in self.places.iter().zip(&self.weights) {
-            if let Some(city) = place.city {
+            if let Some(city) = place.city() {
                 let key = (
                     place.country,
-                    place.subdivision.and_then(subdivision_key),
+                    place.subdivision().and_then(subdivision_key),
                     city,
                 );
-                g.add(key, (place.subdivision, place.coords()), unit.of(w));
+                g.add(key, (place.subdivision(), place.coords()), unit.of(w));
             }
         }
         g.into_sorted(
@@ -161,7 +161,7 @@ impl Tally {
     pub fn networks(&self, unit: Unit, by_country: bool) -> Vec<NetworkCount> {
         let mut g = Grouped::new();
         for (place, w) in self.places.iter().zip(&self.weights) {
-            let Some(network) = place.network else {
+            let Some(network) = place.network() else {
                 continue;
             };
             if by_country && place.country.is_none() {
@@ -193,9 +193,9 @@ impl Tally {
             if w.iter().all(|n| *n == 0) {
                 continue;
             }
-            out.0 |= place.subdivision.is_some();
-            out.1 |= place.city.is_some();
-            out.2 |= place.network.is_some();
+            out.0 |= place.subdivision().is_some();
+            out.1 |= place.city().is_some();
+            out.2 |= place.network().is_some();
         }
         out
     }

@@ -115,9 +115,9 @@ impl PlaceRow {
             lon: place.lon,
             accuracy_radius: place.accuracy_radius,
             pseudo_country: place.pseudo_country,
-            subdivision: place.subdivision,
-            city: place.city,
-            network: place.network,
+            subdivision: place.subdivision(),
+            city: place.city(),
+            network: place.network(),
             ipv4: w[Column::Ipv4.index()],
             ipv6: w[Column::Ipv6.index()],
             subnets_64: w[Column::Subnets64.index()],
@@ -137,10 +137,10 @@ impl PlaceRow {
                 .pseudo_country
                 .or(self.country)
                 .filter(|c| country.is_none() && c.is_pseudo()),
-            subdivision: self.subdivision,
-            city: self.city,
-            network: self.network,
+            details: None,
         }
+        .with_names(self.subdivision, self.city)
+        .with_network(self.network)
     }
 
     /// Whether the row needs version 4 to be read whole.
