@@ -705,6 +705,30 @@ fn a_subdivision_choropleth_fills_the_states_and_names_what_it_leaves_out() {
 fn any_admin1_shapefile_is_a_map_of_subdivisions() {
     let env = TestEnv::new();
     states_tally(&env);
+    // GDAL reads the GeoJSON layer: 51 multipolygons with the stable properties.
+    env.run(&[
+        "geojson",
+        "states.json",
+        "--layer",
+        "subdivisions",
+        "-o",
+        "states.geojson",
+    ])
+    .ok();
+    let info =
+        crate::geojson::ogrinfo(&["-al", "-so", env.path("states.geojson").to_str().unwrap()]);
+    assert!(info.contains("Feature Count: 51"), "{info}");
+    assert!(info.contains("Geometry: Multi Polygon"), "{info}");
+    for field in [
+        "iso_3166_2: String",
+        "iso_a2: String",
+        "name: String",
+        "count: Integer",
+        "share: Real",
+        "unit: String",
+    ] {
+        assert!(info.contains(field), "{field}: {info}");
+    }
     // An admin-1 shapefile as Natural Earth's: lower-case iso_3166_2 and name fields.
     env.run(&[
         "geojson",
