@@ -62,6 +62,20 @@ assert c == i, f"C and ipatlas disagree on {len(set(c.items()) ^ set(i.items()))
 print(f"agreement: C and ipatlas give the same counts for all {len(c)} countries", file=sys.stderr)
 PY
 done
+# IPv6: only IPv6 addresses, and half and half (the tree for IPv6; see README).
+for share in 1 0.5; do
+  f6="$work/ips-v6share$share-2000000.txt"
+  [ -s "$f6" ] || $ipatlas sample --db "$db" -n 2000000 --seed 7 --ipv6-share "$share" -o "$f6"
+  cat "$f6" >/dev/null
+  measure 5 "ipatlas, 2 threads, IPv6 share $share" 2000000 $ipatlas aggregate --db "$db" "$f6" --quiet --countries "$work/ipatlas-v6-$share.csv" --cells /dev/null --summary /dev/null
+  measure 3 "C libmaxminddb+OpenMP, 2 threads, IPv6 share $share" 2000000 "$work/mmdb_c_agg" "$db" "$f6" "$work/c-v6-$share.csv"
+  python3 - "$work/c-v6-$share.csv" "$work/ipatlas-v6-$share.csv" <<'PY'
+import csv, sys
+c = {r["country"]: int(r["count"]) for r in csv.DictReader(open(sys.argv[1]))}
+i = {r["country"]: int(r["count"]) for r in csv.DictReader(open(sys.argv[2]))}
+assert c == i, f"C and ipatlas disagree on {len(set(c.items()) ^ set(i.items()))} country counts"
+PY
+done
 f1m="$work/ips-1000000.txt"
 measure 1 "Python maxminddb (1M lines)" 1000000 "$work/venv/bin/python" benches/peers/py_maxminddb_agg.py "$db" "$f1m"
 $ipatlas aggregate --db "$db" "$f1m" --quiet --summary "$work/s1m.json"
@@ -85,13 +99,19 @@ echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 printf '| %-46s | %12s | %8s | %12s | %8s | %s |\n' "run" "lines" "wall s" "lines/s" "RSS MB" "ipatlas is"
 printf '|%s|%s|%s|%s|%s|%s|\n' "------------------------------------------------" "--------------" "----------" "--------------" "----------" "----------"
 declare -A ours
-for r in "${rows[@]}"; do IFS='|' read -r name lines wall rss <<<"$r"; [ "$name" = "ipatlas, 2 threads" ] && ours[$lines]=$wall; done
+declare -A ours6
+for r in "${rows[@]}"; do
+  IFS='|' read -r name lines wall rss <<<"$r"
+  [ "$name" = "ipatlas, 2 threads" ] && ours[$lines]=$wall
+  case "$name" in "ipatlas, 2 threads, IPv6 share "*) ours6[${name##* }]=$wall;; esac
+done
 ours1m=$(python3 -c "import json; print(json.load(open('$work/s1m.json'))['elapsed_s'])")
 for r in "${rows[@]}"; do
   IFS='|' read -r name lines wall rss <<<"$r"
   rate="-"; ratio="-"
   if [ "$lines" -gt 0 ]; then rate=$(python3 -c "print(f'{$lines/max($wall,0.001)/1e6:.2f}M')"); fi
   case "$name" in
+    "C "*"IPv6 share "*) ratio=$(python3 -c "print(f'{$wall/${ours6[${name##* }]}:.1f}x faster')");;
     "C "*) ratio=$(python3 -c "print(f'{$wall/${ours[$lines]}:.1f}x faster')");;
     "Python"*) ratio=$(python3 -c "print(f'{($wall/$lines)/(${ours[10000000]}/10000000):.0f}x faster (per line, vs 10M run)')");;
   esac

@@ -91,11 +91,23 @@ pub fn read_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Whether transparent huge pages are given only to advised memory (`madvise` mode). In
+/// `always` mode the kernel gives them anyway, and advising would only add direct
+/// compaction: stalls of a second of system time when memory is fragmented.
+#[cfg(target_os = "linux")]
+fn huge_pages_need_advice() -> bool {
+    static MODE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *MODE.get_or_init(|| {
+        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+            .is_ok_and(|mode| mode.contains("[madvise]"))
+    })
+}
+
 #[cfg(target_os = "linux")]
 fn advise_huge_pages(ptr: *const u8, len: usize) {
     const HUGE: usize = 2 << 20;
     const PAGE: usize = 4096;
-    if len < 4 * HUGE {
+    if len < 4 * HUGE || !huge_pages_need_advice() {
         return;
     }
     let start = (ptr as usize).div_ceil(PAGE) * PAGE;

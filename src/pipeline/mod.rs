@@ -101,6 +101,9 @@ pub fn aggregate(
     // band between start on the tree while it is built alongside.
     let strategy = match (options.lookup, known_input_bytes(inputs)) {
         (LookupStrategy::Auto, Some(bytes)) if bytes < SMALL_INPUT => LookupStrategy::Tree,
+        // The compiled table is IPv4's: an input of mostly IPv6 would pay for it (loading or
+        // building it takes both cores for a while) and barely use it.
+        (LookupStrategy::Auto, _) if read::mostly_ipv6(inputs) => LookupStrategy::Tree,
         (LookupStrategy::Auto, Some(bytes)) if bytes >= LARGE_INPUT => LookupStrategy::Table,
         (s, _) => s,
     };

@@ -109,3 +109,33 @@ pub(super) fn known_input_bytes(inputs: &[Input]) -> Option<u64> {
         .iter()
         .try_fold(0u64, |sum, i| i.file_size().map(|n| sum + n))
 }
+
+/// Whether the first input looks mostly IPv6: of the lines in its first 64 KiB, more than
+/// two thirds have two colons and no dot. Only plain regular files are looked at (a
+/// compressed or streamed input says nothing). It decides how addresses are looked up, never
+/// what a run counts.
+pub(super) fn mostly_ipv6(inputs: &[Input]) -> bool {
+    use std::io::Read;
+    let Some(Input::Path(path)) = inputs.first() else {
+        return false;
+    };
+    let mut head = Vec::with_capacity(64 << 10);
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    if file.take(64 << 10).read_to_end(&mut head).is_err()
+        || head.starts_with(&[0x1f, 0x8b])
+        || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+    {
+        return false;
+    }
+    let (mut v6, mut lines) = (0usize, 0usize);
+    for line in head.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        lines += 1;
+        let colons = line.iter().filter(|b| **b == b':').count();
+        if colons >= 2 && !line.contains(&b'.') {
+            v6 += 1;
+        }
+    }
+    lines > 0 && v6 * 3 > lines * 2
+}
