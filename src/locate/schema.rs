@@ -113,7 +113,12 @@ impl Schema {
             .any(|k| {
                 matches!(
                     *k,
-                    "country" | "location" | "registered_country" | "continent" | "city"
+                    "country"
+                        | "location"
+                        | "registered_country"
+                        | "continent"
+                        | "city"
+                        | "subdivisions"
                 )
             })
             .then_some(SchemaKind::Nested)

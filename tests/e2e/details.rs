@@ -766,3 +766,31 @@ fn any_admin1_shapefile_is_a_map_of_subdivisions() {
     assert!(r.stderr.contains("for US-XX"), "{}", r.stderr);
     assert!(r.stderr.contains("shp/subdivisions.shp"), "{}", r.stderr);
 }
+
+/// Found by fuzzing (fuzz target `csv_db`): a CSV database whose records name a
+/// subdivision and nothing else was written as an `.mmdb` whose layout could not be told,
+/// so what `build-db` wrote did not open.
+#[test]
+fn records_naming_only_a_subdivision_still_make_a_database_that_opens() {
+    let env = TestEnv::new();
+    env.write("dbip-city-ipv4.csv", "1.0.0.0,1.0.0.255,,Fujian,,,,,,\n");
+    env.run(&["build-db", "--from", "dbip-city-ipv4.csv", "-o", "x.mmdb"])
+        .ok();
+    let r = env
+        .run_with_stdin(
+            &[
+                "aggregate",
+                "--db",
+                "x.mmdb",
+                "-",
+                "--summary",
+                "-",
+                "--quiet",
+            ],
+            Some(b"1.0.0.1\n"),
+        )
+        .ok();
+    let s = json(&r.stdout);
+    assert_eq!(s["found"], 1);
+    assert_eq!(s["without_location"], 1);
+}
