@@ -7,7 +7,8 @@
 #  - the Python `maxminddb` reader, in a virtualenv, for cross-checks against a reader
 #    no one here wrote;
 #  - GDAL's ogrinfo (Debian package gdal-bin), which reads our GeoJSON back;
-#  - libmaxminddb's mmdblookup (Debian package mmdb-bin), which reads our .mmdb files.
+#  - libmaxminddb's mmdblookup (Debian package mmdb-bin), which reads our .mmdb files;
+#  - a CJK font, WenQuanYi Micro Hei (Debian package fonts-wqy-microhei), for --font.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=.testdata
@@ -37,6 +38,7 @@ fi
 missing=()
 command -v ogrinfo >/dev/null || missing+=(gdal-bin)
 command -v mmdblookup >/dev/null || missing+=(mmdb-bin)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq

@@ -175,6 +175,7 @@ fuzz_target!(|data: &[u8]| {
         } else {
             ipatlas::render::Level::Country
         },
+        font: None,
     };
     match render(&tally, basemap(), &[], &options) {
         Ok((pixmap, _)) => assert!(pixmap.encode_png().is_ok()),

@@ -92,6 +92,9 @@ pub struct CompareArgs {
     /// the image to the poles); this draws them to 85°S-85°N.
     #[arg(long)]
     full_mercator: bool,
+    /// A font for the characters the embedded DejaVu Sans lacks (see `map --font`).
+    #[arg(long, value_name = "FILE.ttf")]
+    font: Option<PathBuf>,
     /// No notes on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -166,6 +169,9 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
     if let Some(b) = &args.basemap {
         super::map::declare_basemap(&mut paths, b);
     }
+    if let Some(f) = &args.font {
+        paths.input("--font", f);
+    }
     for name in OUTPUTS.into_iter().filter(|n| wanted(n)) {
         paths.output("-o", path(name));
     }
@@ -215,6 +221,11 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
         captions: args.notes.clone(),
         legend_label: args.legend_label.clone(),
         full_mercator: args.full_mercator,
+        font: args
+            .font
+            .as_deref()
+            .map(ipatlas::render::FontFile::read)
+            .transpose()?,
         ..MapOptions::default()
     };
     options.validate()?;

@@ -123,6 +123,10 @@ pub struct MapArgs {
     /// the image to the poles); this draws them to 85°S-85°N.
     #[arg(long)]
     full_mercator: bool,
+    /// A TrueType/OpenType font (or .ttc collection) for the characters the embedded DejaVu
+    /// Sans lacks: Chinese, Japanese or Korean titles and notes (Noto Sans CJK, IPAGothic).
+    #[arg(long, value_name = "FILE.ttf")]
+    font: Option<PathBuf>,
 }
 
 impl MapArgs {
@@ -182,6 +186,11 @@ impl MapArgs {
             legend_label: self.legend_label.clone(),
             full_mercator: self.full_mercator,
             level: self.level,
+            font: self
+                .font
+                .as_deref()
+                .map(ipatlas::render::FontFile::read)
+                .transpose()?,
         };
         options.validate()?;
         Ok((options, warnings, choice.note))
@@ -274,6 +283,12 @@ impl MapArgs {
                 "no polygon in {} for {}",
                 basemap.source,
                 codes.join(", ")
+            ));
+        }
+        if !report.missing_characters.is_empty() {
+            warnings.push(format!(
+                "the map's fonts have no glyph for {}: give --font FILE.ttf with them (Noto Sans CJK, IPAGothic, ...)",
+                report.missing_characters
             ));
         }
         if !report.unmapped_subdivisions.is_empty()
@@ -461,6 +476,9 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<()> {
     if let Some(b) = &args.map.basemap {
         declare_basemap(&mut paths, b);
     }
+    if let Some(f) = &args.map.font {
+        paths.input("--font", f);
+    }
     let mut outputs = paths.output("-o", &args.output).check()?;
     ImageFormat::of(&args.output)?;
     let (tally, databases) = Tally::read(&args.tally)?;
@@ -526,6 +544,9 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     args.source.declare(&mut paths);
     if let Some(b) = &args.map.basemap {
         declare_basemap(&mut paths, b);
+    }
+    if let Some(f) = &args.map.font {
+        paths.input("--font", f);
     }
     for name in MAP_OUTPUTS.into_iter().filter(|n| wanted(n)) {
         paths.output("-o", path(name));

@@ -85,9 +85,15 @@ impl Layout {
         let w = width as f32;
         let (header, footer) = if opts.legend {
             // Room for the colour bar, two note lines, the captions and the attribution.
-            let captions = super::legend::caption_lines(&opts.captions, w).len() as f32;
+            let captions =
+                super::legend::caption_lines(&opts.captions, w, opts.font.as_ref()).len() as f32;
             (
-                (w * 0.07).max(48.0) + super::legend::title_extra(&super::legend::title(opts), w),
+                (w * 0.07).max(48.0)
+                    + super::legend::title_extra(
+                        &super::legend::title(opts),
+                        w,
+                        opts.font.as_ref(),
+                    ),
                 (w * 0.085).max(64.0) + super::legend::tiny_text(w) * 1.7 * (1.0 + captions),
             )
         } else {

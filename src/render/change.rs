@@ -377,7 +377,7 @@ pub fn render_change(
         super::map::attributions(sides.a_databases.iter().chain(sides.b_databases));
 
     if opts.legend {
-        let fonts = super::text::Fonts::load()
+        let fonts = super::text::Fonts::load(opts.font.as_ref())
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
         let ticks: Vec<(f64, String)> = (0..=4)
             .map(|k| {
@@ -401,7 +401,11 @@ pub fn render_change(
                 title: &title,
                 subtitle: &report.subtitle,
                 notes: &notes,
-                captions: &super::legend::caption_lines(&opts.captions, layout.width as f32),
+                captions: &super::legend::caption_lines(
+                    &opts.captions,
+                    layout.width as f32,
+                    opts.font.as_ref(),
+                ),
                 attributions: &report.attributions,
             },
             &Bar {

@@ -7,7 +7,7 @@ use super::options::{MapOptions, Mode};
 use super::palette::Palette;
 use super::projection::ProjectionKind;
 use super::scale::{ColorScale, ScaleKind, short_count};
-use super::text::{Align, Fonts};
+use super::text::{Align, FontFile, Fonts};
 use crate::locate::{CountryCode, DatabaseInfo};
 use crate::tally::Unit;
 use tiny_skia::{Color, Pixmap, Rect, Transform};
@@ -110,8 +110,8 @@ fn big_text(w: f32) -> f32 {
 }
 
 /// The title as the header draws it: wrapped to the width.
-pub(super) fn title_lines(title: &str, w: f32) -> Vec<String> {
-    match Fonts::load() {
+pub(super) fn title_lines(title: &str, w: f32, font: Option<&FontFile>) -> Vec<String> {
+    match Fonts::load(font) {
         Some(fonts) => {
             let lines = fonts.wrap_face(title, big_text(w), w - 2.0 * margin(w), true);
             if lines.is_empty() {
@@ -125,8 +125,8 @@ pub(super) fn title_lines(title: &str, w: f32) -> Vec<String> {
 }
 
 /// The height a wrapped title adds to the header: a line's height per line past the first.
-pub(super) fn title_extra(title: &str, w: f32) -> f32 {
-    lines_extra(title_lines(title, w).len(), w)
+pub(super) fn title_extra(title: &str, w: f32, font: Option<&FontFile>) -> f32 {
+    lines_extra(title_lines(title, w, font).len(), w)
 }
 
 /// The height `lines` title lines take past the first.
@@ -140,11 +140,11 @@ fn small_text(w: f32) -> f32 {
 }
 
 /// The caller's captions as the footer draws them: each wrapped to the width.
-pub(super) fn caption_lines(captions: &[String], w: f32) -> Vec<String> {
+pub(super) fn caption_lines(captions: &[String], w: f32, font: Option<&FontFile>) -> Vec<String> {
     if captions.is_empty() {
         return Vec::new();
     }
-    let Some(fonts) = Fonts::load() else {
+    let Some(fonts) = Fonts::load(font) else {
         return captions.to_vec();
     };
     captions
@@ -342,7 +342,7 @@ fn draw_titles(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>, header: f3
     } = *pen;
     // A long title wraps; the header grew by its extra lines (see `title_extra`).
     let w = pixmap.width() as f32;
-    let lines = title_lines(words.title, w);
+    let lines = title_lines(words.title, w, fonts.extra());
     let extra = lines_extra(lines.len(), w);
     let base = header - extra;
     for (i, line) in lines.iter().enumerate() {

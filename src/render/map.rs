@@ -80,6 +80,10 @@ pub struct MapReport {
     pub captions: Vec<String>,
     /// The colour bar's label.
     pub legend: String,
+    /// Characters of the title and captions no font of the map draws (without `--font`,
+    /// those DejaVu Sans lacks), each once.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub missing_characters: String,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)]
@@ -246,11 +250,16 @@ pub fn render_with(
             .push(crate::basemap::US_CENSUS.to_owned());
     }
     if opts.legend {
-        let fonts = super::text::Fonts::load()
+        let fonts = super::text::Fonts::load(opts.font.as_ref())
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
+        let words: String = std::iter::once(title(opts))
+            .chain(opts.captions.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        report.missing_characters = fonts.missing(&words).into_iter().collect();
         let title = title(opts);
         let heat = |t: f64| pal.heat(t);
-        let captions = caption_lines(&opts.captions, layout.width as f32);
+        let captions = caption_lines(&opts.captions, layout.width as f32, opts.font.as_ref());
         draw_legend(
             &mut pixmap,
             &fonts,

@@ -11,6 +11,7 @@ mod palette;
 pub mod projection;
 pub mod scale;
 mod text;
+pub use text::FontFile;
 
 pub use crate::geometry::split_antimeridian;
 pub use change::{ChangeOptions, ChangeReport, ChangeScale, ChangeValue, Sides, render_change};

@@ -130,6 +130,8 @@ pub struct MapOptions {
     pub full_mercator: bool,
     /// What a choropleth fills.
     pub level: Level,
+    /// A font for the characters the embedded DejaVu Sans lacks (`--font`).
+    pub font: Option<super::text::FontFile>,
 }
 
 impl Default for MapOptions {
@@ -156,6 +158,7 @@ impl Default for MapOptions {
             legend_label: None,
             full_mercator: false,
             level: Level::Country,
+            font: None,
         }
     }
 }

@@ -1,15 +1,63 @@
-//! Text on maps with the embedded DejaVu Sans, so output is identical on every machine.
+//! Text on maps with the embedded DejaVu Sans, so output is identical on every machine;
+//! characters DejaVu lacks (Chinese, Japanese, Korean, ...) from a font the caller gives
+//! (`--font`).
 
-use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
+use ab_glyph::{Font, FontRef, FontVec, GlyphId, PxScale, ScaleFont};
+use std::sync::Arc;
 use tiny_skia::{Color, Pixmap};
 
 static REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 static BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
 
-/// The two faces maps use.
+/// The two faces maps use, and the caller's font for what they lack.
 pub struct Fonts {
     regular: FontRef<'static>,
     bold: FontRef<'static>,
+    extra: Option<FontFile>,
+}
+
+/// A font file given by the caller (`--font`): TrueType or OpenType, or the first face of a
+/// collection (`.ttc`), read and checked once.
+#[derive(Clone)]
+pub struct FontFile {
+    font: Arc<FontVec>,
+    /// Where it came from, for messages.
+    pub name: String,
+}
+
+impl std::fmt::Debug for FontFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FontFile({:?})", self.name)
+    }
+}
+
+impl FontFile {
+    /// Reads a font file; a file that is not a font is an error naming it.
+    pub fn read(path: &std::path::Path) -> crate::error::Result<FontFile> {
+        let name = path.display().to_string();
+        let bad = |message: String| crate::error::Error::Option {
+            name: "font",
+            message: format!("{name}: {message}"),
+        };
+        let bytes = crate::util::read_file(path).map_err(|e| bad(e.to_string()))?;
+        Self::from_bytes(bytes, name.clone()).map_err(|e| bad(e.to_string()))
+    }
+
+    /// A font held in memory.
+    pub fn from_bytes(bytes: Vec<u8>, name: String) -> Result<FontFile, String> {
+        let font = FontVec::try_from_vec_and_index(bytes, 0)
+            .map_err(|_| "not a TrueType or OpenType font".to_owned())?;
+        Ok(FontFile {
+            font: Arc::new(font),
+            name,
+        })
+    }
+
+    /// Whether it draws `c`.
+    #[must_use]
+    pub fn has(&self, c: char) -> bool {
+        self.font.glyph_id(c) != GlyphId(0)
+    }
 }
 
 /// Horizontal anchoring of a line of text.
@@ -24,34 +72,82 @@ pub enum Align {
 }
 
 impl Fonts {
-    /// Loads the embedded fonts.
+    /// Loads the embedded fonts, with the caller's font for what they lack.
     #[must_use]
-    pub fn load() -> Option<Fonts> {
+    pub fn load(extra: Option<&FontFile>) -> Option<Fonts> {
         Some(Fonts {
             regular: FontRef::try_from_slice(REGULAR).ok()?,
             bold: FontRef::try_from_slice(BOLD).ok()?,
+            extra: extra.cloned(),
         })
+    }
+
+    /// The caller's font, if any.
+    #[must_use]
+    pub fn extra(&self) -> Option<&FontFile> {
+        self.extra.as_ref()
     }
 
     fn face(&self, bold: bool) -> &FontRef<'static> {
         if bold { &self.bold } else { &self.regular }
     }
 
+    /// The characters of `text` that no face draws (DejaVu lacks them, and so does the
+    /// caller's font, if any), each once.
+    #[must_use]
+    pub fn missing(&self, text: &str) -> Vec<char> {
+        let mut out: Vec<char> = Vec::new();
+        for c in text
+            .chars()
+            .filter(|c| !c.is_whitespace() && !c.is_control())
+        {
+            let drawn = self.regular.glyph_id(c) != GlyphId(0)
+                || self.extra.as_ref().is_some_and(|f| f.has(c));
+            if !drawn && !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Lays out a line: each character's face (DejaVu, or the caller's font where DejaVu
+    /// lacks it and the caller's has it), glyph and pen position; and the line's width.
+    /// Kerning applies between characters of one face.
+    fn layout(&self, text: &str, size: f32, bold: bool) -> (Vec<(bool, GlyphId, f32)>, f32) {
+        let scale = PxScale::from(size);
+        let main = self.face(bold).as_scaled(scale);
+        let extra = self.extra.as_ref().map(|f| (&*f.font).as_scaled(scale));
+        let mut out = Vec::with_capacity(text.len());
+        let mut pen = 0.0;
+        let mut prev: Option<(bool, GlyphId)> = None;
+        for c in text.chars() {
+            let id = main.glyph_id(c);
+            let (is_extra, id) = match &extra {
+                Some(e) if id == GlyphId(0) && e.glyph_id(c) != GlyphId(0) => (true, e.glyph_id(c)),
+                _ => (false, id),
+            };
+            if let Some((was_extra, p)) = prev
+                && was_extra == is_extra
+            {
+                pen += match (&extra, is_extra) {
+                    (Some(e), true) => e.kern(p, id),
+                    _ => main.kern(p, id),
+                };
+            }
+            out.push((is_extra, id, pen));
+            pen += match (&extra, is_extra) {
+                (Some(e), true) => e.h_advance(id),
+                _ => main.h_advance(id),
+            };
+            prev = Some((is_extra, id));
+        }
+        (out, pen)
+    }
+
     /// Width of a line in pixels at `size` pixels.
     #[must_use]
     pub fn width(&self, text: &str, size: f32, bold: bool) -> f32 {
-        let font = self.face(bold).as_scaled(PxScale::from(size));
-        let mut w = 0.0;
-        let mut prev = None;
-        for c in text.chars() {
-            let id = font.glyph_id(c);
-            if let Some(p) = prev {
-                w += font.kern(p, id);
-            }
-            w += font.h_advance(id);
-            prev = Some(id);
-        }
-        w
+        self.layout(text, size, bold).1
     }
 
     /// Breaks `text` into lines no wider than `max` pixels at `size`, at spaces (a word
@@ -110,9 +206,8 @@ impl Fonts {
         align: Align,
     ) {
         let face = self.face(bold);
-        let font = face.as_scaled(PxScale::from(size));
-        let width = self.width(text, size, bold);
-        let mut pen = match align {
+        let (glyphs, width) = self.layout(text, size, bold);
+        let start = match align {
             Align::Left => x,
             Align::Center => x - width / 2.0,
             Align::Right => x - width,
@@ -120,16 +215,14 @@ impl Fonts {
         let (w, h) = (pixmap.width() as i32, pixmap.height() as i32);
         let c = color.to_color_u8();
         let pixels = pixmap.pixels_mut();
-        let mut prev = None;
-        for ch in text.chars() {
-            let id = font.glyph_id(ch);
-            if let Some(p) = prev {
-                pen += font.kern(p, id);
-            }
-            let glyph = id.with_scale_and_position(PxScale::from(size), ab_glyph::point(pen, y));
-            pen += font.h_advance(id);
-            prev = Some(id);
-            let Some(outline) = face.outline_glyph(glyph) else {
+        for (is_extra, id, pen) in glyphs {
+            let glyph =
+                id.with_scale_and_position(PxScale::from(size), ab_glyph::point(start + pen, y));
+            let outline = match (&self.extra, is_extra) {
+                (Some(e), true) => e.font.outline_glyph(glyph),
+                _ => face.outline_glyph(glyph),
+            };
+            let Some(outline) = outline else {
                 continue;
             };
             let b = outline.px_bounds();
@@ -162,7 +255,7 @@ mod tests {
 
     #[test]
     fn lines_wrap_at_spaces_and_long_words_break() {
-        let f = Fonts::load().unwrap();
+        let f = Fonts::load(None).unwrap();
         let text = "The boundaries and names shown and the designations used on this map do not imply official endorsement";
         let lines = f.wrap(text, 10.0, 200.0);
         assert!(lines.len() > 2, "{lines:?}");

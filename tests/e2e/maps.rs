@@ -584,3 +584,80 @@ fn a_long_title_wraps_and_the_header_grows_to_hold_it() {
     assert!(dark(&wrapped) > 50, "{}", dark(&wrapped));
     assert_eq!(dark(&short), 0);
 }
+
+/// The CJK font scripts/fetch-test-data.sh installs (Debian fonts-wqy-microhei).
+fn cjk_font() -> &'static str {
+    let p = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+    assert!(
+        std::path::Path::new(p).exists(),
+        "{p} is missing: run scripts/fetch-test-data.sh (scripts/test.sh does)"
+    );
+    p
+}
+
+#[test]
+fn a_cjk_title_is_drawn_with_the_font_given_and_missing_glyphs_are_named() {
+    let env = TestEnv::new();
+    tally_of(
+        &env,
+        "t.json",
+        &[
+            ("JP", 35.7, 139.7, 900),
+            ("CN", 39.9, 116.4, 600),
+            ("KR", 37.6, 127.0, 300),
+        ],
+    );
+    let title = "東アジアのIPアドレス分布 (IP addresses in East Asia)";
+    let args = |out: &'static str| {
+        vec![
+            "render",
+            "t.json",
+            "-o",
+            out,
+            "--width",
+            "480",
+            "--style",
+            "light",
+            "--bbox=95,15,150,50",
+            "--spread",
+            "3",
+            "--title",
+            title,
+            "--note",
+            "出典: テスト",
+        ]
+    };
+    // Without a font for them, the characters DejaVu lacks are named (the boxes drawn).
+    let r = env.run(&args("plain.png")).ok();
+    assert!(
+        r.stderr.contains("no glyph for 東アジのドレス分布出典テト"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--font"), "{}", r.stderr);
+    let mut with_font = args("cjk.png");
+    with_font.extend(["--font", cjk_font()]);
+    let r = env.run(&with_font).ok();
+    assert!(!r.stderr.contains("no glyph"), "{}", r.stderr);
+    // The header differs from the boxes, and only the header and footer do.
+    let (plain, cjk) = (decode(&env.path("plain.png")), decode(&env.path("cjk.png")));
+    assert_eq!((plain.width(), plain.height()), (cjk.width(), cjk.height()));
+    let differs = |y0: u32, y1: u32| {
+        (y0..y1).any(|y| (0..plain.width()).any(|x| plain.pixel(x, y) != cjk.pixel(x, y)))
+    };
+    assert!(differs(0, 30), "the title is drawn with other glyphs");
+    assert_matches_reference(&env.path("cjk.png"), "cjk-title-light.png");
+    // Not a font: refused before anything is written.
+    env.write("bad.ttf", "not a font");
+    let mut bad = args("x.png");
+    bad.extend(["--font", "bad.ttf"]);
+    let r = env.run(&bad);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("bad.ttf: not a TrueType or OpenType font"),
+        "{}",
+        r.stderr
+    );
+    assert!(!env.path("x.png").exists());
+}
