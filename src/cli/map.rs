@@ -285,6 +285,13 @@ impl MapArgs {
                 codes.join(", ")
             ));
         }
+        if opts.legend && !opts.shows_text() {
+            notes.push(format!(
+                "at --width {} (below {} pixels) the map carries no title, colour bar or footer: they would not fit; the summary's map section holds them",
+                opts.width,
+                ipatlas::render::MIN_TEXT_WIDTH
+            ));
+        }
         if !report.missing_characters.is_empty() {
             warnings.push(format!(
                 "the map's fonts have no glyph for {}: give --font FILE.ttf with them (Noto Sans CJK, IPAGothic, ...)",

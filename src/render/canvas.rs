@@ -48,7 +48,13 @@ pub(super) struct Layout {
 
 impl Layout {
     /// Lays out a map of `opts.bbox` (or the world) `opts.width` pixels wide.
-    pub(super) fn new(proj: &Projection, opts: &MapOptions) -> Result<Self> {
+    /// `attribution_lines`: how many lines the footer's attribution takes
+    /// ([`super::legend::attribution_lines`]).
+    pub(super) fn new(
+        proj: &Projection,
+        opts: &MapOptions,
+        attribution_lines: usize,
+    ) -> Result<Self> {
         opts.validate()?;
         let region = match opts.bbox {
             Some(b) => b,
@@ -83,7 +89,7 @@ impl Layout {
         }
         let map_height = (exact_height.round() as u32).max(1);
         let w = width as f32;
-        let (header, footer) = if opts.legend {
+        let (header, footer) = if opts.shows_text() {
             // Room for the colour bar, two note lines, the captions and the attribution.
             let captions =
                 super::legend::caption_lines(&opts.captions, w, opts.font.as_ref()).len() as f32;
@@ -94,7 +100,10 @@ impl Layout {
                         w,
                         opts.font.as_ref(),
                     ),
-                (w * 0.085).max(64.0) + super::legend::tiny_text(w) * 1.7 * (1.0 + captions),
+                (w * 0.085).max(64.0)
+                    + super::legend::tiny_text(w)
+                        * 1.7
+                        * (captions + attribution_lines.max(1) as f32),
             )
         } else {
             (0.0, 0.0)

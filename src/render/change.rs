@@ -226,7 +226,9 @@ pub fn render_change(
     let opts = &titled;
     let proj = Projection::new(opts.projection)?;
     let pal = palette(opts.style, None);
-    let layout = Layout::new(&proj, opts)?;
+    let sources = super::map::attributions(sides.a_databases.iter().chain(sides.b_databases));
+    let lines = super::legend::attribution_lines(&sources, opts.width as f32, opts.font.as_ref());
+    let layout = Layout::new(&proj, opts, lines.len())?;
     let mut pixmap = layout.pixmap(pal.background)?;
     let clip = layout.clip()?;
     let clip = Some(&clip);
@@ -376,7 +378,7 @@ pub fn render_change(
     report.attributions =
         super::map::attributions(sides.a_databases.iter().chain(sides.b_databases));
 
-    if opts.legend {
+    if opts.shows_text() {
         let fonts = super::text::Fonts::load(opts.font.as_ref())
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
         let ticks: Vec<(f64, String)> = (0..=4)

@@ -106,7 +106,7 @@ pub fn render_html(
     };
     let proj = Projection::new(opts.projection)?;
     let pal = palette(opts.style, opts.colormap);
-    let layout = Layout::new(&proj, &frame_opts)?;
+    let layout = Layout::new(&proj, &frame_opts, 1)?;
     let frame = &layout.frame;
 
     // One choropleth: the countries layer's scale and the land paths' colours.

@@ -134,6 +134,50 @@ fn lines_extra(lines: usize, w: f32) -> f32 {
     (lines.max(1) - 1) as f32 * big_text(w) * 1.25
 }
 
+/// Below this width (pixels) a map carries no text: at the smallest readable sizes the
+/// title, bar labels and attribution would not fit, and clipped words mislead.
+pub const MIN_TEXT_WIDTH: u32 = 240;
+
+/// The attribution as the footer draws it: every source, then `ipatlas`, joined and wrapped
+/// to the width (never shortened: licences ask for it whole).
+pub(super) fn attribution_lines(
+    sources: &[String],
+    w: f32,
+    font: Option<&FontFile>,
+) -> Vec<String> {
+    let mut all = sources.to_vec();
+    all.push("ipatlas".to_owned());
+    let text = all.join(" · ");
+    match Fonts::load(font) {
+        Some(fonts) => fonts.wrap(&text, tiny_text(w), w - 2.0 * margin(w)),
+        None => vec![text],
+    }
+}
+
+/// `text` made to fit `max` pixels: its " · "-separated parts from the first, as many as
+/// fit; a first part too long alone is cut and ends with an ellipsis.
+fn fit_parts(fonts: &Fonts, text: &str, size: f32, max: f32) -> String {
+    if fonts.width(text, size, false) <= max {
+        return text.to_owned();
+    }
+    let parts: Vec<&str> = text.split(" · ").collect();
+    for n in (1..parts.len()).rev() {
+        let kept = parts[..n].join(" · ");
+        if fonts.width(&kept, size, false) <= max {
+            return kept;
+        }
+    }
+    let mut cut = String::new();
+    for c in parts[0].chars() {
+        let next = format!("{cut}{c}…");
+        if fonts.width(&next, size, false) > max {
+            break;
+        }
+        cut.push(c);
+    }
+    format!("{}…", cut.trim_end())
+}
+
 /// The size of the subtitle and the colour bar's text for a map `w` pixels wide.
 fn small_text(w: f32) -> f32 {
     (w * 0.0115).max(9.0)
@@ -359,7 +403,7 @@ fn draw_titles(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>, header: f3
     }
     fonts.draw(
         pixmap,
-        words.subtitle,
+        &fit_parts(fonts, words.subtitle, small, w - 2.0 * margin),
         margin,
         base * 0.84 + extra,
         small,
@@ -379,9 +423,43 @@ fn draw_colour_bar(pixmap: &mut Pixmap, pen: &Pen<'_>, bar: &Bar<'_>, footer_top
         small,
         ..
     } = *pen;
-    let bar_w = w * 0.34;
     let bar_h = (w * 0.009).max(6.0);
-    let bar_x = (w - bar_w) / 2.0;
+    // The bar takes a third of the width, centred, with its label on the left and the
+    // scale's name (and the no-data swatch) on the right; on a narrow map it gives up its
+    // centre, then the scale's name, then the swatch, so that nothing is cut.
+    let gap = margin * 0.6;
+    let left = fonts.width(&bar.label, small, false);
+    let swatch = |with: bool| {
+        if with && bar.no_data.is_some() {
+            margin + bar_h * 1.8 + margin * 0.3 + fonts.width("no data", small, false)
+        } else {
+            0.0
+        }
+    };
+    let right_of = |name: bool, no_data: bool| {
+        let n = if name {
+            fonts.width(&bar.right, small, false)
+        } else {
+            0.0
+        };
+        n + swatch(no_data)
+    };
+    let (bar_w, show_name, show_no_data) = [(true, true), (false, true), (false, false)]
+        .into_iter()
+        .map(|(name, no_data)| {
+            let room = w - 2.0 * margin - left - 2.0 * gap - right_of(name, no_data);
+            ((w * 0.34).min(room), name, no_data)
+        })
+        .find(|(bw, ..)| *bw >= w * 0.2)
+        .unwrap_or((w * 0.2, false, false));
+    let centred = (w - bar_w) / 2.0;
+    let bar_x = if centred - gap - left >= margin
+        && centred + bar_w + gap + right_of(show_name, show_no_data) <= w - margin
+    {
+        centred
+    } else {
+        margin + left + gap
+    };
     let bar_y = footer_top + w * 0.014;
     if !bar.ticks.is_empty() {
         let steps = bar_w.round() as u32;
@@ -421,9 +499,10 @@ fn draw_colour_bar(pixmap: &mut Pixmap, pen: &Pen<'_>, bar: &Bar<'_>, footer_top
         Align::Right,
     );
     let right_x = bar_x + bar_w + margin * 0.6;
+    let name = if show_name { bar.right.as_str() } else { "" };
     fonts.draw(
         pixmap,
-        &bar.right,
+        name,
         right_x,
         bar_y + bar_h,
         small,
@@ -431,8 +510,8 @@ fn draw_colour_bar(pixmap: &mut Pixmap, pen: &Pen<'_>, bar: &Bar<'_>, footer_top
         pal.muted,
         Align::Left,
     );
-    if let Some(fill) = bar.no_data {
-        let x = right_x + fonts.width(&bar.right, small, false) + margin;
+    if let Some(fill) = bar.no_data.filter(|_| show_no_data) {
+        let x = right_x + fonts.width(name, small, false) + if show_name { margin } else { 0.0 };
         let (sw, sh) = (bar_h * 1.8, bar_h);
         if let Some(r) = Rect::from_xywh(x, bar_y, sw, sh) {
             pixmap.fill_rect(r, &paint(pal.border, true), Transform::identity(), None);
@@ -506,38 +585,47 @@ fn draw_footer(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>) {
         ..
     } = *pen;
     let bottom = pixmap.height() as f32;
-    let fits = |text: &str| fonts.width(text, tiny, false) <= w - 2.0 * margin;
-    let lines: Vec<&String> = words
+    let max = w - 2.0 * margin;
+    let fits = |text: &str| fonts.width(text, tiny, false) <= max;
+    let lines: Vec<String> = words
         .notes
         .iter()
-        .map(|(long, short)| if fits(long) { long } else { short })
+        .map(|(long, short)| {
+            if fits(long) {
+                long.clone()
+            } else {
+                fit_parts(fonts, short, tiny, max)
+            }
+        })
         .collect();
+    let sources = attribution_lines(words.attributions, w, fonts.extra());
+    let below = sources.len().max(1) - 1;
     // Top to bottom: the notes, the captions, then (below) the attribution.
-    let above = lines.iter().copied().chain(words.captions.iter());
+    let above = lines.iter().chain(words.captions.iter());
     for (i, line) in above.rev().enumerate() {
         fonts.draw(
             pixmap,
             line,
             margin,
-            bottom - tiny * (2.6 + 1.7 * i as f32),
+            bottom - tiny * (2.6 + 1.7 * (i + below) as f32),
             tiny,
             false,
             pal.muted,
             Align::Left,
         );
     }
-    let mut sources = words.attributions.to_vec();
-    sources.push("ipatlas".to_owned());
-    fonts.draw(
-        pixmap,
-        &sources.join(" · "),
-        margin,
-        bottom - tiny * 0.9,
-        tiny,
-        false,
-        pal.muted,
-        Align::Left,
-    );
+    for (i, line) in sources.iter().rev().enumerate() {
+        fonts.draw(
+            pixmap,
+            line,
+            margin,
+            bottom - tiny * (0.9 + 1.7 * i as f32),
+            tiny,
+            false,
+            pal.muted,
+            Align::Left,
+        );
+    }
 }
 
 #[cfg(test)]

@@ -206,7 +206,12 @@ pub fn render_with(
     };
     let proj = Projection::new(opts.projection)?;
     let pal = palette(opts.style, opts.colormap);
-    let layout = Layout::new(&proj, opts)?;
+    let mut sources = attributions(databases);
+    if by_subdivision && filled.source == crate::basemap::US_STATES_SOURCE {
+        sources.push(crate::basemap::US_CENSUS.to_owned());
+    }
+    let lines = super::legend::attribution_lines(&sources, opts.width as f32, opts.font.as_ref());
+    let layout = Layout::new(&proj, opts, lines.len())?;
     let mut pixmap = layout.pixmap(pal.background)?;
     let clip = layout.clip()?;
     let clip = Some(&clip);
@@ -244,12 +249,8 @@ pub fn render_with(
     }
 
     let notes = report.finish(opts, databases);
-    if by_subdivision && filled.source == crate::basemap::US_STATES_SOURCE {
-        report
-            .attributions
-            .push(crate::basemap::US_CENSUS.to_owned());
-    }
-    if opts.legend {
+    report.attributions = sources;
+    if opts.shows_text() {
         let fonts = super::text::Fonts::load(opts.font.as_ref())
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
         let words: String = std::iter::once(title(opts))

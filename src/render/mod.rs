@@ -11,6 +11,7 @@ mod palette;
 pub mod projection;
 pub mod scale;
 mod text;
+pub use legend::MIN_TEXT_WIDTH;
 pub use text::FontFile;
 
 pub use crate::geometry::split_antimeridian;

@@ -164,6 +164,13 @@ impl Default for MapOptions {
 }
 
 impl MapOptions {
+    /// Whether the map carries its title, colour bar and footer: asked for (`legend`), and
+    /// wide enough to hold them ([`super::legend::MIN_TEXT_WIDTH`]).
+    #[must_use]
+    pub fn shows_text(&self) -> bool {
+        self.legend && self.width >= super::legend::MIN_TEXT_WIDTH
+    }
+
     /// Checks the options a map cannot be drawn with: width, blur, spread, cell size, H3
     /// resolution. [`crate::render::render`] checks them too; callers may check first.
     pub fn validate(&self) -> Result<()> {

@@ -116,7 +116,7 @@ impl Fonts {
     fn layout(&self, text: &str, size: f32, bold: bool) -> (Vec<(bool, GlyphId, f32)>, f32) {
         let scale = PxScale::from(size);
         let main = self.face(bold).as_scaled(scale);
-        let extra = self.extra.as_ref().map(|f| (&*f.font).as_scaled(scale));
+        let extra = self.extra.as_ref().map(|f| (*f.font).as_scaled(scale));
         let mut out = Vec::with_capacity(text.len());
         let mut pen = 0.0;
         let mut prev: Option<(bool, GlyphId)> = None;

@@ -661,3 +661,60 @@ fn a_cjk_title_is_drawn_with_the_font_given_and_missing_glyphs_are_named() {
     );
     assert!(!env.path("x.png").exists());
 }
+
+#[test]
+fn a_thumbnail_keeps_every_word_whole_and_a_smaller_one_carries_none() {
+    let env = TestEnv::new();
+    env.write(
+        "ips.txt",
+        "8.8.8.8\n1.1.1.1\n81.2.69.160\n2001:4860::1\n133.1.1.1\n",
+    );
+    env.run(&[
+        "aggregate",
+        "--db",
+        "embedded",
+        "ips.txt",
+        "--tally",
+        "t.json",
+        "--quiet",
+    ])
+    .ok();
+    // 300 px: the subtitle keeps the parts that fit, the attribution (DB-IP's licence
+    // asks for it) wraps onto more lines; nothing is cut.
+    let r = env
+        .run(&[
+            "render",
+            "t.json",
+            "-o",
+            "thumb.png",
+            "--width",
+            "300",
+            "--style",
+            "light",
+        ])
+        .ok();
+    assert!(!r.stderr.contains("no glyph"), "{}", r.stderr);
+    assert_matches_reference(&env.path("thumb.png"), "thumbnail-300-light.png");
+    // Below 240 px no text at all: the image is the map alone, and stderr says why.
+    let r = env
+        .run(&[
+            "render", "t.json", "-o", "tiny.png", "--width", "200", "--style", "light",
+        ])
+        .ok();
+    assert!(r.stderr.contains("below 240 pixels"), "{}", r.stderr);
+    let tiny = decode(&env.path("tiny.png"));
+    let bare = env
+        .run(&[
+            "render",
+            "t.json",
+            "-o",
+            "bare.png",
+            "--width",
+            "200",
+            "--no-legend",
+        ])
+        .ok();
+    assert!(!bare.stderr.contains("below 240"), "{}", bare.stderr);
+    assert_eq!(tiny.height(), decode(&env.path("bare.png")).height());
+    assert!(tiny.height() < 120, "{}", tiny.height());
+}
