@@ -176,6 +176,7 @@ fuzz_target!(|data: &[u8]| {
             ipatlas::render::Level::Country
         },
         font: None,
+        scale_bar: flags[2] & 2 == 2,
     };
     match render(&tally, basemap(), &[], &options) {
         Ok((pixmap, _)) => assert!(pixmap.encode_png().is_ok()),

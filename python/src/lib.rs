@@ -691,7 +691,7 @@ impl NativeTally {
         scale="eq-hist", colormap=None, style="dark", title=None, legend=true, cell=1.0,
         spread=1, blur=0.0, per_capita=false, drop_coarse=false, coarse_km=1000,
         graticule=false, h3_res=3, page=false, html_max_mb=10.0, notes=None,
-        legend_label=None, full_mercator=false, level="country", font=None
+        legend_label=None, full_mercator=false, level="country", font=None, scale_bar=true
     ))]
     #[allow(clippy::too_many_arguments)]
     fn render<'py>(
@@ -722,6 +722,7 @@ impl NativeTally {
         full_mercator: bool,
         level: &str,
         font: Option<PathBuf>,
+        scale_bar: bool,
     ) -> PyResult<(Bound<'py, PyBytes>, String)> {
         let u = self::unit(unit, &self.tally)?;
         let mode = match mode {
@@ -811,6 +812,7 @@ impl NativeTally {
                 .map(ipatlas::render::FontFile::read)
                 .transpose()
                 .map_err(py_err)?,
+            scale_bar,
         };
         options.validate().map_err(py_err)?;
         if page {

@@ -127,6 +127,9 @@ pub struct MapArgs {
     /// Sans lacks: Chinese, Japanese or Korean titles and notes (Noto Sans CJK, IPAGothic).
     #[arg(long, value_name = "FILE.ttf")]
     font: Option<PathBuf>,
+    /// Leave out the scale bar a regional map (--bbox) gets.
+    #[arg(long)]
+    no_scale_bar: bool,
 }
 
 impl MapArgs {
@@ -191,6 +194,7 @@ impl MapArgs {
                 .as_deref()
                 .map(ipatlas::render::FontFile::read)
                 .transpose()?,
+            scale_bar: !self.no_scale_bar,
         };
         options.validate()?;
         Ok((options, warnings, choice.note))

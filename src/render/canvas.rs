@@ -356,11 +356,12 @@ pub(super) fn draw_graticule(
     pixmap: &mut Pixmap,
     proj: &Projection,
     frame: &Frame,
+    region: Option<Bbox>,
     pal: &Palette,
     clip: Option<&Mask>,
 ) {
     let mut pb = PathBuilder::new();
-    for line in graticule_lines(proj) {
+    for line in graticule_lines(proj, region) {
         polyline(&mut pb, &line, proj, frame);
     }
     if let Some(path) = pb.finish() {
@@ -378,10 +379,42 @@ pub(super) fn draw_graticule(
     }
 }
 
-/// The graticule's lines as (lon, lat) points: meridians every 30 degrees (to the
-/// projection's latitude limit), parallels every 30 degrees from 60S to 60N.
-pub(super) fn graticule_lines(proj: &Projection) -> Vec<Vec<(f64, f64)>> {
+/// The graticule's spacing in degrees: 30 for the world, and for a region (`--bbox`) the
+/// round step that draws at most 8 lines across its larger side.
+#[must_use]
+pub(super) fn graticule_step(region: Option<Bbox>) -> f64 {
+    let Some(r) = region else { return 30.0 };
+    let span = (r.lon1 - r.lon0).max(r.lat1 - r.lat0);
+    [0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 15.0, 30.0]
+        .into_iter()
+        .find(|s| span / s <= 8.0)
+        .unwrap_or(30.0)
+}
+
+/// The multiples of `step` from `a` to `b` (inclusive of both ends' neighbours).
+fn steps_over(a: f64, b: f64, step: f64) -> impl Iterator<Item = f64> {
+    let (first, last) = ((a / step).floor() as i64, (b / step).ceil() as i64);
+    (first..=last).map(move |k| k as f64 * step)
+}
+
+/// The graticule's lines as (lon, lat) points. World maps: meridians every 30 degrees (to
+/// the projection's latitude limit), parallels every 30 degrees from 60S to 60N. A region:
+/// meridians and parallels every [`graticule_step`] over it and a step around.
+pub(super) fn graticule_lines(proj: &Projection, region: Option<Bbox>) -> Vec<Vec<(f64, f64)>> {
     let max = proj.kind().max_lat();
+    if let Some(r) = region {
+        let step = graticule_step(region);
+        let (lat_a, lat_b) = ((r.lat0 - step).max(-max), (r.lat1 + step).min(max));
+        let (lon_a, lon_b) = ((r.lon0 - step).max(-180.0), (r.lon1 + step).min(180.0));
+        let lerp = |a: f64, b: f64, i: u32| a + (b - a) * f64::from(i) / 60.0;
+        let meridians = steps_over(lon_a, lon_b, step)
+            .filter(|lon| (-180.0..=180.0).contains(lon))
+            .map(|lon| (0..=60).map(|i| (lon, lerp(lat_a, lat_b, i))).collect());
+        let parallels = steps_over(lat_a, lat_b, step)
+            .filter(|lat| lat.abs() <= max)
+            .map(|lat| (0..=60).map(|i| (lerp(lon_a, lon_b, i), lat)).collect());
+        return meridians.chain(parallels).collect();
+    }
     let meridians = (-180..=180).step_by(30).map(|lon| {
         (0..=90)
             .map(|i| (f64::from(lon), -max + 2.0 * max * f64::from(i) / 90.0))
@@ -393,6 +426,163 @@ pub(super) fn graticule_lines(proj: &Projection) -> Vec<Vec<(f64, f64)>> {
             .collect()
     });
     meridians.chain(parallels).collect()
+}
+
+/// A degree value as labels write it: `40°N`, `0°`, `122.5°W`.
+fn degrees(value: f64, positive: char, negative: char) -> String {
+    let v = crate::util::trim_decimal(value.abs(), 2);
+    if value == 0.0 {
+        "0°".to_owned()
+    } else if value > 0.0 {
+        format!("{v}°{positive}")
+    } else {
+        format!("{v}°{negative}")
+    }
+}
+
+/// Labels the graticule of a region: each meridian where the box's south edge meets it
+/// (along the frame's bottom), each parallel where its west edge meets it (along the left),
+/// inside the frame.
+pub(super) fn draw_graticule_labels(
+    pixmap: &mut Pixmap,
+    fonts: &super::text::Fonts,
+    proj: &Projection,
+    frame: &Frame,
+    region: Bbox,
+    pal: &Palette,
+) {
+    let step = graticule_step(Some(region));
+    let size = (frame.width as f32 * 0.0105).max(8.0);
+    let (w, bottom) = (frame.width as f32, frame.top + frame.height as f32);
+    for lon in steps_over(region.lon0, region.lon1, step) {
+        if lon <= region.lon0 || lon >= region.lon1 {
+            continue;
+        }
+        let Some(p) = proj.forward(lon, region.lat0) else {
+            continue;
+        };
+        let (x, _) = frame.pixel(p);
+        let text = degrees(lon, 'E', 'W');
+        let half = fonts.width(&text, size, false) / 2.0;
+        if x - half > 2.0 && x + half < w - 2.0 {
+            let y = bottom - size * 0.45;
+            fonts.draw(
+                pixmap,
+                &text,
+                x,
+                y,
+                size,
+                false,
+                pal.muted,
+                super::text::Align::Center,
+            );
+        }
+    }
+    for lat in steps_over(region.lat0, region.lat1, step) {
+        if lat <= region.lat0 || lat >= region.lat1 {
+            continue;
+        }
+        let Some(p) = proj.forward(region.lon0, lat) else {
+            continue;
+        };
+        let (_, y) = frame.pixel(p);
+        if y - size > frame.top + 2.0 && y < bottom - size * 2.0 {
+            let text = degrees(lat, 'N', 'S');
+            fonts.draw(
+                pixmap,
+                &text,
+                3.0,
+                y - 2.0,
+                size,
+                false,
+                pal.muted,
+                super::text::Align::Left,
+            );
+        }
+    }
+}
+
+/// The scale bar of a region's map: a round distance (1, 2 or 5 x 10^k km) about a sixth of
+/// the width long, measured along the parallel through the box's centre (where the
+/// projection's scale is what the bar says), drawn at the frame's bottom left. Returns its
+/// label (`500 km at 40.0°N`).
+pub(super) fn draw_scale_bar(
+    pixmap: &mut Pixmap,
+    fonts: &super::text::Fonts,
+    proj: &Projection,
+    frame: &Frame,
+    region: Bbox,
+    pal: &Palette,
+) -> Option<String> {
+    let (lon, lat) = (
+        (region.lon0 + region.lon1) / 2.0,
+        (region.lat0 + region.lat1) / 2.0,
+    );
+    let (a, b) = (proj.forward(lon - 0.5, lat)?, proj.forward(lon + 0.5, lat)?);
+    let (pa, pb) = (frame.pixel(a), frame.pixel(b));
+    let px_per_degree = f64::from((pb.0 - pa.0).hypot(pb.1 - pa.1));
+    // A degree of longitude on the mean sphere (radius 6,371.0088 km).
+    let km_per_degree = 6_371.008_8 * std::f64::consts::PI / 180.0 * lat.to_radians().cos();
+    if !(px_per_degree > 0.0 && km_per_degree > 0.0) {
+        return None;
+    }
+    let km_per_px = km_per_degree / px_per_degree;
+    let target = km_per_px * f64::from(frame.width) / 6.0;
+    let magnitude = 10f64.powf(target.log10().floor());
+    let km = [5.0, 2.0, 1.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|k| *k <= target)
+        .unwrap_or(magnitude);
+    let length = (km / km_per_px) as f32;
+    let size = (frame.width as f32 * 0.0105).max(8.0);
+    let height = (frame.width as f32 * 0.005).max(3.0);
+    let x = frame.width as f32 * 0.03 + 20.0;
+    // Above the row of meridian labels.
+    let y = frame.top + frame.height as f32 - size * 3.2;
+    let label = if km >= 1.0 {
+        format!("{} km", crate::util::trim_decimal(km, 0))
+    } else {
+        format!("{} m", crate::util::trim_decimal(km * 1000.0, 0))
+    };
+    // Two halves, dark and light, in a dark outline.
+    for (i, colour) in [pal.text, pal.background].into_iter().enumerate() {
+        let half = length / 2.0;
+        if let Some(r) = tiny_skia::Rect::from_xywh(x + half * i as f32, y, half, height) {
+            pixmap.fill_rect(r, &paint(colour, false), Transform::identity(), None);
+        }
+    }
+    let mut pbuilder = PathBuilder::new();
+    if let Some(r) = tiny_skia::Rect::from_xywh(x, y, length, height) {
+        pbuilder.push_rect(r);
+    }
+    if let Some(path) = pbuilder.finish() {
+        let stroke = Stroke {
+            width: 1.0,
+            ..Stroke::default()
+        };
+        pixmap.stroke_path(
+            &path,
+            &paint(pal.text, true),
+            &stroke,
+            Transform::identity(),
+            None,
+        );
+    }
+    fonts.draw(
+        pixmap,
+        &label,
+        x,
+        y - size * 0.4,
+        size,
+        false,
+        pal.text,
+        super::text::Align::Left,
+    );
+    Some(format!(
+        "{label} at {}",
+        degrees((lat * 10.0).round() / 10.0, 'N', 'S')
+    ))
 }
 
 fn polyline(pb: &mut PathBuilder, line: &[(f64, f64)], proj: &Projection, frame: &Frame) {

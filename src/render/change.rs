@@ -295,7 +295,7 @@ pub fn render_change(
             .map_or(pal.land, |v| diverging_colour(scale.position(*v)))
     });
     if opts.graticule {
-        draw_graticule(&mut pixmap, &proj, &layout.frame, &pal, clip);
+        draw_graticule(&mut pixmap, &proj, &layout.frame, opts.bbox, &pal, clip);
     }
     for ((row, col), v) in &cells {
         fill_rings(

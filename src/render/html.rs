@@ -551,7 +551,7 @@ fn page(
     ocean.pixels(&outline);
     let mut graticule = String::new();
     if opts.graticule {
-        graticule = graticule_svg(proj, frame);
+        graticule = graticule_svg(proj, frame, opts.bbox);
     }
     let mut layer_groups = String::new();
     for l in layers.iter().filter(|l| l.mode != Mode::Choropleth) {
@@ -660,9 +660,13 @@ impl PathData {
 }
 
 /// Lines of latitude and longitude every 30 degrees, as the PNG draws them.
-fn graticule_svg(proj: &Projection, frame: &Frame) -> String {
+fn graticule_svg(
+    proj: &Projection,
+    frame: &Frame,
+    region: Option<super::projection::Bbox>,
+) -> String {
     let mut d = String::new();
-    for line in graticule_lines(proj) {
+    for line in graticule_lines(proj, region) {
         let pts: Vec<(i64, i64)> = line
             .iter()
             .filter_map(|&(lon, lat)| proj.forward(lon, lat))

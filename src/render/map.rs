@@ -1,6 +1,9 @@
 //! Drawing one map from a tally: the layers in order, and the report of what was drawn.
 
-use super::canvas::{Layout, draw_graticule, draw_land, draw_ocean, draw_outline};
+use super::canvas::{
+    Layout, draw_graticule, draw_graticule_labels, draw_land, draw_ocean, draw_outline,
+    draw_scale_bar,
+};
 use super::heat::{Canvas, Choropleth, draw_cells, draw_points};
 use super::legend::{
     Bar, Words, bar_label, caption_lines, draw_legend, footer_notes, scale_name, subtitle, ticks,
@@ -84,6 +87,9 @@ pub struct MapReport {
     /// those DejaVu Sans lacks), each once.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub missing_characters: String,
+    /// The scale bar of a regional map: its length, and the parallel it holds on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale_bar: Option<String>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)]
@@ -228,7 +234,7 @@ pub fn render_with(
         });
     }
     if opts.graticule {
-        draw_graticule(&mut pixmap, &proj, &layout.frame, &pal, clip);
+        draw_graticule(&mut pixmap, &proj, &layout.frame, opts.bbox, &pal, clip);
     }
     let canvas = Canvas {
         proj: &proj,
@@ -253,6 +259,15 @@ pub fn render_with(
     if opts.shows_text() {
         let fonts = super::text::Fonts::load(opts.font.as_ref())
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
+        if let Some(region) = opts.bbox {
+            if opts.graticule {
+                draw_graticule_labels(&mut pixmap, &fonts, &proj, &layout.frame, region, &pal);
+            }
+            if opts.scale_bar {
+                report.scale_bar =
+                    draw_scale_bar(&mut pixmap, &fonts, &proj, &layout.frame, region, &pal);
+            }
+        }
         let words: String = std::iter::once(title(opts))
             .chain(opts.captions.iter().cloned())
             .collect::<Vec<_>>()

@@ -132,6 +132,8 @@ pub struct MapOptions {
     pub level: Level,
     /// A font for the characters the embedded DejaVu Sans lacks (`--font`).
     pub font: Option<super::text::FontFile>,
+    /// A regional map (`bbox`) gets a scale bar (`--no-scale-bar` turns it off).
+    pub scale_bar: bool,
 }
 
 impl Default for MapOptions {
@@ -159,6 +161,7 @@ impl Default for MapOptions {
             full_mercator: false,
             level: Level::Country,
             font: None,
+            scale_bar: true,
         }
     }
 }

@@ -42,7 +42,7 @@ pub(super) fn palette(style: Style, colormap: Option<Colormap>) -> Palette {
             land: rgb(232, 230, 225),
             border: rgb(182, 178, 170),
             outline: rgb(160, 160, 160),
-            graticule: rgb(236, 238, 242),
+            graticule: rgb(196, 201, 210),
             text: rgb(34, 34, 34),
             muted: rgb(100, 100, 100),
             colormap: colormap.unwrap_or(Colormap::YlOrRd),

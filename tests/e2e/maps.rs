@@ -718,3 +718,48 @@ fn a_thumbnail_keeps_every_word_whole_and_a_smaller_one_carries_none() {
     assert_eq!(tiny.height(), decode(&env.path("bare.png")).height());
     assert!(tiny.height() < 120, "{}", tiny.height());
 }
+
+#[test]
+fn regional_maps_get_a_scale_bar_and_a_labelled_graticule() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    env.write("ips.txt", "1.0.0.1\n2.0.0.1\n5.5.5.5\n");
+    let db = fx.nested.to_str().unwrap();
+    let map = |dir: &str, extra: &[&str]| {
+        let mut args = vec![
+            "map",
+            "--db",
+            db,
+            "ips.txt",
+            "-o",
+            dir,
+            "--only",
+            "map.png",
+            "--only",
+            "summary.json",
+            "--width",
+            "600",
+        ];
+        args.extend(extra);
+        env.run(&args).ok();
+        json(&env.read(&format!("{dir}/summary.json")))["map"].clone()
+    };
+    // Europe, 15°W to 35°E, 600 px wide: along 47.5°N a degree of longitude is 75 km and
+    // about 11 pixels, so a sixth of the width is about 680 km; the bar is the round
+    // distance below it.
+    let europe = map("eu", &["--bbox=-15,35,35,60", "--graticule"]);
+    let bar = europe["scale_bar"].as_str().unwrap();
+    assert_eq!(bar, "500 km at 47.5°N", "{europe}");
+    let none = map("eu2", &["--bbox=-15,35,35,60", "--no-scale-bar"]);
+    assert!(none.get("scale_bar").is_none(), "{none}");
+    let world = map("world", &["--graticule"]);
+    assert!(world.get("scale_bar").is_none(), "{world}");
+    // The bar and labels are drawn: the map with them differs from the one without, at
+    // the frame's bottom left.
+    let (a, b) = (
+        decode(&env.path("eu/map.png")),
+        decode(&env.path("eu2/map.png")),
+    );
+    let differs = (0..120).any(|x| (0..a.height()).any(|y| a.pixel(x, y) != b.pixel(x, y)));
+    assert!(differs);
+}
