@@ -457,19 +457,25 @@ pub fn extract(line: &[u8], mut found: impl FnMut(IpAddr)) {
             found(IpAddr::V4(v4));
             continue;
         }
-        if let Some(ip @ IpAddr::V4(_)) = std::str::from_utf8(run).ok().and_then(without_port) {
+        let colons = run.iter().filter(|b| **b == b':').count();
+        // `a.b.c.d:port` (a dot and one colon): runs without both are not that.
+        if colons == 1
+            && run.contains(&b'.')
+            && let Some(ip @ IpAddr::V4(_)) = std::str::from_utf8(run).ok().and_then(without_port)
+        {
             found(ip);
             continue;
         }
-        let colons = run.iter().filter(|b| **b == b':').count();
         if colons < 2 || !run.iter().any(u8::is_ascii_digit) {
             continue;
         }
         let parse6 = |r: &[u8]| {
-            std::str::from_utf8(r)
-                .ok()?
-                .parse::<std::net::Ipv6Addr>()
-                .ok()
+            parse_ipv6(r).or_else(|| {
+                std::str::from_utf8(r)
+                    .ok()?
+                    .parse::<std::net::Ipv6Addr>()
+                    .ok()
+            })
         };
         let v6 = parse6(run).or_else(|| match run {
             [rest @ .., b':'] => parse6(rest),
