@@ -469,7 +469,7 @@ class Tally:
         c = self.counters
         return (
             f"<pyipatlas.Tally {c.get('lines', 0)} lines, "
-            f"{c.get('found', 0)} addresses located, "
+            f"{c.get('found', 0)} {c.get('unit', 'addresses')} located, "
             f"{c.get('countries', 0)} countries>"
         )
 
@@ -498,7 +498,9 @@ def _html_card(tally: Tally) -> str:
     searched = found + c.get("not_found", 0)
     rows = []
     countries = tally.countries()
-    top = countries[countries["unit"] == "addresses"].head(10) if len(countries) else countries
+    # The summary's unit: "addresses", or "weighted addresses" (--weight-column).
+    unit = c.get("unit", "addresses")
+    top = countries[countries["unit"] == unit].head(10) if len(countries) else countries
     for _, r in top.iterrows():
         width = max(1, int(round(float(r["share"]) * 200)))
         rows.append(
@@ -529,6 +531,9 @@ def _html_card(tally: Tally) -> str:
     share = (found / searched) if searched else 0.0
     return (
         "<div style='font-family:sans-serif;font-size:13px'>"
-        "<b>pyipatlas.Tally</b>: {:,} lines, {:,} addresses located ({:.1%}), "
+        "<b>pyipatlas.Tally</b>: {:,} lines, {:,} {} located ({:.1%}), "
         "{:,} countries<br>{}<table>{}</table>{}</div>"
-    ).format(c.get("lines", 0), found, share, c.get("countries", 0), dbs, "".join(rows), image)
+    ).format(
+        c.get("lines", 0), found, html.escape(unit), share, c.get("countries", 0), dbs,
+        "".join(rows), image,
+    )

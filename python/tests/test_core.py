@@ -264,6 +264,19 @@ def test_counters_info_and_display(db, lines):
     assert f"{len(lines):,} lines" in html
 
 
+def test_a_weighted_tally_says_so_in_its_card(cli, city_db, work):
+    feed = work / "weighted.tsv"
+    feed.write_text("81.2.69.160\t3\n2.125.160.216\t4\n")
+    out = work / "weighted.json"
+    cli("aggregate", "--db", city_db, feed, "--column", "1", "--weight-column", "2",
+        "--delimiter", "tab", "--tally", out, "--quiet")
+    t = pyipatlas.load(out)
+    assert "7 weighted addresses located" in repr(t)
+    card = t._repr_html_()
+    assert "7 weighted addresses located" in card
+    assert "<td>GB</td><td style='text-align:right'>7</td>" in card
+
+
 def test_empty_input_gives_an_empty_valid_tally(db):
     for empty in ([], pa.array([], pa.string()), pd.Series([], dtype=object)):
         t = db.aggregate(empty)
