@@ -183,6 +183,27 @@ pub(super) fn paint(color: Color, anti_alias: bool) -> Paint<'static> {
     p
 }
 
+/// Strokes a path in one colour (anti-aliased), `width` pixels wide.
+pub(super) fn stroke(
+    pixmap: &mut Pixmap,
+    path: &Path,
+    width: f32,
+    colour: Color,
+    clip: Option<&Mask>,
+) {
+    let stroke = Stroke {
+        width,
+        ..Stroke::default()
+    };
+    pixmap.stroke_path(
+        path,
+        &paint(colour, true),
+        &stroke,
+        Transform::identity(),
+        clip,
+    );
+}
+
 /// Fills the rings of one shape (a cell, a hexagon) in one colour.
 pub(super) fn fill_rings(
     pixmap: &mut Pixmap,
@@ -323,33 +344,15 @@ pub(super) fn draw_land(
         );
     }
     if let Some(path) = borders.finish() {
-        let stroke = Stroke {
-            width: (layout.width as f32 / 2400.0).clamp(0.35, 1.2),
-            ..Stroke::default()
-        };
-        pixmap.stroke_path(
-            &path,
-            &paint(pal.border, true),
-            &stroke,
-            Transform::identity(),
-            clip,
-        );
+        let width = (layout.width as f32 / 2400.0).clamp(0.35, 1.2);
+        stroke(pixmap, &path, width, pal.border, clip);
     }
 }
 
 /// Strokes the globe's outline over everything drawn on the map.
 pub(super) fn draw_outline(pixmap: &mut Pixmap, globe: &Path, pal: &Palette, clip: Option<&Mask>) {
-    let stroke = Stroke {
-        width: (pixmap.width() as f32 / 1600.0).max(0.6),
-        ..Stroke::default()
-    };
-    pixmap.stroke_path(
-        globe,
-        &paint(pal.outline, true),
-        &stroke,
-        Transform::identity(),
-        clip,
-    );
+    let width = (pixmap.width() as f32 / 1600.0).max(0.6);
+    stroke(pixmap, globe, width, pal.outline, clip);
 }
 
 pub(super) fn draw_graticule(
@@ -365,17 +368,8 @@ pub(super) fn draw_graticule(
         polyline(&mut pb, &line, proj, frame);
     }
     if let Some(path) = pb.finish() {
-        let stroke = Stroke {
-            width: (frame.width as f32 / 2000.0).max(0.5),
-            ..Stroke::default()
-        };
-        pixmap.stroke_path(
-            &path,
-            &paint(pal.graticule, true),
-            &stroke,
-            Transform::identity(),
-            clip,
-        );
+        let width = (frame.width as f32 / 2000.0).max(0.5);
+        stroke(pixmap, &path, width, pal.graticule, clip);
     }
 }
 
@@ -440,10 +434,31 @@ fn degrees(value: f64, positive: char, negative: char) -> String {
     }
 }
 
+/// What a regional map (`opts.bbox`) carries on its frame: graticule labels (with
+/// `--graticule`) and the scale bar (unless `--no-scale-bar`), whose label it returns.
+pub(super) fn draw_region_marks(
+    pixmap: &mut Pixmap,
+    fonts: &super::text::Fonts,
+    proj: &Projection,
+    frame: &Frame,
+    opts: &MapOptions,
+    pal: &Palette,
+) -> Option<String> {
+    let region = opts.bbox?;
+    if opts.graticule {
+        draw_graticule_labels(pixmap, fonts, proj, frame, region, pal);
+    }
+    if opts.scale_bar {
+        draw_scale_bar(pixmap, fonts, proj, frame, region, pal)
+    } else {
+        None
+    }
+}
+
 /// Labels the graticule of a region: each meridian where the box's south edge meets it
 /// (along the frame's bottom), each parallel where its west edge meets it (along the left),
 /// inside the frame.
-pub(super) fn draw_graticule_labels(
+fn draw_graticule_labels(
     pixmap: &mut Pixmap,
     fonts: &super::text::Fonts,
     proj: &Projection,
@@ -506,7 +521,7 @@ pub(super) fn draw_graticule_labels(
 /// the width long, measured along the parallel through the box's centre (where the
 /// projection's scale is what the bar says), drawn at the frame's bottom left. Returns its
 /// label (`500 km at 40.0°N`).
-pub(super) fn draw_scale_bar(
+fn draw_scale_bar(
     pixmap: &mut Pixmap,
     fonts: &super::text::Fonts,
     proj: &Projection,
@@ -557,17 +572,7 @@ pub(super) fn draw_scale_bar(
         pbuilder.push_rect(r);
     }
     if let Some(path) = pbuilder.finish() {
-        let stroke = Stroke {
-            width: 1.0,
-            ..Stroke::default()
-        };
-        pixmap.stroke_path(
-            &path,
-            &paint(pal.text, true),
-            &stroke,
-            Transform::identity(),
-            None,
-        );
+        stroke(pixmap, &path, 1.0, pal.text, None);
     }
     fonts.draw(
         pixmap,

@@ -87,6 +87,9 @@ pub struct ChangeReport {
     pub notes: Vec<String>,
     /// Both sides' database attributions, then the basemap's.
     pub attributions: Vec<String>,
+    /// The scale bar of a regional map (`--bbox`): its length and parallel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale_bar: Option<String>,
 }
 
 /// The two tallies of a comparison, with their databases.
@@ -381,6 +384,8 @@ pub fn render_change(
     if opts.shows_text() {
         let fonts = super::text::Fonts::load(opts.font.as_ref())
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
+        report.scale_bar =
+            super::canvas::draw_region_marks(&mut pixmap, &fonts, &proj, &layout.frame, opts, &pal);
         let ticks: Vec<(f64, String)> = (0..=4)
             .map(|k| {
                 let t = f64::from(k) / 4.0;

@@ -1,8 +1,7 @@
 //! Drawing one map from a tally: the layers in order, and the report of what was drawn.
 
 use super::canvas::{
-    Layout, draw_graticule, draw_graticule_labels, draw_land, draw_ocean, draw_outline,
-    draw_scale_bar,
+    Layout, draw_graticule, draw_land, draw_ocean, draw_outline, draw_region_marks,
 };
 use super::heat::{Canvas, Choropleth, draw_cells, draw_points};
 use super::legend::{
@@ -259,15 +258,7 @@ pub fn render_with(
     if opts.shows_text() {
         let fonts = super::text::Fonts::load(opts.font.as_ref())
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
-        if let Some(region) = opts.bbox {
-            if opts.graticule {
-                draw_graticule_labels(&mut pixmap, &fonts, &proj, &layout.frame, region, &pal);
-            }
-            if opts.scale_bar {
-                report.scale_bar =
-                    draw_scale_bar(&mut pixmap, &fonts, &proj, &layout.frame, region, &pal);
-            }
-        }
+        report.scale_bar = draw_region_marks(&mut pixmap, &fonts, &proj, &layout.frame, opts, &pal);
         let words: String = std::iter::once(title(opts))
             .chain(opts.captions.iter().cloned())
             .collect::<Vec<_>>()

@@ -762,4 +762,28 @@ fn regional_maps_get_a_scale_bar_and_a_labelled_graticule() {
     );
     let differs = (0..120).any(|x| (0..a.height()).any(|y| a.pixel(x, y) != b.pixel(x, y)));
     assert!(differs);
+    // A change map of the same box carries the same bar.
+    tally_of(
+        &env,
+        "a.json",
+        &[("FR", 48.85, 2.35, 10), ("DE", 51.0, 9.0, 5)],
+    );
+    tally_of(
+        &env,
+        "b.json",
+        &[("FR", 48.85, 2.35, 5), ("DE", 51.0, 9.0, 10)],
+    );
+    env.run(&[
+        "compare",
+        "a.json",
+        "b.json",
+        "-o",
+        "cmp",
+        "--bbox=-15,35,35,60",
+        "--width",
+        "600",
+    ])
+    .ok();
+    let s = json(&env.read("cmp/summary.json"));
+    assert_eq!(s["map"]["scale_bar"], "500 km at 47.5°N", "{s}");
 }
