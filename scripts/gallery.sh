@@ -36,4 +36,9 @@ cp "$work/compare/map.png" docs/gallery/compare-2018-2026.png
 $ipatlas render "$work/whole/tally.json" -o docs/gallery/per-capita-robinson.png \
   --mode choropleth --per-capita --projection robinson --style light --width 1000 \
   --title "IPv4 addresses per million people, July 2018"
+# A regional map: the whole-db tally's IPv4 space by US state (the embedded US states).
+$ipatlas render "$work/whole/tally.json" -o docs/gallery/us-states-2018.png \
+  --mode choropleth --level subdivision --bbox=-125,24,-66,50 --style light \
+  --colormap ylorrd --scale log --width 1000 --graticule \
+  --title "IPv4 addresses per US state, July 2018"
 ls -l docs/gallery
