@@ -323,6 +323,13 @@ fn event_rows(
             // aliased IPv6 space are listed only when the query lies in that space.
             let query_aliased = matches!(item,
                 Item::Prefix(IpNetwork::V6(n)) if crate::locate::in_ipv4_alias(n));
+            // A row the location database has no record for still carries the address's
+            // network (the part's first address, for a prefix) when the ASN database has one.
+            let asn = worker.asn_table();
+            let address = match item {
+                Item::Addr(ip) => Some(ip),
+                Item::Prefix(_) => None,
+            };
             // One row per record (per database network for a prefix), so rows stay
             // aligned with the input.
             worker.record(item, |tally, resolved| match resolved.outcome {
@@ -338,13 +345,18 @@ fn event_rows(
                     Some(place) => emit(found_row(ip_text(), place, resolved.network, line)),
                     None => Err(Error::Internal("a counted slot has no place".into())),
                 },
-                Outcome::NotFound(reason) => emit(unlocated_row(
-                    Some(ip_text()),
-                    resolved.network,
-                    Status::NotFound,
-                    reason.name(),
-                    line,
-                )),
+                Outcome::NotFound(reason) => {
+                    let mut row = unlocated_row(
+                        Some(ip_text()),
+                        resolved.network,
+                        Status::NotFound,
+                        reason.name(),
+                        line,
+                    );
+                    let first = address.or(resolved.network.map(|n| n.network()));
+                    row.as_network = asn.zip(first).and_then(|(a, ip)| a.lookup(ip));
+                    emit(row)
+                }
             })?;
         }
     }

@@ -388,6 +388,11 @@ impl<'a> Worker<'a> {
         (self.tally, self.table_counts)
     }
 
+    /// The ASN database the worker resolves networks with, if any.
+    pub(super) fn asn_table(&self) -> Option<&'a AsnTable> {
+        self.asn
+    }
+
     /// The slot of a record's place with a network (from the ASN database; `None` where it
     /// has none). Without an ASN database, [`Worker::slot`].
     pub(super) fn slot_of(

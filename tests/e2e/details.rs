@@ -298,6 +298,7 @@ fn networks_split_prefixes_exactly_and_rank_within_countries() {
             "10.1.1.1",
             "10.1.2.1",
             "10.9.9.9",
+            "10.1.1.200",
         ])
         .ok();
     let rows = csv_rows(&r.stdout);
@@ -306,6 +307,8 @@ fn networks_split_prefixes_exactly_and_rank_within_countries() {
     assert_eq!(rows[2][8..], ["64501", ""]);
     assert_eq!(rows[3][8..], ["", ""]);
     assert_eq!(rows[4][6..], ["not_found", "reserved", "", ""]);
+    // Not in the location database, but in the ASN database's 10.1.1.0/24.
+    assert_eq!(rows[5][6..], ["not_found", "reserved", "64501", ""]);
     let r = env.run(&["lookup", "--db", "city.mmdb", "10.1.0.1"]).ok();
     assert_eq!(csv_rows(&r.stdout)[0].len(), 8);
     // The JSON lines carry them too.
