@@ -479,10 +479,10 @@ fn decode_names(bytes: &[u8]) -> Result<Vec<Name>, String> {
         }
         let (text, rest) = f.0.split_at(len);
         f.0 = rest;
+        // The text as written: UTF-8, and not cut by `Name::new`.
         let name = std::str::from_utf8(text)
             .ok()
-            .and_then(Name::new)
-            .filter(|n| n.as_str() == text_of(text))
+            .and_then(|t| Name::new(t).filter(|n| n.as_str() == t))
             .ok_or_else(|| format!("name {i} is not a name"))?;
         names.push(name);
     }
@@ -490,10 +490,6 @@ fn decode_names(bytes: &[u8]) -> Result<Vec<Name>, String> {
         return Err("bytes after the names".into());
     }
     Ok(names)
-}
-
-fn text_of(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 #[cfg(test)]

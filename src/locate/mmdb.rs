@@ -446,40 +446,29 @@ impl Database {
                     let Some(r) = full else {
                         return Ok(RawPlace::default());
                     };
-                    let loc = r.location.unwrap_or_default();
                     let first = r.subdivisions.and_then(|s| s.0);
                     let (code, name) =
                         first.map_or((None, None), |s| (s.iso_code, s.names.and_then(|n| n.en)));
-                    let (code, name) = (code.map(Cow::Borrowed), name.map(Cow::Borrowed));
-                    return Ok(RawPlace {
-                        country: r.country.and_then(|c| c.iso_code),
-                        registered: r.registered_country.and_then(|c| c.iso_code),
-                        lat: loc.latitude,
-                        lon: loc.longitude,
-                        radius: loc.accuracy_radius,
-                        names: Some(RawNames {
-                            subdivision_code: code,
-                            subdivision_name: name,
-                            city: r
-                                .city
-                                .and_then(|c| c.names)
-                                .and_then(|n| n.en)
-                                .map(Cow::Borrowed),
-                        }),
-                    });
+                    let names = RawNames {
+                        subdivision_code: code.map(Cow::Borrowed),
+                        subdivision_name: name.map(Cow::Borrowed),
+                        city: r
+                            .city
+                            .and_then(|c| c.names)
+                            .and_then(|n| n.en)
+                            .map(Cow::Borrowed),
+                    };
+                    return Ok(nested_place(
+                        r.country,
+                        r.registered_country,
+                        r.location,
+                        Some(names),
+                    ));
                 }
                 let Some(r) = found.decode::<NestedRecord>().map_err(err)? else {
                     return Ok(RawPlace::default());
                 };
-                let loc = r.location.unwrap_or_default();
-                RawPlace {
-                    country: r.country.and_then(|c| c.iso_code),
-                    registered: r.registered_country.and_then(|c| c.iso_code),
-                    lat: loc.latitude,
-                    lon: loc.longitude,
-                    radius: loc.accuracy_radius,
-                    names: None,
-                }
+                nested_place(r.country, r.registered_country, r.location, None)
             }
             super::SchemaKind::Flat => {
                 let Some(r) = found.decode::<FlatRecord>().map_err(err)? else {
@@ -564,6 +553,24 @@ struct RawPlace<'a> {
     radius: Option<Scalar>,
     /// The names, when the same pass read them.
     names: Option<RawNames<'a>>,
+}
+
+/// The raw values of a GeoIP2-shaped record's place, however it was read.
+fn nested_place<'a>(
+    country: Option<CodeField>,
+    registered: Option<CodeField>,
+    location: Option<LocationField>,
+    names: Option<RawNames<'a>>,
+) -> RawPlace<'a> {
+    let loc = location.unwrap_or_default();
+    RawPlace {
+        country: country.and_then(|c| c.iso_code),
+        registered: registered.and_then(|c| c.iso_code),
+        lat: loc.latitude,
+        lon: loc.longitude,
+        radius: loc.accuracy_radius,
+        names,
+    }
 }
 
 /// A place's names as the record's bytes hold them.

@@ -378,8 +378,7 @@ pub fn render_change(
         notes.push((s.clone(), s));
     }
     report.notes = notes.iter().map(|(l, _)| l.clone()).collect();
-    report.attributions =
-        super::map::attributions(sides.a_databases.iter().chain(sides.b_databases));
+    report.attributions = sources;
 
     if opts.shows_text() {
         let fonts = super::text::Fonts::load(opts.font.as_ref())
