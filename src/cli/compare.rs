@@ -81,20 +81,8 @@ pub struct CompareArgs {
     /// Country polygons: any polygon shapefile (default: embedded Natural Earth 1:10m).
     #[arg(long, value_name = "FILE.shp")]
     basemap: Option<PathBuf>,
-    /// A line added above the attribution, wrapped to the width (repeat for more lines): a
-    /// source, a disclaimer.
-    #[arg(long = "note", value_name = "TEXT")]
-    notes: Vec<String>,
-    /// The colour bar's label, instead of the one the unit and mode give.
-    #[arg(long, value_name = "TEXT")]
-    legend_label: Option<String>,
-    /// Mercator world maps are cropped to 70°S-70°N (beyond, the projection gives most of
-    /// the image to the poles); this draws them to 85°S-85°N.
-    #[arg(long)]
-    full_mercator: bool,
-    /// A font for the characters the embedded DejaVu Sans lacks (see `map --font`).
-    #[arg(long, value_name = "FILE.ttf")]
-    font: Option<PathBuf>,
+    #[command(flatten)]
+    frame: super::map::FrameArgs,
     /// No notes on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -169,9 +157,7 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
     if let Some(b) = &args.basemap {
         super::map::declare_basemap(&mut paths, b);
     }
-    if let Some(f) = &args.font {
-        paths.input("--font", f);
-    }
+    args.frame.declare(&mut paths);
     for name in OUTPUTS.into_iter().filter(|n| wanted(n)) {
         paths.output("-o", path(name));
     }
@@ -218,16 +204,9 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
         cell: args.cell.deg(),
         graticule: args.graticule,
         unit,
-        captions: args.notes.clone(),
-        legend_label: args.legend_label.clone(),
-        full_mercator: args.full_mercator,
-        font: args
-            .font
-            .as_deref()
-            .map(ipatlas::render::FontFile::read)
-            .transpose()?,
         ..MapOptions::default()
     };
+    let options = args.frame.apply(options)?;
     options.validate()?;
     std::fs::create_dir_all(&args.output)
         .map_err(|e| Error::output(args.output.display().to_string(), e))?;

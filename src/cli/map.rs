@@ -112,6 +112,14 @@ pub struct MapArgs {
         allow_hyphen_values = true
     )]
     html_max_mb: f64,
+    #[command(flatten)]
+    frame: FrameArgs,
+}
+
+/// What a map carries besides its data (captions, the bar's label, the font, the scale
+/// bar, the Mercator crop): the same flags on `map`, `render` and `compare`.
+#[derive(Args, Debug, Clone)]
+pub(super) struct FrameArgs {
     /// A line added above the attribution, wrapped to the width (repeat for more lines): a
     /// source, a disclaimer.
     #[arg(long = "note", value_name = "TEXT")]
@@ -130,6 +138,31 @@ pub struct MapArgs {
     /// Leave out the scale bar a regional map (--bbox) gets.
     #[arg(long)]
     no_scale_bar: bool,
+}
+
+impl FrameArgs {
+    /// Declares the font file as an input.
+    pub(super) fn declare(&self, paths: &mut super::guard::Paths) {
+        if let Some(f) = &self.font {
+            paths.input("--font", f);
+        }
+    }
+
+    /// `options` with these flags applied (the font read and checked).
+    pub(super) fn apply(&self, options: MapOptions) -> Result<MapOptions> {
+        Ok(MapOptions {
+            captions: self.notes.clone(),
+            legend_label: self.legend_label.clone(),
+            full_mercator: self.full_mercator,
+            font: self
+                .font
+                .as_deref()
+                .map(ipatlas::render::FontFile::read)
+                .transpose()?,
+            scale_bar: !self.no_scale_bar,
+            ..options
+        })
+    }
 }
 
 impl MapArgs {
@@ -185,17 +218,10 @@ impl MapArgs {
             graticule: self.graticule,
             h3_res,
             unit: choice.unit,
-            captions: self.notes.clone(),
-            legend_label: self.legend_label.clone(),
-            full_mercator: self.full_mercator,
             level: self.level,
-            font: self
-                .font
-                .as_deref()
-                .map(ipatlas::render::FontFile::read)
-                .transpose()?,
-            scale_bar: !self.no_scale_bar,
+            ..MapOptions::default()
         };
+        let options = self.frame.apply(options)?;
         options.validate()?;
         Ok((options, warnings, choice.note))
     }
@@ -487,9 +513,7 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<()> {
     if let Some(b) = &args.map.basemap {
         declare_basemap(&mut paths, b);
     }
-    if let Some(f) = &args.map.font {
-        paths.input("--font", f);
-    }
+    args.map.frame.declare(&mut paths);
     let mut outputs = paths.output("-o", &args.output).check()?;
     ImageFormat::of(&args.output)?;
     let (tally, databases) = Tally::read(&args.tally)?;
@@ -556,9 +580,7 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     if let Some(b) = &args.map.basemap {
         declare_basemap(&mut paths, b);
     }
-    if let Some(f) = &args.map.font {
-        paths.input("--font", f);
-    }
+    args.map.frame.declare(&mut paths);
     for name in MAP_OUTPUTS.into_iter().filter(|n| wanted(n)) {
         paths.output("-o", path(name));
     }

@@ -786,4 +786,18 @@ fn regional_maps_get_a_scale_bar_and_a_labelled_graticule() {
     .ok();
     let s = json(&env.read("cmp/summary.json"));
     assert_eq!(s["map"]["scale_bar"], "500 km at 47.5°N", "{s}");
+    env.run(&[
+        "compare",
+        "a.json",
+        "b.json",
+        "-o",
+        "cmp2",
+        "--bbox=-15,35,35,60",
+        "--width",
+        "600",
+        "--no-scale-bar",
+    ])
+    .ok();
+    let s = json(&env.read("cmp2/summary.json"));
+    assert!(s["map"].get("scale_bar").is_none(), "{s}");
 }
