@@ -278,7 +278,19 @@ impl Atlas {
         atlas.csv_problems = problems;
         atlas.csv_source = csv_source;
         if let Some(path) = &options.asn_db {
-            atlas.set_asn(asn::AsnTable::open(path)?);
+            let table = asn::AsnTable::open(path)?;
+            let (n, lines) = table.skipped();
+            if n > 0 {
+                let at: Vec<String> = lines.iter().map(u64::to_string).collect();
+                atlas.csv_problems.push(format!(
+                    "ASN database {}: {n} row{} skipped (not a range with an AS number), at line {}{}",
+                    path.display(),
+                    if n == 1 { "" } else { "s" },
+                    at.join(", "),
+                    if n > lines.len() as u64 { ", ..." } else { "" }
+                ));
+            }
+            atlas.set_asn(table);
         }
         Ok(atlas)
     }
@@ -290,7 +302,7 @@ impl Atlas {
         self.csv_source
     }
 
-    /// The rows of a CSV database that were skipped, as report lines (a summary line per
+    /// The rows of a CSV database (or CSV ASN database) that were skipped, as report lines (a summary line per
     /// reason, then the first rows of each): empty for `.mmdb` databases.
     #[must_use]
     pub fn csv_problems(&self) -> &[String] {

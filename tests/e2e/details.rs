@@ -352,6 +352,10 @@ fn asn_csv_files_are_read_in_both_forms_and_bad_asn_databases_refused() {
             n([10, 1, 1, 255])
         ),
     );
+    // A row that is not a range with an AS number is skipped, and said.
+    let mut text = env.read("asn-ipv4.csv");
+    text.push_str("10.3.0.0,10.3.0.255,not-a-number,X\n");
+    env.write("asn-ipv4.csv", text);
     for file in ["asn-ipv4.csv", "asn-ipv4-num.csv"] {
         let r = env
             .run(&[
@@ -372,6 +376,13 @@ fn asn_csv_files_are_read_in_both_forms_and_bad_asn_databases_refused() {
              64500,\"Example Net, Inc.\",259,0.662404,addresses\n\
              64501,,129,0.329923,addresses\n",
             "{file}"
+        );
+        assert_eq!(
+            r.stderr
+                .contains("asn-ipv4.csv: 1 row skipped (not a range with an AS number), at line 4"),
+            file == "asn-ipv4.csv",
+            "{file}: {}",
+            r.stderr
         );
     }
     // A location database is not an ASN database; nor is a CSV of something else.
