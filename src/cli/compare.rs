@@ -5,8 +5,8 @@ use clap::Args;
 use ipatlas::basemap::Basemap;
 use ipatlas::error::{Error, Result};
 use ipatlas::render::{
-    Bbox, ChangeOptions, ChangeReport, ChangeScale, ChangeValue, MapOptions, Mode, ProjectionKind,
-    Sides, Style, render_change,
+    Bbox, ChangeOptions, ChangeReport, ChangeScale, ChangeValue, MapOptions, Mode, Sides, Style,
+    render_change,
 };
 use ipatlas::tally::compare::{self, Comparison, Measure};
 use ipatlas::tally::{CellGrid, Tally, Unit};
@@ -57,9 +57,6 @@ pub struct CompareArgs {
     /// With --drop-coarse: the accuracy radius, in kilometres, from which a place is coarse.
     #[arg(long, value_name = "KM", default_value_t = ipatlas::render::COARSE_KM, requires = "drop_coarse")]
     coarse_km: u32,
-    /// Map projection.
-    #[arg(long, value_enum, default_value_t = ProjectionKind::EqualEarth)]
-    projection: ProjectionKind,
     /// Image width in pixels, 64 to 16384.
     #[arg(long, default_value_t = 1600, allow_hyphen_values = true)]
     width: u32,
@@ -191,7 +188,6 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
     };
     let (a, b) = (keep(a), keep(b));
     let options = MapOptions {
-        projection: args.projection,
         width: args.width,
         bbox,
         mode: match args.mode {

@@ -10,7 +10,7 @@ use ipatlas::outputs::features::Layer;
 use ipatlas::outputs::geojson::{Framing, write_layer};
 use ipatlas::outputs::{self as tables, Outputs, RunFacts, Summary};
 use ipatlas::render::{
-    Bbox, Colormap, HtmlOptions, HtmlReport, MapOptions, MapReport, Mode, ProjectionKind,
+    Bbox, Colormap, HtmlOptions, HtmlReport, MapOptions, MapReport, Mode, ProjectionSpec,
     ScaleKind, Style, render_html, render_with,
 };
 use ipatlas::tally::{CellGrid, Tally};
@@ -21,9 +21,6 @@ use std::time::Instant;
 /// Flags that shape a map.
 #[derive(Args, Debug, Clone)]
 pub struct MapArgs {
-    /// Map projection.
-    #[arg(long, value_enum, default_value_t = ProjectionKind::EqualEarth)]
-    projection: ProjectionKind,
     /// Image width in pixels, 64 to 16384 (the height follows the projection).
     #[arg(long, default_value_t = 1600, allow_hyphen_values = true)]
     width: u32,
@@ -120,6 +117,15 @@ pub struct MapArgs {
 /// bar, the Mercator crop): the same flags on `map`, `render` and `compare`.
 #[derive(Args, Debug, Clone)]
 pub(super) struct FrameArgs {
+    /// Map projection: auto (Equal Earth for the world; for a --bbox, Albers equal-area
+    /// conic or Lambert azimuthal equal-area centred on it), equal-earth, robinson,
+    /// equirectangular, mercator, lambert-azimuthal, albers. NAME:LON0 sets the central
+    /// meridian (equal-earth:150 for a Pacific-centred world).
+    #[arg(long, value_name = "NAME[:LON0]", default_value = "auto", value_parser = parse_projection, allow_hyphen_values = true)]
+    projection: ProjectionSpec,
+    /// The central meridian, in degrees (default: the centre of --bbox, or 0).
+    #[arg(long, value_name = "DEGREES", value_parser = parse_lon0, allow_hyphen_values = true)]
+    lon0: Option<f64>,
     /// A line added above the attribution, wrapped to the width (repeat for more lines): a
     /// source, a disclaimer.
     #[arg(long = "note", value_name = "TEXT")]
@@ -140,6 +146,14 @@ pub(super) struct FrameArgs {
     no_scale_bar: bool,
 }
 
+fn parse_projection(text: &str) -> std::result::Result<ProjectionSpec, String> {
+    ProjectionSpec::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_lon0(text: &str) -> std::result::Result<f64, String> {
+    ipatlas::render::parse_lon0(text).map_err(|e| e.to_string())
+}
+
 impl FrameArgs {
     /// Declares the font file as an input.
     pub(super) fn declare(&self, paths: &mut super::guard::Paths) {
@@ -151,6 +165,7 @@ impl FrameArgs {
     /// `options` with these flags applied (the font read and checked).
     pub(super) fn apply(&self, options: MapOptions) -> Result<MapOptions> {
         Ok(MapOptions {
+            projection: self.projection.with_lon0(self.lon0)?,
             captions: self.notes.clone(),
             legend_label: self.legend_label.clone(),
             full_mercator: self.full_mercator,
@@ -201,7 +216,6 @@ impl MapArgs {
             unused("--level subdivision", "choropleth");
         }
         let options = MapOptions {
-            projection: self.projection,
             width: self.width,
             bbox: self.bbox.as_deref().map(Bbox::parse).transpose()?,
             mode,
@@ -303,7 +317,7 @@ impl MapArgs {
         }
         if report.outside > 0 {
             notes.push(format!(
-                "{} {} lie outside --bbox and are not drawn",
+                "{} {} lie outside the map's frame and are not drawn",
                 report.outside, report.unit
             ));
         }

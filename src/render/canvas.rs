@@ -3,10 +3,9 @@
 
 use super::options::MapOptions;
 use super::palette::Palette;
-use super::projection::{Bbox, Projection};
+use super::projection::{Bbox, Projection, degrees, wrap180};
 use crate::basemap::{Basemap, Country};
 use crate::error::{Error, Result};
-use crate::geometry::split_antimeridian;
 use tiny_skia::{Color, FillRule, Mask, Paint, Path, PathBuilder, Pixmap, Rect, Stroke, Transform};
 
 /// The latitude to which world maps in Mercator are cropped (north and south).
@@ -32,6 +31,19 @@ impl Frame {
             self.top + ((self.y1 - y) * self.sy) as f32,
         )
     }
+
+    /// The projected point at a pixel of the frame (from its top-left corner).
+    fn point(&self, px: f64, py: f64) -> (f64, f64) {
+        (self.x0 + px / self.sx, self.y1 - py / self.sy)
+    }
+
+    /// True when a projected point falls inside the frame (edges included).
+    pub(super) fn holds(&self, (x, y): (f64, f64)) -> bool {
+        let (px, py) = ((x - self.x0) * self.sx, (self.y1 - y) * self.sy);
+        let slack = 1e-6;
+        (-slack..=f64::from(self.width) + slack).contains(&px)
+            && (-slack..=f64::from(self.height) + slack).contains(&py)
+    }
 }
 
 /// Where everything goes in the image: the map frame between a header (title, subtitle)
@@ -40,6 +52,9 @@ pub(super) struct Layout {
     pub(super) frame: Frame,
     /// The region drawn (the world when no box is given).
     pub(super) region: Bbox,
+    /// A longitude/latitude box around all the frame shows (wider than the region where
+    /// the frame's corners reach past it): polygons that overlap it are drawn.
+    pub(super) view: Bbox,
     pub(super) header: f32,
     /// Image size in pixels.
     pub(super) width: u32,
@@ -114,32 +129,33 @@ impl Layout {
                 "a {width} x {height} image is too large"
             )));
         }
+        let frame = Frame {
+            x0,
+            y1,
+            sx: f64::from(width) / (x1 - x0),
+            sy: f64::from(map_height) / (y1 - y0),
+            top: header,
+            width,
+            height: map_height,
+        };
+        let view = if opts.bbox.is_some() {
+            frame_view(proj, &frame, region)
+        } else {
+            Bbox::WORLD
+        };
         Ok(Layout {
-            frame: Frame {
-                x0,
-                y1,
-                sx: f64::from(width) / (x1 - x0),
-                sy: f64::from(map_height) / (y1 - y0),
-                top: header,
-                width,
-                height: map_height,
-            },
+            frame,
             region,
+            view,
             header,
             width,
             height,
         })
     }
 
-    /// The region widened by a degree: polygons that overlap it are drawn.
-    pub(super) fn view(&self) -> Bbox {
-        let r = self.region;
-        Bbox {
-            lon0: r.lon0 - 1.0,
-            lat0: r.lat0 - 1.0,
-            lon1: r.lon1 + 1.0,
-            lat1: r.lat1 + 1.0,
-        }
+    /// True when the map shows a longitude/latitude: it projects into the frame.
+    pub(super) fn shows(&self, proj: &Projection, lon: f64, lat: f64) -> bool {
+        proj.forward(lon, lat).is_some_and(|p| self.frame.holds(p))
     }
 
     /// The top of the footer.
@@ -174,6 +190,47 @@ impl Layout {
         );
         Ok(clip)
     }
+}
+
+/// The longitude/latitude box around what a frame shows: the region, and every point of
+/// a grid over the frame taken back to the globe (with a degree's margin), reaching the
+/// pole when the frame holds it.
+fn frame_view(proj: &Projection, frame: &Frame, region: Bbox) -> Bbox {
+    let mut v = region;
+    let n = 48;
+    for i in 0..=n {
+        for j in 0..=n {
+            let px = f64::from(frame.width) * f64::from(i) / f64::from(n);
+            let py = f64::from(frame.height) * f64::from(j) / f64::from(n);
+            let (x, y) = frame.point(px, py);
+            if let Some((lon, lat)) = proj.inverse(x, y) {
+                v.lon0 = v.lon0.min(lon);
+                v.lon1 = v.lon1.max(lon);
+                v.lat0 = v.lat0.min(lat);
+                v.lat1 = v.lat1.max(lat);
+            }
+        }
+    }
+    let mut v = Bbox {
+        lon0: v.lon0 - 1.0,
+        lat0: (v.lat0 - 1.0).max(-90.0),
+        lon1: v.lon1 + 1.0,
+        lat1: (v.lat1 + 1.0).min(90.0),
+    };
+    for pole in [-90.0, 90.0] {
+        if proj.forward(0.0, pole).is_some_and(|p| frame.holds(p)) {
+            (v.lon0, v.lon1) = (-180.0, 180.0);
+            if pole > 0.0 {
+                v.lat1 = 90.0;
+            } else {
+                v.lat0 = -90.0;
+            }
+        }
+    }
+    if v.lon1 - v.lon0 >= 360.0 {
+        (v.lon0, v.lon1) = (-180.0, 180.0);
+    }
+    v
 }
 
 pub(super) fn paint(color: Color, anti_alias: bool) -> Paint<'static> {
@@ -229,28 +286,21 @@ pub(super) fn fill_rings(
     }
 }
 
-/// Adds a closed ring of (lon, lat) points to a path, in pixels.
+/// Adds a closed ring of (lon, lat) points to a path, in pixels (cut at the projection's
+/// seam).
 pub(super) fn ring_path(
     pb: &mut PathBuilder,
     ring: &[(f64, f64)],
     proj: &Projection,
     frame: &Frame,
 ) {
-    let mut first = true;
-    for &(lon, lat) in ring {
-        let Some(p) = proj.forward(lon, lat) else {
-            continue;
-        };
-        let (x, y) = frame.pixel(p);
-        if first {
+    for part in proj.rings(ring) {
+        let mut pts = part.into_iter().map(|p| frame.pixel(p));
+        if let Some((x, y)) = pts.next() {
             pb.move_to(x, y);
-            first = false;
-        } else {
-            pb.line_to(x, y);
+            pts.for_each(|(x, y)| pb.line_to(x, y));
+            pb.close();
         }
-    }
-    if !first {
-        pb.close();
     }
 }
 
@@ -269,10 +319,6 @@ pub(super) fn ring_bbox(ring: &[(f64, f64)]) -> Bbox {
             lat1: b.lat1.max(y),
         },
     )
-}
-
-pub(super) fn overlaps(a: &Bbox, b: &Bbox) -> bool {
-    a.lon0 <= b.lon1 && b.lon0 <= a.lon1 && a.lat0 <= b.lat1 && b.lat0 <= a.lat1
 }
 
 /// Fills the ocean: the globe's outline (pseudo-cylindrical projections are not
@@ -319,19 +365,17 @@ pub(super) fn draw_land(
     clip: Option<&Mask>,
     fill: impl Fn(&Country) -> Color,
 ) {
-    let (view, frame) = (layout.view(), &layout.frame);
+    let (view, frame) = (layout.view, &layout.frame);
     let mut borders = PathBuilder::new();
     for country in &basemap.countries {
         let mut pb = PathBuilder::new();
         for polygon in &country.polygons {
-            if !overlaps(&ring_bbox(&polygon.exterior), &view) {
+            if !ring_bbox(&polygon.exterior).overlaps(&view) {
                 continue;
             }
             for ring in std::iter::once(&polygon.exterior).chain(&polygon.holes) {
-                for part in split_antimeridian(ring) {
-                    ring_path(&mut pb, &part, proj, frame);
-                    ring_path(&mut borders, &part, proj, frame);
-                }
+                ring_path(&mut pb, ring, proj, frame);
+                ring_path(&mut borders, ring, proj, frame);
             }
         }
         let Some(path) = pb.finish() else { continue };
@@ -358,17 +402,17 @@ pub(super) fn draw_outline(pixmap: &mut Pixmap, globe: &Path, pal: &Palette, cli
 pub(super) fn draw_graticule(
     pixmap: &mut Pixmap,
     proj: &Projection,
-    frame: &Frame,
-    region: Option<Bbox>,
+    layout: &Layout,
+    regional: bool,
     pal: &Palette,
     clip: Option<&Mask>,
 ) {
     let mut pb = PathBuilder::new();
-    for line in graticule_lines(proj, region) {
-        polyline(&mut pb, &line, proj, frame);
+    for (_, line) in graticule_lines(proj, layout, regional) {
+        polyline(&mut pb, &line, proj, &layout.frame);
     }
     if let Some(path) = pb.finish() {
-        let width = (frame.width as f32 / 2000.0).max(0.5);
+        let width = (layout.frame.width as f32 / 2000.0).max(0.5);
         stroke(pixmap, &path, width, pal.graticule, clip);
     }
 }
@@ -391,47 +435,65 @@ fn steps_over(a: f64, b: f64, step: f64) -> impl Iterator<Item = f64> {
     (first..=last).map(move |k| k as f64 * step)
 }
 
-/// The graticule's lines as (lon, lat) points. World maps: meridians every 30 degrees (to
-/// the projection's latitude limit), parallels every 30 degrees from 60S to 60N. A region:
-/// meridians and parallels every [`graticule_step`] over it and a step around.
-pub(super) fn graticule_lines(proj: &Projection, region: Option<Bbox>) -> Vec<Vec<(f64, f64)>> {
-    let max = proj.kind().max_lat();
-    if let Some(r) = region {
-        let step = graticule_step(region);
-        let (lat_a, lat_b) = ((r.lat0 - step).max(-max), (r.lat1 + step).min(max));
-        let (lon_a, lon_b) = ((r.lon0 - step).max(-180.0), (r.lon1 + step).min(180.0));
-        let lerp = |a: f64, b: f64, i: u32| a + (b - a) * f64::from(i) / 60.0;
-        let meridians = steps_over(lon_a, lon_b, step)
-            .filter(|lon| (-180.0..=180.0).contains(lon))
-            .map(|lon| (0..=60).map(|i| (lon, lerp(lat_a, lat_b, i))).collect());
-        let parallels = steps_over(lat_a, lat_b, step)
-            .filter(|lat| lat.abs() <= max)
-            .map(|lat| (0..=60).map(|i| (lerp(lon_a, lon_b, i), lat)).collect());
-        return meridians.chain(parallels).collect();
-    }
-    let meridians = (-180..=180).step_by(30).map(|lon| {
-        (0..=90)
-            .map(|i| (f64::from(lon), -max + 2.0 * max * f64::from(i) / 90.0))
-            .collect()
-    });
-    let parallels = (-60..=60).step_by(30).map(|lat| {
-        (0..=180)
-            .map(|i| (-180.0 + 2.0 * f64::from(i), f64::from(lat)))
-            .collect()
-    });
-    meridians.chain(parallels).collect()
+/// A line of the graticule: a meridian (its longitude) or a parallel (its latitude).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum GraticuleLine {
+    Meridian(f64),
+    Parallel(f64),
 }
 
-/// A degree value as labels write it: `40°N`, `0°`, `122.5°W`.
-fn degrees(value: f64, positive: char, negative: char) -> String {
-    let v = crate::util::trim_decimal(value.abs(), 2);
-    if value == 0.0 {
-        "0°".to_owned()
-    } else if value > 0.0 {
-        format!("{v}°{positive}")
-    } else {
-        format!("{v}°{negative}")
+/// The graticule's lines as (lon, lat) points. World maps: meridians every 30 degrees (to
+/// the projection's latitude limit), parallels every 30 degrees from 60S to 60N, around
+/// the central meridian. A region: meridians and parallels every [`graticule_step`] over
+/// all the frame shows.
+pub(super) fn graticule_lines(
+    proj: &Projection,
+    layout: &Layout,
+    regional: bool,
+) -> Vec<(GraticuleLine, Vec<(f64, f64)>)> {
+    let max = proj.kind().max_lat();
+    if regional {
+        let (step, v) = (graticule_step(Some(layout.region)), layout.view);
+        let (lat_a, lat_b) = (v.lat0.max(-max), v.lat1.min(max));
+        let (lon_a, lon_b) = (v.lon0, v.lon1.min(v.lon0 + 360.0));
+        let n = 120;
+        let lerp = move |a: f64, b: f64, i: u32| a + (b - a) * f64::from(i) / f64::from(n);
+        let meridians = steps_over(lon_a, lon_b, step)
+            .filter(move |lon| (lon_a..=lon_b).contains(lon))
+            .map(move |lon| {
+                (
+                    GraticuleLine::Meridian(lon),
+                    (0..=n).map(|i| (lon, lerp(lat_a, lat_b, i))).collect(),
+                )
+            });
+        let parallels = steps_over(lat_a, lat_b, step)
+            .filter(move |lat| lat.abs() <= max && (lat_a..=lat_b).contains(lat))
+            .map(move |lat| {
+                (
+                    GraticuleLine::Parallel(lat),
+                    (0..=n).map(|i| (lerp(lon_a, lon_b, i), lat)).collect(),
+                )
+            });
+        return meridians.chain(parallels).collect();
     }
+    let lon0 = proj.lon0();
+    let meridians = (-180..=180).step_by(30).map(|lon| {
+        (
+            GraticuleLine::Meridian(f64::from(lon)),
+            (0..=90)
+                .map(|i| (f64::from(lon), -max + 2.0 * max * f64::from(i) / 90.0))
+                .collect(),
+        )
+    });
+    let parallels = (-60..=60).step_by(30).map(move |lat| {
+        (
+            GraticuleLine::Parallel(f64::from(lat)),
+            (0..=180)
+                .map(|i| (lon0 - 180.0 + 2.0 * f64::from(i), f64::from(lat)))
+                .collect(),
+        )
+    });
+    meridians.chain(parallels).collect()
 }
 
 /// What a regional map (`opts.bbox`) carries on its frame: graticule labels (with
@@ -440,81 +502,93 @@ pub(super) fn draw_region_marks(
     pixmap: &mut Pixmap,
     fonts: &super::text::Fonts,
     proj: &Projection,
-    frame: &Frame,
+    layout: &Layout,
     opts: &MapOptions,
     pal: &Palette,
 ) -> Option<String> {
     let region = opts.bbox?;
     if opts.graticule {
-        draw_graticule_labels(pixmap, fonts, proj, frame, region, pal);
+        draw_graticule_labels(pixmap, fonts, proj, layout, pal);
     }
     if opts.scale_bar {
-        draw_scale_bar(pixmap, fonts, proj, frame, region, pal)
+        draw_scale_bar(pixmap, fonts, proj, &layout.frame, region, pal)
     } else {
         None
     }
 }
 
-/// Labels the graticule of a region: each meridian where the box's south edge meets it
-/// (along the frame's bottom), each parallel where its west edge meets it (along the left),
-/// inside the frame.
+/// Labels the graticule of a region: each meridian where it meets the frame's bottom edge,
+/// each parallel where it meets the left edge, inside the frame.
 fn draw_graticule_labels(
     pixmap: &mut Pixmap,
     fonts: &super::text::Fonts,
     proj: &Projection,
-    frame: &Frame,
-    region: Bbox,
+    layout: &Layout,
     pal: &Palette,
 ) {
-    let step = graticule_step(Some(region));
+    let frame = &layout.frame;
     let size = (frame.width as f32 * 0.0105).max(8.0);
     let (w, bottom) = (frame.width as f32, frame.top + frame.height as f32);
-    for lon in steps_over(region.lon0, region.lon1, step) {
-        if lon <= region.lon0 || lon >= region.lon1 {
-            continue;
-        }
-        let Some(p) = proj.forward(lon, region.lat0) else {
-            continue;
-        };
-        let (x, _) = frame.pixel(p);
-        let text = degrees(lon, 'E', 'W');
-        let half = fonts.width(&text, size, false) / 2.0;
-        if x - half > 2.0 && x + half < w - 2.0 {
-            let y = bottom - size * 0.45;
-            fonts.draw(
-                pixmap,
-                &text,
-                x,
-                y,
-                size,
-                false,
-                pal.muted,
-                super::text::Align::Center,
-            );
+    for (line, points) in graticule_lines(proj, layout, true) {
+        let pixels: Vec<Vec<(f32, f32)>> = proj
+            .lines(&points)
+            .into_iter()
+            .map(|run| run.into_iter().map(|p| frame.pixel(p)).collect())
+            .collect();
+        match line {
+            GraticuleLine::Meridian(lon) => {
+                let Some((x, _)) = crossing(&pixels, |p| p.1 - bottom) else {
+                    continue;
+                };
+                let text = degrees(wrap180(lon), 'E', 'W');
+                let half = fonts.width(&text, size, false) / 2.0;
+                if x - half > 2.0 && x + half < w - 2.0 {
+                    fonts.draw(
+                        pixmap,
+                        &text,
+                        x,
+                        bottom - size * 0.45,
+                        size,
+                        false,
+                        pal.muted,
+                        super::text::Align::Center,
+                    );
+                }
+            }
+            GraticuleLine::Parallel(lat) => {
+                let Some((_, y)) = crossing(&pixels, |p| p.0) else {
+                    continue;
+                };
+                if y - size > frame.top + 2.0 && y < bottom - size * 2.0 {
+                    fonts.draw(
+                        pixmap,
+                        &degrees(lat, 'N', 'S'),
+                        3.0,
+                        y - 2.0,
+                        size,
+                        false,
+                        pal.muted,
+                        super::text::Align::Left,
+                    );
+                }
+            }
         }
     }
-    for lat in steps_over(region.lat0, region.lat1, step) {
-        if lat <= region.lat0 || lat >= region.lat1 {
-            continue;
+}
+
+/// Where a polyline in pixels first crosses the line `f(p) = 0`, interpolated.
+fn crossing(runs: &[Vec<(f32, f32)>], f: impl Fn((f32, f32)) -> f32) -> Option<(f32, f32)> {
+    runs.iter().flat_map(|r| r.windows(2)).find_map(|w| {
+        let (a, b) = (f(w[0]), f(w[1]));
+        if (a <= 0.0) == (b <= 0.0) {
+            return None;
         }
-        let Some(p) = proj.forward(region.lon0, lat) else {
-            continue;
-        };
-        let (_, y) = frame.pixel(p);
-        if y - size > frame.top + 2.0 && y < bottom - size * 2.0 {
-            let text = degrees(lat, 'N', 'S');
-            fonts.draw(
-                pixmap,
-                &text,
-                3.0,
-                y - 2.0,
-                size,
-                false,
-                pal.muted,
-                super::text::Align::Left,
-            );
-        }
-    }
+        let t = a / (a - b);
+        Some((
+            w[0].0 + (w[1].0 - w[0].0) * t,
+            w[0].1 + (w[1].1 - w[0].1) * t,
+        ))
+    })
 }
 
 /// The scale bar of a region's map: a round distance (1, 2 or 5 x 10^k km) about a sixth of
@@ -591,14 +665,11 @@ fn draw_scale_bar(
 }
 
 fn polyline(pb: &mut PathBuilder, line: &[(f64, f64)], proj: &Projection, frame: &Frame) {
-    for (i, &(lon, lat)) in line.iter().enumerate() {
-        if let Some(p) = proj.forward(lon, lat) {
-            let (x, y) = frame.pixel(p);
-            if i == 0 {
-                pb.move_to(x, y)
-            } else {
-                pb.line_to(x, y)
-            }
+    for run in proj.lines(line) {
+        let mut pts = run.into_iter().map(|p| frame.pixel(p));
+        if let Some((x, y)) = pts.next() {
+            pb.move_to(x, y);
+            pts.for_each(|(x, y)| pb.line_to(x, y));
         }
     }
 }

@@ -3,7 +3,7 @@
 //! difference or log ratio, with the legend in those units.
 
 use super::canvas::{Layout, draw_graticule, draw_land, draw_ocean, draw_outline, fill_rings};
-use super::legend::{Bar, Words, database_names, draw_legend, projection_name, thousands};
+use super::legend::{Bar, Words, database_names, draw_legend, thousands};
 use super::options::{MapOptions, Mode};
 use super::palette::palette;
 use super::projection::Projection;
@@ -87,6 +87,10 @@ pub struct ChangeReport {
     pub notes: Vec<String>,
     /// Both sides' database attributions, then the basemap's.
     pub attributions: Vec<String>,
+    /// The projection, as the subtitle names it.
+    pub projection: String,
+    /// The projection's PROJ definition.
+    pub proj: String,
     /// The scale bar of a regional map (`--bbox`): its length and parallel.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_bar: Option<String>,
@@ -227,7 +231,7 @@ pub fn render_change(
         ..opts.clone()
     };
     let opts = &titled;
-    let proj = Projection::new(opts.projection)?;
+    let proj = Projection::for_map(opts.projection, opts.bbox)?;
     let pal = palette(opts.style, None);
     let sources = super::map::attributions(sides.a_databases.iter().chain(sides.b_databases));
     let lines = super::legend::attribution_lines(&sources, opts.width as f32, opts.font.as_ref());
@@ -245,6 +249,8 @@ pub fn render_change(
             .legend_label
             .clone()
             .unwrap_or_else(|| legend_label(&cmp, change.value)),
+        projection: proj.describe(),
+        proj: proj.definition(),
         ..ChangeReport::default()
     };
 
@@ -298,7 +304,7 @@ pub fn render_change(
             .map_or(pal.land, |v| diverging_colour(scale.position(*v)))
     });
     if opts.graticule {
-        draw_graticule(&mut pixmap, &proj, &layout.frame, opts.bbox, &pal, clip);
+        draw_graticule(&mut pixmap, &proj, &layout, opts.bbox.is_some(), &pal, clip);
     }
     for ((row, col), v) in &cells {
         fill_rings(
@@ -333,7 +339,7 @@ pub fn render_change(
         },
         side(sides.a_databases, cmp.found_a),
         side(sides.b_databases, cmp.found_b),
-        projection_name(opts.projection),
+        report.projection,
     );
     let mut notes: Vec<(String, String)> = Vec::new();
     if report.only_a + report.only_b > 0 {
@@ -384,7 +390,7 @@ pub fn render_change(
         let fonts = super::text::Fonts::load(opts.font.as_ref())
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
         report.scale_bar =
-            super::canvas::draw_region_marks(&mut pixmap, &fonts, &proj, &layout.frame, opts, &pal);
+            super::canvas::draw_region_marks(&mut pixmap, &fonts, &proj, &layout, opts, &pal);
         let ticks: Vec<(f64, String)> = (0..=4)
             .map(|k| {
                 let t = f64::from(k) / 4.0;

@@ -31,7 +31,8 @@ impl Canvas<'_> {
     /// map's unit, minus coarse ones when they are dropped. What is left out is counted
     /// in the report, and what is kept in `report.drawn`.
     fn drawable(&self, tally: &Tally, report: &mut MapReport) -> Tally {
-        let (region, unit, coarse_km) = (self.layout.region, self.opts.unit, self.coarse_km);
+        let (layout, proj) = (self.layout, self.proj);
+        let (unit, coarse_km) = (self.opts.unit, self.coarse_km);
         tally.filtered(|place, w| {
             let n = unit.of(w);
             if n == 0 {
@@ -41,7 +42,7 @@ impl Canvas<'_> {
                 report.no_coordinates = report.no_coordinates.saturating_add(n);
                 return false;
             };
-            if !region.contains(lon, lat) {
+            if !layout.shows(proj, lon, lat) {
                 report.outside = report.outside.saturating_add(n);
                 return false;
             }

@@ -4,7 +4,7 @@
 //! here, and a small script of ipatlas's own for pan, zoom, hover and switching layers.
 
 use super::MapReport;
-use super::canvas::{Frame, Layout, graticule_lines, overlaps, ring_bbox};
+use super::canvas::{Frame, Layout, graticule_lines, ring_bbox};
 use super::heat::{Bin, Canvas, Choropleth, heat_bins, point_grid};
 use super::legend::{scale_name, title};
 use super::options::{MapOptions, Mode};
@@ -13,7 +13,6 @@ use super::projection::Projection;
 use super::scale::ColorScale;
 use crate::basemap::Basemap;
 use crate::error::Result;
-use crate::geometry::split_antimeridian;
 use crate::locate::DatabaseInfo;
 use crate::tally::Tally;
 use std::fmt::Write as _;
@@ -104,10 +103,9 @@ pub fn render_html(
         legend: false,
         ..opts.clone()
     };
-    let proj = Projection::new(opts.projection)?;
+    let proj = Projection::for_map(opts.projection, opts.bbox)?;
     let pal = palette(opts.style, opts.colormap);
     let layout = Layout::new(&proj, &frame_opts, 1)?;
-    let frame = &layout.frame;
 
     // One choropleth: the countries layer's scale and the land paths' colours.
     let countries = Choropleth::new(
@@ -155,7 +153,7 @@ pub fn render_html(
         let report = html_report(&layers, &dropped, opts, databases, html, over);
         let kept: Vec<&LayerOut> = layers.iter().filter(|l| !dropped.contains(&l.id)).collect();
         let page = page(
-            opts, &pal, &proj, frame, &land, &kept, &report, basemap, databases,
+            opts, &pal, &proj, &layout, &land, &kept, &report, basemap, databases,
         );
         if page.len() <= html.max_bytes || over {
             let bytes = page.len();
@@ -237,7 +235,7 @@ fn layer(
     label: &'static str,
 ) -> Result<LayerOut> {
     let (proj, layout, opts) = (canvas.proj, canvas.layout, canvas.opts.clone());
-    let mut report = MapReport::new(tally, &opts, layout);
+    let mut report = MapReport::new(tally, &opts, layout, proj);
     let canvas = Canvas {
         coarse_km: report.coarse_km,
         ..canvas
@@ -333,23 +331,23 @@ struct PathData(String);
 
 impl PathData {
     /// Adds a closed ring of (lon, lat) points, unless it shrinks below a triangle.
+    /// Adds a closed ring of (lon, lat) points, cut at the projection's seam.
     fn ring(&mut self, ring: &[(f64, f64)], proj: &Projection, frame: &Frame) {
-        let mut pts: Vec<(i64, i64)> = Vec::with_capacity(ring.len());
-        for &(lon, lat) in ring {
-            let Some(p) = proj.forward(lon, lat) else {
-                continue;
-            };
-            let q = tenths(frame.pixel(p));
-            if pts.last() != Some(&q) {
-                pts.push(q);
+        for part in proj.rings(ring) {
+            let mut pts: Vec<(i64, i64)> = Vec::with_capacity(part.len());
+            for p in part {
+                let q = tenths(frame.pixel(p));
+                if pts.last() != Some(&q) {
+                    pts.push(q);
+                }
             }
-        }
-        while pts.len() > 1 && pts.first() == pts.last() {
-            pts.pop();
-        }
-        if pts.len() >= 3 {
-            push_line(&mut self.0, &pts);
-            self.0.push('z');
+            while pts.len() > 1 && pts.first() == pts.last() {
+                pts.pop();
+            }
+            if pts.len() >= 3 {
+                push_line(&mut self.0, &pts);
+                self.0.push('z');
+            }
         }
     }
 }
@@ -405,20 +403,18 @@ fn land_svg(
     tally: &Tally,
     opts: &MapOptions,
 ) -> (String, usize) {
-    let view = layout.view();
+    let view = layout.view;
     let counts: std::collections::HashMap<_, _> = tally.countries(opts.unit).into_iter().collect();
     let mut svg = String::from(r#"<g id="land">"#);
     let mut filled = 0;
     for country in &basemap.countries {
         let mut d = PathData::default();
         for polygon in &country.polygons {
-            if !overlaps(&ring_bbox(&polygon.exterior), &view) {
+            if !ring_bbox(&polygon.exterior).overlaps(&view) {
                 continue;
             }
             for ring in std::iter::once(&polygon.exterior).chain(&polygon.holes) {
-                for part in split_antimeridian(ring) {
-                    d.ring(&part, proj, &layout.frame);
-                }
+                d.ring(ring, proj, &layout.frame);
             }
         }
         if d.0.is_empty() {
@@ -482,7 +478,7 @@ fn page(
     opts: &MapOptions,
     pal: &Palette,
     proj: &Projection,
-    frame: &Frame,
+    layout: &Layout,
     land: &str,
     layers: &[&LayerOut],
     report: &HtmlReport,
@@ -490,6 +486,7 @@ fn page(
     databases: &[DatabaseInfo],
 ) -> String {
     let title = title(opts);
+    let frame = &layout.frame;
     let (w, h) = (frame.width, frame.height);
     let ramp: Vec<String> = (0..=20)
         .map(|i| hex(pal.heat(f64::from(i) / 20.0)))
@@ -551,7 +548,7 @@ fn page(
     ocean.pixels(&outline);
     let mut graticule = String::new();
     if opts.graticule {
-        graticule = graticule_svg(proj, frame, opts.bbox);
+        graticule = graticule_svg(proj, layout, opts.bbox.is_some());
     }
     let mut layer_groups = String::new();
     for l in layers.iter().filter(|l| l.mode != Mode::Choropleth) {
@@ -660,19 +657,16 @@ impl PathData {
 }
 
 /// Lines of latitude and longitude every 30 degrees, as the PNG draws them.
-fn graticule_svg(
-    proj: &Projection,
-    frame: &Frame,
-    region: Option<super::projection::Bbox>,
-) -> String {
+fn graticule_svg(proj: &Projection, layout: &Layout, regional: bool) -> String {
     let mut d = String::new();
-    for line in graticule_lines(proj, region) {
-        let pts: Vec<(i64, i64)> = line
-            .iter()
-            .filter_map(|&(lon, lat)| proj.forward(lon, lat))
-            .map(|p| tenths(frame.pixel(p)))
-            .collect();
-        push_line(&mut d, &pts);
+    for (_, line) in graticule_lines(proj, layout, regional) {
+        for run in proj.lines(&line) {
+            let pts: Vec<(i64, i64)> = run
+                .into_iter()
+                .map(|p| tenths(layout.frame.pixel(p)))
+                .collect();
+            push_line(&mut d, &pts);
+        }
     }
     format!(r#"<path d="{d}"/>"#)
 }

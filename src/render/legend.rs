@@ -5,7 +5,6 @@ use super::MapReport;
 use super::canvas::paint;
 use super::options::{MapOptions, Mode};
 use super::palette::Palette;
-use super::projection::ProjectionKind;
 use super::scale::{ColorScale, ScaleKind, short_count};
 use super::text::{Align, FontFile, Fonts};
 use crate::locate::{CountryCode, DatabaseInfo};
@@ -31,7 +30,7 @@ pub(super) fn subtitle(
     let parts = [
         drawn,
         database_names(databases),
-        format!("{} projection", projection_name(opts.projection)),
+        format!("{} projection", report.projection),
     ];
     parts
         .into_iter()
@@ -51,16 +50,6 @@ pub(super) fn database_names(databases: &[DatabaseInfo]) -> String {
         }
     }
     names.join(" + ")
-}
-
-/// A projection's name, as subtitles print it.
-pub(super) fn projection_name(kind: ProjectionKind) -> &'static str {
-    match kind {
-        ProjectionKind::EqualEarth => "Equal Earth",
-        ProjectionKind::Robinson => "Robinson",
-        ProjectionKind::Equirectangular => "Equirectangular",
-        ProjectionKind::Mercator => "Mercator",
-    }
 }
 
 /// The footer's notes, each in a long and a short form: the share drawn at coarse

@@ -11,6 +11,7 @@ use super::legend::{
 use super::options::{COARSE_KM, Level, MapOptions, Mode};
 use super::palette::palette;
 use super::projection::Projection;
+
 use crate::basemap::{Basemap, NATURAL_EARTH};
 use crate::error::{Error, Result};
 use crate::locate::{CountryCode, DatabaseInfo};
@@ -86,6 +87,11 @@ pub struct MapReport {
     /// those DejaVu Sans lacks), each once.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub missing_characters: String,
+    /// The projection, as the subtitle names it (`Albers equal-area conic (37.7°N,
+    /// 44.3°N; 74°W)`).
+    pub projection: String,
+    /// The projection's PROJ definition, for placing other data on the map.
+    pub proj: String,
     /// The scale bar of a regional map: its length, and the parallel it holds on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_bar: Option<String>,
@@ -111,7 +117,12 @@ pub struct OtherUnit {
 impl MapReport {
     /// An empty report of a map of this size, naming the unit it shows and the other
     /// unit's located weight (never added in).
-    pub(super) fn new(tally: &Tally, opts: &MapOptions, layout: &Layout) -> Self {
+    pub(super) fn new(
+        tally: &Tally,
+        opts: &MapOptions,
+        layout: &Layout,
+        proj: &Projection,
+    ) -> Self {
         let other_unit = Unit::ALL
             .into_iter()
             .filter(|u| *u != opts.unit)
@@ -130,6 +141,8 @@ impl MapReport {
             coarse_km: opts.drop_coarse_km.unwrap_or(COARSE_KM),
             coarse_dropped: opts.drop_coarse_km.is_some(),
             other_unit,
+            projection: proj.describe(),
+            proj: proj.definition(),
             ..MapReport::default()
         }
     }
@@ -209,7 +222,7 @@ pub fn render_with(
             &embedded
         }
     };
-    let proj = Projection::new(opts.projection)?;
+    let proj = Projection::for_map(opts.projection, opts.bbox)?;
     let pal = palette(opts.style, opts.colormap);
     let mut sources = attributions(databases);
     if by_subdivision && filled.source == crate::basemap::US_STATES_SOURCE {
@@ -220,7 +233,7 @@ pub fn render_with(
     let mut pixmap = layout.pixmap(pal.background)?;
     let clip = layout.clip()?;
     let clip = Some(&clip);
-    let mut report = MapReport::new(tally, opts, &layout);
+    let mut report = MapReport::new(tally, opts, &layout, &proj);
 
     let globe = draw_ocean(&mut pixmap, &proj, &layout.frame, &pal, clip);
     let choropleth = Choropleth::new(tally, filled, opts);
@@ -233,7 +246,7 @@ pub fn render_with(
         });
     }
     if opts.graticule {
-        draw_graticule(&mut pixmap, &proj, &layout.frame, opts.bbox, &pal, clip);
+        draw_graticule(&mut pixmap, &proj, &layout, opts.bbox.is_some(), &pal, clip);
     }
     let canvas = Canvas {
         proj: &proj,
@@ -258,7 +271,7 @@ pub fn render_with(
     if opts.shows_text() {
         let fonts = super::text::Fonts::load(opts.font.as_ref())
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
-        report.scale_bar = draw_region_marks(&mut pixmap, &fonts, &proj, &layout.frame, opts, &pal);
+        report.scale_bar = draw_region_marks(&mut pixmap, &fonts, &proj, &layout, opts, &pal);
         let words: String = std::iter::once(title(opts))
             .chain(opts.captions.iter().cloned())
             .collect::<Vec<_>>()

@@ -19,7 +19,7 @@ pub use change::{ChangeOptions, ChangeReport, ChangeScale, ChangeValue, Sides, r
 pub use html::{HtmlLayer, HtmlOptions, HtmlReport, render_html};
 pub use map::{MapReport, OtherUnit, render, render_with};
 pub use options::{COARSE_KM, Colormap, Level, MapOptions, Mode, Style};
-pub use projection::{Bbox, Projection, ProjectionKind};
+pub use projection::{Bbox, Projection, ProjectionKind, ProjectionSpec, parse_lon0};
 pub use scale::{ColorScale, ScaleKind};
 
 /// Draws a tally as a PNG image with the embedded basemap (world or regional detail, as

@@ -1,6 +1,6 @@
 //! What shapes a map: the heat layer's mode, the style, the colour map and the options.
 
-use super::projection::{Bbox, ProjectionKind};
+use super::projection::{Bbox, ProjectionSpec};
 use super::scale::ScaleKind;
 use crate::error::{Error, Result};
 use crate::tally::{CellGrid, Tally, Unit};
@@ -86,7 +86,9 @@ impl Colormap {
 #[derive(Clone, Debug)]
 pub struct MapOptions {
     /// Projection.
-    pub projection: ProjectionKind,
+    /// Projection and central meridian; by default chosen for the map's area
+    /// ([`super::ProjectionKind::for_area`]) and centred on it.
+    pub projection: ProjectionSpec,
     /// Image width in pixels; the height follows the projection's aspect.
     pub width: u32,
     /// Region to map; the whole world when `None`.
@@ -139,7 +141,7 @@ pub struct MapOptions {
 impl Default for MapOptions {
     fn default() -> Self {
         MapOptions {
-            projection: ProjectionKind::EqualEarth,
+            projection: ProjectionSpec::default(),
             width: 1600,
             bbox: None,
             mode: Mode::Points,

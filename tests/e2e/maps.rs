@@ -127,7 +127,7 @@ fn a_bbox_map_shows_only_what_lies_inside() {
         ])
         .ok();
     assert!(
-        r.stderr.contains("7 addresses lie outside --bbox"),
+        r.stderr.contains("7 addresses lie outside the map's frame"),
         "{}",
         r.stderr
     );
@@ -145,7 +145,11 @@ fn bad_map_flags_are_usage_errors() {
     let env = TestEnv::new();
     let t = tally_with(&env, "one.json", &[(0.0, 0.0, 1)]);
     for args in [
-        vec!["--bbox", "10,0,-10,5"],
+        vec!["--bbox", "10,5,20,0"],
+        vec!["--bbox", "10,0,190,5"],
+        vec!["--projection", "equal-earth:200"],
+        vec!["--lon0", "999"],
+        vec!["--projection", "robinson:10", "--lon0", "20"],
         vec!["--width", "10"],
         vec!["--cell", "0"],
         vec!["--blur", "-1"],
