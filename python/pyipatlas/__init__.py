@@ -424,8 +424,10 @@ class Tally:
 
     def render(self, path: Optional[PathLike] = None, **options) -> bytes:
         """Draws the map as PNG bytes (and writes them to ``path``, atomically), the same
-        pixels as ``ipatlas render`` with the same options: mode, unit, width, projection,
-        bbox ("lon0,lat0,lon1,lat1"), scale, colormap, style, title, legend, cell, spread,
+        pixels as ``ipatlas render`` with the same options: mode, unit, width, projection
+        ("auto", a name, or "name:lon0" such as "equal-earth:150"), lon0, bbox
+        ("lon0,lat0,lon1,lat1"; a west edge east of the east edge crosses the antimeridian),
+        scale, colormap, style, title, legend, cell, spread,
         blur, per_capita, drop_coarse, coarse_km, graticule, h3_res, notes (a list of lines
         above the attribution, as ``--note``), legend_label, full_mercator."""
         png, report = self._render(**options)

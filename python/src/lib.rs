@@ -12,7 +12,7 @@ use ipatlas::input::InputMode;
 use ipatlas::locate::{Atlas, DatabaseInfo, OpenOptions};
 use ipatlas::outputs::features::Layer;
 use ipatlas::pipeline::{Families, LookupRow, LookupStrategy, RunOptions, Values, lookup_values};
-use ipatlas::render::{Bbox, Colormap, MapOptions, Mode, ProjectionKind, ScaleKind, Style};
+use ipatlas::render::{Bbox, Colormap, MapOptions, Mode, ProjectionSpec, ScaleKind, Style};
 use ipatlas::tally::{CellGrid, Merge, Tally, Unit};
 use ipatlas::{Error, ErrorKind};
 use pyo3::create_exception;
@@ -687,11 +687,12 @@ impl NativeTally {
     /// as `ipatlas render` with the same options; with `page`, the interactive page's UTF-8
     /// bytes (as `ipatlas render -o view.html`) and its report.
     #[pyo3(signature = (
-        mode=None, unit=None, width=1600, projection="equal-earth", bbox=None,
+        mode=None, unit=None, width=1600, projection="auto", bbox=None,
         scale="eq-hist", colormap=None, style="dark", title=None, legend=true, cell=1.0,
         spread=1, blur=0.0, per_capita=false, drop_coarse=false, coarse_km=1000,
         graticule=false, h3_res=3, page=false, html_max_mb=10.0, notes=None,
-        legend_label=None, full_mercator=false, level="country", font=None, scale_bar=true
+        legend_label=None, full_mercator=false, level="country", font=None, scale_bar=true,
+        lon0=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn render<'py>(
@@ -723,6 +724,7 @@ impl NativeTally {
         level: &str,
         font: Option<PathBuf>,
         scale_bar: bool,
+        lon0: Option<f64>,
     ) -> PyResult<(Bound<'py, PyBytes>, String)> {
         let u = self::unit(unit, &self.tally)?;
         let mode = match mode {
@@ -739,16 +741,9 @@ impl NativeTally {
             )?,
         };
         let options = MapOptions {
-            projection: choice(
-                "projection",
-                projection,
-                &[
-                    ("equal-earth", ProjectionKind::EqualEarth),
-                    ("robinson", ProjectionKind::Robinson),
-                    ("equirectangular", ProjectionKind::Equirectangular),
-                    ("mercator", ProjectionKind::Mercator),
-                ],
-            )?,
+            projection: ProjectionSpec::parse(projection)
+                .and_then(|p| p.with_lon0(lon0))
+                .map_err(py_err)?,
             width,
             bbox: bbox.map(Bbox::parse).transpose().map_err(py_err)?,
             mode,

@@ -189,6 +189,8 @@ def test_tables_geojson_and_maps_equal_the_command_line(db, lines, cli, cli_tall
         ({"mode": "hex", "h3_res": 1, "bbox": (-10, 35, 30, 60), "width": 400}, ["--mode", "hex", "--h3-res", "1", "--bbox", "-10,35,30,60", "--width", "400"]),
         ({"width": 500, "notes": ["Source: a test.", "A second, longer line of caption that wraps at this width of five hundred pixels."], "legend_label": "hits"},
          ["--width", "500", "--note", "Source: a test.", "--note", "A second, longer line of caption that wraps at this width of five hundred pixels.", "--legend-label", "hits"]),
+        ({"projection": "equal-earth:150", "width": 400}, ["--projection", "equal-earth:150", "--width", "400"]),
+        ({"bbox": (170, -50, -170, -30), "lon0": 180, "width": 300}, ["--bbox=170,-50,-170,-30", "--lon0", "180", "--width", "300"]),
     ):
         out = work / "cli.png"
         cli("render", cli_tally, "-o", out, *flags)
@@ -197,6 +199,10 @@ def test_tables_geojson_and_maps_equal_the_command_line(db, lines, cli, cli_tall
         assert (work / "py.png").read_bytes() == png
     report = t.map_report(mode="choropleth", width=300)
     assert report["unit"] == "addresses" and report["drawn"] > 0
+    report = t.map_report(bbox=(-82, 36, -66, 46), width=300)
+    assert report["projection"].startswith("Albers equal-area conic") and report["proj"].startswith("+proj=aea")
+    with pytest.raises(ValueError, match="projection"):
+        t.render(projection="gnomonic")
     # The interactive page: the command line's bytes, its report, and a notebook frame.
     for options, flags in (
         ({}, []),
