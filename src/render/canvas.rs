@@ -295,12 +295,16 @@ pub(super) fn ring_path(
     frame: &Frame,
 ) {
     for part in proj.rings(ring) {
-        let mut pts = part.into_iter().map(|p| frame.pixel(p));
-        if let Some((x, y)) = pts.next() {
-            pb.move_to(x, y);
-            pts.for_each(|(x, y)| pb.line_to(x, y));
-            pb.close();
-        }
+        closed(pb, part.into_iter().map(|p| frame.pixel(p)));
+    }
+}
+
+/// Adds a closed ring of pixels to a path.
+fn closed(pb: &mut PathBuilder, mut pts: impl Iterator<Item = (f32, f32)>) {
+    if let Some((x, y)) = pts.next() {
+        pb.move_to(x, y);
+        pts.for_each(|(x, y)| pb.line_to(x, y));
+        pb.close();
     }
 }
 
@@ -355,7 +359,7 @@ pub(super) fn draw_ocean(
 }
 
 /// Fills every country near the region in the colour `fill` gives it, then strokes the
-/// borders.
+/// borders. Returns the borders, for [`draw_borders_above`].
 pub(super) fn draw_land(
     pixmap: &mut Pixmap,
     basemap: &Basemap,
@@ -364,7 +368,7 @@ pub(super) fn draw_land(
     pal: &Palette,
     clip: Option<&Mask>,
     fill: impl Fn(&Country) -> Color,
-) {
+) -> Option<Path> {
     let (view, frame) = (layout.view, &layout.frame);
     let mut borders = PathBuilder::new();
     for country in &basemap.countries {
@@ -374,8 +378,12 @@ pub(super) fn draw_land(
                 continue;
             }
             for ring in std::iter::once(&polygon.exterior).chain(&polygon.holes) {
-                ring_path(&mut pb, ring, proj, frame);
-                ring_path(&mut borders, ring, proj, frame);
+                for part in proj.rings(ring) {
+                    let pixels: Vec<(f32, f32)> =
+                        part.into_iter().map(|p| frame.pixel(p)).collect();
+                    closed(&mut pb, pixels.iter().copied());
+                    closed(&mut borders, pixels.into_iter());
+                }
             }
         }
         let Some(path) = pb.finish() else { continue };
@@ -387,9 +395,30 @@ pub(super) fn draw_land(
             clip,
         );
     }
-    if let Some(path) = borders.finish() {
-        let width = (layout.width as f32 / 2400.0).clamp(0.35, 1.2);
-        stroke(pixmap, &path, width, pal.border, clip);
+    let borders = borders.finish();
+    if let Some(path) = &borders {
+        stroke(pixmap, path, border_width(layout), pal.border, clip);
+    }
+    borders
+}
+
+fn border_width(layout: &Layout) -> f32 {
+    (layout.width as f32 / 2400.0).clamp(0.35, 1.2)
+}
+
+/// Strokes the borders again over a regional map's cells or hexagons, which would hide
+/// them (a world map's borders stay under its heat).
+pub(super) fn draw_borders_above(
+    pixmap: &mut Pixmap,
+    borders: Option<&Path>,
+    layout: &Layout,
+    pal: &Palette,
+    clip: Option<&Mask>,
+) {
+    if let Some(path) = borders {
+        let c = pal.border;
+        let colour = Color::from_rgba(c.red(), c.green(), c.blue(), 0.8).unwrap_or(c);
+        stroke(pixmap, path, border_width(layout) * 1.2, colour, clip);
     }
 }
 

@@ -298,7 +298,7 @@ pub fn render_change(
     };
 
     let globe = draw_ocean(&mut pixmap, &proj, &layout.frame, &pal, clip);
-    draw_land(&mut pixmap, basemap, &layout, &proj, &pal, clip, |c| {
+    let borders = draw_land(&mut pixmap, basemap, &layout, &proj, &pal, clip, |c| {
         c.code
             .and_then(|code| by_country.get(&code))
             .map_or(pal.land, |v| diverging_colour(scale.position(*v)))
@@ -316,6 +316,9 @@ pub fn render_change(
             false,
             clip,
         );
+    }
+    if opts.bbox.is_some() && !cells.is_empty() {
+        super::canvas::draw_borders_above(&mut pixmap, borders.as_ref(), &layout, &pal, clip);
     }
     if let Some(globe) = &globe
         && opts.bbox.is_none()

@@ -1,7 +1,8 @@
 //! Drawing one map from a tally: the layers in order, and the report of what was drawn.
 
 use super::canvas::{
-    Layout, draw_graticule, draw_land, draw_ocean, draw_outline, draw_region_marks,
+    Layout, draw_borders_above, draw_graticule, draw_land, draw_ocean, draw_outline,
+    draw_region_marks,
 };
 use super::heat::{Canvas, Choropleth, draw_cells, draw_points};
 use super::legend::{
@@ -237,7 +238,7 @@ pub fn render_with(
 
     let globe = draw_ocean(&mut pixmap, &proj, &layout.frame, &pal, clip);
     let choropleth = Choropleth::new(tally, filled, opts);
-    draw_land(&mut pixmap, basemap, &layout, &proj, &pal, clip, |c| {
+    let borders = draw_land(&mut pixmap, basemap, &layout, &proj, &pal, clip, |c| {
         choropleth.fill(c, &pal)
     });
     if by_subdivision {
@@ -258,7 +259,13 @@ pub fn render_with(
     let legend_scale = match opts.mode {
         Mode::Choropleth => choropleth.account(tally, filled, opts, &mut report),
         Mode::Points => draw_points(&mut pixmap, tally, canvas, &mut report),
-        Mode::Cells | Mode::Hex => draw_cells(&mut pixmap, tally, canvas, clip, &mut report)?,
+        Mode::Cells | Mode::Hex => {
+            let scale = draw_cells(&mut pixmap, tally, canvas, clip, &mut report)?;
+            if opts.bbox.is_some() {
+                draw_borders_above(&mut pixmap, borders.as_ref(), &layout, &pal, clip);
+            }
+            scale
+        }
     };
     if let Some(globe) = &globe
         && opts.bbox.is_none()

@@ -19,6 +19,7 @@ mod library;
 mod lookup;
 mod maps;
 mod merge;
+mod regions;
 mod sample;
 mod shared;
 mod table;
