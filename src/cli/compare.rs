@@ -219,7 +219,10 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
     }
     let mut report = None;
     if wanted("map.png") {
-        let basemap = Basemap::for_map(args.basemap.as_deref(), bbox.is_some())?;
+        let basemap = Basemap::for_map(
+            args.basemap.as_deref(),
+            ipatlas::basemap::Detail::for_area(bbox.map(|b| b.side())),
+        )?;
         let sides = Sides {
             a: &a,
             a_databases: &a_dbs,

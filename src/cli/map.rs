@@ -3,7 +3,7 @@
 
 use super::SourceArgs;
 use clap::Args;
-use ipatlas::basemap::Basemap;
+use ipatlas::basemap::{Basemap, Detail};
 use ipatlas::error::{Error, Result};
 use ipatlas::locate::DatabaseInfo;
 use ipatlas::outputs::features::Layer;
@@ -241,13 +241,13 @@ impl MapArgs {
     }
 
     /// The countries: `--basemap`, unless it names the subdivisions (`--level
-    /// subdivision`).
-    fn basemap(&self, region: bool) -> Result<Basemap> {
+    /// subdivision`); else the embedded one at this detail.
+    fn basemap(&self, detail: Detail) -> Result<Basemap> {
         let countries = match self.level {
             ipatlas::render::Level::Country => self.basemap.as_deref(),
             ipatlas::render::Level::Subdivision => None,
         };
-        Basemap::for_map(countries, region)
+        Basemap::for_map(countries, detail)
     }
 
     /// The subdivisions a choropleth of them fills: `--basemap`, else the embedded US
@@ -268,7 +268,7 @@ impl MapArgs {
         out: &Path,
     ) -> Result<Drawn> {
         let (opts, mut warnings, unit_note) = self.options(tally)?;
-        let basemap = self.basemap(opts.bbox.is_some())?;
+        let basemap = self.basemap(Detail::for_area(opts.bbox.map(|b| b.side())))?;
         let subdivisions = self.subdivisions(&opts)?;
         let format = ImageFormat::of(out)?;
         let mut html = None;
@@ -641,7 +641,7 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
         });
     }
     if wanted("countries.geojson") {
-        let countries_map = args.map.basemap(true)?;
+        let countries_map = args.map.basemap(Detail::Region)?;
         outputs.write(path("countries.geojson"), |w| {
             write_layer(
                 &tally,

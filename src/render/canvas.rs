@@ -712,6 +712,7 @@ mod tests {
         for detail in [
             crate::basemap::Detail::World,
             crate::basemap::Detail::Region,
+            crate::basemap::Detail::Full,
         ] {
             let map = Basemap::embedded(detail).unwrap();
             for c in &map.countries {

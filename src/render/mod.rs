@@ -43,7 +43,9 @@ pub fn render_png(
     databases: &[crate::locate::DatabaseInfo],
     options: &MapOptions,
 ) -> crate::Result<(Vec<u8>, MapReport)> {
-    let basemap = crate::basemap::Basemap::for_map(None, options.bbox.is_some())?;
+    let basemap = crate::basemap::Basemap::embedded(crate::basemap::Detail::for_area(
+        options.bbox.map(|b| b.side()),
+    ))?;
     let (pixmap, report) = render(tally, &basemap, databases, options)?;
     let png = pixmap
         .encode_png()
@@ -73,6 +75,8 @@ pub fn page_html(
     options: &MapOptions,
     html: &HtmlOptions,
 ) -> crate::Result<(String, HtmlReport)> {
-    let basemap = crate::basemap::Basemap::for_map(None, options.bbox.is_some())?;
+    let basemap = crate::basemap::Basemap::embedded(crate::basemap::Detail::for_area(
+        options.bbox.map(|b| b.side()),
+    ))?;
     render_html(tally, &basemap, databases, options, html)
 }

@@ -611,6 +611,12 @@ impl Bbox {
                 .any(|t| (self.lon0..=self.lon1).contains(&(lon + t)))
     }
 
+    /// The larger side, in degrees.
+    #[must_use]
+    pub fn side(&self) -> f64 {
+        (self.lon1 - self.lon0).max(self.lat1 - self.lat0)
+    }
+
     /// True when the two boxes overlap (edges included), at any turn of longitude.
     #[must_use]
     pub fn overlaps(&self, other: &Bbox) -> bool {
@@ -619,19 +625,6 @@ impl Bbox {
             && [-360.0, 0.0, 360.0]
                 .iter()
                 .any(|t| self.lon0 + t <= other.lon1 && other.lon0 <= self.lon1 + t)
-    }
-
-    /// The box as `--bbox` takes it (the east edge back within ±180).
-    #[must_use]
-    pub fn to_arg(&self) -> String {
-        let g = |v: f64| crate::util::trim_decimal(v, 6);
-        format!(
-            "{},{},{},{}",
-            g(self.lon0),
-            g(self.lat0),
-            g(wrap180(self.lon1)),
-            g(self.lat1)
-        )
     }
 }
 

@@ -88,6 +88,19 @@ const WORLD: &[(&str, f64, f64, u64)] = &[
     ("BR", -3.85, -32.42, 3),
 ];
 
+/// Singapore's districts, and Johor Bahru across the strait.
+const SINGAPORE: &[(&str, f64, f64, u64)] = &[
+    ("SG", 1.285, 103.851, 300),
+    ("SG", 1.353, 103.945, 60),
+    ("SG", 1.437, 103.786, 40),
+    ("SG", 1.333, 103.742, 80),
+    ("SG", 1.369, 103.849, 50),
+    ("SG", 1.294, 103.786, 30),
+    ("SG", 1.405, 103.902, 20),
+    ("SG", 1.357, 103.988, 15),
+    ("MY", 1.463, 103.761, 40),
+];
+
 /// A deterministic scatter of places around Swiss cities (a linear congruential
 /// generator, summed uniforms for a bell shape): enough to fill 0.05° cells.
 fn swiss_places() -> Vec<(&'static str, f64, f64, u64)> {
@@ -356,4 +369,23 @@ fn regional_maps_match_their_reference_images() {
         &env.path("ch/map.png"),
         "region-switzerland-cells-light.png",
     );
+    // A city: the coast at Natural Earth 1:10m's full resolution.
+    let sg = tally_of(&env, "sg.json", SINGAPORE);
+    let m = render(
+        &env,
+        &sg,
+        "sg",
+        &[
+            "--bbox=103.6,1.2,104.1,1.48",
+            "--width",
+            "480",
+            "--spread",
+            "2",
+            "--style",
+            "light",
+        ],
+    );
+    assert_eq!(m["outside"], 0, "{m}");
+    assert_eq!(m["scale_bar"], "5 km at 1.3°N", "{m}");
+    assert_matches_reference(&env.path("sg/map.png"), "region-singapore-points-light.png");
 }
