@@ -10,7 +10,7 @@ use ipatlas::outputs::features::Layer;
 use ipatlas::outputs::geojson::{Framing, write_layer};
 use ipatlas::locate::{CountryCode, Place};
 use ipatlas::render::{
-    Bbox, Colormap, MapOptions, Mode, ProjectionKind, ScaleKind, Style, render,
+    Bbox, Colormap, MapOptions, Mode, ProjectionKind, ProjectionSpec, ScaleKind, Style, render,
 };
 use ipatlas::tally::{CellGrid, Column, Tally, Unit};
 use libfuzzer_sys::fuzz_target;
@@ -128,12 +128,20 @@ fuzz_target!(|data: &[u8]| {
         Some(Colormap::Cubehelix),
     ];
     let options = MapOptions {
-        projection: [
-            ProjectionKind::EqualEarth,
-            ProjectionKind::Robinson,
-            ProjectionKind::Equirectangular,
-            ProjectionKind::Mercator,
-        ][usize::from(flags[1] >> 2) % 4],
+        // Auto or any projection, and sometimes a central meridian of its own.
+        projection: ProjectionSpec {
+            kind: [
+                None,
+                Some(ProjectionKind::EqualEarth),
+                Some(ProjectionKind::Robinson),
+                Some(ProjectionKind::Equirectangular),
+                Some(ProjectionKind::Mercator),
+                Some(ProjectionKind::LambertAzimuthal),
+                Some(ProjectionKind::Albers),
+                None,
+            ][usize::from(((flags[1] >> 2) & 3) | ((flags[1] >> 5) & 4))],
+            lon0: (flags[1] & 128 == 128).then(|| f64::from(flags[12]) * 1.4 - 180.0),
+        },
         scale: [
             ScaleKind::EqHist,
             ScaleKind::Log,
