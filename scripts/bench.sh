@@ -89,9 +89,42 @@ ours = {"resolved": s["found"] - s["without_location"], "countries": s["countrie
 assert int(py["resolved"]) == ours["resolved"] and int(py["countries"]) == ours["countries"], (py, ours)
 print(f"agreement: Python and ipatlas: {ours['resolved']} located, {ours['countries']} countries of 1M", file=sys.stderr)
 PY
+measure 3 "ipatlas lookup, rows to CSV" 10000000 $ipatlas lookup --db "$db" "$work/ips-10000000.txt"
 measure 9 "ipatlas, 1,000 lines (process start to exit)" 1000 $ipatlas aggregate --db "$db" "$work/ips-1000.txt" --quiet --summary /dev/null
 measure 5 "ipatlas --whole-db (3.07M IPv4 networks)" 0 $ipatlas aggregate --db "$db" --whole-db --quiet --summary /dev/null
 measure 3 "ipatlas --whole-db, no table cache" 0 $ipatlas aggregate --db "$db" --whole-db --quiet --no-cache --summary /dev/null
+
+# --extract on a 1 GB web-server log (scripts/make-log.py: access, proxy, sshd, JSON and
+# address-free lines, 20% of the addresses IPv6), against ripgrep pulling IPv4 addresses
+# out with a regex into `ipatlas aggregate -`.
+if ! command -v rg >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ripgrep >/dev/null
+fi
+log="$work/log-1024mb.txt"
+[ -s "$log" ] || python3 scripts/make-log.py "$log" 1024
+cat "$log" >/dev/null
+v4='\b(?:\d{1,3}\.){3}\d{1,3}\b'
+xrows=()
+xmeasure() { # name command: median of 3 wall seconds
+  local walls=() w
+  for _ in 1 2 3; do
+    w=$( { /usr/bin/time -f "%e" bash -c "$2" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    walls+=("$w")
+  done
+  xrows+=("$1|$(printf '%s\n' "${walls[@]}" | sort -n | sed -n 2p)")
+}
+xmeasure "ipatlas aggregate --extract" "$ipatlas aggregate --db '$db' --extract '$log' --quiet --countries /dev/null --summary '$work/extract.json'"
+xmeasure "rg -o IPv4 regex | ipatlas aggregate -" "rg -o '$v4' '$log' | $ipatlas aggregate --db '$db' - --quiet --countries /dev/null"
+xmeasure "rg -o IPv4 regex > /dev/null (rg alone)" "rg -o '$v4' '$log'"
+# Both find the same IPv4 addresses.
+found_rg=$(rg -o "$v4" "$log" | wc -l)
+python3 - "$work/extract.json" "$found_rg" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+ours = s["ipv4"]
+assert ours == int(sys.argv[2]), (ours, sys.argv[2])
+print(f"agreement: ipatlas --extract and rg find the same {ours} IPv4 addresses", file=sys.stderr)
+PY
 
 # One table; ratios are against ipatlas on the same file in this run.
 echo
@@ -116,4 +149,19 @@ for r in "${rows[@]}"; do
     "Python"*) ratio=$(python3 -c "print(f'{($wall/$lines)/(${ours[10000000]}/10000000):.0f}x faster (per line, vs 10M run)')");;
   esac
   printf '| %-46s | %12s | %8s | %12s | %8s | %s |\n' "$name" "$lines" "$wall" "$rate" "$rss" "$ratio"
+done
+echo
+mb=$(( $(stat -c %s "$log") / 1048576 ))
+printf '| %-46s | %8s | %8s | %s |\n' "--extract, ${mb} MB log" "wall s" "MB/s" "ipatlas is"
+printf '|%s|%s|%s|%s|\n' "------------------------------------------------" "----------" "----------" "----------"
+xours=""
+for r in "${xrows[@]}"; do
+  IFS='|' read -r name wall <<<"$r"
+  [ "$name" = "ipatlas aggregate --extract" ] && xours=$wall
+done
+for r in "${xrows[@]}"; do
+  IFS='|' read -r name wall <<<"$r"
+  ratio="-"
+  case "$name" in rg*) ratio=$(python3 -c "print(f'{$wall/$xours:.1f}x faster')");; esac
+  printf '| %-46s | %8s | %8s | %s |\n' "$name" "$wall" "$(python3 -c "print(f'{$mb/max($wall,0.001):.0f}')")" "$ratio"
 done
