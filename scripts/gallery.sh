@@ -41,4 +41,9 @@ $ipatlas render "$work/whole/tally.json" -o docs/gallery/us-states-2018.png \
   --mode choropleth --level subdivision --bbox=-125,24,-66,50 --style light \
   --colormap ylorrd --scale log --width 1000 --graticule \
   --title "IPv4 addresses per US state, July 2018"
+# The same million addresses on a world centred on the Pacific (Equal Earth at 150°E).
+$ipatlas map --db $db "$work/sample.txt" -o "$work/pacific" --only map.png --quiet \
+  --projection equal-earth:150 --style light --colormap ylorrd --width 1200 --graticule \
+  --title "1M sampled addresses, July 2018, centred on the Pacific"
+cp "$work/pacific/map.png" docs/gallery/pacific-points-light.png
 ls -l docs/gallery
