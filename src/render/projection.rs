@@ -257,74 +257,25 @@ impl Projection {
                 ),
             });
         }
-        let mut p = Projection {
+        let (src, dst) = proj_strings(kind, 0.0, lat0, parallels);
+        let parse = |s: &str| {
+            Proj::from_proj_string(s).map_err(|e| Error::Usage(format!("projection {s}: {e}")))
+        };
+        Ok(Projection {
             kind,
             lon0,
             lat0,
             parallels,
-            src: Proj::from_proj_string("+proj=longlat +ellps=WGS84")
-                .map_err(|e| Error::Internal(format!("projection: {e}")))?,
-            dst: Proj::from_proj_string("+proj=longlat +ellps=WGS84")
-                .map_err(|e| Error::Internal(format!("projection: {e}")))?,
-        };
-        let (src, dst) = p.proj_strings(0.0);
-        let parse = |s: &str| {
-            Proj::from_proj_string(s).map_err(|e| Error::Usage(format!("projection {s}: {e}")))
-        };
-        p.src = parse(&src)?;
-        p.dst = parse(&dst)?;
-        Ok(p)
-    }
-
-    /// The PROJ definitions (source, target), with the central meridian `lon_0`.
-    fn proj_strings(&self, lon_0: f64) -> (String, String) {
-        let g = |v: f64| crate::util::trim_decimal(v, 6);
-        let lon = g(lon_0);
-        match self.kind {
-            ProjectionKind::EqualEarth => (
-                "+proj=longlat +ellps=WGS84".into(),
-                format!("+proj=eqearth +lon_0={lon} +ellps=WGS84"),
-            ),
-            ProjectionKind::Robinson => (
-                "+proj=longlat +R=6370997".into(),
-                format!("+proj=robin +lon_0={lon} +R=6370997"),
-            ),
-            ProjectionKind::Equirectangular => (
-                "+proj=longlat +ellps=WGS84".into(),
-                format!("+proj=eqc +lon_0={lon} +ellps=WGS84"),
-            ),
-            // Spherical, as web maps (EPSG:3857): square at ±85.0511°.
-            ProjectionKind::Mercator => (
-                "+proj=longlat +R=6378137".into(),
-                format!("+proj=merc +lon_0={lon} +R=6378137"),
-            ),
-            ProjectionKind::LambertAzimuthal => (
-                "+proj=longlat +ellps=WGS84".into(),
-                format!(
-                    "+proj=laea +lat_0={} +lon_0={lon} +ellps=WGS84",
-                    g(self.lat0)
-                ),
-            ),
-            ProjectionKind::Albers => {
-                let (a, b) = self.parallels.unwrap_or((29.5, 45.5));
-                (
-                    "+proj=longlat +ellps=WGS84".into(),
-                    format!(
-                        "+proj=aea +lat_1={} +lat_2={} +lat_0={} +lon_0={lon} +ellps=WGS84",
-                        g(a),
-                        g(b),
-                        g(self.lat0)
-                    ),
-                )
-            }
-        }
+            src: parse(&src)?,
+            dst: parse(&dst)?,
+        })
     }
 
     /// The PROJ definition of the map's projection (`+proj=aea +lat_1=...`), for
     /// reprojecting the map's coordinates elsewhere.
     #[must_use]
     pub fn definition(&self) -> String {
-        self.proj_strings(self.lon0).1
+        proj_strings(self.kind, self.lon0, self.lat0, self.parallels).1
     }
 
     /// How subtitles name it: `Albers equal-area conic (37.7°N, 44.3°N; 74°W)`,
@@ -392,15 +343,13 @@ impl Projection {
         let mut p = (x, y, 0.0);
         proj4rs::transform::transform(&self.dst, &self.src, &mut p).ok()?;
         let (lam, lat) = (p.0.to_degrees(), p.1.to_degrees());
-        let ok = lam.is_finite()
-            && lat.is_finite()
-            && lam.abs() <= 180.0 + 1e-9
-            && lat.abs() <= 90.0 + 1e-9;
-        // Points off the globe may come back as some other point: keep only round trips.
+        if !(lam.abs() <= 180.0 + 1e-9 && lat.abs() <= 90.0 + 1e-9) {
+            return None;
+        }
+        // A point off the globe may come back as some other point: only round trips
+        // (within a metre) count.
         let back = self.forward_shifted(lam, lat)?;
-        let tol = 1e-3 * (1.0 + x.abs().max(y.abs()) * 1e-6);
-        (ok && (back.0 - x).abs() < tol.max(1.0) && (back.1 - y).abs() < tol.max(1.0))
-            .then_some((self.lon0 + lam, lat))
+        ((back.0 - x).abs() < 1.0 && (back.1 - y).abs() < 1.0).then_some((self.lon0 + lam, lat))
     }
 
     /// A closed ring of (lon, lat) points as projected rings, cut where it crosses the
@@ -520,6 +469,53 @@ impl Projection {
             }
         }
         ext
+    }
+}
+
+/// The PROJ definitions (source, target) of a projection with central meridian `lon_0`,
+/// centre or origin latitude `lat_0` and (Albers) standard parallels.
+fn proj_strings(
+    kind: ProjectionKind,
+    lon_0: f64,
+    lat_0: f64,
+    parallels: Option<(f64, f64)>,
+) -> (String, String) {
+    let g = |v: f64| crate::util::trim_decimal(v, 6);
+    let lon = g(lon_0);
+    match kind {
+        ProjectionKind::EqualEarth => (
+            "+proj=longlat +ellps=WGS84".into(),
+            format!("+proj=eqearth +lon_0={lon} +ellps=WGS84"),
+        ),
+        ProjectionKind::Robinson => (
+            "+proj=longlat +R=6370997".into(),
+            format!("+proj=robin +lon_0={lon} +R=6370997"),
+        ),
+        ProjectionKind::Equirectangular => (
+            "+proj=longlat +ellps=WGS84".into(),
+            format!("+proj=eqc +lon_0={lon} +ellps=WGS84"),
+        ),
+        // Spherical, as web maps (EPSG:3857): square at ±85.0511°.
+        ProjectionKind::Mercator => (
+            "+proj=longlat +R=6378137".into(),
+            format!("+proj=merc +lon_0={lon} +R=6378137"),
+        ),
+        ProjectionKind::LambertAzimuthal => (
+            "+proj=longlat +ellps=WGS84".into(),
+            format!("+proj=laea +lat_0={} +lon_0={lon} +ellps=WGS84", g(lat_0)),
+        ),
+        ProjectionKind::Albers => {
+            let (a, b) = parallels.unwrap_or((29.5, 45.5));
+            (
+                "+proj=longlat +ellps=WGS84".into(),
+                format!(
+                    "+proj=aea +lat_1={} +lat_2={} +lat_0={} +lon_0={lon} +ellps=WGS84",
+                    g(a),
+                    g(b),
+                    g(lat_0)
+                ),
+            )
+        }
     }
 }
 
