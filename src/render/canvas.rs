@@ -379,10 +379,14 @@ pub(super) fn draw_land(
             }
             for ring in std::iter::once(&polygon.exterior).chain(&polygon.holes) {
                 for part in proj.rings(ring) {
-                    let pixels: Vec<(f32, f32)> =
-                        part.into_iter().map(|p| frame.pixel(p)).collect();
-                    closed(&mut pb, pixels.iter().copied());
-                    closed(&mut borders, pixels.into_iter());
+                    closed(&mut pb, part.into_iter().map(|p| frame.pixel(p)));
+                }
+                for line in proj.border_lines(ring) {
+                    let mut pts = line.into_iter().map(|p| frame.pixel(p));
+                    if let Some((x, y)) = pts.next() {
+                        borders.move_to(x, y);
+                        pts.for_each(|(x, y)| borders.line_to(x, y));
+                    }
                 }
             }
         }
@@ -656,8 +660,11 @@ fn draw_scale_bar(
     let size = (frame.width as f32 * 0.0105).max(8.0);
     let height = (frame.width as f32 * 0.005).max(3.0);
     let x = frame.width as f32 * 0.03 + 20.0;
-    // Above the row of meridian labels.
+    // Above the row of meridian labels; a frame too short for it carries none.
     let y = frame.top + frame.height as f32 - size * 3.2;
+    if y - size * 1.5 < frame.top {
+        return None;
+    }
     let label = if km >= 1.0 {
         format!("{} km", crate::util::trim_decimal(km, 0))
     } else {

@@ -71,16 +71,21 @@ impl ProjectionKind {
     }
 
     /// The projection a map of `bbox` gets when none is asked for (Equal Earth for the
-    /// world). A box wider than 150° or taller than 100° is a world map centred on it
-    /// (Equal Earth); a mid-latitude box (centre between 20° and 70° from the equator, all
-    /// of it on one side of the equator) wider than tall gets Albers; any other box
-    /// (equatorial, polar, taller than wide) gets Lambert azimuthal equal-area.
+    /// world). A polar cap (a box around a pole: all longitudes, from the pole to 30° or
+    /// more from the equator) gets Lambert azimuthal equal-area centred on the pole; any
+    /// other box wider than 150° or taller than 100° is a world map centred on it (Equal
+    /// Earth); a mid-latitude box (centre between 20° and 70° from the equator, all of it
+    /// on one side of the equator) wider than tall gets Albers; any other box (equatorial,
+    /// polar, taller than wide) gets Lambert azimuthal equal-area centred on it.
     #[must_use]
     pub fn for_area(bbox: Option<Bbox>) -> ProjectionKind {
         let Some(b) = bbox else {
             return ProjectionKind::EqualEarth;
         };
         let (w, h) = (b.lon1 - b.lon0, b.lat1 - b.lat0);
+        if b.polar_cap().is_some() {
+            return ProjectionKind::LambertAzimuthal;
+        }
         if w > 150.0 || h > 100.0 {
             return ProjectionKind::EqualEarth;
         }
@@ -230,7 +235,8 @@ impl Projection {
         let lon0 = spec
             .lon0
             .unwrap_or_else(|| wrap180((b.lon0 + b.lon1) / 2.0));
-        let lat0 = (b.lat0 + b.lat1) / 2.0;
+        // A polar cap is seen from above its pole.
+        let lat0 = b.polar_cap().unwrap_or((b.lat0 + b.lat1) / 2.0);
         let h = b.lat1 - b.lat0;
         let parallels = (b.lat0 + h / 6.0, b.lat1 - h / 6.0);
         let lat0 = match kind {
@@ -324,8 +330,17 @@ impl Projection {
     }
 
     /// Projects a longitude already taken relative to the central meridian (-180..=180).
+    /// Lambert's azimuthal projection leaves out the half degree around the centre's
+    /// antipode, where it tears (and its numbers blow up).
     fn forward_shifted(&self, lam: f64, lat: f64) -> Option<(f64, f64)> {
         let max = self.kind.max_lat();
+        if self.kind == ProjectionKind::LambertAzimuthal {
+            let (p0, p) = (self.lat0.to_radians(), lat.to_radians());
+            let cos_c = p0.sin() * p.sin() + p0.cos() * p.cos() * lam.to_radians().cos();
+            if cos_c < 179.5f64.to_radians().cos() {
+                return None;
+            }
+        }
         let mut p = (
             lam.clamp(-180.0, 180.0).to_radians(),
             lat.clamp(-max, max).to_radians(),
@@ -374,6 +389,61 @@ impl Projection {
             })
             .filter(|p| p.len() >= 3)
             .collect()
+    }
+
+    /// The borders of a closed ring of (lon, lat) points as projected open lines: its
+    /// edges, less those that only close a shape along a cut (the antimeridian, where
+    /// Natural Earth splits its rings; this projection's seam; a pole), which are not
+    /// borders on the ground.
+    #[must_use]
+    pub fn border_lines(&self, ring: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
+        let cut_lam = wrap180(180.0 - self.lon0);
+        let on = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        let artificial = |p: (f64, f64), q: (f64, f64)| {
+            (on(p.0.abs(), 180.0) && on(q.0.abs(), 180.0))
+                || (on(p.0, cut_lam) && on(q.0, cut_lam))
+                || (on(p.1.abs(), 90.0) && on(q.1.abs(), 90.0))
+        };
+        let mut shifted: Vec<(f64, f64)> = ring
+            .iter()
+            .map(|&(lon, lat)| (wrap180(lon - self.lon0), lat))
+            .collect();
+        if let (Some(first), Some(last)) = (shifted.first().copied(), shifted.last().copied())
+            && first != last
+        {
+            shifted.push(first);
+        }
+        let mut out = Vec::new();
+        for part in split_antimeridian(&shifted) {
+            let mut closed = part.clone();
+            if let (Some(first), Some(last)) = (part.first().copied(), part.last().copied())
+                && first != last
+            {
+                closed.push(first);
+            }
+            let mut run: Vec<(f64, f64)> = Vec::new();
+            for w in closed.windows(2) {
+                if artificial(w[0], w[1]) {
+                    if run.len() >= 2 {
+                        out.push(std::mem::take(&mut run));
+                    }
+                    run.clear();
+                    continue;
+                }
+                if run.is_empty()
+                    && let Some(p) = self.forward_shifted(w[0].0, w[0].1)
+                {
+                    run.push(p);
+                }
+                if let Some(p) = self.forward_shifted(w[1].0, w[1].1) {
+                    run.push(p);
+                }
+            }
+            if run.len() >= 2 {
+                out.push(run);
+            }
+        }
+        out
     }
 
     /// An open line of (lon, lat) points as projected runs, broken where it crosses the
@@ -458,6 +528,13 @@ impl Projection {
         } else {
             (bbox.lon0 - self.lon0, bbox.lon1 - self.lon0)
         };
+        // The world's edges do not bound every projection's globe (Lambert's azimuthal
+        // one puts them all on its central meridian): its outline does.
+        if bbox.lon1 - bbox.lon0 >= 360.0 && bbox.lat1 - bbox.lat0 >= 180.0 {
+            for (px, py) in self.globe_outline() {
+                ext = (ext.0.min(px), ext.1.min(py), ext.2.max(px), ext.3.max(py));
+            }
+        }
         for i in 0..=steps {
             let t = f64::from(i) / f64::from(steps);
             let lam = l0 + (l1 - l0) * t;
@@ -605,6 +682,22 @@ impl Bbox {
             && [-360.0, 0.0, 360.0]
                 .iter()
                 .any(|t| (self.lon0..=self.lon1).contains(&(lon + t)))
+    }
+
+    /// The pole (90 or -90) of a box around one: all longitudes, from the pole to 30° or
+    /// more from the equator.
+    #[must_use]
+    pub fn polar_cap(&self) -> Option<f64> {
+        if self.lon1 - self.lon0 < 360.0 {
+            return None;
+        }
+        if self.lat1 >= 90.0 && self.lat0 >= 30.0 {
+            Some(90.0)
+        } else if self.lat0 <= -90.0 && self.lat1 <= -30.0 {
+            Some(-90.0)
+        } else {
+            None
+        }
     }
 
     /// The larger side, in degrees.
@@ -813,8 +906,28 @@ mod tests {
         );
         assert_eq!(
             kind("-180,60,180,90"),
+            ProjectionKind::LambertAzimuthal,
+            "the Arctic"
+        );
+        let arctic = Projection::for_map(
+            ProjectionSpec::default(),
+            Some(Bbox::parse("-180,60,180,90").unwrap()),
+        )
+        .unwrap();
+        assert!(
+            arctic
+                .definition()
+                .starts_with("+proj=laea +lat_0=90 +lon_0=0 ")
+        );
+        assert_eq!(
+            kind("-180,-90,180,-55"),
+            ProjectionKind::LambertAzimuthal,
+            "the Antarctic"
+        );
+        assert_eq!(
+            kind("-180,0,180,90"),
             ProjectionKind::EqualEarth,
-            "the Arctic is a world"
+            "a hemisphere"
         );
         assert_eq!(
             kind("-60,-90,60,-60"),
@@ -865,6 +978,44 @@ mod tests {
         for (name, kind) in ProjectionKind::ALL {
             assert_eq!(kind.name(), name);
         }
+    }
+
+    /// A shape Natural Earth cut at the antimeridian, drawn on a map centred there: its
+    /// cut is no border. Nor is an edge along a pole.
+    #[test]
+    fn borders_leave_out_the_cuts() {
+        let p = Projection::for_map(
+            ProjectionSpec::default(),
+            Some(Bbox::parse("160,55,-160,75").unwrap()),
+        )
+        .unwrap();
+        let edges = |lines: Vec<Vec<(f64, f64)>>| lines.iter().map(|l| l.len() - 1).sum::<usize>();
+        let cut = [
+            (170.0, 60.0),
+            (180.0, 60.0),
+            (180.0, 70.0),
+            (170.0, 70.0),
+            (170.0, 60.0),
+        ];
+        assert_eq!(edges(p.border_lines(&cut)), 3);
+        // The same square away from any cut keeps all four.
+        let whole = [(170.0, 60.0), (175.0, 60.0), (175.0, 70.0), (170.0, 70.0)];
+        assert_eq!(edges(p.border_lines(&whole)), 4);
+        let polar = [
+            (-180.0, -90.0),
+            (-180.0, -80.0),
+            (-90.0, -80.0),
+            (0.0, -80.0),
+            (90.0, -80.0),
+            (180.0, -80.0),
+            (180.0, -90.0),
+        ];
+        let world = Projection::new(ProjectionKind::EqualEarth).unwrap();
+        assert_eq!(
+            edges(world.border_lines(&polar)),
+            4,
+            "only the coast at 80°S"
+        );
     }
 
     /// A ring across the seam of a Pacific-centred world (30°W) is cut there: no edge of
