@@ -106,16 +106,16 @@ cat "$log" >/dev/null
 v4='\b(?:\d{1,3}\.){3}\d{1,3}\b'
 xrows=()
 xmeasure() { # name command: median of 3 wall seconds
-  local walls=() w
+  local walls=()
   for _ in 1 2 3; do
-    w=$( { /usr/bin/time -f "%e" bash -c "$2" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-    walls+=("$w")
+    /usr/bin/time -f "%e" -o "$work/xtime" bash -c "$2" >/dev/null 2>/dev/null
+    walls+=("$(tail -1 "$work/xtime")")
   done
-  xrows+=("$1|$(printf '%s\n' "${walls[@]}" | sort -n | sed -n 2p)")
+  xrows+=("$1;$(printf '%s\n' "${walls[@]}" | sort -n | sed -n 2p)")
 }
 xmeasure "ipatlas aggregate --extract" "$ipatlas aggregate --db '$db' --extract '$log' --quiet --countries /dev/null --summary '$work/extract.json'"
-xmeasure "rg -o IPv4 regex | ipatlas aggregate -" "rg -o '$v4' '$log' | $ipatlas aggregate --db '$db' - --quiet --countries /dev/null"
-xmeasure "rg -o IPv4 regex > /dev/null (rg alone)" "rg -o '$v4' '$log'"
+xmeasure "rg -o IPv4 regex, piped into ipatlas aggregate -" "rg -o '$v4' '$log' | $ipatlas aggregate --db '$db' - --quiet --countries /dev/null"
+xmeasure "rg -o IPv4 regex alone" "rg -o '$v4' '$log'"
 # Both find the same IPv4 addresses.
 found_rg=$(rg -o "$v4" "$log" | wc -l)
 python3 - "$work/extract.json" "$found_rg" <<'PY'
@@ -156,11 +156,11 @@ printf '| %-46s | %8s | %8s | %s |\n' "--extract, ${mb} MB log" "wall s" "MB/s" 
 printf '|%s|%s|%s|%s|\n' "------------------------------------------------" "----------" "----------" "----------"
 xours=""
 for r in "${xrows[@]}"; do
-  IFS='|' read -r name wall <<<"$r"
+  IFS=';' read -r name wall <<<"$r"
   [ "$name" = "ipatlas aggregate --extract" ] && xours=$wall
 done
 for r in "${xrows[@]}"; do
-  IFS='|' read -r name wall <<<"$r"
+  IFS=';' read -r name wall <<<"$r"
   ratio="-"
   case "$name" in rg*) ratio=$(python3 -c "print(f'{$wall/$xours:.1f}x faster')");; esac
   printf '| %-46s | %8s | %8s | %s |\n' "$name" "$wall" "$(python3 -c "print(f'{$mb/max($wall,0.001):.0f}')")" "$ratio"
