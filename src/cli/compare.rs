@@ -60,7 +60,8 @@ pub struct CompareArgs {
     /// Image width in pixels, 64 to 16384.
     #[arg(long, default_value_t = 1600, allow_hyphen_values = true)]
     width: u32,
-    /// Map a region: lon0,lat0,lon1,lat1 (west,south,east,north) in degrees.
+    /// Map a region: lon0,lat0,lon1,lat1 (west,south,east,north) in degrees; a west edge east
+    /// of the east edge crosses the antimeridian (165,-48,-175,-15).
     #[arg(long, value_name = "BOX", allow_hyphen_values = true)]
     bbox: Option<String>,
     /// light (the default here: the diverging colours are made for a pale ground) or dark.
