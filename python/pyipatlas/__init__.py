@@ -427,7 +427,8 @@ class Tally:
         pixels as ``ipatlas render`` with the same options: mode, unit, width, projection
         ("auto", a name, or "name:lon0" such as "equal-earth:150"), lon0, bbox
         ("lon0,lat0,lon1,lat1"; a west edge east of the east edge crosses the antimeridian),
-        scale, colormap, style, title, legend, cell, spread,
+        size ("180mm", "18cm", "7in": the printed width, at dpi, 300 by default; instead of
+        width) and dpi (the resolution the PNG says it has), scale, colormap, style, title, legend, cell, spread,
         blur, per_capita, drop_coarse, coarse_km, graticule, h3_res, notes (a list of lines
         above the attribution, as ``--note``), legend_label, full_mercator."""
         png, report = self._render(**options)

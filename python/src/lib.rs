@@ -692,7 +692,7 @@ impl NativeTally {
         spread=1, blur=0.0, per_capita=false, drop_coarse=false, coarse_km=1000,
         graticule=false, h3_res=3, page=false, html_max_mb=10.0, notes=None,
         legend_label=None, full_mercator=false, level="country", font=None, scale_bar=true,
-        lon0=None
+        lon0=None, size=None, dpi=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn render<'py>(
@@ -725,6 +725,8 @@ impl NativeTally {
         font: Option<PathBuf>,
         scale_bar: bool,
         lon0: Option<f64>,
+        size: Option<&str>,
+        dpi: Option<f64>,
     ) -> PyResult<(Bound<'py, PyBytes>, String)> {
         let u = self::unit(unit, &self.tally)?;
         let mode = match mode {
@@ -808,7 +810,17 @@ impl NativeTally {
                 .transpose()
                 .map_err(py_err)?,
             scale_bar,
-        };
+            dpi: None,
+        }
+        .printed(
+            size.map(ipatlas::render::print_width_mm)
+                .transpose()
+                .map_err(py_err)?,
+            dpi.map(|d| ipatlas::render::parse_dpi(&d.to_string()))
+                .transpose()
+                .map_err(py_err)?,
+        )
+        .map_err(py_err)?;
         options.validate().map_err(py_err)?;
         if page {
             let html = ipatlas::render::HtmlOptions::from_mb(html_max_mb).ok_or_else(|| {

@@ -191,6 +191,7 @@ def test_tables_geojson_and_maps_equal_the_command_line(db, lines, cli, cli_tall
          ["--width", "500", "--note", "Source: a test.", "--note", "A second, longer line of caption that wraps at this width of five hundred pixels.", "--legend-label", "hits"]),
         ({"projection": "equal-earth:150", "width": 400}, ["--projection", "equal-earth:150", "--width", "400"]),
         ({"bbox": (170, -50, -170, -30), "lon0": 180, "width": 300}, ["--bbox=170,-50,-170,-30", "--lon0", "180", "--width", "300"]),
+        ({"size": "50mm", "dpi": 150}, ["--size", "50mm", "--dpi", "150"]),
     ):
         out = work / "cli.png"
         cli("render", cli_tally, "-o", out, *flags)

@@ -236,9 +236,7 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
             scale: args.scale,
         };
         let (pixmap, r) = render_change(&sides, &basemap, &options, &change)?;
-        let png = pixmap
-            .encode_png()
-            .map_err(|e| Error::Internal(format!("cannot encode the PNG: {e}")))?;
+        let png = ipatlas::render::encode_png(&pixmap, options.dpi)?;
         outputs.write(path("map.png"), |w| w.write_all(&png));
         report = Some(r);
     }

@@ -142,6 +142,15 @@ pub(super) struct FrameArgs {
     /// Sans lacks: Chinese, Japanese or Korean titles and notes (Noto Sans CJK, IPAGothic).
     #[arg(long, value_name = "FILE.ttf")]
     font: Option<PathBuf>,
+    /// The printed width (180mm, 18cm, 7in): the image is made that wide at --dpi (300 by
+    /// default), the height follows the map, and the PNG says its resolution so it prints
+    /// at that size. Instead of --width.
+    #[arg(long, value_name = "WIDTH", value_parser = parse_print_width, conflicts_with = "width")]
+    size: Option<f64>,
+    /// The print resolution in dots per inch (72 to 2400): with --size, the pixels per
+    /// millimetre; alone, the resolution the PNG says it has.
+    #[arg(long, value_name = "DPI", value_parser = parse_dpi)]
+    dpi: Option<f64>,
     /// Leave out the scale bar a regional map (--bbox) gets.
     #[arg(long)]
     no_scale_bar: bool,
@@ -149,6 +158,14 @@ pub(super) struct FrameArgs {
 
 fn parse_projection(text: &str) -> std::result::Result<ProjectionSpec, String> {
     ProjectionSpec::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_print_width(text: &str) -> std::result::Result<f64, String> {
+    ipatlas::render::print_width_mm(text).map_err(|e| e.to_string())
+}
+
+fn parse_dpi(text: &str) -> std::result::Result<f64, String> {
+    ipatlas::render::parse_dpi(text).map_err(|e| e.to_string())
 }
 
 fn parse_lon0(text: &str) -> std::result::Result<f64, String> {
@@ -165,6 +182,7 @@ impl FrameArgs {
 
     /// `options` with these flags applied (the font read and checked).
     pub(super) fn apply(&self, options: MapOptions) -> Result<MapOptions> {
+        let options = options.printed(self.size, self.dpi)?;
         Ok(MapOptions {
             projection: self.projection.with_lon0(self.lon0)?,
             captions: self.notes.clone(),
@@ -296,7 +314,7 @@ impl MapArgs {
             let (pixmap, report) =
                 render_with(tally, &basemap, subdivisions.as_ref(), databases, &opts)?;
             let bytes = format
-                .encode(&pixmap)
+                .encode(&pixmap, opts.dpi)
                 .map_err(|e| Error::output(out.to_string_lossy(), std::io::Error::other(e)))?;
             outputs.write(out, |w| w.write_all(&bytes));
             report
@@ -458,10 +476,14 @@ impl ImageFormat {
         }
     }
 
-    /// Encodes a rendered map.
-    fn encode(self, pixmap: &tiny_skia::Pixmap) -> std::result::Result<Vec<u8>, String> {
+    /// Encodes a rendered map; a PNG or JPEG says the print resolution when there is one.
+    fn encode(
+        self,
+        pixmap: &tiny_skia::Pixmap,
+        dpi: Option<f64>,
+    ) -> std::result::Result<Vec<u8>, String> {
         if self == ImageFormat::Png {
-            return pixmap.encode_png().map_err(|e| e.to_string());
+            return ipatlas::render::encode_png(pixmap, dpi).map_err(|e| e.to_string());
         }
         let rgba: Vec<u8> = pixmap
             .pixels()
@@ -476,11 +498,17 @@ impl ImageFormat {
         let mut out = std::io::Cursor::new(Vec::new());
         let result = match self {
             // JPEG has no alpha; the maps are opaque.
-            ImageFormat::Jpeg => image::DynamicImage::ImageRgba8(image)
-                .to_rgb8()
-                .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
-                    &mut out, 92,
-                )),
+            ImageFormat::Jpeg => {
+                let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92);
+                if let Some(dpi) = dpi {
+                    encoder.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(
+                        dpi.round() as u16
+                    ));
+                }
+                image::DynamicImage::ImageRgba8(image)
+                    .to_rgb8()
+                    .write_with_encoder(encoder)
+            }
             ImageFormat::WebP => {
                 image.write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut out))
             }

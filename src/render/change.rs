@@ -91,6 +91,9 @@ pub struct ChangeReport {
     pub projection: String,
     /// The projection's PROJ definition.
     pub proj: String,
+    /// The printed size at the resolution asked for (`--size`, `--dpi`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub print_size: Option<String>,
     /// The scale bar of a regional map (`--bbox`): its length and parallel.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_bar: Option<String>,
@@ -251,6 +254,9 @@ pub fn render_change(
             .unwrap_or_else(|| legend_label(&cmp, change.value)),
         projection: proj.describe(),
         proj: proj.definition(),
+        print_size: opts
+            .dpi
+            .map(|dpi| super::map::print_size(layout.width, layout.height, dpi)),
         ..ChangeReport::default()
     };
 

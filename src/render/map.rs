@@ -93,6 +93,10 @@ pub struct MapReport {
     pub projection: String,
     /// The projection's PROJ definition, for placing other data on the map.
     pub proj: String,
+    /// The printed size at the resolution asked for (`--size`, `--dpi`):
+    /// `180 x 125.8 mm at 300 dpi`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub print_size: Option<String>,
     /// The scale bar of a regional map: its length, and the parallel it holds on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_bar: Option<String>,
@@ -144,6 +148,9 @@ impl MapReport {
             other_unit,
             projection: proj.describe(),
             proj: proj.definition(),
+            print_size: opts
+                .dpi
+                .map(|dpi| print_size(layout.width, layout.height, dpi)),
             ..MapReport::default()
         }
     }
@@ -168,6 +175,18 @@ impl MapReport {
         self.notes = notes.iter().map(|(long, _)| long.clone()).collect();
         notes
     }
+}
+
+/// An image's printed size at `dpi`: `180 x 125.8 mm at 300 dpi`.
+#[must_use]
+pub fn print_size(width: u32, height: u32, dpi: f64) -> String {
+    let mm = |px: u32| crate::util::trim_decimal(f64::from(px) / dpi * 25.4, 1);
+    format!(
+        "{} x {} mm at {} dpi",
+        mm(width),
+        mm(height),
+        crate::util::trim_decimal(dpi, 2)
+    )
 }
 
 /// A map's attributions: every database's that has one, each once, then the basemap's.

@@ -18,7 +18,7 @@ pub use crate::geometry::split_antimeridian;
 pub use change::{ChangeOptions, ChangeReport, ChangeScale, ChangeValue, Sides, render_change};
 pub use html::{HtmlLayer, HtmlOptions, HtmlReport, render_html};
 pub use map::{MapReport, OtherUnit, render, render_with};
-pub use options::{COARSE_KM, Colormap, Level, MapOptions, Mode, Style};
+pub use options::{COARSE_KM, Colormap, Level, MapOptions, Mode, Style, parse_dpi, print_width_mm};
 pub use projection::{Bbox, Projection, ProjectionKind, ProjectionSpec, parse_lon0};
 pub use scale::{ColorScale, ScaleKind};
 
@@ -47,10 +47,39 @@ pub fn render_png(
         options.bbox.map(|b| b.side()),
     ))?;
     let (pixmap, report) = render(tally, &basemap, databases, options)?;
-    let png = pixmap
-        .encode_png()
-        .map_err(|e| crate::Error::Internal(format!("cannot encode the PNG: {e}")))?;
-    Ok((png, report))
+    Ok((encode_png(&pixmap, options.dpi)?, report))
+}
+
+/// Encodes a map as PNG. With a print resolution (dots per inch) the file carries it (a
+/// `pHYs` chunk), so it prints at the size it was made for.
+pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: Option<f64>) -> crate::Result<Vec<u8>> {
+    let err = |e: String| crate::Error::Internal(format!("cannot encode the PNG: {e}"));
+    let Some(dpi) = dpi else {
+        return pixmap.encode_png().map_err(|e| err(e.to_string()));
+    };
+    let rgba: Vec<u8> = pixmap
+        .pixels()
+        .iter()
+        .flat_map(|p| {
+            let c = p.demultiply();
+            [c.red(), c.green(), c.blue(), c.alpha()]
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, pixmap.width(), pixmap.height());
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let per_metre = (dpi / 0.0254).round() as u32;
+    encoder.set_pixel_dims(Some(png::PixelDimensions {
+        xppu: per_metre,
+        yppu: per_metre,
+        unit: png::Unit::Meter,
+    }));
+    encoder
+        .write_header()
+        .and_then(|mut w| w.write_image_data(&rgba))
+        .map_err(|e| err(e.to_string()))?;
+    Ok(out)
 }
 
 /// Writes a tally's interactive page (see [`render_html`]) with the embedded basemap (world

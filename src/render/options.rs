@@ -136,6 +136,67 @@ pub struct MapOptions {
     pub font: Option<super::text::FontFile>,
     /// A regional map (`bbox`) gets a scale bar (`--no-scale-bar` turns it off).
     pub scale_bar: bool,
+    /// The print resolution in dots per inch (`--size`, `--dpi`): a PNG says it, so it
+    /// prints at its size, and the report gives the size in millimetres.
+    pub dpi: Option<f64>,
+}
+
+/// A printed width in millimetres, from `180mm`, `18cm` or `7in`.
+pub fn print_width_mm(text: &str) -> Result<f64> {
+    let bad = |why: &str| Error::Option {
+        name: "size",
+        message: format!("{text:?} {why}: say 180mm, 18cm or 7in"),
+    };
+    let t = text.trim();
+    let (number, mm_per_unit) = if let Some(n) = t.strip_suffix("mm") {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix("cm") {
+        (n, 10.0)
+    } else if let Some(n) = t.strip_suffix("in") {
+        (n, 25.4)
+    } else {
+        return Err(bad("needs a unit"));
+    };
+    match number.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v * mm_per_unit),
+        _ => Err(bad("is not a width")),
+    }
+}
+
+/// A print resolution in dots per inch, 72 to 2400.
+pub fn parse_dpi(text: &str) -> Result<f64> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| (72.0..=2400.0).contains(v))
+        .ok_or_else(|| Error::Option {
+            name: "dpi",
+            message: format!("takes a resolution from 72 to 2400 dots per inch, got {text:?}"),
+        })
+}
+
+impl MapOptions {
+    /// These options for print: `width_mm` wide at `dpi` (300 when only the width is
+    /// given) sets the width in pixels; a resolution alone is only said in the file.
+    pub fn printed(self, width_mm: Option<f64>, dpi: Option<f64>) -> Result<MapOptions> {
+        let dpi = dpi.or(width_mm.map(|_| 300.0));
+        let width = match (width_mm, dpi) {
+            (Some(mm), Some(dpi)) => {
+                let px = (mm / 25.4 * dpi).round();
+                if !(64.0..=16_384.0).contains(&px) {
+                    return Err(Error::Option {
+                        name: "size",
+                        message: format!(
+                            "at {dpi} dpi, {mm} mm is {px} pixels: the image must be 64 to 16384 pixels wide"
+                        ),
+                    });
+                }
+                px as u32
+            }
+            _ => self.width,
+        };
+        Ok(MapOptions { width, dpi, ..self })
+    }
 }
 
 impl Default for MapOptions {
@@ -164,6 +225,7 @@ impl Default for MapOptions {
             level: Level::Country,
             font: None,
             scale_bar: true,
+            dpi: None,
         }
     }
 }

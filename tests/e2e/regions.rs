@@ -389,3 +389,63 @@ fn regional_maps_match_their_reference_images() {
     assert_eq!(m["scale_bar"], "5 km at 1.3°N", "{m}");
     assert_matches_reference(&env.path("sg/map.png"), "region-singapore-points-light.png");
 }
+
+/// The pixels-per-metre a PNG's `pHYs` chunk gives, if any.
+fn png_resolution(path: &std::path::Path) -> Option<(u32, u32)> {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).ok()?));
+    let reader = decoder.read_info().ok()?;
+    let dims = reader.info().pixel_dims?;
+    (dims.unit == png::Unit::Meter).then_some((dims.xppu, dims.yppu))
+}
+
+#[test]
+fn a_print_size_sets_the_width_and_the_file_says_its_resolution() {
+    let env = TestEnv::new();
+    let t = tally_of(&env, "east.json", EAST_COAST);
+    // 180 mm at 300 dpi is 2126 pixels; 300 dpi is 11811 pixels per metre.
+    env.run(&["render", &t, "-o", "wide.png", "--size", "180mm"])
+        .ok();
+    let p = decode(&env.path("wide.png"));
+    assert_eq!(p.width(), 2126);
+    assert_eq!(png_resolution(&env.path("wide.png")), Some((11811, 11811)));
+    // 3.5 inches at 600 dpi: 2100 pixels; the summary gives the printed size.
+    let m = render(&env, &t, "narrow", &["--size", "3.5in", "--dpi", "600"]);
+    let p = decode(&env.path("narrow/map.png"));
+    assert_eq!(p.width(), 2100);
+    let mm = |px: u32| {
+        let v = format!("{:.1}", f64::from(px) / 600.0 * 25.4);
+        v.trim_end_matches(".0").to_owned()
+    };
+    assert_eq!(
+        m["print_size"],
+        format!("88.9 x {} mm at 600 dpi", mm(p.height())),
+        "{m}"
+    );
+    // Without a size or resolution the file says none, and the summary gives no size.
+    let m = render(&env, &t, "plain", &["--width", "300"]);
+    assert!(m.get("print_size").is_none(), "{m}");
+    assert_eq!(png_resolution(&env.path("plain/map.png")), None);
+    // A resolution alone keeps the width and is said in the file; a JPEG says it too
+    // (its JFIF header: units 1 = dots per inch, then the two densities).
+    env.run(&[
+        "render", &t, "-o", "dpi.png", "--width", "300", "--dpi", "150",
+    ])
+    .ok();
+    assert_eq!(decode(&env.path("dpi.png")).width(), 300);
+    assert_eq!(png_resolution(&env.path("dpi.png")), Some((5906, 5906)));
+    env.run(&[
+        "render",
+        &t,
+        "-o",
+        "print.jpg",
+        "--size",
+        "50mm",
+        "--dpi",
+        "150",
+    ])
+    .ok();
+    let jpg = std::fs::read(env.path("print.jpg")).unwrap();
+    let at = jpg.windows(5).position(|w| w == b"JFIF\0").unwrap();
+    assert_eq!(jpg[at + 7], 1, "units: dots per inch");
+    assert_eq!(&jpg[at + 8..at + 12], &[0, 150, 0, 150]);
+}
