@@ -6,9 +6,9 @@
 //! command line accepts. A refused option is an error, never a panic.
 
 use ipatlas::basemap::{Basemap, Detail};
+use ipatlas::locate::{CountryCode, Place};
 use ipatlas::outputs::features::Layer;
 use ipatlas::outputs::geojson::{Framing, write_layer};
-use ipatlas::locate::{CountryCode, Place};
 use ipatlas::render::{
     Bbox, Colormap, MapOptions, Mode, ProjectionKind, ProjectionSpec, ScaleKind, Style, render,
 };
@@ -185,6 +185,8 @@ fuzz_target!(|data: &[u8]| {
         },
         font: None,
         scale_bar: flags[2] & 2 == 2,
+        // A print resolution only changes what the report says.
+        dpi: (flags[14] & 8 == 8).then_some(72.0 + f64::from(flags[13])),
     };
     match render(&tally, basemap(), &[], &options) {
         Ok((pixmap, _)) => assert!(pixmap.encode_png().is_ok()),
