@@ -485,14 +485,7 @@ impl ImageFormat {
         if self == ImageFormat::Png {
             return ipatlas::render::encode_png(pixmap, dpi).map_err(|e| e.to_string());
         }
-        let rgba: Vec<u8> = pixmap
-            .pixels()
-            .iter()
-            .flat_map(|p| {
-                let c = p.demultiply();
-                [c.red(), c.green(), c.blue(), c.alpha()]
-            })
-            .collect();
+        let rgba = ipatlas::render::rgba(pixmap);
         let image = image::RgbaImage::from_raw(pixmap.width(), pixmap.height(), rgba)
             .ok_or("the image buffer has the wrong size")?;
         let mut out = std::io::Cursor::new(Vec::new());

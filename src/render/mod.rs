@@ -50,6 +50,19 @@ pub fn render_png(
     Ok((encode_png(&pixmap, options.dpi)?, report))
 }
 
+/// A map's pixels as straight (not premultiplied) RGBA bytes, row by row, for encoders.
+#[must_use]
+pub fn rgba(pixmap: &tiny_skia::Pixmap) -> Vec<u8> {
+    pixmap
+        .pixels()
+        .iter()
+        .flat_map(|p| {
+            let c = p.demultiply();
+            [c.red(), c.green(), c.blue(), c.alpha()]
+        })
+        .collect()
+}
+
 /// Encodes a map as PNG. With a print resolution (dots per inch) the file carries it (a
 /// `pHYs` chunk), so it prints at the size it was made for.
 pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: Option<f64>) -> crate::Result<Vec<u8>> {
@@ -57,14 +70,7 @@ pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: Option<f64>) -> crate::Result
     let Some(dpi) = dpi else {
         return pixmap.encode_png().map_err(|e| err(e.to_string()));
     };
-    let rgba: Vec<u8> = pixmap
-        .pixels()
-        .iter()
-        .flat_map(|p| {
-            let c = p.demultiply();
-            [c.red(), c.green(), c.blue(), c.alpha()]
-        })
-        .collect();
+    let rgba = rgba(pixmap);
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, pixmap.width(), pixmap.height());
     encoder.set_color(png::ColorType::Rgba);

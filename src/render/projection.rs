@@ -367,10 +367,9 @@ impl Projection {
         ((back.0 - x).abs() < 1.0 && (back.1 - y).abs() < 1.0).then_some((self.lon0 + lam, lat))
     }
 
-    /// A closed ring of (lon, lat) points as projected rings, cut where it crosses the
-    /// seam opposite the central meridian so it is not smeared across the map.
-    #[must_use]
-    pub fn rings(&self, ring: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
+    /// A ring's longitudes taken relative to the central meridian, closed (its first point
+    /// repeated at the end) so a crossing of the seam by its closing edge is seen.
+    fn shifted_ring(&self, ring: &[(f64, f64)]) -> Vec<(f64, f64)> {
         let mut shifted: Vec<(f64, f64)> = ring
             .iter()
             .map(|&(lon, lat)| (wrap180(lon - self.lon0), lat))
@@ -380,7 +379,14 @@ impl Projection {
         {
             shifted.push(first);
         }
-        split_antimeridian(&shifted)
+        shifted
+    }
+
+    /// A closed ring of (lon, lat) points as projected rings, cut where it crosses the
+    /// seam opposite the central meridian so it is not smeared across the map.
+    #[must_use]
+    pub fn rings(&self, ring: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
+        split_antimeridian(&self.shifted_ring(ring))
             .into_iter()
             .map(|part| {
                 part.into_iter()
@@ -404,17 +410,8 @@ impl Projection {
                 || (on(p.0, cut_lam) && on(q.0, cut_lam))
                 || (on(p.1.abs(), 90.0) && on(q.1.abs(), 90.0))
         };
-        let mut shifted: Vec<(f64, f64)> = ring
-            .iter()
-            .map(|&(lon, lat)| (wrap180(lon - self.lon0), lat))
-            .collect();
-        if let (Some(first), Some(last)) = (shifted.first().copied(), shifted.last().copied())
-            && first != last
-        {
-            shifted.push(first);
-        }
         let mut out = Vec::new();
-        for part in split_antimeridian(&shifted) {
+        for part in split_antimeridian(&self.shifted_ring(ring)) {
             let mut closed = part.clone();
             if let (Some(first), Some(last)) = (part.first().copied(), part.last().copied())
                 && first != last
