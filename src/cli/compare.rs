@@ -220,10 +220,7 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
     }
     let mut report = None;
     if wanted("map.png") {
-        let basemap = Basemap::for_map(
-            args.basemap.as_deref(),
-            ipatlas::basemap::Detail::for_area(bbox.map(|b| b.side())),
-        )?;
+        let basemap = Basemap::for_map(args.basemap.as_deref(), options.detail())?;
         let sides = Sides {
             a: &a,
             a_databases: &a_dbs,

@@ -287,7 +287,7 @@ impl MapArgs {
         out: &Path,
     ) -> Result<Drawn> {
         let (opts, mut warnings, unit_note) = self.options(tally)?;
-        let basemap = self.basemap(Detail::for_area(opts.bbox.map(|b| b.side())))?;
+        let basemap = self.basemap(opts.detail())?;
         let subdivisions = self.subdivisions(&opts)?;
         let format = ImageFormat::of(out)?;
         let mut html = None;

@@ -87,16 +87,9 @@ pub struct ChangeReport {
     pub notes: Vec<String>,
     /// Both sides' database attributions, then the basemap's.
     pub attributions: Vec<String>,
-    /// The projection, as the subtitle names it.
-    pub projection: String,
-    /// The projection's PROJ definition.
-    pub proj: String,
-    /// The printed size at the resolution asked for (`--size`, `--dpi`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub print_size: Option<String>,
-    /// The scale bar of a regional map (`--bbox`): its length and parallel.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scale_bar: Option<String>,
+    /// The projection, printed size and scale bar.
+    #[serde(flatten)]
+    pub frame: super::map::FrameReport,
 }
 
 /// The two tallies of a comparison, with their databases.
@@ -252,11 +245,7 @@ pub fn render_change(
             .legend_label
             .clone()
             .unwrap_or_else(|| legend_label(&cmp, change.value)),
-        projection: proj.describe(),
-        proj: proj.definition(),
-        print_size: opts
-            .dpi
-            .map(|dpi| super::map::print_size(layout.width, layout.height, dpi)),
+        frame: super::map::FrameReport::new(&proj, &layout, opts),
         ..ChangeReport::default()
     };
 
@@ -348,7 +337,7 @@ pub fn render_change(
         },
         side(sides.a_databases, cmp.found_a),
         side(sides.b_databases, cmp.found_b),
-        report.projection,
+        report.frame.projection,
     );
     let mut notes: Vec<(String, String)> = Vec::new();
     if report.only_a + report.only_b > 0 {
@@ -398,7 +387,7 @@ pub fn render_change(
     if opts.shows_text() {
         let fonts = super::text::Fonts::load(opts.font.as_ref())
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
-        report.scale_bar =
+        report.frame.scale_bar =
             super::canvas::draw_region_marks(&mut pixmap, &fonts, &proj, &layout, opts, &pal);
         let ticks: Vec<(f64, String)> = (0..=4)
             .map(|k| {

@@ -30,7 +30,7 @@ pub(super) fn subtitle(
     let parts = [
         drawn,
         database_names(databases),
-        format!("{} projection", report.projection),
+        format!("{} projection", report.frame.projection),
     ];
     parts
         .into_iter()

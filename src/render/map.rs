@@ -12,7 +12,6 @@ use super::legend::{
 use super::options::{COARSE_KM, Level, MapOptions, Mode};
 use super::palette::palette;
 use super::projection::Projection;
-
 use crate::basemap::{Basemap, NATURAL_EARTH};
 use crate::error::{Error, Result};
 use crate::locate::{CountryCode, DatabaseInfo};
@@ -88,6 +87,14 @@ pub struct MapReport {
     /// those DejaVu Sans lacks), each once.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub missing_characters: String,
+    /// The projection, printed size and scale bar.
+    #[serde(flatten)]
+    pub frame: FrameReport,
+}
+
+/// How a map (or a change map) is framed: its projection, printed size and scale bar.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct FrameReport {
     /// The projection, as the subtitle names it (`Albers equal-area conic (37.7°N,
     /// 44.3°N; 74°W)`).
     pub projection: String,
@@ -100,6 +107,27 @@ pub struct MapReport {
     /// The scale bar of a regional map: its length, and the parallel it holds on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_bar: Option<String>,
+}
+
+impl FrameReport {
+    /// The projection and printed size of a map laid out as `layout` (the scale bar is
+    /// filled in when it is drawn).
+    pub(super) fn new(proj: &Projection, layout: &Layout, opts: &MapOptions) -> Self {
+        let mm = |px: u32, dpi: f64| crate::util::trim_decimal(f64::from(px) / dpi * 25.4, 1);
+        FrameReport {
+            projection: proj.describe(),
+            proj: proj.definition(),
+            print_size: opts.dpi.map(|dpi| {
+                format!(
+                    "{} x {} mm at {} dpi",
+                    mm(layout.width, dpi),
+                    mm(layout.height, dpi),
+                    crate::util::trim_decimal(dpi, 2)
+                )
+            }),
+            scale_bar: None,
+        }
+    }
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)]
@@ -146,11 +174,7 @@ impl MapReport {
             coarse_km: opts.drop_coarse_km.unwrap_or(COARSE_KM),
             coarse_dropped: opts.drop_coarse_km.is_some(),
             other_unit,
-            projection: proj.describe(),
-            proj: proj.definition(),
-            print_size: opts
-                .dpi
-                .map(|dpi| print_size(layout.width, layout.height, dpi)),
+            frame: FrameReport::new(proj, layout, opts),
             ..MapReport::default()
         }
     }
@@ -175,18 +199,6 @@ impl MapReport {
         self.notes = notes.iter().map(|(long, _)| long.clone()).collect();
         notes
     }
-}
-
-/// An image's printed size at `dpi`: `180 x 125.8 mm at 300 dpi`.
-#[must_use]
-pub fn print_size(width: u32, height: u32, dpi: f64) -> String {
-    let mm = |px: u32| crate::util::trim_decimal(f64::from(px) / dpi * 25.4, 1);
-    format!(
-        "{} x {} mm at {} dpi",
-        mm(width),
-        mm(height),
-        crate::util::trim_decimal(dpi, 2)
-    )
 }
 
 /// A map's attributions: every database's that has one, each once, then the basemap's.
@@ -297,13 +309,13 @@ pub fn render_with(
     if opts.shows_text() {
         let fonts = super::text::Fonts::load(opts.font.as_ref())
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
-        report.scale_bar = draw_region_marks(&mut pixmap, &fonts, &proj, &layout, opts, &pal);
-        let words: String = std::iter::once(title(opts))
+        report.frame.scale_bar = draw_region_marks(&mut pixmap, &fonts, &proj, &layout, opts, &pal);
+        let title = title(opts);
+        let words: String = std::iter::once(title.clone())
             .chain(opts.captions.iter().cloned())
             .collect::<Vec<_>>()
             .join(" ");
         report.missing_characters = fonts.missing(&words).into_iter().collect();
-        let title = title(opts);
         let heat = |t: f64| pal.heat(t);
         let captions = caption_lines(&opts.captions, layout.width as f32, opts.font.as_ref());
         draw_legend(

@@ -17,7 +17,7 @@ pub use text::FontFile;
 pub use crate::geometry::split_antimeridian;
 pub use change::{ChangeOptions, ChangeReport, ChangeScale, ChangeValue, Sides, render_change};
 pub use html::{HtmlLayer, HtmlOptions, HtmlReport, render_html};
-pub use map::{MapReport, OtherUnit, render, render_with};
+pub use map::{FrameReport, MapReport, OtherUnit, render, render_with};
 pub use options::{COARSE_KM, Colormap, Level, MapOptions, Mode, Style, parse_dpi, print_width_mm};
 pub use projection::{Bbox, Projection, ProjectionKind, ProjectionSpec, parse_lon0};
 pub use scale::{ColorScale, ScaleKind};
@@ -43,9 +43,7 @@ pub fn render_png(
     databases: &[crate::locate::DatabaseInfo],
     options: &MapOptions,
 ) -> crate::Result<(Vec<u8>, MapReport)> {
-    let basemap = crate::basemap::Basemap::embedded(crate::basemap::Detail::for_area(
-        options.bbox.map(|b| b.side()),
-    ))?;
+    let basemap = crate::basemap::Basemap::embedded(options.detail())?;
     let (pixmap, report) = render(tally, &basemap, databases, options)?;
     Ok((encode_png(&pixmap, options.dpi)?, report))
 }
@@ -110,8 +108,6 @@ pub fn page_html(
     options: &MapOptions,
     html: &HtmlOptions,
 ) -> crate::Result<(String, HtmlReport)> {
-    let basemap = crate::basemap::Basemap::embedded(crate::basemap::Detail::for_area(
-        options.bbox.map(|b| b.side()),
-    ))?;
+    let basemap = crate::basemap::Basemap::embedded(options.detail())?;
     render_html(tally, &basemap, databases, options, html)
 }

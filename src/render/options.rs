@@ -85,7 +85,6 @@ impl Colormap {
 /// Everything that shapes a map.
 #[derive(Clone, Debug)]
 pub struct MapOptions {
-    /// Projection.
     /// Projection and central meridian; by default chosen for the map's area
     /// ([`super::ProjectionKind::for_area`]) and centred on it.
     pub projection: ProjectionSpec,
@@ -231,6 +230,13 @@ impl Default for MapOptions {
 }
 
 impl MapOptions {
+    /// The embedded basemap's detail this map needs: the world's, a region's, or full
+    /// resolution for a city-scale box ([`crate::basemap::Detail::for_area`]).
+    #[must_use]
+    pub fn detail(&self) -> crate::basemap::Detail {
+        crate::basemap::Detail::for_area(self.bbox.map(|b| b.side()))
+    }
+
     /// Whether the map carries its title, colour bar and footer: asked for (`legend`), and
     /// wide enough to hold them ([`super::legend::MIN_TEXT_WIDTH`]).
     #[must_use]
