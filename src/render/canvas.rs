@@ -55,6 +55,8 @@ pub(super) struct Layout {
     /// A longitude/latitude box around all the frame shows (wider than the region where
     /// the frame's corners reach past it): polygons that overlap it are drawn.
     pub(super) view: Bbox,
+    /// A map of a box (`--bbox`), not of the world.
+    pub(super) regional: bool,
     pub(super) header: f32,
     /// Image size in pixels.
     pub(super) width: u32,
@@ -138,7 +140,8 @@ impl Layout {
             width,
             height: map_height,
         };
-        let view = if opts.bbox.is_some() {
+        let regional = opts.bbox.is_some();
+        let view = if regional {
             frame_view(proj, &frame, region)
         } else {
             Bbox::WORLD
@@ -147,6 +150,7 @@ impl Layout {
             frame,
             region,
             view,
+            regional,
             header,
             width,
             height,
@@ -436,12 +440,11 @@ pub(super) fn draw_graticule(
     pixmap: &mut Pixmap,
     proj: &Projection,
     layout: &Layout,
-    regional: bool,
     pal: &Palette,
     clip: Option<&Mask>,
 ) {
     let mut pb = PathBuilder::new();
-    for (_, line) in graticule_lines(proj, layout, regional) {
+    for (_, line) in graticule_lines(proj, layout) {
         polyline(&mut pb, &line, proj, &layout.frame);
     }
     if let Some(path) = pb.finish() {
@@ -482,10 +485,9 @@ pub(super) enum GraticuleLine {
 pub(super) fn graticule_lines(
     proj: &Projection,
     layout: &Layout,
-    regional: bool,
 ) -> Vec<(GraticuleLine, Vec<(f64, f64)>)> {
     let max = proj.kind().max_lat();
-    if regional {
+    if layout.regional {
         let (step, v) = (graticule_step(Some(layout.region)), layout.view);
         let (lat_a, lat_b) = (v.lat0.max(-max), v.lat1.min(max));
         let (lon_a, lon_b) = (v.lon0, v.lon1.min(v.lon0 + 360.0));
@@ -562,7 +564,7 @@ fn draw_graticule_labels(
     let frame = &layout.frame;
     let size = (frame.width as f32 * 0.0105).max(8.0);
     let (w, bottom) = (frame.width as f32, frame.top + frame.height as f32);
-    for (line, points) in graticule_lines(proj, layout, true) {
+    for (line, points) in graticule_lines(proj, layout) {
         let pixels: Vec<Vec<(f32, f32)>> = proj
             .lines(&points)
             .into_iter()

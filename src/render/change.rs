@@ -299,7 +299,7 @@ pub fn render_change(
             .map_or(pal.land, |v| diverging_colour(scale.position(*v)))
     });
     if opts.graticule {
-        draw_graticule(&mut pixmap, &proj, &layout, opts.bbox.is_some(), &pal, clip);
+        draw_graticule(&mut pixmap, &proj, &layout, &pal, clip);
     }
     for ((row, col), v) in &cells {
         fill_rings(

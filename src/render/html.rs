@@ -548,7 +548,7 @@ fn page(
     ocean.pixels(&outline);
     let mut graticule = String::new();
     if opts.graticule {
-        graticule = graticule_svg(proj, layout, opts.bbox.is_some());
+        graticule = graticule_svg(proj, layout);
     }
     let mut layer_groups = String::new();
     for l in layers.iter().filter(|l| l.mode != Mode::Choropleth) {
@@ -657,9 +657,9 @@ impl PathData {
 }
 
 /// Lines of latitude and longitude every 30 degrees, as the PNG draws them.
-fn graticule_svg(proj: &Projection, layout: &Layout, regional: bool) -> String {
+fn graticule_svg(proj: &Projection, layout: &Layout) -> String {
     let mut d = String::new();
-    for (_, line) in graticule_lines(proj, layout, regional) {
+    for (_, line) in graticule_lines(proj, layout) {
         for run in proj.lines(&line) {
             let pts: Vec<(i64, i64)> = run
                 .into_iter()

@@ -278,7 +278,7 @@ pub fn render_with(
         });
     }
     if opts.graticule {
-        draw_graticule(&mut pixmap, &proj, &layout, opts.bbox.is_some(), &pal, clip);
+        draw_graticule(&mut pixmap, &proj, &layout, &pal, clip);
     }
     let canvas = Canvas {
         proj: &proj,
