@@ -8,7 +8,9 @@
 #    no one here wrote;
 #  - GDAL's ogrinfo (Debian package gdal-bin), which reads our GeoJSON back;
 #  - libmaxminddb's mmdblookup (Debian package mmdb-bin), which reads our .mmdb files;
-#  - a CJK font, WenQuanYi Micro Hei (Debian package fonts-wqy-microhei), for --font.
+#  - a CJK font, WenQuanYi Micro Hei (Debian package fonts-wqy-microhei), for --font;
+#  - poppler's pdftoppm, pdffonts, pdfinfo and pdftotext (Debian package poppler-utils),
+#    which open the PDF maps as a reader would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=.testdata
@@ -39,6 +41,7 @@ missing=()
 command -v ogrinfo >/dev/null || missing+=(gdal-bin)
 command -v mmdblookup >/dev/null || missing+=(mmdb-bin)
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
+command -v pdftoppm >/dev/null || missing+=(poppler-utils)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq

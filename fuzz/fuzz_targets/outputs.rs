@@ -193,4 +193,16 @@ fuzz_target!(|data: &[u8]| {
         Err(ipatlas::Error::Usage(_) | ipatlas::Error::Option { .. }) => {}
         Err(e) => panic!("unexpected error: {e}"),
     }
+    // Now and then the same map as SVG and PDF (small maps only: the PDF writer is slow
+    // for a fuzzer).
+    if flags[15] & 16 == 16 && options.width <= 400 {
+        match ipatlas::render::render_vector_with(&tally, basemap(), None, &[], &options) {
+            Ok((drawing, _)) => {
+                assert!(drawing.svg().starts_with("<?xml"));
+                assert!(drawing.pdf().is_ok_and(|pdf| pdf.starts_with(b"%PDF-")));
+            }
+            Err(ipatlas::Error::Usage(_) | ipatlas::Error::Option { .. }) => {}
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
 });

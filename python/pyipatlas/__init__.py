@@ -436,6 +436,25 @@ class Tally:
             _write_atomic(path, png)
         return png
 
+    def to_svg(self, path: Optional[PathLike] = None, **options) -> str:
+        """The map as SVG (the PNG's layout: countries and cells as paths, text as text
+        naming DejaVu Sans, points as an embedded image), the same bytes as
+        ``ipatlas render -o map.svg`` with the same options (those of :meth:`render`).
+        Written to ``path`` atomically if given."""
+        svg, _ = self._render(vector="svg", **options)
+        if path is not None:
+            _write_atomic(path, svg)
+        return svg.decode("utf-8")
+
+    def to_pdf(self, path: Optional[PathLike] = None, **options) -> bytes:
+        """The map as a one-page PDF with its fonts embedded (subset), the page the
+        printed size (``size``/``dpi``; 96 pixels per inch without them), the same
+        picture as ``ipatlas render -o map.pdf``. Written to ``path`` atomically if given."""
+        pdf, _ = self._render(vector="pdf", **options)
+        if path is not None:
+            _write_atomic(path, pdf)
+        return pdf
+
     def to_html(self, path: Optional[PathLike] = None, html_max_mb: float = 10.0,
                 **options) -> str:
         """The interactive page (one self-contained HTML file: pan, zoom, hover, the

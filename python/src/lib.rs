@@ -692,7 +692,7 @@ impl NativeTally {
         spread=1, blur=0.0, per_capita=false, drop_coarse=false, coarse_km=1000,
         graticule=false, h3_res=3, page=false, html_max_mb=10.0, notes=None,
         legend_label=None, full_mercator=false, level="country", font=None, scale_bar=true,
-        lon0=None, size=None, dpi=None
+        lon0=None, size=None, dpi=None, vector=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn render<'py>(
@@ -727,7 +727,11 @@ impl NativeTally {
         lon0: Option<f64>,
         size: Option<&str>,
         dpi: Option<f64>,
+        vector: Option<&str>,
     ) -> PyResult<(Bound<'py, PyBytes>, String)> {
+        let vector = vector
+            .map(|v| choice("vector", v, &[("svg", false), ("pdf", true)]))
+            .transpose()?;
         let u = self::unit(unit, &self.tally)?;
         let mode = match mode {
             None => Mode::default_for(&self.tally, u, per_capita),
@@ -836,6 +840,29 @@ impl NativeTally {
             let report =
                 serde_json::to_string(&report).map_err(|e| PyValueError::new_err(e.to_string()))?;
             return Ok((PyBytes::new(py, text.as_bytes()), report));
+        }
+        if let Some(pdf) = vector {
+            let (bytes, report) = py
+                .detach(|| {
+                    let basemap = ipatlas::basemap::Basemap::embedded(options.detail())?;
+                    let (drawing, report) = ipatlas::render::render_vector_with(
+                        &self.tally,
+                        &basemap,
+                        None,
+                        &self.databases,
+                        &options,
+                    )?;
+                    let bytes = if pdf {
+                        drawing.pdf()?
+                    } else {
+                        drawing.svg().into_bytes()
+                    };
+                    Ok::<_, ipatlas::Error>((bytes, report))
+                })
+                .map_err(py_err)?;
+            let report =
+                serde_json::to_string(&report).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            return Ok((PyBytes::new(py, &bytes), report));
         }
         let (png, report) = py
             .detach(|| ipatlas::render::render_png(&self.tally, &self.databases, &options))

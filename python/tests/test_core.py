@@ -214,6 +214,21 @@ def test_tables_geojson_and_maps_equal_the_command_line(db, lines, cli, cli_tall
         page = t.to_html(work / "py.html", **options)
         assert page == out.read_text(encoding="utf-8"), options
         assert (work / "py.html").read_text(encoding="utf-8") == page
+    # Vector maps: the command line's bytes.
+    for name, flags, options in (
+        ("cli.svg", ["--width", "400", "--title", "A & B"], {"width": 400, "title": "A & B"}),
+        ("cli.pdf", ["--size", "80mm", "--dpi", "150", "--mode", "cells"], {"size": "80mm", "dpi": 150, "mode": "cells"}),
+    ):
+        out = work / name
+        cli("render", cli_tally, "-o", out, *flags)
+        if name.endswith(".svg"):
+            svg = t.to_svg(work / "py.svg", **options)
+            assert svg == out.read_text(encoding="utf-8") and "A &amp; B</text>" in svg
+            assert (work / "py.svg").read_text(encoding="utf-8") == svg
+        else:
+            pdf = t.to_pdf(work / "py.pdf", **options)
+            assert pdf == out.read_bytes() and pdf.startswith(b"%PDF-")
+            assert (work / "py.pdf").read_bytes() == pdf
     report = t.page_report(mode="cells", html_max_mb=0.3)
     assert report["shown"] in ("cells", "countries") and report["bytes"] <= 300_000
     assert [layer["id"] for layer in report["layers"]] == ["countries", "cells", "hex", "points"]

@@ -6,7 +6,7 @@ use ipatlas::basemap::Basemap;
 use ipatlas::error::{Error, Result};
 use ipatlas::render::{
     Bbox, ChangeOptions, ChangeReport, ChangeScale, ChangeValue, MapOptions, Mode, Sides, Style,
-    render_change,
+    render_change, render_change_vector,
 };
 use ipatlas::tally::compare::{self, Comparison, Measure};
 use ipatlas::tally::{CellGrid, Tally, Unit};
@@ -22,7 +22,7 @@ pub struct CompareArgs {
     #[arg(value_name = "B")]
     b: PathBuf,
     /// Directory that receives countries.csv, cells.csv, map.png and summary.json (created
-    /// if missing).
+    /// if missing); and map.svg and map.pdf (vector) when --only names them.
     #[arg(short, long, value_name = "DIR")]
     output: PathBuf,
     /// Write only these outputs (comma-separated names from the list above).
@@ -139,15 +139,8 @@ fn unit_for(a: &Tally, b: &Tally, asked: Option<Unit>) -> Result<Unit> {
 }
 
 pub(super) fn run(args: &CompareArgs) -> Result<()> {
-    for name in &args.only {
-        if !OUTPUTS.contains(&name.as_str()) {
-            return Err(Error::Usage(format!(
-                "--only: unknown output {name:?}; the outputs are {}",
-                OUTPUTS.join(", ")
-            )));
-        }
-    }
-    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|n| n == name);
+    super::map::check_only(&args.only, &OUTPUTS)?;
+    let wanted = |name: &str| super::map::wanted(&args.only, name);
     let path = |name: &str| -> PathBuf { args.output.join(name) };
     let mut paths = super::guard::Paths::default();
     paths.input("A", &args.a);
@@ -156,7 +149,11 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
         super::map::declare_basemap(&mut paths, b);
     }
     args.frame.declare(&mut paths);
-    for name in OUTPUTS.into_iter().filter(|n| wanted(n)) {
+    for name in OUTPUTS
+        .into_iter()
+        .chain(super::map::VECTOR_MAPS)
+        .filter(|n| wanted(n))
+    {
         paths.output("-o", path(name));
     }
     let mut outputs = paths.check()?;
@@ -219,7 +216,7 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
         });
     }
     let mut report = None;
-    if wanted("map.png") {
+    if wanted("map.png") || super::map::VECTOR_MAPS.iter().any(|n| wanted(n)) {
         let basemap = Basemap::for_map(args.basemap.as_deref(), options.detail())?;
         let sides = Sides {
             a: &a,
@@ -232,10 +229,22 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
             value: args.change,
             scale: args.scale,
         };
-        let (pixmap, r) = render_change(&sides, &basemap, &options, &change)?;
-        let png = ipatlas::render::encode_png(&pixmap, options.dpi)?;
-        outputs.write(path("map.png"), |w| w.write_all(&png));
-        report = Some(r);
+        if wanted("map.png") {
+            let (pixmap, r) = render_change(&sides, &basemap, &options, &change)?;
+            let png = ipatlas::render::encode_png(&pixmap, options.dpi)?;
+            outputs.write(path("map.png"), |w| w.write_all(&png));
+            report = Some(r);
+        }
+        for name in super::map::VECTOR_MAPS.into_iter().filter(|n| wanted(n)) {
+            let (drawing, r) = render_change_vector(&sides, &basemap, &options, &change)?;
+            let bytes = if name == "map.svg" {
+                drawing.svg().into_bytes()
+            } else {
+                drawing.pdf()?
+            };
+            outputs.write(path(name), |w| w.write_all(&bytes));
+            report.get_or_insert(r);
+        }
     }
     let side = |p: &Path, t: &Tally, dbs: &[ipatlas::locate::DatabaseInfo]| {
         let l = t.located_unit(unit);

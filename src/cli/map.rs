@@ -11,7 +11,7 @@ use ipatlas::outputs::geojson::{Framing, write_layer};
 use ipatlas::outputs::{self as tables, Outputs, RunFacts, Summary};
 use ipatlas::render::{
     Bbox, Colormap, HtmlOptions, HtmlReport, MapOptions, MapReport, Mode, ProjectionSpec,
-    ScaleKind, Style, render_html, render_with,
+    ScaleKind, Style, render_html, render_vector_with, render_with,
 };
 use ipatlas::tally::{CellGrid, Tally};
 use std::io::IsTerminal;
@@ -310,6 +310,16 @@ impl MapArgs {
             let report = h.shown_report.clone();
             html = Some(h);
             report
+        } else if let ImageFormat::Svg | ImageFormat::Pdf = format {
+            let (drawing, report) =
+                render_vector_with(tally, &basemap, subdivisions.as_ref(), databases, &opts)?;
+            let bytes = if format == ImageFormat::Svg {
+                drawing.svg().into_bytes()
+            } else {
+                drawing.pdf()?
+            };
+            outputs.write(out, |w| w.write_all(&bytes));
+            report
         } else {
             let (pixmap, report) =
                 render_with(tally, &basemap, subdivisions.as_ref(), databases, &opts)?;
@@ -448,6 +458,9 @@ enum ImageFormat {
     Jpeg,
     WebP,
     Tiff,
+    /// Vector formats: drawn as shapes, text and images (`render_vector_with`).
+    Svg,
+    Pdf,
     /// The interactive page (not an image encoding: drawn by `render_html`).
     Html,
 }
@@ -467,9 +480,11 @@ impl ImageFormat {
             Some("jpg" | "jpeg") => Ok(ImageFormat::Jpeg),
             Some("webp") => Ok(ImageFormat::WebP),
             Some("tif" | "tiff") => Ok(ImageFormat::Tiff),
+            Some("svg") => Ok(ImageFormat::Svg),
+            Some("pdf") => Ok(ImageFormat::Pdf),
             Some("html" | "htm") => Ok(ImageFormat::Html),
             other => Err(Error::Usage(format!(
-                "-o {}: cannot tell the image format from {}; name the file .png, .jpg, .webp (lossless), .tif, or .html (an interactive page)",
+                "-o {}: cannot tell the image format from {}; name the file .png, .jpg, .webp (lossless), .tif, .svg or .pdf (vector), or .html (an interactive page)",
                 ipatlas::util::escape_controls(&path.to_string_lossy()),
                 other.map_or("no extension".to_owned(), |e| format!("\".{e}\""))
             ))),
@@ -505,7 +520,11 @@ impl ImageFormat {
             ImageFormat::WebP => {
                 image.write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut out))
             }
-            ImageFormat::Tiff | ImageFormat::Png | ImageFormat::Html => {
+            ImageFormat::Tiff
+            | ImageFormat::Png
+            | ImageFormat::Svg
+            | ImageFormat::Pdf
+            | ImageFormat::Html => {
                 image.write_with_encoder(image::codecs::tiff::TiffEncoder::new(&mut out))
             }
         };
@@ -520,10 +539,11 @@ pub struct RenderArgs {
     /// A tally file written by `aggregate --tally` or `map`.
     #[arg(value_name = "TALLY")]
     tally: PathBuf,
-    /// The image to write, its format by extension: .png, .jpg, .webp (lossless) or .tif,
-    /// or .html for an interactive page (pan, zoom, hover, every layer); `-` writes PNG to
-    /// stdout.
-    #[arg(short, long, value_name = "FILE.png|.jpg|.webp|.tif|.html")]
+    /// The image to write, its format by extension: .png, .jpg, .webp (lossless) or .tif;
+    /// .svg or .pdf (vector: the same layout, text as text, points as an embedded image;
+    /// the PDF embeds its fonts); or .html for an interactive page (pan, zoom, hover, every
+    /// layer); `-` writes PNG to stdout.
+    #[arg(short, long, value_name = "FILE.png|.jpg|.webp|.tif|.svg|.pdf|.html")]
     output: PathBuf,
     #[command(flatten)]
     map: MapArgs,
@@ -570,7 +590,7 @@ pub struct MapCommandArgs {
     source: SourceArgs,
     /// Directory that receives map.png, map.html (the interactive page), countries.csv,
     /// cells.csv, summary.json, tally.json, cells.geojson and countries.geojson (created if
-    /// missing).
+    /// missing); and map.svg and map.pdf (vector) when --only names them.
     #[arg(short, long, value_name = "DIR")]
     output: PathBuf,
     /// Write only these outputs (comma-separated names from the list above).
@@ -581,6 +601,30 @@ pub struct MapCommandArgs {
     prefix: String,
     #[command(flatten)]
     map: MapArgs,
+}
+
+/// The vector maps `map` and `compare` write when `--only` names them.
+pub(super) const VECTOR_MAPS: [&str; 2] = ["map.svg", "map.pdf"];
+
+/// Checks `--only`'s names against a command's outputs (and the vector maps).
+pub(super) fn check_only(only: &[String], outputs: &[&str]) -> Result<()> {
+    match only
+        .iter()
+        .find(|n| !outputs.contains(&n.as_str()) && !VECTOR_MAPS.contains(&n.as_str()))
+    {
+        Some(name) => Err(Error::Usage(format!(
+            "--only: unknown output {name:?}; the outputs are {}, and {} (written only when named)",
+            outputs.join(", "),
+            VECTOR_MAPS.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Whether `--only` asks for an output: every one but the vector maps when it is not given.
+pub(super) fn wanted(only: &[String], name: &str) -> bool {
+    let named = only.iter().any(|n| n == name);
+    named || (only.is_empty() && !VECTOR_MAPS.contains(&name))
 }
 
 /// The files `map` writes.
@@ -598,18 +642,11 @@ const MAP_OUTPUTS: [&str; 8] = [
 pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     let started = Instant::now();
     let grid = args.map.cell;
-    for name in &args.only {
-        if !MAP_OUTPUTS.contains(&name.as_str()) {
-            return Err(Error::Usage(format!(
-                "--only: unknown output {name:?}; the outputs are {}",
-                MAP_OUTPUTS.join(", ")
-            )));
-        }
-    }
+    check_only(&args.only, &MAP_OUTPUTS)?;
     if args.prefix.contains('/') {
         return Err(Error::Usage("--prefix must not contain '/'".into()));
     }
-    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|n| n == name);
+    let wanted = |name: &str| wanted(&args.only, name);
     let path = |name: &str| -> PathBuf { args.output.join(format!("{}{name}", args.prefix)) };
     let mut paths = super::guard::Paths::default();
     args.source.declare(&mut paths);
@@ -617,7 +654,11 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
         declare_basemap(&mut paths, b);
     }
     args.map.frame.declare(&mut paths);
-    for name in MAP_OUTPUTS.into_iter().filter(|n| wanted(n)) {
+    for name in MAP_OUTPUTS
+        .into_iter()
+        .chain(VECTOR_MAPS)
+        .filter(|n| wanted(n))
+    {
         paths.output("-o", path(name));
     }
     let mut outputs = paths.check()?;
@@ -628,7 +669,7 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
     // The GeoJSON layers count the map's unit (the CSV tables hold every unit, by row).
     let unit = super::choose_unit(&tally, args.map.unit, "map").unit;
     let mut drawn: Option<Drawn> = None;
-    for name in ["map.png", "map.html"] {
+    for name in ["map.png", "map.html"].into_iter().chain(VECTOR_MAPS) {
         if wanted(name) {
             let d = args
                 .map

@@ -4,9 +4,10 @@
 use super::options::MapOptions;
 use super::palette::Palette;
 use super::projection::{Bbox, Projection, degrees, wrap180};
+use super::surface::Surface;
 use crate::basemap::{Basemap, Country};
 use crate::error::{Error, Result};
-use tiny_skia::{Color, FillRule, Mask, Paint, Path, PathBuilder, Pixmap, Rect, Stroke, Transform};
+use tiny_skia::{Color, FillRule, Path, PathBuilder, Rect};
 
 /// The latitude to which world maps in Mercator are cropped (north and south).
 pub const MERCATOR_CROP: f64 = 70.0;
@@ -167,32 +168,26 @@ impl Layout {
         self.frame.height as f32 + self.header
     }
 
-    /// A blank image in the background colour.
-    pub(super) fn pixmap(&self, background: Color) -> Result<Pixmap> {
-        let mut pixmap = Pixmap::new(self.width, self.height)
-            .ok_or_else(|| Error::Internal("cannot allocate the image".into()))?;
-        pixmap.fill(background);
-        Ok(pixmap)
-    }
-
-    /// The mask of the map frame: nothing drawn on the map spills into header or footer.
-    pub(super) fn clip(&self) -> Result<Mask> {
-        let mut clip = Mask::new(self.width, self.height)
-            .ok_or_else(|| Error::Internal("cannot allocate the mask".into()))?;
-        let map_rect = Rect::from_xywh(
+    /// The map frame in the image: nothing drawn on the map spills into header or footer.
+    pub(super) fn frame_rect(&self) -> Result<Rect> {
+        Rect::from_xywh(
             0.0,
             self.header,
             self.width as f32,
             self.frame.height as f32,
         )
-        .ok_or_else(|| Error::Internal("empty map area".into()))?;
-        clip.fill_path(
-            &PathBuilder::from_rect(map_rect),
-            FillRule::Winding,
-            false,
-            Transform::identity(),
-        );
-        Ok(clip)
+        .ok_or_else(|| Error::Internal("empty map area".into()))
+    }
+
+    /// A blank surface in the background colour: pixels, or (`vector`) shapes for an SVG
+    /// or PDF.
+    pub(super) fn surface(&self, background: Color, vector: bool) -> Result<Surface> {
+        let frame = self.frame_rect()?;
+        if vector {
+            Surface::vector(self.width, self.height, frame, background)
+        } else {
+            Surface::raster(self.width, self.height, frame, background)
+        }
     }
 }
 
@@ -237,56 +232,21 @@ fn frame_view(proj: &Projection, frame: &Frame, region: Bbox) -> Bbox {
     v
 }
 
-pub(super) fn paint(color: Color, anti_alias: bool) -> Paint<'static> {
-    let mut p = Paint::default();
-    p.set_color(color);
-    p.anti_alias = anti_alias;
-    p
-}
-
-/// Strokes a path in one colour (anti-aliased), `width` pixels wide.
-pub(super) fn stroke(
-    pixmap: &mut Pixmap,
-    path: &Path,
-    width: f32,
-    colour: Color,
-    clip: Option<&Mask>,
-) {
-    let stroke = Stroke {
-        width,
-        ..Stroke::default()
-    };
-    pixmap.stroke_path(
-        path,
-        &paint(colour, true),
-        &stroke,
-        Transform::identity(),
-        clip,
-    );
-}
-
 /// Fills the rings of one shape (a cell, a hexagon) in one colour.
 pub(super) fn fill_rings(
-    pixmap: &mut Pixmap,
+    surface: &mut Surface,
     rings: &[Vec<(f64, f64)>],
     proj: &Projection,
     frame: &Frame,
     colour: Color,
     anti_alias: bool,
-    clip: Option<&Mask>,
 ) {
     let mut pb = PathBuilder::new();
     for ring in rings {
         ring_path(&mut pb, ring, proj, frame);
     }
     if let Some(path) = pb.finish() {
-        pixmap.fill_path(
-            &path,
-            &paint(colour, anti_alias),
-            FillRule::Winding,
-            Transform::identity(),
-            clip,
-        );
+        surface.fill(&path, colour, FillRule::Winding, anti_alias, true);
     }
 }
 
@@ -332,11 +292,10 @@ pub(super) fn ring_bbox(ring: &[(f64, f64)]) -> Bbox {
 /// Fills the ocean: the globe's outline (pseudo-cylindrical projections are not
 /// rectangles). Returns the outline, stroked over the heat at the end.
 pub(super) fn draw_ocean(
-    pixmap: &mut Pixmap,
+    surface: &mut Surface,
     proj: &Projection,
     frame: &Frame,
     pal: &Palette,
-    clip: Option<&Mask>,
 ) -> Option<Path> {
     let mut pb = PathBuilder::new();
     let outline: Vec<(f32, f32)> = proj
@@ -351,13 +310,7 @@ pub(super) fn draw_ocean(
     }
     let globe = pb.finish();
     if let Some(globe) = &globe {
-        pixmap.fill_path(
-            globe,
-            &paint(pal.ocean, true),
-            FillRule::Winding,
-            Transform::identity(),
-            clip,
-        );
+        surface.fill(globe, pal.ocean, FillRule::Winding, true, true);
     }
     globe
 }
@@ -365,12 +318,11 @@ pub(super) fn draw_ocean(
 /// Fills every country near the region in the colour `fill` gives it, then strokes the
 /// borders. Returns the borders, for [`draw_borders_above`].
 pub(super) fn draw_land(
-    pixmap: &mut Pixmap,
+    surface: &mut Surface,
     basemap: &Basemap,
     layout: &Layout,
     proj: &Projection,
     pal: &Palette,
-    clip: Option<&Mask>,
     fill: impl Fn(&Country) -> Color,
 ) -> Option<Path> {
     let (view, frame) = (layout.view, &layout.frame);
@@ -395,17 +347,11 @@ pub(super) fn draw_land(
             }
         }
         let Some(path) = pb.finish() else { continue };
-        pixmap.fill_path(
-            &path,
-            &paint(fill(country), true),
-            FillRule::EvenOdd,
-            Transform::identity(),
-            clip,
-        );
+        surface.fill(&path, fill(country), FillRule::EvenOdd, true, true);
     }
     let borders = borders.finish();
     if let Some(path) = &borders {
-        stroke(pixmap, path, border_width(layout), pal.border, clip);
+        surface.stroke(path, border_width(layout), pal.border, true);
     }
     borders
 }
@@ -417,31 +363,29 @@ fn border_width(layout: &Layout) -> f32 {
 /// Strokes the borders again over a regional map's cells or hexagons, which would hide
 /// them (a world map's borders stay under its heat).
 pub(super) fn draw_borders_above(
-    pixmap: &mut Pixmap,
+    surface: &mut Surface,
     borders: Option<&Path>,
     layout: &Layout,
     pal: &Palette,
-    clip: Option<&Mask>,
 ) {
     if let Some(path) = borders {
         let c = pal.border;
         let colour = Color::from_rgba(c.red(), c.green(), c.blue(), 0.8).unwrap_or(c);
-        stroke(pixmap, path, border_width(layout) * 1.2, colour, clip);
+        surface.stroke(path, border_width(layout) * 1.2, colour, true);
     }
 }
 
 /// Strokes the globe's outline over everything drawn on the map.
-pub(super) fn draw_outline(pixmap: &mut Pixmap, globe: &Path, pal: &Palette, clip: Option<&Mask>) {
-    let width = (pixmap.width() as f32 / 1600.0).max(0.6);
-    stroke(pixmap, globe, width, pal.outline, clip);
+pub(super) fn draw_outline(surface: &mut Surface, globe: &Path, pal: &Palette) {
+    let width = (surface.width() as f32 / 1600.0).max(0.6);
+    surface.stroke(globe, width, pal.outline, true);
 }
 
 pub(super) fn draw_graticule(
-    pixmap: &mut Pixmap,
+    surface: &mut Surface,
     proj: &Projection,
     layout: &Layout,
     pal: &Palette,
-    clip: Option<&Mask>,
 ) {
     let mut pb = PathBuilder::new();
     for (_, line) in graticule_lines(proj, layout) {
@@ -449,7 +393,7 @@ pub(super) fn draw_graticule(
     }
     if let Some(path) = pb.finish() {
         let width = (layout.frame.width as f32 / 2000.0).max(0.5);
-        stroke(pixmap, &path, width, pal.graticule, clip);
+        surface.stroke(&path, width, pal.graticule, true);
     }
 }
 
@@ -534,7 +478,7 @@ pub(super) fn graticule_lines(
 /// What a regional map (`opts.bbox`) carries on its frame: graticule labels (with
 /// `--graticule`) and the scale bar (unless `--no-scale-bar`), whose label it returns.
 pub(super) fn draw_region_marks(
-    pixmap: &mut Pixmap,
+    surface: &mut Surface,
     fonts: &super::text::Fonts,
     proj: &Projection,
     layout: &Layout,
@@ -543,10 +487,10 @@ pub(super) fn draw_region_marks(
 ) -> Option<String> {
     let region = opts.bbox?;
     if opts.graticule {
-        draw_graticule_labels(pixmap, fonts, proj, layout, pal);
+        draw_graticule_labels(surface, fonts, proj, layout, pal);
     }
     if opts.scale_bar {
-        draw_scale_bar(pixmap, fonts, proj, &layout.frame, region, pal)
+        draw_scale_bar(surface, fonts, proj, &layout.frame, region, pal)
     } else {
         None
     }
@@ -555,7 +499,7 @@ pub(super) fn draw_region_marks(
 /// Labels the graticule of a region: each meridian where it meets the frame's bottom edge,
 /// each parallel where it meets the left edge, inside the frame.
 fn draw_graticule_labels(
-    pixmap: &mut Pixmap,
+    surface: &mut Surface,
     fonts: &super::text::Fonts,
     proj: &Projection,
     layout: &Layout,
@@ -579,7 +523,7 @@ fn draw_graticule_labels(
                 let half = fonts.width(&text, size, false) / 2.0;
                 if x - half > 2.0 && x + half < w - 2.0 {
                     fonts.draw(
-                        pixmap,
+                        surface,
                         &text,
                         x,
                         bottom - size * 0.45,
@@ -596,7 +540,7 @@ fn draw_graticule_labels(
                 };
                 if y - size > frame.top + 2.0 && y < bottom - size * 2.0 {
                     fonts.draw(
-                        pixmap,
+                        surface,
                         &degrees(lat, 'N', 'S'),
                         3.0,
                         y - 2.0,
@@ -631,7 +575,7 @@ fn crossing(runs: &[Vec<(f32, f32)>], f: impl Fn((f32, f32)) -> f32) -> Option<(
 /// projection's scale is what the bar says), drawn at the frame's bottom left. Returns its
 /// label (`500 km at 40.0°N`).
 fn draw_scale_bar(
-    pixmap: &mut Pixmap,
+    surface: &mut Surface,
     fonts: &super::text::Fonts,
     proj: &Projection,
     frame: &Frame,
@@ -675,19 +619,19 @@ fn draw_scale_bar(
     // Two halves, dark and light, in a dark outline.
     for (i, colour) in [pal.text, pal.background].into_iter().enumerate() {
         let half = length / 2.0;
-        if let Some(r) = tiny_skia::Rect::from_xywh(x + half * i as f32, y, half, height) {
-            pixmap.fill_rect(r, &paint(colour, false), Transform::identity(), None);
+        if let Some(r) = Rect::from_xywh(x + half * i as f32, y, half, height) {
+            surface.fill_rect(r, colour, false, false);
         }
     }
     let mut pbuilder = PathBuilder::new();
-    if let Some(r) = tiny_skia::Rect::from_xywh(x, y, length, height) {
+    if let Some(r) = Rect::from_xywh(x, y, length, height) {
         pbuilder.push_rect(r);
     }
     if let Some(path) = pbuilder.finish() {
-        stroke(pixmap, &path, 1.0, pal.text, None);
+        surface.stroke(&path, 1.0, pal.text, false);
     }
     fonts.draw(
-        pixmap,
+        surface,
         &label,
         x,
         y - size * 0.4,

@@ -8,6 +8,7 @@ use super::options::{MapOptions, Mode};
 use super::palette::palette;
 use super::projection::Projection;
 use super::scale::short_count;
+use super::surface::{Drawing, Surface};
 use crate::basemap::Basemap;
 use crate::error::{Error, Result};
 use crate::geometry::cell_ring;
@@ -211,6 +212,33 @@ pub fn render_change(
     opts: &MapOptions,
     change: &ChangeOptions,
 ) -> Result<(Pixmap, ChangeReport)> {
+    let (surface, report) = draw_change(sides, basemap, opts, change, false)?;
+    let pixmap = surface
+        .into_pixmap()
+        .ok_or_else(|| Error::Internal("a raster surface holds no pixels".into()))?;
+    Ok((pixmap, report))
+}
+
+/// Draws the change between two tallies as [`render_change`] does, as shapes, text and
+/// images for an SVG or a PDF.
+pub fn render_change_vector(
+    sides: &Sides<'_>,
+    basemap: &Basemap,
+    opts: &MapOptions,
+    change: &ChangeOptions,
+) -> Result<(Drawing, ChangeReport)> {
+    let (surface, report) = draw_change(sides, basemap, opts, change, true)?;
+    Ok((Drawing::new(surface, opts)?, report))
+}
+
+/// Draws a change map on a surface of pixels or (`vector`) of shapes.
+fn draw_change(
+    sides: &Sides<'_>,
+    basemap: &Basemap,
+    opts: &MapOptions,
+    change: &ChangeOptions,
+    vector: bool,
+) -> Result<(Surface, ChangeReport)> {
     if !matches!(opts.mode, Mode::Choropleth | Mode::Cells) {
         return Err(Error::Option {
             name: "mode",
@@ -232,9 +260,7 @@ pub fn render_change(
     let sources = super::map::attributions(sides.a_databases.iter().chain(sides.b_databases));
     let lines = super::legend::attribution_lines(&sources, opts.width as f32, opts.font.as_ref());
     let layout = Layout::new(&proj, opts, lines.len())?;
-    let mut pixmap = layout.pixmap(pal.background)?;
-    let clip = layout.clip()?;
-    let clip = Some(&clip);
+    let mut surface = layout.surface(pal.background, vector)?;
     let (a, b) = (sides.a, sides.b);
     let cmp = Comparison::new(a, b, opts.unit, change.measure);
     let mut report = ChangeReport {
@@ -292,33 +318,32 @@ pub fn render_change(
         scale: change.scale,
     };
 
-    let globe = draw_ocean(&mut pixmap, &proj, &layout.frame, &pal, clip);
-    let borders = draw_land(&mut pixmap, basemap, &layout, &proj, &pal, clip, |c| {
+    let globe = draw_ocean(&mut surface, &proj, &layout.frame, &pal);
+    let borders = draw_land(&mut surface, basemap, &layout, &proj, &pal, |c| {
         c.code
             .and_then(|code| by_country.get(&code))
             .map_or(pal.land, |v| diverging_colour(scale.position(*v)))
     });
     if opts.graticule {
-        draw_graticule(&mut pixmap, &proj, &layout, &pal, clip);
+        draw_graticule(&mut surface, &proj, &layout, &pal);
     }
     for ((row, col), v) in &cells {
         fill_rings(
-            &mut pixmap,
+            &mut surface,
             &[cell_ring(grid.bounds(*row, *col), opts.cell)],
             &proj,
             &layout.frame,
             diverging_colour(scale.position(*v)),
             false,
-            clip,
         );
     }
     if opts.bbox.is_some() && !cells.is_empty() {
-        super::canvas::draw_borders_above(&mut pixmap, borders.as_ref(), &layout, &pal, clip);
+        super::canvas::draw_borders_above(&mut surface, borders.as_ref(), &layout, &pal);
     }
     if let Some(globe) = &globe
         && opts.bbox.is_none()
     {
-        draw_outline(&mut pixmap, globe, &pal, clip);
+        draw_outline(&mut surface, globe, &pal);
     }
 
     let unit = opts.unit;
@@ -388,7 +413,7 @@ pub fn render_change(
         let fonts = super::text::Fonts::load(opts.font.as_ref())
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
         report.frame.scale_bar =
-            super::canvas::draw_region_marks(&mut pixmap, &fonts, &proj, &layout, opts, &pal);
+            super::canvas::draw_region_marks(&mut surface, &fonts, &proj, &layout, opts, &pal);
         let ticks: Vec<(f64, String)> = (0..=4)
             .map(|k| {
                 let t = f64::from(k) / 4.0;
@@ -404,7 +429,7 @@ pub fn render_change(
             ChangeScale::Cbrt => "cube-root scale; red: more in B, blue: less",
         };
         draw_legend(
-            &mut pixmap,
+            &mut surface,
             &fonts,
             &pal,
             &Words {
@@ -429,7 +454,7 @@ pub fn render_change(
             layout.footer_top(),
         );
     }
-    Ok((pixmap, report))
+    Ok((surface, report))
 }
 
 #[cfg(test)]

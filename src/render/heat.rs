@@ -2,18 +2,19 @@
 //! by the tally, as the tables and GeoJSON are), and the choropleth's country values.
 
 use super::MapReport;
-use super::canvas::{Frame, Layout, fill_rings, paint};
+use super::canvas::{Frame, Layout, fill_rings};
 use super::options::{Level, MapOptions, Mode};
 use super::palette::Palette;
 use super::projection::Projection;
 use super::scale::ColorScale;
+use super::surface::{Surface, paint};
 use crate::basemap::{Basemap, Country};
 use crate::error::Result;
 use crate::geometry::{Ring, cell_ring, hex_rings};
 use crate::locate::{CountryCode, Name};
 use crate::tally::{CellGrid, Tally, h3_resolution};
 use std::collections::{HashMap, HashSet};
-use tiny_skia::{Mask, Pixmap, Transform};
+use tiny_skia::{Pixmap, Transform};
 
 /// What a heat layer is drawn with.
 #[derive(Clone, Copy)]
@@ -134,7 +135,7 @@ pub(super) fn point_grid(tally: &Tally, canvas: Canvas<'_>, report: &mut MapRepo
 
 /// Every drawn place's count in the pixel it projects to, spread and blurred.
 pub(super) fn draw_points(
-    pixmap: &mut Pixmap,
+    surface: &mut Surface,
     tally: &Tally,
     canvas: Canvas<'_>,
     report: &mut MapReport,
@@ -150,14 +151,16 @@ pub(super) fn draw_points(
             layer.pixels_mut()[i] = pal.heat(t).to_color_u8().premultiply();
         }
     }
-    pixmap.draw_pixmap(
-        0,
-        frame.top as i32,
-        layer.as_ref(),
-        &tiny_skia::PixmapPaint::default(),
-        Transform::identity(),
-        None,
-    );
+    surface.pixels(false, |pixmap, _| {
+        pixmap.draw_pixmap(
+            0,
+            frame.top as i32,
+            layer.as_ref(),
+            &tiny_skia::PixmapPaint::default(),
+            Transform::identity(),
+            None,
+        );
+    });
     scale
 }
 
@@ -209,10 +212,9 @@ pub(super) fn heat_bins(
 
 /// Grid cells or H3 hexagons, each filled in its projected shape.
 pub(super) fn draw_cells(
-    pixmap: &mut Pixmap,
+    surface: &mut Surface,
     tally: &Tally,
     canvas: Canvas<'_>,
-    clip: Option<&Mask>,
     report: &mut MapReport,
 ) -> Result<ColorScale> {
     let (bins, scale) = heat_bins(tally, canvas, report)?;
@@ -231,6 +233,8 @@ pub(super) fn draw_cells(
     if subpixel {
         report.subpixel_cells = Some(cell_px);
     }
+    // Those pixels are an image in a vector file, not a path per pixel.
+    let mut pixels = Vec::new();
     for (bin, rings, n) in bins {
         let Some(t) = scale.position(n as f64) else {
             continue;
@@ -240,20 +244,26 @@ pub(super) fn draw_cells(
             if let Some(p) = proj.forward(lon + half, lat + half) {
                 let (x, y) = layout.frame.pixel(p);
                 if let Some(r) = tiny_skia::Rect::from_xywh(x.floor(), y.floor(), 1.0, 1.0) {
-                    pixmap.fill_rect(r, &paint(pal.heat(t), false), Transform::identity(), clip);
+                    pixels.push((r, pal.heat(t)));
                 }
             }
             continue;
         }
         fill_rings(
-            pixmap,
+            surface,
             &rings,
             proj,
             &layout.frame,
             pal.heat(t),
             opts.mode == Mode::Hex,
-            clip,
         );
+    }
+    if !pixels.is_empty() {
+        surface.pixels(true, |pixmap, clip| {
+            for (r, colour) in pixels {
+                pixmap.fill_rect(r, &paint(colour, false), Transform::identity(), clip);
+            }
+        });
     }
     Ok(scale)
 }

@@ -2,14 +2,15 @@
 //! on what is drawn and left out, and the attribution.
 
 use super::MapReport;
-use super::canvas::paint;
+
 use super::options::{MapOptions, Mode};
 use super::palette::Palette;
 use super::scale::{ColorScale, ScaleKind, short_count};
+use super::surface::{Surface, paint};
 use super::text::{Align, FontFile, Fonts};
 use crate::locate::{CountryCode, DatabaseInfo};
 use crate::tally::Unit;
-use tiny_skia::{Color, Pixmap, Rect, Transform};
+use tiny_skia::{Color, Rect, Transform};
 
 /// The subtitle: the count drawn and its unit, the databases with their dates, the
 /// projection.
@@ -341,7 +342,7 @@ pub(super) fn title(opts: &MapOptions) -> String {
 /// Draws the title and subtitle in the header, the colour bar below the map, and the notes
 /// and attribution at the bottom.
 pub(super) fn draw_legend(
-    pixmap: &mut Pixmap,
+    surface: &mut Surface,
     fonts: &Fonts,
     pal: &Palette,
     words: &Words<'_>,
@@ -349,7 +350,7 @@ pub(super) fn draw_legend(
     header: f32,
     footer_top: f32,
 ) {
-    let w = pixmap.width() as f32;
+    let w = surface.width() as f32;
     let pen = Pen {
         fonts,
         pal,
@@ -359,12 +360,12 @@ pub(super) fn draw_legend(
         small: small_text(w),
         tiny: tiny_text(w),
     };
-    draw_titles(pixmap, &pen, words, header);
-    draw_colour_bar(pixmap, &pen, bar, footer_top);
-    draw_footer(pixmap, &pen, words);
+    draw_titles(surface, &pen, words, header);
+    draw_colour_bar(surface, &pen, bar, footer_top);
+    draw_footer(surface, &pen, words);
 }
 
-fn draw_titles(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>, header: f32) {
+fn draw_titles(surface: &mut Surface, pen: &Pen<'_>, words: &Words<'_>, header: f32) {
     let Pen {
         fonts,
         pal,
@@ -374,13 +375,13 @@ fn draw_titles(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>, header: f3
         ..
     } = *pen;
     // A long title wraps; the header grew by its extra lines (see `title_extra`).
-    let w = pixmap.width() as f32;
+    let w = surface.width() as f32;
     let lines = title_lines(words.title, w, fonts.extra());
     let extra = lines_extra(lines.len(), w);
     let base = header - extra;
     for (i, line) in lines.iter().enumerate() {
         fonts.draw(
-            pixmap,
+            surface,
             line,
             margin,
             base * 0.48 + i as f32 * big * 1.25,
@@ -391,7 +392,7 @@ fn draw_titles(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>, header: f3
         );
     }
     fonts.draw(
-        pixmap,
+        surface,
         &fit_parts(fonts, words.subtitle, small, w - 2.0 * margin),
         margin,
         base * 0.84 + extra,
@@ -403,7 +404,7 @@ fn draw_titles(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>, header: f3
 }
 
 /// The colour bar, with its tick labels, what it counts on its left and how on its right.
-fn draw_colour_bar(pixmap: &mut Pixmap, pen: &Pen<'_>, bar: &Bar<'_>, footer_top: f32) {
+fn draw_colour_bar(surface: &mut Surface, pen: &Pen<'_>, bar: &Bar<'_>, footer_top: f32) {
     let Pen {
         fonts,
         pal,
@@ -451,22 +452,25 @@ fn draw_colour_bar(pixmap: &mut Pixmap, pen: &Pen<'_>, bar: &Bar<'_>, footer_top
     };
     let bar_y = footer_top + w * 0.014;
     if !bar.ticks.is_empty() {
+        // Pixel columns (an image in a vector file, so no viewer shows seams between them).
         let steps = bar_w.round() as u32;
-        for i in 0..steps {
-            let t = f64::from(i) / f64::from(steps.max(2) - 1);
-            if let Some(r) = Rect::from_xywh(bar_x + i as f32, bar_y, 1.0, bar_h) {
-                pixmap.fill_rect(
-                    r,
-                    &paint((bar.colour)(t), false),
-                    Transform::identity(),
-                    None,
-                );
+        surface.pixels(false, |pixmap, _| {
+            for i in 0..steps {
+                let t = f64::from(i) / f64::from(steps.max(2) - 1);
+                if let Some(r) = Rect::from_xywh(bar_x + i as f32, bar_y, 1.0, bar_h) {
+                    pixmap.fill_rect(
+                        r,
+                        &paint((bar.colour)(t), false),
+                        Transform::identity(),
+                        None,
+                    );
+                }
             }
-        }
+        });
         for (t, label) in &bar.ticks {
             let x = bar_x + bar_w * *t as f32;
             fonts.draw(
-                pixmap,
+                surface,
                 label,
                 x,
                 bar_y + bar_h + small * 1.25,
@@ -478,7 +482,7 @@ fn draw_colour_bar(pixmap: &mut Pixmap, pen: &Pen<'_>, bar: &Bar<'_>, footer_top
         }
     }
     fonts.draw(
-        pixmap,
+        surface,
         &bar.label,
         bar_x - margin * 0.6,
         bar_y + bar_h,
@@ -490,7 +494,7 @@ fn draw_colour_bar(pixmap: &mut Pixmap, pen: &Pen<'_>, bar: &Bar<'_>, footer_top
     let right_x = bar_x + bar_w + margin * 0.6;
     let name = if show_name { bar.right.as_str() } else { "" };
     fonts.draw(
-        pixmap,
+        surface,
         name,
         right_x,
         bar_y + bar_h,
@@ -503,13 +507,13 @@ fn draw_colour_bar(pixmap: &mut Pixmap, pen: &Pen<'_>, bar: &Bar<'_>, footer_top
         let x = right_x + fonts.width(name, small, false) + if show_name { margin } else { 0.0 };
         let (sw, sh) = (bar_h * 1.8, bar_h);
         if let Some(r) = Rect::from_xywh(x, bar_y, sw, sh) {
-            pixmap.fill_rect(r, &paint(pal.border, true), Transform::identity(), None);
+            surface.fill_rect(r, pal.border, true, false);
         }
         if let Some(r) = Rect::from_xywh(x + 1.0, bar_y + 1.0, sw - 2.0, sh - 2.0) {
-            pixmap.fill_rect(r, &paint(fill, true), Transform::identity(), None);
+            surface.fill_rect(r, fill, true, false);
         }
         fonts.draw(
-            pixmap,
+            surface,
             "no data",
             x + sw + margin * 0.3,
             bar_y + bar_h,
@@ -564,7 +568,7 @@ pub(super) fn scale_name(kind: ScaleKind) -> &'static str {
 
 /// What the map includes and leaves out, for this map (long forms where they fit); then
 /// the attribution.
-fn draw_footer(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>) {
+fn draw_footer(surface: &mut Surface, pen: &Pen<'_>, words: &Words<'_>) {
     let Pen {
         fonts,
         pal,
@@ -573,7 +577,7 @@ fn draw_footer(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>) {
         tiny,
         ..
     } = *pen;
-    let bottom = pixmap.height() as f32;
+    let bottom = surface.height() as f32;
     let max = w - 2.0 * margin;
     let fits = |text: &str| fonts.width(text, tiny, false) <= max;
     let lines: Vec<String> = words
@@ -593,7 +597,7 @@ fn draw_footer(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>) {
     let above = lines.iter().chain(words.captions.iter());
     for (i, line) in above.rev().enumerate() {
         fonts.draw(
-            pixmap,
+            surface,
             line,
             margin,
             bottom - tiny * (2.6 + 1.7 * (i + below) as f32),
@@ -605,7 +609,7 @@ fn draw_footer(pixmap: &mut Pixmap, pen: &Pen<'_>, words: &Words<'_>) {
     }
     for (i, line) in sources.iter().rev().enumerate() {
         fonts.draw(
-            pixmap,
+            surface,
             line,
             margin,
             bottom - tiny * (0.9 + 1.7 * i as f32),

@@ -12,6 +12,7 @@ use super::legend::{
 use super::options::{COARSE_KM, Level, MapOptions, Mode};
 use super::palette::palette;
 use super::projection::Projection;
+use super::surface::{Drawing, Surface};
 use crate::basemap::{Basemap, NATURAL_EARTH};
 use crate::error::{Error, Result};
 use crate::locate::{CountryCode, DatabaseInfo};
@@ -236,6 +237,36 @@ pub fn render_with(
     databases: &[DatabaseInfo],
     opts: &MapOptions,
 ) -> Result<(Pixmap, MapReport)> {
+    let (surface, report) = draw(tally, basemap, subdivisions, databases, opts, false)?;
+    let pixmap = surface
+        .into_pixmap()
+        .ok_or_else(|| Error::Internal("a raster surface holds no pixels".into()))?;
+    Ok((pixmap, report))
+}
+
+/// Draws a map of a tally as [`render_with`] does, as shapes, text and images for an SVG or
+/// a PDF ([`Drawing::svg`], [`Drawing::pdf`]).
+pub fn render_vector_with(
+    tally: &Tally,
+    basemap: &Basemap,
+    subdivisions: Option<&Basemap>,
+    databases: &[DatabaseInfo],
+    opts: &MapOptions,
+) -> Result<(Drawing, MapReport)> {
+    let (surface, report) = draw(tally, basemap, subdivisions, databases, opts, true)?;
+    let drawing = Drawing::new(surface, opts)?;
+    Ok((drawing, report))
+}
+
+/// Draws a map on a surface of pixels or (`vector`) of shapes.
+fn draw(
+    tally: &Tally,
+    basemap: &Basemap,
+    subdivisions: Option<&Basemap>,
+    databases: &[DatabaseInfo],
+    opts: &MapOptions,
+    vector: bool,
+) -> Result<(Surface, MapReport)> {
     let by_subdivision = opts.mode == Mode::Choropleth && opts.level == Level::Subdivision;
     if by_subdivision && opts.per_capita {
         return Err(Error::Option {
@@ -262,23 +293,21 @@ pub fn render_with(
     }
     let lines = super::legend::attribution_lines(&sources, opts.width as f32, opts.font.as_ref());
     let layout = Layout::new(&proj, opts, lines.len())?;
-    let mut pixmap = layout.pixmap(pal.background)?;
-    let clip = layout.clip()?;
-    let clip = Some(&clip);
+    let mut surface = layout.surface(pal.background, vector)?;
     let mut report = MapReport::new(tally, opts, &layout, &proj);
 
-    let globe = draw_ocean(&mut pixmap, &proj, &layout.frame, &pal, clip);
+    let globe = draw_ocean(&mut surface, &proj, &layout.frame, &pal);
     let choropleth = Choropleth::new(tally, filled, opts);
-    let borders = draw_land(&mut pixmap, basemap, &layout, &proj, &pal, clip, |c| {
+    let borders = draw_land(&mut surface, basemap, &layout, &proj, &pal, |c| {
         choropleth.fill(c, &pal)
     });
     if by_subdivision {
-        draw_land(&mut pixmap, filled, &layout, &proj, &pal, clip, |c| {
+        draw_land(&mut surface, filled, &layout, &proj, &pal, |c| {
             choropleth.fill(c, &pal)
         });
     }
     if opts.graticule {
-        draw_graticule(&mut pixmap, &proj, &layout, &pal, clip);
+        draw_graticule(&mut surface, &proj, &layout, &pal);
     }
     let canvas = Canvas {
         proj: &proj,
@@ -289,11 +318,11 @@ pub fn render_with(
     };
     let legend_scale = match opts.mode {
         Mode::Choropleth => choropleth.account(tally, filled, opts, &mut report),
-        Mode::Points => draw_points(&mut pixmap, tally, canvas, &mut report),
+        Mode::Points => draw_points(&mut surface, tally, canvas, &mut report),
         Mode::Cells | Mode::Hex => {
-            let scale = draw_cells(&mut pixmap, tally, canvas, clip, &mut report)?;
+            let scale = draw_cells(&mut surface, tally, canvas, &mut report)?;
             if opts.bbox.is_some() {
-                draw_borders_above(&mut pixmap, borders.as_ref(), &layout, &pal, clip);
+                draw_borders_above(&mut surface, borders.as_ref(), &layout, &pal);
             }
             scale
         }
@@ -301,7 +330,7 @@ pub fn render_with(
     if let Some(globe) = &globe
         && opts.bbox.is_none()
     {
-        draw_outline(&mut pixmap, globe, &pal, clip);
+        draw_outline(&mut surface, globe, &pal);
     }
 
     let notes = report.finish(opts, databases);
@@ -309,7 +338,8 @@ pub fn render_with(
     if opts.shows_text() {
         let fonts = super::text::Fonts::load(opts.font.as_ref())
             .ok_or_else(|| Error::Internal("the embedded font cannot be read".into()))?;
-        report.frame.scale_bar = draw_region_marks(&mut pixmap, &fonts, &proj, &layout, opts, &pal);
+        report.frame.scale_bar =
+            draw_region_marks(&mut surface, &fonts, &proj, &layout, opts, &pal);
         let title = title(opts);
         let words: String = std::iter::once(title.clone())
             .chain(opts.captions.iter().cloned())
@@ -319,7 +349,7 @@ pub fn render_with(
         let heat = |t: f64| pal.heat(t);
         let captions = caption_lines(&opts.captions, layout.width as f32, opts.font.as_ref());
         draw_legend(
-            &mut pixmap,
+            &mut surface,
             &fonts,
             &pal,
             &Words {
@@ -345,5 +375,5 @@ pub fn render_with(
             layout.footer_top(),
         );
     }
-    Ok((pixmap, report))
+    Ok((surface, report))
 }

@@ -10,17 +10,23 @@ mod options;
 mod palette;
 pub mod projection;
 pub mod scale;
+mod surface;
 mod text;
+mod vector;
 pub use legend::MIN_TEXT_WIDTH;
 pub use text::FontFile;
 
 pub use crate::geometry::split_antimeridian;
-pub use change::{ChangeOptions, ChangeReport, ChangeScale, ChangeValue, Sides, render_change};
+pub use change::{
+    ChangeOptions, ChangeReport, ChangeScale, ChangeValue, Sides, render_change,
+    render_change_vector,
+};
 pub use html::{HtmlLayer, HtmlOptions, HtmlReport, render_html};
-pub use map::{FrameReport, MapReport, OtherUnit, render, render_with};
+pub use map::{FrameReport, MapReport, OtherUnit, render, render_vector_with, render_with};
 pub use options::{COARSE_KM, Colormap, Level, MapOptions, Mode, Style, parse_dpi, print_width_mm};
 pub use projection::{Bbox, Projection, ProjectionKind, ProjectionSpec, parse_lon0};
 pub use scale::{ColorScale, ScaleKind};
+pub use surface::{CSS_DPI, Drawing};
 
 /// Draws a tally as a PNG image with the embedded basemap (world or regional detail, as
 /// `options.bbox` asks), and says what it drew.

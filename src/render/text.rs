@@ -2,14 +2,16 @@
 //! characters DejaVu lacks (Chinese, Japanese, Korean, ...) from a font the caller gives
 //! (`--font`).
 
+use super::surface::{Surface, TextRun};
 use ab_glyph::{Font, FontRef, FontVec, GlyphId, PxScale, ScaleFont};
 use std::sync::Arc;
-use tiny_skia::{Color, Pixmap};
+use tiny_skia::Color;
 
 static REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 static BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
 
 /// The two faces maps use, and the caller's font for what they lack.
+#[derive(Clone)]
 pub struct Fonts {
     regular: FontRef<'static>,
     bold: FontRef<'static>,
@@ -23,6 +25,8 @@ pub struct FontFile {
     font: Arc<FontVec>,
     /// Where it came from, for messages.
     pub name: String,
+    /// Its family name (from its name table; its file name when it has none).
+    family: String,
 }
 
 impl std::fmt::Debug for FontFile {
@@ -45,11 +49,33 @@ impl FontFile {
 
     /// A font held in memory.
     pub fn from_bytes(bytes: Vec<u8>, name: String) -> Result<FontFile, String> {
+        let family = ttf_parser::Face::parse(&bytes, 0)
+            .ok()
+            .and_then(|face| {
+                // The English name where there are several (WenQuanYi's first is Chinese).
+                let names: Vec<_> = face
+                    .names()
+                    .into_iter()
+                    .filter(|n| n.name_id == ttf_parser::name_id::FAMILY)
+                    .collect();
+                names
+                    .iter()
+                    .filter(|n| n.language() == ttf_parser::Language::English_UnitedStates)
+                    .chain(&names)
+                    .find_map(ttf_parser::name::Name::to_string)
+            })
+            .filter(|f| !f.trim().is_empty())
+            .unwrap_or_else(|| {
+                std::path::Path::new(&name)
+                    .file_stem()
+                    .map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned())
+            });
         let font = FontVec::try_from_vec_and_index(bytes, 0)
             .map_err(|_| "not a TrueType or OpenType font".to_owned())?;
         Ok(FontFile {
             font: Arc::new(font),
             name,
+            family,
         })
     }
 
@@ -58,6 +84,17 @@ impl FontFile {
     pub fn has(&self, c: char) -> bool {
         self.font.glyph_id(c) != GlyphId(0)
     }
+}
+
+/// Which of the map's fonts draws a character.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Face {
+    /// DejaVu Sans.
+    Regular,
+    /// DejaVu Sans Bold.
+    Bold,
+    /// The caller's font (`--font`).
+    Extra,
 }
 
 /// Horizontal anchoring of a line of text.
@@ -192,11 +229,12 @@ impl Fonts {
         lines
     }
 
-    /// Draws one line with its baseline at `y`.
+    /// Draws one line with its baseline at `y`: into the pixels of a raster surface, or
+    /// kept as text (runs of one face, each character at its pen position) for a vector file.
     #[allow(clippy::too_many_arguments)]
-    pub fn draw(
+    pub(super) fn draw(
         &self,
-        pixmap: &mut Pixmap,
+        surface: &mut Surface,
         text: &str,
         x: f32,
         y: f32,
@@ -211,6 +249,11 @@ impl Fonts {
             Align::Left => x,
             Align::Center => x - width / 2.0,
             Align::Right => x - width,
+        };
+        let Some(pixmap) = surface.raster_mut() else {
+            let runs = self.runs(text, &glyphs, start, width, size, bold);
+            surface.push_text(runs, y, color);
+            return;
         };
         let (w, h) = (pixmap.width() as i32, pixmap.height() as i32);
         let c = color.to_color_u8();
@@ -245,6 +288,79 @@ impl Fonts {
                 );
                 pixels[i] = rgba.premultiply();
             });
+        }
+    }
+}
+
+impl Fonts {
+    /// A laid-out line as runs of one face, for a vector file.
+    fn runs(
+        &self,
+        text: &str,
+        glyphs: &[(bool, GlyphId, f32)],
+        start: f32,
+        width: f32,
+        size: f32,
+        bold: bool,
+    ) -> Vec<TextRun> {
+        let mut runs: Vec<TextRun> = Vec::new();
+        for (c, &(is_extra, id, pen)) in text.chars().zip(glyphs) {
+            let face = match (is_extra, bold) {
+                (true, _) => Face::Extra,
+                (false, true) => Face::Bold,
+                (false, false) => Face::Regular,
+            };
+            let x = start + pen;
+            match runs.last_mut() {
+                Some(run) if run.face == face => run.chars.push((c, id.0, x)),
+                _ => {
+                    if let Some(run) = runs.last_mut() {
+                        run.end = x;
+                    }
+                    runs.push(TextRun {
+                        face,
+                        em: self.em(face, size),
+                        chars: vec![(c, id.0, x)],
+                        end: x,
+                    });
+                }
+            }
+        }
+        if let Some(run) = runs.last_mut() {
+            run.end = start + width;
+        }
+        runs.retain(|r| r.chars.iter().any(|(c, ..)| !c.is_whitespace()));
+        runs
+    }
+
+    /// The size in pixels per em (as CSS and PDF give a font's size) of text drawn `size`
+    /// pixels high (ab_glyph's scale: ascent to descent).
+    pub(super) fn em(&self, face: Face, size: f32) -> f32 {
+        let (upem, height) = match (face, &self.extra) {
+            (Face::Extra, Some(f)) => (f.font.units_per_em(), f.font.height_unscaled()),
+            (Face::Bold, _) => (self.bold.units_per_em(), self.bold.height_unscaled()),
+            _ => (self.regular.units_per_em(), self.regular.height_unscaled()),
+        };
+        match upem {
+            Some(upem) if height > 0.0 => size * upem / height,
+            _ => size,
+        }
+    }
+
+    /// A face's font file.
+    pub(super) fn bytes(&self, face: Face) -> &[u8] {
+        match (face, &self.extra) {
+            (Face::Extra, Some(f)) => f.font.as_slice(),
+            (Face::Bold, _) => BOLD,
+            _ => REGULAR,
+        }
+    }
+
+    /// A face's family name, as a vector file names it.
+    pub(super) fn family(&self, face: Face) -> String {
+        match (face, &self.extra) {
+            (Face::Extra, Some(f)) => f.family.clone(),
+            _ => "DejaVu Sans".to_owned(),
         }
     }
 }

@@ -247,7 +247,7 @@ fn compare_refuses_what_it_cannot_compare_and_never_writes_over_its_inputs() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("no unit in common"), "{}", r.stderr);
     let r = env.run(&[
-        "compare", "a.json", "b.json", "-o", "x", "--only", "map.svg",
+        "compare", "a.json", "b.json", "-o", "x", "--only", "map.gif",
     ]);
     assert_eq!(r.code, 2);
     assert!(!env.path("x").exists());

@@ -25,4 +25,5 @@ mod shared;
 mod table;
 mod threads;
 mod truthful;
+mod vector;
 mod weights;

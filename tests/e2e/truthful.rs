@@ -181,7 +181,14 @@ fn render_writes_the_format_its_file_name_asks_for() {
         sizes.push((img.width(), img.height()));
     }
     assert!(sizes.windows(2).all(|w| w[0] == w[1]), "{sizes:?}");
-    for bad in ["x.gif", "x", "x.svg"] {
+    // The vector formats, by extension too (tests/e2e/vector.rs opens them).
+    for (name, magic) in [("x.svg", &b"<?xml"[..]), ("x.PDF", &b"%PDF-"[..])] {
+        env.run(&["render", "t.json", "-o", name, "--width", "240"])
+            .ok();
+        let bytes = std::fs::read(env.path(name)).unwrap();
+        assert!(bytes.starts_with(magic), "{name}: {:?}", &bytes[..8]);
+    }
+    for bad in ["x.gif", "x", "x.eps"] {
         let r = env.run(&["render", "t.json", "-o", bad]);
         assert_eq!(r.code, 2, "{bad}: {}", r.stderr);
         assert!(r.stderr.contains(".png, .jpg, .webp"), "{}", r.stderr);
