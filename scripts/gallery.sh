@@ -12,6 +12,10 @@ trap 'rm -rf "$work"' EXIT
 $ipatlas map --db $db --whole-db -o "$work/whole" --width 1200 --quiet \
   --title "The IPv4 address space, July 2018"
 cp "$work/whole/map.png" docs/gallery/whole-ipv4-2018.png
+# The same map for print: a PDF 180 mm wide at 300 dpi (its points an embedded image at that
+# resolution, its countries paths and its text text, fonts embedded).
+$ipatlas render "$work/whole/tally.json" -o docs/gallery/whole-ipv4-2018.pdf --quiet \
+  --size 180mm --dpi 300 --title "The IPv4 address space, July 2018"
 $ipatlas sample --db $db -n 1000000 --seed 7 -o "$work/sample.txt"
 $ipatlas map --db $db "$work/sample.txt" -o "$work/europe" --quiet \
   --bbox -12,34,35,62 --mode cells --cell 0.25 --style light --drop-coarse --width 1000 \
