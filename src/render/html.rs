@@ -352,6 +352,22 @@ impl PathData {
     }
 }
 
+impl PathData {
+    /// Adds an open line of projected points.
+    fn line(&mut self, line: &[(f64, f64)], frame: &Frame) {
+        let mut pts: Vec<(i64, i64)> = Vec::with_capacity(line.len());
+        for p in line {
+            let q = tenths(frame.pixel(*p));
+            if pts.last() != Some(&q) {
+                pts.push(q);
+            }
+        }
+        if pts.len() >= 2 {
+            push_line(&mut self.0, &pts);
+        }
+    }
+}
+
 /// A point in tenths of a pixel.
 fn tenths((x, y): (f32, f32)) -> (i64, i64) {
     (
@@ -407,20 +423,40 @@ fn land_svg(
     let counts: std::collections::HashMap<_, _> = tally.countries(opts.unit).into_iter().collect();
     let mut svg = String::from(r#"<g id="land">"#);
     let mut filled = 0;
+    // Countries cut at the seam or along Natural Earth's antimeridian split are filled
+    // without an outline, and their borders (the cuts left out) drawn as lines.
+    let mut cut_borders = PathData::default();
     for country in &basemap.countries {
         let mut d = PathData::default();
+        let mut cut = false;
         for polygon in &country.polygons {
             if !ring_bbox(&polygon.exterior).overlaps(&view) {
                 continue;
             }
             for ring in std::iter::once(&polygon.exterior).chain(&polygon.holes) {
                 d.ring(ring, proj, &layout.frame);
+                cut |= proj.is_cut(ring);
             }
         }
         if d.0.is_empty() {
             continue;
         }
+        if cut {
+            for polygon in &country.polygons {
+                if !ring_bbox(&polygon.exterior).overlaps(&view) {
+                    continue;
+                }
+                for ring in std::iter::once(&polygon.exterior).chain(&polygon.holes) {
+                    for line in proj.border_lines(ring) {
+                        cut_borders.line(&line, &layout.frame);
+                    }
+                }
+            }
+        }
         svg.push_str("<path");
+        if cut {
+            svg.push_str(r#" data-cut="1""#);
+        }
         if let Some(t) = countries
             .scale
             .as_ref()
@@ -443,6 +479,9 @@ fn land_svg(
         svg.push_str("/>");
     }
     svg.push_str("</g>");
+    if !cut_borders.0.is_empty() {
+        let _ = write!(svg, r#"<path id="cut-borders" d="{}"/>"#, cut_borders.0);
+    }
     (svg, filled)
 }
 
@@ -638,6 +677,8 @@ fn page(
 /// The SVG's own style (kept inside it, so a downloaded copy draws the same).
 const SVG_CSS: &str = "#bg{fill:var(--bg)}#ocean{fill:var(--ocean)}\
 #land path{fill:var(--land);stroke:var(--border);stroke-width:.6px;vector-effect:non-scaling-stroke;stroke-linejoin:round}\
+#land path[data-cut]{stroke:none}\
+#cut-borders{fill:none;stroke:var(--border);stroke-width:.6px;vector-effect:non-scaling-stroke;stroke-linejoin:round;pointer-events:none}\
 #graticule path{fill:none;stroke:var(--graticule);stroke-width:.7px;vector-effect:non-scaling-stroke}\
 #outline{fill:none;stroke:var(--outline);stroke-width:1px;vector-effect:non-scaling-stroke;pointer-events:none}\
 .layer{display:none}.show-cells #L-cells,.show-hex #L-hex,.show-points #L-points{display:inline}\

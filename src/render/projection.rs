@@ -397,19 +397,40 @@ impl Projection {
             .collect()
     }
 
+    /// Whether an edge between two shifted points only closes a shape along a cut: the
+    /// antimeridian (where Natural Earth splits its rings), this projection's seam, a pole.
+    fn cut_edge(&self, p: (f64, f64), q: (f64, f64)) -> bool {
+        let cut_lam = wrap180(180.0 - self.lon0);
+        let on = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        (on(p.0.abs(), 180.0) && on(q.0.abs(), 180.0))
+            || (on(p.0, cut_lam) && on(q.0, cut_lam))
+            || (on(p.1.abs(), 90.0) && on(q.1.abs(), 90.0))
+    }
+
+    /// Whether a closed ring of (lon, lat) points is cut on this map: split at the seam, or
+    /// closed along a cut (see [`Projection::border_lines`]). Its outline is then not all
+    /// border.
+    #[must_use]
+    pub fn is_cut(&self, ring: &[(f64, f64)]) -> bool {
+        let shifted = self.shifted_ring(ring);
+        if split_antimeridian(&shifted).len() > 1 {
+            return true;
+        }
+        let closing = shifted.last().copied().zip(shifted.first().copied());
+        shifted
+            .windows(2)
+            .map(|w| (w[0], w[1]))
+            .chain(closing)
+            .any(|(p, q)| self.cut_edge(p, q))
+    }
+
     /// The borders of a closed ring of (lon, lat) points as projected open lines: its
     /// edges, less those that only close a shape along a cut (the antimeridian, where
     /// Natural Earth splits its rings; this projection's seam; a pole), which are not
     /// borders on the ground.
     #[must_use]
     pub fn border_lines(&self, ring: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
-        let cut_lam = wrap180(180.0 - self.lon0);
-        let on = |a: f64, b: f64| (a - b).abs() < 1e-9;
-        let artificial = |p: (f64, f64), q: (f64, f64)| {
-            (on(p.0.abs(), 180.0) && on(q.0.abs(), 180.0))
-                || (on(p.0, cut_lam) && on(q.0, cut_lam))
-                || (on(p.1.abs(), 90.0) && on(q.1.abs(), 90.0))
-        };
+        let artificial = |p, q| self.cut_edge(p, q);
         let mut out = Vec::new();
         for part in split_antimeridian(&self.shifted_ring(ring)) {
             let mut closed = part.clone();

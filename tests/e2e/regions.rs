@@ -276,7 +276,18 @@ fn a_box_across_the_antimeridian_draws_both_sides() {
     // The interactive page and a change map take the same box.
     env.run(&["render", &t, "-o", "nz.html", "--bbox=165,-48,-175,-15"])
         .ok();
-    assert!(env.read("nz.html").contains("<svg"));
+    let page = env.read("nz.html");
+    assert!(page.contains("<svg"));
+    // Fiji is cut along the antimeridian by Natural Earth: the page fills it without an
+    // outline and strokes its borders alone, so no line runs down 180°; New Zealand is whole.
+    let path_of = |code: &str| {
+        let at = page.find(&format!(r#"data-k="{code}""#)).unwrap();
+        let start = page[..at].rfind("<path").unwrap();
+        page[start..at].to_owned()
+    };
+    assert!(path_of("FJ").contains("data-cut"));
+    assert!(!path_of("NZ").contains("data-cut"));
+    assert!(page.contains(r#"<path id="cut-borders" d="M"#));
     env.run(&[
         "compare",
         &t,
