@@ -115,10 +115,17 @@ pub fn load(dir: &Path, key: u128, db_index: usize) -> Option<Result<Ipv4Table, 
     if let Err(why) = trustworthy(&path) {
         return Some(Err(Refused::Unsafe(why)));
     }
-    Some(match crate::util::read_file(&path) {
-        Ok(bytes) => decode(&bytes, key, db_index).map_err(Refused::Unsound),
-        Err(e) => Err(Refused::Unsound(e.to_string())),
-    })
+    // The blank /24 index is made on another thread while the file is read and checked
+    // (its fresh memory's page zeroing is as slow as the reading on some machines).
+    let (index, read) = rayon::join(super::table::blank_index, || {
+        crate::util::read_file(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| decode(&bytes, key))
+    });
+    Some(
+        read.map(|(ranges, records)| Ipv4Table::from_parts(ranges, records, db_index, index))
+            .map_err(Refused::Unsound),
+    )
 }
 
 /// Writes a table into the cache (atomically; the directory is created 0700 and the file
@@ -359,7 +366,10 @@ impl Fields<'_> {
     }
 }
 
-fn decode(bytes: &[u8], key: u128, db_index: usize) -> Result<Ipv4Table, String> {
+/// The ranges and records of a table file, checked.
+type Parts = (Vec<(u32, u32)>, Vec<TableRecord>);
+
+fn decode(bytes: &[u8], key: u128) -> Result<Parts, String> {
     if bytes.len() < HEADER + TRAILER {
         return Err("shorter than its header".into());
     }
@@ -463,7 +473,7 @@ fn decode(bytes: &[u8], key: u128, db_index: usize) -> Result<Ipv4Table, String>
             place,
         });
     }
-    Ok(Ipv4Table::from_parts(ranges, records, db_index))
+    Ok((ranges, records))
 }
 
 /// The names after the records: a count, then each as a length and UTF-8 text, to the
@@ -495,6 +505,11 @@ fn decode_names(bytes: &[u8]) -> Result<Vec<Name>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn decode_table(bytes: &[u8], key: u128) -> Result<Ipv4Table, String> {
+        decode(bytes, key)
+            .map(|(ranges, records)| Ipv4Table::from_parts(ranges, records, 0, Vec::new()))
+    }
 
     fn table() -> Ipv4Table {
         let place = |c: &str, lat: f64| {
@@ -532,13 +547,13 @@ mod tests {
             (0x0100_0180, 1),
             (0x0200_0000, NO_RECORD),
         ];
-        Ipv4Table::from_parts(ranges, records, 0)
+        Ipv4Table::from_parts(ranges, records, 0, Vec::new())
     }
 
     #[test]
     fn round_trip_keeps_every_range_and_place() {
         let t = table();
-        let back = decode(&encode(&t, 42), 42, 0).unwrap();
+        let back = decode_table(&encode(&t, 42), 42).unwrap();
         assert_eq!(back.raw_ranges(), t.raw_ranges());
         assert_eq!(back.records(), t.records());
         for ip in [
@@ -560,17 +575,17 @@ mod tests {
     fn wrong_key_damage_and_truncation_are_refused() {
         let bytes = encode(&table(), 42);
         assert_eq!(
-            decode(&bytes, 43, 0).err().unwrap(),
+            decode_table(&bytes, 43).err().unwrap(),
             "made from another database"
         );
         for cut in [0, 5, HEADER, bytes.len() - 1] {
-            assert!(decode(&bytes[..cut], 42, 0).is_err(), "cut at {cut}");
+            assert!(decode_table(&bytes[..cut], 42).is_err(), "cut at {cut}");
         }
         // Every single flipped byte after the key is caught (by the checksum or the checks).
         for at in 32..bytes.len() {
             let mut bad = bytes.clone();
             bad[at] ^= 0x40;
-            assert!(decode(&bad, 42, 0).is_err(), "flip at {at}");
+            assert!(decode_table(&bad, 42).is_err(), "flip at {at}");
         }
     }
 
@@ -586,7 +601,7 @@ mod tests {
         let sum = twox_hash::XxHash3_64::oneshot(&bytes);
         bytes.extend_from_slice(&sum.to_le_bytes());
         assert!(
-            decode(&bytes, 7, 0)
+            decode_table(&bytes, 7)
                 .err()
                 .unwrap()
                 .contains("names no record")
