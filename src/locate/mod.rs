@@ -458,6 +458,16 @@ impl Atlas {
         Ok(Some(self.table.get_or_init(|| table.into()).clone()))
     }
 
+    /// Whether `cache_dir` holds a compiled IPv4 table for this atlas (a file by its key;
+    /// [`Atlas::ipv4_table`] still checks it when it loads it).
+    #[must_use]
+    pub fn has_cached_ipv4_table(&self, cache_dir: Option<&std::path::Path>) -> bool {
+        match (cache_dir, self.table_key()) {
+            (Some(dir), Some(key)) if self.asn.is_none() => cache::table_path(dir, key).is_file(),
+            _ => false,
+        }
+    }
+
     /// The cache key of the IPv4 table: the database's bytes and everything its places
     /// depend on (schema after overrides, country fallback, ipatlas version).
     fn table_key(&self) -> Option<u128> {

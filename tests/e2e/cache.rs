@@ -284,3 +284,29 @@ fn a_converted_csv_database_is_cached_and_answers_as_converted() {
     .ok();
     assert!(json(&env.read("m.json")).get("csv_database").is_none());
 }
+
+#[test]
+fn auto_loads_a_cached_table_from_four_megabytes_and_keeps_the_tree_below() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    let lines = "1.0.0.1\n2.0.2.3\n";
+    env.write("small.txt", lines.repeat(1 << 16)); // 1 MiB
+    env.write("band.txt", lines.repeat(300_000)); // 4.8 MB: between small and large
+    let table = |input: &str, extra: &[&str]| {
+        let mut args = vec!["aggregate", "--db", db, input, "--summary", "s.json"];
+        args.extend_from_slice(extra);
+        env.run(&args).ok();
+        let s = json(&env.read("s.json"));
+        assert_eq!(s["found"], env.read(input).lines().count(), "{s}");
+        s["ipv4_table"].as_str().unwrap().to_owned()
+    };
+    // Nothing cached: a small input stays on the tree.
+    assert_eq!(table("small.txt", &[]), "none");
+    assert!(cache_files(&env).is_empty());
+    // Once the cache holds the table, an input from 4 MiB on loads it first...
+    assert_eq!(table("small.txt", &["--lookup", "table"]), "built");
+    assert_eq!(table("band.txt", &[]), "cache");
+    // ...and a small one still does not pay for it.
+    assert_eq!(table("small.txt", &[]), "none");
+}
