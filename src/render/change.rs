@@ -228,7 +228,17 @@ pub fn render_change_vector(
     change: &ChangeOptions,
 ) -> Result<(Drawing, ChangeReport)> {
     let (surface, report) = draw_change(sides, basemap, opts, change, true)?;
-    Ok((Drawing::new(surface, opts)?, report))
+    // The file's title is the one the map carries (the change map's own by default).
+    let titled = MapOptions {
+        title: Some(
+            opts.title
+                .clone()
+                .unwrap_or_else(|| CHANGE_TITLE.to_owned()),
+        ),
+        ..opts.clone()
+    };
+    let drawing = Drawing::new(surface, &titled, &report.subtitle)?;
+    Ok((drawing, report))
 }
 
 /// Draws a change map on a surface of pixels or (`vector`) of shapes.

@@ -254,7 +254,7 @@ pub fn render_vector_with(
     opts: &MapOptions,
 ) -> Result<(Drawing, MapReport)> {
     let (surface, report) = draw(tally, basemap, subdivisions, databases, opts, true)?;
-    let drawing = Drawing::new(surface, opts)?;
+    let drawing = Drawing::new(surface, opts, &report.subtitle)?;
     Ok((drawing, report))
 }
 

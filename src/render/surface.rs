@@ -248,6 +248,10 @@ pub struct Drawing {
     /// Pixels per inch: the printed size (`--size`, `--dpi`); CSS's 96 when not given.
     pub(super) dpi: f64,
     pub(super) fonts: Fonts,
+    /// The map's title and subtitle, for the file's own title and description (the SVG's
+    /// `<title>` and `<desc>`, the PDF's document information).
+    pub(super) title: String,
+    pub(super) description: String,
 }
 
 /// Pixels per inch of a vector file made without `--dpi` (a CSS pixel).

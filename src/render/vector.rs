@@ -20,7 +20,7 @@ use tiny_skia::{Color, FillRule, Path, PathSegment, Pixmap};
 
 impl Drawing {
     /// What a vector surface kept, with the fonts it names and the print resolution.
-    pub(super) fn new(surface: Surface, opts: &MapOptions) -> Result<Drawing> {
+    pub(super) fn new(surface: Surface, opts: &MapOptions, description: &str) -> Result<Drawing> {
         let (width, height, frame) = (surface.width(), surface.height(), surface.frame());
         let ops = surface
             .into_ops()
@@ -34,6 +34,8 @@ impl Drawing {
             frame,
             dpi: opts.dpi.unwrap_or(CSS_DPI),
             fonts,
+            title: super::legend::title(opts),
+            description: description.to_owned(),
         })
     }
 
@@ -50,6 +52,12 @@ impl Drawing {
              version=\"1.1\" width=\"{}mm\" height=\"{}mm\" viewBox=\"0 0 {w} {h}\">\n",
             crate::util::trim_decimal(inches(w) * 25.4, 3),
             crate::util::trim_decimal(inches(h) * 25.4, 3),
+        );
+        let _ = writeln!(
+            out,
+            "<title>{}</title>\n<desc>{}</desc>",
+            xml_escape(&self.title),
+            xml_escape(&self.description)
         );
         let mut clipped = false;
         for op in &self.ops {
@@ -173,6 +181,12 @@ impl Drawing {
         let err = |what: &str| Error::Internal(format!("cannot write the PDF: {what}"));
         let points = 72.0 / self.dpi as f32;
         let mut document = krilla::Document::new();
+        document.set_metadata(
+            krilla::metadata::Metadata::new()
+                .title(self.title.clone())
+                .description(self.description.clone())
+                .creator(format!("ipatlas {}", env!("CARGO_PKG_VERSION"))),
+        );
         let settings = krilla::page::PageSettings::from_wh(
             self.width as f32 * points,
             self.height as f32 * points,

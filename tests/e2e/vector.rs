@@ -203,6 +203,8 @@ fn svg_and_pdf_have_the_png_layout_with_text_as_text_and_fonts_embedded() {
     );
     // Text as text (escaped), countries as paths, the points as one embedded image.
     assert!(svg_text.contains("Places &amp; &lt;tags&gt; in a world</text>"));
+    assert!(svg_text.contains("<title>Places &amp; &lt;tags&gt; in a world</title>"));
+    assert!(svg_text.contains("<desc>51,374 addresses drawn · "));
     assert!(svg_text.contains("do not imply official endorsement or acceptance.</text>"));
     assert!(svg_text.matches("<path ").count() > 150);
     assert!(svg_text.contains("<image ") && svg_text.contains("data:image/png;base64,"));
@@ -214,6 +216,16 @@ fn svg_and_pdf_have_the_png_layout_with_text_as_text_and_fonts_embedded() {
     let pdf = env.path("out/map.pdf");
     let info = poppler("pdfinfo", &[pdf.to_str().unwrap()]);
     assert!(info.contains("Pages:           1"), "{info}");
+    // The document says what it is: the map's title, its subtitle, and what made it.
+    assert!(
+        info.contains("Title:           Places & <tags> in a world\n"),
+        "{info}"
+    );
+    assert!(
+        info.contains("Subject:         51,374 addresses drawn"),
+        "{info}"
+    );
+    assert!(info.contains("Creator:         ipatlas "), "{info}");
     let points = |px: u32| f64::from(px) * 72.0 / 96.0;
     assert!(
         info.contains(&format!(
@@ -370,6 +382,11 @@ fn change_maps_and_empty_maps_are_written_as_svg_and_pdf() {
         &pdf_page(&env.path("cmp/map.pdf"), 96.0),
         &png,
         "change-pdf",
+    );
+    let info = poppler("pdfinfo", &[env.path("cmp/map.pdf").to_str().unwrap()]);
+    assert!(
+        info.contains("Title:           Change in the geo-location of IP addresses"),
+        "{info}"
     );
     let drawn = svg_pixels(&env.path("cmp/map.svg"), png.width(), None);
     assert_close(&drawn, &png, "change-svg");
