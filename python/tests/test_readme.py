@@ -42,6 +42,8 @@ def test_the_readme_python_blocks_run_as_written(cli, city_db, work, tmp_path):
     assert (tmp_path / "ips.tally.json").read_bytes() == (tmp_path / "cli.json").read_bytes()
     cli("render", "cli.json", "-o", "cli.png", "--mode", "cells", "--cell", "2", "--style", "light", cwd=tmp_path)
     assert (tmp_path / "map.png").read_bytes() == (tmp_path / "cli.png").read_bytes()
+    cli("render", "cli.json", "-o", "cli.pdf", "--size", "180mm", "--dpi", "300", cwd=tmp_path)
+    assert (tmp_path / "map.pdf").read_bytes() == (tmp_path / "cli.pdf").read_bytes()
     # Spark's tally counts the same (its database path is the executors' copy).
     assert places(tmp_path / "spark.tally.json") == places(tmp_path / "cli.json")
     assert pyipatlas.load(tmp_path / "spark.tally.json").counters["found"] == len(ips)
