@@ -228,17 +228,21 @@ pub fn render_change_vector(
     change: &ChangeOptions,
 ) -> Result<(Drawing, ChangeReport)> {
     let (surface, report) = draw_change(sides, basemap, opts, change, true)?;
-    // The file's title is the one the map carries (the change map's own by default).
-    let titled = MapOptions {
+    // The file's title is the one the map carries.
+    let drawing = Drawing::new(surface, &titled(opts), &report.subtitle)?;
+    Ok((drawing, report))
+}
+
+/// The options with the change map's own title when none is given.
+fn titled(opts: &MapOptions) -> MapOptions {
+    MapOptions {
         title: Some(
             opts.title
                 .clone()
                 .unwrap_or_else(|| CHANGE_TITLE.to_owned()),
         ),
         ..opts.clone()
-    };
-    let drawing = Drawing::new(surface, &titled, &report.subtitle)?;
-    Ok((drawing, report))
+    }
 }
 
 /// Draws a change map on a surface of pixels or (`vector`) of shapes.
@@ -256,14 +260,7 @@ fn draw_change(
         });
     }
     // The change map's own default title, so that the layout wraps the title it draws.
-    let titled = MapOptions {
-        title: Some(
-            opts.title
-                .clone()
-                .unwrap_or_else(|| CHANGE_TITLE.to_owned()),
-        ),
-        ..opts.clone()
-    };
+    let titled = titled(opts);
     let opts = &titled;
     let proj = Projection::for_map(opts.projection, opts.bbox)?;
     let pal = palette(opts.style, None);

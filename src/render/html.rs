@@ -492,18 +492,7 @@ fn hex(c: tiny_skia::Color) -> String {
 
 /// Escapes text for HTML content and attribute values.
 fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    super::escape_markup(text)
 }
 
 /// JSON to embed in a `<script>` element: no `<` that could end it.

@@ -54,6 +54,26 @@ pub fn render_png(
     Ok((encode_png(&pixmap, options.dpi)?, report))
 }
 
+/// Text for HTML or XML (an SVG), as character data or an attribute's value: markup and
+/// quotes escaped, and the control characters XML 1.0 cannot hold left out (they draw
+/// nothing).
+pub(crate) fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            '\u{FFFE}' | '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A map's pixels as straight (not premultiplied) RGBA bytes, row by row, for encoders.
 #[must_use]
 pub fn rgba(pixmap: &tiny_skia::Pixmap) -> Vec<u8> {

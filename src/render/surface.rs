@@ -49,6 +49,18 @@ pub(super) enum Op {
     },
 }
 
+impl Op {
+    /// Whether the operation is cut to the map frame (text never is).
+    pub(super) fn clipped(&self) -> bool {
+        match self {
+            Op::Fill { clipped, .. } | Op::Stroke { clipped, .. } | Op::Image { clipped, .. } => {
+                *clipped
+            }
+            Op::Text { .. } => false,
+        }
+    }
+}
+
 /// Consecutive characters of a line in one face, each with its glyph and pen position (its
 /// left edge, in pixels from the image's left edge).
 pub(super) struct TextRun {

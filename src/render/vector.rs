@@ -10,6 +10,7 @@
 //! `--font`'s family): SVG renderers and editors take fonts from the system, and a subset
 //! embedded in an SVG would need a cmap-keeping subsetter.
 
+use super::escape_markup;
 use super::options::MapOptions;
 use super::surface::{CSS_DPI, Drawing, Op, Surface, TextRun, content_box, crop};
 use super::text::{Face, Fonts};
@@ -56,17 +57,12 @@ impl Drawing {
         let _ = writeln!(
             out,
             "<title>{}</title>\n<desc>{}</desc>",
-            xml_escape(&self.title),
-            xml_escape(&self.description)
+            escape_markup(&self.title),
+            escape_markup(&self.description)
         );
         let mut clipped = false;
         for op in &self.ops {
-            let wants = match op {
-                Op::Fill { clipped, .. }
-                | Op::Stroke { clipped, .. }
-                | Op::Image { clipped, .. } => *clipped,
-                Op::Text { .. } => false,
-            };
+            let wants = op.clipped();
             if wants != clipped {
                 out.push_str(if wants {
                     "<g clip-path=\"url(#frame)\">\n"
@@ -145,9 +141,9 @@ impl Drawing {
 
     /// One run of text: its characters each at its pen position.
     fn svg_text(&self, out: &mut String, run: &TextRun, y: f32, colour: Color) {
-        let family = xml_escape(&self.fonts.family(run.face));
+        let family = escape_markup(&self.fonts.family(run.face));
         out.push_str("<text xml:space=\"preserve\" font-family=\"'");
-        out.push_str(&family.replace('\'', "&apos;"));
+        out.push_str(&family);
         out.push('\'');
         if run.face != Face::Extra {
             out.push_str(", 'Bitstream Vera Sans', Verdana, sans-serif");
@@ -170,7 +166,7 @@ impl Drawing {
         number(out, y);
         out.push_str("\">");
         let text: String = run.chars.iter().map(|(c, ..)| *c).collect();
-        out.push_str(&xml_escape(&text));
+        out.push_str(&escape_markup(&text));
         out.push_str("</text>\n");
     }
 
@@ -201,12 +197,7 @@ impl Drawing {
             surface.push_transform(&Transform::from_scale(points, points));
             let mut clipped = false;
             for op in &self.ops {
-                let wants = match op {
-                    Op::Fill { clipped, .. }
-                    | Op::Stroke { clipped, .. }
-                    | Op::Image { clipped, .. } => *clipped,
-                    Op::Text { .. } => false,
-                };
+                let wants = op.clipped();
                 if wants != clipped {
                     if wants {
                         surface.push_clip_path(&frame, &krilla::paint::FillRule::NonZero);
@@ -441,24 +432,6 @@ fn png_part(pixmap: &Pixmap) -> Option<(u32, u32, u32, u32, Vec<u8>)> {
     Some((x, y, w, h, png))
 }
 
-/// Text as XML character data (or an attribute's value): markup escaped, and the control
-/// characters XML 1.0 cannot hold left out.
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            '\u{FFFE}' | '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,6 +445,9 @@ mod tests {
         s.push(' ');
         number(&mut s, -0.001);
         assert_eq!(s, "1 12.35 0");
-        assert_eq!(xml_escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;");
+        assert_eq!(
+            escape_markup("a<b & \"c\" 'd'\u{1}"),
+            "a&lt;b &amp; &quot;c&quot; &#39;d&#39;"
+        );
     }
 }
