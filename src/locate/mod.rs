@@ -8,6 +8,7 @@ mod names;
 mod place;
 mod schema;
 mod table;
+mod table6;
 
 pub(crate) use mmdb::MmdbResult;
 pub use mmdb::{CountryFallback, Database, DatabaseInfo, DbBytes, Metadata, NetworkCounts};
@@ -17,7 +18,8 @@ pub use place::{
     place_order,
 };
 pub use schema::{FieldOverrides, FieldPath, Scalar, Schema, SchemaKind};
-pub use table::{Ipv4Table, NO_RECORD, TableRecord};
+pub use table::{Ipv4Table, NO_RECORD, TableRecord, TableRecord6};
+pub use table6::Ipv6Table;
 
 use crate::error::{Error, Result};
 use crate::input::Family;

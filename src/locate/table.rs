@@ -94,6 +94,17 @@ pub struct TableRecord {
     pub place: Place,
 }
 
+/// One record of the IPv6 table.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TableRecord6 {
+    /// The record's offset in the database's data section.
+    pub offset: u64,
+    /// One address inside it.
+    pub sample: u128,
+    /// The place it describes, decoded once when the table was built.
+    pub place: Place,
+}
+
 impl Ipv4Table {
     /// Walks the IPv4 space of the atlas's IPv4 database and decodes every record in it.
     /// Returns `Ok(None)` when `cancel` is raised (the run ended first) or no database

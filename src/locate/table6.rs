@@ -1,0 +1,327 @@
+//! The compiled IPv6 table: every IPv6 network of a database as a sorted array of range
+//! starts with a record id each, behind a direct index on the top 20 bits; a lookup is a
+//! binary search among the ranges of its block. Space the table does not cover (gaps, the
+//! IPv4 subtree at `::/96` and the aliases of it, which the walk does not list) says
+//! [`NO_RECORD`]: the caller asks the search tree there, so every answer is the tree's.
+
+use super::table::{NO_RECORD, TableRecord6};
+use super::{Atlas, Lookup, record_key};
+use crate::error::{Error, Result};
+use maxminddb::WithinOptions;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::net::Ipv6Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Bits of an address the index is on.
+const INDEX_BITS: u32 = 20;
+
+/// The walk is split into the /8s, walked in parallel.
+const WALK_BITS: u32 = 8;
+
+/// A compiled IPv6 table (see the module documentation).
+pub struct Ipv6Table {
+    /// Per block of the top [`INDEX_BITS`] bits (and one past the last): the position of
+    /// the range holding the block's first address.
+    index: Vec<u32>,
+    /// Range starts, ascending; the first is 0.
+    starts: Vec<u128>,
+    /// Per range: its record id, or [`NO_RECORD`] (ask the tree).
+    ids: Vec<u32>,
+    /// Per record id: where it is in the database, and what it says.
+    records: Vec<TableRecord6>,
+    db_index: usize,
+}
+
+/// A database network inside one part of the walk: start, end (exclusive; 2^128 as
+/// `None`), record offset.
+type Network = (u128, Option<u128>, usize);
+
+/// The networks with a record in one /8 of the IPv6 space, in order, each cut to the part;
+/// the IPv4 subtree (`::/96`) is left to the tree.
+fn walk_part(db: &super::Database, part: u32, cancel: &AtomicBool) -> Result<Vec<Network>> {
+    let first = u128::from(part) << (128 - WALK_BITS);
+    let end = first.checked_add(1u128 << (128 - WALK_BITS));
+    let net = ipnetwork::Ipv6Network::new(Ipv6Addr::from(first), WALK_BITS as u8)
+        .map_err(|_| Error::Internal("bad part of the IPv6 space".into()))?;
+    let walk = db
+        .reader()
+        .within(net.into(), WithinOptions::default())
+        .map_err(|e| Error::database(db.label(), e))?;
+    let mut out: Vec<Network> = Vec::new();
+    for (n, item) in walk.enumerate() {
+        if n % 4096 == 0 && cancel.load(Ordering::Relaxed) {
+            return Ok(Vec::new());
+        }
+        let result = item.map_err(|e| Error::database(db.label(), e))?;
+        let Ok(ipnetwork::IpNetwork::V6(net)) = result.network() else {
+            continue;
+        };
+        let Some(offset) = result.offset() else {
+            continue;
+        };
+        let start = u128::from(net.network());
+        let size_bits = 128 - u32::from(net.prefix());
+        let stop = if size_bits == 128 {
+            None
+        } else {
+            start.checked_add(1u128 << size_bits)
+        };
+        let stop = match (stop, end) {
+            (Some(s), Some(e)) => Some(s.min(e)),
+            (s, None) => s,
+            (None, e) => e,
+        };
+        // Below 2^32 lies the IPv4 subtree (`::/96`): left to the tree.
+        let start = start.max(first).max(1u128 << 32);
+        if stop.is_some_and(|s| s <= start) {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if last.1 == Some(start) && last.2 == offset => last.1 = stop,
+            _ => out.push((start, stop, offset)),
+        }
+    }
+    Ok(out)
+}
+
+impl Ipv6Table {
+    /// Walks the IPv6 space of the atlas's IPv6 database and decodes every record in it.
+    /// `Ok(None)` when `cancel` is raised or no database covers IPv6.
+    pub fn build(atlas: &Atlas, cancel: &AtomicBool) -> Result<Option<Ipv6Table>> {
+        let Some(db_index) = atlas.route_v6 else {
+            return Ok(None);
+        };
+        let db = &atlas.dbs[db_index];
+        let parts: Vec<Vec<Network>> = (0..1u32 << WALK_BITS)
+            .into_par_iter()
+            .map(|part| walk_part(db, part, cancel))
+            .collect::<Result<_>>()?;
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let mut starts: Vec<u128> = Vec::new();
+        let mut ids: Vec<u32> = Vec::new();
+        let mut by_offset: FxHashMap<usize, u32> = FxHashMap::default();
+        let mut keys: Vec<(usize, u128)> = Vec::new();
+        // Where the last range ended (`None`: the end of the space).
+        let mut next: Option<u128> = Some(0);
+        for &(start, stop, offset) in parts.iter().flatten() {
+            let Some(at) = next else {
+                return Err(Error::database(
+                    db.label(),
+                    "IPv6 networks overlap or are out of order",
+                ));
+            };
+            if start < at {
+                return Err(Error::database(
+                    db.label(),
+                    "IPv6 networks overlap or are out of order",
+                ));
+            }
+            if start > at || starts.is_empty() {
+                starts.push(at);
+                ids.push(NO_RECORD);
+            }
+            let id = *by_offset.entry(offset).or_insert_with(|| {
+                keys.push((offset, start));
+                (keys.len() - 1) as u32
+            });
+            match (starts.last(), ids.last_mut()) {
+                (Some(&s), Some(last)) if s == start => *last = id,
+                (_, Some(last)) if *last == id => {}
+                _ => {
+                    starts.push(start);
+                    ids.push(id);
+                }
+            }
+            next = stop;
+        }
+        if starts.is_empty() {
+            starts.push(0);
+            ids.push(NO_RECORD);
+        }
+        if let Some(at) = next
+            && at > 0
+        {
+            starts.push(at);
+            ids.push(NO_RECORD);
+        }
+        if keys.len() >= NO_RECORD as usize || starts.len() >= NO_RECORD as usize {
+            return Err(Error::database(
+                db.label(),
+                "too many networks for the compiled table",
+            ));
+        }
+        // Decode every record once, in parallel, through the tree from an address inside it.
+        let records: Vec<Vec<TableRecord6>> = keys
+            .par_chunks(4096)
+            .map(|part| {
+                if cancel.load(Ordering::Relaxed) {
+                    return Ok(Vec::new());
+                }
+                part.iter()
+                    .map(|&(offset, sample)| {
+                        let key = record_key(db_index, offset);
+                        match atlas.lookup(Ipv6Addr::from(sample).into())? {
+                            Lookup::Found(found, result) if found == key => Ok(TableRecord6 {
+                                offset: offset as u64,
+                                sample,
+                                place: atlas.decode_once(key, &result)?,
+                            }),
+                            _ => Err(Error::database(
+                                db.label(),
+                                "a network's record is not where the search tree says",
+                            )),
+                        }
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<_>>()?;
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let records = records.into_iter().flatten().collect();
+        Ok(Some(Ipv6Table::from_parts(starts, ids, records, db_index)))
+    }
+
+    /// Assembles a table from ranges (starts ascending from 0, ids below `records.len()`
+    /// or [`NO_RECORD`]) by building the block index over them.
+    fn from_parts(
+        starts: Vec<u128>,
+        ids: Vec<u32>,
+        records: Vec<TableRecord6>,
+        db_index: usize,
+    ) -> Self {
+        let blocks = 1usize << INDEX_BITS;
+        let mut index = Vec::with_capacity(blocks + 1);
+        let mut k = 0usize;
+        for b in 0..blocks {
+            let first = (b as u128) << (128 - INDEX_BITS);
+            while starts.get(k + 1).is_some_and(|&s| s <= first) {
+                k += 1;
+            }
+            index.push(k as u32);
+        }
+        index.push((starts.len() - 1) as u32);
+        Ipv6Table {
+            index,
+            starts,
+            ids,
+            records,
+            db_index,
+        }
+    }
+
+    /// The record id of an IPv6 address, or [`NO_RECORD`] where the table leaves the
+    /// answer to the search tree.
+    #[inline]
+    #[must_use]
+    pub fn lookup(&self, ip: u128) -> u32 {
+        let b = (ip >> (128 - INDEX_BITS)) as usize;
+        let (lo, hi) = (self.index[b] as usize, self.index[b + 1] as usize);
+        // The last range of the block starting at or before the address: the block's first
+        // range holds the block's first address, so there is one.
+        let within = &self.starts[lo..=hi];
+        let k = lo + within.partition_point(|&s| s <= ip).saturating_sub(1);
+        self.ids[k]
+    }
+
+    /// Number of distinct records.
+    #[must_use]
+    pub fn record_count(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Number of ranges (networks merged where adjacent and alike, plus gaps).
+    #[must_use]
+    pub fn range_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// A record's key (database and data offset) and an address inside it.
+    #[must_use]
+    pub fn record(&self, id: u32) -> (super::RecordKey, Ipv6Addr) {
+        let r = &self.records[id as usize];
+        (
+            record_key(self.db_index, r.offset as usize),
+            Ipv6Addr::from(r.sample),
+        )
+    }
+
+    /// The place a record describes.
+    #[must_use]
+    pub fn place(&self, id: u32) -> &super::Place {
+        &self.records[id as usize].place
+    }
+
+    /// Every range as `(start, record id or NO_RECORD)`.
+    pub fn ranges(&self) -> impl Iterator<Item = (u128, u32)> + '_ {
+        self.starts.iter().copied().zip(self.ids.iter().copied())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A temporary measurement on the real database (not committed).
+    #[test]
+    fn measure_on_geolite2() {
+        let path = "/work/main/data/GeoLite2-City.mmdb";
+        if !std::path::Path::new(path).exists() {
+            return;
+        }
+        let atlas = Atlas::open(&[path], &super::super::OpenOptions::default()).unwrap();
+        let t0 = std::time::Instant::now();
+        let t = Ipv6Table::build(&atlas, &AtomicBool::new(false)).unwrap().unwrap();
+        eprintln!(
+            "build {:?}: {} ranges, {} records",
+            t0.elapsed(),
+            t.range_count(),
+            t.record_count()
+        );
+        let ips: Vec<u128> = std::fs::read_to_string("/tmp/b/v6.txt")
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.parse::<Ipv6Addr>().ok())
+            .map(u128::from)
+            .collect();
+        let t0 = std::time::Instant::now();
+        let mut found = 0;
+        for &ip in &ips {
+            found += usize::from(t.lookup(ip) != NO_RECORD);
+        }
+        eprintln!("table {:?} ({found} found)", t0.elapsed());
+        let t0 = std::time::Instant::now();
+        let mut tree = 0;
+        let mut disagree = 0;
+        let mut fallback = 0;
+        for &ip in &ips {
+            let l = atlas.lookup(Ipv6Addr::from(ip).into()).unwrap();
+            let id = t.lookup(ip);
+            match l {
+                Lookup::Found(key, _) => {
+                    tree += 1;
+                    if id == NO_RECORD {
+                        fallback += 1;
+                    } else if t.record(id).0 != key {
+                        disagree += 1;
+                    }
+                }
+                Lookup::NotFound(_) => {
+                    if id != NO_RECORD {
+                        disagree += 1;
+                    }
+                }
+            }
+        }
+        eprintln!("tree+check {:?} ({tree} found, {disagree} disagree, {fallback} to the tree)", t0.elapsed());
+        let t0 = std::time::Instant::now();
+        let mut n = 0;
+        for &ip in &ips {
+            n += usize::from(matches!(atlas.lookup(Ipv6Addr::from(ip).into()).unwrap(), Lookup::Found(..)));
+        }
+        eprintln!("tree alone {:?} ({n})", t0.elapsed());
+    }
+}
