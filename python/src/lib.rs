@@ -529,6 +529,7 @@ impl NativeTally {
             databases: self.databases.clone(),
             decoded_records: 0,
             ipv4_table: None,
+            ipv6_table: None,
             csv_database: None,
             elapsed_s: 0.0,
             threads: 0,

@@ -117,6 +117,7 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
         databases: atlas.infos(),
         decoded_records: atlas.decoded_records(),
         ipv4_table: atlas.table_source(),
+        ipv6_table: atlas.table6_source(),
         csv_database: atlas.csv_source(),
         elapsed_s: started.elapsed().as_secs_f64(),
         threads: threads_used,

@@ -195,6 +195,7 @@ pub(super) fn run(args: &GeojsonArgs) -> Result<()> {
                     databases: resolved.databases,
                     decoded_records: resolved.decoded_records,
                     ipv4_table: resolved.ipv4_table,
+                    ipv6_table: resolved.ipv6_table,
                     csv_database: resolved.csv_database,
                     elapsed_s: started.elapsed().as_secs_f64(),
                     threads: resolved.threads,

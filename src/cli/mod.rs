@@ -147,6 +147,8 @@ pub(crate) struct Resolved {
     pub decoded_records: u64,
     /// Where the compiled IPv4 table came from, if the run had one.
     pub ipv4_table: Option<ipatlas::locate::TableSource>,
+    /// Where the compiled IPv6 table came from, if the run had one.
+    pub ipv6_table: Option<ipatlas::locate::TableSource>,
     /// Where a CSV database's conversion came from, if the run had one.
     pub csv_database: Option<ipatlas::locate::TableSource>,
     /// Worker threads the run used (0 when read from a tally file).
@@ -188,6 +190,7 @@ impl SourceArgs {
                 databases,
                 decoded_records: 0,
                 ipv4_table: None,
+                ipv6_table: None,
                 csv_database: None,
                 threads: 0,
             });
@@ -220,6 +223,7 @@ impl SourceArgs {
             databases: atlas.infos(),
             decoded_records: atlas.decoded_records(),
             ipv4_table: atlas.table_source(),
+            ipv6_table: atlas.table6_source(),
             csv_database: atlas.csv_source(),
             threads,
         })

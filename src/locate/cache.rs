@@ -28,10 +28,12 @@ const MAGIC: &[u8; 8] = b"IPATLAST";
 const VERSION: u32 = 4;
 const HEADER: usize = 8 + 4 + 4 + 16 + 8 + 8;
 const RANGE: usize = 8;
-const RECORD: usize = 8 + 4 + 1 + 2 + 1 + 4 + 8 + 8 + 3 * 4;
+pub(super) const RECORD: usize = 8 + 4 + 1 + 2 + 1 + 4 + 8 + 8 + 3 * 4;
 const TRAILER: usize = 8;
 /// Table files kept per cache directory (the most recently written); older ones are removed.
 const KEEP: usize = 4;
+/// Compiled IPv6 tables kept per cache directory.
+pub const KEEP_V6: usize = 4;
 
 const HAS_COUNTRY: u8 = 1;
 const REGISTERED: u8 = 2;
@@ -281,6 +283,21 @@ fn encode(table: &Ipv4Table, key: u128) -> Vec<u8> {
         out.extend_from_slice(&start.to_le_bytes());
         out.extend_from_slice(&id.to_le_bytes());
     }
+    encode_records(
+        &mut out,
+        records.iter().map(|r| (r.offset, r.sample, &r.place)),
+    );
+    let sum = twox_hash::XxHash3_64::oneshot(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    out
+}
+
+/// Writes records as the table files hold them (offset, an IPv4 address inside, the place
+/// with its names as numbers), then the names.
+pub(super) fn encode_records<'a>(
+    out: &mut Vec<u8>,
+    records: impl Iterator<Item = (u64, u32, &'a Place)>,
+) {
     let mut names: rustc_hash::FxHashMap<Name, u32> = rustc_hash::FxHashMap::default();
     let mut name_list: Vec<Name> = Vec::new();
     let mut number = |name: Option<Name>| -> u32 {
@@ -291,8 +308,7 @@ fn encode(table: &Ipv4Table, key: u128) -> Vec<u8> {
             })
         })
     };
-    for r in records {
-        let p = &r.place;
+    for (offset, sample, p) in records {
         let sub = p.subdivision();
         let numbers = [
             number(sub.and_then(|s| s.code)),
@@ -319,8 +335,8 @@ fn encode(table: &Ipv4Table, key: u128) -> Vec<u8> {
             flags |= HAS_RADIUS;
         }
         let (lat, lon) = coords.unwrap_or((0.0, 0.0));
-        out.extend_from_slice(&r.offset.to_le_bytes());
-        out.extend_from_slice(&r.sample.to_le_bytes());
+        out.extend_from_slice(&offset.to_le_bytes());
+        out.extend_from_slice(&sample.to_le_bytes());
         out.push(flags);
         out.extend_from_slice(&country);
         out.push(0);
@@ -336,9 +352,6 @@ fn encode(table: &Ipv4Table, key: u128) -> Vec<u8> {
         out.extend_from_slice(&(name.as_str().len() as u32).to_le_bytes());
         out.extend_from_slice(name.as_str().as_bytes());
     }
-    let sum = twox_hash::XxHash3_64::oneshot(&out);
-    out.extend_from_slice(&sum.to_le_bytes());
-    out
 }
 
 /// Little-endian fields read in order from a byte slice whose length was checked first.
@@ -404,17 +417,6 @@ fn decode(bytes: &[u8], key: u128) -> Result<Parts, String> {
     }
     let (range_bytes, rest) = body[HEADER..].split_at(n_ranges as usize * RANGE);
     let (record_bytes, name_bytes) = rest.split_at(n_records as usize * RECORD);
-    let names = decode_names(name_bytes)?;
-    let name_at = |n: u32, i: usize| -> Result<Option<Name>, String> {
-        match n {
-            0 => Ok(None),
-            n => names
-                .get(n as usize - 1)
-                .copied()
-                .map(Some)
-                .ok_or_else(|| format!("record {i}: no name {n}")),
-        }
-    };
     let le32 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     let mut ranges = crate::util::vec_for_huge_pages(n_ranges as usize);
     let mut prev: Option<u32> = None;
@@ -427,7 +429,35 @@ fn decode(bytes: &[u8], key: u128) -> Result<Parts, String> {
         prev = Some(start);
         ranges.push((start, id));
     }
-    let mut records = crate::util::vec_for_huge_pages(n_records as usize);
+    let records = decode_records(record_bytes, name_bytes)?
+        .into_iter()
+        .map(|(offset, sample, place)| TableRecord {
+            offset,
+            sample,
+            place,
+        })
+        .collect();
+    Ok((ranges, records))
+}
+
+/// Reads records written by [`encode_records`]: `record_bytes` holds whole records, and
+/// `name_bytes` the names after them, to the end of the body.
+pub(super) fn decode_records(
+    record_bytes: &[u8],
+    name_bytes: &[u8],
+) -> Result<Vec<(u64, u32, Place)>, String> {
+    let names = decode_names(name_bytes)?;
+    let name_at = |n: u32, i: usize| -> Result<Option<Name>, String> {
+        match n {
+            0 => Ok(None),
+            n => names
+                .get(n as usize - 1)
+                .copied()
+                .map(Some)
+                .ok_or_else(|| format!("record {i}: no name {n}")),
+        }
+    };
+    let mut records = Vec::with_capacity(record_bytes.len() / RECORD);
     for (i, r) in record_bytes.chunks_exact(RECORD).enumerate() {
         let mut f = Fields(r);
         let offset = f.u64();
@@ -467,13 +497,9 @@ fn decode(bytes: &[u8], key: u128) -> Result<Parts, String> {
         if flags & HAS_RADIUS != 0 {
             place.accuracy_radius = Some(radius);
         }
-        records.push(TableRecord {
-            offset,
-            sample,
-            place,
-        });
+        records.push((offset, sample, place));
     }
-    Ok((ranges, records))
+    Ok(records)
 }
 
 /// The names after the records: a count, then each as a length and UTF-8 text, to the

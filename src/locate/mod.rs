@@ -21,6 +21,9 @@ pub use schema::{FieldOverrides, FieldPath, Scalar, Schema, SchemaKind};
 pub use table::{Ipv4Table, NO_RECORD, TableRecord, TableRecord6};
 pub use table6::Ipv6Table;
 
+/// The cache's name for compiled IPv6 tables.
+const TABLE6_KIND: &str = "ipv6-table";
+
 use crate::error::{Error, Result};
 use crate::input::Family;
 use ipnetwork::IpNetwork;
@@ -156,6 +159,9 @@ pub struct Atlas {
     table_source: std::sync::OnceLock<TableSource>,
     /// The compiled IPv4 table, once loaded or built: later runs of this atlas share it.
     table: std::sync::OnceLock<std::sync::Arc<Ipv4Table>>,
+    /// The compiled IPv6 table and where it came from, likewise.
+    table6: std::sync::OnceLock<std::sync::Arc<Ipv6Table>>,
+    table6_source: std::sync::OnceLock<TableSource>,
     observer: crate::observe::Observers,
     csv_problems: Vec<String>,
     /// Where the CSV database came from: converted in this run, or the conversion cache.
@@ -214,6 +220,8 @@ impl Atlas {
             decode_count: AtomicU64::new(0),
             table_source: std::sync::OnceLock::new(),
             table: std::sync::OnceLock::new(),
+            table6: std::sync::OnceLock::new(),
+            table6_source: std::sync::OnceLock::new(),
             observer: crate::observe::Observers::default(),
             csv_problems: Vec::new(),
             csv_source: None,
@@ -470,10 +478,103 @@ impl Atlas {
         }
     }
 
+    /// The compiled IPv6 table: loaded from the cache in `cache_dir` when it holds one,
+    /// else built (and then cached), as [`Atlas::ipv4_table`]. `Ok(None)` when no database
+    /// covers IPv6, places carry networks (an ASN database), or `cancel` was raised first;
+    /// a table that cannot be built leaves the run on the tree.
+    pub fn ipv6_table(
+        &self,
+        cache_dir: Option<&std::path::Path>,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<Option<std::sync::Arc<Ipv6Table>>> {
+        let (Some(db_index), Some(key)) = (self.route_v6, self.table6_key()) else {
+            return Ok(None);
+        };
+        if self.asn.is_some() {
+            return Ok(None);
+        }
+        if let Some(table) = self.table6.get() {
+            return Ok(Some(table.clone()));
+        }
+        let mut store = cache_dir;
+        if let Some(dir) = cache_dir {
+            let loaded = cache::load_blob(dir, TABLE6_KIND, key).map(|r| {
+                r.and_then(|bytes| {
+                    Ipv6Table::decode(&bytes, db_index)
+                        .and_then(|t| t.spot_check(self).map(|()| t))
+                        .map_err(cache::Refused::Unsound)
+                })
+            });
+            match loaded {
+                Some(Ok(table)) => {
+                    let _ = self.table6_source.set(TableSource::Cache);
+                    return Ok(Some(self.table6.get_or_init(|| table.into()).clone()));
+                }
+                Some(Err(cache::Refused::Unsound(why))) if why == cache::STALE => {}
+                Some(Err(why)) => {
+                    let replaced = !matches!(why, cache::Refused::Unsafe(_));
+                    if !replaced {
+                        store = None;
+                    }
+                    self.observer
+                        .warning(&crate::observe::Warning::CacheRefused {
+                            path: cache::blob_path(dir, TABLE6_KIND, key),
+                            reason: why.to_string(),
+                            replaced,
+                        });
+                }
+                None => {}
+            }
+        }
+        let table = match Ipv6Table::build(self, cancel) {
+            Ok(Some(table)) => table,
+            Ok(None) | Err(_) => return Ok(None),
+        };
+        let _ = self.table6_source.set(TableSource::Built);
+        if let Some(dir) = store {
+            let _ = cache::store_blob(dir, TABLE6_KIND, key, &table.encode(), cache::KEEP_V6);
+        }
+        Ok(Some(self.table6.get_or_init(|| table.into()).clone()))
+    }
+
+    /// Whether this atlas holds a compiled IPv6 table already.
+    #[must_use]
+    pub fn holds_ipv6_table(&self) -> bool {
+        self.table6.get().is_some()
+    }
+
+    /// Where this run's compiled IPv6 table came from, if it had one.
+    #[must_use]
+    pub fn table6_source(&self) -> Option<TableSource> {
+        self.table6_source.get().copied()
+    }
+
+    /// Whether `cache_dir` holds a compiled IPv6 table for this atlas.
+    #[must_use]
+    pub fn has_cached_ipv6_table(&self, cache_dir: Option<&std::path::Path>) -> bool {
+        match (cache_dir, self.table6_key()) {
+            (Some(dir), Some(key)) if self.asn.is_none() => {
+                cache::blob_path(dir, TABLE6_KIND, key).is_file()
+            }
+            _ => false,
+        }
+    }
+
+    /// The cache key of the IPv6 table, made as the IPv4 table's from the IPv6 database.
+    fn table6_key(&self) -> Option<u128> {
+        self.key_of(self.route_v6?, "ipv6")
+    }
+
     /// The cache key of the IPv4 table: the database's bytes and everything its places
     /// depend on (schema after overrides, country fallback, ipatlas version).
     fn table_key(&self) -> Option<u128> {
-        let db = &self.dbs[self.route_v4?];
+        self.key_of(self.route_v4?, "")
+    }
+
+    /// A table's cache key: database `index`'s bytes, everything its places depend on, and
+    /// which table (`salt`).
+    fn key_of(&self, index: usize, salt: &str) -> Option<u128> {
+        let db = &self.dbs[index];
         let mut material = db.fingerprint().to_le_bytes().to_vec();
         material.extend_from_slice(
             format!(
@@ -484,6 +585,7 @@ impl Atlas {
             )
             .as_bytes(),
         );
+        material.extend_from_slice(salt.as_bytes());
         Some(twox_hash::XxHash3_128::oneshot(&material))
     }
 

@@ -261,67 +261,187 @@ impl Ipv6Table {
     }
 }
 
+/// Ranges and records a loaded table is checked on against the tree.
+const SPOT_CHECKS: usize = 1024;
+
+/// Bytes of one range in a cache file: start (u128) and id (u32).
+const RANGE: usize = 16 + 4;
+
+impl Ipv6Table {
+    /// The table as a cache payload: range and record counts (u64), the ranges, then the
+    /// records as the IPv4 table files hold them (their IPv4 address unused) and the names.
+    pub(super) fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + self.starts.len() * RANGE);
+        out.extend_from_slice(&(self.starts.len() as u64).to_le_bytes());
+        out.extend_from_slice(&(self.records.len() as u64).to_le_bytes());
+        for (start, id) in self.ranges() {
+            out.extend_from_slice(&start.to_le_bytes());
+            out.extend_from_slice(&id.to_le_bytes());
+        }
+        super::cache::encode_records(
+            &mut out,
+            self.records.iter().map(|r| (r.offset, 0, &r.place)),
+        );
+        out
+    }
+
+    /// A table from a cache payload (sealed and checked by the blob store), checked: starts
+    /// ascending from 0, every id a record or none, every record in a range.
+    pub(super) fn decode(bytes: &[u8], db_index: usize) -> std::result::Result<Self, String> {
+        let count = |at: usize| {
+            bytes
+                .get(at..at + 8)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_le_bytes)
+                .ok_or_else(|| "shorter than its counts".to_owned())
+        };
+        let (n_ranges, n_records) = (count(0)?, count(8)?);
+        if n_ranges == 0
+            || n_ranges > (bytes.len() / RANGE) as u64
+            || n_records >= u64::from(NO_RECORD)
+        {
+            return Err("implausible counts".into());
+        }
+        let (n_ranges, n_records) = (n_ranges as usize, n_records as usize);
+        let records_at = 16 + n_ranges * RANGE;
+        let records_end = n_records
+            .checked_mul(super::cache::RECORD)
+            .and_then(|n| n.checked_add(records_at))
+            .filter(|&n| n <= bytes.len())
+            .ok_or_else(|| "its size does not match its counts".to_owned())?;
+        let mut starts = Vec::with_capacity(n_ranges);
+        let mut ids = Vec::with_capacity(n_ranges);
+        let mut sample: Vec<Option<u128>> = vec![None; n_records];
+        for (i, r) in bytes[16..records_at].chunks_exact(RANGE).enumerate() {
+            let start = u128::from_le_bytes(r[..16].try_into().map_err(|_| "bad range")?);
+            let id = u32::from_le_bytes(r[16..].try_into().map_err(|_| "bad range")?);
+            let ascending = starts.last().map_or(start == 0, |&p| start > p);
+            if !ascending || (id != NO_RECORD && id as usize >= n_records) {
+                return Err(format!("range {i} is out of order or names no record"));
+            }
+            if let Some(s) = sample.get_mut(id as usize)
+                && s.is_none()
+            {
+                *s = Some(start);
+            }
+            starts.push(start);
+            ids.push(id);
+        }
+        let records =
+            super::cache::decode_records(&bytes[records_at..records_end], &bytes[records_end..])?
+                .into_iter()
+                .zip(sample)
+                .enumerate()
+                .map(|(i, ((offset, _, place), sample))| {
+                    sample
+                        .map(|sample| TableRecord6 {
+                            offset,
+                            sample,
+                            place,
+                        })
+                        .ok_or_else(|| format!("record {i} is in no range"))
+                })
+                .collect::<std::result::Result<Vec<_>, String>>()?;
+        Ok(Ipv6Table::from_parts(starts, ids, records, db_index))
+    }
+
+    /// Checks a table read from the cache against the database's search tree: the first
+    /// and last address of up to 1,024 ranges spread over the table, and one
+    /// address of as many records, get the same answer (the tree's place, or where the
+    /// table says none, no record or one the table leaves to the tree).
+    pub fn spot_check(&self, atlas: &Atlas) -> std::result::Result<(), String> {
+        let db = atlas
+            .dbs
+            .get(self.db_index)
+            .ok_or_else(|| "it names another database".to_owned())?;
+        let agrees = |ip: u128| -> std::result::Result<(), String> {
+            let id = self.lookup(ip);
+            let disagree = || {
+                format!(
+                    "it does not agree with the database at {}",
+                    Ipv6Addr::from(ip)
+                )
+            };
+            if id == NO_RECORD {
+                return Ok(());
+            }
+            match atlas
+                .lookup(Ipv6Addr::from(ip).into())
+                .map_err(|e| e.to_string())?
+            {
+                Lookup::Found(_, found) => {
+                    let place = db
+                        .decode_place(&found, atlas.fallback)
+                        .map_err(|e| e.to_string())?;
+                    let record = self.records.get(id as usize).ok_or_else(disagree)?;
+                    if place == record.place {
+                        Ok(())
+                    } else {
+                        Err(disagree())
+                    }
+                }
+                Lookup::NotFound(_) => Err(disagree()),
+            }
+        };
+        let n = self.starts.len();
+        let stride = n.div_ceil(SPOT_CHECKS).max(1);
+        for i in (0..n).step_by(stride).chain(std::iter::once(n - 1)) {
+            agrees(self.starts[i])?;
+            agrees(self.starts.get(i + 1).map_or(u128::MAX, |s| s - 1))?;
+        }
+        let m = self.records.len();
+        for id in (0..m).step_by(m.div_ceil(SPOT_CHECKS).max(1)) {
+            agrees(self.records[id].sample)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A temporary measurement on the real database (not committed).
-    #[test]
-    fn measure_on_geolite2() {
-        let path = "/work/main/data/GeoLite2-City.mmdb";
-        if !std::path::Path::new(path).exists() {
-            return;
-        }
-        let atlas = Atlas::open(&[path], &super::super::OpenOptions::default()).unwrap();
-        let t0 = std::time::Instant::now();
-        let t = Ipv6Table::build(&atlas, &AtomicBool::new(false)).unwrap().unwrap();
-        eprintln!(
-            "build {:?}: {} ranges, {} records",
-            t0.elapsed(),
-            t.range_count(),
-            t.record_count()
-        );
-        let ips: Vec<u128> = std::fs::read_to_string("/tmp/b/v6.txt")
+    fn embedded() -> (Atlas, Ipv6Table) {
+        let db =
+            super::super::Database::embedded(&super::super::FieldOverrides::default()).unwrap();
+        let atlas = Atlas::new(vec![db], super::super::CountryFallback::None).unwrap();
+        let table = Ipv6Table::build(&atlas, &AtomicBool::new(false))
             .unwrap()
-            .lines()
-            .filter_map(|l| l.parse::<Ipv6Addr>().ok())
-            .map(u128::from)
-            .collect();
-        let t0 = std::time::Instant::now();
-        let mut found = 0;
-        for &ip in &ips {
-            found += usize::from(t.lookup(ip) != NO_RECORD);
+            .unwrap();
+        (atlas, table)
+    }
+
+    #[test]
+    fn a_cached_table_reads_back_whole_and_damage_is_refused() {
+        let (atlas, table) = embedded();
+        assert!(table.range_count() > 1000 && table.record_count() > 100);
+        let bytes = table.encode();
+        let back = Ipv6Table::decode(&bytes, 0).unwrap();
+        assert_eq!(
+            back.ranges().collect::<Vec<_>>(),
+            table.ranges().collect::<Vec<_>>()
+        );
+        assert_eq!(back.records, table.records);
+        assert_eq!(back.index, table.index);
+        back.spot_check(&atlas).unwrap();
+        // Cut short, or a range out of order or naming no record: refused. (The blob store
+        // checks the checksum; these are the structural checks behind it.)
+        assert!(Ipv6Table::decode(&bytes[..bytes.len() / 2], 0).is_err());
+        let mut bad = bytes.clone();
+        bad[16 + RANGE + 16..16 + RANGE + 20].copy_from_slice(&(u32::MAX - 1).to_le_bytes());
+        assert!(Ipv6Table::decode(&bad, 0).is_err());
+        let mut bad = bytes;
+        bad[16..32].copy_from_slice(&5u128.to_le_bytes());
+        assert!(Ipv6Table::decode(&bad, 0).is_err());
+    }
+
+    #[test]
+    fn a_table_that_disagrees_with_the_tree_fails_its_spot_check() {
+        let (atlas, mut table) = embedded();
+        // Every record's place moved: the tree says otherwise.
+        for r in &mut table.records {
+            r.place.lat = Some(r.place.lat.unwrap_or(0.0) * 0.5 + 1.0);
         }
-        eprintln!("table {:?} ({found} found)", t0.elapsed());
-        let t0 = std::time::Instant::now();
-        let mut tree = 0;
-        let mut disagree = 0;
-        let mut fallback = 0;
-        for &ip in &ips {
-            let l = atlas.lookup(Ipv6Addr::from(ip).into()).unwrap();
-            let id = t.lookup(ip);
-            match l {
-                Lookup::Found(key, _) => {
-                    tree += 1;
-                    if id == NO_RECORD {
-                        fallback += 1;
-                    } else if t.record(id).0 != key {
-                        disagree += 1;
-                    }
-                }
-                Lookup::NotFound(_) => {
-                    if id != NO_RECORD {
-                        disagree += 1;
-                    }
-                }
-            }
-        }
-        eprintln!("tree+check {:?} ({tree} found, {disagree} disagree, {fallback} to the tree)", t0.elapsed());
-        let t0 = std::time::Instant::now();
-        let mut n = 0;
-        for &ip in &ips {
-            n += usize::from(matches!(atlas.lookup(Ipv6Addr::from(ip).into()).unwrap(), Lookup::Found(..)));
-        }
-        eprintln!("tree alone {:?} ({n})", t0.elapsed());
+        assert!(table.spot_check(&atlas).is_err());
     }
 }

@@ -184,6 +184,9 @@ pub struct Summary {
     /// Where the compiled IPv4 table came from: `built`, `cache`, or `none` (the run
     /// used the search tree only).
     pub ipv4_table: &'static str,
+    /// Where the compiled IPv6 table came from, when the run had one: `built` or `cache`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6_table: Option<&'static str>,
     /// For a CSV database: `built` (converted in this run) or `cache` (the conversion
     /// cache).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -226,6 +229,8 @@ pub struct RunFacts {
     pub decoded_records: u64,
     /// Where the compiled IPv4 table came from, if the run had one.
     pub ipv4_table: Option<crate::locate::TableSource>,
+    /// Where the compiled IPv6 table came from, if the run had one.
+    pub ipv6_table: Option<crate::locate::TableSource>,
     /// Where a CSV database's conversion came from.
     pub csv_database: Option<crate::locate::TableSource>,
     /// Seconds.
@@ -323,6 +328,7 @@ impl Summary {
             ipv4_table: facts
                 .ipv4_table
                 .map_or("none", crate::locate::TableSource::name),
+            ipv6_table: facts.ipv6_table.map(crate::locate::TableSource::name),
             csv_database: facts.csv_database.map(crate::locate::TableSource::name),
             elapsed_s: (facts.elapsed_s * 1000.0).round() / 1000.0,
             threads: facts.threads,

@@ -16,7 +16,7 @@ use worker::{RecordCounts, Worker, fold_table_counts};
 use crate::error::{Error, Result};
 use crate::input::Family;
 use crate::input::{self, Input, InputMode, Item};
-use crate::locate::{Atlas, Ipv4Table};
+use crate::locate::{Atlas, Ipv4Table, Ipv6Table};
 use crate::tally::{Column, Tally};
 use ipnetwork::IpNetwork;
 use rayon::prelude::*;
@@ -96,6 +96,7 @@ pub fn aggregate(
 ) -> Result<Tally> {
     let table: OnceLock<std::sync::Arc<Ipv4Table>> = OnceLock::new();
     let cancel = AtomicBool::new(false);
+    let table6 = ipv6_table_for(atlas, inputs, options)?;
     // By input size: small regular files never pay for the table; large ones build it
     // first (it pays for itself many times over), and so does the band between when the
     // cache holds the table (loading it takes a quarter of a second, less than the tree
@@ -141,7 +142,9 @@ pub fn aggregate(
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .recv();
                     let Ok(work) = next else { break };
-                    if let Err(e) = worker.chunk(&work, table.get().map(|t| &**t)) {
+                    if let Err(e) =
+                        worker.chunk(&work, table.get().map(|t| &**t), table6.as_deref())
+                    {
                         failed.store(true, Ordering::Relaxed);
                         return Err(e);
                     }
@@ -265,6 +268,36 @@ pub fn aggregate_whole_db(
     total.checked()
 }
 
+/// The compiled IPv6 table for a run over `inputs`: when `options.lookup` asks for tables
+/// (and the first 64 KiB are not all IPv4), or (`Auto`) when the inputs' IPv6 lines (their size times the share of IPv6 in the first
+/// 64 KiB) come to 4 MiB and the cache holds the table, or to 32 MiB (it is built: about a
+/// third of a second on GeoLite2-City, which 32 MiB of lines repay).
+fn ipv6_table_for(
+    atlas: &Atlas,
+    inputs: &[Input],
+    options: &RunOptions,
+) -> Result<Option<std::sync::Arc<Ipv6Table>>> {
+    let cache_dir = options.cache_dir.as_deref();
+    let share = read::ipv6_share(inputs);
+    let wanted = match options.lookup {
+        LookupStrategy::Tree => false,
+        // Unless the input is seen to hold no IPv6 at all.
+        LookupStrategy::Table => share.is_none_or(|s| s > 0.0),
+        LookupStrategy::Auto => {
+            let v6_bytes = known_input_bytes(inputs)
+                .zip(share)
+                .map_or(0.0, |(bytes, share)| bytes as f64 * share);
+            v6_bytes >= LARGE_INPUT as f64
+                || (v6_bytes >= SMALL_INPUT as f64 && atlas.has_cached_ipv6_table(cache_dir))
+        }
+    };
+    if wanted && options.family != Families::Ipv4 && atlas.covers(Family::Ipv6) {
+        atlas.ipv6_table(cache_dir, &AtomicBool::new(false))
+    } else {
+        Ok(None)
+    }
+}
+
 /// Items at least this many are worth the compiled IPv4 table (built or from the cache).
 const TABLE_ITEMS: usize = 200_000;
 
@@ -300,11 +333,27 @@ fn count_parallel(
     feed: impl Fn(&mut Worker<'_>, usize) -> Result<()> + Sync,
 ) -> Result<Tally> {
     let table = table_for(atlas, len, options)?;
+    // The IPv6 table for values in memory: when asked for, or already held (a process that
+    // counts batch after batch).
+    let table6 = match options.lookup {
+        LookupStrategy::Tree => None,
+        LookupStrategy::Table => {
+            atlas.ipv6_table(options.cache_dir.as_deref(), &AtomicBool::new(false))?
+        }
+        LookupStrategy::Auto if atlas.holds_ipv6_table() => {
+            atlas.ipv6_table(options.cache_dir.as_deref(), &AtomicBool::new(false))?
+        }
+        LookupStrategy::Auto => None,
+    };
     let per_task = values::VALUES_PER_TASK;
     let (mut total, counts) = (0..len.div_ceil(per_task))
         .into_par_iter()
         .try_fold(
-            || Worker::new(atlas, options, &[], None).with_table(table.as_deref()),
+            || {
+                Worker::new(atlas, options, &[], None)
+                    .with_table(table.as_deref())
+                    .with_table6(table6.as_deref())
+            },
             |mut w, task| {
                 for i in task * per_task..len.min((task + 1) * per_task) {
                     feed(&mut w, i)?;

@@ -115,19 +115,23 @@ pub(super) fn known_input_bytes(inputs: &[Input]) -> Option<u64> {
 /// compressed or streamed input says nothing). It decides how addresses are looked up, never
 /// what a run counts.
 pub(super) fn mostly_ipv6(inputs: &[Input]) -> bool {
+    ipv6_share(inputs).is_some_and(|share| share * 3.0 > 2.0)
+}
+
+/// The share of IPv6 lines in the first 64 KiB of the first input (a plain file), or `None`
+/// when that cannot be sampled (stdin, compressed, unreadable, empty).
+pub(super) fn ipv6_share(inputs: &[Input]) -> Option<f64> {
     use std::io::Read;
     let Some(Input::Path(path)) = inputs.first() else {
-        return false;
+        return None;
     };
     let mut head = Vec::with_capacity(64 << 10);
-    let Ok(file) = std::fs::File::open(path) else {
-        return false;
-    };
+    let file = std::fs::File::open(path).ok()?;
     if file.take(64 << 10).read_to_end(&mut head).is_err()
         || head.starts_with(&[0x1f, 0x8b])
         || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
     {
-        return false;
+        return None;
     }
     let (mut v6, mut lines) = (0usize, 0usize);
     for line in head.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
@@ -137,5 +141,5 @@ pub(super) fn mostly_ipv6(inputs: &[Input]) -> bool {
             v6 += 1;
         }
     }
-    lines > 0 && v6 * 3 > lines * 2
+    (lines > 0).then(|| v6 as f64 / lines as f64)
 }

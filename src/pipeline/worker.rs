@@ -7,7 +7,7 @@ use crate::input::Family;
 use crate::input::{self, Event, Input, InputMode, Item};
 use crate::locate::asn::AsnTable;
 use crate::locate::{
-    Atlas, Ipv4Table, Lookup, MmdbResult, Network, NotFound, RecordKey, canonical,
+    Atlas, Ipv4Table, Ipv6Table, Lookup, MmdbResult, Network, NotFound, RecordKey, canonical,
     canonical_network,
 };
 use crate::tally::{Column, Tally};
@@ -32,6 +32,10 @@ pub(super) struct Worker<'a> {
     batch: Vec<u32>,
     /// The table the counts refer to.
     table: Option<&'a Ipv4Table>,
+    /// The compiled IPv6 table, when there is one, and per record id of it the tally slot
+    /// of its place plus one (0: not met yet).
+    table6: Option<&'a Ipv6Table>,
+    slots6: Vec<u32>,
     /// Walking the whole database: IPv6 space aliased to the IPv4 data is not counted
     /// again as IPv6 (see [`NotFound::Ipv4Alias`]).
     pub(super) whole_db: bool,
@@ -103,6 +107,8 @@ impl<'a> Worker<'a> {
             table_counts: RecordCounts::default(),
             batch: Vec::with_capacity(BATCH),
             table: None,
+            table6: None,
+            slots6: Vec::new(),
             whole_db: false,
             networks: false,
         }
@@ -117,12 +123,32 @@ impl<'a> Worker<'a> {
         self
     }
 
-    pub(super) fn chunk(&mut self, work: &Work, table: Option<&'a Ipv4Table>) -> Result<()> {
+    /// Looks IPv6 addresses up in `table`, when there is one.
+    pub(super) fn with_table6(mut self, table: Option<&'a Ipv6Table>) -> Self {
+        if let Some(t) = table {
+            self.table6 = Some(t);
+            self.slots6 = vec![0; t.record_count()];
+        }
+        self
+    }
+
+    pub(super) fn chunk(
+        &mut self,
+        work: &Work,
+        table: Option<&'a Ipv4Table>,
+        table6: Option<&'a Ipv6Table>,
+    ) -> Result<()> {
         if self.table.is_none()
             && let Some(t) = table
         {
             self.table = Some(t);
             self.table_counts = RecordCounts::new(t.record_count());
+        }
+        if self.table6.is_none()
+            && let Some(t) = table6
+        {
+            self.table6 = Some(t);
+            self.slots6 = vec![0; t.record_count()];
         }
         let name = self
             .inputs
@@ -219,8 +245,36 @@ impl<'a> Worker<'a> {
                 }
                 Ok(())
             }
+            Item::Addr(std::net::IpAddr::V6(v6))
+                if self.options.family != Families::Ipv4 && v6.to_ipv4_mapped().is_none() =>
+            {
+                match self.table6 {
+                    Some(table) => self.ipv6_in_table(table, v6),
+                    None => self.record(item, |_, _| Ok(())),
+                }
+            }
             item => self.record(item, |_, _| Ok(())),
         }
+    }
+
+    /// Counts an IPv6 address through the compiled IPv6 table: its record's place, or
+    /// (where the table leaves the answer to it) the search tree.
+    #[inline]
+    fn ipv6_in_table(&mut self, table: &'a Ipv6Table, v6: std::net::Ipv6Addr) -> Result<()> {
+        let id = table.lookup(u128::from(v6));
+        let Some(known) = self.slots6.get(id as usize).copied() else {
+            return self.record(Item::Addr(v6.into()), |_, _| Ok(()));
+        };
+        self.count_record(Family::Ipv6, None);
+        let slot = if known == 0 {
+            let slot = self.tally.slot(*table.place(id));
+            self.slots6[id as usize] = slot + 1;
+            slot
+        } else {
+            known - 1
+        };
+        self.tally.add(slot, Column::Ipv6, 1);
+        Ok(())
     }
 
     /// The counting core every command resolves through: counts one record into the

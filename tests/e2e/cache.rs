@@ -27,10 +27,17 @@ fn run(env: &TestEnv, db: &str, extra: &[&str]) -> (String, serde_json::Value) {
     (env.read("t.json"), json(&env.read("s.json")))
 }
 
+/// The compiled IPv4 tables in the cache.
 fn cache_files(env: &TestEnv) -> Vec<PathBuf> {
+    files_of(env, "ipv4-table-")
+}
+
+/// The cache's files whose names start with `prefix`.
+fn files_of(env: &TestEnv, prefix: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(env.path("cache"))
         .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
         .unwrap_or_default();
+    files.retain(|f| f.file_name().unwrap().to_string_lossy().starts_with(prefix));
     files.sort();
     files
 }
@@ -54,8 +61,10 @@ fn a_second_run_reads_the_cache_and_gives_identical_outputs() {
     );
     let (second, s2) = run(&env, db, &[]);
     assert_eq!(s2["ipv4_table"], "cache");
-    // A cached table decodes nothing; only the IPv6 address went through the tree.
-    assert_eq!(s2["decoded_records"], 1);
+    // Cached tables decode nothing (the IPv6 address goes through the IPv6 table, cached
+    // beside the IPv4 one).
+    assert_eq!(s2["ipv6_table"], "cache");
+    assert_eq!(s2["decoded_records"], 0);
     assert_eq!(first, second);
     assert_eq!(s1["found"], 6);
     assert_eq!(s1["found"], s2["found"]);
@@ -132,7 +141,8 @@ fn no_cache_and_cache_dir_and_an_unusable_cache_dir() {
     let (other, _) = run(&env, db, &["--cache-dir", "elsewhere"]);
     assert_eq!(other, plain);
     assert!(cache_files(&env).is_empty());
-    assert_eq!(std::fs::read_dir(env.path("elsewhere")).unwrap().count(), 1);
+    // The IPv4 and the IPv6 table.
+    assert_eq!(std::fs::read_dir(env.path("elsewhere")).unwrap().count(), 2);
     // A cache directory that cannot be created costs the build, not the run.
     env.write("a-file", "x");
     let (blocked, s) = run(&env, db, &["--cache-dir", "a-file/sub"]);
@@ -309,4 +319,61 @@ fn auto_loads_a_cached_table_from_four_megabytes_and_keeps_the_tree_below() {
     assert_eq!(table("band.txt", &[]), "cache");
     // ...and a small one still does not pay for it.
     assert_eq!(table("small.txt", &[]), "none");
+}
+
+#[test]
+fn the_ipv6_table_is_cached_and_a_damaged_one_is_rebuilt() {
+    let env = TestEnv::new();
+    let city = maxmind_data("test-data/GeoIP2-City-Test.mmdb");
+    let db = city.to_str().unwrap();
+    let mut text = String::new();
+    for i in 0..2000u32 {
+        text.push_str(&format!(
+            "2001:218::{i:x}\n2001:480::{i:x}\n2a02:d300::{i:x}\n"
+        ));
+        text.push_str("81.2.69.160\n2002:5102:45a0::1\n");
+    }
+    env.write("v6.txt", &text);
+    let run = |lookup: &str| {
+        let r = env
+            .run(&[
+                "aggregate",
+                "--db",
+                db,
+                "v6.txt",
+                "--lookup",
+                lookup,
+                "--tally",
+                "t.json",
+                "--summary",
+                "s.json",
+            ])
+            .ok();
+        let s = json(&env.read("s.json"));
+        (env.read("t.json"), s, r.stderr)
+    };
+    let (tree, s, _) = run("tree");
+    assert!(s.get("ipv6_table").is_none(), "{s}");
+    let (built, s, _) = run("table");
+    assert_eq!(s["ipv6_table"], "built");
+    let (cached, s, _) = run("table");
+    assert_eq!(s["ipv6_table"], "cache");
+    // The same counts whichever way (the 6to4 address is left to the tree by the table).
+    assert_eq!(tree, built);
+    assert_eq!(tree, cached);
+    assert_eq!(s["by_family"]["ipv6"]["found"], 6_000, "{s}");
+    // A damaged file is refused with a warning, rebuilt and replaced.
+    let files = files_of(&env, "ipv6-table-");
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = &files[0];
+    let mut bytes = std::fs::read(file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(file, &bytes).unwrap();
+    let (again, s, stderr) = run("table");
+    assert_eq!(s["ipv6_table"], "built", "{stderr}");
+    assert!(stderr.contains("cache"), "{stderr}");
+    assert_eq!(tree, again);
+    let (_, s, _) = run("table");
+    assert_eq!(s["ipv6_table"], "cache");
 }

@@ -445,11 +445,16 @@ fn table_run(env: &TestEnv, db: &str) -> (crate::common::Run, String, serde_json
     (r, c, s)
 }
 
+/// The compiled IPv4 table in the cache (the IPv6 table beside it is tested in cache.rs).
 fn the_cache_file(env: &TestEnv) -> std::path::PathBuf {
     let files: Vec<_> = std::fs::read_dir(env.path("cache"))
         .unwrap()
         .flatten()
         .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("ipv4-table-"))
+        })
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     files[0].clone()

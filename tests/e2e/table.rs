@@ -2,9 +2,10 @@
 
 use crate::common::*;
 use ipatlas::locate::{
-    Answer, Atlas, CountryFallback, Database, FieldOverrides, Ipv4Table, NO_RECORD, Place,
+    Answer, Atlas, CountryFallback, Database, FieldOverrides, Ipv4Table, Ipv6Table, NO_RECORD,
+    Place,
 };
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::AtomicBool;
 
 fn atlas(db: Database) -> Atlas {
@@ -116,6 +117,9 @@ fn every_lookup_strategy_gives_the_same_outputs() {
         if i % 5000 == 0 {
             text.push_str("2a00::1\n10.1.2.3\n");
         }
+        if i % 7 == 0 {
+            text.push_str(&format!("2a00::{:x}\n2001:db8::{:x}\n", i % 9973, i % 251));
+        }
     }
     env.write("ips.txt", &text);
     let mut outs = Vec::new();
@@ -134,7 +138,7 @@ fn every_lookup_strategy_gives_the_same_outputs() {
         ])
         .ok();
         let mut s = json(&env.read("s.json"));
-        for volatile in ["elapsed_s", "decoded_records", "ipv4_table"] {
+        for volatile in ["elapsed_s", "decoded_records", "ipv4_table", "ipv6_table"] {
             s.as_object_mut().unwrap().remove(volatile);
         }
         outs.push((env.read("t.json"), s));
@@ -200,4 +204,73 @@ fn an_ipv6_network_covering_all_of_ipv4_is_seen_by_every_path() {
     assert_eq!(json(&env.read("s.json"))["found"], 1u64 << 32);
     env.run(&["export", "--db", "wide.mmdb", "-o", "x"]).ok();
     assert!(env.read("x/Test-Blocks-IPv4.csv").contains("\n0.0.0.0/0,"));
+}
+
+/// The tree's record key and place for an IPv6 address, or None.
+fn tree6(atlas: &Atlas, ip: u128) -> Option<(u64, Place)> {
+    let ip = IpAddr::V6(Ipv6Addr::from(ip));
+    let key = atlas.record(ip).unwrap().ok()?;
+    match atlas.answer(ip).unwrap() {
+        Answer::Found { place, .. } => Some((key, place)),
+        Answer::NotFound(_) => None,
+    }
+}
+
+/// What a run counts for an IPv6 address with the IPv6 table: the table's record, or where
+/// it leaves the answer to the tree, the tree's. Also says whether the table answered.
+fn table6_answer(atlas: &Atlas, table: &Ipv6Table, ip: u128) -> (Option<(u64, Place)>, bool) {
+    match table.lookup(ip) {
+        NO_RECORD => (tree6(atlas, ip), false),
+        id => (Some((table.record(id).0, *table.place(id))), true),
+    }
+}
+
+#[test]
+fn the_ipv6_table_gives_the_trees_answers_on_every_range_and_a_million_addresses() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let city = maxmind_data("test-data/GeoIP2-City-Test.mmdb");
+    for db in [
+        Database::embedded(&FieldOverrides::default()).unwrap(),
+        Database::open(&city, &FieldOverrides::default()).unwrap(),
+        Database::open(&fx.nested, &FieldOverrides::default()).unwrap(),
+    ] {
+        let label = db.label().to_owned();
+        let atlas = atlas(db);
+        let table = Ipv6Table::build(&atlas, &AtomicBool::new(false))
+            .unwrap()
+            .unwrap();
+        // Every range's first and last address, and their neighbours.
+        let starts: Vec<u128> = table.ranges().map(|(start, _)| start).collect();
+        let mut answered = 0usize;
+        let mut probes: Vec<u128> = vec![0, 1 << 32, u128::MAX];
+        for &s in &starts {
+            probes.extend([s, s.wrapping_sub(1), s.wrapping_add(1)]);
+        }
+        // A million addresses over 2000::/3 (where networks are), and the special prefixes
+        // the table leaves to the tree: 6to4, Teredo, IPv4-compatible.
+        let mut x: u128 = 0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C834;
+        for _ in 0..1_000_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            probes.push((0x2u128 << 124) | (x >> 3));
+        }
+        for p in [
+            "2002:102:304::1",
+            "2001:0:102:304::1",
+            "::1.2.3.4",
+            "::1",
+            "fe80::1",
+        ] {
+            probes.push(u128::from(p.parse::<Ipv6Addr>().unwrap()));
+        }
+        for &ip in &probes {
+            let (got, by_table) = table6_answer(&atlas, &table, ip);
+            answered += usize::from(by_table);
+            assert_eq!(got, tree6(&atlas, ip), "{} in {label}", Ipv6Addr::from(ip));
+        }
+        assert!(table.range_count() > 1, "{label}");
+        assert!(answered > 0, "{label}: the table answered nothing");
+    }
 }
