@@ -15,13 +15,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// parallel.
 const WALK_PARTS: u32 = 64;
 
+/// Databases smaller than this (bytes) are walked whole, on one thread.
+pub(super) const SMALL_DB: u64 = 1 << 20;
+
 /// A database network inside one part of the walk: start, end (exclusive), record offset.
 type Network = (u32, u64, usize);
 
-/// The networks with a record in one part (a /6) of the IPv4 space, in order, each cut to
-/// the part (a network wider than it, found above it in the tree, is reported whole).
-fn walk_part(db: &super::Database, part: u32, cancel: &AtomicBool) -> Result<Vec<Network>> {
-    let bits = WALK_PARTS.trailing_zeros();
+/// The networks with a record in part `part` of the IPv4 space split on its top `bits` bits
+/// (0: all of it), in order, each cut to the part (a network wider than it, found above it in the tree, is reported whole).
+fn walk_part(
+    db: &super::Database,
+    bits: u32,
+    part: u32,
+    cancel: &AtomicBool,
+) -> Result<Vec<Network>> {
     let first = u64::from(part) << (32 - bits);
     let end = first + (1u64 << (32 - bits));
     let net = ipnetwork::Ipv4Network::new(Ipv4Addr::from(first as u32), bits as u8)
@@ -117,15 +124,19 @@ impl Ipv4Table {
         // The walk is split into subtrees walked in parallel, while another thread makes the
         // blank /24 index (64 MiB of fresh memory: on some machines its page zeroing costs
         // as much as a third of the build).
-        let (parts, index) = rayon::join(
-            || -> Result<Vec<Vec<Network>>> {
-                (0..WALK_PARTS)
-                    .into_par_iter()
-                    .map(|part| walk_part(db, part, cancel))
-                    .collect()
-            },
-            blank_index,
-        );
+        // A small database (under a megabyte) is walked whole, and its index made only once
+        // the walk has succeeded.
+        let walk = |bits: u32| -> Result<Vec<Vec<Network>>> {
+            (0..1u32 << bits)
+                .into_par_iter()
+                .map(|part| walk_part(db, bits, part, cancel))
+                .collect()
+        };
+        let (parts, index) = if db.size_bytes() < SMALL_DB {
+            (walk(0), Vec::new())
+        } else {
+            rayon::join(|| walk(WALK_PARTS.trailing_zeros()), blank_index)
+        };
         let parts = parts?;
         if cancel.load(Ordering::Relaxed) {
             return Ok(None);

@@ -4,7 +4,7 @@
 //! IPv4 subtree at `::/96` and the aliases of it, which the walk does not list) says
 //! [`NO_RECORD`]: the caller asks the search tree there, so every answer is the tree's.
 
-use super::table::{NO_RECORD, TableRecord6};
+use super::table::{NO_RECORD, SMALL_DB, TableRecord6};
 use super::{Atlas, Lookup, record_key};
 use crate::error::{Error, Result};
 use maxminddb::WithinOptions;
@@ -16,8 +16,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Bits of an address the index is on.
 const INDEX_BITS: u32 = 20;
 
-/// The walk is split into the /8s, walked in parallel.
+/// A large database's walk is split into the /8s, walked in parallel.
 const WALK_BITS: u32 = 8;
+
+/// Databases with fewer search-tree nodes (or under a megabyte) are walked whole: the split
+/// costs more than it saves.
+const SMALL_TREE: u32 = 1 << 16;
 
 /// A compiled IPv6 table (see the module documentation).
 pub struct Ipv6Table {
@@ -37,12 +41,20 @@ pub struct Ipv6Table {
 /// `None`), record offset.
 type Network = (u128, Option<u128>, usize);
 
-/// The networks with a record in one /8 of the IPv6 space, in order, each cut to the part;
-/// the IPv4 subtree (`::/96`) is left to the tree.
-fn walk_part(db: &super::Database, part: u32, cancel: &AtomicBool) -> Result<Vec<Network>> {
-    let first = u128::from(part) << (128 - WALK_BITS);
-    let end = first.checked_add(1u128 << (128 - WALK_BITS));
-    let net = ipnetwork::Ipv6Network::new(Ipv6Addr::from(first), WALK_BITS as u8)
+/// The networks with a record in part `part` of the IPv6 space split on its top `bits` bits
+/// (0: the whole space), in order, each cut to the part; the IPv4 subtree (`::/96`) is left
+/// to the tree.
+fn walk_part(
+    db: &super::Database,
+    bits: u32,
+    part: u32,
+    cancel: &AtomicBool,
+) -> Result<Vec<Network>> {
+    let first = u128::from(part).checked_shl(128 - bits).unwrap_or(0);
+    let end = first
+        .checked_add(1u128.checked_shl(128 - bits).unwrap_or(0))
+        .filter(|_| bits > 0);
+    let net = ipnetwork::Ipv6Network::new(Ipv6Addr::from(first), bits as u8)
         .map_err(|_| Error::Internal("bad part of the IPv6 space".into()))?;
     let walk = db
         .reader()
@@ -93,9 +105,14 @@ impl Ipv6Table {
             return Ok(None);
         };
         let db = &atlas.dbs[db_index];
-        let parts: Vec<Vec<Network>> = (0..1u32 << WALK_BITS)
+        let bits = if db.metadata().node_count < SMALL_TREE || db.size_bytes() < SMALL_DB {
+            0
+        } else {
+            WALK_BITS
+        };
+        let parts: Vec<Vec<Network>> = (0..1u32 << bits)
             .into_par_iter()
-            .map(|part| walk_part(db, part, cancel))
+            .map(|part| walk_part(db, bits, part, cancel))
             .collect::<Result<_>>()?;
         if cancel.load(Ordering::Relaxed) {
             return Ok(None);
