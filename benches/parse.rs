@@ -22,6 +22,19 @@ fn parse(c: &mut Criterion) {
             black_box(n)
         })
     });
+    let text = common::ipv6_lines(100_000);
+    g.bench_function("ipv6_lines", |b| {
+        b.iter(|| {
+            let mut n = 0u32;
+            for line in text.split(|c| *c == b'\n') {
+                if let Ok(Item::Addr(_)) = parse_item(trim(line)) {
+                    n += 1;
+                }
+            }
+            assert_eq!(n, 100_000);
+            black_box(n)
+        })
+    });
     g.finish();
 }
 

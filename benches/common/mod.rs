@@ -25,3 +25,21 @@ pub fn ipv4_lines(n: usize) -> Vec<u8> {
     assert_eq!(out.iter().filter(|b| **b == b'\n').count(), n);
     out
 }
+
+/// `n` IPv6 addresses, one per line, as logs write them (`Ipv6Addr`'s compressed form), from
+/// a fixed xorshift sequence over 2000::/3.
+pub fn ipv6_lines(n: usize) -> Vec<u8> {
+    let mut x: u128 = 0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C834;
+    let mut out = Vec::with_capacity(n * 30);
+    for i in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        // Some with zero groups (so `::` appears), as real addresses often have.
+        let ip = (0x2u128 << 124) | (x >> 3);
+        let ip = if i % 3 == 0 { ip & !(0xffff_ffff << 32) } else { ip };
+        out.extend_from_slice(std::net::Ipv6Addr::from(ip).to_string().as_bytes());
+        out.push(b'\n');
+    }
+    out
+}

@@ -141,15 +141,31 @@ pub fn parse_item(token: &[u8]) -> Result<Item, InvalidReason> {
     parse_item_slow(token)
 }
 
-/// The value of a hexadecimal digit.
+/// Each byte's value as a hexadecimal digit, or [`NOT_HEX`].
+static HEX: [u8; 256] = {
+    let mut t = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Not a hexadecimal digit (in [`HEX`]).
+const NOT_HEX: u8 = 0xff;
+
+/// The value of a hexadecimal digit (one table read, no branches on the byte's range).
 #[inline]
 fn hex_digit(b: u8) -> Option<u16> {
-    match b {
-        b'0'..=b'9' => Some(u16::from(b - b'0')),
-        b'a'..=b'f' => Some(u16::from(b - b'a' + 10)),
-        b'A'..=b'F' => Some(u16::from(b - b'A' + 10)),
-        _ => None,
-    }
+    let v = HEX[usize::from(b)];
+    (v != NOT_HEX).then_some(u16::from(v))
 }
 
 /// IPv6 on bytes, in the forms logs hold: eight groups of one to four hexadecimal digits,
