@@ -37,7 +37,11 @@ pub fn ipv6_lines(n: usize) -> Vec<u8> {
         x ^= x << 17;
         // Some with zero groups (so `::` appears), as real addresses often have.
         let ip = (0x2u128 << 124) | (x >> 3);
-        let ip = if i % 3 == 0 { ip & !(0xffff_ffff << 32) } else { ip };
+        let ip = if i % 3 == 0 {
+            ip & !(0xffff_ffff << 32)
+        } else {
+            ip
+        };
         out.extend_from_slice(std::net::Ipv6Addr::from(ip).to_string().as_bytes());
         out.push(b'\n');
     }

@@ -21,6 +21,12 @@ pub use schema::{FieldOverrides, FieldPath, Scalar, Schema, SchemaKind};
 pub use table::{Ipv4Table, NO_RECORD, TableRecord, TableRecord6};
 pub use table6::Ipv6Table;
 
+/// A table from the cache, or a build to make (and whether to store it).
+enum Cached<T> {
+    Table(T),
+    Build { store: bool },
+}
+
 /// The cache's name for compiled IPv6 tables.
 const TABLE6_KIND: &str = "ipv6-table";
 
@@ -430,26 +436,13 @@ impl Atlas {
                         .map_err(cache::Refused::Unsound)
                 })
             });
-            match loaded {
-                Some(Ok(table)) => {
+            match self.cached(loaded, || cache::table_path(dir, key)) {
+                Cached::Table(table) => {
                     let _ = self.table_source.set(TableSource::Cache);
                     return Ok(Some(self.table.get_or_init(|| table.into()).clone()));
                 }
-                // A table from another version: rebuilt and replaced, as after any upgrade.
-                Some(Err(cache::Refused::Unsound(why))) if why == cache::STALE => {}
-                Some(Err(why)) => {
-                    let replaced = !matches!(why, cache::Refused::Unsafe(_));
-                    if !replaced {
-                        store = None;
-                    }
-                    self.observer
-                        .warning(&crate::observe::Warning::CacheRefused {
-                            path: cache::table_path(dir, key),
-                            reason: why.to_string(),
-                            replaced,
-                        });
-                }
-                None => {}
+                Cached::Build { store: false } => store = None,
+                Cached::Build { store: true } => {}
             }
         }
         // A table that cannot be built (a corrupt record somewhere) leaves the run on the
@@ -505,25 +498,13 @@ impl Atlas {
                         .map_err(cache::Refused::Unsound)
                 })
             });
-            match loaded {
-                Some(Ok(table)) => {
+            match self.cached(loaded, || cache::blob_path(dir, TABLE6_KIND, key)) {
+                Cached::Table(table) => {
                     let _ = self.table6_source.set(TableSource::Cache);
                     return Ok(Some(self.table6.get_or_init(|| table.into()).clone()));
                 }
-                Some(Err(cache::Refused::Unsound(why))) if why == cache::STALE => {}
-                Some(Err(why)) => {
-                    let replaced = !matches!(why, cache::Refused::Unsafe(_));
-                    if !replaced {
-                        store = None;
-                    }
-                    self.observer
-                        .warning(&crate::observe::Warning::CacheRefused {
-                            path: cache::blob_path(dir, TABLE6_KIND, key),
-                            reason: why.to_string(),
-                            replaced,
-                        });
-                }
-                None => {}
+                Cached::Build { store: false } => store = None,
+                Cached::Build { store: true } => {}
             }
         }
         let table = match Ipv6Table::build(self, cancel) {
@@ -535,6 +516,34 @@ impl Atlas {
             let _ = cache::store_blob(dir, TABLE6_KIND, key, &table.encode(), cache::KEEP_V6);
         }
         Ok(Some(self.table6.get_or_init(|| table.into()).clone()))
+    }
+
+    /// What a table read from the cache comes to: the table, or a build, whose result is
+    /// stored unless the file was refused as unsafe (not ours to replace). A refused file
+    /// (at `path`) is said as a warning; one from another version is replaced quietly, as
+    /// after any upgrade.
+    fn cached<T>(
+        &self,
+        loaded: Option<std::result::Result<T, cache::Refused>>,
+        path: impl FnOnce() -> std::path::PathBuf,
+    ) -> Cached<T> {
+        match loaded {
+            Some(Ok(table)) => Cached::Table(table),
+            Some(Err(cache::Refused::Unsound(why))) if why == cache::STALE => {
+                Cached::Build { store: true }
+            }
+            Some(Err(why)) => {
+                let replaced = !matches!(why, cache::Refused::Unsafe(_));
+                self.observer
+                    .warning(&crate::observe::Warning::CacheRefused {
+                        path: path(),
+                        reason: why.to_string(),
+                        replaced,
+                    });
+                Cached::Build { store: replaced }
+            }
+            None => Cached::Build { store: true },
+        }
     }
 
     /// Whether this atlas holds a compiled IPv6 table already.

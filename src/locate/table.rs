@@ -62,6 +62,51 @@ fn walk_part(
     Ok(out)
 }
 
+/// Decodes every record of a table once, in parallel, through the tree from an address
+/// inside it (`keys`: its offset and that address), checking that the tree finds it there.
+/// `Ok(None)` when `cancel` is raised first.
+pub(super) fn decode_records<S, T>(
+    atlas: &Atlas,
+    db_index: usize,
+    keys: &[(usize, S)],
+    cancel: &AtomicBool,
+    record: impl Fn(u64, S, Place) -> T + Sync,
+) -> Result<Option<Vec<T>>>
+where
+    S: Copy + Into<std::net::IpAddr> + Sync,
+    T: Send,
+{
+    let db = &atlas.dbs[db_index];
+    let records: Vec<Vec<T>> = keys
+        .par_chunks(4096)
+        .map(|part| {
+            if cancel.load(Ordering::Relaxed) {
+                return Ok(Vec::new());
+            }
+            part.iter()
+                .map(|&(offset, sample)| {
+                    let key = record_key(db_index, offset);
+                    match atlas.lookup(sample.into())? {
+                        Lookup::Found(found, result) if found == key => Ok(record(
+                            offset as u64,
+                            sample,
+                            atlas.decode_once(key, &result)?,
+                        )),
+                        _ => Err(Error::database(
+                            db.label(),
+                            "a network's record is not where the search tree says",
+                        )),
+                    }
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<_>>()?;
+    if cancel.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
+    Ok(Some(records.into_iter().flatten().collect()))
+}
+
 /// A /24 index with no record anywhere, in memory for huge pages (see
 /// [`Ipv4Table::from_parts`]).
 pub(super) fn blank_index() -> Vec<u32> {
@@ -143,7 +188,7 @@ impl Ipv4Table {
         }
         let mut ranges: Vec<(u32, u32)> = Vec::with_capacity(1 << 20);
         let mut ids: FxHashMap<usize, u32> = FxHashMap::default();
-        let mut keys: Vec<(usize, u32)> = Vec::new();
+        let mut keys: Vec<(usize, Ipv4Addr)> = Vec::new();
         let mut next: u64 = 0;
         for &(start, end, offset) in parts.iter().flatten() {
             if u64::from(start) < next {
@@ -156,7 +201,7 @@ impl Ipv4Table {
                 ranges.push((next as u32, NO_RECORD));
             }
             let id = *ids.entry(offset).or_insert_with(|| {
-                keys.push((offset, start));
+                keys.push((offset, Ipv4Addr::from(start)));
                 (keys.len() - 1) as u32
             });
             // Adjacent networks of one record merge into one range.
@@ -179,35 +224,17 @@ impl Ipv4Table {
                 "too many networks for the compiled table",
             ));
         }
-        // Decode every record once, in parallel, through the tree from an address inside it.
-        let records: Vec<Vec<TableRecord>> = keys
-            .par_chunks(4096)
-            .map(|part| {
-                if cancel.load(Ordering::Relaxed) {
-                    return Ok(Vec::new());
+        let Some(records) =
+            decode_records(atlas, db_index, &keys, cancel, |offset, sample, place| {
+                TableRecord {
+                    offset,
+                    sample: u32::from(sample),
+                    place,
                 }
-                part.iter()
-                    .map(|&(offset, sample)| {
-                        let key = record_key(db_index, offset);
-                        match atlas.lookup(Ipv4Addr::from(sample).into())? {
-                            Lookup::Found(found, result) if found == key => Ok(TableRecord {
-                                offset: offset as u64,
-                                sample,
-                                place: atlas.decode_once(key, &result)?,
-                            }),
-                            _ => Err(Error::database(
-                                db.label(),
-                                "a network's record is not where the search tree says",
-                            )),
-                        }
-                    })
-                    .collect::<Result<Vec<_>>>()
-            })
-            .collect::<Result<_>>()?;
-        if cancel.load(Ordering::Relaxed) {
+            })?
+        else {
             return Ok(None);
-        }
-        let records = records.into_iter().flatten().collect();
+        };
         Ok(Some(Ipv4Table::from_parts(
             ranges, records, db_index, index,
         )))

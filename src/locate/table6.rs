@@ -120,7 +120,7 @@ impl Ipv6Table {
         let mut starts: Vec<u128> = Vec::new();
         let mut ids: Vec<u32> = Vec::new();
         let mut by_offset: FxHashMap<usize, u32> = FxHashMap::default();
-        let mut keys: Vec<(usize, u128)> = Vec::new();
+        let mut keys: Vec<(usize, Ipv6Addr)> = Vec::new();
         // Where the last range ended (`None`: the end of the space).
         let mut next: Option<u128> = Some(0);
         for &(start, stop, offset) in parts.iter().flatten() {
@@ -141,7 +141,7 @@ impl Ipv6Table {
                 ids.push(NO_RECORD);
             }
             let id = *by_offset.entry(offset).or_insert_with(|| {
-                keys.push((offset, start));
+                keys.push((offset, Ipv6Addr::from(start)));
                 (keys.len() - 1) as u32
             });
             match (starts.last(), ids.last_mut()) {
@@ -170,35 +170,20 @@ impl Ipv6Table {
                 "too many networks for the compiled table",
             ));
         }
-        // Decode every record once, in parallel, through the tree from an address inside it.
-        let records: Vec<Vec<TableRecord6>> = keys
-            .par_chunks(4096)
-            .map(|part| {
-                if cancel.load(Ordering::Relaxed) {
-                    return Ok(Vec::new());
-                }
-                part.iter()
-                    .map(|&(offset, sample)| {
-                        let key = record_key(db_index, offset);
-                        match atlas.lookup(Ipv6Addr::from(sample).into())? {
-                            Lookup::Found(found, result) if found == key => Ok(TableRecord6 {
-                                offset: offset as u64,
-                                sample,
-                                place: atlas.decode_once(key, &result)?,
-                            }),
-                            _ => Err(Error::database(
-                                db.label(),
-                                "a network's record is not where the search tree says",
-                            )),
-                        }
-                    })
-                    .collect::<Result<Vec<_>>>()
-            })
-            .collect::<Result<_>>()?;
-        if cancel.load(Ordering::Relaxed) {
+        let Some(records) = super::table::decode_records(
+            atlas,
+            db_index,
+            &keys,
+            cancel,
+            |offset, sample, place| TableRecord6 {
+                offset,
+                sample: u128::from(sample),
+                place,
+            },
+        )?
+        else {
             return Ok(None);
-        }
-        let records = records.into_iter().flatten().collect();
+        };
         Ok(Some(Ipv6Table::from_parts(starts, ids, records, db_index)))
     }
 
