@@ -287,8 +287,8 @@ fn ipv6_table_for(
             let v6_bytes = known_input_bytes(inputs)
                 .zip(share)
                 .map_or(0.0, |(bytes, share)| bytes as f64 * share);
-            v6_bytes >= LARGE_INPUT as f64
-                || (v6_bytes >= SMALL_INPUT as f64 && atlas.has_cached_ipv6_table(cache_dir))
+            v6_bytes >= V6_BUILD as f64
+                || (v6_bytes >= LARGE_INPUT as f64 && atlas.has_cached_ipv6_table(cache_dir))
         }
     };
     if wanted && options.family != Families::Ipv4 && atlas.covers(Family::Ipv6) {
@@ -458,6 +458,10 @@ impl Atlas {
 
 /// Inputs smaller than this (regular files, in bytes) use the search tree only.
 const SMALL_INPUT: u64 = 4 << 20;
+
+/// IPv6 lines at least this large (bytes) build the compiled IPv6 table when no cache holds
+/// it.
+const V6_BUILD: u64 = 128 << 20;
 
 /// Inputs at least this large build the compiled table before reading.
 const LARGE_INPUT: u64 = 32 << 20;
