@@ -21,8 +21,33 @@ pub(super) const SMALL_DB: u64 = 1 << 20;
 /// A database network inside one part of the walk: start, end (exclusive), record offset.
 type Network = (u32, u64, usize);
 
+/// Every network with a record within `net`, in order, with its record's offset, as the
+/// database's walk gives them (a network wider than `net`, found above it in the tree, is
+/// given whole). Returns false when `cancel` was raised first.
+pub(super) fn walk_networks(
+    db: &super::Database,
+    net: ipnetwork::IpNetwork,
+    cancel: &AtomicBool,
+    mut found: impl FnMut(ipnetwork::IpNetwork, usize),
+) -> Result<bool> {
+    let walk = db
+        .reader()
+        .within(net, WithinOptions::default())
+        .map_err(|e| Error::database(db.label(), e))?;
+    for (n, item) in walk.enumerate() {
+        if n % 4096 == 0 && cancel.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let result = item.map_err(|e| Error::database(db.label(), e))?;
+        if let (Ok(network), Some(offset)) = (result.network(), result.offset()) {
+            found(network, offset);
+        }
+    }
+    Ok(true)
+}
+
 /// The networks with a record in part `part` of the IPv4 space split on its top `bits` bits
-/// (0: all of it), in order, each cut to the part (a network wider than it, found above it in the tree, is reported whole).
+/// (0: all of it), in order, each cut to the part.
 fn walk_part(
     db: &super::Database,
     bits: u32,
@@ -33,21 +58,10 @@ fn walk_part(
     let end = first + (1u64 << (32 - bits));
     let net = ipnetwork::Ipv4Network::new(Ipv4Addr::from(first as u32), bits as u8)
         .map_err(|_| Error::Internal("bad part of the IPv4 space".into()))?;
-    let walk = db
-        .reader()
-        .within(net.into(), WithinOptions::default())
-        .map_err(|e| Error::database(db.label(), e))?;
     let mut out: Vec<Network> = Vec::new();
-    for (n, item) in walk.enumerate() {
-        if n % 4096 == 0 && cancel.load(Ordering::Relaxed) {
-            return Ok(Vec::new());
-        }
-        let result = item.map_err(|e| Error::database(db.label(), e))?;
-        let Some(net) = result.network().ok().and_then(super::ipv4_part) else {
-            continue;
-        };
-        let Some(offset) = result.offset() else {
-            continue;
+    let whole = walk_networks(db, net.into(), cancel, |network, offset| {
+        let Some(net) = super::ipv4_part(network) else {
+            return;
         };
         let start = u64::from(u32::from(net.network()));
         let stop = start + (1u64 << (32 - u32::from(net.prefix())));
@@ -58,8 +72,8 @@ fn walk_part(
             _ if start < stop => out.push((start as u32, stop, offset)),
             _ => {}
         }
-    }
-    Ok(out)
+    })?;
+    Ok(if whole { out } else { Vec::new() })
 }
 
 /// Decodes every record of a table once, in parallel, through the tree from an address

@@ -4,10 +4,9 @@
 //! IPv4 subtree at `::/96` and the aliases of it, which the walk does not list) says
 //! [`NO_RECORD`]: the caller asks the search tree there, so every answer is the tree's.
 
-use super::table::{NO_RECORD, SMALL_DB, TableRecord6};
+use super::table::{NO_RECORD, SMALL_DB, TableRecord6, walk_networks};
 use super::{Atlas, Lookup, record_key};
 use crate::error::{Error, Result};
-use maxminddb::WithinOptions;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::net::Ipv6Addr;
@@ -18,10 +17,6 @@ const INDEX_BITS: u32 = 20;
 
 /// A large database's walk is split into the /8s, walked in parallel.
 const WALK_BITS: u32 = 8;
-
-/// Databases with fewer search-tree nodes (or under a megabyte) are walked whole: the split
-/// costs more than it saves.
-const SMALL_TREE: u32 = 1 << 16;
 
 /// A compiled IPv6 table (see the module documentation).
 pub struct Ipv6Table {
@@ -56,21 +51,10 @@ fn walk_part(
         .filter(|_| bits > 0);
     let net = ipnetwork::Ipv6Network::new(Ipv6Addr::from(first), bits as u8)
         .map_err(|_| Error::Internal("bad part of the IPv6 space".into()))?;
-    let walk = db
-        .reader()
-        .within(net.into(), WithinOptions::default())
-        .map_err(|e| Error::database(db.label(), e))?;
     let mut out: Vec<Network> = Vec::new();
-    for (n, item) in walk.enumerate() {
-        if n % 4096 == 0 && cancel.load(Ordering::Relaxed) {
-            return Ok(Vec::new());
-        }
-        let result = item.map_err(|e| Error::database(db.label(), e))?;
-        let Ok(ipnetwork::IpNetwork::V6(net)) = result.network() else {
-            continue;
-        };
-        let Some(offset) = result.offset() else {
-            continue;
+    let whole = walk_networks(db, net.into(), cancel, |network, offset| {
+        let ipnetwork::IpNetwork::V6(net) = network else {
+            return;
         };
         let start = u128::from(net.network());
         let size_bits = 128 - u32::from(net.prefix());
@@ -87,14 +71,14 @@ fn walk_part(
         // Below 2^32 lies the IPv4 subtree (`::/96`): left to the tree.
         let start = start.max(first).max(1u128 << 32);
         if stop.is_some_and(|s| s <= start) {
-            continue;
+            return;
         }
         match out.last_mut() {
             Some(last) if last.1 == Some(start) && last.2 == offset => last.1 = stop,
             _ => out.push((start, stop, offset)),
         }
-    }
-    Ok(out)
+    })?;
+    Ok(if whole { out } else { Vec::new() })
 }
 
 impl Ipv6Table {
@@ -105,7 +89,8 @@ impl Ipv6Table {
             return Ok(None);
         };
         let db = &atlas.dbs[db_index];
-        let bits = if db.metadata().node_count < SMALL_TREE || db.size_bytes() < SMALL_DB {
+        // A small database is walked whole: the split costs more than it saves.
+        let bits = if db.size_bytes() < SMALL_DB {
             0
         } else {
             WALK_BITS
@@ -124,18 +109,13 @@ impl Ipv6Table {
         // Where the last range ended (`None`: the end of the space).
         let mut next: Option<u128> = Some(0);
         for &(start, stop, offset) in parts.iter().flatten() {
-            let Some(at) = next else {
+            // After a network that reached the end of the space, nothing may follow.
+            let Some(at) = next.filter(|&at| start >= at) else {
                 return Err(Error::database(
                     db.label(),
                     "IPv6 networks overlap or are out of order",
                 ));
             };
-            if start < at {
-                return Err(Error::database(
-                    db.label(),
-                    "IPv6 networks overlap or are out of order",
-                ));
-            }
             if start > at || starts.is_empty() {
                 starts.push(at);
                 ids.push(NO_RECORD);

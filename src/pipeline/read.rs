@@ -110,16 +110,10 @@ pub(super) fn known_input_bytes(inputs: &[Input]) -> Option<u64> {
         .try_fold(0u64, |sum, i| i.file_size().map(|n| sum + n))
 }
 
-/// Whether the first input looks mostly IPv6: of the lines in its first 64 KiB, more than
-/// two thirds have two colons and no dot. Only plain regular files are looked at (a
-/// compressed or streamed input says nothing). It decides how addresses are looked up, never
-/// what a run counts.
-pub(super) fn mostly_ipv6(inputs: &[Input]) -> bool {
-    ipv6_share(inputs).is_some_and(|share| share * 3.0 > 2.0)
-}
-
-/// The share of IPv6 lines in the first 64 KiB of the first input (a plain file), or `None`
-/// when that cannot be sampled (stdin, compressed, unreadable, empty).
+/// The share of IPv6 lines (two colons, no dot) in the first 64 KiB of the first input, or
+/// `None` when that cannot be sampled: only plain regular files are looked at (stdin, a
+/// compressed or unreadable or empty input says nothing). It decides how addresses are
+/// looked up, never what a run counts.
 pub(super) fn ipv6_share(inputs: &[Input]) -> Option<f64> {
     use std::io::Read;
     let Some(Input::Path(path)) = inputs.first() else {

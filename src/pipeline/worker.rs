@@ -125,11 +125,18 @@ impl<'a> Worker<'a> {
 
     /// Looks IPv6 addresses up in `table`, when there is one.
     pub(super) fn with_table6(mut self, table: Option<&'a Ipv6Table>) -> Self {
-        if let Some(t) = table {
+        self.use_table6(table);
+        self
+    }
+
+    /// Takes the IPv6 table, if the worker has none yet.
+    fn use_table6(&mut self, table: Option<&'a Ipv6Table>) {
+        if self.table6.is_none()
+            && let Some(t) = table
+        {
             self.table6 = Some(t);
             self.slots6 = vec![0; t.record_count()];
         }
-        self
     }
 
     pub(super) fn chunk(
@@ -144,12 +151,7 @@ impl<'a> Worker<'a> {
             self.table = Some(t);
             self.table_counts = RecordCounts::new(t.record_count());
         }
-        if self.table6.is_none()
-            && let Some(t) = table6
-        {
-            self.table6 = Some(t);
-            self.slots6 = vec![0; t.record_count()];
-        }
+        self.use_table6(table6);
         let name = self
             .inputs
             .get(work.chunk.input)

@@ -289,8 +289,9 @@ impl Drawing {
     }
 }
 
-/// Where an image's opaque pixels are: (x, y, width, height), or `None` when it is empty.
-pub(super) fn content_box(pixmap: &Pixmap) -> Option<(u32, u32, u32, u32)> {
+/// The part of an image that holds its opaque pixels, as a new image, and where it lies
+/// (x, y); `None` when the image is empty.
+pub(super) fn opaque_part(pixmap: &Pixmap) -> Option<(u32, u32, Pixmap)> {
     let (w, h) = (pixmap.width(), pixmap.height());
     let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
     for (i, p) in pixmap.pixels().iter().enumerate() {
@@ -302,10 +303,9 @@ pub(super) fn content_box(pixmap: &Pixmap) -> Option<(u32, u32, u32, u32)> {
             y1 = y1.max(y);
         }
     }
-    (x0 <= x1 && y0 <= y1).then(|| (x0, y0, x1 - x0 + 1, y1 - y0 + 1))
-}
-
-/// Part of an image, as a new image.
-pub(super) fn crop(pixmap: &Pixmap, (x, y, w, h): (u32, u32, u32, u32)) -> Option<Pixmap> {
-    pixmap.clone_rect(tiny_skia::IntRect::from_xywh(x as i32, y as i32, w, h)?)
+    if x0 > x1 || y0 > y1 {
+        return None;
+    }
+    let rect = tiny_skia::IntRect::from_xywh(x0 as i32, y0 as i32, x1 - x0 + 1, y1 - y0 + 1)?;
+    Some((x0, y0, pixmap.clone_rect(rect)?))
 }

@@ -12,12 +12,12 @@
 
 use super::escape_markup;
 use super::options::MapOptions;
-use super::surface::{CSS_DPI, Drawing, Op, Surface, TextRun, content_box, crop};
+use super::surface::{CSS_DPI, Drawing, Op, Surface, TextRun, opaque_part};
 use super::text::{Face, Fonts};
 use crate::error::{Error, Result};
 use base64::Engine;
 use std::fmt::Write as _;
-use tiny_skia::{Color, FillRule, Path, PathSegment, Pixmap};
+use tiny_skia::{Color, FillRule, Path, PathSegment};
 
 impl Drawing {
     /// What a vector surface kept, with the fonts it names and the print resolution.
@@ -106,7 +106,10 @@ impl Drawing {
                     out.push_str("\"/>\n");
                 }
                 Op::Image { pixmap, .. } => {
-                    if let Some((x, y, iw, ih, png)) = png_part(pixmap) {
+                    if let Some((x, y, part)) = opaque_part(pixmap)
+                        && let Ok(png) = part.encode_png()
+                    {
+                        let (iw, ih) = (part.width(), part.height());
                         let _ = writeln!(
                             out,
                             "<image x=\"{x}\" y=\"{y}\" width=\"{iw}\" height=\"{ih}\" \
@@ -246,12 +249,10 @@ impl Drawing {
                         surface.draw_path(&path);
                     }
                     Op::Image { pixmap, .. } => {
-                        let Some((x, y, w, h)) = content_box(pixmap) else {
+                        let Some((x, y, part)) = opaque_part(pixmap) else {
                             continue;
                         };
-                        let Some(part) = crop(pixmap, (x, y, w, h)) else {
-                            continue;
-                        };
+                        let (w, h) = (part.width(), part.height());
                         let image = krilla::image::Image::from_rgba8(super::rgba(&part), w, h);
                         let Some(size) = Size::from_wh(w as f32, h as f32) else {
                             continue;
@@ -423,13 +424,6 @@ fn paint_attrs(out: &mut String, what: &str, colour: Color) {
             crate::util::trim_decimal(f64::from(colour.alpha()), 3)
         );
     }
-}
-
-/// The opaque part of a layer of pixels as a PNG: (x, y, width, height, bytes).
-fn png_part(pixmap: &Pixmap) -> Option<(u32, u32, u32, u32, Vec<u8>)> {
-    let (x, y, w, h) = content_box(pixmap)?;
-    let png = crop(pixmap, (x, y, w, h))?.encode_png().ok()?;
-    Some((x, y, w, h, png))
 }
 
 #[cfg(test)]
