@@ -59,6 +59,19 @@ pub fn vec_for_huge_pages<T>(len: usize) -> Vec<T> {
     v
 }
 
+/// A vector of `len` zeros in memory for huge pages (see [`vec_for_huge_pages`]). The
+/// memory comes zeroed from the kernel and is not written here, so pages never used are
+/// never touched.
+#[must_use]
+pub fn zeroed_for_huge_pages(len: usize) -> Vec<u32> {
+    let v = vec![0u32; len];
+    advise_huge_pages(
+        v.as_ptr().cast::<u8>(),
+        len.saturating_mul(size_of::<u32>()),
+    );
+    v
+}
+
 /// Opens a regular file for reading, with its size: anything else (a device such as
 /// `/dev/zero`, a FIFO, a directory) is refused with `InvalidInput`, and opening a FIFO
 /// does not wait for a writer. Read at most the size returned (`Read::take`), so a file

@@ -9,27 +9,43 @@
 //! same table both succeed (the contents are identical). A file that fails its checksum or
 //! any structural check is ignored and rebuilt.
 //!
+//! A loaded table is read in place: its /24 index and ranges are used where they lie in the
+//! file, through a read-only memory map (`memmap2`), and only its records are
+//! decoded. So a load costs little more than checking the file.
+//!
 //! Layout (little-endian): magic `IPATLAST`, format version (u32), reserved (u32), key
-//! (u128), range count (u64), record count (u64); ranges as `(start u32, id u32)`; records
-//! as `offset u64, sample u32, flags u8, country [u8; 2], reserved u8, accuracy radius u32,
-//! latitude f64, longitude f64`; then XXH3-64 of everything before it.
+//! (u128), range count (u64), record count (u64), the end of the names (u64), the index's
+//! position (u64, a multiple of 4096); ranges as `(start u32, id u32)`; records as
+//! `offset u64, sample u32, flags u8, country [u8; 2], reserved u8, accuracy radius u32,
+//! latitude f64, longitude f64, three name numbers u32`; the names; zeros to the index; the
+//! /24 index (2^24 complemented entries as the table holds them, its empty stretches
+//! written as holes); then XXH3-64 of everything before the index, and XXH3-64 of the index.
+//! Machines that are not little-endian neither read nor write the cache.
 
+use super::mapped::{Mapping, Words};
 use super::names::Name;
 use super::place::{CountryCode, CountrySource, Place, Subdivision};
-use super::table::{Ipv4Table, NO_RECORD, TableRecord};
+use super::table::{Ipv4Table, MIXED, NO_RECORD, TableRecord};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const MAGIC: &[u8; 8] = b"IPATLAST";
 /// 2: pseudo-country codes (ZZ, EU, A1, ...) decode as no country.
 /// 3: and the pseudo-code is kept (flag `PSEUDO_COUNTRY`, in the country bytes).
 /// 4: places keep their subdivision and city: three name numbers per record (0 for none,
 ///    else 1 + the index in the names that follow the records).
-const VERSION: u32 = 4;
-const HEADER: usize = 8 + 4 + 4 + 16 + 8 + 8;
+/// 5: the /24 index is in the file, read in place.
+const VERSION: u32 = 5;
+const HEADER: usize = 8 + 4 + 4 + 16 + 8 + 8 + 8 + 8;
 const RANGE: usize = 8;
 pub(super) const RECORD: usize = 8 + 4 + 1 + 2 + 1 + 4 + 8 + 8 + 3 * 4;
 const TRAILER: usize = 8;
+/// The index's alignment in the file (a page, so it maps as the table uses it).
+const PAGE: usize = 4096;
+const INDEX_BYTES: usize = super::table::INDEX_LEN * 4;
+/// The file can be read in place (ranges and index as the table holds them).
+const IN_PLACE: bool = cfg!(target_endian = "little");
 /// Table files kept per cache directory (the most recently written); older ones are removed.
 const KEEP: usize = 4;
 /// Compiled IPv6 tables kept per cache directory.
@@ -113,26 +129,39 @@ fn trustworthy(path: &Path) -> Result<(), String> {
 /// exists was not used.
 pub fn load(dir: &Path, key: u128, db_index: usize) -> Option<Result<Ipv4Table, Refused>> {
     let path = table_path(dir, key);
+    if !IN_PLACE {
+        return None;
+    }
     std::fs::symlink_metadata(&path).ok()?;
     if let Err(why) = trustworthy(&path) {
         return Some(Err(Refused::Unsafe(why)));
     }
-    // The blank /24 index is made on another thread while the file is read and checked
-    // (its fresh memory's page zeroing is as slow as the reading on some machines).
-    let (index, read) = rayon::join(super::table::blank_index, || {
-        crate::util::read_file(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| decode(&bytes, key))
-    });
-    Some(
-        read.map(|(ranges, records)| Ipv4Table::from_parts(ranges, records, db_index, index))
-            .map_err(Refused::Unsound),
-    )
+    let read = || -> Result<Ipv4Table, String> {
+        let (file, len) = crate::util::open_regular(&path).map_err(|e| e.to_string())?;
+        let map = Mapping::new(&file, len).map_err(|e| e.to_string())?;
+        let parts = check(map.bytes(), key)?;
+        let misplaced = || "its arrays are misplaced".to_owned();
+        let ranges = Words::mapped(&map, HEADER, parts.ranges).ok_or_else(misplaced)?;
+        let index =
+            Words::mapped(&map, parts.index_at, super::table::INDEX_LEN).ok_or_else(misplaced)?;
+        let records = MappedRecords {
+            map: map.clone(),
+            at: HEADER + parts.ranges * RANGE,
+            count: parts.records,
+            names: parts.names,
+            spans: parts.spans,
+        };
+        Ok(Ipv4Table::from_mapped(index, ranges, records, db_index))
+    };
+    Some(read().map_err(Refused::Unsound))
 }
 
 /// Writes a table into the cache (atomically; the directory is created 0700 and the file
 /// 0600), then trims the cache to its newest files.
 pub fn store(dir: &Path, key: u128, table: &Ipv4Table) -> std::io::Result<()> {
+    if !IN_PLACE {
+        return Ok(());
+    }
     std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
         .create(dir)?;
     let mut tmp = tempfile::Builder::new()
@@ -140,11 +169,41 @@ pub fn store(dir: &Path, key: u128, table: &Ipv4Table) -> std::io::Result<()> {
         .suffix(".tmp")
         .tempfile_in(dir)?;
     crate::util::register_temporary(tmp.path().to_path_buf());
-    tmp.write_all(&encode(table, key))?;
+    write_table(tmp.as_file_mut(), table, key)?;
     tmp.as_file().sync_data()?;
     let path = table_path(dir, key);
     tmp.persist(&path).map_err(|e| e.error)?;
     prune(dir, &path);
+    Ok(())
+}
+
+/// Writes a whole table file: the head, the index (skipping pages of zeros, which become
+/// holes), and the two checksums.
+fn write_table(out: &mut std::fs::File, table: &Ipv4Table, key: u128) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let head = encode_head(table, key);
+    let index: &[u8] = bytemuck::cast_slice(table.raw_index());
+    out.write_all(&head)?;
+    let mut skipped = 0i64;
+    for page in index.chunks(PAGE) {
+        if page.iter().all(|&b| b == 0) {
+            skipped += page.len() as i64;
+            continue;
+        }
+        if skipped > 0 {
+            out.seek(SeekFrom::Current(skipped))?;
+            skipped = 0;
+        }
+        out.write_all(page)?;
+    }
+    if skipped > 0 {
+        out.seek(SeekFrom::Current(skipped))?;
+    }
+    let sums = [
+        twox_hash::XxHash3_64::oneshot(&head),
+        twox_hash::XxHash3_64::oneshot(index),
+    ];
+    out.write_all(bytemuck::cast_slice(&sums.map(u64::to_le)))?;
     Ok(())
 }
 
@@ -268,27 +327,36 @@ pub fn store_blob(
     Ok(())
 }
 
-fn encode(table: &Ipv4Table, key: u128) -> Vec<u8> {
+/// Everything of a table file before its index: header, ranges, records, names, and zeros
+/// to the index's position.
+fn encode_head(table: &Ipv4Table, key: u128) -> Vec<u8> {
     let ranges = table.raw_ranges();
-    let records = table.records();
-    let mut out =
-        Vec::with_capacity(HEADER + ranges.len() * RANGE + records.len() * RECORD + TRAILER);
+    let records = table.record_count();
+    let mut out = Vec::with_capacity(HEADER + ranges.len() * RANGE + records * RECORD);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
     out.extend_from_slice(&key.to_le_bytes());
     out.extend_from_slice(&(ranges.len() as u64).to_le_bytes());
-    out.extend_from_slice(&(records.len() as u64).to_le_bytes());
-    for &(start, id) in ranges {
+    out.extend_from_slice(&(records as u64).to_le_bytes());
+    // The end of the names and the index's position, filled in below.
+    out.extend_from_slice(&[0; 16]);
+    for &[start, id] in ranges {
         out.extend_from_slice(&start.to_le_bytes());
         out.extend_from_slice(&id.to_le_bytes());
     }
+    let records: Vec<TableRecord> = (0..records as u32)
+        .map(|id| table.table_record(id))
+        .collect();
     encode_records(
         &mut out,
         records.iter().map(|r| (r.offset, r.sample, &r.place)),
     );
-    let sum = twox_hash::XxHash3_64::oneshot(&out);
-    out.extend_from_slice(&sum.to_le_bytes());
+    let names_end = out.len();
+    let index_at = names_end.div_ceil(PAGE) * PAGE;
+    out.resize(index_at, 0);
+    out[HEADER - 16..HEADER - 8].copy_from_slice(&(names_end as u64).to_le_bytes());
+    out[HEADER - 8..HEADER].copy_from_slice(&(index_at as u64).to_le_bytes());
     out
 }
 
@@ -365,29 +433,30 @@ impl Fields<'_> {
         self.0 = &self.0[n..];
         out
     }
-    fn u8(&mut self) -> u8 {
-        self.take::<1>()[0]
-    }
     fn u32(&mut self) -> u32 {
         u32::from_le_bytes(self.take())
     }
     fn u64(&mut self) -> u64 {
         u64::from_le_bytes(self.take())
     }
-    fn f64(&mut self) -> f64 {
-        f64::from_le_bytes(self.take())
-    }
 }
 
-/// The ranges and records of a table file, checked.
-type Parts = (Vec<(u32, u32)>, Vec<TableRecord>);
+/// Where the parts of a checked table file lie.
+struct Checked {
+    ranges: usize,
+    records: usize,
+    names: (usize, usize),
+    spans: Vec<(u32, u32)>,
+    index_at: usize,
+}
 
-fn decode(bytes: &[u8], key: u128) -> Result<Parts, String> {
-    if bytes.len() < HEADER + TRAILER {
+/// Checks a whole table file: header, both checksums, and every range, record, name and
+/// index entry (the index on another thread meanwhile).
+fn check(bytes: &[u8], key: u128) -> Result<Checked, String> {
+    if bytes.len() < HEADER {
         return Err("shorter than its header".into());
     }
-    let (body, trailer) = bytes.split_at(bytes.len() - TRAILER);
-    let mut f = Fields(body);
+    let mut f = Fields(&bytes[..HEADER]);
     if &f.take::<8>() != MAGIC {
         return Err("not an ipatlas table file".into());
     }
@@ -398,46 +467,105 @@ fn decode(bytes: &[u8], key: u128) -> Result<Parts, String> {
     if u128::from_le_bytes(f.take()) != key {
         return Err("made from another database".into());
     }
-    let n_ranges = f.u64();
-    let n_records = f.u64();
+    let (n_ranges, n_records, names_end, index_at) = (f.u64(), f.u64(), f.u64(), f.u64());
     let fixed = n_ranges
         .checked_mul(RANGE as u64)
         .and_then(|r| n_records.checked_mul(RECORD as u64)?.checked_add(r))
         .and_then(|n| n.checked_add(HEADER as u64 + 8));
-    if fixed.is_none_or(|n| n > body.len() as u64) {
+    let sized = fixed.is_some_and(|n| n <= names_end)
+        && names_end <= index_at
+        && index_at % PAGE as u64 == 0
+        && index_at.checked_add((INDEX_BYTES + 2 * TRAILER) as u64) == Some(bytes.len() as u64);
+    if !sized {
         return Err("its size does not match its counts".into());
     }
-    let mut sum = [0u8; 8];
-    sum.copy_from_slice(trailer);
-    if twox_hash::XxHash3_64::oneshot(body) != u64::from_le_bytes(sum) {
-        return Err("checksum mismatch".into());
-    }
-    if n_ranges == 0 || n_records >= u64::from(NO_RECORD >> 1) {
+    if n_ranges == 0 || n_ranges >= u64::from(MIXED) || n_records >= u64::from(MIXED) {
         return Err("implausible counts".into());
     }
-    let (range_bytes, rest) = body[HEADER..].split_at(n_ranges as usize * RANGE);
-    let (record_bytes, name_bytes) = rest.split_at(n_records as usize * RECORD);
+    let (n_ranges, n_records) = (n_ranges as usize, n_records as usize);
+    let (head, rest) = bytes.split_at(index_at as usize);
+    let (index, sums) = rest.split_at(INDEX_BYTES);
+    let sum = |at: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&sums[at..at + TRAILER]);
+        u64::from_le_bytes(b)
+    };
+    let (index_ok, spans) = rayon::join(
+        || {
+            if twox_hash::XxHash3_64::oneshot(index) != sum(TRAILER) {
+                return Err("checksum mismatch".to_owned());
+            }
+            check_index(index, n_ranges as u32, n_records as u32)
+        },
+        || -> Result<Vec<(u32, u32)>, String> {
+            if twox_hash::XxHash3_64::oneshot(head) != sum(0) {
+                return Err("checksum mismatch".into());
+            }
+            let (range_bytes, rest) = head[HEADER..names_end as usize].split_at(n_ranges * RANGE);
+            let (record_bytes, name_bytes) = rest.split_at(n_records * RECORD);
+            check_ranges(range_bytes, n_records)?;
+            let spans = name_spans(name_bytes)?;
+            for (i, r) in record_bytes.chunks_exact(RECORD).enumerate() {
+                RawRecord::read(r)
+                    .check(spans.len())
+                    .map_err(|why| format!("record {i}: {why}"))?;
+            }
+            Ok(spans)
+        },
+    );
+    let spans = spans?;
+    index_ok?;
+    let records_at = HEADER + n_ranges * RANGE;
+    Ok(Checked {
+        ranges: n_ranges,
+        records: n_records,
+        names: (records_at + n_records * RECORD, names_end as usize),
+        spans,
+        index_at: index_at as usize,
+    })
+}
+
+/// Every range starts after the one before (the first at 0) and names a record or none.
+fn check_ranges(bytes: &[u8], n_records: usize) -> Result<(), String> {
     let le32 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    let mut ranges = crate::util::vec_for_huge_pages(n_ranges as usize);
     let mut prev: Option<u32> = None;
-    for (i, r) in range_bytes.chunks_exact(RANGE).enumerate() {
+    for (i, r) in bytes.chunks_exact(RANGE).enumerate() {
         let (start, id) = (le32(&r[..4]), le32(&r[4..]));
         let ascending = prev.map_or(start == 0, |p| start > p);
-        if !ascending || (id != NO_RECORD && u64::from(id) >= n_records) {
+        if !ascending || (id != NO_RECORD && id as usize >= n_records) {
             return Err(format!("range {i} is out of order or names no record"));
         }
         prev = Some(start);
-        ranges.push((start, id));
     }
-    let records = decode_records(record_bytes, name_bytes)?
-        .into_iter()
-        .map(|(offset, sample, place)| TableRecord {
-            offset,
-            sample,
-            place,
-        })
-        .collect();
-    Ok((ranges, records))
+    Ok(())
+}
+
+/// Every index entry names a record, none, or (mixed) a range (both counts below
+/// [`MIXED`]).
+fn check_index(bytes: &[u8], n_ranges: u32, n_records: u32) -> Result<(), String> {
+    // As words where aligned (a mapped file always is), so the check vectorises.
+    let words: std::borrow::Cow<'_, [u32]> = match bytemuck::try_cast_slice(bytes) {
+        Ok(words) => words.into(),
+        Err(_) => bytes
+            .chunks_exact(4)
+            .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+    };
+    let bad = |w: u32| {
+        let entry = !u32::from_le(w);
+        let limit = if entry & MIXED != 0 {
+            n_ranges
+        } else {
+            n_records
+        };
+        (entry != NO_RECORD) & (entry & !MIXED >= limit)
+    };
+    // Without a branch per entry; the position only when one is bad.
+    if words.iter().fold(0u32, |any, &w| any | u32::from(bad(w))) != 0 {
+        let at = words.iter().position(|&w| bad(w)).unwrap_or(0);
+        return Err(format!("index entry {at} names no record or range"));
+    }
+    Ok(())
 }
 
 /// Reads records written by [`encode_records`]: `record_bytes` holds whole records, and
@@ -446,95 +574,234 @@ pub(super) fn decode_records(
     record_bytes: &[u8],
     name_bytes: &[u8],
 ) -> Result<Vec<(u64, u32, Place)>, String> {
-    let names = decode_names(name_bytes)?;
-    let name_at = |n: u32, i: usize| -> Result<Option<Name>, String> {
-        match n {
-            0 => Ok(None),
-            n => names
-                .get(n as usize - 1)
-                .copied()
-                .map(Some)
-                .ok_or_else(|| format!("record {i}: no name {n}")),
-        }
+    let spans = name_spans(name_bytes)?;
+    let names = NameTable {
+        bytes: name_bytes,
+        spans: &spans,
     };
-    let mut records = Vec::with_capacity(record_bytes.len() / RECORD);
-    for (i, r) in record_bytes.chunks_exact(RECORD).enumerate() {
-        let mut f = Fields(r);
-        let offset = f.u64();
-        let sample = f.u32();
-        let flags = f.u8();
-        let country = f.take::<2>();
-        f.u8();
-        let radius = f.u32();
-        let (lat, lon) = (f.f64(), f.f64());
-        let numbers = [f.u32(), f.u32(), f.u32()];
-        let mut place = Place::EMPTY;
-        let (code, name) = (name_at(numbers[0], i)?, name_at(numbers[1], i)?);
-        let subdivision = (code.is_some() || name.is_some()).then_some(Subdivision { code, name });
-        place = place.with_names(subdivision, name_at(numbers[2], i)?);
-        let code = || {
-            std::str::from_utf8(&country)
-                .ok()
-                .and_then(CountryCode::parse)
-                .filter(|c| c.as_str().as_bytes() == country)
-                .ok_or_else(|| format!("record {i}: bad country"))
-        };
-        if flags & HAS_COUNTRY != 0 {
-            place.country = Some(code()?);
-            if flags & REGISTERED != 0 {
-                place.country_source = CountrySource::Registered;
-            }
-        } else if flags & PSEUDO_COUNTRY != 0 {
-            place.pseudo_country = Some(code()?).filter(CountryCode::is_pseudo);
-        }
-        if flags & HAS_COORDS != 0 {
-            if !((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {
-                return Err(format!("record {i}: bad coordinates"));
-            }
-            place.lat = Some(lat);
-            place.lon = Some(lon);
-        }
-        if flags & HAS_RADIUS != 0 {
-            place.accuracy_radius = Some(radius);
-        }
-        records.push((offset, sample, place));
-    }
-    Ok(records)
+    record_bytes
+        .chunks_exact(RECORD)
+        .enumerate()
+        .map(|(i, r)| {
+            let raw = RawRecord::read(r);
+            raw.check(names.len())
+                .map_err(|why| format!("record {i}: {why}"))?;
+            Ok((raw.offset, raw.sample, raw.place(&names)))
+        })
+        .collect()
 }
 
-/// The names after the records: a count, then each as a length and UTF-8 text, to the
-/// end of the body.
-fn decode_names(bytes: &[u8]) -> Result<Vec<Name>, String> {
+/// One record as a table file holds it.
+struct RawRecord {
+    offset: u64,
+    sample: u32,
+    flags: u8,
+    country: [u8; 2],
+    radius: u32,
+    lat: f64,
+    lon: f64,
+    /// Subdivision code, subdivision name, city: 0 for none, else 1 + a name's number.
+    names: [u32; 3],
+}
+
+impl RawRecord {
+    /// The record in `r` ([`RECORD`] bytes; missing bytes read as zeros).
+    fn read(r: &[u8]) -> RawRecord {
+        let at = |i: usize| -> [u8; 8] {
+            let mut b = [0u8; 8];
+            let part = r.get(i..(i + 8).min(r.len())).unwrap_or(&[]);
+            b[..part.len()].copy_from_slice(part);
+            b
+        };
+        let word = |i: usize| {
+            let b = at(i);
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        };
+        let flags = at(12);
+        RawRecord {
+            offset: u64::from_le_bytes(at(0)),
+            sample: word(8),
+            flags: flags[0],
+            country: [flags[1], flags[2]],
+            radius: word(16),
+            lat: f64::from_le_bytes(at(20)),
+            lon: f64::from_le_bytes(at(28)),
+            names: [word(36), word(40), word(44)],
+        }
+    }
+
+    /// Whether the record is one [`encode_records`] writes, among `names` names: then
+    /// [`RawRecord::place`] reads it whole.
+    fn check(&self, names: usize) -> Result<(), &'static str> {
+        if self.names.iter().any(|&n| n as usize > names) {
+            return Err("no such name");
+        }
+        if self.flags & (HAS_COUNTRY | PSEUDO_COUNTRY) != 0 && !self.code_written() {
+            return Err("bad country");
+        }
+        let on_earth = (-90.0..=90.0).contains(&self.lat) && (-180.0..=180.0).contains(&self.lon);
+        if self.flags & HAS_COORDS != 0 && !on_earth {
+            return Err("bad coordinates");
+        }
+        Ok(())
+    }
+
+    /// Whether the country bytes are a code as written: two upper-case letters or digits.
+    fn code_written(&self) -> bool {
+        self.country
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    }
+
+    /// The country code, when written as one.
+    fn code(&self) -> Option<CountryCode> {
+        if !self.code_written() {
+            return None;
+        }
+        std::str::from_utf8(&self.country)
+            .ok()
+            .and_then(CountryCode::parse)
+    }
+
+    /// The place, from a record that passed [`RawRecord::check`].
+    fn place(&self, names: &NameTable<'_>) -> Place {
+        let [code, name, city] = self.names.map(|n| names.get(n));
+        let subdivision = (code.is_some() || name.is_some()).then_some(Subdivision { code, name });
+        let mut place = Place::EMPTY.with_names(subdivision, city);
+        if self.flags & HAS_COUNTRY != 0 {
+            place.country = self.code();
+            if self.flags & REGISTERED != 0 {
+                place.country_source = CountrySource::Registered;
+            }
+        } else if self.flags & PSEUDO_COUNTRY != 0 {
+            place.pseudo_country = self.code().filter(CountryCode::is_pseudo);
+        }
+        if self.flags & HAS_COORDS != 0 {
+            place.lat = Some(self.lat);
+            place.lon = Some(self.lon);
+        }
+        if self.flags & HAS_RADIUS != 0 {
+            place.accuracy_radius = Some(self.radius);
+        }
+        place
+    }
+}
+
+/// Where each name lies in the names after the records (a count, then each as a length
+/// and UTF-8 text, to the end of the body), each checked to be one `Name::new` keeps as
+/// it is. Names are made only when a record is read.
+fn name_spans(bytes: &[u8]) -> Result<Vec<(u32, u32)>, String> {
     let mut f = Fields(bytes);
     let count = f.u64();
-    let mut names = Vec::with_capacity((count as usize).min(bytes.len() / 5));
+    let mut spans = Vec::with_capacity((count as usize).min(bytes.len() / 5));
+    let mut at = 8usize;
     for i in 0..count {
         let len = f.u32() as usize;
+        at += 4;
         if len > f.0.len() {
             return Err(format!("name {i} is cut short"));
         }
         let (text, rest) = f.0.split_at(len);
         f.0 = rest;
-        // The text as written: UTF-8, and not cut by `Name::new`.
-        let name = std::str::from_utf8(text)
-            .ok()
-            .and_then(|t| Name::new(t).filter(|n| n.as_str() == t))
-            .ok_or_else(|| format!("name {i} is not a name"))?;
-        names.push(name);
+        // The text as written: UTF-8, not blank, and not cut by `Name::new`.
+        let kept = len <= super::names::MAX_NAME_BYTES
+            && std::str::from_utf8(text).is_ok_and(|t| !t.trim().is_empty());
+        if !kept || at + len > u32::MAX as usize {
+            return Err(format!("name {i} is not a name"));
+        }
+        spans.push((at as u32, (at + len) as u32));
+        at += len;
     }
     if !f.0.is_empty() {
         return Err("bytes after the names".into());
     }
-    Ok(names)
+    Ok(spans)
+}
+
+/// The names of a table file: its names' bytes and where each lies in them.
+struct NameTable<'a> {
+    bytes: &'a [u8],
+    spans: &'a [(u32, u32)],
+}
+
+impl NameTable<'_> {
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Name number `n` (1-based; 0 is none).
+    fn get(&self, n: u32) -> Option<Name> {
+        let &(start, end) = self.spans.get((n as usize).checked_sub(1)?)?;
+        let text = self.bytes.get(start as usize..end as usize)?;
+        Name::new(std::str::from_utf8(text).ok()?)
+    }
+}
+
+/// The records of a table file read in place: checked when the file was loaded, and each
+/// made into a place when it is asked for.
+pub(super) struct MappedRecords {
+    map: Arc<Mapping>,
+    /// Where the records start in the file, and how many there are.
+    at: usize,
+    count: usize,
+    /// Where the names start and end in the file, and where each lies in them.
+    names: (usize, usize),
+    spans: Vec<(u32, u32)>,
+}
+
+impl MappedRecords {
+    pub(super) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Record `id` as the table holds it (`None` past the last).
+    pub(super) fn get(&self, id: u32) -> Option<TableRecord> {
+        if id as usize >= self.count {
+            return None;
+        }
+        let at = self.at + id as usize * RECORD;
+        let bytes = self.map.bytes();
+        let raw = RawRecord::read(bytes.get(at..at + RECORD)?);
+        let names = NameTable {
+            bytes: bytes.get(self.names.0..self.names.1)?,
+            spans: &self.spans,
+        };
+        Some(TableRecord {
+            offset: raw.offset,
+            sample: raw.sample,
+            place: raw.place(&names),
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A table file's bytes, as `store` writes them.
+    fn encode(table: &Ipv4Table, key: u128) -> Vec<u8> {
+        let mut file = tempfile::tempfile().unwrap();
+        write_table(&mut file, table, key).unwrap();
+        let mut bytes = Vec::new();
+        std::io::Seek::rewind(&mut file).unwrap();
+        std::io::Read::read_to_end(&mut file, &mut bytes).unwrap();
+        bytes
+    }
+
+    /// The table in a file's bytes, after every check `load` makes.
     fn decode_table(bytes: &[u8], key: u128) -> Result<Ipv4Table, String> {
-        decode(bytes, key)
-            .map(|(ranges, records)| Ipv4Table::from_parts(ranges, records, 0, Vec::new()))
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(table_path(dir.path(), key), bytes).unwrap();
+        match load(dir.path(), key, 0) {
+            Some(table) => table.map_err(|e| e.to_string()),
+            None => Err("no file".into()),
+        }
+    }
+
+    fn records(t: &Ipv4Table) -> Vec<TableRecord> {
+        (0..t.record_count() as u32)
+            .map(|id| t.table_record(id))
+            .collect()
     }
 
     fn table() -> Ipv4Table {
@@ -568,10 +835,10 @@ mod tests {
             },
         ];
         let ranges = vec![
-            (0, NO_RECORD),
-            (0x0100_0000, 0),
-            (0x0100_0180, 1),
-            (0x0200_0000, NO_RECORD),
+            [0, NO_RECORD],
+            [0x0100_0000, 0],
+            [0x0100_0180, 1],
+            [0x0200_0000, NO_RECORD],
         ];
         Ipv4Table::from_parts(ranges, records, 0, Vec::new())
     }
@@ -581,7 +848,8 @@ mod tests {
         let t = table();
         let back = decode_table(&encode(&t, 42), 42).unwrap();
         assert_eq!(back.raw_ranges(), t.raw_ranges());
-        assert_eq!(back.records(), t.records());
+        assert_eq!(back.raw_index(), t.raw_index());
+        assert_eq!(records(&back), records(&t));
         for ip in [
             0,
             0x0100_0000,
@@ -604,34 +872,62 @@ mod tests {
             decode_table(&bytes, 43).err().unwrap(),
             "made from another database"
         );
-        for cut in [0, 5, HEADER, bytes.len() - 1] {
-            assert!(decode_table(&bytes[..cut], 42).is_err(), "cut at {cut}");
+        for cut in [0, 5, HEADER, PAGE, bytes.len() - 1] {
+            assert!(check(&bytes[..cut], 42).is_err(), "cut at {cut}");
         }
-        // Every single flipped byte after the key is caught (by the checksum or the checks).
-        for at in 32..bytes.len() {
-            let mut bad = bytes.clone();
+        // A flipped byte after the key is caught (by the checksums or the checks): every
+        // byte of the header and ranges, every third of the records and names, some of the
+        // padding, entries spread over the index, and the checksums.
+        let index_at = bytes.len() - INDEX_BYTES - 2 * TRAILER;
+        let records_at = HEADER + 4 * RANGE;
+        let names_end = records_at + 2 * RECORD + 60;
+        let flips = (32..records_at)
+            .chain((records_at..names_end).step_by(3))
+            .chain((names_end..index_at).step_by(509))
+            .chain((index_at..index_at + INDEX_BYTES).step_by(INDEX_BYTES / 31))
+            .chain(bytes.len() - 16..bytes.len());
+        let mut bad = bytes.clone();
+        for at in flips {
             bad[at] ^= 0x40;
-            assert!(decode_table(&bad, 42).is_err(), "flip at {at}");
+            assert!(check(&bad, 42).is_err(), "flip at {at}");
+            bad[at] ^= 0x40;
         }
+        // The index of a small table is mostly holes on disk.
+        assert_eq!(bytes.len(), index_at + INDEX_BYTES + 16);
     }
 
     #[test]
     fn structural_checks_hold_even_with_a_valid_checksum() {
-        // A file with a correct checksum but an id past the records (e.g. a bug in a
-        // writer) must not reach the lookup path.
+        // A file with correct checksums but an id past the records (e.g. a bug in a
+        // writer), in a range or in the index, must not reach the lookup path.
         let t = table();
-        let mut bytes = encode(&t, 7);
-        bytes.truncate(bytes.len() - TRAILER);
+        let bytes = encode(&t, 7);
+        let index_at = bytes.len() - INDEX_BYTES - 2 * TRAILER;
+        let resum = |mut bytes: Vec<u8>| {
+            let (head, rest) = bytes.split_at(index_at);
+            let sums = [
+                twox_hash::XxHash3_64::oneshot(head),
+                twox_hash::XxHash3_64::oneshot(&rest[..INDEX_BYTES]),
+            ];
+            let n = bytes.len();
+            bytes[n - 16..n - 8].copy_from_slice(&sums[0].to_le_bytes());
+            bytes[n - 8..].copy_from_slice(&sums[1].to_le_bytes());
+            bytes
+        };
+        let mut bad = bytes.clone();
         let id_at = HEADER + RANGE + 4;
-        bytes[id_at..id_at + 4].copy_from_slice(&9u32.to_le_bytes());
-        let sum = twox_hash::XxHash3_64::oneshot(&bytes);
-        bytes.extend_from_slice(&sum.to_le_bytes());
-        assert!(
-            decode_table(&bytes, 7)
-                .err()
-                .unwrap()
-                .contains("names no record")
-        );
+        bad[id_at..id_at + 4].copy_from_slice(&9u32.to_le_bytes());
+        let why = check(&resum(bad), 7).err().unwrap();
+        assert!(why.contains("names no record"), "{why}");
+        for entry in [2u32, MIXED | 4] {
+            let mut bad = bytes.clone();
+            let at = index_at + 4 * 0x0100;
+            bad[at..at + 4].copy_from_slice(&(!entry).to_le_bytes());
+            let why = check(&resum(bad), 7).err().unwrap();
+            assert!(why.contains("index entry 256"), "{why}");
+        }
+        // And the same file, checksums made again, passes: the checks are what refused it.
+        assert!(check(&resum(bytes), 7).is_ok());
     }
 
     #[test]
@@ -685,7 +981,8 @@ mod tests {
             "pruned to the newest {KEEP}, no temporary left"
         );
         let loaded = load(dir.path(), 5, 0).unwrap().unwrap();
-        assert_eq!(loaded.records(), t.records());
+        assert_eq!(records(&loaded), records(&t));
+        assert_eq!(loaded.lookup(0x0100_0180), 1);
         assert!(load(dir.path(), 99, 0).is_none());
     }
 }

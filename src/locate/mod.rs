@@ -3,6 +3,7 @@
 pub mod asn;
 pub mod cache;
 pub mod embedded;
+mod mapped;
 mod mmdb;
 mod names;
 mod place;
@@ -18,7 +19,7 @@ pub use place::{
     place_order,
 };
 pub use schema::{FieldOverrides, FieldPath, Scalar, Schema, SchemaKind};
-pub use table::{Ipv4Table, NO_RECORD, TableRecord, TableRecord6};
+pub use table::{Ipv4Table, Ipv4View, NO_RECORD, TableRecord, TableRecord6};
 pub use table6::Ipv6Table;
 
 /// A table from the cache, or a build to make (and whether to store it).

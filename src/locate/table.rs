@@ -3,6 +3,8 @@
 //! /24 (most of them) the index holds the record id itself, so a lookup is one memory read;
 //! otherwise it points into the ranges for a short forward walk.
 
+use super::cache::MappedRecords;
+use super::mapped::Words;
 use super::{Atlas, Lookup, Place, RecordKey, record_key};
 use crate::error::{Error, Result};
 use maxminddb::WithinOptions;
@@ -121,32 +123,79 @@ where
     Ok(Some(records.into_iter().flatten().collect()))
 }
 
+/// Entries in the /24 index.
+pub(super) const INDEX_LEN: usize = 1 << 24;
+
 /// A /24 index with no record anywhere, in memory for huge pages (see
-/// [`Ipv4Table::from_parts`]).
+/// [`Ipv4Table::from_parts`]). Entries are stored complemented, so "no record" is 0: a
+/// blank index is zeroed memory, and a cache file stores its empty stretches as holes.
 pub(super) fn blank_index() -> Vec<u32> {
-    let mut index = crate::util::vec_for_huge_pages(1 << 24);
-    index.resize(1 << 24, NO_RECORD);
-    index
+    crate::util::zeroed_for_huge_pages(INDEX_LEN)
 }
 
 /// Record id meaning "no record" (a gap between networks).
 pub const NO_RECORD: u32 = u32::MAX;
 
 /// Index flag: the /24 holds several ranges; the low bits are a position in `ranges`.
-const MIXED: u32 = 1 << 31;
+pub(super) const MIXED: u32 = 1 << 31;
 
 /// A compiled IPv4 table (see the module documentation).
 pub struct Ipv4Table {
-    /// Per /24: the record id (or [`NO_RECORD`]) when one range covers it, else
-    /// [`MIXED`] | the position of the range holding its first address.
-    index: Vec<u32>,
-    /// `(range start, record id or NO_RECORD)`, ascending by start; the first start is 0.
+    /// Per /24, complemented (`!entry`, so that "no record" is 0): the record id (or
+    /// [`NO_RECORD`]) when one range covers it, else [`MIXED`] | the position of the range
+    /// holding its first address.
+    index: Words<u32>,
+    /// `[range start, record id or NO_RECORD]`, ascending by start; the first start is 0.
     /// Start and id share a cache line, so the search's last probe brings the answer along.
-    ranges: Vec<(u32, u32)>,
+    ranges: Words<[u32; 2]>,
     /// Per record id: where it is in the database, and what it says.
-    records: Vec<TableRecord>,
+    records: Records,
     /// The database the records belong to (its index in the atlas).
     db_index: usize,
+}
+
+/// A table's index and ranges, borrowed once for many lookups (the arrays may lie in a
+/// mapped file; the view finds them once).
+#[derive(Clone, Copy)]
+pub struct Ipv4View<'a> {
+    index: &'a [u32],
+    ranges: &'a [[u32; 2]],
+}
+
+impl Ipv4View<'_> {
+    /// The record id of an IPv4 address (as a `u32`), or [`NO_RECORD`].
+    #[inline]
+    #[must_use]
+    pub fn lookup(&self, ip: u32) -> u32 {
+        self.resolve(self.entry(ip), ip)
+    }
+
+    /// First step of [`lookup`](Self::lookup), split out so a batch can issue all its
+    /// index reads (cache misses) before depending on any: the /24 index entry.
+    #[inline]
+    #[must_use]
+    pub fn entry(&self, ip: u32) -> u32 {
+        self.index.get((ip >> 8) as usize).map_or(NO_RECORD, |e| !e)
+    }
+
+    /// Second step of [`lookup`](Self::lookup): the record id from the index entry.
+    #[inline]
+    #[must_use]
+    pub fn resolve(&self, entry: u32, ip: u32) -> u32 {
+        if entry & MIXED == 0 || entry == NO_RECORD {
+            return entry;
+        }
+        // Several ranges in this /24 (usually two to four, in one or two cache lines): walk
+        // forward from the one holding the /24's first address to the last starting at or
+        // before the address. At most 256 steps, for a /24 cut into single addresses.
+        let mut k = (entry & !MIXED) as usize;
+        while let Some(next) = self.ranges.get(k + 1)
+            && next[0] <= ip
+        {
+            k += 1;
+        }
+        self.ranges.get(k).map_or(NO_RECORD, |r| r[1])
+    }
 }
 
 /// One record of the table.
@@ -200,7 +249,7 @@ impl Ipv4Table {
         if cancel.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let mut ranges: Vec<(u32, u32)> = Vec::with_capacity(1 << 20);
+        let mut ranges: Vec<[u32; 2]> = Vec::with_capacity(1 << 20);
         let mut ids: FxHashMap<usize, u32> = FxHashMap::default();
         let mut keys: Vec<(usize, Ipv4Addr)> = Vec::new();
         let mut next: u64 = 0;
@@ -212,7 +261,7 @@ impl Ipv4Table {
                 ));
             }
             if u64::from(start) > next || ranges.is_empty() {
-                ranges.push((next as u32, NO_RECORD));
+                ranges.push([next as u32, NO_RECORD]);
             }
             let id = *ids.entry(offset).or_insert_with(|| {
                 keys.push((offset, Ipv4Addr::from(start)));
@@ -220,17 +269,17 @@ impl Ipv4Table {
             });
             // Adjacent networks of one record merge into one range.
             match ranges.last_mut() {
-                Some(last) if last.0 == start => last.1 = id,
-                Some(last) if last.1 == id => {}
-                _ => ranges.push((start, id)),
+                Some(last) if last[0] == start => last[1] = id,
+                Some(last) if last[1] == id => {}
+                _ => ranges.push([start, id]),
             }
             next = end;
         }
         if ranges.is_empty() {
-            ranges.push((0, NO_RECORD));
+            ranges.push([0, NO_RECORD]);
         }
         if next < (1u64 << 32) && next > 0 {
-            ranges.push((next as u32, NO_RECORD));
+            ranges.push([next as u32, NO_RECORD]);
         }
         if keys.len() >= MIXED as usize || ranges.len() >= MIXED as usize {
             return Err(Error::database(
@@ -258,35 +307,62 @@ impl Ipv4Table {
     /// `records.len()` or [`NO_RECORD`]) by building the /24 index over them, in `index`
     /// (from [`blank_index`]).
     pub(super) fn from_parts(
-        ranges: Vec<(u32, u32)>,
+        ranges: Vec<[u32; 2]>,
         records: Vec<TableRecord>,
         db_index: usize,
         mut index: Vec<u32>,
     ) -> Self {
-        if index.len() != 1 << 24 {
+        if index.len() != INDEX_LEN {
             index = blank_index();
         }
         // Whole /24s of a range take its record id (a bulk fill); a /24 where a range
         // starts part-way is mixed, pointing at the range that holds its first address.
-        for (i, &(start, id)) in ranges.iter().enumerate() {
-            let end = ranges.get(i + 1).map_or(1u64 << 32, |r| u64::from(r.0));
+        for (i, &[start, id]) in ranges.iter().enumerate() {
+            let end = ranges.get(i + 1).map_or(1u64 << 32, |r| u64::from(r[0]));
             let first_full = u64::from(start).div_ceil(256) as usize;
             let end_full = (end / 256) as usize;
             if first_full < end_full {
-                index[first_full..end_full].fill(id);
+                index[first_full..end_full].fill(!id);
             }
             if start % 256 != 0 {
                 let block = (start >> 8) as usize;
-                if index[block] & MIXED == 0 || index[block] == NO_RECORD {
-                    index[block] = MIXED | (i - 1) as u32;
+                let entry = !index[block];
+                if entry & MIXED == 0 || entry == NO_RECORD {
+                    index[block] = !(MIXED | (i - 1) as u32);
                 }
             }
         }
         Ipv4Table {
+            index: index.into(),
+            ranges: ranges.into(),
+            records: Records::Decoded(records),
+            db_index,
+        }
+    }
+
+    /// A table read in place from a cache file: its index and ranges as they lie in the
+    /// file, checked by the caller as [`from_parts`](Self::from_parts) would make them.
+    pub(super) fn from_mapped(
+        index: Words<u32>,
+        ranges: Words<[u32; 2]>,
+        records: MappedRecords,
+        db_index: usize,
+    ) -> Self {
+        Ipv4Table {
             index,
             ranges,
-            records,
+            records: Records::Mapped(records),
             db_index,
+        }
+    }
+
+    /// The table's arrays for a run of lookups (see [`Ipv4View`]).
+    #[inline]
+    #[must_use]
+    pub fn view(&self) -> Ipv4View<'_> {
+        Ipv4View {
+            index: &self.index,
+            ranges: &self.ranges,
         }
     }
 
@@ -294,40 +370,16 @@ impl Ipv4Table {
     #[inline]
     #[must_use]
     pub fn lookup(&self, ip: u32) -> u32 {
-        self.resolve(self.entry(ip), ip)
-    }
-
-    /// First step of [`lookup`](Self::lookup), split out so a batch can issue all its
-    /// index reads (cache misses) before depending on any: the /24 index entry.
-    #[inline]
-    #[must_use]
-    pub fn entry(&self, ip: u32) -> u32 {
-        self.index[(ip >> 8) as usize]
-    }
-
-    /// Second step of [`lookup`](Self::lookup): the record id from the index entry.
-    #[inline]
-    #[must_use]
-    pub fn resolve(&self, entry: u32, ip: u32) -> u32 {
-        if entry & MIXED == 0 || entry == NO_RECORD {
-            return entry;
-        }
-        // Several ranges in this /24 (usually two to four, in one or two cache lines): walk
-        // forward from the one holding the /24's first address to the last starting at or
-        // before the address. At most 256 steps, for a /24 cut into single addresses.
-        let mut k = (entry & !MIXED) as usize;
-        while let Some(next) = self.ranges.get(k + 1)
-            && next.0 <= ip
-        {
-            k += 1;
-        }
-        self.ranges.get(k).map_or(NO_RECORD, |r| r.1)
+        self.view().lookup(ip)
     }
 
     /// Number of distinct records.
     #[must_use]
     pub fn record_count(&self) -> usize {
-        self.records.len()
+        match &self.records {
+            Records::Decoded(r) => r.len(),
+            Records::Mapped(r) => r.len(),
+        }
     }
 
     /// Number of ranges (networks merged where adjacent and alike, plus gaps).
@@ -338,11 +390,11 @@ impl Ipv4Table {
 
     /// Every range as `(start, size in addresses, record id or NO_RECORD)`.
     pub fn ranges(&self) -> impl Iterator<Item = (u32, u64, u32)> + '_ {
-        self.ranges.iter().enumerate().map(|(i, &(start, id))| {
+        self.ranges.iter().enumerate().map(|(i, &[start, id])| {
             let end = self
                 .ranges
                 .get(i + 1)
-                .map_or(1u64 << 32, |r| u64::from(r.0));
+                .map_or(1u64 << 32, |r| u64::from(r[0]));
             (start, end - u64::from(start), id)
         })
     }
@@ -350,30 +402,52 @@ impl Ipv4Table {
     /// A record's key (database and data offset) and an address inside it.
     #[must_use]
     pub fn record(&self, id: u32) -> (RecordKey, Ipv4Addr) {
-        let r = &self.records[id as usize];
+        let r = self.table_record(id);
         (
             record_key(self.db_index, r.offset as usize),
             Ipv4Addr::from(r.sample),
         )
     }
 
-    /// The ranges as stored: `(start, record id or NO_RECORD)`, ascending.
+    /// The ranges as stored: `[start, record id or NO_RECORD]`, ascending.
     #[must_use]
-    pub fn raw_ranges(&self) -> &[(u32, u32)] {
+    pub fn raw_ranges(&self) -> &[[u32; 2]] {
         &self.ranges
     }
 
-    /// The records, by id.
+    /// The /24 index as stored (complemented entries).
     #[must_use]
-    pub fn records(&self) -> &[TableRecord] {
-        &self.records
+    pub(super) fn raw_index(&self) -> &[u32] {
+        &self.index
+    }
+
+    /// Record `id`: where it is in the database, an address inside, and its place (read
+    /// from the cache file when the table was loaded from one). An id past the last record
+    /// (never given by a lookup) has no place.
+    #[must_use]
+    pub fn table_record(&self, id: u32) -> TableRecord {
+        let record = match &self.records {
+            Records::Decoded(r) => r.get(id as usize).copied(),
+            Records::Mapped(r) => r.get(id),
+        };
+        record.unwrap_or(TableRecord {
+            offset: 0,
+            sample: 0,
+            place: Place::EMPTY,
+        })
     }
 
     /// The place a record describes.
     #[must_use]
-    pub fn place(&self, id: u32) -> &Place {
-        &self.records[id as usize].place
+    pub fn place(&self, id: u32) -> Place {
+        self.table_record(id).place
     }
+}
+
+/// A table's records: decoded when it was built, or read in place from its cache file.
+enum Records {
+    Decoded(Vec<TableRecord>),
+    Mapped(MappedRecords),
 }
 
 /// Ranges and records a loaded table is checked on (see [`Ipv4Table::spot_check`]).
@@ -401,7 +475,10 @@ impl Ipv4Table {
             match (tree, id) {
                 (Lookup::NotFound(_), NO_RECORD) => Ok(()),
                 (Lookup::Found(_, found), id) if id != NO_RECORD => {
-                    let record = self.records.get(id as usize).ok_or_else(disagree)?;
+                    if id as usize >= self.record_count() {
+                        return Err(disagree());
+                    }
+                    let record = self.table_record(id);
                     let place = db
                         .decode_place(&found, atlas.fallback)
                         .map_err(|e| e.to_string())?;
@@ -420,18 +497,18 @@ impl Ipv4Table {
         }
         let stride = n.div_ceil(SPOT_CHECKS).max(1);
         for i in (0..n).step_by(stride).chain(std::iter::once(n - 1)) {
-            let (start, id) = self.ranges[i];
+            let [start, id] = self.ranges[i];
             let last = self
                 .ranges
                 .get(i + 1)
-                .map_or(u32::MAX, |r| r.0.wrapping_sub(1));
+                .map_or(u32::MAX, |r| r[0].wrapping_sub(1));
             agrees(start, id)?;
             agrees(last, id)?;
         }
-        let m = self.records.len();
+        let m = self.record_count();
         let stride = m.div_ceil(SPOT_CHECKS).max(1);
         for id in (0..m).step_by(stride) {
-            agrees(self.records[id].sample, id as u32)?;
+            agrees(self.table_record(id as u32).sample, id as u32)?;
         }
         Ok(())
     }

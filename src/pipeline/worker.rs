@@ -418,6 +418,7 @@ impl<'a> Worker<'a> {
     /// queueing behind each other: all index reads, then the few mixed /24s, then counts.
     pub(super) fn flush_batch(&mut self) {
         let Some(table) = self.table else { return };
+        let table = table.view();
         let counters = &mut self.tally.counters;
         counters.parsed += self.batch.len() as u64;
         counters.records[Family::Ipv4.index()] += self.batch.len() as u64;
@@ -602,11 +603,18 @@ impl RecordCounts {
     }
 }
 
-/// Adds counts per table record to a tally (each record's place was decoded when the
-/// table was built).
+/// Adds counts per table record to a tally. The records' places are read on all cores
+/// (from the cache file, for a loaded table: only the records counted are ever read).
 pub(super) fn fold_table_counts(tally: &mut Tally, table: &Ipv4Table, counts: &RecordCounts) {
-    for (id, n) in counts.touched() {
-        let slot = tally.slot(*table.place(id));
+    use rayon::prelude::*;
+    let touched: Vec<(u32, u64)> = counts.touched().collect();
+    let places: Vec<crate::locate::Place> = touched
+        .par_iter()
+        .with_min_len(4096)
+        .map(|&(id, _)| table.place(id))
+        .collect();
+    for (&(_, n), place) in touched.iter().zip(places) {
+        let slot = tally.slot(place);
         tally.add(slot, Column::Ipv4, u128::from(n));
     }
 }

@@ -296,13 +296,13 @@ fn a_converted_csv_database_is_cached_and_answers_as_converted() {
 }
 
 #[test]
-fn auto_loads_a_cached_table_from_four_megabytes_and_keeps_the_tree_below() {
+fn auto_loads_a_cached_table_from_one_megabyte_and_keeps_the_tree_below() {
     let env = TestEnv::new();
     let fx = Fixtures::build(env.dir.path());
     let db = fx.nested.to_str().unwrap();
     let lines = "1.0.0.1\n2.0.2.3\n";
-    env.write("small.txt", lines.repeat(1 << 16)); // 1 MiB
-    env.write("band.txt", lines.repeat(300_000)); // 4.8 MB: between small and large
+    env.write("small.txt", lines.repeat(60_000)); // 0.96 MB
+    env.write("band.txt", lines.repeat(70_000)); // 1.1 MB: from 1 MiB, below 4
     let table = |input: &str, extra: &[&str]| {
         let mut args = vec!["aggregate", "--db", db, input, "--summary", "s.json"];
         args.extend_from_slice(extra);
@@ -314,7 +314,7 @@ fn auto_loads_a_cached_table_from_four_megabytes_and_keeps_the_tree_below() {
     // Nothing cached: a small input stays on the tree.
     assert_eq!(table("small.txt", &[]), "none");
     assert!(cache_files(&env).is_empty());
-    // Once the cache holds the table, an input from 4 MiB on loads it first...
+    // Once the cache holds the table, an input from 1 MiB on loads it first...
     assert_eq!(table("small.txt", &["--lookup", "table"]), "built");
     assert_eq!(table("band.txt", &[]), "cache");
     // ...and a small one still does not pay for it.

@@ -510,22 +510,25 @@ fn the_table_cache_trusts_only_private_files_that_agree_with_the_database() {
 
     // US changed to KP in every record, the checksum recomputed: the spot check catches it,
     // the run answers from the database, and the file is rebuilt.
+    // (Layout: a 64-byte header with the counts at 32 and 40 and the index's position at
+    // 56; ranges of 8 bytes; records of 48 with the country at 13; the head's checksum
+    // 16 bytes from the end.)
     let mut bytes = std::fs::read(&file).unwrap();
-    let n_ranges = u64::from_le_bytes(bytes[32..40].try_into().unwrap()) as usize;
-    let n_records = u64::from_le_bytes(bytes[40..48].try_into().unwrap()) as usize;
-    let records = 48 + n_ranges * 8;
+    let field = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+    let (n_ranges, n_records, index_at) = (field(32), field(40), field(56));
+    let records = 64 + n_ranges * 8;
     let mut changed = 0;
     for i in 0..n_records {
-        let at = records + i * 36 + 13;
+        let at = records + i * 48 + 13;
         if &bytes[at..at + 2] == b"US" {
             bytes[at..at + 2].copy_from_slice(b"KP");
             changed += 1;
         }
     }
     assert!(changed > 0);
-    let body = bytes.len() - 8;
-    let sum = twox_hash::XxHash3_64::oneshot(&bytes[..body]);
-    bytes[body..].copy_from_slice(&sum.to_le_bytes());
+    let sum = twox_hash::XxHash3_64::oneshot(&bytes[..index_at]);
+    let at = bytes.len() - 16;
+    bytes[at..at + 8].copy_from_slice(&sum.to_le_bytes());
     std::fs::write(&file, &bytes).unwrap();
     let (r, c, s) = table_run(&env, db);
     assert_eq!(s["ipv4_table"], "built");

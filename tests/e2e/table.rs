@@ -25,7 +25,7 @@ fn tree(atlas: &Atlas, ip: u32) -> Option<(u64, Place)> {
 /// The table's record key and place for an address, or None.
 fn table_key(table: &Ipv4Table, ip: u32) -> Option<(u64, Place)> {
     let id = table.lookup(ip);
-    (id != NO_RECORD).then(|| (table.record(id).0, *table.place(id)))
+    (id != NO_RECORD).then(|| (table.record(id).0, table.place(id)))
 }
 
 #[test]
