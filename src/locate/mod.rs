@@ -169,6 +169,8 @@ pub struct Atlas {
     /// The compiled IPv6 table and where it came from, likewise.
     table6: std::sync::OnceLock<std::sync::Arc<Ipv6Table>>,
     table6_source: std::sync::OnceLock<TableSource>,
+    /// Table files being written into the cache in the background (joined on drop).
+    stores: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
     observer: crate::observe::Observers,
     csv_problems: Vec<String>,
     /// Where the CSV database came from: converted in this run, or the conversion cache.
@@ -193,6 +195,20 @@ impl TableSource {
         match self {
             TableSource::Built => "built",
             TableSource::Cache => "cache",
+        }
+    }
+}
+
+impl Drop for Atlas {
+    /// Waits for the table files still being written into the cache.
+    fn drop(&mut self) {
+        let stores = std::mem::take(
+            self.stores
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for handle in stores {
+            let _ = handle.join();
         }
     }
 }
@@ -228,6 +244,7 @@ impl Atlas {
             table_source: std::sync::OnceLock::new(),
             table: std::sync::OnceLock::new(),
             table6: std::sync::OnceLock::new(),
+            stores: std::sync::Mutex::default(),
             table6_source: std::sync::OnceLock::new(),
             observer: crate::observe::Observers::default(),
             csv_problems: Vec::new(),
@@ -456,10 +473,27 @@ impl Atlas {
             Err(_) => return Ok(None),
         };
         let _ = self.table_source.set(TableSource::Built);
+        let table = self.table.get_or_init(|| table.into()).clone();
         if let Some(dir) = store {
-            let _ = cache::store(dir, key, &table);
+            // Written (about 100 MB for a city database) while the run goes on with it.
+            let (owned, kept) = (dir.to_path_buf(), table.clone());
+            let writer = std::thread::Builder::new()
+                .name("ipatlas-cache".into())
+                .spawn(move || {
+                    let _ = cache::store(&owned, key, &kept);
+                });
+            match writer {
+                Ok(handle) => self
+                    .stores
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(handle),
+                Err(_) => {
+                    let _ = cache::store(dir, key, &table);
+                }
+            }
         }
-        Ok(Some(self.table.get_or_init(|| table.into()).clone()))
+        Ok(Some(table))
     }
 
     /// Whether `cache_dir` holds a compiled IPv4 table for this atlas (a file by its key;
