@@ -99,8 +99,36 @@ pub fn open_regular(path: &std::path::Path) -> std::io::Result<(std::fs::File, u
 pub fn read_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let (file, len) = open_regular(path)?;
+    if let Ok(size) = usize::try_from(len)
+        && size >= PARALLEL_READ
+    {
+        return read_in_halves(&file, size);
+    }
     let mut bytes = vec_for_huge_pages(usize::try_from(len).unwrap_or(0).saturating_add(1));
     file.take(len).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Files at least this large (a city database) are read by two threads, one half each: the
+/// kernel's zeroing of the fresh memory they fill (on some machines the larger cost) is
+/// then shared by two cores.
+const PARALLEL_READ: usize = 16 << 20;
+
+/// The first `size` bytes of `file`, read as two halves at once. A file that is shorter
+/// by then (cut while being read) is an error.
+fn read_in_halves(file: &std::fs::File, size: usize) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    // Zeroed memory straight from the kernel: pages are first touched by the reads.
+    let mut bytes = vec![0u8; size];
+    advise_huge_pages(bytes.as_ptr(), size);
+    let (first, second) = bytes.split_at_mut(size / 2);
+    let (a, b) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| file.read_exact_at(second, (size / 2) as u64));
+        let mine = file.read_exact_at(first, 0);
+        (mine, other.join())
+    });
+    a?;
+    b.unwrap_or_else(|_| Err(std::io::Error::other("a reading thread failed")))?;
     Ok(bytes)
 }
 

@@ -26,6 +26,7 @@ use super::mapped::{Mapping, Words};
 use super::names::Name;
 use super::place::{CountryCode, CountrySource, Place, Subdivision};
 use super::table::{Ipv4Table, MIXED, NO_RECORD, TableRecord};
+use super::table6::Ipv6Table;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -232,6 +233,166 @@ fn prune_kind(dir: &Path, prefix: &str, keep: &Path, count: usize) {
     for (_, path) in tables.into_iter().skip(count.saturating_sub(1)) {
         let _ = std::fs::remove_file(path);
     }
+}
+
+/// The IPv6 table's file (beside the IPv4 table's, as `ipv6-table-<key>.bin`), read in place
+/// as the IPv4 table's is. Layout (little-endian): magic `IPATLAS6`, version (u32),
+/// reserved (u32), key (u128), range count (u64), record count (u64), the end of the names
+/// (u64), reserved (u64); range starts (u128 each); their record ids (u32 each); the block
+/// index (2^20 + 1 range positions, u32 each); the records and names as the IPv4 file holds
+/// them (the IPv4 address unused); then XXH3-64 of everything before it.
+const MAGIC6: &[u8; 8] = b"IPATLAS6";
+const VERSION6: u32 = 1;
+
+/// Loads the IPv6 table with this key, if the cache holds one (see [`load`]).
+pub fn load6(dir: &Path, key: u128, db_index: usize) -> Option<Result<Ipv6Table, Refused>> {
+    let path = blob_path(dir, TABLE6_KIND, key);
+    if !IN_PLACE {
+        return None;
+    }
+    std::fs::symlink_metadata(&path).ok()?;
+    if let Err(why) = trustworthy(&path) {
+        return Some(Err(Refused::Unsafe(why)));
+    }
+    let read = || -> Result<Ipv6Table, String> {
+        let (file, len) = crate::util::open_regular(&path).map_err(|e| e.to_string())?;
+        let map = Mapping::new(&file, len).map_err(|e| e.to_string())?;
+        let parts = check6(map.bytes(), key)?;
+        let n = parts.ranges;
+        let misplaced = || "its arrays are misplaced".to_owned();
+        let starts = Words::mapped(&map, HEADER, n).ok_or_else(misplaced)?;
+        let ids = Words::mapped(&map, HEADER + 16 * n, n).ok_or_else(misplaced)?;
+        let index =
+            Words::mapped(&map, HEADER + 20 * n, Ipv6Table::INDEX_LEN).ok_or_else(misplaced)?;
+        let records = MappedRecords {
+            map: map.clone(),
+            at: parts.records_at,
+            count: parts.records,
+            names: parts.names,
+            spans: parts.spans,
+        };
+        Ipv6Table::from_mapped(index, starts, ids, records, db_index)
+    };
+    Some(read().map_err(Refused::Unsound))
+}
+
+/// Writes an IPv6 table into the cache (as [`store`]).
+pub fn store6(dir: &Path, key: u128, table: &Ipv6Table) -> std::io::Result<()> {
+    if !IN_PLACE {
+        return Ok(());
+    }
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{TABLE6_KIND}-"))
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    crate::util::register_temporary(tmp.path().to_path_buf());
+    tmp.write_all(&encode6(table, key))?;
+    let path = blob_path(dir, TABLE6_KIND, key);
+    tmp.persist(&path).map_err(|e| e.error)?;
+    prune_kind(dir, &format!("{TABLE6_KIND}-"), &path, KEEP_V6);
+    Ok(())
+}
+
+/// The IPv6 table cache file's name before its key.
+pub const TABLE6_KIND: &str = "ipv6-table";
+
+fn encode6(table: &Ipv6Table, key: u128) -> Vec<u8> {
+    let (starts, ids, index) = table.raw_parts();
+    let records = table.record_count();
+    let mut out = Vec::with_capacity(HEADER + 20 * starts.len() + 4 * index.len());
+    out.extend_from_slice(MAGIC6);
+    out.extend_from_slice(&VERSION6.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&key.to_le_bytes());
+    out.extend_from_slice(&(starts.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(records as u64).to_le_bytes());
+    out.extend_from_slice(&[0; 16]);
+    for start in starts {
+        out.extend_from_slice(&start.to_le_bytes());
+    }
+    for words in [ids, index] {
+        for w in words {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+    let records: Vec<_> = (0..records as u32)
+        .map(|id| table.table_record(id))
+        .collect();
+    encode_records(&mut out, records.iter().map(|r| (r.offset, 0, &r.place)));
+    let names_end = out.len() as u64;
+    out[HEADER - 16..HEADER - 8].copy_from_slice(&names_end.to_le_bytes());
+    let sum = twox_hash::XxHash3_64::oneshot(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    out
+}
+
+/// Where the parts of a checked IPv6 table file lie.
+struct Checked6 {
+    ranges: usize,
+    records_at: usize,
+    records: usize,
+    names: (usize, usize),
+    spans: Vec<(u32, u32)>,
+}
+
+/// Checks an IPv6 table file's header, checksum, records and names (the arrays are checked
+/// by [`Ipv6Table::from_mapped`]).
+fn check6(bytes: &[u8], key: u128) -> Result<Checked6, String> {
+    if bytes.starts_with(BLOB_MAGIC) {
+        // The sealed blob earlier versions wrote.
+        return Err(STALE.into());
+    }
+    if bytes.len() < HEADER + TRAILER {
+        return Err("shorter than its header".into());
+    }
+    let mut f = Fields(&bytes[..HEADER]);
+    if &f.take::<8>() != MAGIC6 {
+        return Err("not an ipatlas table file".into());
+    }
+    if f.u32() != VERSION6 {
+        return Err(STALE.into());
+    }
+    f.u32();
+    if u128::from_le_bytes(f.take()) != key {
+        return Err("made from another database".into());
+    }
+    let (n_ranges, n_records, names_end) = (f.u64(), f.u64(), f.u64());
+    let records_at = n_ranges
+        .checked_mul(20)
+        .and_then(|n| n.checked_add((HEADER + 4 * Ipv6Table::INDEX_LEN) as u64));
+    let sized = records_at
+        .and_then(|at| n_records.checked_mul(RECORD as u64)?.checked_add(at + 8))
+        .is_some_and(|n| n <= names_end)
+        && names_end.checked_add(TRAILER as u64) == Some(bytes.len() as u64);
+    if !sized {
+        return Err("its size does not match its counts".into());
+    }
+    if n_ranges == 0 || n_ranges >= u64::from(NO_RECORD) || n_records >= u64::from(NO_RECORD) {
+        return Err("implausible counts".into());
+    }
+    let (body, trailer) = bytes.split_at(names_end as usize);
+    let mut sum = [0u8; 8];
+    sum.copy_from_slice(trailer);
+    if twox_hash::XxHash3_64::oneshot(body) != u64::from_le_bytes(sum) {
+        return Err("checksum mismatch".into());
+    }
+    let records_at = records_at.unwrap_or(0) as usize;
+    let (record_bytes, name_bytes) = body[records_at..].split_at(n_records as usize * RECORD);
+    let spans = name_spans(name_bytes)?;
+    for (i, r) in record_bytes.chunks_exact(RECORD).enumerate() {
+        RawRecord::read(r)
+            .check(spans.len())
+            .map_err(|why| format!("record {i}: {why}"))?;
+    }
+    Ok(Checked6 {
+        ranges: n_ranges as usize,
+        records_at,
+        records: n_records as usize,
+        names: (records_at + n_records as usize * RECORD, names_end as usize),
+        spans,
+    })
 }
 
 /// Cached blobs other than tables (a CSV database converted to `.mmdb`): `IPATLASB`,
@@ -569,29 +730,6 @@ fn check_index(bytes: &[u8], n_ranges: u32, n_records: u32) -> Result<(), String
     Ok(())
 }
 
-/// Reads records written by [`encode_records`]: `record_bytes` holds whole records, and
-/// `name_bytes` the names after them, to the end of the body.
-pub(super) fn decode_records(
-    record_bytes: &[u8],
-    name_bytes: &[u8],
-) -> Result<Vec<(u64, u32, Place)>, String> {
-    let spans = name_spans(name_bytes)?;
-    let names = NameTable {
-        bytes: name_bytes,
-        spans: &spans,
-    };
-    record_bytes
-        .chunks_exact(RECORD)
-        .enumerate()
-        .map(|(i, r)| {
-            let raw = RawRecord::read(r);
-            raw.check(names.len())
-                .map_err(|why| format!("record {i}: {why}"))?;
-            Ok((raw.offset, raw.sample, raw.place(&names)))
-        })
-        .collect()
-}
-
 /// One record as a table file holds it.
 struct RawRecord {
     offset: u64,
@@ -726,10 +864,6 @@ struct NameTable<'a> {
 }
 
 impl NameTable<'_> {
-    fn len(&self) -> usize {
-        self.spans.len()
-    }
-
     /// Name number `n` (1-based; 0 is none).
     fn get(&self, n: u32) -> Option<Name> {
         let &(start, end) = self.spans.get((n as usize).checked_sub(1)?)?;

@@ -22,14 +22,13 @@ pub use schema::{FieldOverrides, FieldPath, Scalar, Schema, SchemaKind};
 pub use table::{Ipv4Table, Ipv4View, NO_RECORD, TableRecord, TableRecord6};
 pub use table6::Ipv6Table;
 
+use cache::TABLE6_KIND;
+
 /// A table from the cache, or a build to make (and whether to store it).
 enum Cached<T> {
     Table(T),
     Build { store: bool },
 }
-
-/// The cache's name for compiled IPv6 tables.
-const TABLE6_KIND: &str = "ipv6-table";
 
 use crate::error::{Error, Result};
 use crate::input::Family;
@@ -526,10 +525,10 @@ impl Atlas {
         }
         let mut store = cache_dir;
         if let Some(dir) = cache_dir {
-            let loaded = cache::load_blob(dir, TABLE6_KIND, key).map(|r| {
-                r.and_then(|bytes| {
-                    Ipv6Table::decode(&bytes, db_index)
-                        .and_then(|t| t.spot_check(self).map(|()| t))
+            let loaded = cache::load6(dir, key, db_index).map(|r| {
+                r.and_then(|t| {
+                    t.spot_check(self)
+                        .map(|()| t)
                         .map_err(cache::Refused::Unsound)
                 })
             });
@@ -548,7 +547,7 @@ impl Atlas {
         };
         let _ = self.table6_source.set(TableSource::Built);
         if let Some(dir) = store {
-            let _ = cache::store_blob(dir, TABLE6_KIND, key, &table.encode(), cache::KEEP_V6);
+            let _ = cache::store6(dir, key, &table);
         }
         Ok(Some(self.table6.get_or_init(|| table.into()).clone()))
     }

@@ -4,6 +4,8 @@
 //! IPv4 subtree at `::/96` and the aliases of it, which the walk does not list) says
 //! [`NO_RECORD`]: the caller asks the search tree there, so every answer is the tree's.
 
+use super::cache::MappedRecords;
+use super::mapped::Words;
 use super::table::{NO_RECORD, SMALL_DB, TableRecord6, walk_networks};
 use super::{Atlas, Lookup, record_key};
 use crate::error::{Error, Result};
@@ -22,14 +24,24 @@ const WALK_BITS: u32 = 8;
 pub struct Ipv6Table {
     /// Per block of the top [`INDEX_BITS`] bits (and one past the last): the position of
     /// the range holding the block's first address.
-    index: Vec<u32>,
+    index: Words<u32>,
     /// Range starts, ascending; the first is 0.
-    starts: Vec<u128>,
+    starts: Words<u128>,
     /// Per range: its record id, or [`NO_RECORD`] (ask the tree).
-    ids: Vec<u32>,
+    ids: Words<u32>,
     /// Per record id: where it is in the database, and what it says.
-    records: Vec<TableRecord6>,
+    records: Records6,
     db_index: usize,
+}
+
+/// An IPv6 table's records: decoded when it was built, or read in place from its cache
+/// file (with an address inside each, found in the ranges when the file was loaded).
+enum Records6 {
+    Decoded(Vec<TableRecord6>),
+    Mapped {
+        records: MappedRecords,
+        samples: Vec<u128>,
+    },
 }
 
 /// A database network inside one part of the walk: start, end (exclusive; 2^128 as
@@ -187,12 +199,100 @@ impl Ipv6Table {
         }
         index.push((starts.len() - 1) as u32);
         Ipv6Table {
+            index: index.into(),
+            starts: starts.into(),
+            ids: ids.into(),
+            records: Records6::Decoded(records),
+            db_index,
+        }
+    }
+
+    /// Entries in the block index.
+    pub(super) const INDEX_LEN: usize = (1 << INDEX_BITS) + 1;
+
+    /// A table read in place from a cache file, checked: starts ascending from 0, every id
+    /// a record or none, every block's entry the range holding its first address, and
+    /// every record in a range.
+    pub(super) fn from_mapped(
+        index: Words<u32>,
+        starts: Words<u128>,
+        ids: Words<u32>,
+        records: MappedRecords,
+        db_index: usize,
+    ) -> std::result::Result<Self, String> {
+        let n = starts.len();
+        if starts.first() != Some(&0) || ids.len() != n || index.len() != Self::INDEX_LEN {
+            return Err("its arrays do not match".into());
+        }
+        if let Some(i) = starts.windows(2).position(|w| w[0] >= w[1]) {
+            return Err(format!("range {} is out of order", i + 1));
+        }
+        let mut samples: Vec<Option<u128>> = vec![None; records.len()];
+        for (i, (&start, &id)) in starts.iter().zip(ids.iter()).enumerate() {
+            if id == NO_RECORD {
+                continue;
+            }
+            match samples.get_mut(id as usize) {
+                Some(s) => {
+                    s.get_or_insert(start);
+                }
+                None => return Err(format!("range {i} names no record")),
+            }
+        }
+        let holds = |k: usize, ip: u128| {
+            starts.get(k).is_some_and(|&s| s <= ip) && starts.get(k + 1).is_none_or(|&s| s > ip)
+        };
+        for (b, &k) in index.iter().enumerate() {
+            let first = (b as u128)
+                .checked_shl(128 - INDEX_BITS)
+                .unwrap_or(u128::MAX);
+            let right = if b + 1 == Self::INDEX_LEN {
+                k as usize == n - 1
+            } else {
+                holds(k as usize, first)
+            };
+            if !right {
+                return Err(format!("index entry {b} is wrong"));
+            }
+        }
+        let samples = samples
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| s.ok_or_else(|| format!("record {i} is in no range")))
+            .collect::<std::result::Result<Vec<_>, String>>()?;
+        Ok(Ipv6Table {
             index,
             starts,
             ids,
-            records,
+            records: Records6::Mapped { records, samples },
             db_index,
-        }
+        })
+    }
+
+    /// The range starts, their record ids and the block index, as stored.
+    pub(super) fn raw_parts(&self) -> (&[u128], &[u32], &[u32]) {
+        (&self.starts, &self.ids, &self.index)
+    }
+
+    /// Record `id`: where it is in the database, an address inside, and its place. An id
+    /// past the last record (never given by a lookup) has no place.
+    #[must_use]
+    pub fn table_record(&self, id: u32) -> TableRecord6 {
+        let record = match &self.records {
+            Records6::Decoded(r) => r.get(id as usize).copied(),
+            Records6::Mapped { records, samples } => records.get(id).and_then(|r| {
+                Some(TableRecord6 {
+                    offset: r.offset,
+                    sample: *samples.get(id as usize)?,
+                    place: r.place,
+                })
+            }),
+        };
+        record.unwrap_or(TableRecord6 {
+            offset: 0,
+            sample: 0,
+            place: super::Place::EMPTY,
+        })
     }
 
     /// The record id of an IPv6 address, or [`NO_RECORD`] where the table leaves the
@@ -200,19 +300,28 @@ impl Ipv6Table {
     #[inline]
     #[must_use]
     pub fn lookup(&self, ip: u128) -> u32 {
+        let (index, starts, ids) = (&*self.index, &*self.starts, &*self.ids);
         let b = (ip >> (128 - INDEX_BITS)) as usize;
-        let (lo, hi) = (self.index[b] as usize, self.index[b + 1] as usize);
+        let (Some(&lo), Some(&hi)) = (index.get(b), index.get(b + 1)) else {
+            return NO_RECORD;
+        };
+        let (lo, hi) = (lo as usize, hi as usize);
         // The last range of the block starting at or before the address: the block's first
         // range holds the block's first address, so there is one.
-        let within = &self.starts[lo..=hi];
+        let Some(within) = starts.get(lo..=hi) else {
+            return NO_RECORD;
+        };
         let k = lo + within.partition_point(|&s| s <= ip).saturating_sub(1);
-        self.ids[k]
+        ids.get(k).copied().unwrap_or(NO_RECORD)
     }
 
     /// Number of distinct records.
     #[must_use]
     pub fn record_count(&self) -> usize {
-        self.records.len()
+        match &self.records {
+            Records6::Decoded(r) => r.len(),
+            Records6::Mapped { samples, .. } => samples.len(),
+        }
     }
 
     /// Number of ranges (networks merged where adjacent and alike, plus gaps).
@@ -224,7 +333,7 @@ impl Ipv6Table {
     /// A record's key (database and data offset) and an address inside it.
     #[must_use]
     pub fn record(&self, id: u32) -> (super::RecordKey, Ipv6Addr) {
-        let r = &self.records[id as usize];
+        let r = self.table_record(id);
         (
             record_key(self.db_index, r.offset as usize),
             Ipv6Addr::from(r.sample),
@@ -233,8 +342,8 @@ impl Ipv6Table {
 
     /// The place a record describes.
     #[must_use]
-    pub fn place(&self, id: u32) -> &super::Place {
-        &self.records[id as usize].place
+    pub fn place(&self, id: u32) -> super::Place {
+        self.table_record(id).place
     }
 
     /// Every range as `(start, record id or NO_RECORD)`.
@@ -246,87 +355,7 @@ impl Ipv6Table {
 /// Ranges and records a loaded table is checked on against the tree.
 const SPOT_CHECKS: usize = 1024;
 
-/// Bytes of one range in a cache file: start (u128) and id (u32).
-const RANGE: usize = 16 + 4;
-
 impl Ipv6Table {
-    /// The table as a cache payload: range and record counts (u64), the ranges, then the
-    /// records as the IPv4 table files hold them (their IPv4 address unused) and the names.
-    pub(super) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16 + self.starts.len() * RANGE);
-        out.extend_from_slice(&(self.starts.len() as u64).to_le_bytes());
-        out.extend_from_slice(&(self.records.len() as u64).to_le_bytes());
-        for (start, id) in self.ranges() {
-            out.extend_from_slice(&start.to_le_bytes());
-            out.extend_from_slice(&id.to_le_bytes());
-        }
-        super::cache::encode_records(
-            &mut out,
-            self.records.iter().map(|r| (r.offset, 0, &r.place)),
-        );
-        out
-    }
-
-    /// A table from a cache payload (sealed and checked by the blob store), checked: starts
-    /// ascending from 0, every id a record or none, every record in a range.
-    pub(super) fn decode(bytes: &[u8], db_index: usize) -> std::result::Result<Self, String> {
-        let count = |at: usize| {
-            bytes
-                .get(at..at + 8)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_le_bytes)
-                .ok_or_else(|| "shorter than its counts".to_owned())
-        };
-        let (n_ranges, n_records) = (count(0)?, count(8)?);
-        if n_ranges == 0
-            || n_ranges > (bytes.len() / RANGE) as u64
-            || n_records >= u64::from(NO_RECORD)
-        {
-            return Err("implausible counts".into());
-        }
-        let (n_ranges, n_records) = (n_ranges as usize, n_records as usize);
-        let records_at = 16 + n_ranges * RANGE;
-        let records_end = n_records
-            .checked_mul(super::cache::RECORD)
-            .and_then(|n| n.checked_add(records_at))
-            .filter(|&n| n <= bytes.len())
-            .ok_or_else(|| "its size does not match its counts".to_owned())?;
-        let mut starts = Vec::with_capacity(n_ranges);
-        let mut ids = Vec::with_capacity(n_ranges);
-        let mut sample: Vec<Option<u128>> = vec![None; n_records];
-        for (i, r) in bytes[16..records_at].chunks_exact(RANGE).enumerate() {
-            let start = u128::from_le_bytes(r[..16].try_into().map_err(|_| "bad range")?);
-            let id = u32::from_le_bytes(r[16..].try_into().map_err(|_| "bad range")?);
-            let ascending = starts.last().map_or(start == 0, |&p| start > p);
-            if !ascending || (id != NO_RECORD && id as usize >= n_records) {
-                return Err(format!("range {i} is out of order or names no record"));
-            }
-            if let Some(s) = sample.get_mut(id as usize)
-                && s.is_none()
-            {
-                *s = Some(start);
-            }
-            starts.push(start);
-            ids.push(id);
-        }
-        let records =
-            super::cache::decode_records(&bytes[records_at..records_end], &bytes[records_end..])?
-                .into_iter()
-                .zip(sample)
-                .enumerate()
-                .map(|(i, ((offset, _, place), sample))| {
-                    sample
-                        .map(|sample| TableRecord6 {
-                            offset,
-                            sample,
-                            place,
-                        })
-                        .ok_or_else(|| format!("record {i} is in no range"))
-                })
-                .collect::<std::result::Result<Vec<_>, String>>()?;
-        Ok(Ipv6Table::from_parts(starts, ids, records, db_index))
-    }
-
     /// Checks a table read from the cache against the database's search tree: the first
     /// and last address of up to 1,024 ranges spread over the table, and one
     /// address of as many records, get the same answer (the tree's place, or where the
@@ -355,8 +384,10 @@ impl Ipv6Table {
                     let place = db
                         .decode_place(&found, atlas.fallback)
                         .map_err(|e| e.to_string())?;
-                    let record = self.records.get(id as usize).ok_or_else(disagree)?;
-                    if place == record.place {
+                    if id as usize >= self.record_count() {
+                        return Err(disagree());
+                    }
+                    if place == self.table_record(id).place {
                         Ok(())
                     } else {
                         Err(disagree())
@@ -371,9 +402,9 @@ impl Ipv6Table {
             agrees(self.starts[i])?;
             agrees(self.starts.get(i + 1).map_or(u128::MAX, |s| s - 1))?;
         }
-        let m = self.records.len();
+        let m = self.record_count();
         for id in (0..m).step_by(m.div_ceil(SPOT_CHECKS).max(1)) {
-            agrees(self.records[id].sample)?;
+            agrees(self.table_record(id as u32).sample)?;
         }
         Ok(())
     }
@@ -393,35 +424,72 @@ mod tests {
         (atlas, table)
     }
 
+    fn records(t: &Ipv6Table) -> Vec<TableRecord6> {
+        (0..t.record_count() as u32)
+            .map(|id| t.table_record(id))
+            .collect()
+    }
+
     #[test]
     fn a_cached_table_reads_back_whole_and_damage_is_refused() {
+        use super::super::cache::{TABLE6_KIND, blob_path, load6, store6};
         let (atlas, table) = embedded();
         assert!(table.range_count() > 1000 && table.record_count() > 100);
-        let bytes = table.encode();
-        let back = Ipv6Table::decode(&bytes, 0).unwrap();
-        assert_eq!(
-            back.ranges().collect::<Vec<_>>(),
-            table.ranges().collect::<Vec<_>>()
-        );
-        assert_eq!(back.records, table.records);
-        assert_eq!(back.index, table.index);
+        let dir = tempfile::tempdir().unwrap();
+        store6(dir.path(), 9, &table).unwrap();
+        let back = load6(dir.path(), 9, 0).unwrap().unwrap();
+        assert_eq!(back.raw_parts(), table.raw_parts());
+        assert_eq!(records(&back), records(&table));
         back.spot_check(&atlas).unwrap();
-        // Cut short, or a range out of order or naming no record: refused. (The blob store
-        // checks the checksum; these are the structural checks behind it.)
-        assert!(Ipv6Table::decode(&bytes[..bytes.len() / 2], 0).is_err());
+        for ip in [0u128, 1 << 100, 0x2001_0db8 << 96, u128::MAX] {
+            assert_eq!(back.lookup(ip), table.lookup(ip));
+        }
+        // Another key misses; cut short, damaged, or a range out of order or naming no
+        // record with the checksum made again: refused.
+        assert!(load6(dir.path(), 8, 0).is_none());
+        let path = blob_path(dir.path(), TABLE6_KIND, 9);
+        let bytes = std::fs::read(&path).unwrap();
+        let refused = |bytes: &[u8]| {
+            std::fs::write(&path, bytes).unwrap();
+            load6(dir.path(), 9, 0).unwrap().is_err()
+        };
+        assert!(refused(&bytes[..bytes.len() / 2]));
         let mut bad = bytes.clone();
-        bad[16 + RANGE + 16..16 + RANGE + 20].copy_from_slice(&(u32::MAX - 1).to_le_bytes());
-        assert!(Ipv6Table::decode(&bad, 0).is_err());
-        let mut bad = bytes;
-        bad[16..32].copy_from_slice(&5u128.to_le_bytes());
-        assert!(Ipv6Table::decode(&bad, 0).is_err());
+        bad[70] ^= 1;
+        assert!(refused(&bad));
+        let resum = |mut b: Vec<u8>| {
+            let body = b.len() - 8;
+            let sum = twox_hash::XxHash3_64::oneshot(&b[..body]);
+            b[body..].copy_from_slice(&sum.to_le_bytes());
+            b
+        };
+        let n = table.range_count();
+        let id_at = 64 + 16 * n + 4;
+        let mut bad = bytes.clone();
+        bad[id_at..id_at + 4].copy_from_slice(&(u32::MAX - 1).to_le_bytes());
+        assert!(refused(&resum(bad)));
+        let mut bad = bytes.clone();
+        bad[64..80].copy_from_slice(&5u128.to_le_bytes());
+        assert!(refused(&resum(bad)));
+        let index_at = 64 + 20 * n + 4 * 77;
+        let mut bad = bytes.clone();
+        bad[index_at..index_at + 4].copy_from_slice(&3u32.to_le_bytes());
+        assert!(refused(&resum(bad)));
+        assert!(!refused(&resum(bytes)), "the same file, whole, is read");
+        // A table in the sealed blob earlier versions wrote is stale: replaced quietly.
+        super::super::cache::store_blob(dir.path(), TABLE6_KIND, 9, b"old", 4).unwrap();
+        let why = load6(dir.path(), 9, 0).unwrap().err().unwrap().to_string();
+        assert_eq!(why, super::super::cache::STALE);
     }
 
     #[test]
     fn a_table_that_disagrees_with_the_tree_fails_its_spot_check() {
         let (atlas, mut table) = embedded();
         // Every record's place moved: the tree says otherwise.
-        for r in &mut table.records {
+        let Records6::Decoded(records) = &mut table.records else {
+            panic!("a built table holds its records")
+        };
+        for r in records {
             r.place.lat = Some(r.place.lat.unwrap_or(0.0) * 0.5 + 1.0);
         }
         assert!(table.spot_check(&atlas).is_err());

@@ -269,7 +269,7 @@ impl<'a> Worker<'a> {
         };
         self.count_record(Family::Ipv6, None);
         let slot = if known == 0 {
-            let slot = self.tally.slot(*table.place(id));
+            let slot = self.tally.slot(table.place(id));
             self.slots6[id as usize] = slot + 1;
             slot
         } else {

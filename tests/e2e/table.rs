@@ -221,7 +221,7 @@ fn tree6(atlas: &Atlas, ip: u128) -> Option<(u64, Place)> {
 fn table6_answer(atlas: &Atlas, table: &Ipv6Table, ip: u128) -> (Option<(u64, Place)>, bool) {
     match table.lookup(ip) {
         NO_RECORD => (tree6(atlas, ip), false),
-        id => (Some((table.record(id).0, *table.place(id))), true),
+        id => (Some((table.record(id).0, table.place(id))), true),
     }
 }
 
