@@ -129,17 +129,7 @@ fn trustworthy(path: &Path) -> Result<(), String> {
 /// Loads the table with this key, if the cache holds one. `Err` says why a file that
 /// exists was not used.
 pub fn load(dir: &Path, key: u128, db_index: usize) -> Option<Result<Ipv4Table, Refused>> {
-    let path = table_path(dir, key);
-    if !IN_PLACE {
-        return None;
-    }
-    std::fs::symlink_metadata(&path).ok()?;
-    if let Err(why) = trustworthy(&path) {
-        return Some(Err(Refused::Unsafe(why)));
-    }
-    let read = || -> Result<Ipv4Table, String> {
-        let (file, len) = crate::util::open_regular(&path).map_err(|e| e.to_string())?;
-        let map = Mapping::new(&file, len).map_err(|e| e.to_string())?;
+    load_mapped(&table_path(dir, key), |map| {
         let parts = check(map.bytes(), key)?;
         let misplaced = || "its arrays are misplaced".to_owned();
         let ranges = Words::mapped(&map, HEADER, parts.ranges).ok_or_else(misplaced)?;
@@ -153,8 +143,49 @@ pub fn load(dir: &Path, key: u128, db_index: usize) -> Option<Result<Ipv4Table, 
             spans: parts.spans,
         };
         Ok(Ipv4Table::from_mapped(index, ranges, records, db_index))
-    };
-    Some(read().map_err(Refused::Unsound))
+    })
+}
+
+/// Maps the table file at `path`, if it exists, and reads a table from it with `read`;
+/// `Err` says why a file that exists was not used.
+fn load_mapped<T>(
+    path: &Path,
+    read: impl FnOnce(&Arc<Mapping>) -> Result<T, String>,
+) -> Option<Result<T, Refused>> {
+    if !IN_PLACE {
+        return None;
+    }
+    std::fs::symlink_metadata(path).ok()?;
+    if let Err(why) = trustworthy(path) {
+        return Some(Err(Refused::Unsafe(why)));
+    }
+    let mapped = crate::util::open_regular(path)
+        .and_then(|(file, len)| Mapping::new(&file, len))
+        .map_err(|e| e.to_string());
+    Some(mapped.and_then(|map| read(&map)).map_err(Refused::Unsound))
+}
+
+/// Writes a cache file atomically with `write` (the directory is created 0700, the file
+/// 0600, under a temporary name renamed to `path`), then keeps only the `keep` newest files
+/// named as `path` is up to its key.
+fn store_file(
+    path: &Path,
+    prefix: &str,
+    keep: usize,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{prefix}"))
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    crate::util::register_temporary(tmp.path().to_path_buf());
+    write(tmp.as_file_mut())?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    prune_kind(dir, prefix, path, keep);
+    Ok(())
 }
 
 /// Writes a table into the cache (atomically; the directory is created 0700 and the file
@@ -163,19 +194,10 @@ pub fn store(dir: &Path, key: u128, table: &Ipv4Table) -> std::io::Result<()> {
     if !IN_PLACE {
         return Ok(());
     }
-    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
-        .create(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ipv4-table-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    crate::util::register_temporary(tmp.path().to_path_buf());
-    write_table(tmp.as_file_mut(), table, key)?;
     // Not synced to disk: a file cut short by a crash fails its checksums and is rebuilt.
-    let path = table_path(dir, key);
-    tmp.persist(&path).map_err(|e| e.error)?;
-    prune(dir, &path);
-    Ok(())
+    store_file(&table_path(dir, key), "ipv4-table-", KEEP, |file| {
+        write_table(file, table, key)
+    })
 }
 
 /// Writes a whole table file: the head, the index (skipping pages of zeros, which become
@@ -209,13 +231,8 @@ fn write_table(out: &mut std::fs::File, table: &Ipv4Table, key: u128) -> std::io
     Ok(())
 }
 
-/// Removes all but the [`KEEP`] most recently written table files, never the one just
-/// written (best effort: another run may be removing or reading the same files).
-fn prune(dir: &Path, keep: &Path) {
-    prune_kind(dir, "ipv4-table-", keep, KEEP);
-}
-
-/// Removes all but the `count` most recently written `{prefix}*.bin` files, never `keep`.
+/// Removes all but the `count` most recently written `{prefix}*.bin` files, never `keep`
+/// (best effort: another run may be removing or reading the same files).
 fn prune_kind(dir: &Path, prefix: &str, keep: &Path, count: usize) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -246,24 +263,14 @@ const VERSION6: u32 = 1;
 
 /// Loads the IPv6 table with this key, if the cache holds one (see [`load`]).
 pub fn load6(dir: &Path, key: u128, db_index: usize) -> Option<Result<Ipv6Table, Refused>> {
-    let path = blob_path(dir, TABLE6_KIND, key);
-    if !IN_PLACE {
-        return None;
-    }
-    std::fs::symlink_metadata(&path).ok()?;
-    if let Err(why) = trustworthy(&path) {
-        return Some(Err(Refused::Unsafe(why)));
-    }
-    let read = || -> Result<Ipv6Table, String> {
-        let (file, len) = crate::util::open_regular(&path).map_err(|e| e.to_string())?;
-        let map = Mapping::new(&file, len).map_err(|e| e.to_string())?;
+    load_mapped(&blob_path(dir, TABLE6_KIND, key), |map| {
         let parts = check6(map.bytes(), key)?;
         let n = parts.ranges;
         let misplaced = || "its arrays are misplaced".to_owned();
-        let starts = Words::mapped(&map, HEADER, n).ok_or_else(misplaced)?;
-        let ids = Words::mapped(&map, HEADER + 16 * n, n).ok_or_else(misplaced)?;
+        let starts = Words::mapped(map, HEADER, n).ok_or_else(misplaced)?;
+        let ids = Words::mapped(map, HEADER + 16 * n, n).ok_or_else(misplaced)?;
         let index =
-            Words::mapped(&map, HEADER + 20 * n, Ipv6Table::INDEX_LEN).ok_or_else(misplaced)?;
+            Words::mapped(map, HEADER + 20 * n, Ipv6Table::INDEX_LEN).ok_or_else(misplaced)?;
         let records = MappedRecords {
             map: map.clone(),
             at: parts.records_at,
@@ -272,8 +279,7 @@ pub fn load6(dir: &Path, key: u128, db_index: usize) -> Option<Result<Ipv6Table,
             spans: parts.spans,
         };
         Ipv6Table::from_mapped(index, starts, ids, records, db_index)
-    };
-    Some(read().map_err(Refused::Unsound))
+    })
 }
 
 /// Writes an IPv6 table into the cache (as [`store`]).
@@ -281,18 +287,10 @@ pub fn store6(dir: &Path, key: u128, table: &Ipv6Table) -> std::io::Result<()> {
     if !IN_PLACE {
         return Ok(());
     }
-    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
-        .create(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{TABLE6_KIND}-"))
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    crate::util::register_temporary(tmp.path().to_path_buf());
-    tmp.write_all(&encode6(table, key))?;
     let path = blob_path(dir, TABLE6_KIND, key);
-    tmp.persist(&path).map_err(|e| e.error)?;
-    prune_kind(dir, &format!("{TABLE6_KIND}-"), &path, KEEP_V6);
-    Ok(())
+    store_file(&path, &format!("{TABLE6_KIND}-"), KEEP_V6, |file| {
+        file.write_all(&encode6(table, key))
+    })
 }
 
 /// The IPv6 table cache file's name before its key.
@@ -302,13 +300,7 @@ fn encode6(table: &Ipv6Table, key: u128) -> Vec<u8> {
     let (starts, ids, index) = table.raw_parts();
     let records = table.record_count();
     let mut out = Vec::with_capacity(HEADER + 20 * starts.len() + 4 * index.len());
-    out.extend_from_slice(MAGIC6);
-    out.extend_from_slice(&VERSION6.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&key.to_le_bytes());
-    out.extend_from_slice(&(starts.len() as u64).to_le_bytes());
-    out.extend_from_slice(&(records as u64).to_le_bytes());
-    out.extend_from_slice(&[0; 16]);
+    push_header(&mut out, (MAGIC6, VERSION6, key), starts.len(), records);
     for start in starts {
         out.extend_from_slice(&start.to_le_bytes());
     }
@@ -344,21 +336,7 @@ fn check6(bytes: &[u8], key: u128) -> Result<Checked6, String> {
         // The sealed blob earlier versions wrote.
         return Err(STALE.into());
     }
-    if bytes.len() < HEADER + TRAILER {
-        return Err("shorter than its header".into());
-    }
-    let mut f = Fields(&bytes[..HEADER]);
-    if &f.take::<8>() != MAGIC6 {
-        return Err("not an ipatlas table file".into());
-    }
-    if f.u32() != VERSION6 {
-        return Err(STALE.into());
-    }
-    f.u32();
-    if u128::from_le_bytes(f.take()) != key {
-        return Err("made from another database".into());
-    }
-    let (n_ranges, n_records, names_end) = (f.u64(), f.u64(), f.u64());
+    let [n_ranges, n_records, names_end, _] = header(bytes, MAGIC6, VERSION6, key)?;
     let records_at = n_ranges
         .checked_mul(20)
         .and_then(|n| n.checked_add((HEADER + 4 * Ipv6Table::INDEX_LEN) as u64));
@@ -380,12 +358,7 @@ fn check6(bytes: &[u8], key: u128) -> Result<Checked6, String> {
     }
     let records_at = records_at.unwrap_or(0) as usize;
     let (record_bytes, name_bytes) = body[records_at..].split_at(n_records as usize * RECORD);
-    let spans = name_spans(name_bytes)?;
-    for (i, r) in record_bytes.chunks_exact(RECORD).enumerate() {
-        RawRecord::read(r)
-            .check(spans.len())
-            .map_err(|why| format!("record {i}: {why}"))?;
-    }
+    let spans = check_records(record_bytes, name_bytes)?;
     Ok(Checked6 {
         ranges: n_ranges as usize,
         records_at,
@@ -463,13 +436,6 @@ pub fn store_blob(
     payload: &[u8],
     keep: usize,
 ) -> std::io::Result<()> {
-    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
-        .create(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{kind}-"))
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    crate::util::register_temporary(tmp.path().to_path_buf());
     let mut head = Vec::with_capacity(BLOB_HEADER);
     head.extend_from_slice(BLOB_MAGIC);
     head.extend_from_slice(&BLOB_VERSION.to_le_bytes());
@@ -479,14 +445,13 @@ pub fn store_blob(
     let mut hasher = twox_hash::XxHash3_64::new();
     std::hash::Hasher::write(&mut hasher, &head);
     std::hash::Hasher::write(&mut hasher, payload);
-    tmp.write_all(&head)?;
-    tmp.write_all(payload)?;
-    tmp.write_all(&std::hash::Hasher::finish(&hasher).to_le_bytes())?;
-    tmp.as_file().sync_data()?;
     let path = blob_path(dir, kind, key);
-    tmp.persist(&path).map_err(|e| e.error)?;
-    prune_kind(dir, &format!("{kind}-"), &path, keep);
-    Ok(())
+    store_file(&path, &format!("{kind}-"), keep, |file| {
+        file.write_all(&head)?;
+        file.write_all(payload)?;
+        file.write_all(&std::hash::Hasher::finish(&hasher).to_le_bytes())?;
+        file.sync_data()
+    })
 }
 
 /// Everything of a table file before its index: header, ranges, records, names, and zeros
@@ -495,14 +460,8 @@ fn encode_head(table: &Ipv4Table, key: u128) -> Vec<u8> {
     let ranges = table.raw_ranges();
     let records = table.record_count();
     let mut out = Vec::with_capacity(HEADER + ranges.len() * RANGE + records * RECORD);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&key.to_le_bytes());
-    out.extend_from_slice(&(ranges.len() as u64).to_le_bytes());
-    out.extend_from_slice(&(records as u64).to_le_bytes());
-    // The end of the names and the index's position, filled in below.
-    out.extend_from_slice(&[0; 16]);
+    // The end of the names and the index's position are filled in below.
+    push_header(&mut out, (MAGIC, VERSION, key), ranges.len(), records);
     for &[start, id] in ranges {
         out.extend_from_slice(&start.to_le_bytes());
         out.extend_from_slice(&id.to_le_bytes());
@@ -603,6 +562,49 @@ impl Fields<'_> {
     }
 }
 
+/// Writes a table file's header (see [`header`]), its last two numbers 0 (filled in later).
+fn push_header(out: &mut Vec<u8>, file: (&[u8; 8], u32, u128), ranges: usize, records: usize) {
+    let (magic, version, key) = file;
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&key.to_le_bytes());
+    out.extend_from_slice(&(ranges as u64).to_le_bytes());
+    out.extend_from_slice(&(records as u64).to_le_bytes());
+    out.extend_from_slice(&[0; 16]);
+}
+
+/// The four numbers after the key in a table file's header (range count, record count, the
+/// end of the names, and one more), once its magic, version and key are checked.
+fn header(bytes: &[u8], magic: &[u8; 8], version: u32, key: u128) -> Result<[u64; 4], String> {
+    if bytes.len() < HEADER {
+        return Err("shorter than its header".into());
+    }
+    let mut f = Fields(&bytes[..HEADER]);
+    if &f.take::<8>() != magic {
+        return Err("not an ipatlas table file".into());
+    }
+    if f.u32() != version {
+        return Err(STALE.into());
+    }
+    f.u32();
+    if u128::from_le_bytes(f.take()) != key {
+        return Err("made from another database".into());
+    }
+    Ok([f.u64(), f.u64(), f.u64(), f.u64()])
+}
+
+/// Checks every record and name of a table file; where each name lies.
+fn check_records(record_bytes: &[u8], name_bytes: &[u8]) -> Result<Vec<(u32, u32)>, String> {
+    let spans = name_spans(name_bytes)?;
+    for (i, r) in record_bytes.chunks_exact(RECORD).enumerate() {
+        RawRecord::read(r)
+            .check(spans.len())
+            .map_err(|why| format!("record {i}: {why}"))?;
+    }
+    Ok(spans)
+}
+
 /// Where the parts of a checked table file lie.
 struct Checked {
     ranges: usize,
@@ -615,21 +617,7 @@ struct Checked {
 /// Checks a whole table file: header, both checksums, and every range, record, name and
 /// index entry (the index on another thread meanwhile).
 fn check(bytes: &[u8], key: u128) -> Result<Checked, String> {
-    if bytes.len() < HEADER {
-        return Err("shorter than its header".into());
-    }
-    let mut f = Fields(&bytes[..HEADER]);
-    if &f.take::<8>() != MAGIC {
-        return Err("not an ipatlas table file".into());
-    }
-    if f.u32() != VERSION {
-        return Err(STALE.into());
-    }
-    f.u32();
-    if u128::from_le_bytes(f.take()) != key {
-        return Err("made from another database".into());
-    }
-    let (n_ranges, n_records, names_end, index_at) = (f.u64(), f.u64(), f.u64(), f.u64());
+    let [n_ranges, n_records, names_end, index_at] = header(bytes, MAGIC, VERSION, key)?;
     let fixed = n_ranges
         .checked_mul(RANGE as u64)
         .and_then(|r| n_records.checked_mul(RECORD as u64)?.checked_add(r))
@@ -666,13 +654,7 @@ fn check(bytes: &[u8], key: u128) -> Result<Checked, String> {
             let (range_bytes, rest) = head[HEADER..names_end as usize].split_at(n_ranges * RANGE);
             let (record_bytes, name_bytes) = rest.split_at(n_records * RECORD);
             check_ranges(range_bytes, n_records)?;
-            let spans = name_spans(name_bytes)?;
-            for (i, r) in record_bytes.chunks_exact(RECORD).enumerate() {
-                RawRecord::read(r)
-                    .check(spans.len())
-                    .map_err(|why| format!("record {i}: {why}"))?;
-            }
-            Ok(spans)
+            check_records(record_bytes, name_bytes)
         },
     );
     let spans = spans?;
