@@ -132,9 +132,9 @@ pub fn load(dir: &Path, key: u128, db_index: usize) -> Option<Result<Ipv4Table, 
     load_mapped(&table_path(dir, key), |map| {
         let parts = check(map.bytes(), key)?;
         let misplaced = || "its arrays are misplaced".to_owned();
-        let ranges = Words::mapped(&map, HEADER, parts.ranges).ok_or_else(misplaced)?;
+        let ranges = Words::mapped(map, HEADER, parts.ranges).ok_or_else(misplaced)?;
         let index =
-            Words::mapped(&map, parts.index_at, super::table::INDEX_LEN).ok_or_else(misplaced)?;
+            Words::mapped(map, parts.index_at, super::table::INDEX_LEN).ok_or_else(misplaced)?;
         let records = MappedRecords {
             map: map.clone(),
             at: HEADER + parts.ranges * RANGE,
