@@ -18,8 +18,9 @@
 //! position (u64, a multiple of 4096); ranges as `(start u32, id u32)`; records as
 //! `offset u64, sample u32, flags u8, country [u8; 2], reserved u8, accuracy radius u32,
 //! latitude f64, longitude f64, three name numbers u32`; the names; zeros to the index; the
-//! /24 index (2^24 complemented entries as the table holds them, its empty stretches
-//! written as holes); then XXH3-64 of everything before the index, and XXH3-64 of the index.
+//! /24 index (2^24 complemented entries as the table holds them) and the /24s' network
+//! prefix lengths (2^24 bytes), their empty stretches written as holes; then XXH3-64 of
+//! everything before the index, and XXH3-64 of the index and prefix lengths.
 //! Machines that are not little-endian neither read nor write the cache.
 
 use super::mapped::{Mapping, Words};
@@ -37,7 +38,9 @@ const MAGIC: &[u8; 8] = b"IPATLAST";
 /// 4: places keep their subdivision and city: three name numbers per record (0 for none,
 ///    else 1 + the index in the names that follow the records).
 /// 5: the /24 index is in the file, read in place.
-const VERSION: u32 = 5;
+/// 6: adjacent networks narrower than /24 stay apart, and the network prefix length of each
+///    /24 covered by one network follows the index (`lookup` reads networks from the table).
+const VERSION: u32 = 6;
 const HEADER: usize = 8 + 4 + 4 + 16 + 8 + 8 + 8 + 8;
 const RANGE: usize = 8;
 pub(super) const RECORD: usize = 8 + 4 + 1 + 2 + 1 + 4 + 8 + 8 + 3 * 4;
@@ -45,6 +48,8 @@ const TRAILER: usize = 8;
 /// The index's alignment in the file (a page, so it maps as the table uses it).
 const PAGE: usize = 4096;
 const INDEX_BYTES: usize = super::table::INDEX_LEN * 4;
+/// The index and, after it, the per-/24 network prefix lengths.
+const ARRAYS_BYTES: usize = INDEX_BYTES + super::table::INDEX_LEN;
 /// The file can be read in place (ranges and index as the table holds them).
 const IN_PLACE: bool = cfg!(target_endian = "little");
 /// Table files kept per cache directory (the most recently written); older ones are removed.
@@ -133,8 +138,10 @@ pub fn load(dir: &Path, key: u128, db_index: usize) -> Option<Result<Ipv4Table, 
         let parts = check(map.bytes(), key)?;
         let misplaced = || "its arrays are misplaced".to_owned();
         let ranges = Words::mapped(map, HEADER, parts.ranges).ok_or_else(misplaced)?;
-        let index =
-            Words::mapped(map, parts.index_at, super::table::INDEX_LEN).ok_or_else(misplaced)?;
+        let len = super::table::INDEX_LEN;
+        let index = Words::mapped(map, parts.index_at, len).ok_or_else(misplaced)?;
+        let networks =
+            Words::mapped(map, parts.index_at + INDEX_BYTES, len).ok_or_else(misplaced)?;
         let records = MappedRecords {
             map: map.clone(),
             at: HEADER + parts.ranges * RANGE,
@@ -142,7 +149,9 @@ pub fn load(dir: &Path, key: u128, db_index: usize) -> Option<Result<Ipv4Table, 
             names: parts.names,
             spans: parts.spans,
         };
-        Ok(Ipv4Table::from_mapped(index, ranges, records, db_index))
+        Ok(Ipv4Table::from_mapped(
+            index, ranges, networks, records, db_index,
+        ))
     })
 }
 
@@ -206,10 +215,15 @@ fn write_table(out: &mut std::fs::File, table: &Ipv4Table, key: u128) -> std::io
     use std::io::{Seek, SeekFrom};
     let head = encode_head(table, key);
     let index: &[u8] = bytemuck::cast_slice(table.raw_index());
+    let blank = super::table::blank_networks();
+    let networks = match table.raw_networks() {
+        n if n.len() == super::table::INDEX_LEN => n,
+        _ => &blank,
+    };
     out.write_all(&head)?;
     let mut skipped = 0i64;
     const ZEROS: [u8; PAGE] = [0; PAGE];
-    for page in index.chunks(PAGE) {
+    for page in index.chunks(PAGE).chain(networks.chunks(PAGE)) {
         if page == &ZEROS[..page.len()] {
             skipped += page.len() as i64;
             continue;
@@ -223,9 +237,12 @@ fn write_table(out: &mut std::fs::File, table: &Ipv4Table, key: u128) -> std::io
     if skipped > 0 {
         out.seek(SeekFrom::Current(skipped))?;
     }
+    let mut arrays = twox_hash::XxHash3_64::new();
+    std::hash::Hasher::write(&mut arrays, index);
+    std::hash::Hasher::write(&mut arrays, networks);
     let sums = [
         twox_hash::XxHash3_64::oneshot(&head),
-        twox_hash::XxHash3_64::oneshot(index),
+        std::hash::Hasher::finish(&arrays),
     ];
     out.write_all(bytemuck::cast_slice(&sums.map(u64::to_le)))?;
     Ok(())
@@ -614,8 +631,8 @@ struct Checked {
     index_at: usize,
 }
 
-/// Checks a whole table file: header, both checksums, and every range, record, name and
-/// index entry (the index on another thread meanwhile).
+/// Checks a whole table file: header, both checksums, and every range, record, name,
+/// index entry and network (the arrays on another thread meanwhile).
 fn check(bytes: &[u8], key: u128) -> Result<Checked, String> {
     let [n_ranges, n_records, names_end, index_at] = header(bytes, MAGIC, VERSION, key)?;
     let fixed = n_ranges
@@ -625,7 +642,7 @@ fn check(bytes: &[u8], key: u128) -> Result<Checked, String> {
     let sized = fixed.is_some_and(|n| n <= names_end)
         && names_end <= index_at
         && index_at % PAGE as u64 == 0
-        && index_at.checked_add((INDEX_BYTES + 2 * TRAILER) as u64) == Some(bytes.len() as u64);
+        && index_at.checked_add((ARRAYS_BYTES + 2 * TRAILER) as u64) == Some(bytes.len() as u64);
     if !sized {
         return Err("its size does not match its counts".into());
     }
@@ -634,23 +651,32 @@ fn check(bytes: &[u8], key: u128) -> Result<Checked, String> {
     }
     let (n_ranges, n_records) = (n_ranges as usize, n_records as usize);
     let (head, rest) = bytes.split_at(index_at as usize);
-    let (index, sums) = rest.split_at(INDEX_BYTES);
+    let (arrays, sums) = rest.split_at(ARRAYS_BYTES);
     let sum = |at: usize| {
         let mut b = [0u8; 8];
         b.copy_from_slice(&sums[at..at + TRAILER]);
         u64::from_le_bytes(b)
     };
+    // The head's checksum first: a damaged head is refused without reading the arrays.
+    if twox_hash::XxHash3_64::oneshot(head) != sum(0) {
+        return Err("checksum mismatch".into());
+    }
     let (index_ok, spans) = rayon::join(
         || {
-            if twox_hash::XxHash3_64::oneshot(index) != sum(TRAILER) {
+            if twox_hash::XxHash3_64::oneshot(arrays) != sum(TRAILER) {
                 return Err("checksum mismatch".to_owned());
             }
-            check_index(index, n_ranges as u32, n_records as u32)
+            let (index, networks) = arrays.split_at(INDEX_BYTES);
+            check_index(index, n_ranges as u32, n_records as u32)?;
+            // Prefix lengths of networks that cover whole /24s (0 for none); the maximum
+            // first, as it vectorises.
+            if networks.iter().fold(0, |m, &p| m.max(p)) > 24 {
+                let at = networks.iter().position(|&p| p > 24).unwrap_or(0);
+                return Err(format!("the network of /24 {at} is not one"));
+            }
+            Ok(())
         },
         || -> Result<Vec<(u32, u32)>, String> {
-            if twox_hash::XxHash3_64::oneshot(head) != sum(0) {
-                return Err("checksum mismatch".into());
-            }
             let (range_bytes, rest) = head[HEADER..names_end as usize].split_at(n_ranges * RANGE);
             let (record_bytes, name_bytes) = rest.split_at(n_records * RECORD);
             check_ranges(range_bytes, n_records)?;
@@ -995,14 +1021,14 @@ mod tests {
         // A flipped byte after the key is caught (by the checksums or the checks): every
         // byte of the header and ranges, every third of the records and names, some of the
         // padding, entries spread over the index, and the checksums.
-        let index_at = bytes.len() - INDEX_BYTES - 2 * TRAILER;
+        let index_at = bytes.len() - ARRAYS_BYTES - 2 * TRAILER;
         let records_at = HEADER + 4 * RANGE;
         let names_end = records_at + 2 * RECORD + 60;
         let flips = (32..records_at)
             .chain((records_at..names_end).step_by(3))
             .chain((names_end..index_at).step_by(509))
-            .chain((index_at..index_at + INDEX_BYTES).step_by(INDEX_BYTES / 31))
-            .chain(bytes.len() - 16..bytes.len());
+            .chain((index_at..index_at + ARRAYS_BYTES).step_by(ARRAYS_BYTES / 7))
+            .chain((bytes.len() - 16..bytes.len()).step_by(3));
         let mut bad = bytes.clone();
         for at in flips {
             bad[at] ^= 0x40;
@@ -1010,7 +1036,7 @@ mod tests {
             bad[at] ^= 0x40;
         }
         // The index of a small table is mostly holes on disk.
-        assert_eq!(bytes.len(), index_at + INDEX_BYTES + 16);
+        assert_eq!(bytes.len(), index_at + ARRAYS_BYTES + 16);
     }
 
     #[test]
@@ -1019,12 +1045,12 @@ mod tests {
         // writer), in a range or in the index, must not reach the lookup path.
         let t = table();
         let bytes = encode(&t, 7);
-        let index_at = bytes.len() - INDEX_BYTES - 2 * TRAILER;
+        let index_at = bytes.len() - ARRAYS_BYTES - 2 * TRAILER;
         let resum = |mut bytes: Vec<u8>| {
             let (head, rest) = bytes.split_at(index_at);
             let sums = [
                 twox_hash::XxHash3_64::oneshot(head),
-                twox_hash::XxHash3_64::oneshot(&rest[..INDEX_BYTES]),
+                twox_hash::XxHash3_64::oneshot(&rest[..ARRAYS_BYTES]),
             ];
             let n = bytes.len();
             bytes[n - 16..n - 8].copy_from_slice(&sums[0].to_le_bytes());
@@ -1043,6 +1069,10 @@ mod tests {
             let why = check(&resum(bad), 7).err().unwrap();
             assert!(why.contains("index entry 256"), "{why}");
         }
+        let mut bad = bytes.clone();
+        bad[index_at + INDEX_BYTES + 5] = 25;
+        let why = check(&resum(bad), 7).err().unwrap();
+        assert!(why.contains("/24 5 is not one"), "{why}");
         // And the same file, checksums made again, passes: the checks are what refused it.
         assert!(check(&resum(bytes), 7).is_ok());
     }

@@ -20,8 +20,13 @@ const WALK_PARTS: u32 = 64;
 /// Databases smaller than this (bytes) are walked whole, on one thread.
 pub(super) const SMALL_DB: u64 = 1 << 20;
 
-/// A database network inside one part of the walk: start, end (exclusive), record offset.
-type Network = (u32, u64, usize);
+/// A database network inside one part of the walk: start, end (exclusive), record offset,
+/// and the network's prefix length (of the whole network, when the part cuts it).
+type Network = (u32, u64, usize, u8);
+
+/// Networks of at most this prefix length cover whole /24s: adjacent ones of one record
+/// merge into one range, and the index says each /24's network.
+const WIDE: u8 = 24;
 
 /// Every network with a record within `net`, in order, with its record's offset, as the
 /// database's walk gives them (a network wider than `net`, found above it in the tree, is
@@ -68,11 +73,8 @@ fn walk_part(
         let start = u64::from(u32::from(net.network()));
         let stop = start + (1u64 << (32 - u32::from(net.prefix())));
         let (start, stop) = (start.max(first), stop.min(end));
-        match out.last_mut() {
-            // Adjacent networks of one record are one range (as the table keeps them).
-            Some(last) if last.1 == start && last.2 == offset => last.1 = stop,
-            _ if start < stop => out.push((start as u32, stop, offset)),
-            _ => {}
+        if start < stop {
+            out.push((start as u32, stop, offset, net.prefix()));
         }
     })?;
     Ok(if whole { out } else { Vec::new() })
@@ -126,6 +128,11 @@ where
 /// Entries in the /24 index.
 pub(super) const INDEX_LEN: usize = 1 << 24;
 
+/// A blank per-/24 network index (every prefix length 0: none known).
+pub(super) fn blank_networks() -> Vec<u8> {
+    vec![0u8; INDEX_LEN]
+}
+
 /// A /24 index with no record anywhere, in memory for huge pages (see
 /// [`Ipv4Table::from_parts`]). Entries are stored complemented, so "no record" is 0: a
 /// blank index is zeroed memory, and a cache file stores its empty stretches as holes.
@@ -148,6 +155,10 @@ pub struct Ipv4Table {
     /// `[range start, record id or NO_RECORD]`, ascending by start; the first start is 0.
     /// Start and id share a cache line, so the search's last probe brings the answer along.
     ranges: Words<[u32; 2]>,
+    /// Per /24 covered by one network with a record: the network's prefix length (0 where
+    /// the /24 is shared by several ranges, or has no record). With `ranges`, it gives the
+    /// database network of an address (see [`Ipv4Table::lookup_network`]).
+    networks: Words<u8>,
     /// Per record id: where it is in the database, and what it says.
     records: Records,
     /// The database the records belong to (its index in the atlas).
@@ -188,13 +199,21 @@ impl Ipv4View<'_> {
         // Several ranges in this /24 (usually two to four, in one or two cache lines): walk
         // forward from the one holding the /24's first address to the last starting at or
         // before the address. At most 256 steps, for a /24 cut into single addresses.
+        self.ranges
+            .get(self.range_of(entry, ip))
+            .map_or(NO_RECORD, |r| r[1])
+    }
+
+    /// The position of the range holding `ip`, from its /24's mixed index entry.
+    #[inline]
+    fn range_of(&self, entry: u32, ip: u32) -> usize {
         let mut k = (entry & !MIXED) as usize;
         while let Some(next) = self.ranges.get(k + 1)
             && next[0] <= ip
         {
             k += 1;
         }
-        self.ranges.get(k).map_or(NO_RECORD, |r| r[1])
+        k
     }
 }
 
@@ -245,6 +264,7 @@ impl Ipv4Table {
         } else {
             rayon::join(|| walk(WALK_PARTS.trailing_zeros()), blank_index)
         };
+        let mut nets = blank_networks();
         let parts = parts?;
         if cancel.load(Ordering::Relaxed) {
             return Ok(None);
@@ -253,7 +273,9 @@ impl Ipv4Table {
         let mut ids: FxHashMap<usize, u32> = FxHashMap::default();
         let mut keys: Vec<(usize, Ipv4Addr)> = Vec::new();
         let mut next: u64 = 0;
-        for &(start, end, offset) in parts.iter().flatten() {
+        // Whether the last range is made of wide networks only (so a wide one may join it).
+        let mut last_wide = false;
+        for &(start, end, offset, prefix) in parts.iter().flatten() {
             if u64::from(start) < next {
                 return Err(Error::database(
                     db.label(),
@@ -267,11 +289,18 @@ impl Ipv4Table {
                 keys.push((offset, Ipv4Addr::from(start)));
                 (keys.len() - 1) as u32
             });
-            // Adjacent networks of one record merge into one range.
+            // Adjacent wide networks of one record merge into one range; a narrower network
+            // is a range of its own, so in a /24 shared by several ranges each range with a
+            // record is one network.
+            let wide = prefix <= WIDE;
             match ranges.last_mut() {
                 Some(last) if last[0] == start => last[1] = id,
-                Some(last) if last[1] == id => {}
+                Some(last) if last[1] == id && wide && last_wide => {}
                 _ => ranges.push([start, id]),
+            }
+            last_wide = wide;
+            if wide {
+                nets[(start >> 8) as usize..(end >> 8) as usize].fill(prefix);
             }
             next = end;
         }
@@ -298,9 +327,9 @@ impl Ipv4Table {
         else {
             return Ok(None);
         };
-        Ok(Some(Ipv4Table::from_parts(
-            ranges, records, db_index, index,
-        )))
+        let mut table = Ipv4Table::from_parts(ranges, records, db_index, index);
+        table.networks = nets.into();
+        Ok(Some(table))
     }
 
     /// Assembles a table from validated ranges (ascending, first start 0, ids below
@@ -335,6 +364,7 @@ impl Ipv4Table {
         Ipv4Table {
             index: index.into(),
             ranges: ranges.into(),
+            networks: Vec::new().into(),
             records: Records::Decoded(records),
             db_index,
         }
@@ -345,15 +375,40 @@ impl Ipv4Table {
     pub(super) fn from_mapped(
         index: Words<u32>,
         ranges: Words<[u32; 2]>,
+        networks: Words<u8>,
         records: MappedRecords,
         db_index: usize,
     ) -> Self {
         Ipv4Table {
             index,
             ranges,
+            networks,
             records: Records::Mapped(records),
             db_index,
         }
+    }
+
+    /// The record id of an IPv4 address (or [`NO_RECORD`]) and the prefix length of the
+    /// database network holding it (meaningless without a record).
+    #[must_use]
+    pub fn lookup_network(&self, ip: u32) -> (u32, u8) {
+        let view = self.view();
+        let entry = view.entry(ip);
+        if entry & MIXED == 0 || entry == NO_RECORD {
+            let prefix = self.networks.get((ip >> 8) as usize).copied().unwrap_or(0);
+            return (entry, prefix);
+        }
+        // In a shared /24, a range with a record is one network: its size gives the prefix.
+        let k = view.range_of(entry, ip);
+        let Some(&[start, id]) = self.ranges.get(k) else {
+            return (NO_RECORD, 0);
+        };
+        let end = self
+            .ranges
+            .get(k + 1)
+            .map_or(1u64 << 32, |r| u64::from(r[0]));
+        let size = end - u64::from(start);
+        (id, (32 - size.trailing_zeros().min(32)) as u8)
     }
 
     /// The table's arrays for a run of lookups (see [`Ipv4View`]).
@@ -419,6 +474,12 @@ impl Ipv4Table {
     #[must_use]
     pub(super) fn raw_index(&self) -> &[u32] {
         &self.index
+    }
+
+    /// The per-/24 network prefix lengths as stored (empty for a table made from parts).
+    #[must_use]
+    pub(super) fn raw_networks(&self) -> &[u8] {
+        &self.networks
     }
 
     /// Record `id`: where it is in the database, an address inside, and its place (read

@@ -170,8 +170,11 @@ pub fn lookup(
     // Output buffers go back to be filled again once written (fresh pages cost the
     // kernel's zeroing).
     let buffers: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+    // IPv4 rows come from the compiled table when the input is large enough to pay for it
+    // (the same answers and networks as the tree's).
+    let table = super::rows_table_for(atlas, inputs, options)?;
     let new_worker = || {
-        let mut worker = Worker::new(atlas, options, inputs, None);
+        let mut worker = Worker::new(atlas, options, inputs, None).with_table(table.as_deref());
         worker.networks = true;
         worker
     };

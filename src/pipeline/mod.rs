@@ -100,28 +100,8 @@ pub fn aggregate(
     // looked up, never what a run counts.
     let ipv6_share = read::ipv6_share(inputs);
     let table6 = ipv6_table_for(atlas, inputs, ipv6_share, options)?;
-    // By input size: large regular files build the table first (it pays for itself many
-    // times over); from 1 MiB (about 70,000 lines) a cached table is loaded first (a load
-    // reads the file in place and takes a few hundredths of a second, which the tree
-    // spends from about 50,000 lines on); other files under 4 MiB stay on the tree; unknown
-    // sizes (stdin, pipes) and the band without a cached table start on the tree while the
-    // table is made alongside.
     let cache_dir = options.cache_dir.as_deref();
-    let strategy = match (options.lookup, known_input_bytes(inputs)) {
-        // The compiled table is IPv4's: an input of mostly IPv6 would pay for it (loading or
-        // building it takes both cores for a while) and barely use it.
-        (LookupStrategy::Auto, _) if ipv6_share.is_some_and(|v6| v6 * 3.0 > 2.0) => {
-            LookupStrategy::Tree
-        }
-        (LookupStrategy::Auto, Some(bytes))
-            if bytes >= LARGE_INPUT
-                || (bytes >= CACHED_INPUT && atlas.has_cached_ipv4_table(cache_dir)) =>
-        {
-            LookupStrategy::Table
-        }
-        (LookupStrategy::Auto, Some(bytes)) if bytes < SMALL_INPUT => LookupStrategy::Tree,
-        (s, _) => s,
-    };
+    let strategy = ipv4_strategy(atlas, inputs, ipv6_share, options);
     if strategy == LookupStrategy::Table
         && let Some(t) = atlas.ipv4_table(cache_dir, &cancel)?
     {
@@ -273,6 +253,52 @@ pub fn aggregate_whole_db(
         total.counters.prefixes[fam.index()] += 1;
     }
     total.checked()
+}
+
+/// How a run over `inputs` (whose first 64 KiB hold IPv6 lines in `share`) looks IPv4
+/// addresses up, by input size: large regular files build the table first (it pays for
+/// itself many times over); from 1 MiB (about 70,000 lines) a cached table is loaded first
+/// (a load reads the file in place and takes a few hundredths of a second, which the tree
+/// spends from about 50,000 lines on); other files under 4 MiB stay on the tree. `Auto`
+/// remains for unknown sizes (stdin, pipes) and the band without a cached table: a run
+/// that can starts on the tree while the table is made alongside.
+fn ipv4_strategy(
+    atlas: &Atlas,
+    inputs: &[Input],
+    share: Option<f64>,
+    options: &RunOptions,
+) -> LookupStrategy {
+    let cache_dir = options.cache_dir.as_deref();
+    match (options.lookup, known_input_bytes(inputs)) {
+        // The compiled table is IPv4's: an input of mostly IPv6 would pay for it (loading or
+        // building it takes both cores for a while) and barely use it.
+        (LookupStrategy::Auto, _) if share.is_some_and(|v6| v6 * 3.0 > 2.0) => LookupStrategy::Tree,
+        (LookupStrategy::Auto, Some(bytes))
+            if bytes >= LARGE_INPUT
+                || (bytes >= CACHED_INPUT && atlas.has_cached_ipv4_table(cache_dir)) =>
+        {
+            LookupStrategy::Table
+        }
+        (LookupStrategy::Auto, Some(bytes)) if bytes < SMALL_INPUT => LookupStrategy::Tree,
+        (s, _) => s,
+    }
+}
+
+/// The compiled IPv4 table for `lookup` rows over `inputs`: as [`ipv4_strategy`] decides,
+/// the band in between staying on the tree (rows are written in order as they go, so a
+/// table made alongside would come too late to matter).
+pub(super) fn rows_table_for(
+    atlas: &Atlas,
+    inputs: &[Input],
+    options: &RunOptions,
+) -> Result<Option<std::sync::Arc<Ipv4Table>>> {
+    let share = read::ipv6_share(inputs);
+    match ipv4_strategy(atlas, inputs, share, options) {
+        LookupStrategy::Table => {
+            atlas.ipv4_table(options.cache_dir.as_deref(), &AtomicBool::new(false))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The compiled IPv6 table for a run over `inputs` (whose first 64 KiB hold IPv6 lines in

@@ -30,8 +30,10 @@ pub(super) struct Worker<'a> {
     /// IPv4 addresses parsed but not yet looked up in the table (resolved in batches, so
     /// the cache misses of independent lookups overlap).
     batch: Vec<u32>,
-    /// The table the counts refer to.
+    /// The table the counts refer to, and per record id of it the tally slot of its place
+    /// plus one (0: not met yet), for addresses counted one by one (lookup rows).
     table: Option<&'a Ipv4Table>,
+    slots4: Vec<u32>,
     /// The compiled IPv6 table, when there is one, and per record id of it the tally slot
     /// of its place plus one (0: not met yet).
     table6: Option<&'a Ipv6Table>,
@@ -108,6 +110,7 @@ impl<'a> Worker<'a> {
             batch: Vec::with_capacity(BATCH),
             table: None,
             table6: None,
+            slots4: Vec::new(),
             slots6: Vec::new(),
             whole_db: false,
             networks: false,
@@ -116,11 +119,19 @@ impl<'a> Worker<'a> {
 
     /// Looks IPv4 addresses up in `table` (batched), when there is one.
     pub(super) fn with_table(mut self, table: Option<&'a Ipv4Table>) -> Self {
-        if let Some(t) = table {
+        self.use_table(table);
+        self
+    }
+
+    /// Takes the IPv4 table, if the worker has none yet.
+    fn use_table(&mut self, table: Option<&'a Ipv4Table>) {
+        if self.table.is_none()
+            && let Some(t) = table
+        {
             self.table = Some(t);
             self.table_counts = RecordCounts::new(t.record_count());
+            self.slots4 = vec![0; t.record_count()];
         }
-        self
     }
 
     /// Looks IPv6 addresses up in `table`, when there is one.
@@ -145,12 +156,7 @@ impl<'a> Worker<'a> {
         table: Option<&'a Ipv4Table>,
         table6: Option<&'a Ipv6Table>,
     ) -> Result<()> {
-        if self.table.is_none()
-            && let Some(t) = table
-        {
-            self.table = Some(t);
-            self.table_counts = RecordCounts::new(t.record_count());
-        }
+        self.use_table(table);
         self.use_table6(table6);
         let name = self
             .inputs
@@ -309,6 +315,9 @@ impl<'a> Worker<'a> {
                 if !self.count_record(fam, weight) {
                     return seen(&self.tally, Resolved::excluded());
                 }
+                if let (std::net::IpAddr::V4(v4), Some(table), None) = (ip, self.table, self.asn) {
+                    return self.ipv4_in_table(table, v4, times, seen);
+                }
                 match self.atlas.lookup(ip)? {
                     Lookup::Found(key, result) => {
                         let network = self.asn.and_then(|a| a.lookup(ip));
@@ -338,6 +347,45 @@ impl<'a> Worker<'a> {
                 self.prefix(net, fam, times, seen)
             }
         }
+    }
+
+    /// An IPv4 address looked up in the table and counted at once (not batched), with its
+    /// database network when the worker reports networks: the tree's answer, from the table.
+    fn ipv4_in_table(
+        &mut self,
+        table: &'a Ipv4Table,
+        v4: std::net::Ipv4Addr,
+        times: u128,
+        mut seen: impl FnMut(&Tally, Resolved) -> Result<()>,
+    ) -> Result<()> {
+        let col = Column::of(Family::Ipv4, false);
+        let ip = u32::from(v4);
+        let (id, prefix) = table.lookup_network(ip);
+        if id == crate::locate::NO_RECORD {
+            let reason = NotFound::unlocated(v4.into());
+            self.tally.add_not_found(col, reason, times);
+            return seen(&self.tally, Resolved::not_found(reason, None, false));
+        }
+        let slot = match self.slots4.get(id as usize) {
+            Some(&known) if known > 0 => known - 1,
+            _ => {
+                let slot = self.tally.slot(table.place(id));
+                if let Some(known) = self.slots4.get_mut(id as usize) {
+                    *known = slot + 1;
+                }
+                slot
+            }
+        };
+        self.tally.add(slot, col, times);
+        let network = if self.networks {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            ipnetwork::Ipv4Network::new((ip & mask).into(), prefix)
+                .ok()
+                .map(IpNetwork::V4)
+        } else {
+            None
+        };
+        seen(&self.tally, Resolved::found(slot, network, false))
     }
 
     /// Counts a record of `fam` as parsed (with its weight, when weighted), or as excluded

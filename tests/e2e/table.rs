@@ -12,20 +12,25 @@ fn atlas(db: Database) -> Atlas {
     Atlas::new(vec![db], CountryFallback::None).unwrap()
 }
 
-/// The tree's record key and decoded place for an address, or None.
-fn tree(atlas: &Atlas, ip: u32) -> Option<(u64, Place)> {
+/// The tree's record key, decoded place and database network for an address, or None.
+fn tree(atlas: &Atlas, ip: u32) -> Option<(u64, Place, ipnetwork::IpNetwork)> {
     let ip = IpAddr::V4(Ipv4Addr::from(ip));
     let key = atlas.record(ip).unwrap().ok()?;
     match atlas.answer(ip).unwrap() {
-        Answer::Found { place, .. } => Some((key, place)),
+        Answer::Found { place, network } => Some((key, place, network)),
         Answer::NotFound(_) => None,
     }
 }
 
-/// The table's record key and place for an address, or None.
-fn table_key(table: &Ipv4Table, ip: u32) -> Option<(u64, Place)> {
+/// The table's record key, place and network (as `lookup` rows give it) for an address,
+/// or None.
+fn table_key(table: &Ipv4Table, ip: u32) -> Option<(u64, Place, ipnetwork::IpNetwork)> {
     let id = table.lookup(ip);
-    (id != NO_RECORD).then(|| (table.record(id).0, table.place(id)))
+    let (same, prefix) = table.lookup_network(ip);
+    assert_eq!(same, id);
+    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+    let network = ipnetwork::Ipv4Network::new(Ipv4Addr::from(ip & mask), prefix).unwrap();
+    (id != NO_RECORD).then(|| (table.record(id).0, table.place(id), network.into()))
 }
 
 #[test]
@@ -145,6 +150,33 @@ fn every_lookup_strategy_gives_the_same_outputs() {
     }
     assert_eq!(outs[0], outs[1], "tree vs table");
     assert_eq!(outs[0], outs[2], "tree vs auto");
+    // `lookup` rows (place and database network per line) too: with `--lookup table` from
+    // a table it builds (its own cache directory holds the file after), with `auto` from
+    // that file.
+    let rows: Vec<String> = ["tree", "table", "auto"]
+        .iter()
+        .map(|lookup| {
+            let args = [
+                "lookup",
+                "--db",
+                fx.nested.to_str().unwrap(),
+                "ips.txt",
+                "--lookup",
+                lookup,
+                "--cache-dir",
+                "rows-cache",
+            ];
+            let out = env.run(&args).ok().stdout;
+            let tables = std::fs::read_dir(env.path("rows-cache"))
+                .map_or(0, |d| d.filter(|e| e.is_ok()).count());
+            assert_eq!(tables, usize::from(*lookup != "tree"), "{lookup}");
+            out
+        })
+        .collect();
+    assert!(rows[0].lines().count() > 300_000);
+    assert!(rows[0].contains("/24,found"), "rows carry networks");
+    assert_eq!(rows[0], rows[1], "lookup: tree vs table");
+    assert_eq!(rows[0], rows[2], "lookup: tree vs auto");
 }
 
 /// Found by fuzzing (fuzz target `mmdb`): a database whose one record for IPv4 sits above
