@@ -287,6 +287,40 @@ pub fn remove_temporaries() {
     }
 }
 
+/// Appends a number as `ryu` writes it (the shortest text that reads back as the same
+/// `f64`), without `ryu`'s digit generation for numbers with at most four decimals, as
+/// database coordinates are: lookups write millions of them. Such a number's shortest text
+/// is its four-decimal form less trailing zeros (two numbers of four decimals are 0.0001
+/// apart, far more than the rounding interval of any `f64` below 10^11).
+pub fn push_coordinate(out: &mut Vec<u8>, v: f64) {
+    let scaled = (v * 10_000.0).round();
+    if !(scaled.abs() < 1e15 && scaled / 10_000.0 == v) {
+        out.extend_from_slice(ryu::Buffer::new().format(v).as_bytes());
+        return;
+    }
+    if v.is_sign_negative() {
+        out.push(b'-');
+    }
+    // Below 10^15, so exact as an integer.
+    let m = scaled.abs() as u64;
+    out.extend_from_slice(itoa::Buffer::new().format(m / 10_000).as_bytes());
+    out.push(b'.');
+    let mut frac = m % 10_000;
+    if frac == 0 {
+        out.push(b'0');
+        return;
+    }
+    let mut digits = 4;
+    while frac % 10 == 0 {
+        frac /= 10;
+        digits -= 1;
+    }
+    let mut buffer = itoa::Buffer::new();
+    let text = buffer.format(frac).as_bytes();
+    out.extend(std::iter::repeat_n(b'0', digits - text.len()));
+    out.extend_from_slice(text);
+}
+
 /// Appends an IPv4 address in dotted-quad form (what `Display` writes, without the
 /// formatting machinery: lookups write millions of them).
 pub fn push_ipv4(out: &mut String, ip: std::net::Ipv4Addr) {
@@ -325,6 +359,42 @@ fn push_small(out: &mut String, n: u8) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn coordinates_are_written_as_ryu_writes_them() {
+        let check = |v: f64| {
+            let mut ours = Vec::new();
+            super::push_coordinate(&mut ours, v);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                ryu::Buffer::new().format(v),
+                "{v:?}"
+            );
+        };
+        // Every four-decimal number of longitude's range, and others of each kind.
+        for m in -1_800_000i64..=1_800_000 {
+            check(m as f64 / 10_000.0);
+        }
+        for v in [
+            -0.0,
+            0.0,
+            1e-5,
+            0.00015,
+            123.45678,
+            1e14,
+            1e15,
+            1e16,
+            1e300,
+            -2.5e-7,
+            1.0 / 3.0,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            9_999_999.0001,
+            0.1 + 0.2,
+        ] {
+            check(v);
+        }
+    }
+
     use super::*;
 
     #[test]

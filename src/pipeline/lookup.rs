@@ -344,11 +344,10 @@ fn csv_row(out: &mut Vec<u8>, row: &LookupRow) {
     if let Some(c) = row.country {
         out.extend_from_slice(c.as_str().as_bytes());
     }
-    let mut ryu = ryu::Buffer::new();
     for v in [row.latitude, row.longitude] {
         out.push(b',');
         if let Some(v) = v {
-            out.extend_from_slice(ryu.format(v).as_bytes());
+            crate::util::push_coordinate(out, v);
         }
     }
     out.push(b',');
