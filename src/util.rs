@@ -311,7 +311,7 @@ pub fn push_coordinate(out: &mut Vec<u8>, v: f64) {
         return;
     }
     let mut digits = 4;
-    while frac % 10 == 0 {
+    while frac.is_multiple_of(10) {
         frac /= 10;
         digits -= 1;
     }
@@ -388,7 +388,7 @@ mod tests {
             1.0 / 3.0,
             f64::MAX,
             f64::MIN_POSITIVE,
-            9_999_999.0001,
+            9_999_999.000_1,
             0.1 + 0.2,
         ] {
             check(v);
