@@ -392,8 +392,14 @@ impl Ipv4Table {
     /// database network holding it (meaningless without a record).
     #[must_use]
     pub fn lookup_network(&self, ip: u32) -> (u32, u8) {
+        self.network_of(self.view().entry(ip), ip)
+    }
+
+    /// Second step of [`lookup_network`](Self::lookup_network), split out so a batch can
+    /// issue all its index reads first: from the address's /24 index entry.
+    #[must_use]
+    pub fn network_of(&self, entry: u32, ip: u32) -> (u32, u8) {
         let view = self.view();
-        let entry = view.entry(ip);
         if entry & MIXED == 0 || entry == NO_RECORD {
             let prefix = self.networks.get((ip >> 8) as usize).copied().unwrap_or(0);
             return (entry, prefix);

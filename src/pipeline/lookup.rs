@@ -321,6 +321,7 @@ fn chunk_rows(
         .get(work.chunk.input)
         .map_or_else(|| "-".to_owned(), Input::name);
     let name = name.as_str();
+    worker.look_ahead(work)?;
     let lines = input::scan(&work.chunk, &options.mode, work.column, |line, event| {
         event_rows(worker, name, line, event, false, &mut emit)
     })?;

@@ -34,6 +34,9 @@ pub(super) struct Worker<'a> {
     /// plus one (0: not met yet), for addresses counted one by one (lookup rows).
     table: Option<&'a Ipv4Table>,
     slots4: Vec<u32>,
+    /// IPv4 addresses of a chunk looked up ahead, in order, with their record id and network
+    /// prefix length (see [`Worker::look_ahead`]).
+    ahead: std::collections::VecDeque<(u32, u32, u8)>,
     /// The compiled IPv6 table, when there is one, and per record id of it the tally slot
     /// of its place plus one (0: not met yet).
     table6: Option<&'a Ipv6Table>,
@@ -111,6 +114,7 @@ impl<'a> Worker<'a> {
             table: None,
             table6: None,
             slots4: Vec::new(),
+            ahead: std::collections::VecDeque::new(),
             slots6: Vec::new(),
             whole_db: false,
             networks: false,
@@ -349,6 +353,36 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// Looks up, ahead of counting them one by one, the IPv4 addresses of a chunk in the
+    /// table, all index reads first so that their cache misses overlap (as [`flush_batch`]
+    /// does); [`Worker::record`] then takes the answers in order.
+    ///
+    /// [`flush_batch`]: Worker::flush_batch
+    pub(super) fn look_ahead(&mut self, work: &Work) -> Result<()> {
+        let (Some(table), None) = (self.table, self.asn) else {
+            return Ok(());
+        };
+        self.ahead.clear();
+        let mut ips: Vec<u32> = Vec::new();
+        input::scan(&work.chunk, &self.options.mode, work.column, |_, event| {
+            if let Event::Item(Item::Addr(ip)) | Event::Weighted(Item::Addr(ip), _) = event
+                && let std::net::IpAddr::V4(v4) = canonical(ip)
+                && self.options.family.allows(Family::Ipv4)
+            {
+                ips.push(u32::from(v4));
+            }
+            Ok(())
+        })?;
+        let view = table.view();
+        let entries: Vec<u32> = ips.iter().map(|&ip| view.entry(ip)).collect();
+        self.ahead
+            .extend(ips.iter().zip(entries).map(|(&ip, entry)| {
+                let (id, prefix) = table.network_of(entry, ip);
+                (ip, id, prefix)
+            }));
+        Ok(())
+    }
+
     /// An IPv4 address looked up in the table and counted at once (not batched), with its
     /// database network when the worker reports networks: the tree's answer, from the table.
     fn ipv4_in_table(
@@ -360,7 +394,15 @@ impl<'a> Worker<'a> {
     ) -> Result<()> {
         let col = Column::of(Family::Ipv4, false);
         let ip = u32::from(v4);
-        let (id, prefix) = table.lookup_network(ip);
+        let (id, prefix) = match self.ahead.pop_front() {
+            Some((at, id, prefix)) if at == ip => (id, prefix),
+            // Out of step (never expected): drop what was looked up ahead.
+            Some(_) => {
+                self.ahead.clear();
+                table.lookup_network(ip)
+            }
+            None => table.lookup_network(ip),
+        };
         if id == crate::locate::NO_RECORD {
             let reason = NotFound::unlocated(v4.into());
             self.tally.add_not_found(col, reason, times);
