@@ -502,6 +502,8 @@ pub fn lookup_values<V: Values + ?Sized>(
 ) -> Result<(Vec<LookupRow>, Tally)> {
     let mode = value_mode(&options.mode);
     let n = values.len();
+    // IPv4 rows from the compiled table when there are many values (or when asked).
+    let table = super::table_for(atlas, n, options)?;
     // A few tasks per thread: each worker decodes the places it meets once, so fewer,
     // larger tasks decode less (the rows still come back in order).
     let per_task = n
@@ -510,7 +512,7 @@ pub fn lookup_values<V: Values + ?Sized>(
     let parts: Vec<(Vec<LookupRow>, Tally)> = (0..n.div_ceil(per_task))
         .into_par_iter()
         .map(|part| {
-            let mut worker = Worker::new(atlas, options, &[], None);
+            let mut worker = Worker::new(atlas, options, &[], None).with_table(table.as_deref());
             worker.networks = true;
             let mut rows = Vec::new();
             let start = part * per_task;

@@ -152,6 +152,13 @@ fn values_in_memory_count_and_look_up_like_lines_of_a_file() {
         .collect();
     assert_eq!(ours, cli_rows);
     assert_eq!(places(&tally), places(&cli));
+    // And the same rows from the compiled table.
+    let table = RunOptions {
+        lookup: LookupStrategy::Table,
+        ..RunOptions::default()
+    };
+    let (from_table, _) = ipatlas::pipeline::lookup_values(&atlas, &values[..], &table).unwrap();
+    assert_eq!(from_table, rows);
     // Every value has a row (the prefix one per database network), in order.
     let lines: Vec<u64> = rows.iter().map(|r| r.line).collect();
     assert!(lines.windows(2).all(|w| w[0] <= w[1]));
