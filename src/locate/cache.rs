@@ -149,6 +149,7 @@ pub fn load(dir: &Path, key: u128, db_index: usize) -> Option<Result<Ipv4Table, 
             names: parts.names,
             spans: parts.spans,
         };
+        let networks = (networks, parts.exact_networks);
         Ok(Ipv4Table::from_mapped(
             index, ranges, networks, records, db_index,
         ))
@@ -478,7 +479,18 @@ fn encode_head(table: &Ipv4Table, key: u128) -> Vec<u8> {
     let records = table.record_count();
     let mut out = Vec::with_capacity(HEADER + ranges.len() * RANGE + records * RECORD);
     // The end of the names and the index's position are filled in below.
-    push_header(&mut out, (MAGIC, VERSION, key), ranges.len(), records);
+    let flags = if table.exact_networks() {
+        EXACT_NETWORKS
+    } else {
+        0
+    };
+    push_header_flags(
+        &mut out,
+        (MAGIC, VERSION, key),
+        flags,
+        ranges.len(),
+        records,
+    );
     for &[start, id] in ranges {
         out.extend_from_slice(&start.to_le_bytes());
         out.extend_from_slice(&id.to_le_bytes());
@@ -581,10 +593,21 @@ impl Fields<'_> {
 
 /// Writes a table file's header (see [`header`]), its last two numbers 0 (filled in later).
 fn push_header(out: &mut Vec<u8>, file: (&[u8; 8], u32, u128), ranges: usize, records: usize) {
+    push_header_flags(out, file, 0, ranges, records);
+}
+
+/// [`push_header`] with flags in the word after the version.
+fn push_header_flags(
+    out: &mut Vec<u8>,
+    file: (&[u8; 8], u32, u128),
+    flags: u32,
+    ranges: usize,
+    records: usize,
+) {
     let (magic, version, key) = file;
     out.extend_from_slice(magic);
     out.extend_from_slice(&version.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&flags.to_le_bytes());
     out.extend_from_slice(&key.to_le_bytes());
     out.extend_from_slice(&(ranges as u64).to_le_bytes());
     out.extend_from_slice(&(records as u64).to_le_bytes());
@@ -594,6 +617,16 @@ fn push_header(out: &mut Vec<u8>, file: (&[u8; 8], u32, u128), ranges: usize, re
 /// The four numbers after the key in a table file's header (range count, record count, the
 /// end of the names, and one more), once its magic, version and key are checked.
 fn header(bytes: &[u8], magic: &[u8; 8], version: u32, key: u128) -> Result<[u64; 4], String> {
+    header_flags(bytes, magic, version, key).map(|(numbers, _)| numbers)
+}
+
+/// [`header`], with the flags after the version.
+fn header_flags(
+    bytes: &[u8],
+    magic: &[u8; 8],
+    version: u32,
+    key: u128,
+) -> Result<([u64; 4], u32), String> {
     if bytes.len() < HEADER {
         return Err("shorter than its header".into());
     }
@@ -604,11 +637,11 @@ fn header(bytes: &[u8], magic: &[u8; 8], version: u32, key: u128) -> Result<[u64
     if f.u32() != version {
         return Err(STALE.into());
     }
-    f.u32();
+    let flags = f.u32();
     if u128::from_le_bytes(f.take()) != key {
         return Err("made from another database".into());
     }
-    Ok([f.u64(), f.u64(), f.u64(), f.u64()])
+    Ok(([f.u64(), f.u64(), f.u64(), f.u64()], flags))
 }
 
 /// Checks every record and name of a table file; where each name lies.
@@ -622,8 +655,13 @@ fn check_records(record_bytes: &[u8], name_bytes: &[u8]) -> Result<Vec<(u32, u32
     Ok(spans)
 }
 
+/// Header flag of an IPv4 table file: its networks are the tree's (see
+/// [`Ipv4Table::exact_networks`]).
+const EXACT_NETWORKS: u32 = 1;
+
 /// Where the parts of a checked table file lie.
 struct Checked {
+    exact_networks: bool,
     ranges: usize,
     records: usize,
     names: (usize, usize),
@@ -634,7 +672,11 @@ struct Checked {
 /// Checks a whole table file: header, both checksums, and every range, record, name,
 /// index entry and network (the arrays on another thread meanwhile).
 fn check(bytes: &[u8], key: u128) -> Result<Checked, String> {
-    let [n_ranges, n_records, names_end, index_at] = header(bytes, MAGIC, VERSION, key)?;
+    let ([n_ranges, n_records, names_end, index_at], flags) =
+        header_flags(bytes, MAGIC, VERSION, key)?;
+    if flags & !EXACT_NETWORKS != 0 {
+        return Err("unknown flags".into());
+    }
     let fixed = n_ranges
         .checked_mul(RANGE as u64)
         .and_then(|r| n_records.checked_mul(RECORD as u64)?.checked_add(r))
@@ -687,6 +729,7 @@ fn check(bytes: &[u8], key: u128) -> Result<Checked, String> {
     index_ok?;
     let records_at = HEADER + n_ranges * RANGE;
     Ok(Checked {
+        exact_networks: flags & EXACT_NETWORKS != 0,
         ranges: n_ranges,
         records: n_records,
         names: (records_at + n_records * RECORD, names_end as usize),

@@ -24,6 +24,11 @@ pub(super) const SMALL_DB: u64 = 1 << 20;
 /// and the network's prefix length (of the whole network, when the part cuts it).
 type Network = (u32, u64, usize, u8);
 
+/// Prefix length of a walked network that lies above the IPv4 subtree (an IPv6 network
+/// wider than `::/96`, which covers all of IPv4): rows name it in IPv6 form, which the table
+/// does not keep.
+const ABOVE_IPV4: u8 = u8::MAX;
+
 /// Networks of at most this prefix length cover whole /24s: adjacent ones of one record
 /// merge into one range, and the index says each /24's network.
 const WIDE: u8 = 24;
@@ -73,8 +78,12 @@ fn walk_part(
         let start = u64::from(u32::from(net.network()));
         let stop = start + (1u64 << (32 - u32::from(net.prefix())));
         let (start, stop) = (start.max(first), stop.min(end));
+        let prefix = match network {
+            ipnetwork::IpNetwork::V6(n) if n.prefix() < 96 => ABOVE_IPV4,
+            _ => net.prefix(),
+        };
         if start < stop {
-            out.push((start as u32, stop, offset, net.prefix()));
+            out.push((start as u32, stop, offset, prefix));
         }
     })?;
     Ok(if whole { out } else { Vec::new() })
@@ -159,6 +168,9 @@ pub struct Ipv4Table {
     /// the /24 is shared by several ranges, or has no record). With `ranges`, it gives the
     /// database network of an address (see [`Ipv4Table::lookup_network`]).
     networks: Words<u8>,
+    /// Whether `networks` and the ranges give every address's database network as the tree
+    /// names it (not so when an IPv6 network above the IPv4 subtree covers IPv4).
+    exact_networks: bool,
     /// Per record id: where it is in the database, and what it says.
     records: Records,
     /// The database the records belong to (its index in the atlas).
@@ -265,6 +277,7 @@ impl Ipv4Table {
             rayon::join(|| walk(WALK_PARTS.trailing_zeros()), blank_index)
         };
         let mut nets = blank_networks();
+        let mut exact_networks = true;
         let parts = parts?;
         if cancel.load(Ordering::Relaxed) {
             return Ok(None);
@@ -276,6 +289,10 @@ impl Ipv4Table {
         // Whether the last range is made of wide networks only (so a wide one may join it).
         let mut last_wide = false;
         for &(start, end, offset, prefix) in parts.iter().flatten() {
+            if prefix == ABOVE_IPV4 {
+                exact_networks = false;
+            }
+            let prefix = if prefix == ABOVE_IPV4 { 0 } else { prefix };
             if u64::from(start) < next {
                 return Err(Error::database(
                     db.label(),
@@ -329,6 +346,7 @@ impl Ipv4Table {
         };
         let mut table = Ipv4Table::from_parts(ranges, records, db_index, index);
         table.networks = nets.into();
+        table.exact_networks = exact_networks;
         Ok(Some(table))
     }
 
@@ -365,6 +383,7 @@ impl Ipv4Table {
             index: index.into(),
             ranges: ranges.into(),
             networks: Vec::new().into(),
+            exact_networks: false,
             records: Records::Decoded(records),
             db_index,
         }
@@ -375,21 +394,30 @@ impl Ipv4Table {
     pub(super) fn from_mapped(
         index: Words<u32>,
         ranges: Words<[u32; 2]>,
-        networks: Words<u8>,
+        networks: (Words<u8>, bool),
         records: MappedRecords,
         db_index: usize,
     ) -> Self {
         Ipv4Table {
             index,
             ranges,
-            networks,
+            networks: networks.0,
+            exact_networks: networks.1,
             records: Records::Mapped(records),
             db_index,
         }
     }
 
+    /// Whether [`lookup_network`](Self::lookup_network) names every address's database
+    /// network as the tree does.
+    #[must_use]
+    pub fn exact_networks(&self) -> bool {
+        self.exact_networks
+    }
+
     /// The record id of an IPv4 address (or [`NO_RECORD`]) and the prefix length of the
-    /// database network holding it (meaningless without a record).
+    /// database network holding it (meaningless without a record, or without
+    /// [`exact_networks`](Self::exact_networks)).
     #[must_use]
     pub fn lookup_network(&self, ip: u32) -> (u32, u8) {
         self.network_of(self.view().entry(ip), ip)

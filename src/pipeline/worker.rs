@@ -319,7 +319,9 @@ impl<'a> Worker<'a> {
                 if !self.count_record(fam, weight) {
                     return seen(&self.tally, Resolved::excluded());
                 }
-                if let (std::net::IpAddr::V4(v4), Some(table), None) = (ip, self.table, self.asn) {
+                if let (std::net::IpAddr::V4(v4), Some(table), None) = (ip, self.table, self.asn)
+                    && (table.exact_networks() || !self.networks)
+                {
                     return self.ipv4_in_table(table, v4, times, seen);
                 }
                 match self.atlas.lookup(ip)? {
@@ -363,6 +365,9 @@ impl<'a> Worker<'a> {
             return Ok(());
         };
         self.ahead.clear();
+        if self.networks && !table.exact_networks() {
+            return Ok(());
+        }
         let mut ips: Vec<u32> = Vec::new();
         input::scan(&work.chunk, &self.options.mode, work.column, |_, event| {
             if let Event::Item(Item::Addr(ip)) | Event::Weighted(Item::Addr(ip), _) = event

@@ -220,8 +220,14 @@ fn an_ipv6_network_covering_all_of_ipv4_is_seen_by_every_path() {
             ])
             .ok();
         outs.push(a.stdout);
+        // Rows from a file (through the table with `table`), networks included.
+        let rows = env
+            .run(&["lookup", "--db", "wide.mmdb", "ips.txt", "--lookup", lookup])
+            .ok();
+        outs.push(rows.stdout);
     }
-    assert_eq!(outs[0], outs[1]);
+    assert_eq!(outs[0], outs[2]);
+    assert_eq!(outs[1], outs[3], "lookup rows: tree vs table");
     assert!(outs[0].contains("US,3,"), "{}", outs[0]);
     // The whole IPv4 space through the table, and the export, see it too.
     env.run(&[
