@@ -24,6 +24,13 @@ fuzz_target!(|data: &[u8]| {
             let id = t.lookup(ip);
             let found = tree.is_ok();
             assert_eq!(id != NO_RECORD, found, "table and tree agree at {ip:#x}");
+            // Where the table gives networks, they are the tree's.
+            if let (true, Ok(ipatlas::locate::Answer::Found { network, .. })) =
+                (found && t.exact_networks(), atlas.answer(IpAddr::V4(ip.into())))
+            {
+                let (_, prefix) = t.lookup_network(ip);
+                assert_eq!(network.prefix(), prefix, "table and tree networks at {ip:#x}");
+            }
         }
     }
     // The IPv6 table: where it answers, the tree finds the same record.

@@ -13,7 +13,8 @@
 //! file, through a read-only memory map (`memmap2`), and only its records are
 //! decoded. So a load costs little more than checking the file.
 //!
-//! Layout (little-endian): magic `IPATLAST`, format version (u32), reserved (u32), key
+//! Layout (little-endian): magic `IPATLAST`, format version (u32), flags (u32: 1 when the
+//! table gives every address's database network as the tree names it), key
 //! (u128), range count (u64), record count (u64), the end of the names (u64), the index's
 //! position (u64, a multiple of 4096); ranges as `(start u32, id u32)`; records as
 //! `offset u64, sample u32, flags u8, country [u8; 2], reserved u8, accuracy radius u32,
