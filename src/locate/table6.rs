@@ -17,6 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Bits of an address the index is on.
 const INDEX_BITS: u32 = 20;
 
+/// Addresses whose searches [`Ipv6Table::lookup_batch`] runs in lockstep.
+const LOCKSTEP: usize = 64;
+
 /// A large database's walk is split into the /8s, walked in parallel.
 const WALK_BITS: u32 = 8;
 
@@ -315,6 +318,17 @@ impl Ipv6Table {
         ids.get(k).copied().unwrap_or(NO_RECORD)
     }
 
+    /// The record ids of many IPv6 addresses at once (as [`Ipv6Table::lookup`] gives
+    /// them, into `out`, which is at least as long as `ips`): all block index reads first,
+    /// then the binary searches in lockstep, one step of every search per round, so that
+    /// the cache misses of different addresses overlap instead of queueing.
+    pub fn lookup_batch(&self, ips: &[u128], out: &mut [u32]) {
+        let (index, starts, ids) = (&*self.index, &*self.starts, &*self.ids);
+        for (ips, out) in ips.chunks(LOCKSTEP).zip(out.chunks_mut(LOCKSTEP)) {
+            lookup_lockstep(index, starts, ids, ips, out);
+        }
+    }
+
     /// Number of distinct records.
     #[must_use]
     pub fn record_count(&self) -> usize {
@@ -349,6 +363,46 @@ impl Ipv6Table {
     /// Every range as `(start, record id or NO_RECORD)`.
     pub fn ranges(&self) -> impl Iterator<Item = (u128, u32)> + '_ {
         self.starts.iter().copied().zip(self.ids.iter().copied())
+    }
+}
+
+/// [`Ipv6Table::lookup_batch`] for up to [`LOCKSTEP`] addresses.
+#[inline]
+fn lookup_lockstep(index: &[u32], starts: &[u128], ids: &[u32], ips: &[u128], out: &mut [u32]) {
+    // Per address: the first candidate range, and how many there are (0: none).
+    let mut lo = [0u32; LOCKSTEP];
+    let mut len = [0u32; LOCKSTEP];
+    for ((&ip, lo), len) in ips.iter().zip(&mut lo).zip(&mut len) {
+        let b = (ip >> (128 - INDEX_BITS)) as usize;
+        if let (Some(&l), Some(&h)) = (index.get(b), index.get(b + 1))
+            && l <= h
+            && (h as usize) < starts.len()
+        {
+            *lo = l;
+            *len = h - l + 1;
+        }
+    }
+    // Each search keeps its answer in `lo..lo + len`: the last range starting at or before
+    // the address (the block's first range holds the block's first address, so there is one).
+    // A step with one candidate left keeps it, so every search takes as many steps as the
+    // widest one, all without branches on the data.
+    let widest = len.iter().copied().max().unwrap_or(0);
+    let steps = u32::BITS - widest.saturating_sub(1).leading_zeros();
+    for _ in 0..steps {
+        for ((&ip, lo), len) in ips.iter().zip(&mut lo).zip(&mut len) {
+            let half = *len / 2;
+            let mid = *lo + half;
+            let start = starts.get(mid as usize).copied().unwrap_or(u128::MAX);
+            *lo = if start <= ip { mid } else { *lo };
+            *len -= half;
+        }
+    }
+    for ((o, &lo), &len) in out.iter_mut().zip(&lo).zip(&len) {
+        *o = if len == 0 {
+            NO_RECORD
+        } else {
+            ids.get(lo as usize).copied().unwrap_or(NO_RECORD)
+        };
     }
 }
 

@@ -138,7 +138,7 @@ pub fn aggregate(
                     // Hand the buffer back to the reader: no allocator churn of 4 MiB blocks.
                     let _ = recycle.send(work.chunk.data);
                 }
-                Ok(worker.finish())
+                worker.finish()
             });
             let mut total = Tally::new();
             let mut counts = RecordCounts::default();
@@ -397,7 +397,7 @@ fn count_parallel(
                 Ok::<_, Error>(w)
             },
         )
-        .map(|w| w.map(Worker::finish))
+        .map(|w| w.and_then(Worker::finish))
         .try_reduce(
             || (Tally::new(), RecordCounts::default()),
             |(mut ta, mut ca), (tb, cb)| {

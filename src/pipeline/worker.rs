@@ -41,6 +41,8 @@ pub(super) struct Worker<'a> {
     /// of its place plus one (0: not met yet).
     table6: Option<&'a Ipv6Table>,
     slots6: Vec<u32>,
+    /// IPv6 addresses parsed but not yet looked up in the IPv6 table (as `batch`).
+    batch6: Vec<u128>,
     /// Walking the whole database: IPv6 space aliased to the IPv4 data is not counted
     /// again as IPv6 (see [`NotFound::Ipv4Alias`]).
     pub(super) whole_db: bool,
@@ -116,6 +118,7 @@ impl<'a> Worker<'a> {
             slots4: Vec::new(),
             ahead: std::collections::VecDeque::new(),
             slots6: Vec::new(),
+            batch6: Vec::with_capacity(BATCH),
             whole_db: false,
             networks: false,
         }
@@ -260,32 +263,47 @@ impl<'a> Worker<'a> {
             Item::Addr(std::net::IpAddr::V6(v6))
                 if self.options.family != Families::Ipv4 && v6.to_ipv4_mapped().is_none() =>
             {
-                match self.table6 {
-                    Some(table) => self.ipv6_in_table(table, v6),
-                    None => self.record(item, |_, _| Ok(())),
+                if self.table6.is_none() {
+                    return self.record(item, |_, _| Ok(()));
                 }
+                self.batch6.push(u128::from(v6));
+                if self.batch6.len() == BATCH {
+                    self.flush_batch6()?;
+                }
+                Ok(())
             }
             item => self.record(item, |_, _| Ok(())),
         }
     }
 
-    /// Counts an IPv6 address through the compiled IPv6 table: its record's place, or
-    /// (where the table leaves the answer to it) the search tree.
-    #[inline]
-    fn ipv6_in_table(&mut self, table: &'a Ipv6Table, v6: std::net::Ipv6Addr) -> Result<()> {
-        let id = table.lookup(u128::from(v6));
-        let Some(known) = self.slots6.get(id as usize).copied() else {
-            return self.record(Item::Addr(v6.into()), |_, _| Ok(()));
+    /// Looks up the batched IPv6 addresses in the IPv6 table together (so that their cache
+    /// misses overlap) and counts each at its record's place, or (where the table leaves
+    /// the answer to it) through the search tree.
+    pub(super) fn flush_batch6(&mut self) -> Result<()> {
+        let Some(table) = self.table6 else {
+            return Ok(());
         };
-        self.count_record(Family::Ipv6, None);
-        let slot = if known == 0 {
-            let slot = self.tally.slot(table.place(id));
-            self.slots6[id as usize] = slot + 1;
-            slot
-        } else {
-            known - 1
-        };
-        self.tally.add(slot, Column::Ipv6, 1);
+        let batch = std::mem::take(&mut self.batch6);
+        let mut ids = [0u32; BATCH];
+        table.lookup_batch(&batch, &mut ids);
+        for (&id, &ip) in ids.iter().zip(&batch) {
+            let Some(known) = self.slots6.get(id as usize).copied() else {
+                let v6 = std::net::Ipv6Addr::from(ip);
+                self.record(Item::Addr(v6.into()), |_, _| Ok(()))?;
+                continue;
+            };
+            self.count_record(Family::Ipv6, None);
+            let slot = if known == 0 {
+                let slot = self.tally.slot(table.place(id));
+                self.slots6[id as usize] = slot + 1;
+                slot
+            } else {
+                known - 1
+            };
+            self.tally.add(slot, Column::Ipv6, 1);
+        }
+        self.batch6 = batch;
+        self.batch6.clear();
         Ok(())
     }
 
@@ -535,9 +553,10 @@ impl<'a> Worker<'a> {
     }
 
     /// Ends the worker: its tally, and its counts per table record (empty without a table).
-    pub(super) fn finish(mut self) -> (Tally, RecordCounts) {
+    pub(super) fn finish(mut self) -> Result<(Tally, RecordCounts)> {
         self.flush_batch();
-        (self.tally, self.table_counts)
+        self.flush_batch6()?;
+        Ok((self.tally, self.table_counts))
     }
 
     /// The ASN database the worker resolves networks with, if any.
@@ -714,7 +733,7 @@ pub(super) fn fold_table_counts(tally: &mut Tally, table: &Ipv4Table, counts: &R
     }
 }
 
-/// IPv4 addresses resolved together in the table.
+/// IPv4 (or IPv6) addresses resolved together in the table.
 pub(super) const BATCH: usize = 256;
 
 /// Which separator (0: tab, 1: comma) ends an address at the start of `line`, if one does:

@@ -310,5 +310,14 @@ fn the_ipv6_table_gives_the_trees_answers_on_every_range_and_a_million_addresses
         }
         assert!(table.range_count() > 1, "{label}");
         assert!(answered > 0, "{label}: the table answered nothing");
+        // Looked up together, in batches of several sizes, the answers are the same.
+        let single: Vec<u32> = probes.iter().map(|&ip| table.lookup(ip)).collect();
+        for size in [1, 63, 64, 256, 10_000] {
+            let mut got = vec![0u32; probes.len()];
+            for (ips, out) in probes.chunks(size).zip(got.chunks_mut(size)) {
+                table.lookup_batch(ips, out);
+            }
+            assert!(got == single, "{label}: batches of {size} differ");
+        }
     }
 }
