@@ -322,6 +322,56 @@ fn auto_loads_a_cached_table_from_one_megabyte_and_keeps_the_tree_below() {
 }
 
 #[test]
+fn auto_loads_a_cached_ipv6_table_from_eight_megabytes_of_ipv6_lines() {
+    let env = TestEnv::new();
+    let city = maxmind_data("test-data/GeoIP2-City-Test.mmdb");
+    let db = city.to_str().unwrap();
+    // Written out in full, 40 bytes a line: 190,000 lines are 7.6 MB, 230,000 are 9.2 MB.
+    let lines = |n: u32| -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "2001:0218:{:04x}:{:04x}:0000:0000:0000:0001\n",
+                    i >> 16,
+                    i & 0xffff
+                )
+            })
+            .collect()
+    };
+    env.write("under.txt", lines(190_000));
+    env.write("over.txt", lines(230_000));
+    let tables = |input: &str, extra: &[&str]| {
+        let mut args = vec!["aggregate", "--db", db, input, "--summary", "s.json"];
+        args.extend_from_slice(extra);
+        env.run(&args).ok();
+        let s = json(&env.read("s.json"));
+        assert_eq!(s["found"], env.read(input).lines().count(), "{s}");
+        let name = |key: &str| {
+            s.get(key)
+                .and_then(|v| v.as_str())
+                .unwrap_or("none")
+                .to_owned()
+        };
+        (name("ipv4_table"), name("ipv6_table"))
+    };
+    let none = || ("none".to_owned(), "none".to_owned());
+    // Nothing cached: the tree (building the table pays only from 128 MiB).
+    assert_eq!(tables("over.txt", &[]), none());
+    // Asked for tables, with only IPv6 counted: the IPv6 table is built, the IPv4 one is
+    // not even loaded.
+    assert_eq!(
+        tables("under.txt", &["--lookup", "table", "--family", "ipv6"]),
+        ("none".to_owned(), "built".to_owned())
+    );
+    // Once cached, from 8 MiB of IPv6 lines on it is loaded; below, the tree stays.
+    assert_eq!(
+        tables("over.txt", &[]),
+        ("none".to_owned(), "cache".to_owned())
+    );
+    assert_eq!(tables("under.txt", &[]), none());
+}
+
+#[test]
 fn the_ipv6_table_is_cached_and_a_damaged_one_is_rebuilt() {
     let env = TestEnv::new();
     let city = maxmind_data("test-data/GeoIP2-City-Test.mmdb");
