@@ -445,7 +445,8 @@ impl Tally {
     /// Whether the run counted anything (located or not) in a unit.
     #[must_use]
     pub fn has(&self, unit: Unit) -> bool {
-        self.located_unit(unit).found > 0
+        // Found weight is a sum of weights: positive when any one is (no full sum needed).
+        self.weights.iter().any(|w| unit.of(w) > 0)
             || self.counters.not_found_unit(unit).iter().any(|n| *n > 0)
     }
 
@@ -511,15 +512,17 @@ impl Tally {
     /// Weight per non-empty grid cell in one unit, ordered by row then column.
     #[must_use]
     pub fn cells(&self, grid: &CellGrid, unit: Unit) -> BTreeMap<(u32, u32), u128> {
-        let mut cells = BTreeMap::new();
+        // Summed in a hash map and ordered once at the end: a tree insert per place costs
+        // more than the rest of it on a large tally.
+        let mut cells: FxHashMap<(u32, u32), u128> = FxHashMap::default();
         for (place, w) in self.places.iter().zip(&self.weights) {
             let total = unit.of(w);
-            if let (Some((lat, lon)), true) = (place.coords(), total > 0) {
+            if let (true, Some((lat, lon))) = (total > 0, place.coords()) {
                 let e = cells.entry(grid.cell(lat, lon)).or_insert(0u128);
                 *e = e.saturating_add(total);
             }
         }
-        cells
+        cells.into_iter().collect()
     }
 }
 
