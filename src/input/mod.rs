@@ -3,8 +3,9 @@
 mod parse;
 pub mod source;
 
-pub(crate) use parse::ipv4_line;
-pub use parse::{Family, InvalidReason, Item, extract, field, parse_ipv4, parse_item, trim};
+pub use parse::{
+    Family, InvalidReason, Item, extract, field, ipv4_line, parse_ipv4, parse_item, trim,
+};
 pub use source::{CHUNK_BYTES, Chunk, Input, MAX_LINE_BYTES};
 
 use crate::error::Result;
