@@ -1,8 +1,8 @@
 #![no_main]
 //! The line parser in every mode (lines, a CSV column by number and by name, weighted,
-//! extraction).
+//! extraction), and line input's fast path against the general parser.
 
-use ipatlas::input::{Chunk, ColumnSpec, InputMode, scan};
+use ipatlas::input::{Chunk, ColumnSpec, InputMode, scan, scan_line};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -43,4 +43,23 @@ fuzz_target!(|data: &[u8]| {
         let newlines = data.iter().filter(|b| **b == b'\n').count() as u64;
         assert!(lines == newlines || lines == newlines + 1);
     }
+    // Line input's fast path (dotted quads read a word at a time) gives, line by line, what
+    // the general parser gives.
+    let mode = InputMode::Lines;
+    let columns = mode.columns_in(&chunk);
+    let mut fast = Vec::new();
+    scan(&chunk, &mode, columns, |line, event| {
+        fast.push(format!("{line} {event:?}"));
+        Ok(())
+    })
+    .expect("the callback never fails");
+    let mut general = Vec::new();
+    for (line, raw) in (1u64..).zip(data.split_inclusive(|b| *b == b'\n')) {
+        scan_line(line, raw, &mode, columns, &mut |line, event| {
+            general.push(format!("{line} {event:?}"));
+            Ok(())
+        })
+        .expect("the callback never fails");
+    }
+    assert_eq!(fast, general);
 });
