@@ -143,13 +143,7 @@ pub fn load(dir: &Path, key: u128, db_index: usize) -> Option<Result<Ipv4Table, 
         let index = Words::mapped(map, parts.index_at, len).ok_or_else(misplaced)?;
         let networks =
             Words::mapped(map, parts.index_at + INDEX_BYTES, len).ok_or_else(misplaced)?;
-        let records = MappedRecords {
-            map: map.clone(),
-            at: HEADER + parts.ranges * RANGE,
-            count: parts.records,
-            names: parts.names,
-            spans: parts.spans,
-        };
+        let records = parts.records.mapped(map);
         let networks = (networks, parts.exact_networks);
         Ok(Ipv4Table::from_mapped(
             index, ranges, networks, records, db_index,
@@ -290,14 +284,7 @@ pub fn load6(dir: &Path, key: u128, db_index: usize) -> Option<Result<Ipv6Table,
         let ids = Words::mapped(map, HEADER + 16 * n, n).ok_or_else(misplaced)?;
         let index =
             Words::mapped(map, HEADER + 20 * n, Ipv6Table::INDEX_LEN).ok_or_else(misplaced)?;
-        let records = MappedRecords {
-            map: map.clone(),
-            at: parts.records_at,
-            count: parts.records,
-            names: parts.names,
-            spans: parts.spans,
-        };
-        Ipv6Table::from_mapped(index, starts, ids, records, db_index)
+        Ipv6Table::from_mapped(index, starts, ids, parts.records.mapped(map), db_index)
     })
 }
 
@@ -342,10 +329,7 @@ fn encode6(table: &Ipv6Table, key: u128) -> Vec<u8> {
 /// Where the parts of a checked IPv6 table file lie.
 struct Checked6 {
     ranges: usize,
-    records_at: usize,
-    records: usize,
-    names: (usize, usize),
-    spans: Vec<(u32, u32)>,
+    records: RecordParts,
 }
 
 /// Checks an IPv6 table file's header, checksum, records and names (the arrays are checked
@@ -376,14 +360,9 @@ fn check6(bytes: &[u8], key: u128) -> Result<Checked6, String> {
         return Err("checksum mismatch".into());
     }
     let records_at = records_at.unwrap_or(0) as usize;
-    let (record_bytes, name_bytes) = body[records_at..].split_at(n_records as usize * RECORD);
-    let spans = check_records(record_bytes, name_bytes)?;
     Ok(Checked6 {
         ranges: n_ranges as usize,
-        records_at,
-        records: n_records as usize,
-        names: (records_at + n_records as usize * RECORD, names_end as usize),
-        spans,
+        records: RecordParts::check(body, records_at, n_records as usize, body.len())?,
     })
 }
 
@@ -645,15 +624,47 @@ fn header_flags(
     Ok(([f.u64(), f.u64(), f.u64(), f.u64()], flags))
 }
 
-/// Checks every record and name of a table file; where each name lies.
-fn check_records(record_bytes: &[u8], name_bytes: &[u8]) -> Result<Vec<(u32, u32)>, String> {
-    let spans = name_spans(name_bytes)?;
-    for (i, r) in record_bytes.chunks_exact(RECORD).enumerate() {
-        RawRecord::read(r)
-            .check(spans.len())
-            .map_err(|why| format!("record {i}: {why}"))?;
+/// Where a checked table file's records and names lie (what [`MappedRecords`] reads).
+struct RecordParts {
+    at: usize,
+    count: usize,
+    names: (usize, usize),
+    spans: Vec<(u32, u32)>,
+}
+
+impl RecordParts {
+    /// Checks the `count` records at byte `at` of a table file's `bytes`, and the names
+    /// after them to byte `names_end`; where each name lies.
+    fn check(bytes: &[u8], at: usize, count: usize, names_end: usize) -> Result<Self, String> {
+        let names_at = count
+            .checked_mul(RECORD)
+            .and_then(|n| n.checked_add(at))
+            .filter(|&n| n <= names_end && names_end <= bytes.len())
+            .ok_or("its size does not match its counts")?;
+        let spans = name_spans(&bytes[names_at..names_end])?;
+        for (i, r) in bytes[at..names_at].chunks_exact(RECORD).enumerate() {
+            RawRecord::read(r)
+                .check(spans.len())
+                .map_err(|why| format!("record {i}: {why}"))?;
+        }
+        Ok(RecordParts {
+            at,
+            count,
+            names: (names_at, names_end),
+            spans,
+        })
     }
-    Ok(spans)
+
+    /// The records, read in place from the file's `map`.
+    fn mapped(self, map: &Arc<Mapping>) -> MappedRecords {
+        MappedRecords {
+            map: map.clone(),
+            at: self.at,
+            count: self.count,
+            names: self.names,
+            spans: self.spans,
+        }
+    }
 }
 
 /// Header flag of an IPv4 table file: its networks are the tree's (see
@@ -664,9 +675,7 @@ const EXACT_NETWORKS: u32 = 1;
 struct Checked {
     exact_networks: bool,
     ranges: usize,
-    records: usize,
-    names: (usize, usize),
-    spans: Vec<(u32, u32)>,
+    records: RecordParts,
     index_at: usize,
 }
 
@@ -704,7 +713,8 @@ fn check(bytes: &[u8], key: u128) -> Result<Checked, String> {
     if twox_hash::XxHash3_64::oneshot(head) != sum(0) {
         return Err("checksum mismatch".into());
     }
-    let (index_ok, spans) = rayon::join(
+    let records_at = HEADER + n_ranges * RANGE;
+    let (index_ok, records) = rayon::join(
         || {
             if twox_hash::XxHash3_64::oneshot(arrays) != sum(TRAILER) {
                 return Err("checksum mismatch".to_owned());
@@ -719,22 +729,17 @@ fn check(bytes: &[u8], key: u128) -> Result<Checked, String> {
             }
             Ok(())
         },
-        || -> Result<Vec<(u32, u32)>, String> {
-            let (range_bytes, rest) = head[HEADER..names_end as usize].split_at(n_ranges * RANGE);
-            let (record_bytes, name_bytes) = rest.split_at(n_records * RECORD);
-            check_ranges(range_bytes, n_records)?;
-            check_records(record_bytes, name_bytes)
+        || {
+            check_ranges(&head[HEADER..records_at], n_records)?;
+            RecordParts::check(head, records_at, n_records, names_end as usize)
         },
     );
-    let spans = spans?;
+    let records = records?;
     index_ok?;
-    let records_at = HEADER + n_ranges * RANGE;
     Ok(Checked {
         exact_networks: flags & EXACT_NETWORKS != 0,
         ranges: n_ranges,
-        records: n_records,
-        names: (records_at + n_records * RECORD, names_end as usize),
-        spans,
+        records,
         index_at: index_at as usize,
     })
 }
