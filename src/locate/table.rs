@@ -155,6 +155,11 @@ pub const NO_RECORD: u32 = u32::MAX;
 /// Index flag: the /24 holds several ranges; the low bits are a position in `ranges`.
 pub(super) const MIXED: u32 = 1 << 31;
 
+/// Where range `k` ends (exclusive): the next range's start, or 2^32 after the last.
+fn range_end(ranges: &[[u32; 2]], k: usize) -> u64 {
+    ranges.get(k + 1).map_or(1u64 << 32, |r| u64::from(r[0]))
+}
+
 /// A compiled IPv4 table (see the module documentation).
 pub struct Ipv4Table {
     /// Per /24, complemented (`!entry`, so that "no record" is 0): the record id (or
@@ -183,6 +188,7 @@ pub struct Ipv4Table {
 pub struct Ipv4View<'a> {
     index: &'a [u32],
     ranges: &'a [[u32; 2]],
+    networks: &'a [u8],
 }
 
 impl Ipv4View<'_> {
@@ -214,6 +220,24 @@ impl Ipv4View<'_> {
         self.ranges
             .get(self.range_of(entry, ip))
             .map_or(NO_RECORD, |r| r[1])
+    }
+
+    /// Second step of [`Ipv4Table::lookup_network`] (record id and network prefix length),
+    /// split out so a batch can issue all its index reads first: from the address's /24
+    /// index entry.
+    #[must_use]
+    pub fn network_of(&self, entry: u32, ip: u32) -> (u32, u8) {
+        if entry & MIXED == 0 || entry == NO_RECORD {
+            let prefix = self.networks.get((ip >> 8) as usize).copied().unwrap_or(0);
+            return (entry, prefix);
+        }
+        // In a shared /24, a range with a record is one network: its size gives the prefix.
+        let k = self.range_of(entry, ip);
+        let Some(&[start, id]) = self.ranges.get(k) else {
+            return (NO_RECORD, 0);
+        };
+        let size = range_end(self.ranges, k) - u64::from(start);
+        (id, (32 - size.trailing_zeros().min(32)) as u8)
     }
 
     /// The position of the range holding `ip`, from its /24's mixed index entry.
@@ -365,7 +389,7 @@ impl Ipv4Table {
         // Whole /24s of a range take its record id (a bulk fill); a /24 where a range
         // starts part-way is mixed, pointing at the range that holds its first address.
         for (i, &[start, id]) in ranges.iter().enumerate() {
-            let end = ranges.get(i + 1).map_or(1u64 << 32, |r| u64::from(r[0]));
+            let end = range_end(&ranges, i);
             let first_full = u64::from(start).div_ceil(256) as usize;
             let end_full = (end / 256) as usize;
             if first_full < end_full {
@@ -420,29 +444,8 @@ impl Ipv4Table {
     /// [`exact_networks`](Self::exact_networks)).
     #[must_use]
     pub fn lookup_network(&self, ip: u32) -> (u32, u8) {
-        self.network_of(self.view().entry(ip), ip)
-    }
-
-    /// Second step of [`lookup_network`](Self::lookup_network), split out so a batch can
-    /// issue all its index reads first: from the address's /24 index entry.
-    #[must_use]
-    pub fn network_of(&self, entry: u32, ip: u32) -> (u32, u8) {
         let view = self.view();
-        if entry & MIXED == 0 || entry == NO_RECORD {
-            let prefix = self.networks.get((ip >> 8) as usize).copied().unwrap_or(0);
-            return (entry, prefix);
-        }
-        // In a shared /24, a range with a record is one network: its size gives the prefix.
-        let k = view.range_of(entry, ip);
-        let Some(&[start, id]) = self.ranges.get(k) else {
-            return (NO_RECORD, 0);
-        };
-        let end = self
-            .ranges
-            .get(k + 1)
-            .map_or(1u64 << 32, |r| u64::from(r[0]));
-        let size = end - u64::from(start);
-        (id, (32 - size.trailing_zeros().min(32)) as u8)
+        view.network_of(view.entry(ip), ip)
     }
 
     /// The table's arrays for a run of lookups (see [`Ipv4View`]).
@@ -452,6 +455,7 @@ impl Ipv4Table {
         Ipv4View {
             index: &self.index,
             ranges: &self.ranges,
+            networks: &self.networks,
         }
     }
 
@@ -479,13 +483,11 @@ impl Ipv4Table {
 
     /// Every range as `(start, size in addresses, record id or NO_RECORD)`.
     pub fn ranges(&self) -> impl Iterator<Item = (u32, u64, u32)> + '_ {
-        self.ranges.iter().enumerate().map(|(i, &[start, id])| {
-            let end = self
-                .ranges
-                .get(i + 1)
-                .map_or(1u64 << 32, |r| u64::from(r[0]));
-            (start, end - u64::from(start), id)
-        })
+        let ranges = &*self.ranges;
+        ranges
+            .iter()
+            .enumerate()
+            .map(|(i, &[start, id])| (start, range_end(ranges, i) - u64::from(start), id))
     }
 
     /// A record's key (database and data offset) and an address inside it.

@@ -287,19 +287,13 @@ impl<'a> Worker<'a> {
         let mut ids = [0u32; BATCH];
         table.lookup_batch(&batch, &mut ids);
         for (&id, &ip) in ids.iter().zip(&batch) {
-            let Some(known) = self.slots6.get(id as usize).copied() else {
+            if id as usize >= self.slots6.len() {
                 let v6 = std::net::Ipv6Addr::from(ip);
                 self.record(Item::Addr(v6.into()), |_, _| Ok(()))?;
                 continue;
-            };
+            }
             self.count_record(Family::Ipv6, None);
-            let slot = if known == 0 {
-                let slot = self.tally.slot(table.place(id));
-                self.slots6[id as usize] = slot + 1;
-                slot
-            } else {
-                known - 1
-            };
+            let slot = record_slot(&mut self.tally, &mut self.slots6, id, || table.place(id));
             self.tally.add(slot, Column::Ipv6, 1);
         }
         self.batch6 = batch;
@@ -400,7 +394,7 @@ impl<'a> Worker<'a> {
         let entries: Vec<u32> = ips.iter().map(|&ip| view.entry(ip)).collect();
         self.ahead
             .extend(ips.iter().zip(entries).map(|(&ip, entry)| {
-                let (id, prefix) = table.network_of(entry, ip);
+                let (id, prefix) = view.network_of(entry, ip);
                 (ip, id, prefix)
             }));
         Ok(())
@@ -431,16 +425,7 @@ impl<'a> Worker<'a> {
             self.tally.add_not_found(col, reason, times);
             return seen(&self.tally, Resolved::not_found(reason, None, false));
         }
-        let slot = match self.slots4.get(id as usize) {
-            Some(&known) if known > 0 => known - 1,
-            _ => {
-                let slot = self.tally.slot(table.place(id));
-                if let Some(known) = self.slots4.get_mut(id as usize) {
-                    *known = slot + 1;
-                }
-                slot
-            }
-        };
+        let slot = record_slot(&mut self.tally, &mut self.slots4, id, || table.place(id));
         self.tally.add(slot, col, times);
         let network = if self.networks {
             let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
@@ -714,6 +699,25 @@ impl RecordCounts {
         for (id, n) in other.touched() {
             self.add(id, n);
         }
+    }
+}
+
+/// The tally slot of a table record's place, the place made on first sight only: `slots`
+/// holds per record id its slot plus one (0: not met yet).
+fn record_slot(
+    tally: &mut Tally,
+    slots: &mut [u32],
+    id: u32,
+    place: impl FnOnce() -> crate::locate::Place,
+) -> u32 {
+    match slots.get_mut(id as usize) {
+        Some(known) if *known > 0 => *known - 1,
+        Some(known) => {
+            let slot = tally.slot(place());
+            *known = slot + 1;
+            slot
+        }
+        None => tally.slot(place()),
     }
 }
 
