@@ -26,12 +26,12 @@
 
 use super::mapped::{Mapping, Words};
 use super::names::Name;
-use super::place::{CountryCode, CountrySource, Place, Subdivision};
+use super::place::{CountryCode, CountrySource, Details, Place, Subdivision};
 use super::table::{Ipv4Table, MIXED, NO_RECORD, TableRecord};
 use super::table6::Ipv6Table;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 const MAGIC: &[u8; 8] = b"IPATLAST";
 /// 2: pseudo-country codes (ZZ, EU, A1, ...) decode as no country.
@@ -662,6 +662,8 @@ impl RecordParts {
             at: self.at,
             count: self.count,
             names: self.names,
+            made: self.spans.iter().map(|_| OnceLock::new()).collect(),
+            details: self.spans.iter().map(|_| OnceLock::new()).collect(),
             spans: self.spans,
         }
     }
@@ -861,9 +863,10 @@ impl RawRecord {
 
     /// The place, from a record that passed [`RawRecord::check`].
     fn place(&self, names: &NameTable<'_>) -> Place {
-        let [code, name, city] = self.names.map(|n| names.get(n));
-        let subdivision = (code.is_some() || name.is_some()).then_some(Subdivision { code, name });
-        let mut place = Place::EMPTY.with_names(subdivision, city);
+        let mut place = Place {
+            details: names.details(self.names),
+            ..Place::EMPTY
+        };
         if self.flags & HAS_COUNTRY != 0 {
             place.country = self.code();
             if self.flags & REGISTERED != 0 {
@@ -918,14 +921,45 @@ fn name_spans(bytes: &[u8]) -> Result<Vec<(u32, u32)>, String> {
 struct NameTable<'a> {
     bytes: &'a [u8],
     spans: &'a [(u32, u32)],
+    /// Each name once made (interned), shared by the threads reading records: a name is
+    /// made once per table, not once per record that names it.
+    made: &'a [OnceLock<Name>],
+    /// Details made from a record's names, filed under the last name the record has (its
+    /// city, else its subdivision): records of one city share them.
+    details: &'a [OnceLock<([u32; 3], Option<Details>)>],
 }
 
 impl NameTable<'_> {
     /// Name number `n` (1-based; 0 is none).
     fn get(&self, n: u32) -> Option<Name> {
-        let &(start, end) = self.spans.get((n as usize).checked_sub(1)?)?;
+        let i = (n as usize).checked_sub(1)?;
+        let made = self.made.get(i)?;
+        if let Some(&name) = made.get() {
+            return Some(name);
+        }
+        let &(start, end) = self.spans.get(i)?;
         let text = self.bytes.get(start as usize..end as usize)?;
-        Name::new(std::str::from_utf8(text).ok()?)
+        let name = Name::new(std::str::from_utf8(text).ok()?)?;
+        Some(*made.get_or_init(|| name))
+    }
+
+    /// The details of a record's subdivision code, subdivision name and city (name numbers,
+    /// 0 for none).
+    fn details(&self, numbers: [u32; 3]) -> Option<Details> {
+        let last = numbers.iter().rev().find(|&&n| n > 0)?;
+        let filed = self.details.get((*last as usize).checked_sub(1)?);
+        if let Some((known, details)) = filed.and_then(OnceLock::get)
+            && *known == numbers
+        {
+            return *details;
+        }
+        let [code, name, city] = numbers.map(|n| self.get(n));
+        let subdivision = (code.is_some() || name.is_some()).then_some(Subdivision { code, name });
+        let details = Place::EMPTY.with_names(subdivision, city).details;
+        if let Some(filed) = filed {
+            let _ = filed.set((numbers, details));
+        }
+        details
     }
 }
 
@@ -939,6 +973,8 @@ pub(super) struct MappedRecords {
     /// Where the names start and end in the file, and where each lies in them.
     names: (usize, usize),
     spans: Vec<(u32, u32)>,
+    made: Vec<OnceLock<Name>>,
+    details: Vec<OnceLock<([u32; 3], Option<Details>)>>,
 }
 
 impl MappedRecords {
@@ -957,6 +993,8 @@ impl MappedRecords {
         let names = NameTable {
             bytes: bytes.get(self.names.0..self.names.1)?,
             spans: &self.spans,
+            made: &self.made,
+            details: &self.details,
         };
         Some(TableRecord {
             offset: raw.offset,
@@ -1042,6 +1080,8 @@ mod tests {
         assert_eq!(back.raw_ranges(), t.raw_ranges());
         assert_eq!(back.raw_index(), t.raw_index());
         assert_eq!(records(&back), records(&t));
+        // Read again: the names now come from those made on the first read.
+        assert_eq!(records(&back), records(&t));
         for ip in [
             0,
             0x0100_0000,
@@ -1055,6 +1095,58 @@ mod tests {
         }
         assert_eq!(t.lookup(0x0100_017f), 0);
         assert_eq!(t.lookup(0x0100_0180), 1);
+    }
+
+    #[test]
+    fn records_sharing_a_city_keep_their_own_subdivisions() {
+        // Details are filed under a record's last name (its city): records naming the same
+        // city under other subdivisions, or none, must still get their own.
+        let place = |code: Option<&str>, name: Option<&str>, city: Option<&str>, lat: f64| {
+            Place {
+                country: CountryCode::parse("US"),
+                lat: Some(lat),
+                lon: Some(lat),
+                ..Place::EMPTY
+            }
+            .with_names(Subdivision::new(code, name), city.and_then(Name::new))
+        };
+        let places = [
+            place(Some("NY"), Some("New York"), Some("Brooklyn"), 1.0),
+            place(Some("NY"), Some("New York"), Some("Brooklyn"), 2.0),
+            place(Some("MI"), Some("Michigan"), Some("Brooklyn"), 3.0),
+            place(None, None, Some("Brooklyn"), 4.0),
+            place(Some("MI"), None, None, 5.0),
+            place(None, Some("Michigan"), None, 6.0),
+            place(None, None, None, 7.0),
+            place(Some("NY"), Some("New York"), Some("Brooklyn"), 8.0),
+        ];
+        let made: Vec<TableRecord> = (0u32..)
+            .zip(places)
+            .map(|(i, place)| TableRecord {
+                offset: u64::from(i) * 10,
+                sample: 0x0100_0000 + i * 256,
+                place,
+            })
+            .collect();
+        let mut ranges: Vec<[u32; 2]> = vec![[0, NO_RECORD]];
+        ranges.extend((0..made.len() as u32).map(|i| [0x0100_0000 + i * 256, i]));
+        ranges.push([0x0200_0000, NO_RECORD]);
+        let t = Ipv4Table::from_parts(ranges, made, 0, Vec::new());
+        let back = decode_table(&encode(&t, 7), 7).unwrap();
+        for _ in 0..2 {
+            assert_eq!(records(&back), records(&t));
+        }
+        let city_of = |id| back.place(id).city().map(Name::as_str);
+        assert_eq!(city_of(2), Some("Brooklyn"));
+        assert_eq!(
+            back.place(2)
+                .subdivision()
+                .and_then(|s| s.name)
+                .map(Name::as_str),
+            Some("Michigan")
+        );
+        assert_eq!(back.place(3).subdivision(), None);
+        assert_eq!(back.place(6).details, None);
     }
 
     #[test]

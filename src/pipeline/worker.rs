@@ -731,6 +731,7 @@ pub(super) fn fold_table_counts(tally: &mut Tally, table: &Ipv4Table, counts: &R
         .with_min_len(4096)
         .map(|&(id, _)| table.place(id))
         .collect();
+    tally.reserve(touched.len());
     for (&(_, n), place) in touched.iter().zip(places) {
         let slot = tally.slot(place);
         tally.add(slot, Column::Ipv4, u128::from(n));

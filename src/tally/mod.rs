@@ -11,14 +11,15 @@ mod grid;
 mod merge;
 
 use crate::input::{Family, InvalidReason};
-use crate::locate::{CountryCode, CountrySource, NotFound, Place, PlaceKey, place_order};
+use crate::locate::{CountryCode, CountrySource, NotFound, Place, place_order};
 pub use details::{CityCount, NetworkCount, SubdivisionCount};
 pub use file::{CountersFile, PlaceRow, TALLY_FORMAT, TALLY_VERSION, TallyFile};
 pub use grid::{CellGrid, h3_resolution};
 pub use merge::{Merge, MixedDatabases, weighting};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 
 /// Checked addition for the counter types.
 mod num {
@@ -272,6 +273,11 @@ pub struct Located {
     pub country_from_registered: u128,
 }
 
+/// The hash [`Tally::slot`] files a slot's place under.
+fn slot_hash(places: &[Place], slot: u32) -> u64 {
+    FxBuildHasher.hash_one(places.get(slot as usize).map(Place::key))
+}
+
 /// The aggregate of a run: counters, and weights per place and weight column.
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
@@ -279,7 +285,9 @@ pub struct Tally {
     pub counters: Counters,
     places: Vec<Place>,
     weights: Vec<[u128; COLUMNS]>,
-    index: FxHashMap<PlaceKey, u32>,
+    /// Each place's slot, found by the place's key: the table holds slots only (4 bytes
+    /// each), the keys are made from `places` when compared or rehashed.
+    index: hashbrown::HashTable<u32>,
     /// The first counter or weight whose addition overflowed (see [`Tally::checked`]).
     overflow: Option<&'static str>,
     /// Lines not read as addresses whose first field, cut at a tab (0) or a comma (1), is
@@ -312,20 +320,32 @@ impl Tally {
 
     /// Makes room for `additional` more places.
     pub fn reserve(&mut self, additional: usize) {
-        self.index.reserve(additional);
+        let places = &self.places;
+        self.index
+            .reserve(additional, |slot| slot_hash(places, *slot));
         self.places.reserve(additional);
         self.weights.reserve(additional);
     }
 
     /// The slot of a place, adding it if new.
     pub fn slot(&mut self, place: Place) -> u32 {
-        let next = self.places.len() as u32;
-        let slot = *self.index.entry(place.key()).or_insert(next);
-        if slot == next {
-            self.places.push(place);
-            self.weights.push([0; COLUMNS]);
+        let key = place.key();
+        let places = &self.places;
+        let entry = self.index.entry(
+            FxBuildHasher.hash_one(Some(key)),
+            |slot| places.get(*slot as usize).map(Place::key) == Some(key),
+            |slot| slot_hash(places, *slot),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(known) => *known.get(),
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
+                let next = self.places.len() as u32;
+                vacant.insert(next);
+                self.places.push(place);
+                self.weights.push([0; COLUMNS]);
+                next
+            }
         }
-        slot
     }
 
     /// The place of a slot returned by [`Tally::slot`].
@@ -480,7 +500,7 @@ impl Tally {
     /// Weight per country in one unit, by count descending, then code.
     #[must_use]
     pub fn countries(&self, unit: Unit) -> Vec<(CountryCode, u128)> {
-        let mut by: HashMap<CountryCode, u128> = HashMap::new();
+        let mut by: FxHashMap<CountryCode, u128> = FxHashMap::default();
         for (place, w) in self.places.iter().zip(&self.weights) {
             if let Some(c) = place.country {
                 let e = by.entry(c).or_default();
