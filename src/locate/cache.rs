@@ -26,7 +26,7 @@
 
 use super::mapped::{Mapping, Words};
 use super::names::Name;
-use super::place::{CountryCode, CountrySource, Details, Place, Subdivision};
+use super::place::{CountryCode, CountrySource, Details, DetailsData, Place, Subdivision};
 use super::table::{Ipv4Table, MIXED, NO_RECORD, TableRecord};
 use super::table6::Ipv6Table;
 use std::io::Write;
@@ -939,7 +939,7 @@ impl NameTable<'_> {
         }
         let &(start, end) = self.spans.get(i)?;
         let text = self.bytes.get(start as usize..end as usize)?;
-        let name = Name::new(std::str::from_utf8(text).ok()?)?;
+        let name = Name::new_kept(std::str::from_utf8(text).ok()?)?;
         Some(*made.get_or_init(|| name))
     }
 
@@ -955,7 +955,11 @@ impl NameTable<'_> {
         }
         let [code, name, city] = numbers.map(|n| self.get(n));
         let subdivision = (code.is_some() || name.is_some()).then_some(Subdivision { code, name });
-        let details = Place::EMPTY.with_names(subdivision, city).details;
+        let details = Details::new_kept(DetailsData {
+            subdivision,
+            city,
+            network: None,
+        });
         if let Some(filed) = filed {
             let _ = filed.set((numbers, details));
         }

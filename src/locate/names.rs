@@ -25,17 +25,8 @@ impl Name {
     /// The interned name of `text` as the database has it (cut to [`MAX_NAME_BYTES`]);
     /// `None` for blank text.
     #[must_use]
-    pub fn new(mut text: &str) -> Option<Name> {
-        if text.trim().is_empty() {
-            return None;
-        }
-        if text.len() > MAX_NAME_BYTES {
-            let mut end = MAX_NAME_BYTES;
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            text = &text[..end];
-        }
+    pub fn new(text: &str) -> Option<Name> {
+        let text = kept_text(text)?;
         // Each thread keeps the names it met, so the shared pool is locked once per name
         // and thread, not per record.
         thread_local! {
@@ -45,27 +36,49 @@ impl Name {
         if let Some(name) = SEEN.with(|seen| seen.borrow().get(text).copied()) {
             return Some(name);
         }
-        let name = {
-            let mut pool = POOL
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match pool.get(text) {
-                Some(&kept) => Name(kept),
-                None => {
-                    let kept: &'static String = Box::leak(Box::new(text.to_owned()));
-                    pool.insert(kept.as_str(), kept);
-                    Name(kept)
-                }
-            }
-        };
+        let name = pooled(text);
         SEEN.with(|seen| seen.borrow_mut().insert(name.as_str(), name));
         Some(name)
+    }
+
+    /// [`Name::new`] for a caller that keeps the name it gets (asks once per name, not
+    /// once per record): the pool is asked directly, without the thread's cache.
+    #[must_use]
+    pub fn new_kept(text: &str) -> Option<Name> {
+        kept_text(text).map(pooled)
     }
 
     /// The text.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         self.0.as_str()
+    }
+}
+
+/// The text a name keeps: `None` for blank text, else cut to [`MAX_NAME_BYTES`].
+fn kept_text(text: &str) -> Option<&str> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    let mut end = text.len().min(MAX_NAME_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(&text[..end])
+}
+
+/// The pool's name for `text`, added if new.
+fn pooled(text: &str) -> Name {
+    let mut pool = POOL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match pool.get(text) {
+        Some(&kept) => Name(kept),
+        None => {
+            let kept: &'static String = Box::leak(Box::new(text.to_owned()));
+            pool.insert(kept.as_str(), kept);
+            Name(kept)
+        }
     }
 }
 

@@ -154,21 +154,29 @@ impl Details {
         if let Some(d) = SEEN.with(|seen| seen.borrow().get(&data).copied()) {
             return Some(d);
         }
-        let details = {
-            let mut pool = DETAILS
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match pool.get(&data) {
-                Some(&kept) => Details(kept),
-                None => {
-                    let kept: &'static DetailsData = Box::leak(Box::new(data));
-                    pool.insert(kept);
-                    Details(kept)
-                }
-            }
-        };
+        let details = Details::new_kept(data)?;
         SEEN.with(|seen| seen.borrow_mut().insert(data, details));
         Some(details)
+    }
+
+    /// [`Details::new`] for a caller that keeps what it gets (asks once per details, not
+    /// once per record): the pool is asked directly, without the thread's cache.
+    #[must_use]
+    pub fn new_kept(data: DetailsData) -> Option<Details> {
+        if data == DetailsData::default() {
+            return None;
+        }
+        let mut pool = DETAILS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(match pool.get(&data) {
+            Some(&kept) => Details(kept),
+            None => {
+                let kept: &'static DetailsData = Box::leak(Box::new(data));
+                pool.insert(kept);
+                Details(kept)
+            }
+        })
     }
 
     /// What they say.

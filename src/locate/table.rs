@@ -377,7 +377,7 @@ impl Ipv4Table {
     /// Assembles a table from validated ranges (ascending, first start 0, ids below
     /// `records.len()` or [`NO_RECORD`]) by building the /24 index over them, in `index`
     /// (from [`blank_index`]).
-    pub(super) fn from_parts(
+    pub(crate) fn from_parts(
         ranges: Vec<[u32; 2]>,
         records: Vec<TableRecord>,
         db_index: usize,

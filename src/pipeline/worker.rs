@@ -722,21 +722,38 @@ fn record_slot(
 }
 
 /// Adds counts per table record to a tally. The records' places are read on all cores
-/// (from the cache file, for a loaded table: only the records counted are ever read).
+/// (from the cache file, for a loaded table: only the records counted are ever read), a
+/// block at a time: the next block is read while the last one's places are added to the
+/// tally, which only one thread can do.
 pub(super) fn fold_table_counts(tally: &mut Tally, table: &Ipv4Table, counts: &RecordCounts) {
     use rayon::prelude::*;
     let touched: Vec<(u32, u64)> = counts.touched().collect();
-    let places: Vec<crate::locate::Place> = touched
-        .par_iter()
-        .with_min_len(4096)
-        .map(|&(id, _)| table.place(id))
-        .collect();
     tally.reserve(touched.len());
-    for (&(_, n), place) in touched.iter().zip(places) {
-        let slot = tally.slot(place);
-        tally.add(slot, Column::Ipv4, u128::from(n));
+    let read = |part: &'_ [(u32, u64)]| -> Vec<crate::locate::Place> {
+        part.par_iter()
+            .with_min_len(1024)
+            .map(|&(id, _)| table.place(id))
+            .collect()
+    };
+    let mut parts = touched.chunks(FOLD_BLOCK);
+    let mut current = parts.next().map(|part| (part, read(part)));
+    while let Some((part, places)) = current {
+        let next = parts.next();
+        let ((), read_next) = rayon::join(
+            || {
+                for (&(_, n), place) in part.iter().zip(places) {
+                    let slot = tally.slot(place);
+                    tally.add(slot, Column::Ipv4, u128::from(n));
+                }
+            },
+            || next.map(|part| (part, read(part))),
+        );
+        current = read_next;
     }
 }
+
+/// Table records whose places are read together while the block before is tallied.
+const FOLD_BLOCK: usize = 1 << 15;
 
 /// IPv4 (or IPv6) addresses resolved together in the table.
 pub(super) const BATCH: usize = 256;
@@ -768,5 +785,49 @@ mod tests {
         let mut empty = RecordCounts::default();
         empty.merge(a);
         assert_eq!(empty.touched().count(), 3);
+    }
+
+    #[test]
+    fn folding_in_blocks_gives_what_adding_one_record_at_a_time_gives() {
+        use crate::locate::{CountryCode, Place, TableRecord};
+        // Several blocks of records; every third place repeats one from two blocks back,
+        // so places met in one block are found again in a later one.
+        let n = FOLD_BLOCK as u32 * 3 + 123;
+        let place = |i: u32| {
+            let i = if i.is_multiple_of(3) && i >= 2 * FOLD_BLOCK as u32 {
+                i - 2 * FOLD_BLOCK as u32
+            } else {
+                i
+            };
+            Place {
+                country: CountryCode::parse(["US", "DE", "BR"][i as usize % 3]),
+                lat: Some(f64::from(i) / 1e4),
+                lon: Some(-f64::from(i) / 1e4),
+                ..Place::EMPTY
+            }
+        };
+        let records: Vec<TableRecord> = (0..n)
+            .map(|i| TableRecord {
+                offset: u64::from(i),
+                sample: i << 8,
+                place: place(i),
+            })
+            .collect();
+        let ranges: Vec<[u32; 2]> = (0..n).map(|i| [i << 8, i]).collect();
+        let table = Ipv4Table::from_parts(ranges, records, 0, Vec::new());
+        let mut counts = RecordCounts::new(n as usize);
+        for i in (0..n).filter(|i| i % 7 != 1) {
+            assert!(counts.add(i, u64::from(i % 5 + 1)));
+        }
+        let mut blocked = Tally::new();
+        fold_table_counts(&mut blocked, &table, &counts);
+        let mut single = Tally::new();
+        for (id, c) in counts.touched() {
+            let slot = single.slot(place(id));
+            single.add(slot, Column::Ipv4, u128::from(c));
+        }
+        let got = blocked.places();
+        assert!(got.len() > 2 * FOLD_BLOCK && got.len() < counts.touched().count());
+        assert_eq!(got, single.places());
     }
 }
