@@ -270,22 +270,27 @@ impl Summary {
                 &c.not_found[Column::of(f, false).index()],
             ),
         };
+        // A unit the run counted nothing in has no located weight, pseudo-countries, cells
+        // or countries: those passes over the places are skipped for it.
+        let units = tally.units();
         let unit = |u: Unit| {
-            UnitFigures::new(
-                u,
-                weighted,
-                tally.located_unit(u),
-                tally.pseudo_countries(u),
-                &c.not_found_unit(u),
-            )
+            let (located, pseudo) = if units.contains(&u) {
+                (tally.located_unit(u), tally.pseudo_countries(u))
+            } else {
+                (Located::default(), BTreeMap::new())
+            };
+            UnitFigures::new(u, weighted, located, pseudo, &c.not_found_unit(u))
         };
         let (addresses, subnets_64) = (unit(Unit::Addresses), unit(Unit::Subnets64));
         let cells = facts.grid.map(|grid| {
-            let non_empty: std::collections::BTreeSet<(u32, u32)> = Unit::ALL
-                .iter()
-                .flat_map(|u| tally.cells(&grid, *u).into_keys())
-                .collect();
-            let non_empty = non_empty.len();
+            let non_empty = match units.as_slice() {
+                [one] => tally.cells(&grid, *one).len(),
+                all => all
+                    .iter()
+                    .flat_map(|u| tally.cells(&grid, *u).into_keys())
+                    .collect::<std::collections::BTreeSet<(u32, u32)>>()
+                    .len(),
+            };
             let note = (non_empty == 0).then(|| {
                 if addresses.located.found == 0 && subnets_64.located.found == 0 {
                     "no address was located, so no cell has a count".to_owned()
@@ -297,7 +302,7 @@ impl Summary {
             });
             CellsSummary { deg: grid.deg(), non_empty, note }
         });
-        let countries: std::collections::BTreeSet<_> = Unit::ALL
+        let countries: std::collections::BTreeSet<_> = units
             .iter()
             .flat_map(|u| tally.countries(*u).into_iter().map(|(c, _)| c))
             .collect();
