@@ -47,31 +47,6 @@ pub fn trim_decimal(value: f64, max_decimals: usize) -> String {
     }
 }
 
-/// A vector with room for `len` items whose memory the kernel is asked to back with
-/// transparent huge pages (Linux, when the allocation spans several of them). Large tables
-/// (the 64 MiB /24 index, databases read into memory) otherwise take one page fault per
-/// 4 KiB when first written, which on virtual machines costs more than the data's own
-/// processing. Only advice: where huge pages are unavailable nothing changes.
-#[must_use]
-pub fn vec_for_huge_pages<T>(len: usize) -> Vec<T> {
-    let v: Vec<T> = Vec::with_capacity(len);
-    advise_huge_pages(v.as_ptr().cast::<u8>(), len.saturating_mul(size_of::<T>()));
-    v
-}
-
-/// A vector of `len` zeros in memory for huge pages (see [`vec_for_huge_pages`]). The
-/// memory comes zeroed from the kernel and is not written here, so pages never used are
-/// never touched.
-#[must_use]
-pub fn zeroed_for_huge_pages(len: usize) -> Vec<u32> {
-    let v = vec![0u32; len];
-    advise_huge_pages(
-        v.as_ptr().cast::<u8>(),
-        len.saturating_mul(size_of::<u32>()),
-    );
-    v
-}
-
 /// Opens a regular file for reading, with its size: anything else (a device such as
 /// `/dev/zero`, a FIFO, a directory) is refused with `InvalidInput`, and opening a FIFO
 /// does not wait for a writer. Read at most the size returned (`Read::take`), so a file
@@ -93,9 +68,9 @@ pub fn open_regular(path: &std::path::Path) -> std::io::Result<(std::fs::File, u
     Ok((file, meta.len()))
 }
 
-/// Reads a whole regular file into memory (see [`vec_for_huge_pages`]), at most as many
-/// bytes as it had when opened. Anything else (a device such as `/dev/zero`, a FIFO, a
-/// directory) is refused with `InvalidInput` instead of being read forever or waited on.
+/// Reads a whole regular file into memory, at most as many bytes as it had when opened.
+/// Anything else (a device such as `/dev/zero`, a FIFO, a directory) is refused with
+/// `InvalidInput` instead of being read forever or waited on.
 pub fn read_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let (file, len) = open_regular(path)?;
@@ -104,7 +79,7 @@ pub fn read_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     {
         return read_in_halves(&file, size);
     }
-    let mut bytes = vec_for_huge_pages(usize::try_from(len).unwrap_or(0).saturating_add(1));
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
     file.take(len).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
@@ -120,7 +95,6 @@ fn read_in_halves(file: &std::fs::File, size: usize) -> std::io::Result<Vec<u8>>
     use std::os::unix::fs::FileExt;
     // Zeroed memory straight from the kernel: pages are first touched by the reads.
     let mut bytes = vec![0u8; size];
-    advise_huge_pages(bytes.as_ptr(), size);
     let (first, second) = bytes.split_at_mut(size / 2);
     let (a, b) = std::thread::scope(|scope| {
         let other = scope.spawn(|| file.read_exact_at(second, (size / 2) as u64));
@@ -131,40 +105,6 @@ fn read_in_halves(file: &std::fs::File, size: usize) -> std::io::Result<Vec<u8>>
     b.unwrap_or_else(|_| Err(std::io::Error::other("a reading thread failed")))?;
     Ok(bytes)
 }
-
-/// Whether transparent huge pages are given only to advised memory (`madvise` mode). In
-/// `always` mode the kernel gives them anyway, and advising would only add direct
-/// compaction: stalls of a second of system time when memory is fragmented.
-#[cfg(target_os = "linux")]
-fn huge_pages_need_advice() -> bool {
-    static MODE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *MODE.get_or_init(|| {
-        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
-            .is_ok_and(|mode| mode.contains("[madvise]"))
-    })
-}
-
-#[cfg(target_os = "linux")]
-fn advise_huge_pages(ptr: *const u8, len: usize) {
-    const HUGE: usize = 2 << 20;
-    const PAGE: usize = 4096;
-    if len < 4 * HUGE || !huge_pages_need_advice() {
-        return;
-    }
-    let start = (ptr as usize).div_ceil(PAGE) * PAGE;
-    let end = (ptr as usize + len) / PAGE * PAGE;
-    if end > start {
-        // SAFETY: the range lies inside an allocation this process owns (page-aligned
-        // inward), and MADV_HUGEPAGE changes neither its contents nor its validity; a
-        // failure (no THP support) is harmless and ignored.
-        unsafe {
-            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_ptr: *const u8, _len: usize) {}
 
 /// The last address of the IPv6 block `start/len` (`len` 0..=128; host bits of `start` are
 /// taken as set).

@@ -142,11 +142,11 @@ pub(super) fn blank_networks() -> Vec<u8> {
     vec![0u8; INDEX_LEN]
 }
 
-/// A /24 index with no record anywhere, in memory for huge pages (see
-/// [`Ipv4Table::from_parts`]). Entries are stored complemented, so "no record" is 0: a
-/// blank index is zeroed memory, and a cache file stores its empty stretches as holes.
+/// A /24 index with no record anywhere (see [`Ipv4Table::from_parts`]). Entries are stored
+/// complemented, so "no record" is 0: a blank index is zeroed memory straight from the
+/// kernel, and a cache file stores its empty stretches as holes.
 pub(super) fn blank_index() -> Vec<u32> {
-    crate::util::zeroed_for_huge_pages(INDEX_LEN)
+    vec![0u32; INDEX_LEN]
 }
 
 /// Record id meaning "no record" (a gap between networks).
