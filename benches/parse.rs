@@ -3,7 +3,7 @@
 mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ipatlas::input::{Item, ipv4_line, parse_item, trim};
+use ipatlas::input::{Chunk, Columns, Event, InputMode, Item, ipv4_line, parse_item, scan, trim};
 use std::hint::black_box;
 
 /// Parses every line of `text`, asserting that all 100,000 are addresses.
@@ -32,6 +32,28 @@ fn fast_all(text: &[u8]) -> u32 {
     sum
 }
 
+/// Reads `text` as line input does (fast paths first, the general parser for the rest),
+/// asserting that all 100,000 lines are addresses.
+fn scan_all(text: &[u8]) -> u64 {
+    let chunk = Chunk {
+        seq: 0,
+        input: 0,
+        first_line: 1,
+        data: text.to_vec(),
+        long_line: None,
+    };
+    let mut n = 0u64;
+    scan(&chunk, &InputMode::Lines, Columns::default(), |_, event| {
+        if let Event::Item(Item::Addr(_)) = event {
+            n += 1;
+        }
+        Ok(())
+    })
+    .expect("line input");
+    assert_eq!(n, 100_000);
+    n
+}
+
 fn parse(c: &mut Criterion) {
     let mut g = c.benchmark_group("parse");
     g.throughput(Throughput::Elements(100_000));
@@ -42,6 +64,8 @@ fn parse(c: &mut Criterion) {
     });
     let ipv6 = common::ipv6_lines(100_000);
     g.bench_function("ipv6_lines", |b| b.iter(|| black_box(parse_all(&ipv6))));
+    g.bench_function("ipv6_line_input", |b| b.iter(|| black_box(scan_all(&ipv6))));
+    g.bench_function("ipv4_line_input", |b| b.iter(|| black_box(scan_all(&ipv4))));
     g.finish();
 }
 

@@ -31,7 +31,9 @@ seeds() { # target: fills fuzz/corpus/<target> from the fixtures (once)
       printf '192.0.2.1 - - [10/Oct/2000] "GET / HTTP/1.0" 200 2326 from 2001:db8::7\n' > "$d/c"
       head -c 4000 fixtures/csv/ip-location-db/dbip-city-ipv4.csv > "$d/d"
       # Dotted quads at the fast path's edges: octets 255/256, leading zeros, line ends.
-      printf '255.255.255.255\n1.2.3.256\n01.2.3.4\n1.2.3.4\r\n1.2.3.4\r\r\n1.2.3.4 \n0.0.0.0\n' > "$d/e" ;;
+      printf '255.255.255.255\n1.2.3.256\n01.2.3.4\n1.2.3.4\r\n1.2.3.4\r\r\n1.2.3.4 \n0.0.0.0\n' > "$d/e"
+      # IPv6 at its fast path's edges: compressions, nine groups, five digits, tails.
+      printf '::\n1::\n::1\r\n1:2:3:4:5:6:7:8\n1:2:3:4:5:6:7:8:9\n12345::\n1:2:3:4:5:6:7::\n:::\n1::2::3\nfe80::1%%eth0\n::ffff:1.2.3.4\n2001:db8::/32\n1::2 \n1::2\r\r\n::' > "$d/f" ;;
     csv_db)
       { printf '\x00'; cat fixtures/csv/legacy/GeoLiteCity-Blocks.csv; printf '\xff'; cat fixtures/csv/legacy/GeoLiteCity-Location.csv; } > "$d/legacy"
       { printf '\x01'; cat fixtures/csv/geolite2-city/GeoLite2-City-Blocks-IPv4.csv; printf '\xff'; cat fixtures/csv/geolite2-city/GeoLite2-City-Locations-en.csv; } > "$d/geolite2"

@@ -43,8 +43,8 @@ fuzz_target!(|data: &[u8]| {
         let newlines = data.iter().filter(|b| **b == b'\n').count() as u64;
         assert!(lines == newlines || lines == newlines + 1);
     }
-    // Line input's fast path (dotted quads read a word at a time) gives, line by line, what
-    // the general parser gives.
+    // Line input's fast paths (dotted quads read a word at a time, IPv6 read in one pass)
+    // give, line by line, what the general parser gives.
     let mode = InputMode::Lines;
     let columns = mode.columns_in(&chunk);
     let mut fast = Vec::new();

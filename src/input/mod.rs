@@ -183,8 +183,8 @@ pub fn scan(
         on(*line, Event::Invalid(InvalidReason::LineTooLong, preview))?;
     }
     if *mode == InputMode::Lines {
-        // Plain dotted-quad lines (the bulk of any dump) skip the general parser; every
-        // other line takes it, with exactly the same outcome.
+        // Plain dotted-quad and IPv6 lines (the bulk of any dump) skip the general parser;
+        // every other line takes it, with exactly the same outcome.
         let data = chunk.data.as_slice();
         let (mut pos, mut this) = (0, chunk.first_line);
         while pos < data.len() {
@@ -192,6 +192,12 @@ pub fn scan(
                 on(
                     this,
                     Event::Item(Item::Addr(IpAddr::V4(Ipv4Addr::from(ip)))),
+                )?;
+                pos = next;
+            } else if let Some((ip, next)) = parse::ipv6_line(data, pos) {
+                on(
+                    this,
+                    Event::Item(Item::Addr(IpAddr::V6(std::net::Ipv6Addr::from(ip)))),
                 )?;
                 pos = next;
             } else {
