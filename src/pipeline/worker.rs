@@ -729,10 +729,13 @@ pub(super) fn fold_table_counts(tally: &mut Tally, table: &Ipv4Table, counts: &R
     use rayon::prelude::*;
     let touched: Vec<(u32, u64)> = counts.touched().collect();
     tally.reserve(touched.len());
-    let read = |part: &'_ [(u32, u64)]| -> Vec<crate::locate::Place> {
+    let read = |part: &'_ [(u32, u64)]| -> Vec<(crate::locate::Place, u64)> {
         part.par_iter()
             .with_min_len(1024)
-            .map(|&(id, _)| table.place(id))
+            .map(|&(id, _)| {
+                let place = table.place(id);
+                (place, Tally::place_hash(&place))
+            })
             .collect()
     };
     let mut parts = touched.chunks(FOLD_BLOCK);
@@ -741,8 +744,8 @@ pub(super) fn fold_table_counts(tally: &mut Tally, table: &Ipv4Table, counts: &R
         let next = parts.next();
         let ((), read_next) = rayon::join(
             || {
-                for (&(_, n), place) in part.iter().zip(places) {
-                    let slot = tally.slot(place);
+                for (&(_, n), (place, hash)) in part.iter().zip(places) {
+                    let slot = tally.slot_hashed(place, hash);
                     tally.add(slot, Column::Ipv4, u128::from(n));
                 }
             },

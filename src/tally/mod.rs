@@ -329,10 +329,22 @@ impl Tally {
 
     /// The slot of a place, adding it if new.
     pub fn slot(&mut self, place: Place) -> u32 {
+        self.slot_hashed(place, Tally::place_hash(&place))
+    }
+
+    /// What [`Tally::slot_hashed`] wants with a place: its hash, which callers may work out
+    /// ahead (on other threads) of the slot.
+    #[must_use]
+    pub fn place_hash(place: &Place) -> u64 {
+        FxBuildHasher.hash_one(Some(place.key()))
+    }
+
+    /// [`Tally::slot`] of a place whose [`Tally::place_hash`] is `hash`.
+    pub fn slot_hashed(&mut self, place: Place, hash: u64) -> u32 {
         let key = place.key();
         let places = &self.places;
         let entry = self.index.entry(
-            FxBuildHasher.hash_one(Some(key)),
+            hash,
             |slot| places.get(*slot as usize).map(Place::key) == Some(key),
             |slot| slot_hash(places, *slot),
         );
