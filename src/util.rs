@@ -297,6 +297,17 @@ fn push_small(out: &mut String, n: u8) {
     out.push(char::from(b'0' + n % 10));
 }
 
+/// The tests' reproducible random numbers: a xorshift64 sequence from `seed` (not 0).
+#[cfg(test)]
+pub(crate) fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -411,11 +422,9 @@ mod tests {
         assert_eq!(block_last(1, 128), 1);
         assert_eq!(block_last(0x2002u128 << 112, 16), (0x2003u128 << 112) - 1);
         // Every split covers the range exactly, with no gap and no overlap.
-        let mut x: u64 = 12345;
+        let mut next = crate::util::xorshift(12345);
         for _ in 0..2000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = next();
             let a = u128::from((x >> 32) as u32);
             let b = u128::from(x as u32);
             let (first, last) = (a.min(b), a.max(b));

@@ -611,12 +611,10 @@ mod tests {
     #[test]
     fn ipv4_line_accepts_only_what_the_general_parser_gives_the_same_answer_for() {
         let alphabet = b"0123456789..\r\n x";
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = crate::util::xorshift(0x2545_F491_4F6C_DD1D);
         let mut accepted = 0;
         for _ in 0..200_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = next();
             let len = (x % 18) as usize;
             let line: Vec<u8> = (0..len)
                 .map(|i| alphabet[((x >> (i * 3 % 60)) % alphabet.len() as u64) as usize])
@@ -642,13 +640,7 @@ mod tests {
     #[test]
     fn ipv6_line_accepts_only_what_the_general_parser_gives_the_same_answer_for() {
         let alphabet = b"0123456789abcdefABCDEF::::::g.\r\n\n x/%";
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::util::xorshift(0x2545_F491_4F6C_DD1D);
         let mut accepted = 0;
         let mut lines: Vec<Vec<u8>> = Vec::new();
         for _ in 0..300_000 {
@@ -741,11 +733,9 @@ mod tests {
         }
         // Random lines over the bytes that matter.
         let alphabet = b"0123456789..\r\n x\xff";
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = crate::util::xorshift(0x9E37_79B9_7F4A_7C15);
         for _ in 0..300_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = next();
             let line: Vec<u8> = (0..16)
                 .map(|i| alphabet[((x >> (i * 4 % 60)) % alphabet.len() as u64) as usize])
                 .collect();
@@ -801,13 +791,7 @@ mod tests {
         }
         // Random strings of hex digits and colons, and every address's own forms.
         let alphabet = b"0123456789abcdefABCDEF::::::g.";
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::util::xorshift(0x2545_F491_4F6C_DD1D);
         for _ in 0..300_000 {
             let len = (next() % 40) as usize;
             let t: String = (0..len)
