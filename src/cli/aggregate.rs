@@ -200,12 +200,20 @@ fn write_outputs(
 /// A table of subdivisions, cities or networks asked of a run whose places have none: the
 /// table is written (its header), and this says why it is empty.
 fn detail_warnings(args: &AggregateArgs, tally: &Tally) -> Vec<String> {
+    let mut out = Vec::new();
+    // Only tables asked for can be empty (no pass over the places otherwise).
+    let asked = args.subdivisions.is_some()
+        || args.cities.is_some()
+        || args.asns.is_some()
+        || args.country_asns.is_some();
+    if !asked {
+        return out;
+    }
     let (subdivisions, cities, networks) = tally.has_details();
     let found = tally
         .units()
         .into_iter()
         .any(|u| tally.located_unit(u).found > 0);
-    let mut out = Vec::new();
     if !found {
         return out;
     }

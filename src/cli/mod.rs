@@ -554,11 +554,16 @@ impl DbArgs {
     /// record has, or `--lat-field`/`--lon-field` that gave no coordinates.
     pub(crate) fn field_warnings(&self, tally: &ipatlas::tally::Tally) -> Vec<String> {
         use ipatlas::tally::Unit;
+        let mut warnings = Vec::new();
+        // Only a field named on the command line can be missing (no pass over the places
+        // otherwise).
+        if self.country_field.is_none() && self.lat_field.is_none() && self.lon_field.is_none() {
+            return warnings;
+        }
         let (a, s) = (
             tally.located_unit(Unit::Addresses),
             tally.located_unit(Unit::Subnets64),
         );
-        let mut warnings = Vec::new();
         if a.found == 0 && s.found == 0 {
             return warnings;
         }
