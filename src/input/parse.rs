@@ -608,6 +608,11 @@ pub fn extract(line: &[u8], mut found: impl FnMut(IpAddr)) {
 mod tests {
     use super::*;
 
+    /// Where the line at the start of `data` ends (after its `\n`, or at the end).
+    fn first_line_end(data: &[u8]) -> usize {
+        memchr::memchr(b'\n', data).map_or(data.len(), |i| i + 1)
+    }
+
     #[test]
     fn ipv4_line_accepts_only_what_the_general_parser_gives_the_same_answer_for() {
         let alphabet = b"0123456789..\r\n x";
@@ -621,10 +626,7 @@ mod tests {
                 .collect();
             if let Some((ip, next)) = ipv4_line(&line, 0) {
                 accepted += 1;
-                let end = line
-                    .iter()
-                    .position(|b| *b == b'\n')
-                    .map_or(line.len(), |i| i + 1);
+                let end = first_line_end(&line);
                 assert_eq!(next, end, "{line:?}");
                 assert_eq!(
                     parse_ipv4(trim(&line[..end])),
@@ -666,10 +668,7 @@ mod tests {
             };
             if let Some((ip, next)) = ipv6_line(line, 0) {
                 accepted += 1;
-                let end = line
-                    .iter()
-                    .position(|b| *b == b'\n')
-                    .map_or(line.len(), |i| i + 1);
+                let end = first_line_end(line);
                 assert_eq!(next, end, "{line:?}");
                 assert_eq!(general(end), Some(ip), "{line:?}");
             }
