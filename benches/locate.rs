@@ -5,7 +5,7 @@ mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ipatlas::input::{Item, parse_item};
-use ipatlas::locate::{Ipv4Table, NO_RECORD};
+use ipatlas::locate::{Ipv4Table, Ipv6Table, NO_RECORD};
 use ipatlas::pipeline::{self, RunOptions};
 use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
@@ -52,6 +52,36 @@ fn locate(c: &mut Criterion) {
                 .filter(|ip| table.lookup(**ip) != NO_RECORD)
                 .count();
             assert!(found > 50_000, "most of IPv4 is in the database");
+            black_box(found)
+        })
+    });
+    // IPv6 addresses inside the database's networks: one in each of 100,000 ranges picked
+    // at random, so wide blocks of the table are met as often as they hold ranges.
+    let table6 = Ipv6Table::build(&atlas, &AtomicBool::new(false))
+        .expect("build")
+        .expect("IPv6 table");
+    let ranges: Vec<u128> = table6
+        .ranges()
+        .filter(|&(_, id)| id != NO_RECORD)
+        .map(|(start, _)| start)
+        .collect();
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let v6: Vec<u128> = (0..100_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ranges[(x % ranges.len() as u64) as usize] | u128::from(x & 0xff)
+        })
+        .collect();
+    let mut out = vec![0u32; v6.len()];
+    g.bench_function("table6_lookup_batch", |b| {
+        b.iter(|| {
+            for (ips, out) in v6.chunks(256).zip(out.chunks_mut(256)) {
+                table6.lookup_batch(ips, out);
+            }
+            let found = out.iter().filter(|id| **id != NO_RECORD).count();
+            assert!(found > 90_000, "addresses inside networks are found");
             black_box(found)
         })
     });

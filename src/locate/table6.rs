@@ -384,17 +384,44 @@ fn lookup_lockstep(index: &[u32], starts: &[u128], ids: &[u32], ips: &[u128], ou
     }
     // Each search keeps its answer in `lo..lo + len`: the last range starting at or before
     // the address (the block's first range holds the block's first address, so there is one).
-    // A step with one candidate left keeps it, so every search takes as many steps as the
-    // widest one, all without branches on the data.
-    let widest = len.iter().copied().max().unwrap_or(0);
-    let steps = u32::BITS - widest.saturating_sub(1).leading_zeros();
-    for _ in 0..steps {
-        for ((&ip, lo), len) in ips.iter().zip(&mut lo).zip(&mut len) {
-            let half = *len / 2;
-            let mid = *lo + half;
+    // A search over `len` candidates takes ceil(log2(len)) steps. Blocks differ in width by
+    // a hundredfold, so the searches are ordered by their steps, most first: round `r`
+    // steps the first `rounds[r]` of them, those with more than `r` steps, without a branch
+    // on the data, and no search takes more steps than its own block needs.
+    let steps_of = |len: u32| u32::BITS - len.saturating_sub(1).leading_zeros();
+    // How many searches take each number of steps (0 to 32).
+    let n = ips.len().min(LOCKSTEP);
+    let mut active = [0u8; u32::BITS as usize + 1];
+    for &l in &len[..n] {
+        active[steps_of(l) as usize] += 1;
+    }
+    let mut order = [0u8; LOCKSTEP];
+    let mut next = [0u8; u32::BITS as usize + 1];
+    let mut at = 0u8;
+    for s in (0..active.len()).rev() {
+        next[s] = at;
+        at += active[s];
+    }
+    for (i, &l) in len[..n].iter().enumerate() {
+        let s = steps_of(l) as usize;
+        order[usize::from(next[s])] = i as u8;
+        next[s] += 1;
+    }
+    // Round `r` steps the searches with more than `r` steps: a prefix of `order`.
+    let mut rounds = [0u8; u32::BITS as usize];
+    let mut more = 0u8;
+    for s in (1..active.len()).rev() {
+        more += active[s];
+        rounds[s - 1] = more;
+    }
+    for &n in rounds.iter().take_while(|&&n| n > 0) {
+        for &i in &order[..usize::from(n)] {
+            let i = usize::from(i);
+            let half = len[i] / 2;
+            let mid = lo[i] + half;
             let start = starts.get(mid as usize).copied().unwrap_or(u128::MAX);
-            *lo = if start <= ip { mid } else { *lo };
-            *len -= half;
+            lo[i] = if start <= ips[i] { mid } else { lo[i] };
+            len[i] -= half;
         }
     }
     for ((o, &lo), &len) in out.iter_mut().zip(&lo).zip(&len) {
