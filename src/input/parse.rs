@@ -271,13 +271,19 @@ fn ipv6_prefix(s: &[u8]) -> Option<(u128, usize)> {
 pub fn ipv6_line(data: &[u8], pos: usize) -> Option<(u128, usize)> {
     let rest = data.get(pos..)?;
     let (ip, len) = ipv6_prefix(rest)?;
-    let next = match rest.get(len..)? {
-        [] => len,
-        [b'\n', ..] => len + 1,
-        [b'\r', b'\n', ..] => len + 2,
-        _ => return None,
-    };
-    Some((ip, pos + next))
+    Some((ip, pos + len + line_break(rest.get(len..)?)?))
+}
+
+/// The length of the line break at the start of `rest` where a fast path's address ends:
+/// 1 for `\n`, 2 for `\r\n`, 0 at the end of the data; `None` for anything else.
+#[inline]
+fn line_break(rest: &[u8]) -> Option<usize> {
+    match rest {
+        [] => Some(0),
+        [b'\n', ..] => Some(1),
+        [b'\r', b'\n', ..] => Some(2),
+        _ => None,
+    }
 }
 
 #[cold]
@@ -468,12 +474,7 @@ fn ipv4_line_bytes(data: &[u8], pos: usize) -> Option<(u32, usize)> {
             i += 1;
         }
     }
-    match s.get(i) {
-        None => Some((ip, pos + i)),
-        Some(b'\n') => Some((ip, pos + i + 1)),
-        Some(b'\r') if s.get(i + 1) == Some(&b'\n') => Some((ip, pos + i + 2)),
-        _ => None,
-    }
+    Some((ip, pos + i + line_break(s.get(i..)?)?))
 }
 
 /// Trims ASCII whitespace (spaces, tabs, CR, LF) from both ends.
