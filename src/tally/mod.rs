@@ -273,9 +273,10 @@ pub struct Located {
     pub country_from_registered: u128,
 }
 
-/// The hash [`Tally::slot`] files a slot's place under.
+/// The hash [`Tally::slot`] files a slot's place under (a slot past the places, which the
+/// index never holds, hashes as 0).
 fn slot_hash(places: &[Place], slot: u32) -> u64 {
-    FxBuildHasher.hash_one(places.get(slot as usize).map(Place::key))
+    places.get(slot as usize).map_or(0, Tally::place_hash)
 }
 
 /// The aggregate of a run: counters, and weights per place and weight column.
@@ -336,7 +337,7 @@ impl Tally {
     /// ahead (on other threads) of the slot.
     #[must_use]
     pub fn place_hash(place: &Place) -> u64 {
-        FxBuildHasher.hash_one(Some(place.key()))
+        FxBuildHasher.hash_one(place.key())
     }
 
     /// [`Tally::slot`] of a place whose [`Tally::place_hash`] is `hash`.
