@@ -954,9 +954,8 @@ impl NameTable<'_> {
             return *details;
         }
         let [code, name, city] = numbers.map(|n| self.get(n));
-        let subdivision = (code.is_some() || name.is_some()).then_some(Subdivision { code, name });
         let details = Details::new_kept(DetailsData {
-            subdivision,
+            subdivision: Subdivision::of(code, name),
             city,
             network: None,
         });

@@ -246,6 +246,12 @@ impl Subdivision {
             .filter(|c| (1..=3).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphanumeric()))
             .and_then(|c| Name::new(&c.to_ascii_uppercase()));
         let name = name.and_then(Name::new);
+        Subdivision::of(code, name)
+    }
+
+    /// A subdivision of names already made; `None` when it has neither.
+    #[must_use]
+    pub fn of(code: Option<Name>, name: Option<Name>) -> Option<Subdivision> {
         (code.is_some() || name.is_some()).then_some(Subdivision { code, name })
     }
 }

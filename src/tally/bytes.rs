@@ -210,10 +210,7 @@ impl<'a> Cursor<'a> {
             lon,
             accuracy_radius,
             pseudo_country,
-            subdivision: (code.is_some() || sub_name.is_some()).then_some(Subdivision {
-                code,
-                name: sub_name,
-            }),
+            subdivision: Subdivision::of(code, sub_name),
             city,
             network: asn.map(|asn| Network { asn, organization }),
             ipv4: self.varint()?,
