@@ -27,6 +27,20 @@ fn run(env: &TestEnv, db: &str, extra: &[&str]) -> (String, serde_json::Value) {
     (env.read("t.json"), json(&env.read("s.json")))
 }
 
+/// Runs `aggregate` on `input` (with `extra` options), checks that every line was found,
+/// and says where the run's IPv4 and IPv6 tables came from (`none`, `built` or `cache`;
+/// the summary names the IPv6 table only when the run had one).
+fn table_sources(env: &TestEnv, db: &str, input: &str, extra: &[&str]) -> (String, String) {
+    let mut args = vec!["aggregate", "--db", db, input, "--summary", "s.json"];
+    args.extend_from_slice(extra);
+    env.run(&args).ok();
+    let s = json(&env.read("s.json"));
+    assert_eq!(s["found"], env.read(input).lines().count(), "{s}");
+    let ipv4 = s["ipv4_table"].as_str().unwrap().to_owned();
+    let ipv6 = s.get("ipv6_table").map_or("none", |v| v.as_str().unwrap());
+    (ipv4, ipv6.to_owned())
+}
+
 /// The compiled IPv4 tables in the cache.
 fn cache_files(env: &TestEnv) -> Vec<PathBuf> {
     files_of(env, "ipv4-table-")
@@ -303,14 +317,7 @@ fn auto_loads_a_cached_table_from_one_megabyte_and_keeps_the_tree_below() {
     let lines = "1.0.0.1\n2.0.2.3\n";
     env.write("small.txt", lines.repeat(60_000)); // 0.96 MB
     env.write("band.txt", lines.repeat(70_000)); // 1.1 MB: from 1 MiB, below 4
-    let table = |input: &str, extra: &[&str]| {
-        let mut args = vec!["aggregate", "--db", db, input, "--summary", "s.json"];
-        args.extend_from_slice(extra);
-        env.run(&args).ok();
-        let s = json(&env.read("s.json"));
-        assert_eq!(s["found"], env.read(input).lines().count(), "{s}");
-        s["ipv4_table"].as_str().unwrap().to_owned()
-    };
+    let table = |input: &str, extra: &[&str]| table_sources(&env, db, input, extra).0;
     // Nothing cached: a small input stays on the tree.
     assert_eq!(table("small.txt", &[]), "none");
     assert!(cache_files(&env).is_empty());
@@ -340,20 +347,7 @@ fn auto_loads_a_cached_ipv6_table_from_eight_megabytes_of_ipv6_lines() {
     };
     env.write("under.txt", lines(190_000));
     env.write("over.txt", lines(230_000));
-    let tables = |input: &str, extra: &[&str]| {
-        let mut args = vec!["aggregate", "--db", db, input, "--summary", "s.json"];
-        args.extend_from_slice(extra);
-        env.run(&args).ok();
-        let s = json(&env.read("s.json"));
-        assert_eq!(s["found"], env.read(input).lines().count(), "{s}");
-        let name = |key: &str| {
-            s.get(key)
-                .and_then(|v| v.as_str())
-                .unwrap_or("none")
-                .to_owned()
-        };
-        (name("ipv4_table"), name("ipv6_table"))
-    };
+    let tables = |input: &str, extra: &[&str]| table_sources(&env, db, input, extra);
     let none = || ("none".to_owned(), "none".to_owned());
     // Nothing cached: the tree (building the table pays only from 128 MiB).
     assert_eq!(tables("over.txt", &[]), none());
