@@ -46,12 +46,13 @@ pub struct NetworkCount {
     pub count: u128,
 }
 
-/// Sums weights by key, keeping for each key the value of its heaviest contributor.
+/// Sums weights by key, keeping for each key the value of its heaviest contributor (of
+/// contributors of equal weight, the least value: the same whatever order places come in).
 struct Grouped<K, V> {
     groups: FxHashMap<K, (u128, V, u128)>,
 }
 
-impl<K: Hash + Eq, V: Copy> Grouped<K, V> {
+impl<K: Hash + Eq, V: Copy + PartialOrd> Grouped<K, V> {
     fn new() -> Self {
         Grouped {
             groups: FxHashMap::default(),
@@ -64,7 +65,7 @@ impl<K: Hash + Eq, V: Copy> Grouped<K, V> {
         }
         let e = self.groups.entry(key).or_insert((0, value, 0));
         e.0 = e.0.saturating_add(weight);
-        if weight > e.2 {
+        if weight > e.2 || (weight == e.2 && value < e.1) {
             e.1 = value;
             e.2 = weight;
         }

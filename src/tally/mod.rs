@@ -674,6 +674,32 @@ mod tests {
     }
 
     #[test]
+    fn a_city_row_is_the_same_whatever_order_its_places_come_in() {
+        let city = |lat: f64| {
+            place("NL", lat, 6.0).with_names(
+                crate::locate::Subdivision::new(Some("LI"), None),
+                crate::locate::Name::new("Palemig"),
+            )
+        };
+        let rows = |lats: &[f64]| {
+            let mut t = Tally::new();
+            for &lat in lats {
+                let s = t.slot(city(lat));
+                t.add(s, Column::Ipv4, 5);
+            }
+            t.cities(Unit::Addresses)
+                .iter()
+                .map(|c| (c.count, c.coords))
+                .collect::<Vec<_>>()
+        };
+        // Equal weights: the row takes the least coordinates, not the first place counted.
+        let first = rows(&[50.9, 50.8, 51.0]);
+        assert_eq!(first, vec![(15, Some((50.8, 6.0)))]);
+        assert_eq!(rows(&[51.0, 50.9, 50.8]), first);
+        assert_eq!(rows(&[50.8, 51.0, 50.9]), first);
+    }
+
+    #[test]
     fn merge_adds_weights_and_counters() {
         let mut a = Tally::new();
         let s = a.slot(place("US", 37.751, -97.822));
