@@ -1,6 +1,7 @@
 #![no_main]
 //! Opening an `.mmdb` from arbitrary bytes, and everything that walks one: the compiled
-//! tables, lookups through tree and tables, and the rewrite to a source (`export`).
+//! tables, lookups through tree and tables, the direct record reader against the general
+//! decoder, and the rewrite to a source (`export`).
 
 use ipatlas::formats;
 use ipatlas::locate::{Atlas, CountryFallback, Database, FieldOverrides, NO_RECORD};
@@ -13,6 +14,10 @@ fuzz_target!(|data: &[u8]| {
     else {
         return;
     };
+    // Records read directly give the general decoder's places.
+    if let Err(e) = db.check_direct_reader(256) {
+        panic!("the direct record reader differs: {e}");
+    }
     let _ = formats::from_database(&db);
     let Ok(atlas) = Atlas::new(vec![db], CountryFallback::Registered) else {
         return;

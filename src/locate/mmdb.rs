@@ -83,6 +83,11 @@ pub struct Database {
     schema: Schema,
     /// The schema is one of the standard layouts, so records decode in one typed pass.
     typed: bool,
+    /// Where the data section lies in `bytes`, for reading GeoIP2-shaped records directly
+    /// ([`super::record`]); `None` for other layouts.
+    data_section: Option<std::ops::Range<usize>>,
+    /// A number no other database of this process has (keys what [`super::record`] keeps).
+    id: u64,
     attribution: Option<&'static str>,
     size_bytes: u64,
     bytes: DbBytes,
@@ -195,6 +200,10 @@ impl Database {
         };
         overrides.apply(&mut schema);
         let typed = overrides.is_empty() && schema == Schema::of_kind(schema.kind);
+        let data_section = (typed && schema.kind == super::SchemaKind::Nested)
+            .then(|| data_section(bytes.as_ref(), meta.node_count, meta.record_size))
+            .flatten();
+        static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let attribution = embedded::attribution_for(&label, &meta.database_type);
         let metadata = Metadata {
             database_type: meta.database_type.clone(),
@@ -211,6 +220,8 @@ impl Database {
             reader,
             schema,
             typed,
+            data_section,
+            id: OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             attribution,
             size_bytes,
             bytes,
@@ -345,61 +356,106 @@ impl Database {
         found: &MmdbResult<'_>,
         fallback: CountryFallback,
     ) -> Result<Place> {
+        match self.direct_place(found, fallback) {
+            Some(place) => Ok(place),
+            None => self.decode_place_generally(found, fallback),
+        }
+    }
+
+    /// [`decode_place`](Self::decode_place) through the direct reader, when it can read the
+    /// record.
+    fn direct_place(&self, found: &MmdbResult<'_>, fallback: CountryFallback) -> Option<Place> {
+        let fields = self.direct_fields(found)?;
+        let place = place_of(
+            fields.country.code,
+            fields.registered.territory,
+            [fields.latitude, fields.longitude, fields.radius],
+            fallback,
+        );
+        Some(place.with_names(fields.subdivision, fields.city))
+    }
+
+    /// [`decode_place`](Self::decode_place) through the general (serde) decoder.
+    fn decode_place_generally(
+        &self,
+        found: &MmdbResult<'_>,
+        fallback: CountryFallback,
+    ) -> Result<Place> {
         let raw = if self.typed {
             self.raw_typed(found)?
         } else {
             self.raw_by_paths(found, fallback)?
         };
-        let mut place = Place::EMPTY;
-        let given = raw
-            .country
-            .as_ref()
-            .and_then(Scalar::as_text)
-            .and_then(CountryCode::parse);
-        place.country = given.filter(|c| !c.is_pseudo());
-        if place.country.is_none() && fallback == CountryFallback::Registered {
-            place.country = raw
-                .registered
+        let number = |v: &Option<Scalar>| v.as_ref().and_then(Scalar::as_f64);
+        let place = place_of(
+            raw.country
                 .as_ref()
                 .and_then(Scalar::as_text)
-                .and_then(CountryCode::territory);
-            if place.country.is_some() {
-                place.country_source = CountrySource::Registered;
+                .and_then(CountryCode::parse),
+            raw.registered
+                .as_ref()
+                .and_then(Scalar::as_text)
+                .and_then(CountryCode::territory),
+            [number(&raw.lat), number(&raw.lon), number(&raw.radius)],
+            fallback,
+        );
+        Ok(match raw.names {
+            Some(names) => place.with_names(
+                Subdivision::new(
+                    names.subdivision_code.as_deref(),
+                    names.subdivision_name.as_deref(),
+                ),
+                names.city.as_deref().and_then(Name::new),
+            ),
+            None => {
+                let mut place = place;
+                self.decode_names(found, &mut place);
+                place
+            }
+        })
+    }
+
+    /// A GeoIP2-shaped record's fields read directly ([`super::record`]), when this
+    /// database's layout allows and the record is as usual; `None` sends it to the general
+    /// decoder.
+    fn direct_fields(&self, found: &MmdbResult<'_>) -> Option<super::record::Fields> {
+        thread_local! {
+            static POINTED: std::cell::RefCell<super::record::Pointed> =
+                std::cell::RefCell::default();
+        }
+        let data = self.bytes.as_ref().get(self.data_section.clone()?)?;
+        let offset = found.offset()?;
+        POINTED.with(|p| super::record::nested(data, offset, p.borrow_mut().of(self.id)))
+    }
+
+    /// Checks that the direct reader gives what the general decoder gives for the records of
+    /// the first `networks` networks (both country fallbacks): the count of records it read,
+    /// or the first difference. For tests and the fuzz targets.
+    #[doc(hidden)]
+    pub fn check_direct_reader(&self, networks: usize) -> std::result::Result<usize, String> {
+        let Ok(walk) = self.reader.networks(WithinOptions::default()) else {
+            return Ok(0);
+        };
+        let mut read = 0;
+        for item in walk.take(networks) {
+            let Ok(found) = item else { break };
+            for fallback in [CountryFallback::None, CountryFallback::Registered] {
+                let Some(direct) = self.direct_place(&found, fallback) else {
+                    continue;
+                };
+                read += 1;
+                match self.decode_place_generally(&found, fallback) {
+                    Ok(general) if general == direct => {}
+                    other => {
+                        return Err(format!(
+                            "record at {:?}: directly {direct:?}, generally {other:?}",
+                            found.offset()
+                        ));
+                    }
+                }
             }
         }
-        if place.country.is_none() {
-            place.pseudo_country = given.filter(CountryCode::is_pseudo);
-        }
-        let lat = raw.lat.as_ref().and_then(Scalar::as_f64);
-        let lon = raw.lon.as_ref().and_then(Scalar::as_f64);
-        if let (Some(lat), Some(lon)) = (lat, lon)
-            && lat.is_finite()
-            && lon.is_finite()
-            && (-90.0..=90.0).contains(&lat)
-            && (-180.0..=180.0).contains(&lon)
-        {
-            place.lat = Some(lat);
-            place.lon = Some(lon);
-        }
-        place.accuracy_radius = raw
-            .radius
-            .as_ref()
-            .and_then(Scalar::as_f64)
-            .filter(|r| r.is_finite() && *r >= 0.0 && *r <= f64::from(u32::MAX))
-            .map(|r| r as u32);
-        match raw.names {
-            Some(names) => {
-                place = place.with_names(
-                    Subdivision::new(
-                        names.subdivision_code.as_deref(),
-                        names.subdivision_name.as_deref(),
-                    ),
-                    names.city.as_deref().and_then(Name::new),
-                );
-            }
-            None => self.decode_names(found, &mut place),
-        }
-        Ok(place)
+        Ok(read)
     }
 
     /// The named parts of a place: the first subdivision's code and name and the city's
@@ -669,6 +725,54 @@ struct FlatRecord {
     longitude: Option<Scalar>,
     state1: Option<Scalar>,
     city: Option<Scalar>,
+}
+
+/// A place from a record's values: `given` (`country.iso_code` as a code), `registered`
+/// (`registered_country.iso_code` as a territory), and latitude, longitude and accuracy
+/// radius as numbers; out-of-range values are no values.
+fn place_of(
+    given: Option<CountryCode>,
+    registered: Option<CountryCode>,
+    [lat, lon, radius]: [Option<f64>; 3],
+    fallback: CountryFallback,
+) -> Place {
+    let mut place = Place::EMPTY;
+    place.country = given.filter(|c| !c.is_pseudo());
+    if place.country.is_none() && fallback == CountryFallback::Registered {
+        place.country = registered;
+        if place.country.is_some() {
+            place.country_source = CountrySource::Registered;
+        }
+    }
+    if place.country.is_none() {
+        place.pseudo_country = given.filter(CountryCode::is_pseudo);
+    }
+    if let (Some(lat), Some(lon)) = (lat, lon)
+        && lat.is_finite()
+        && lon.is_finite()
+        && (-90.0..=90.0).contains(&lat)
+        && (-180.0..=180.0).contains(&lon)
+    {
+        place.lat = Some(lat);
+        place.lon = Some(lon);
+    }
+    place.accuracy_radius = radius
+        .filter(|r| r.is_finite() && *r >= 0.0 && *r <= f64::from(u32::MAX))
+        .map(|r| r as u32);
+    place
+}
+
+/// Where the data section of a database lies: after the search tree and its 16-byte
+/// separator, up to the metadata marker (as the reader finds them; `None` if they do not
+/// fit, which the reader has refused already).
+fn data_section(bytes: &[u8], node_count: u32, record_size: u16) -> Option<std::ops::Range<usize>> {
+    let tree = usize::try_from(node_count)
+        .ok()?
+        .checked_mul(usize::from(record_size))?
+        / 4;
+    let start = tree.checked_add(16)?;
+    let end = memchr::memmem::rfind(bytes, b"\xAB\xCD\xEFMaxMind.com")?;
+    (start <= end).then_some(start..end)
 }
 
 /// Reads the top-level keys of the first records to tell the layout apart.

@@ -7,6 +7,7 @@ mod mapped;
 mod mmdb;
 mod names;
 mod place;
+mod record;
 mod schema;
 mod table;
 mod table6;

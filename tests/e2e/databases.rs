@@ -241,3 +241,58 @@ fn field_overrides_read_any_schema() {
         out.stdout
     );
 }
+
+/// Records read directly (the fast path of every table build) give the places the general
+/// decoder gives, on every record of every fixture database that opens, broken ones
+/// included; and the direct reader does read the usual layouts.
+#[test]
+fn the_direct_record_reader_gives_the_general_decoders_places() {
+    use ipatlas::locate::{Database, FieldOverrides};
+    let root = maxmind_data("test-data/GeoIP2-City-Test.mmdb");
+    let data = root.parent().unwrap().parent().unwrap().to_path_buf();
+    let mut paths = Vec::new();
+    for dir in [
+        "test-data",
+        "bad-data/maxminddb-golang",
+        "bad-data/libmaxminddb",
+    ] {
+        for entry in std::fs::read_dir(data.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "mmdb") {
+                paths.push(path);
+            }
+        }
+    }
+    assert!(paths.len() > 50, "{} fixture databases", paths.len());
+    let mut read = std::collections::BTreeMap::new();
+    for path in &paths {
+        let Ok(db) = Database::open(path, &FieldOverrides::default()) else {
+            continue;
+        };
+        let n = db
+            .check_direct_reader(usize::MAX)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let networks = db.network_counts().map_or(0, |c| c.ipv4 + c.ipv6);
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        read.insert(name, (n as u64, networks));
+    }
+    // The usual layouts are read directly throughout (each network twice: both
+    // fallbacks); a record the reader does not know (a double of the wrong size) goes to
+    // the general decoder, the rest of its database still read directly.
+    for name in [
+        "GeoIP2-City-Test.mmdb",
+        "GeoLite2-City-Test.mmdb",
+        "GeoIP2-Country-Test.mmdb",
+        "GeoLite2-Country-Test.mmdb",
+        "GeoIP2-Enterprise-Test.mmdb",
+        "GeoIP2-Precision-Enterprise-Test.mmdb",
+    ] {
+        let (n, networks) = read[name];
+        assert!(
+            networks > 30 && n == 2 * networks,
+            "{name}: {n} of {networks}"
+        );
+    }
+    let (n, networks) = read["GeoIP2-City-Test-Broken-Double-Format.mmdb"];
+    assert!(n > 0 && n < 2 * networks, "{n} of {networks}");
+}
