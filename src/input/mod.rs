@@ -185,21 +185,26 @@ pub fn scan(
     if *mode == InputMode::Lines {
         // Plain dotted-quad and IPv6 lines (the bulk of any dump) skip the general parser;
         // every other line takes it, with exactly the same outcome.
+        // After an IPv6 line the IPv6 path is tried first (no line both accept).
         let data = chunk.data.as_slice();
         let (mut pos, mut this) = (0, chunk.first_line);
+        let mut after_ipv6 = false;
+        let v6 = |ip: u128| Event::Item(Item::Addr(IpAddr::V6(std::net::Ipv6Addr::from(ip))));
         while pos < data.len() {
-            if let Some((ip, next)) = parse::ipv4_line(data, pos) {
+            if after_ipv6 && let Some((ip, next)) = parse::ipv6_line(data, pos) {
+                on(this, v6(ip))?;
+                pos = next;
+            } else if let Some((ip, next)) = parse::ipv4_line(data, pos) {
                 on(
                     this,
                     Event::Item(Item::Addr(IpAddr::V4(Ipv4Addr::from(ip)))),
                 )?;
                 pos = next;
-            } else if let Some((ip, next)) = parse::ipv6_line(data, pos) {
-                on(
-                    this,
-                    Event::Item(Item::Addr(IpAddr::V6(std::net::Ipv6Addr::from(ip)))),
-                )?;
+                after_ipv6 = false;
+            } else if !after_ipv6 && let Some((ip, next)) = parse::ipv6_line(data, pos) {
+                on(this, v6(ip))?;
                 pos = next;
+                after_ipv6 = true;
             } else {
                 let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i + 1);
                 scan_line(this, &data[pos..end], mode, columns, &mut on)?;
@@ -342,7 +347,7 @@ mod tests {
     }
 
     #[test]
-    fn the_dotted_quad_fast_path_changes_no_outcome() {
+    fn the_line_fast_paths_change_no_outcome() {
         let tricky = [
             "1.2.3.4",
             "1.2.3.4\r",
@@ -364,6 +369,15 @@ mod tests {
             "#c",
             "::1",
             "::ffff:1.2.3.4",
+            "2001:db8::1",
+            "2001:db8::1\r",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8:9",
+            "::",
+            "1::",
+            "2001:db8::/32",
+            "fe80::1%eth0",
+            "2001:db8::1 ",
             "1.2.3.4#",
             "1.2.3.4x",
             "a.b.c.d",
@@ -372,7 +386,8 @@ mod tests {
             "\u{feff}1.2.3.4",
             "1.2.3.4\u{0}",
         ];
-        // Every pair of tricky lines, with and without a final newline.
+        // Every pair of tricky lines (an IPv6 line changes which fast path the next line
+        // tries first), with and without a final newline.
         for a in tricky {
             for b in tricky {
                 for end in ["", "\n", "\r\n"] {
