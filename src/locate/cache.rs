@@ -217,18 +217,28 @@ fn write_table(out: &mut std::fs::File, table: &Ipv4Table, key: u128) -> std::io
         _ => &blank,
     };
     out.write_all(&head)?;
+    // Runs of pages with data are written whole (one call each, not one per page).
     let mut skipped = 0i64;
     const ZEROS: [u8; PAGE] = [0; PAGE];
-    for page in index.chunks(PAGE).chain(networks.chunks(PAGE)) {
-        if page == &ZEROS[..page.len()] {
+    for array in [index, networks] {
+        let mut run = 0..0;
+        for (i, page) in array.chunks(PAGE).enumerate() {
+            if page != &ZEROS[..page.len()] {
+                if run.is_empty() {
+                    if skipped > 0 {
+                        out.seek(SeekFrom::Current(skipped))?;
+                        skipped = 0;
+                    }
+                    run = i * PAGE..i * PAGE;
+                }
+                run.end = i * PAGE + page.len();
+                continue;
+            }
+            out.write_all(&array[run.clone()])?;
+            run = 0..0;
             skipped += page.len() as i64;
-            continue;
         }
-        if skipped > 0 {
-            out.seek(SeekFrom::Current(skipped))?;
-            skipped = 0;
-        }
-        out.write_all(page)?;
+        out.write_all(&array[run])?;
     }
     if skipped > 0 {
         out.seek(SeekFrom::Current(skipped))?;
