@@ -356,16 +356,19 @@ impl Database {
         found: &MmdbResult<'_>,
         fallback: CountryFallback,
     ) -> Result<Place> {
-        match self.direct_place(found, fallback) {
+        match found
+            .offset()
+            .and_then(|offset| self.direct_place(offset, fallback))
+        {
             Some(place) => Ok(place),
             None => self.decode_place_generally(found, fallback),
         }
     }
 
-    /// [`decode_place`](Self::decode_place) through the direct reader, when it can read the
-    /// record.
-    fn direct_place(&self, found: &MmdbResult<'_>, fallback: CountryFallback) -> Option<Place> {
-        let fields = self.direct_fields(found)?;
+    /// [`decode_place`](Self::decode_place) of the record at `offset` in the data section
+    /// through the direct reader, when it can read it.
+    pub(crate) fn direct_place(&self, offset: usize, fallback: CountryFallback) -> Option<Place> {
+        let fields = self.direct_fields(offset)?;
         let place = place_of(
             fields.country.code,
             fields.registered.territory,
@@ -418,13 +421,12 @@ impl Database {
     /// A GeoIP2-shaped record's fields read directly ([`super::record`]), when this
     /// database's layout allows and the record is as usual; `None` sends it to the general
     /// decoder.
-    fn direct_fields(&self, found: &MmdbResult<'_>) -> Option<super::record::Fields> {
+    fn direct_fields(&self, offset: usize) -> Option<super::record::Fields> {
         thread_local! {
             static POINTED: std::cell::RefCell<super::record::Pointed> =
                 std::cell::RefCell::default();
         }
         let data = self.bytes.as_ref().get(self.data_section.clone()?)?;
-        let offset = found.offset()?;
         POINTED.with(|p| super::record::nested(data, offset, p.borrow_mut().of(self.id)))
     }
 
@@ -440,7 +442,10 @@ impl Database {
         for item in walk.take(networks) {
             let Ok(found) = item else { break };
             for fallback in [CountryFallback::None, CountryFallback::Registered] {
-                let Some(direct) = self.direct_place(&found, fallback) else {
+                let Some(direct) = found
+                    .offset()
+                    .and_then(|offset| self.direct_place(offset, fallback))
+                else {
                     continue;
                 };
                 read += 1;

@@ -687,6 +687,18 @@ impl Atlas {
         Ok(place)
     }
 
+    /// [`decode_once`](Self::decode_once) of the record at `offset` of database `db_index`
+    /// (found by a walk of its tree) through the direct reader, without a search: `None`
+    /// when the record is the general decoder's to read.
+    pub(crate) fn decode_directly(&self, db_index: usize, offset: usize) -> Option<Place> {
+        let place = self
+            .dbs
+            .get(db_index)?
+            .direct_place(offset, self.fallback)?;
+        self.decode_count.fetch_add(1, Ordering::Relaxed);
+        Some(place)
+    }
+
     /// Walks the database networks that cover `prefix`, each clipped to the prefix and
     /// weighted (IPv4: addresses; IPv6: /64 subnets). Parts of the prefix without data are
     /// reported with `found: None`, so the weights always add up to the prefix's own weight.

@@ -94,9 +94,10 @@ fn walk_part(
     Ok(if whole { out } else { Vec::new() })
 }
 
-/// Decodes every record of a table once, in parallel, through the tree from an address
-/// inside it (`keys`: its offset and that address), checking that the tree finds it there.
-/// `Ok(None)` when `cancel` is raised first.
+/// Decodes every record of a table once, in parallel (`keys`: its offset and an address
+/// inside it, from a walk of the tree): directly by offset, or through the tree from that
+/// address when the record is the general decoder's, checking that the tree finds it
+/// there. `Ok(None)` when `cancel` is raised first.
 pub(super) fn decode_records<S, T>(
     atlas: &Atlas,
     db_index: usize,
@@ -117,6 +118,9 @@ where
             }
             part.iter()
                 .map(|&(offset, sample)| {
+                    if let Some(place) = atlas.decode_directly(db_index, offset) {
+                        return Ok(record(offset as u64, sample, place));
+                    }
                     let key = record_key(db_index, offset);
                     match atlas.lookup(sample.into())? {
                         Lookup::Found(found, result) if found == key => Ok(record(
