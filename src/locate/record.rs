@@ -184,8 +184,10 @@ impl<'a> Reader<'a> {
                 [b0] => (low << 8) | usize::from(b0),
                 [b0, b1] => ((low << 16) | (usize::from(b0) << 8) | usize::from(b1)) + 2048,
                 [b0, b1, b2] => {
-                    ((low << 24) | (usize::from(b0) << 16) | (usize::from(b1) << 8))
-                        + usize::from(b2)
+                    ((low << 24)
+                        | (usize::from(b0) << 16)
+                        | (usize::from(b1) << 8)
+                        | usize::from(b2))
                         + 526_336
                 }
                 [b0, b1, b2, b3] => u32::from_be_bytes([b0, b1, b2, b3]) as usize,
