@@ -94,6 +94,40 @@ fn walk_part(
     Ok(if whole { out } else { Vec::new() })
 }
 
+/// Records decoded in one task of a table build.
+const DECODE_BATCH: usize = 4096;
+
+/// [`decode_records`] for one part of the keys, on this thread.
+fn decode_part<S, T>(
+    atlas: &Atlas,
+    db_index: usize,
+    part: &[(usize, S)],
+    record: &impl Fn(u64, S, Place) -> T,
+) -> Result<Vec<T>>
+where
+    S: Copy + Into<std::net::IpAddr>,
+{
+    part.iter()
+        .map(|&(offset, sample)| {
+            if let Some(place) = atlas.decode_directly(db_index, offset) {
+                return Ok(record(offset as u64, sample, place));
+            }
+            let key = record_key(db_index, offset);
+            match atlas.lookup(sample.into())? {
+                Lookup::Found(found, result) if found == key => Ok(record(
+                    offset as u64,
+                    sample,
+                    atlas.decode_once(key, &result)?,
+                )),
+                _ => Err(Error::database(
+                    atlas.dbs[db_index].label(),
+                    "a network's record is not where the search tree says",
+                )),
+            }
+        })
+        .collect()
+}
+
 /// Decodes every record of a table once, in parallel (`keys`: its offset and an address
 /// inside it, from a walk of the tree): directly by offset, or through the tree from that
 /// address when the record is the general decoder's, checking that the tree finds it
@@ -109,32 +143,13 @@ where
     S: Copy + Into<std::net::IpAddr> + Sync,
     T: Send,
 {
-    let db = &atlas.dbs[db_index];
     let records: Vec<Vec<T>> = keys
-        .par_chunks(4096)
+        .par_chunks(DECODE_BATCH)
         .map(|part| {
             if cancel.load(Ordering::Relaxed) {
                 return Ok(Vec::new());
             }
-            part.iter()
-                .map(|&(offset, sample)| {
-                    if let Some(place) = atlas.decode_directly(db_index, offset) {
-                        return Ok(record(offset as u64, sample, place));
-                    }
-                    let key = record_key(db_index, offset);
-                    match atlas.lookup(sample.into())? {
-                        Lookup::Found(found, result) if found == key => Ok(record(
-                            offset as u64,
-                            sample,
-                            atlas.decode_once(key, &result)?,
-                        )),
-                        _ => Err(Error::database(
-                            db.label(),
-                            "a network's record is not where the search tree says",
-                        )),
-                    }
-                })
-                .collect::<Result<Vec<_>>>()
+            decode_part(atlas, db_index, part, &record)
         })
         .collect::<Result<_>>()?;
     if cancel.load(Ordering::Relaxed) {
@@ -342,73 +357,104 @@ impl Ipv4Table {
             return Ok(None);
         }
         let mut ranges: Vec<[u32; 2]> = Vec::with_capacity(1 << 20);
-        let mut ids: FxHashMap<usize, u32> = FxHashMap::default();
         let mut keys: Vec<(usize, Ipv4Addr)> = Vec::new();
-        let mut next: u64 = 0;
-        // Whether the last range is made of wide networks only (so a wide one may join it).
-        let mut last_wide = false;
-        for &(start, last, offset, prefix) in parts.iter().flatten() {
-            let (end, offset) = (u64::from(last) + 1, offset as usize);
-            if prefix == ABOVE_IPV4 {
-                exact_networks = false;
+        // The records are decoded a batch at a time on the other core while this one merges
+        // the networks into ranges (and then fills the index).
+        let decoded: std::sync::Mutex<Vec<(usize, Result<Vec<TableRecord>>)>> =
+            std::sync::Mutex::default();
+        let record = |offset, sample: Ipv4Addr, place| TableRecord {
+            offset,
+            sample: u32::from(sample),
+            place,
+        };
+        let merged = rayon::scope(|scope| -> Result<Vec<u32>> {
+            let decode = |from: usize, batch: Vec<(usize, Ipv4Addr)>| {
+                let (decoded, record) = (&decoded, &record);
+                scope.spawn(move |_| {
+                    if cancel.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let got = decode_part(atlas, db_index, &batch, record);
+                    decoded
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((from, got));
+                });
+            };
+            let mut ids: FxHashMap<usize, u32> = FxHashMap::default();
+            let mut next: u64 = 0;
+            // Whether the last range is made of wide networks only (so a wide one may join
+            // it).
+            let mut last_wide = false;
+            for &(start, last, offset, prefix) in parts.iter().flatten() {
+                let (end, offset) = (u64::from(last) + 1, offset as usize);
+                if prefix == ABOVE_IPV4 {
+                    exact_networks = false;
+                }
+                let prefix = if prefix == ABOVE_IPV4 { 0 } else { prefix };
+                if u64::from(start) < next {
+                    return Err(Error::database(
+                        db.label(),
+                        "IPv4 networks overlap or are out of order",
+                    ));
+                }
+                if u64::from(start) > next || ranges.is_empty() {
+                    ranges.push([next as u32, NO_RECORD]);
+                }
+                let id = *ids.entry(offset).or_insert_with(|| {
+                    keys.push((offset, Ipv4Addr::from(start)));
+                    if keys.len().is_multiple_of(DECODE_BATCH) {
+                        let from = keys.len() - DECODE_BATCH;
+                        decode(from, keys[from..].to_vec());
+                    }
+                    (keys.len() - 1) as u32
+                });
+                // Adjacent wide networks of one record merge into one range; a narrower
+                // network is a range of its own, so in a /24 shared by several ranges each
+                // range with a record is one network.
+                let wide = prefix <= WIDE;
+                match ranges.last_mut() {
+                    Some(last) if last[0] == start => last[1] = id,
+                    Some(last) if last[1] == id && wide && last_wide => {}
+                    _ => ranges.push([start, id]),
+                }
+                last_wide = wide;
+                if wide {
+                    nets[(start >> 8) as usize..(end >> 8) as usize].fill(prefix);
+                }
+                next = end;
             }
-            let prefix = if prefix == ABOVE_IPV4 { 0 } else { prefix };
-            if u64::from(start) < next {
-                return Err(Error::database(
-                    db.label(),
-                    "IPv4 networks overlap or are out of order",
-                ));
+            let from = keys.len() - keys.len() % DECODE_BATCH;
+            decode(from, keys[from..].to_vec());
+            if ranges.is_empty() {
+                ranges.push([0, NO_RECORD]);
             }
-            if u64::from(start) > next || ranges.is_empty() {
+            if next < (1u64 << 32) && next > 0 {
                 ranges.push([next as u32, NO_RECORD]);
             }
-            let id = *ids.entry(offset).or_insert_with(|| {
-                keys.push((offset, Ipv4Addr::from(start)));
-                (keys.len() - 1) as u32
-            });
-            // Adjacent wide networks of one record merge into one range; a narrower network
-            // is a range of its own, so in a /24 shared by several ranges each range with a
-            // record is one network.
-            let wide = prefix <= WIDE;
-            match ranges.last_mut() {
-                Some(last) if last[0] == start => last[1] = id,
-                Some(last) if last[1] == id && wide && last_wide => {}
-                _ => ranges.push([start, id]),
+            if keys.len() >= MIXED as usize || ranges.len() >= MIXED as usize {
+                return Err(Error::database(
+                    db.label(),
+                    "too many networks for the compiled table",
+                ));
             }
-            last_wide = wide;
-            if wide {
-                nets[(start >> 8) as usize..(end >> 8) as usize].fill(prefix);
-            }
-            next = end;
-        }
-        if ranges.is_empty() {
-            ranges.push([0, NO_RECORD]);
-        }
-        if next < (1u64 << 32) && next > 0 {
-            ranges.push([next as u32, NO_RECORD]);
-        }
-        if keys.len() >= MIXED as usize || ranges.len() >= MIXED as usize {
-            return Err(Error::database(
-                db.label(),
-                "too many networks for the compiled table",
-            ));
-        }
-        // The index is filled from the ranges on one core while the records are decoded.
-        let (records, index) = rayon::join(
-            || {
-                decode_records(atlas, db_index, &keys, cancel, |offset, sample, place| {
-                    TableRecord {
-                        offset,
-                        sample: u32::from(sample),
-                        place,
-                    }
-                })
-            },
-            || index_of(&ranges, index),
-        );
-        let Some(records) = records? else {
+            Ok(index_of(&ranges, index))
+        });
+        let index = merged?;
+        let mut decoded = decoded
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cancel.load(Ordering::Relaxed) {
             return Ok(None);
-        };
+        }
+        decoded.sort_unstable_by_key(|(from, _)| *from);
+        let mut records = Vec::with_capacity(keys.len());
+        for (_, batch) in decoded {
+            records.extend(batch?);
+        }
+        if records.len() != keys.len() {
+            return Err(Error::Internal("a batch of records was not decoded".into()));
+        }
         let mut table = Ipv4Table::from_parts(ranges, records, db_index, index);
         table.networks = nets.into();
         table.exact_networks = exact_networks;
