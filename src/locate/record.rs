@@ -149,6 +149,12 @@ struct Reader<'a> {
     text_budget: usize,
 }
 
+/// A scalar as the general decoder gives it to a place: text, or a number.
+enum Value<'a> {
+    Text(&'a str),
+    Number(f64),
+}
+
 /// A value's type, its size (entries of a map or array, bytes of the rest), where its
 /// payload starts, and where it ends when that is known without reading the payload (a
 /// value reached through a pointer ends after the pointer).
@@ -338,44 +344,48 @@ impl<'a> Reader<'a> {
         Some((value, end))
     }
 
-    /// A number as [`Scalar::as_f64`] reads the general decoder's value (numbers, numeric
-    /// text), and its end; other types give up.
-    fn number(&mut self, at: usize) -> Option<(Option<f64>, usize)> {
+    /// A scalar the general decoder reads as text or a number, and its end: strings,
+    /// doubles and unsigned integers of 16 and 32 bits; other types give up.
+    fn scalar(&mut self, at: usize) -> Option<(Value<'a>, usize)> {
         let (kind, size, payload, known) = self.open(at)?;
         let b = self.bytes(payload, size)?;
         let unsigned = |n: usize| {
-            (size <= n).then(|| Some(b.iter().fold(0u64, |v, &x| (v << 8) | u64::from(x)) as f64))
+            (size <= n)
+                .then(|| Value::Number(b.iter().fold(0u64, |v, &x| (v << 8) | u64::from(x)) as f64))
         };
         let value = match kind {
-            DOUBLE if size == 8 => Some(f64::from_be_bytes(b.try_into().ok()?)),
+            DOUBLE if size == 8 => Value::Number(f64::from_be_bytes(b.try_into().ok()?)),
             UINT16 => unsigned(2)?,
             UINT32 => unsigned(4)?,
-            STRING => Scalar::Text(std::str::from_utf8(b).ok()?.to_owned()).as_f64(),
+            STRING => Value::Text(std::str::from_utf8(b).ok()?),
             _ => return None,
         };
         Some((value, known.unwrap_or(payload + size)))
+    }
+
+    /// A number as [`Scalar::as_f64`] reads the general decoder's value (numbers, numeric
+    /// text), and its end; other types give up.
+    fn number(&mut self, at: usize) -> Option<(Option<f64>, usize)> {
+        let (value, end) = self.scalar(at)?;
+        let number = match value {
+            Value::Number(x) => Some(x),
+            Value::Text(t) => Scalar::Text(t.to_owned()).as_f64(),
+        };
+        Some((number, end))
     }
 
     /// `{iso_code: ...}`: the code (text; a number is no code), and the map's end.
     fn codes(&mut self, at: usize) -> Option<(Codes, usize)> {
         let mut codes = Codes::default();
         let end = self.map(at, &[b"iso_code"], |r, _, at| {
-            let (kind, size, payload, known) = r.open(at)?;
-            let b = r.bytes(payload, size)?;
-            match kind {
-                STRING => {
-                    let text = std::str::from_utf8(b).ok()?;
-                    codes = Codes {
-                        code: CountryCode::parse(text),
-                        territory: CountryCode::territory(text),
-                    };
-                }
-                DOUBLE if size == 8 => {}
-                UINT16 if size <= 2 => {}
-                UINT32 if size <= 4 => {}
-                _ => return None,
+            let (value, end) = r.scalar(at)?;
+            if let Value::Text(text) = value {
+                codes = Codes {
+                    code: CountryCode::parse(text),
+                    territory: CountryCode::territory(text),
+                };
             }
-            Some(known.unwrap_or(payload + size))
+            Some(end)
         })?;
         Some((codes, end))
     }
@@ -392,15 +402,24 @@ impl<'a> Reader<'a> {
         Some((out, end))
     }
 
+    /// `{en: ...}` (a `names` map): the English name's text, and the map's end.
+    fn en(&mut self, at: usize) -> Option<(Option<&'a str>, usize)> {
+        let mut name = None;
+        let end = self.map(at, &[b"en"], |r, _, at| {
+            let (text, end) = r.text(at)?;
+            name = Some(text);
+            Some(end)
+        })?;
+        Some((name, end))
+    }
+
     /// `{names: {en: ...}, ...}`: the English name's text, and the map's end.
     fn names_en(&mut self, at: usize) -> Option<(Option<&'a str>, usize)> {
         let mut name = None;
         let end = self.map(at, &[b"names"], |r, _, at| {
-            r.map(at, &[b"en"], |r, _, at| {
-                let (text, end) = r.text(at)?;
-                name = Some(text);
-                Some(end)
-            })
+            let (en, end) = r.en(at)?;
+            name = en;
+            Some(end)
         })?;
         Some((name, end))
     }
@@ -427,11 +446,9 @@ impl<'a> Reader<'a> {
                     code = Some(text);
                     return Some(end);
                 }
-                r.map(at, &[b"en"], |r, _, at| {
-                    let (text, end) = r.text(at)?;
-                    name = Some(text);
-                    Some(end)
-                })
+                let (en, end) = r.en(at)?;
+                name = en;
+                Some(end)
             })?;
         }
         for _ in 1..size {
