@@ -374,19 +374,33 @@ impl<'a> Reader<'a> {
         Some((number, end))
     }
 
-    /// `{iso_code: ...}`: the code (text; a number is no code), and the map's end.
-    fn codes(&mut self, at: usize) -> Option<(Codes, usize)> {
-        let mut codes = Codes::default();
-        let end = self.map(at, &[b"iso_code"], |r, _, at| {
-            let (value, end) = r.scalar(at)?;
-            if let Value::Text(text) = value {
-                codes = Codes {
-                    code: CountryCode::parse(text),
-                    territory: CountryCode::territory(text),
-                };
-            }
+    /// The map at `at` under one wanted key: `read` of the key's value (`None` when the
+    /// map has none), and the map's end.
+    fn field<T>(
+        &mut self,
+        at: usize,
+        key: &[u8],
+        read: impl Fn(&mut Self, usize) -> Option<(T, usize)>,
+    ) -> Option<(Option<T>, usize)> {
+        let mut value = None;
+        let end = self.map(at, &[key], |r, _, at| {
+            let (v, end) = read(r, at)?;
+            value = Some(v);
             Some(end)
         })?;
+        Some((value, end))
+    }
+
+    /// `{iso_code: ...}`: the code (text; a number is no code), and the map's end.
+    fn codes(&mut self, at: usize) -> Option<(Codes, usize)> {
+        let (value, end) = self.field(at, b"iso_code", Self::scalar)?;
+        let codes = match value {
+            Some(Value::Text(text)) => Codes {
+                code: CountryCode::parse(text),
+                territory: CountryCode::territory(text),
+            },
+            _ => Codes::default(),
+        };
         Some((codes, end))
     }
 
@@ -404,24 +418,13 @@ impl<'a> Reader<'a> {
 
     /// `{en: ...}` (a `names` map): the English name's text, and the map's end.
     fn en(&mut self, at: usize) -> Option<(Option<&'a str>, usize)> {
-        let mut name = None;
-        let end = self.map(at, &[b"en"], |r, _, at| {
-            let (text, end) = r.text(at)?;
-            name = Some(text);
-            Some(end)
-        })?;
-        Some((name, end))
+        self.field(at, b"en", Self::text)
     }
 
     /// `{names: {en: ...}, ...}`: the English name's text, and the map's end.
     fn names_en(&mut self, at: usize) -> Option<(Option<&'a str>, usize)> {
-        let mut name = None;
-        let end = self.map(at, &[b"names"], |r, _, at| {
-            let (en, end) = r.en(at)?;
-            name = en;
-            Some(end)
-        })?;
-        Some((name, end))
+        let (name, end) = self.field(at, b"names", Self::en)?;
+        Some((name.flatten(), end))
     }
 
     /// `{names: {en: ...}, ...}`: the city's name, and the map's end.
