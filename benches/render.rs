@@ -11,7 +11,14 @@ use std::hint::black_box;
 fn bench(c: &mut Criterion) {
     let atlas = common::embedded_atlas();
     // The embedded database's whole IPv4 space: a tally with one place per country.
-    let tally = pipeline::aggregate_whole_db(&atlas, Families::Ipv4, None).expect("whole db");
+    let tally = pipeline::aggregate_whole_db(
+        &atlas,
+        &pipeline::RunOptions {
+            family: Families::Ipv4,
+            ..pipeline::RunOptions::default()
+        },
+    )
+    .expect("whole db");
     assert!(tally.countries(ipatlas::tally::Unit::Addresses).len() > 200);
     let mut g = c.benchmark_group("tally");
     g.bench_function("merge_250_places", |b| {

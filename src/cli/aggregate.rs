@@ -80,7 +80,19 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
         .source
         .db
         .open_strict(args.source.input.strict, args.source.input.cache_dir())?;
-    let options = args.source.run_options()?;
+    let mut options = args.source.run_options()?;
+    // Countries, cells and the summary read a place's country and coordinates only: a run
+    // that writes no table naming more (nor a tally file) keeps no more.
+    let named = [
+        &args.tally,
+        &args.subdivisions,
+        &args.cities,
+        &args.asns,
+        &args.country_asns,
+    ];
+    if named.iter().all(|out| out.is_none()) {
+        options.detail = ipatlas::tally::PlaceDetail::Coarse;
+    }
     let inputs = if args.source.whole_db {
         Vec::new()
     } else {
@@ -91,10 +103,7 @@ pub(super) fn run(args: &AggregateArgs) -> Result<()> {
     let (tally, threads_used) = with_threads(threads, || {
         let n = rayon::current_num_threads();
         if args.source.whole_db {
-            return Ok((
-                pipeline::aggregate_whole_db(&atlas, options.family, options.cache_dir.as_deref())?,
-                n,
-            ));
+            return Ok((pipeline::aggregate_whole_db(&atlas, &options)?, n));
         }
         let invalid_out = args
             .invalid_out

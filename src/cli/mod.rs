@@ -203,11 +203,7 @@ impl SourceArgs {
             // Read inside the pool: the threads this run's work actually ran on.
             let threads = rayon::current_num_threads();
             let tally = if self.whole_db {
-                ipatlas::pipeline::aggregate_whole_db(
-                    &atlas,
-                    options.family,
-                    options.cache_dir.as_deref(),
-                )
+                ipatlas::pipeline::aggregate_whole_db(&atlas, &options)
             } else {
                 ipatlas::pipeline::aggregate(&atlas, &self.input.input_list()?, &options, None)
             }?;
@@ -377,6 +373,7 @@ impl InputArgs {
             lookup: self.lookup,
             keep_going: self.keep_going,
             cache_dir: self.cache_dir(),
+            detail: ipatlas::tally::PlaceDetail::Full,
         })
     }
 

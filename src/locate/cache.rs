@@ -26,7 +26,9 @@
 
 use super::mapped::{Mapping, Words};
 use super::names::Name;
-use super::place::{CountryCode, CountrySource, Details, DetailsData, Place, Subdivision};
+use super::place::{
+    CountryCode, CountrySource, Details, DetailsData, Place, PlaceDetail, Subdivision,
+};
 use super::table::{Ipv4Table, MIXED, NO_RECORD, TableRecord};
 use super::table6::Ipv6Table;
 use std::io::Write;
@@ -873,10 +875,15 @@ impl RawRecord {
 
     /// The place, from a record that passed [`RawRecord::check`].
     fn place(&self, names: &NameTable<'_>) -> Place {
-        let mut place = Place {
+        Place {
             details: names.details(self.names),
-            ..Place::EMPTY
-        };
+            ..self.located()
+        }
+    }
+
+    /// The place without its named parts (subdivision, city).
+    fn located(&self) -> Place {
+        let mut place = Place::EMPTY;
         if self.flags & HAS_COUNTRY != 0 {
             place.country = self.code();
             if self.flags & REGISTERED != 0 {
@@ -993,6 +1000,17 @@ pub(super) struct MappedRecords {
 impl MappedRecords {
     pub(super) fn len(&self) -> usize {
         self.count
+    }
+
+    /// What a coarse tally keeps of record `id`'s place ([`PlaceDetail::Coarse`]): no
+    /// name is made. `None` past the last record.
+    pub(super) fn coarse_place(&self, id: u32) -> Option<Place> {
+        if id as usize >= self.count {
+            return None;
+        }
+        let at = self.at + id as usize * RECORD;
+        let raw = RawRecord::read(self.map.bytes().get(at..at + RECORD)?);
+        Some(PlaceDetail::Coarse.keep(raw.located()))
     }
 
     /// Record `id` as the table holds it (`None` past the last).

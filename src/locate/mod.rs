@@ -16,8 +16,8 @@ pub(crate) use mmdb::MmdbResult;
 pub use mmdb::{CountryFallback, Database, DatabaseInfo, DbBytes, Metadata, NetworkCounts};
 pub use names::{MAX_NAME_BYTES, Name};
 pub use place::{
-    CountryCode, CountrySource, Details, DetailsData, Network, Place, PlaceKey, Subdivision,
-    place_order,
+    CountryCode, CountrySource, Details, DetailsData, Network, Place, PlaceDetail, PlaceKey,
+    Subdivision, place_order,
 };
 pub use schema::{FieldOverrides, FieldPath, Scalar, Schema, SchemaKind};
 pub use table::{Ipv4Table, Ipv4View, NO_RECORD, TableRecord, TableRecord6};

@@ -266,6 +266,36 @@ pub struct Network {
     pub organization: Option<Name>,
 }
 
+/// How much of each place a tally keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceDetail {
+    /// All of it: country, coordinates, accuracy radius, subdivision, city and network.
+    #[default]
+    Full,
+    /// The country (with its source, or the pseudo-code given instead) and the
+    /// coordinates: what the countries and cells tables and the summary read. Places that
+    /// differ only in the rest are one place, so a run keeps fewer places and never names
+    /// a city; its subdivisions, cities and networks tables are empty.
+    Coarse,
+}
+
+impl PlaceDetail {
+    /// What a tally of this detail keeps of `place`.
+    #[must_use]
+    #[inline]
+    pub fn keep(self, place: Place) -> Place {
+        match self {
+            PlaceDetail::Full => place,
+            PlaceDetail::Coarse => Place {
+                accuracy_radius: None,
+                details: None,
+                ..place
+            },
+        }
+    }
+}
+
 fn is_default_source(source: &CountrySource) -> bool {
     *source == CountrySource::Country
 }

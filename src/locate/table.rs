@@ -5,7 +5,7 @@
 
 use super::cache::MappedRecords;
 use super::mapped::Words;
-use super::{Atlas, Lookup, Place, RecordKey, record_key};
+use super::{Atlas, Lookup, Place, PlaceDetail, RecordKey, record_key};
 use crate::error::{Error, Result};
 use maxminddb::WithinOptions;
 use rayon::prelude::*;
@@ -610,6 +610,17 @@ impl Ipv4Table {
     #[must_use]
     pub fn place(&self, id: u32) -> Place {
         self.table_record(id).place
+    }
+
+    /// What a tally of `detail` keeps of the place a record describes
+    /// ([`PlaceDetail::keep`]); read without naming a city or subdivision when it keeps
+    /// none.
+    #[must_use]
+    pub fn kept_place(&self, id: u32, detail: PlaceDetail) -> Place {
+        match (&self.records, detail) {
+            (Records::Mapped(r), PlaceDetail::Coarse) => r.coarse_place(id).unwrap_or(Place::EMPTY),
+            _ => detail.keep(self.place(id)),
+        }
     }
 }
 

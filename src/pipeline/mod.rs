@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::input::Family;
 use crate::input::{self, Input, InputMode, Item};
 use crate::locate::{Atlas, Ipv4Table, Ipv6Table};
-use crate::tally::{Column, Tally};
+use crate::tally::{Column, PlaceDetail, Tally};
 use ipnetwork::IpNetwork;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,6 +65,9 @@ pub struct RunOptions {
     pub cache_dir: Option<std::path::PathBuf>,
     /// A damaged compressed input counts its lines up to the damage, and the run goes on.
     pub keep_going: bool,
+    /// What the run's tally keeps of each place: [`PlaceDetail::Coarse`] when only
+    /// countries, cells and summaries are wanted (faster: no city is ever named).
+    pub detail: PlaceDetail,
 }
 
 /// How IPv4 addresses are looked up.
@@ -140,7 +143,7 @@ pub fn aggregate(
                 }
                 worker.finish()
             });
-            let mut total = Tally::new();
+            let mut total = Tally::with_detail(options.detail);
             let mut counts = RecordCounts::default();
             for result in results {
                 let (tally, c) = result?;
@@ -167,14 +170,13 @@ pub fn aggregate(
 }
 
 /// Tallies the whole address space of the databases (the data behind the 2012
-/// "Geo-Location of Global IP Addresses" map): every network weighted by its size.
-pub fn aggregate_whole_db(
-    atlas: &Atlas,
-    family: Families,
-    cache_dir: Option<&std::path::Path>,
-) -> Result<Tally> {
+/// "Geo-Location of Global IP Addresses" map): every network weighted by its size. Of
+/// `options`, the family, the cache directory and the place detail apply.
+pub fn aggregate_whole_db(atlas: &Atlas, options: &RunOptions) -> Result<Tally> {
+    let (family, cache_dir) = (options.family, options.cache_dir.as_deref());
     let options = RunOptions {
         family,
+        detail: options.detail,
         ..RunOptions::default()
     };
     let mut roots: Vec<IpNetwork> = Vec::new();
@@ -192,7 +194,7 @@ pub fn aggregate_whole_db(
                 .map_err(|_| Error::Internal("bad root network".into()))?,
         );
     }
-    let mut total = Tally::new();
+    let mut total = Tally::with_detail(options.detail);
     for root in roots {
         let fam = Family::of_network(root);
         if fam == Family::Ipv4
@@ -243,10 +245,13 @@ pub fn aggregate_whole_db(
                 },
             )
             .map(|w| w.map(|w| w.tally))
-            .try_reduce(Tally::new, |mut a, b| {
-                a.merge(&b);
-                Ok(a)
-            })?;
+            .try_reduce(
+                || Tally::with_detail(options.detail),
+                |mut a, b| {
+                    a.merge(&b);
+                    Ok(a)
+                },
+            )?;
         total.merge(&tally);
         total.counters.parsed += 1;
         total.counters.records[fam.index()] += 1;
@@ -401,7 +406,7 @@ fn count_parallel(
         )
         .map(|w| w.and_then(Worker::finish))
         .try_reduce(
-            || (Tally::new(), RecordCounts::default()),
+            || (Tally::with_detail(options.detail), RecordCounts::default()),
             |(mut ta, mut ca), (tb, cb)| {
                 ta.merge(&tb);
                 ca.merge(cb);

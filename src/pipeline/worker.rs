@@ -107,7 +107,7 @@ impl<'a> Worker<'a> {
             options,
             inputs,
             invalid,
-            tally: Tally::new(),
+            tally: Tally::with_detail(options.detail),
             slots: FxHashMap::default(),
             asn: atlas.asn(),
             network_slots: FxHashMap::default(),
@@ -425,7 +425,10 @@ impl<'a> Worker<'a> {
             self.tally.add_not_found(col, reason, times);
             return seen(&self.tally, Resolved::not_found(reason, None, false));
         }
-        let slot = record_slot(&mut self.tally, &mut self.slots4, id, || table.place(id));
+        let detail = self.tally.detail();
+        let slot = record_slot(&mut self.tally, &mut self.slots4, id, || {
+            table.kept_place(id, detail)
+        });
         self.tally.add(slot, col, times);
         let network = if self.networks {
             let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
@@ -729,11 +732,12 @@ pub(super) fn fold_table_counts(tally: &mut Tally, table: &Ipv4Table, counts: &R
     use rayon::prelude::*;
     let touched: Vec<(u32, u64)> = counts.touched().collect();
     tally.reserve(touched.len());
+    let detail = tally.detail();
     let read = |part: &'_ [(u32, u64)]| -> Vec<(crate::locate::Place, u64)> {
         part.par_iter()
             .with_min_len(1024)
             .map(|&(id, _)| {
-                let place = table.place(id);
+                let place = table.kept_place(id, detail);
                 (place, Tally::place_hash(&place))
             })
             .collect()

@@ -5,7 +5,8 @@ use crate::error::{Error, Result};
 use crate::input::Family;
 use crate::input::InvalidReason;
 use crate::locate::{
-    CountryCode, CountrySource, DatabaseInfo, Name, Network, NotFound, Place, Subdivision,
+    CountryCode, CountrySource, DatabaseInfo, Name, Network, NotFound, Place, PlaceDetail,
+    Subdivision,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -41,6 +42,9 @@ pub struct TallyFile {
     /// The weight column, when records were weighted (version 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<String>,
+    /// What the places keep (`"coarse"`: country and coordinates only; absent: all).
+    #[serde(default, skip_serializing_if = "is_full")]
+    pub detail: PlaceDetail,
     /// The counters.
     pub counters: CountersFile,
     /// One row per place with weight.
@@ -99,6 +103,10 @@ pub struct PlaceRow {
     /// /64 subnets of IPv6 prefixes.
     #[serde(default)]
     pub(super) subnets_64: u128,
+}
+
+fn is_full(detail: &PlaceDetail) -> bool {
+    *detail == PlaceDetail::Full
 }
 
 fn is_country(source: &CountrySource) -> bool {
@@ -271,6 +279,7 @@ impl Tally {
             generator: format!("ipatlas {}", env!("CARGO_PKG_VERSION")),
             databases,
             weight: self.weight.clone(),
+            detail: self.detail,
             counters,
             places: Vec::new(),
         }
@@ -352,7 +361,7 @@ impl Tally {
         let mut tally = Tally {
             counters,
             weight: file.weight.clone(),
-            ..Tally::default()
+            ..Tally::with_detail(file.detail)
         };
         tally.reserve(file.places.len());
         for row in &file.places {

@@ -11,6 +11,7 @@ mod grid;
 mod merge;
 
 use crate::input::{Family, InvalidReason};
+pub use crate::locate::PlaceDetail;
 use crate::locate::{CountryCode, CountrySource, NotFound, Place, place_order};
 pub use details::{CityCount, NetworkCount, SubdivisionCount};
 pub use file::{CountersFile, PlaceRow, TALLY_FORMAT, TALLY_VERSION, TallyFile};
@@ -297,6 +298,9 @@ pub struct Tally {
     /// The weight column records were counted by (`column 2`, or its header name), when
     /// records were weighted: every count is then a sum of weights ("weighted addresses").
     pub weight: Option<String>,
+    /// What the tally keeps of each place (set when it is made; merging a coarse tally in
+    /// makes it coarse).
+    detail: PlaceDetail,
 }
 
 impl Tally {
@@ -304,6 +308,39 @@ impl Tally {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty tally that keeps `detail` of each place.
+    #[must_use]
+    pub fn with_detail(detail: PlaceDetail) -> Self {
+        Tally {
+            detail,
+            ..Self::default()
+        }
+    }
+
+    /// What the tally keeps of each place.
+    #[must_use]
+    pub fn detail(&self) -> PlaceDetail {
+        self.detail
+    }
+
+    /// Keeps only the country and coordinates of each place from now on: places that
+    /// differ only in the rest become one, their weights added.
+    pub fn coarsen(&mut self) {
+        if self.detail == PlaceDetail::Coarse {
+            return;
+        }
+        self.detail = PlaceDetail::Coarse;
+        let places = std::mem::take(&mut self.places);
+        let weights = std::mem::take(&mut self.weights);
+        self.index.clear();
+        for (place, w) in places.into_iter().zip(weights) {
+            let slot = self.slot(place);
+            for (c, n) in Column::ALL.into_iter().zip(w) {
+                self.add(slot, c, n);
+            }
+        }
     }
 
     /// What counts in `unit` are called in this tally: [`Unit::label_of`], weighted when
@@ -328,8 +365,10 @@ impl Tally {
         self.weights.reserve(additional);
     }
 
-    /// The slot of a place, adding it if new.
+    /// The slot of a place (of what the tally keeps of it: see [`Tally::detail`]), adding
+    /// it if new.
     pub fn slot(&mut self, place: Place) -> u32 {
+        let place = self.detail.keep(place);
         self.slot_hashed(place, Tally::place_hash(&place))
     }
 
@@ -340,8 +379,13 @@ impl Tally {
         FxBuildHasher.hash_one(place.key())
     }
 
-    /// [`Tally::slot`] of a place whose [`Tally::place_hash`] is `hash`.
+    /// [`Tally::slot`] of a place whose [`Tally::place_hash`] is `hash`: a place as the
+    /// tally keeps it ([`PlaceDetail::keep`] of [`Tally::detail`]).
     pub fn slot_hashed(&mut self, place: Place, hash: u64) -> u32 {
+        debug_assert!(
+            self.detail.keep(place).key() == place.key(),
+            "a place the tally does not keep"
+        );
         let key = place.key();
         let places = &self.places;
         let entry = self.index.entry(
@@ -410,6 +454,9 @@ impl Tally {
         if let Err(what) = self.counters.add(&other.counters) {
             self.note_overflow(what);
         }
+        if other.detail == PlaceDetail::Coarse {
+            self.coarsen();
+        }
         for (place, w) in other.places.iter().zip(&other.weights) {
             let slot = self.slot(*place);
             for (c, n) in Column::ALL.into_iter().zip(w) {
@@ -450,7 +497,7 @@ impl Tally {
     pub fn filtered(&self, mut keep: impl FnMut(&Place, &[u128; COLUMNS]) -> bool) -> Tally {
         let mut out = Tally {
             weight: self.weight.clone(),
-            ..Tally::new()
+            ..Tally::with_detail(self.detail)
         };
         for (place, w) in self.places() {
             if keep(&place, &w) {
@@ -671,6 +718,65 @@ mod tests {
         mixed.add(&t, &dbs).unwrap();
         mixed.add(&t, &[info("B")]).unwrap();
         assert_eq!(mixed.finish().unwrap().1.len(), 2);
+    }
+
+    #[test]
+    fn a_coarse_tally_keeps_country_and_coordinates_and_stays_coarse() {
+        let named = |city: &str, radius: u32| {
+            Place {
+                accuracy_radius: Some(radius),
+                ..place("NL", 52.0, 5.0)
+            }
+            .with_names(None, crate::locate::Name::new(city))
+        };
+        let mut full = Tally::new();
+        for (city, radius, n) in [("Ede", 10, 1), ("Epe", 20, 2), ("Ede", 10, 4)] {
+            let s = full.slot(named(city, radius));
+            full.add(s, Column::Ipv4, n);
+        }
+        let s = full.slot(place("DE", 51.0, 9.0));
+        full.add(s, Column::Ipv6, 8);
+        assert_eq!(full.places().len(), 3);
+        assert_eq!(full.detail(), PlaceDetail::Full);
+
+        let mut coarse = Tally::with_detail(PlaceDetail::Coarse);
+        coarse.merge(&full);
+        let expected = vec![
+            (place("DE", 51.0, 9.0), [0, 8, 0]),
+            (place("NL", 52.0, 5.0), [7, 0, 0]),
+        ];
+        assert_eq!(coarse.places(), expected);
+        for unit in [Unit::Addresses, Unit::Subnets64] {
+            assert_eq!(coarse.countries(unit), full.countries(unit));
+            assert_eq!(coarse.located_unit(unit), full.located_unit(unit));
+        }
+        assert!(coarse.cities(Unit::Addresses).is_empty());
+
+        // A coarse tally merged in makes the whole coarse: a count is never split between
+        // a place with a city and the same place without.
+        let mut merged = full.clone();
+        merged.merge(&coarse);
+        assert_eq!(merged.detail(), PlaceDetail::Coarse);
+        let doubled: Vec<_> = expected
+            .iter()
+            .map(|(p, w)| (*p, w.map(|n| 2 * n)))
+            .collect();
+        assert_eq!(merged.places(), doubled);
+
+        // The file and binary forms say so, and read back as they were.
+        let mut text = Vec::new();
+        coarse.write(Vec::new(), &mut text).unwrap();
+        assert!(String::from_utf8_lossy(&text).contains("\"detail\":\"coarse\""));
+        let (back, _) = Tally::from_json("memory", &text).unwrap();
+        assert_eq!(back.detail(), PlaceDetail::Coarse);
+        assert_eq!(back.places(), expected);
+        let (back, _) = Tally::from_bytes(&coarse.to_bytes(Vec::new())).unwrap();
+        assert_eq!(back.detail(), PlaceDetail::Coarse);
+        let mut text = Vec::new();
+        full.write(Vec::new(), &mut text).unwrap();
+        assert!(!String::from_utf8_lossy(&text).contains("detail"));
+        let (back, _) = Tally::from_bytes(&full.to_bytes(Vec::new())).unwrap();
+        assert_eq!((back.detail(), back.places().len()), (PlaceDetail::Full, 3));
     }
 
     #[test]

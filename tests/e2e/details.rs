@@ -808,3 +808,55 @@ fn records_naming_only_a_subdivision_still_make_a_database_that_opens() {
     assert_eq!(s["found"], 1);
     assert_eq!(s["without_location"], 1);
 }
+
+#[test]
+fn countries_cells_and_summary_do_not_depend_on_which_other_tables_are_asked_for() {
+    let env = TestEnv::new();
+    build_city_db(&env.path("city.mmdb"));
+    env.write("in.txt", INPUT);
+    // A run asking only for these keeps only each place's country and coordinates; one
+    // asking for a table that names more (or a tally file) keeps everything.
+    let outputs = |extra: &[&str], source: &str, lookup: &str| -> String {
+        let mut args = vec!["aggregate", "--db", "city.mmdb", "--lookup", lookup];
+        args.push(source);
+        args.extend([
+            "--countries",
+            "c.csv",
+            "--cells",
+            "g.csv",
+            "--cell",
+            "0.1",
+            "--summary",
+            "s.json",
+            "--quiet",
+        ]);
+        args.extend(extra);
+        env.run(&args).ok();
+        let mut summary = json(&env.read("s.json"));
+        // How the run went (the first builds the table, later ones read it from the
+        // cache), not what it counted.
+        for how in ["elapsed_s", "decoded_records", "ipv4_table"] {
+            summary[how] = serde_json::Value::Null;
+        }
+        format!("{}{}{summary}", env.read("c.csv"), env.read("g.csv"))
+    };
+    for source in ["in.txt", "--whole-db"] {
+        for lookup in ["tree", "table"] {
+            let coarse = outputs(&[], source, lookup);
+            // 2 + 1 + 1 + 1 + 384 in.txt addresses; the whole US space otherwise.
+            let us = if source == "--whole-db" {
+                "US,704,"
+            } else {
+                "US,389,"
+            };
+            assert!(coarse.contains(us), "{coarse}");
+            for extra in [&["--cities", "x.csv"][..], &["--tally", "t.json"]] {
+                assert_eq!(
+                    outputs(extra, source, lookup),
+                    coarse,
+                    "{source} {lookup} {extra:?}"
+                );
+            }
+        }
+    }
+}

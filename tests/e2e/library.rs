@@ -181,3 +181,102 @@ fn values_in_memory_count_and_look_up_like_lines_of_a_file() {
     );
     assert_eq!((tally.counters.skipped, tally.counters.lines), (3, 4));
 }
+
+/// Countries, cells and the summary's figures of a tally, per unit: what a coarse tally
+/// must give exactly as a full one does.
+fn coarse_figures(t: &ipatlas::Tally) -> String {
+    let grid = ipatlas::tally::CellGrid::new(1.0).unwrap();
+    let units = [Unit::Addresses, Unit::Subnets64];
+    let figures: Vec<String> = units
+        .iter()
+        .map(|&u| {
+            format!(
+                "{:?} {:?} {:?} {:?}",
+                t.countries(u),
+                t.cells(&grid, u),
+                t.located_unit(u),
+                t.pseudo_countries(u)
+            )
+        })
+        .collect();
+    format!("{figures:?} {:?}", t.counters)
+}
+
+#[test]
+fn a_coarse_run_counts_like_a_full_one_on_every_path() {
+    use ipatlas::tally::PlaceDetail;
+    let env = TestEnv::new();
+    let db = crate::common::maxmind_data("test-data/GeoIP2-City-Test.mmdb");
+    let open = || Atlas::open(&[db.to_str().unwrap()], &OpenOptions::default()).unwrap();
+    let mut text = Vec::new();
+    ipatlas::sample::Sampler::new(&open())
+        .unwrap()
+        .write(20_000, 7, 0.3, &mut text)
+        .unwrap();
+    let mut text = String::from_utf8(text).unwrap();
+    text.push_str("10.0.0.1\n81.2.69.0/24\n2001:218::/32\n");
+    let lines: Vec<&str> = text.lines().collect();
+    let run = |atlas: &Atlas, lookup, detail| {
+        let options = RunOptions {
+            lookup,
+            detail,
+            cache_dir: Some(env.path("cache")),
+            ..RunOptions::default()
+        };
+        atlas.aggregate_lines(&lines, &options).unwrap()
+    };
+    let check = |full: &ipatlas::Tally, coarse: &ipatlas::Tally, what: &str| {
+        assert_eq!(coarse.detail(), PlaceDetail::Coarse, "{what}");
+        assert_eq!(coarse_figures(coarse), coarse_figures(full), "{what}");
+        let places = coarse.places();
+        assert!(
+            places
+                .iter()
+                .all(|(p, _)| p.details.is_none() && p.accuracy_radius.is_none()),
+            "{what}"
+        );
+        // The test database has places that differ only in city, subdivision or radius.
+        assert!(places.len() < full.places().len(), "{what}");
+        assert!(full.cities(Unit::Addresses).len() > 1, "{what}");
+    };
+    // The search tree, then a table built (and cached), then the cached table read in
+    // place by a process that opens the database afresh.
+    let atlas = open();
+    let full = run(&atlas, LookupStrategy::Tree, PlaceDetail::Full);
+    check(
+        &full,
+        &run(&atlas, LookupStrategy::Tree, PlaceDetail::Coarse),
+        "tree",
+    );
+    let built = run(&atlas, LookupStrategy::Table, PlaceDetail::Coarse);
+    check(&full, &built, "built table");
+    assert_eq!(
+        places(&run(&atlas, LookupStrategy::Table, PlaceDetail::Full)),
+        places(&full)
+    );
+    drop(atlas);
+    let atlas = open();
+    check(
+        &full,
+        &run(&atlas, LookupStrategy::Table, PlaceDetail::Coarse),
+        "cached table",
+    );
+    assert_eq!(
+        atlas.table_source(),
+        Some(ipatlas::locate::TableSource::Cache)
+    );
+    // The whole database, by network size.
+    let whole = |detail| {
+        let options = RunOptions {
+            detail,
+            cache_dir: Some(env.path("cache")),
+            ..RunOptions::default()
+        };
+        ipatlas::pipeline::aggregate_whole_db(&atlas, &options).unwrap()
+    };
+    check(
+        &whole(PlaceDetail::Full),
+        &whole(PlaceDetail::Coarse),
+        "whole database",
+    );
+}
