@@ -1,6 +1,8 @@
 //! Inputs: opening and chunking sources, and turning each line into records to locate.
 
 mod parse;
+#[cfg(target_arch = "x86_64")]
+mod simd;
 pub mod source;
 
 pub use parse::{
@@ -183,8 +185,48 @@ pub fn scan(
         on(*line, Event::Invalid(InvalidReason::LineTooLong, preview))?;
     }
     if *mode == InputMode::Lines {
-        // Plain dotted-quad and IPv6 lines (the bulk of any dump) skip the general parser;
-        // every other line takes it, with exactly the same outcome.
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("ssse3") {
+            // SAFETY: the processor has SSSE3.
+            return unsafe { lines_ssse3(chunk, mode, columns, lines, &mut on) };
+        }
+        return plain_lines(chunk, mode, columns, lines, &mut on, parse::ipv4_line);
+    }
+    for (this, raw) in (chunk.first_line..).zip(chunk.data.split_inclusive(|b| *b == b'\n')) {
+        lines += 1;
+        scan_line(this, raw, mode, columns, &mut on)?;
+    }
+    Ok(lines)
+}
+
+/// [`plain_lines`] with the SSSE3 dotted-quad reader.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "ssse3")]
+fn lines_ssse3(
+    chunk: &Chunk,
+    mode: &InputMode,
+    columns: Columns,
+    lines: u64,
+    on: &mut impl FnMut(u64, Event<'_>) -> Result<()>,
+) -> Result<u64> {
+    plain_lines(chunk, mode, columns, lines, on, |data, pos| {
+        simd::ipv4_line(data, pos)
+    })
+}
+
+/// [`scan`] of line input (`lines` already counted), plain dotted quads read by
+/// `ipv4_line`: plain dotted-quad and IPv6 lines (the bulk of any dump) skip the general
+/// parser; every other line takes it, with exactly the same outcome.
+#[inline(always)]
+fn plain_lines(
+    chunk: &Chunk,
+    mode: &InputMode,
+    columns: Columns,
+    lines: u64,
+    on: &mut impl FnMut(u64, Event<'_>) -> Result<()>,
+    ipv4_line: impl Fn(&[u8], usize) -> Option<(u32, usize)>,
+) -> Result<u64> {
+    {
         // After an IPv6 line the IPv6 path is tried first (no line both accept).
         let data = chunk.data.as_slice();
         let (mut pos, mut this) = (0, chunk.first_line);
@@ -194,7 +236,7 @@ pub fn scan(
             if after_ipv6 && let Some((ip, next)) = parse::ipv6_line(data, pos) {
                 on(this, v6(ip))?;
                 pos = next;
-            } else if let Some((ip, next)) = parse::ipv4_line(data, pos) {
+            } else if let Some((ip, next)) = ipv4_line(data, pos) {
                 on(
                     this,
                     Event::Item(Item::Addr(IpAddr::V4(Ipv4Addr::from(ip)))),
@@ -207,18 +249,13 @@ pub fn scan(
                 after_ipv6 = true;
             } else {
                 let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i + 1);
-                scan_line(this, &data[pos..end], mode, columns, &mut on)?;
+                scan_line(this, &data[pos..end], mode, columns, on)?;
                 pos = end;
             }
             this += 1;
         }
-        return Ok(lines + (this - chunk.first_line));
+        Ok(lines + (this - chunk.first_line))
     }
-    for (this, raw) in (chunk.first_line..).zip(chunk.data.split_inclusive(|b| *b == b'\n')) {
-        lines += 1;
-        scan_line(this, raw, mode, columns, &mut on)?;
-    }
-    Ok(lines)
 }
 
 /// Sends the records of one raw line (with its newline, if any) to `on`.
