@@ -72,16 +72,53 @@ pub fn open_regular(path: &std::path::Path) -> std::io::Result<(std::fs::File, u
 /// Anything else (a device such as `/dev/zero`, a FIFO, a directory) is refused with
 /// `InvalidInput` instead of being read forever or waited on.
 pub fn read_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    read_file_hashing(path, false).map(|(bytes, _)| bytes)
+}
+
+/// [`read_file`], with the file's [`fingerprint`] worked out as it is read (each piece
+/// hashed while it is still in the processor's cache, both halves at once).
+pub fn read_fingerprinted(path: &std::path::Path) -> std::io::Result<(Vec<u8>, u128)> {
+    let (bytes, halves) = read_file_hashing(path, true)?;
+    let fingerprint = match halves {
+        Some(halves) => joined_fingerprint(halves, bytes.len()),
+        None => fingerprint(&bytes),
+    };
+    Ok((bytes, fingerprint))
+}
+
+/// A 128-bit fingerprint of `bytes`: XXH3-128 of each half's XXH3-128 (the first half is
+/// the shorter) and the length. Two halves, so that two threads can hash a file as they
+/// read it ([`read_fingerprinted`]).
+#[must_use]
+pub fn fingerprint(bytes: &[u8]) -> u128 {
+    let (first, second) = bytes.split_at(bytes.len() / 2);
+    let halves = [first, second].map(twox_hash::XxHash3_128::oneshot);
+    joined_fingerprint(halves, bytes.len())
+}
+
+fn joined_fingerprint(halves: [u128; 2], len: usize) -> u128 {
+    let mut material = [0u8; 40];
+    material[..16].copy_from_slice(&halves[0].to_le_bytes());
+    material[16..32].copy_from_slice(&halves[1].to_le_bytes());
+    material[32..].copy_from_slice(&(len as u64).to_le_bytes());
+    twox_hash::XxHash3_128::oneshot(&material)
+}
+
+/// [`read_file`], and when `hash` (and the file is read in halves) each half's XXH3-128.
+fn read_file_hashing(
+    path: &std::path::Path,
+    hash: bool,
+) -> std::io::Result<(Vec<u8>, Option<[u128; 2]>)> {
     use std::io::Read;
     let (file, len) = open_regular(path)?;
     if let Ok(size) = usize::try_from(len)
         && size >= PARALLEL_READ
     {
-        return read_in_halves(&file, size);
+        return read_in_halves(&file, size, hash);
     }
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
     file.take(len).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    Ok((bytes, None))
 }
 
 /// Files at least this large (a city database) are read by two threads, one half each: the
@@ -89,22 +126,46 @@ pub fn read_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
 /// then shared by two cores.
 const PARALLEL_READ: usize = 16 << 20;
 
-/// The first `size` bytes of `file`, read as two halves at once. A file that is shorter
-/// by then (cut while being read) is an error.
-fn read_in_halves(file: &std::fs::File, size: usize) -> std::io::Result<Vec<u8>> {
+/// The first `size` bytes of `file`, read as two halves at once (with each half's
+/// XXH3-128 when `hash`). A file that is shorter by then (cut while being read) is an
+/// error.
+fn read_in_halves(
+    file: &std::fs::File,
+    size: usize,
+    hash: bool,
+) -> std::io::Result<(Vec<u8>, Option<[u128; 2]>)> {
     use std::os::unix::fs::FileExt;
+    // Read (and hashed) a piece at a time: a piece is hashed while it is in the cache.
+    let read = |half: &mut [u8], at: usize| -> std::io::Result<u128> {
+        if !hash {
+            return file.read_exact_at(half, at as u64).map(|()| 0);
+        }
+        let mut hasher = twox_hash::XxHash3_128::new();
+        let mut offset = at;
+        for piece in half.chunks_mut(HASHED_PIECE) {
+            file.read_exact_at(piece, offset as u64)?;
+            hasher.write(piece);
+            offset += piece.len();
+        }
+        Ok(hasher.finish_128())
+    };
     // Zeroed memory straight from the kernel: pages are first touched by the reads.
     let mut bytes = vec![0u8; size];
     let (first, second) = bytes.split_at_mut(size / 2);
     let (a, b) = std::thread::scope(|scope| {
-        let other = scope.spawn(|| file.read_exact_at(second, (size / 2) as u64));
-        let mine = file.read_exact_at(first, 0);
+        let other = scope.spawn(|| read(second, size / 2));
+        let mine = read(first, 0);
         (mine, other.join())
     });
-    a?;
-    b.unwrap_or_else(|_| Err(std::io::Error::other("a reading thread failed")))?;
-    Ok(bytes)
+    let halves = [
+        a?,
+        b.unwrap_or_else(|_| Err(std::io::Error::other("a reading thread failed")))?,
+    ];
+    Ok((bytes, hash.then_some(halves)))
 }
+
+/// How much of a file [`read_fingerprinted`] reads before hashing it.
+const HASHED_PIECE: usize = 256 << 10;
 
 /// The last address of the IPv6 block `start/len` (`len` 0..=128; host bits of `start` are
 /// taken as set).
@@ -310,6 +371,39 @@ pub(crate) fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_file_fingerprinted_as_it_is_read_has_the_fingerprint_of_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        // Read in halves, in many pieces (an odd size: the halves differ), and whole.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let big: Vec<u8> = (0..super::PARALLEL_READ + 3 * super::HASHED_PIECE + 7)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        for bytes in [&big[..], &big[..1000], &[]] {
+            let path = dir.path().join("db");
+            std::fs::write(&path, bytes).unwrap();
+            let (read, fingerprint) = super::read_fingerprinted(&path).unwrap();
+            assert_eq!(read, bytes);
+            assert_eq!(
+                fingerprint,
+                super::fingerprint(bytes),
+                "{} bytes",
+                bytes.len()
+            );
+        }
+        // Any byte changed, or the length, changes it.
+        let mut changed = big.clone();
+        changed[super::PARALLEL_READ] ^= 1;
+        assert_ne!(super::fingerprint(&changed), super::fingerprint(&big));
+        assert_ne!(super::fingerprint(&big[1..]), super::fingerprint(&big));
+        assert_ne!(super::fingerprint(&[0]), super::fingerprint(&[0, 0]));
+    }
+
     #[test]
     fn coordinates_are_written_as_ryu_writes_them() {
         let check = |v: f64| {

@@ -142,18 +142,23 @@ impl Database {
     /// unrecognised record layout) is one clear [`Error::Database`].
     pub fn open(path: &Path, overrides: &FieldOverrides) -> Result<Self> {
         let label = path.display().to_string();
-        let bytes = crate::util::read_file(path).map_err(|e| match e.kind() {
-            // Missing, or not a file: the database named is wrong (exit 2). Anything else
-            // (too many open files, an I/O error, no permission) is reading failing (exit 1).
-            std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidInput => {
-                Error::database(&label, e)
-            }
-            _ => Error::Input {
-                path: format!("database {label}"),
-                source: e,
-            },
-        })?;
-        Self::from_bytes(label, DbBytes(Arc::new(Cow::Owned(bytes))), overrides)
+        // Fingerprinted as it is read (cache keys need it; hashing afterwards would read
+        // all of it from memory again, on one core).
+        let (bytes, fingerprint) =
+            crate::util::read_fingerprinted(path).map_err(|e| match e.kind() {
+                // Missing, or not a file: the database named is wrong (exit 2). Anything else
+                // (too many open files, an I/O error, no permission) is reading failing (exit 1).
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidInput => {
+                    Error::database(&label, e)
+                }
+                _ => Error::Input {
+                    path: format!("database {label}"),
+                    source: e,
+                },
+            })?;
+        let db = Self::from_bytes(label, DbBytes(Arc::new(Cow::Owned(bytes))), overrides)?;
+        let _ = db.fingerprint.set(fingerprint);
+        Ok(db)
     }
 
     /// Opens a database held in memory (a CSV database converted by [`crate::formats`]).
@@ -280,12 +285,13 @@ impl Database {
         self.size_bytes
     }
 
-    /// A 128-bit hash (XXH3) of the database's bytes, computed on first use.
+    /// A 128-bit hash of the database's bytes ([`crate::util::fingerprint`]): worked out
+    /// while a file is read, else on first use.
     #[must_use]
     pub fn fingerprint(&self) -> u128 {
         *self
             .fingerprint
-            .get_or_init(|| twox_hash::XxHash3_128::oneshot(self.bytes.as_ref()))
+            .get_or_init(|| crate::util::fingerprint(self.bytes.as_ref()))
     }
 
     /// The underlying reader.
