@@ -102,12 +102,18 @@ pub fn aggregate(
     // The share of IPv6 in the first input's first 64 KiB: it decides how addresses are
     // looked up, never what a run counts.
     let ipv6_share = read::ipv6_share(inputs);
-    let table6 = ipv6_table_for(atlas, inputs, ipv6_share, options)?;
     let cache_dir = options.cache_dir.as_deref();
     let strategy = ipv4_strategy(atlas, inputs, ipv6_share, options);
-    if strategy == LookupStrategy::Table
-        && let Some(t) = atlas.ipv4_table(cache_dir, &cancel)?
-    {
+    // The two tables a run wants before counting are loaded (or built) together.
+    let (table6, table4) = rayon::join(
+        || ipv6_table_for(atlas, inputs, ipv6_share, options),
+        || match strategy {
+            LookupStrategy::Table => atlas.ipv4_table(cache_dir, &cancel),
+            _ => Ok(None),
+        },
+    );
+    let table6 = table6?;
+    if let Some(t) = table4? {
         let _ = table.set(t);
     }
     std::thread::scope(|scope| {
