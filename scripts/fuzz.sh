@@ -41,7 +41,9 @@ seeds() { # target: fills fuzz/corpus/<target> from the fixtures (once)
     tally)
       printf '1.0.0.1\n8.8.8.8\n2001:db8::1\n' > /tmp/ipatlas-fuzz-ips.txt
       "$ipatlas_bin" aggregate --db embedded /tmp/ipatlas-fuzz-ips.txt --tally "$d/embedded.json" --quiet
-      "$ipatlas_bin" aggregate --db "$data/test-data/GeoIP2-City-Test.mmdb" /tmp/ipatlas-fuzz-ips.txt --tally "$d/city.json" --quiet ;;
+      "$ipatlas_bin" aggregate --db "$data/test-data/GeoIP2-City-Test.mmdb" /tmp/ipatlas-fuzz-ips.txt --tally "$d/city.json" --quiet
+      # A coarse tally (country and coordinates kept), its places still naming cities.
+      sed 's/^{/{"detail":"coarse",/' "$d/city.json" > "$d/coarse.json" ;;
     mmdb)
       for f in "$data"/test-data/MaxMind-DB-test-*.mmdb "$data"/test-data/GeoIP2-City-Test.mmdb "$data"/test-data/GeoLite2-Country-Test.mmdb; do
         cp "$f" "$d/"

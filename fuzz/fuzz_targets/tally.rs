@@ -13,5 +13,6 @@ fuzz_target!(|data: &[u8]| {
     let (again, dbs_again) = Tally::from_json("again.json", &text).expect("round trip");
     assert_eq!(dbs_again, databases);
     assert_eq!(again.places(), tally.places());
+    assert_eq!(again.detail(), tally.detail());
     assert_eq!(again.counters, tally.counters);
 });

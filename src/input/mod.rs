@@ -214,9 +214,9 @@ fn lines_ssse3(
     })
 }
 
-/// [`scan`] of line input (`lines` already counted), plain dotted quads read by
-/// `ipv4_line`: plain dotted-quad and IPv6 lines (the bulk of any dump) skip the general
-/// parser; every other line takes it, with exactly the same outcome.
+/// [`scan`] of line input (`lines` already counted): plain dotted-quad lines (read by
+/// `ipv4_line`) and IPv6 lines, the bulk of any dump, skip the general parser; every other
+/// line takes it, with exactly the same outcome.
 #[inline(always)]
 fn plain_lines(
     chunk: &Chunk,
@@ -226,36 +226,34 @@ fn plain_lines(
     on: &mut impl FnMut(u64, Event<'_>) -> Result<()>,
     ipv4_line: impl Fn(&[u8], usize) -> Option<(u32, usize)>,
 ) -> Result<u64> {
-    {
-        // After an IPv6 line the IPv6 path is tried first (no line both accept).
-        let data = chunk.data.as_slice();
-        let (mut pos, mut this) = (0, chunk.first_line);
-        let mut after_ipv6 = false;
-        let v6 = |ip: u128| Event::Item(Item::Addr(IpAddr::V6(std::net::Ipv6Addr::from(ip))));
-        while pos < data.len() {
-            if after_ipv6 && let Some((ip, next)) = parse::ipv6_line(data, pos) {
-                on(this, v6(ip))?;
-                pos = next;
-            } else if let Some((ip, next)) = ipv4_line(data, pos) {
-                on(
-                    this,
-                    Event::Item(Item::Addr(IpAddr::V4(Ipv4Addr::from(ip)))),
-                )?;
-                pos = next;
-                after_ipv6 = false;
-            } else if !after_ipv6 && let Some((ip, next)) = parse::ipv6_line(data, pos) {
-                on(this, v6(ip))?;
-                pos = next;
-                after_ipv6 = true;
-            } else {
-                let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i + 1);
-                scan_line(this, &data[pos..end], mode, columns, on)?;
-                pos = end;
-            }
-            this += 1;
+    // After an IPv6 line the IPv6 path is tried first (no line both accept).
+    let data = chunk.data.as_slice();
+    let (mut pos, mut this) = (0, chunk.first_line);
+    let mut after_ipv6 = false;
+    let v6 = |ip: u128| Event::Item(Item::Addr(IpAddr::V6(std::net::Ipv6Addr::from(ip))));
+    while pos < data.len() {
+        if after_ipv6 && let Some((ip, next)) = parse::ipv6_line(data, pos) {
+            on(this, v6(ip))?;
+            pos = next;
+        } else if let Some((ip, next)) = ipv4_line(data, pos) {
+            on(
+                this,
+                Event::Item(Item::Addr(IpAddr::V4(Ipv4Addr::from(ip)))),
+            )?;
+            pos = next;
+            after_ipv6 = false;
+        } else if !after_ipv6 && let Some((ip, next)) = parse::ipv6_line(data, pos) {
+            on(this, v6(ip))?;
+            pos = next;
+            after_ipv6 = true;
+        } else {
+            let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i + 1);
+            scan_line(this, &data[pos..end], mode, columns, on)?;
+            pos = end;
         }
-        Ok(lines + (this - chunk.first_line))
+        this += 1;
     }
+    Ok(lines + (this - chunk.first_line))
 }
 
 /// Sends the records of one raw line (with its newline, if any) to `on`.
