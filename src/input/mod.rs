@@ -190,7 +190,8 @@ pub fn scan(
             // SAFETY: the processor has SSSE3.
             return unsafe { lines_ssse3(chunk, mode, columns, lines, &mut on) };
         }
-        return plain_lines(chunk, mode, columns, lines, &mut on, parse::ipv4_line);
+        let readers = (parse::ipv4_line, parse::ipv6_line);
+        return plain_lines(chunk, mode, columns, lines, &mut on, readers);
     }
     for (this, raw) in (chunk.first_line..).zip(chunk.data.split_inclusive(|b| *b == b'\n')) {
         lines += 1;
@@ -209,9 +210,11 @@ fn lines_ssse3(
     lines: u64,
     on: &mut impl FnMut(u64, Event<'_>) -> Result<()>,
 ) -> Result<u64> {
-    plain_lines(chunk, mode, columns, lines, on, |data, pos| {
-        simd::ipv4_line(data, pos)
-    })
+    let readers = (
+        |data: &[u8], pos| simd::ipv4_line(data, pos),
+        |data: &[u8], pos| simd::ipv6_line(data, pos),
+    );
+    plain_lines(chunk, mode, columns, lines, on, readers)
 }
 
 /// [`scan`] of line input (`lines` already counted): plain dotted-quad lines (read by
@@ -224,15 +227,19 @@ fn plain_lines(
     columns: Columns,
     lines: u64,
     on: &mut impl FnMut(u64, Event<'_>) -> Result<()>,
-    ipv4_line: impl Fn(&[u8], usize) -> Option<(u32, usize)>,
+    readers: (
+        impl Fn(&[u8], usize) -> Option<(u32, usize)>,
+        impl Fn(&[u8], usize) -> Option<(u128, usize)>,
+    ),
 ) -> Result<u64> {
+    let (ipv4_line, ipv6_line) = readers;
     // After an IPv6 line the IPv6 path is tried first (no line both accept).
     let data = chunk.data.as_slice();
     let (mut pos, mut this) = (0, chunk.first_line);
     let mut after_ipv6 = false;
     let v6 = |ip: u128| Event::Item(Item::Addr(IpAddr::V6(std::net::Ipv6Addr::from(ip))));
     while pos < data.len() {
-        if after_ipv6 && let Some((ip, next)) = parse::ipv6_line(data, pos) {
+        if after_ipv6 && let Some((ip, next)) = ipv6_line(data, pos) {
             on(this, v6(ip))?;
             pos = next;
         } else if let Some((ip, next)) = ipv4_line(data, pos) {
@@ -242,7 +249,7 @@ fn plain_lines(
             )?;
             pos = next;
             after_ipv6 = false;
-        } else if !after_ipv6 && let Some((ip, next)) = parse::ipv6_line(data, pos) {
+        } else if !after_ipv6 && let Some((ip, next)) = ipv6_line(data, pos) {
             on(this, v6(ip))?;
             pos = next;
             after_ipv6 = true;
