@@ -1,13 +1,15 @@
-//! The dotted-quad fast path of line input with SSSE3 (x86-64): [`ipv4_line`] reads the
-//! sixteen bytes at a line's start in a few vector instructions, without a branch that
-//! depends on the address (the scalar [`super::parse::ipv4_line`] takes one or two per
-//! octet). It accepts exactly the lines the scalar path accepts, with the same answers
-//! (unit tests, and the `lines` fuzz target through [`super::scan`]).
+//! The fast paths of line input with SSSE3 (x86-64): [`ipv4_line`] reads the sixteen bytes
+//! at a line's start in a few vector instructions, without a branch that depends on the
+//! address (the scalar [`super::parse::ipv4_line`] takes one or two per octet), and
+//! [`ipv6_line`] reads an IPv6 line's 48 bytes without a step per character. Each accepts
+//! exactly the lines its scalar path accepts, with the same answers (unit tests, and the
+//! `lines` fuzz target through [`super::scan`]).
 //!
-//! How: the positions of the first four bytes that are not digits (three dots and the line
-//! break) give the four octets' lengths. Each of the 81 ways to have 1 to 3 digits in four
-//! octets has a byte shuffle that puts every octet's digits right-aligned in its own four
-//! bytes; one multiply-add then weighs them 100, 10 and 1.
+//! Dotted quads: the positions of the first four bytes that are not digits (three dots and
+//! the line break) give the four octets' lengths. Each of the 81 ways to have 1 to 3 digits
+//! in four octets has a byte shuffle that puts every octet's digits right-aligned in its
+//! own four bytes; one multiply-add then weighs them 100, 10 and 1. IPv6: see
+//! [`ipv6_line`].
 
 use std::arch::x86_64::{
     __m128i, _mm_add_epi8, _mm_adds_epu8, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi32,
