@@ -60,6 +60,18 @@ const fn patterns() -> [Pattern; 81] {
     all
 }
 
+/// Each byte's distance from `'0'`, and which bytes are decimal digits (that distance is
+/// 0-9, unsigned).
+#[target_feature(enable = "ssse3")]
+#[inline]
+fn decimal(v: __m128i) -> (__m128i, __m128i) {
+    let digit = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
+    (
+        digit,
+        _mm_cmpeq_epi8(_mm_min_epu8(digit, _mm_set1_epi8(9)), digit),
+    )
+}
+
 /// [`super::parse::ipv4_line`] with SSSE3: the address of the line at `pos` and where the
 /// next line starts, when the line is a plain dotted quad ended by `\n`, `\r\n` or the end
 /// of the data; `None` otherwise (the caller takes the general path).
@@ -72,9 +84,7 @@ pub(super) fn ipv4_line(data: &[u8], pos: usize) -> Option<(u32, usize)> {
     };
     // SAFETY: `bytes` holds sixteen bytes; the load has no alignment requirement.
     let v = unsafe { _mm_loadu_si128(bytes.as_ptr().cast::<__m128i>()) };
-    let digits = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
-    // A byte is a digit when its distance from '0' is 0-9 (unsigned).
-    let is_digit = _mm_cmpeq_epi8(_mm_min_epu8(digits, _mm_set1_epi8(9)), digits);
+    let (digits, is_digit) = decimal(v);
     let mask = |m: __m128i| _mm_movemask_epi8(m) as u32;
     // Bit 16 stands for the byte after the sixteen: a line that long is not a dotted quad.
     let mut others = (!mask(is_digit) & 0xffff) | (1 << 16);
@@ -189,8 +199,7 @@ pub(super) fn ipv6_line(data: &[u8], pos: usize) -> Option<(u128, usize)> {
     let (mut hex, mut colons) = (0u64, 0u64);
     let mut coded = [_mm_setzero_si128(); 3];
     for (k, v) in v.into_iter().enumerate() {
-        let digit = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
-        let is_digit = _mm_cmpeq_epi8(_mm_min_epu8(digit, _mm_set1_epi8(9)), digit);
+        let (digit, is_digit) = decimal(v);
         let letter = _mm_sub_epi8(
             _mm_or_si128(v, _mm_set1_epi8(0x20)),
             _mm_set1_epi8(b'a' as i8),
