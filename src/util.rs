@@ -375,14 +375,9 @@ mod tests {
     fn a_file_fingerprinted_as_it_is_read_has_the_fingerprint_of_its_bytes() {
         let dir = tempfile::tempdir().unwrap();
         // Read in halves, in many pieces (an odd size: the halves differ), and whole.
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = super::xorshift(0x9e37_79b9_7f4a_7c15);
         let big: Vec<u8> = (0..super::PARALLEL_READ + 3 * super::HASHED_PIECE + 7)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
+            .map(|_| next() as u8)
             .collect();
         for bytes in [&big[..], &big[..1000], &[]] {
             let path = dir.path().join("db");

@@ -1005,22 +1005,22 @@ impl MappedRecords {
     /// What a coarse tally keeps of record `id`'s place ([`PlaceDetail::Coarse`]): no
     /// name is made. `None` past the last record.
     pub(super) fn coarse_place(&self, id: u32) -> Option<Place> {
+        Some(PlaceDetail::Coarse.keep(self.raw(id)?.located()))
+    }
+
+    /// Record `id` as the file holds it (`None` past the last).
+    fn raw(&self, id: u32) -> Option<RawRecord> {
         if id as usize >= self.count {
             return None;
         }
         let at = self.at + id as usize * RECORD;
-        let raw = RawRecord::read(self.map.bytes().get(at..at + RECORD)?);
-        Some(PlaceDetail::Coarse.keep(raw.located()))
+        Some(RawRecord::read(self.map.bytes().get(at..at + RECORD)?))
     }
 
     /// Record `id` as the table holds it (`None` past the last).
     pub(super) fn get(&self, id: u32) -> Option<TableRecord> {
-        if id as usize >= self.count {
-            return None;
-        }
-        let at = self.at + id as usize * RECORD;
+        let raw = self.raw(id)?;
         let bytes = self.map.bytes();
-        let raw = RawRecord::read(bytes.get(at..at + RECORD)?);
         let names = NameTable {
             bytes: bytes.get(self.names.0..self.names.1)?,
             spans: &self.spans,

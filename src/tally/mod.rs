@@ -336,10 +336,16 @@ impl Tally {
         let weights = std::mem::take(&mut self.weights);
         self.index.clear();
         for (place, w) in places.into_iter().zip(weights) {
-            let slot = self.slot(place);
-            for (c, n) in Column::ALL.into_iter().zip(w) {
-                self.add(slot, c, n);
-            }
+            self.add_weights(place, &w);
+        }
+    }
+
+    /// Adds a place's weights in every column (the place filed as [`Tally::slot`] files
+    /// it).
+    fn add_weights(&mut self, place: Place, weights: &[u128; COLUMNS]) {
+        let slot = self.slot(place);
+        for (c, n) in Column::ALL.into_iter().zip(weights) {
+            self.add(slot, c, *n);
         }
     }
 
@@ -458,10 +464,7 @@ impl Tally {
             self.coarsen();
         }
         for (place, w) in other.places.iter().zip(&other.weights) {
-            let slot = self.slot(*place);
-            for (c, n) in Column::ALL.into_iter().zip(w) {
-                self.add(slot, c, *n);
-            }
+            self.add_weights(*place, w);
         }
     }
 
@@ -501,10 +504,7 @@ impl Tally {
         };
         for (place, w) in self.places() {
             if keep(&place, &w) {
-                let slot = out.slot(place);
-                for (c, n) in Column::ALL.into_iter().zip(w) {
-                    out.add(slot, c, n);
-                }
+                out.add_weights(place, &w);
             }
         }
         out
