@@ -51,13 +51,26 @@ seeds() { # target: fills fuzz/corpus/<target> from the fixtures (once)
       find "$data/bad-data" -name '*.mmdb' -size -64k -exec cp {} "$d/" \; ;;
     outputs)
       head -c 4096 /dev/urandom > "$d/random" ;;
+    inputs)
+      # The same lines plain and compressed (Python's own gzip, bzip2 and xz writers), and
+      # two bzip2 streams back to back.
+      python3 - "$d" <<'PY'
+import bz2, gzip, lzma, sys
+d = sys.argv[1]
+text = b"1.2.3.4\n2001:db8::1\r\n# c\n\xef\xbb\xbf5.6.7.8\nbogus\n" * 20
+for name, data in [("plain", text), ("gz", gzip.compress(text)), ("bz2", bz2.compress(text)),
+                   ("bz2x2", bz2.compress(text) * 2), ("xz", lzma.compress(text)),
+                   ("xz-sha256", lzma.compress(text, check=lzma.CHECK_SHA256))]:
+    open(f"{d}/{name}", "wb").write(data)
+PY
+      ;;
   esac
 }
 
 status=0
 printf '| %-8s | %8s | %12s | %10s | %8s |\n' target seconds executions "exec/s" coverage
 printf '|%s|%s|%s|%s|%s|\n' ---------- ---------- -------------- ------------ ----------
-for t in lines csv_db tally mmdb outputs; do
+for t in lines csv_db tally mmdb outputs inputs; do
   seeds "$t"
   log=fuzz/$t.log
   set +e

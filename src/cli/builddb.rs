@@ -178,7 +178,7 @@ pub(super) fn run_export(args: &ExportArgs) -> Result<()> {
         write_pair(&source, &blocks, None, &locations)?;
         ipatlas::outputs::commit_all(vec![locations, blocks])?;
     } else {
-        std::fs::create_dir_all(out).map_err(|e| Error::output(&name, e))?;
+        super::create_output_dir(out)?;
         let files = names
             .iter()
             .map(OutputFile::create)

@@ -202,8 +202,7 @@ pub(super) fn run(args: &CompareArgs) -> Result<()> {
     };
     let options = args.frame.apply(options)?;
     options.validate()?;
-    std::fs::create_dir_all(&args.output)
-        .map_err(|e| Error::output(args.output.display().to_string(), e))?;
+    super::create_output_dir(&args.output)?;
     let cmp = Comparison::new(&a, &b, unit, args.measure);
     if wanted("countries.csv") {
         outputs.write(path("countries.csv"), |w| {

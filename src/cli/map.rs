@@ -662,8 +662,7 @@ pub(super) fn run_map(args: &MapCommandArgs) -> Result<()> {
         paths.output("-o", path(name));
     }
     let mut outputs = paths.check()?;
-    std::fs::create_dir_all(&args.output)
-        .map_err(|e| Error::output(args.output.display().to_string(), e))?;
+    super::create_output_dir(&args.output)?;
     let resolved = args.source.resolve()?;
     let (tally, databases) = (resolved.tally, resolved.databases);
     // The GeoJSON layers count the map's unit (the CSV tables hold every unit, by row).

@@ -260,7 +260,8 @@ fn read_if_tally(path: &Path) -> Result<Option<Vec<u8>>> {
 /// How inputs are read.
 #[derive(Args, Debug, Clone, Default)]
 pub struct InputArgs {
-    /// Input files; `-` or none reads stdin. .gz and .zst are decompressed.
+    /// Input files; `-` or none reads stdin. gzip, zstd, bzip2 and xz are decompressed
+    /// (recognised by their content).
     #[arg(value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     /// Take the address from this CSV/TSV column (1-based number or header name).
@@ -302,9 +303,9 @@ pub struct InputArgs {
     /// Neither read nor write the cache (tables, converted CSV databases).
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
-    /// A damaged compressed input (truncated or corrupt .gz/.zst) counts its complete lines
-    /// up to the damage, says so on stderr and in the summary, and the run goes on; without
-    /// it the run stops with exit code 1.
+    /// A damaged compressed input (truncated or corrupt .gz, .zst, .bz2 or .xz) counts its
+    /// complete lines up to the damage, says so on stderr and in the summary, and the run
+    /// goes on; without it the run stops with exit code 1.
     #[arg(long)]
     pub keep_going: bool,
 }
@@ -682,6 +683,18 @@ pub(crate) fn refuse_asn_db(db: &DbArgs, command: &str) -> Result<()> {
 }
 
 /// Runs `f` on a rayon pool of `threads` threads (all cores when `None`).
+/// Creates the directory an `-o` names (with its parents); a file already there is a usage
+/// error saying so, not the system's "File exists".
+pub(crate) fn create_output_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "-o {}: a file is there, and -o names the directory the outputs are written into",
+            dir.display()
+        )));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::output(dir.display().to_string(), e))
+}
+
 pub(crate) fn with_threads<T: Send>(
     threads: Option<usize>,
     f: impl FnOnce() -> Result<T> + Send,

@@ -1,5 +1,6 @@
-//! Opening inputs (files, `-` for stdin, gzip and zstd by their magic bytes) and cutting
-//! them into line-aligned chunks, so memory stays bounded whatever the input size.
+//! Opening inputs (files, `-` for stdin; gzip, zstd, bzip2 and xz by their magic bytes)
+//! and cutting them into line-aligned chunks, so memory stays bounded whatever the input
+//! size.
 
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -162,18 +163,55 @@ pub fn open(input: &Input, raw_bytes: Arc<AtomicU64>) -> Result<Box<dyn Read + S
                 decoder: None,
             })
         }
-        [b'B', b'Z', b'h', ..] | [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => {
-            return Err(input_err(io::Error::other(
-                "bzip2 and xz input are not supported; decompress it and pipe it in: \
-                 `xzcat FILE | ipatlas aggregate -`",
-            )));
-        }
+        // Concatenated streams (as `pbzip2` and `cat a.bz2 b.bz2` make) are read through.
+        [b'B', b'Z', b'h', b'1'..=b'9', ..] => Box::new(Decoded {
+            format: "bzip2",
+            inner: bzip2::bufread::MultiBzDecoder::new(buffered),
+        }),
+        [0xfd, b'7', b'z', b'X', b'Z', 0x00] => Box::new(Decoded {
+            format: "xz",
+            inner: lzma_rust2::XzReader::new_mem_limit(buffered, true, XZ_MEMORY_KIB),
+        }),
         _ => Box::new(buffered),
     })
 }
 
 /// Bytes read before deciding an input's format (the longest magic, xz's, is 6).
 const MAGIC_BYTES: usize = 6;
+
+/// The most memory an xz input may ask for to be decompressed (its dictionary): 1 GiB.
+/// `xz -9` asks for 65 MiB; a header asking for more is refused as damage, not obeyed.
+pub const XZ_MEMORY_KIB: u32 = 1 << 20;
+
+/// A decompressor's output, read at most 64 KiB at a time (a read that meets damage hands
+/// out nothing, so small reads keep the lines before it), its errors named by its format.
+struct Decoded<R> {
+    format: &'static str,
+    inner: R,
+}
+
+impl<R: Read> Read for Decoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(64 << 10);
+        self.inner.read(&mut buf[..n]).map_err(|e| {
+            let what = match (self.format, e.kind()) {
+                (_, io::ErrorKind::UnexpectedEof) => "the compressed stream is cut short".into(),
+                // A dictionary over the limit.
+                ("xz", io::ErrorKind::OutOfMemory) => format!(
+                    "the stream needs more than {} MiB to be decompressed",
+                    XZ_MEMORY_KIB >> 10
+                ),
+                _ => e.to_string(),
+            };
+            // "bzip2: invalid data" is not named twice.
+            let named = format!("{}:", self.format);
+            let what = what
+                .strip_prefix(&named)
+                .map_or(what.as_str(), str::trim_start);
+            io::Error::new(e.kind(), format!("{named} {what}"))
+        })
+    }
+}
 
 type ZstdDecoder<R> = ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>;
 
@@ -385,6 +423,21 @@ pub fn chunk_input(
             match memchr::memrchr(b'\n', &buf) {
                 Some(p) => p + 1,
                 None if buf.len() >= MAX_LINE_BYTES => {
+                    // A too-long line right after another: the one before goes out first,
+                    // in a chunk of its own, so each is reported.
+                    if let Some(long) = pending_long.take() {
+                        let chunk = Chunk {
+                            seq: *seq,
+                            input,
+                            first_line: line,
+                            data: Vec::new(),
+                            long_line: Some(long),
+                        };
+                        *seq += 1;
+                        if !emit(chunk) {
+                            return Ok(InputEnd::Complete(line - 1));
+                        }
+                    }
                     let preview = buf[..buf.len().min(80)].to_vec();
                     skipping = Some((line, preview));
                     continue;
@@ -505,5 +558,25 @@ mod tests {
             .unwrap();
         assert_eq!(after.first_line, 3);
         assert!(chunks.iter().all(|c| c.data.len() <= CHUNK_BYTES + 64));
+    }
+
+    #[test]
+    fn huge_lines_one_after_another_are_each_reported() {
+        let mut data = b"1.1.1.1\n".to_vec();
+        for _ in 0..3 {
+            data.extend(std::iter::repeat_n(b'x', 10 * MAX_LINE_BYTES));
+            data.push(b'\n');
+        }
+        data.extend_from_slice(b"2.2.2.2\n");
+        let chunks = chunks_of(&data);
+        let long: Vec<u64> = chunks
+            .iter()
+            .filter_map(|c| c.long_line.as_ref().map(|l| l.0))
+            .collect();
+        assert_eq!(long, vec![2, 3, 4]);
+        let all: Vec<u8> = chunks.iter().flat_map(|c| c.data.clone()).collect();
+        assert_eq!(all, b"1.1.1.1\n2.2.2.2\n");
+        let after = chunks.iter().find(|c| c.data == b"2.2.2.2\n").unwrap();
+        assert_eq!(after.first_line, 5);
     }
 }

@@ -493,8 +493,8 @@ impl Atlas {
         self.aggregate_reader("lines", std::io::Cursor::new(text), options)
     }
 
-    /// Counts the records read from any reader (gzip and zstd are recognised, as for
-    /// files); `name` is used in messages.
+    /// Counts the records read from any reader (gzip, zstd, bzip2 and xz are recognised, as
+    /// for files); `name` is used in messages.
     pub fn aggregate_reader(
         &self,
         name: &str,

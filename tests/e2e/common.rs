@@ -286,6 +286,37 @@ pub fn synthetic_ips(n: u32) -> String {
         .collect()
 }
 
+/// The compressed formats inputs may come in, by their usual file suffix.
+pub const COMPRESSED: [&str; 4] = ["gz", "zst", "bz2", "xz"];
+
+/// `text` compressed as `format` (one of [`COMPRESSED`]) by the crates ipatlas reads it
+/// with (or their encoders).
+pub fn compressed(format: &str, text: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    match format {
+        "gz" => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(text).unwrap();
+            e.finish().unwrap()
+        }
+        "zst" => {
+            ruzstd::encoding::compress_to_vec(text, ruzstd::encoding::CompressionLevel::Fastest)
+        }
+        "bz2" => {
+            let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+            e.write_all(text).unwrap();
+            e.finish().unwrap()
+        }
+        "xz" => {
+            let options = lzma_rust2::XzOptions::with_preset(6);
+            let mut e = lzma_rust2::XzWriter::new(Vec::new(), options).unwrap();
+            e.write_all(text).unwrap();
+            e.finish().unwrap()
+        }
+        other => panic!("no such format: {other}"),
+    }
+}
+
 pub fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
 }

@@ -9,35 +9,73 @@ fn summary_of(env: &TestEnv, args: &[&str], stdin: Option<&[u8]>) -> serde_json:
 }
 
 #[test]
-fn gzip_and_zstd_inputs_are_decompressed_by_content_not_name() {
+fn compressed_inputs_are_decompressed_by_content_not_name() {
     let env = TestEnv::new();
     let fx = Fixtures::build(env.dir.path());
     let db = fx.nested.to_str().unwrap();
     let text = "1.0.0.1\n2.0.0.1\n5.5.5.5\n";
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(text.as_bytes()).unwrap();
-    let gz = gz.finish().unwrap();
-    env.write("a.txt.gz", &gz);
-    env.write("misnamed.txt", &gz);
-    // Two concatenated gzip members are one stream, as `cat a.gz b.gz` makes.
-    env.write("two.gz", [gz.clone(), gz.clone()].concat());
-    let zst = ruzstd::encoding::compress_to_vec(
-        text.as_bytes(),
-        ruzstd::encoding::CompressionLevel::Fastest,
-    );
-    env.write("a.zst", &zst);
-    env.write("two.zst", [zst.clone(), zst.clone()].concat());
-    for (file, n) in [
-        ("a.txt.gz", 3),
-        ("misnamed.txt", 3),
-        ("two.gz", 6),
-        ("a.zst", 3),
-        ("two.zst", 6),
-    ] {
-        let s = summary_of(&env, &["--db", db, file], None);
-        assert_eq!(s["found"], n, "{file}");
-        assert_eq!(s["lines"], n, "{file}");
+    for format in COMPRESSED {
+        let bytes = compressed(format, text.as_bytes());
+        let (one, misnamed, two) = (
+            format!("a.txt.{format}"),
+            format!("misnamed-{format}.txt"),
+            format!("two.{format}"),
+        );
+        env.write(&one, &bytes);
+        env.write(&misnamed, &bytes);
+        // Two concatenated streams are one input, as `cat a.gz b.gz` (or pbzip2, or xz
+        // with several streams) makes.
+        env.write(&two, [bytes.clone(), bytes.clone()].concat());
+        for (file, n) in [(&one, 3), (&misnamed, 3), (&two, 6)] {
+            let s = summary_of(&env, &["--db", db, file], None);
+            assert_eq!(s["found"], n, "{file}");
+            assert_eq!(s["lines"], n, "{file}");
+        }
+        // From stdin too.
+        let s = summary_of(&env, &["--db", db, "-"], Some(&bytes));
+        assert_eq!(s["lines"], 3, "{format} on stdin");
     }
+}
+
+/// An xz stream whose block asks for a 4 GiB dictionary (its LZMA2 property byte set to
+/// 40, the header's CRC made again).
+fn xz_asking_for_4_gib(text: &[u8]) -> Vec<u8> {
+    let mut xz = compressed("xz", text);
+    let start = 12; // after the stream header
+    let size = (usize::from(xz[start]) + 1) * 4;
+    let header = &mut xz[start..start + size];
+    let at = header
+        .windows(2)
+        .position(|w| w == [0x21, 0x01])
+        .expect("an LZMA2 filter with one property byte")
+        + 2;
+    header[at] = 40;
+    let mut crc = flate2::Crc::new();
+    crc.update(&header[..size - 4]);
+    header[size - 4..].copy_from_slice(&crc.sum().to_le_bytes());
+    xz
+}
+
+#[test]
+fn an_xz_input_asking_for_more_than_1_gib_is_refused_before_any_is_taken() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    let text = b"1.0.0.1\n2.0.0.1\n";
+    env.write("big.xz", xz_asking_for_4_gib(text));
+    let r = env.run(&["aggregate", "--db", db, "big.xz", "--countries", "c.csv"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("big.xz: xz: the stream needs more than 1024 MiB to be decompressed"),
+        "{}",
+        r.stderr
+    );
+    assert!(!env.path("c.csv").exists());
+    // The same bytes with the header's own dictionary are read: only the size was wrong.
+    env.write("ok.xz", compressed("xz", text));
+    let s = summary_of(&env, &["--db", db, "ok.xz"], None);
+    assert_eq!(s["found"], 2);
 }
 
 #[test]
@@ -178,6 +216,31 @@ fn invalid_records_are_counted_written_out_or_fatal_under_strict() {
 }
 
 #[test]
+fn huge_lines_one_after_another_are_each_counted() {
+    let env = TestEnv::new();
+    let fx = Fixtures::build(env.dir.path());
+    let db = fx.nested.to_str().unwrap();
+    // Each line longer than two chunks, so that each is skipped while it is read.
+    let mut data = b"1.0.0.1\n".to_vec();
+    for _ in 0..3 {
+        data.extend(std::iter::repeat_n(b'9', 10 << 20));
+        data.push(b'\n');
+    }
+    data.extend_from_slice(b"2.0.0.1\n");
+    env.write("huge3.txt", &data);
+    let s = summary_of(
+        &env,
+        &["--db", db, "huge3.txt", "--invalid-out", "bad.csv"],
+        None,
+    );
+    assert_eq!(s["lines"], 5);
+    assert_eq!(s["invalid_reasons"]["line_too_long"], 3);
+    assert_eq!(s["found"], 2);
+    let lines: Vec<String> = csv_column(&env.read("bad.csv"), 1);
+    assert_eq!(lines, ["2", "3", "4"]);
+}
+
+#[test]
 fn a_huge_line_without_newline_is_counted_not_held() {
     let env = TestEnv::new();
     let fx = Fixtures::build(env.dir.path());
@@ -216,10 +279,12 @@ fn unreadable_inputs_are_errors_with_exit_code_1() {
     std::fs::create_dir(env.path("adir")).unwrap();
     let r = env.run(&["aggregate", "--db", db, "adir"]);
     assert_eq!(r.code, 1);
+    // An xz header with nothing valid after it: damage, named with the format.
     env.write("x.xz", b"\xfd7zXZ\x00rest");
     let r = env.run(&["aggregate", "--db", db, "x.xz"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("xz"), "{}", r.stderr);
+    assert!(r.stderr.contains("x.xz: xz: "), "{}", r.stderr);
+    assert!(r.stderr.contains("after 0 complete lines"), "{}", r.stderr);
 }
 
 #[test]

@@ -144,6 +144,31 @@ fn an_output_that_is_an_input_is_refused_before_reading() {
 }
 
 #[test]
+fn an_output_directory_where_a_file_is_is_refused_and_the_file_kept() {
+    let (env, fx) = fixture_env();
+    let db = fx.nested.to_str().unwrap();
+    let text = b"1.0.0.1\n2.0.0.1\n";
+    env.write("in.txt", text);
+    env.run(&[
+        "aggregate",
+        "--db",
+        db,
+        "in.txt",
+        "--tally",
+        "t.json",
+        "--quiet",
+    ])
+    .ok();
+    for args in [
+        &["map", "--db", db, "in.txt", "-o", "in.txt"][..],
+        &["compare", "t.json", "t.json", "-o", "in.txt"],
+        &["export", "--db", db, "-o", "in.txt"],
+    ] {
+        assert_refused(&env, args, ["-o in.txt", "a file is there"], "in.txt", text);
+    }
+}
+
+#[test]
 fn two_outputs_that_are_the_same_file_are_refused() {
     let (env, fx) = fixture_env();
     let db = fx.nested.to_str().unwrap();
