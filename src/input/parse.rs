@@ -302,9 +302,26 @@ fn parse_item_slow(token: &[u8]) -> Result<Item, InvalidReason> {
     match text.parse::<IpAddr>() {
         Ok(ip) => Ok(Item::Addr(ip)),
         Err(_) => without_port(text)
+            .or_else(|| without_zone(text).map(IpAddr::V6))
             .map(Item::Addr)
             .ok_or_else(|| classify(token)),
     }
+}
+
+/// An IPv6 address with a zone (`fe80::1%eth0`, as `ss` and `ip` print link-local
+/// addresses): the address. The zone names an interface of the machine that printed it, so
+/// it says nothing of where the address is. A zone is one or more letters, digits, `-`,
+/// `.`, `_` or `~` (RFC 6874's characters).
+fn without_zone(text: &str) -> Option<std::net::Ipv6Addr> {
+    let (addr, zone) = text.split_once('%')?;
+    let zone_ok = !zone.is_empty()
+        && zone
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    if !zone_ok {
+        return None;
+    }
+    addr.parse().ok()
 }
 
 /// An address written with a port, as servers and `ss`/`netstat` print them:
@@ -316,7 +333,11 @@ fn without_port(text: &str) -> Option<IpAddr> {
         if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
             return None;
         }
-        return addr.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6);
+        return addr
+            .parse::<std::net::Ipv6Addr>()
+            .ok()
+            .or_else(|| without_zone(addr))
+            .map(IpAddr::V6);
     }
     let (addr, port) = text.rsplit_once(':')?;
     if !is_port(port) {
@@ -925,5 +946,28 @@ mod tests {
         assert_eq!(item("1.2.3.4:"), Err(InvalidReason::BadIpv6));
         assert_eq!(item("1.2.3.4:99999999"), Err(InvalidReason::BadIpv6));
         assert_eq!(item("[1.2.3.4]:80"), Err(InvalidReason::BadIpv6));
+    }
+
+    #[test]
+    fn an_ipv6_zone_is_dropped() {
+        let link = Ok(Item::Addr("fe80::1".parse().unwrap()));
+        for text in [
+            "fe80::1%eth0",
+            "fe80::1%2",
+            "fe80::1%en0.100",
+            "[fe80::1%wlp3s0]:22",
+            "[fe80::1%eth0]",
+        ] {
+            assert_eq!(item(text), link, "{text}");
+        }
+        for text in [
+            "fe80::1%",
+            "fe80::1%eth 0",
+            "fe80::1%eth0%1",
+            "1.2.3.4%eth0",
+            "%eth0",
+        ] {
+            assert!(item(text).is_err(), "{text}");
+        }
     }
 }

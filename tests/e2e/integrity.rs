@@ -985,15 +985,18 @@ fn addresses_with_ports_are_found_in_logs_and_read_as_lines() {
     // One per line, as `ss` and server logs print them.
     env.write(
         "lines.txt",
-        "1.0.0.9:51234\n[2a00::5]:443\n[2a00::6]\n5.5.5.5:99999999\n",
+        "1.0.0.9:51234\n[2a00::5]:443\n[2a00::6]\n5.5.5.5:99999999\n\
+         fe80::1%eth0\n[fe80::2%wlp3s0]:22\n",
     );
     let r = env
         .run(&["aggregate", "--db", db, "lines.txt", "--summary", "-"])
         .ok();
     let s = crate::common::json(&r.stdout);
-    assert_eq!(s["parsed"], 3, "{s}");
+    assert_eq!(s["parsed"], 5, "{s}");
     assert_eq!(s["invalid"], 1, "{s}");
     assert_eq!(s["found"], 3, "{s}");
+    // Link-local addresses with their zone (as `ss` prints them): addresses, not found.
+    assert_eq!(s["not_found_reasons"]["reserved"], 2, "{s}");
 }
 
 /// A zstd skippable frame carrying `payload` (pzstd writes one before each frame).
