@@ -682,7 +682,6 @@ pub(crate) fn refuse_asn_db(db: &DbArgs, command: &str) -> Result<()> {
     Ok(())
 }
 
-/// Runs `f` on a rayon pool of `threads` threads (all cores when `None`).
 /// Creates the directory an `-o` names (with its parents); a file already there is a usage
 /// error saying so, not the system's "File exists".
 pub(crate) fn create_output_dir(dir: &Path) -> Result<()> {
@@ -695,6 +694,7 @@ pub(crate) fn create_output_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::output(dir.display().to_string(), e))
 }
 
+/// Runs `f` on a rayon pool of `threads` threads (all cores when `None`).
 pub(crate) fn with_threads<T: Send>(
     threads: Option<usize>,
     f: impl FnOnce() -> Result<T> + Send,
