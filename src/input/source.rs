@@ -150,30 +150,69 @@ pub fn open(input: &Input, raw_bytes: Arc<AtomicU64>) -> Result<Box<dyn Read + S
             Err(e) => return Err(input_err(e)),
         }
     }
-    let magic = head.clone();
+    let format = Compression::of(&head);
     let buffered = BufReader::with_capacity(1 << 20, io::Cursor::new(head).chain(counting));
-    Ok(match magic.as_slice() {
-        [0x1f, 0x8b, ..] => Box::new(BufReader::with_capacity(
+    Ok(match format {
+        Some(Compression::Gzip) => Box::new(BufReader::with_capacity(
             1 << 20,
             flate2::bufread::MultiGzDecoder::new(buffered),
         )),
-        [0x28, 0xb5, 0x2f, 0xfd, ..] | [0x50..=0x5f, 0x2a, 0x4d, 0x18, ..] => {
-            Box::new(ZstdFrames {
-                source: Some(PushBack::new(buffered)),
-                decoder: None,
-            })
-        }
+        Some(Compression::Zstd) => Box::new(ZstdFrames {
+            source: Some(PushBack::new(buffered)),
+            decoder: None,
+        }),
         // Concatenated streams (as `pbzip2` and `cat a.bz2 b.bz2` make) are read through.
-        [b'B', b'Z', b'h', b'1'..=b'9', ..] => Box::new(Decoded {
-            format: "bzip2",
+        Some(Compression::Bzip2) => Box::new(Decoded {
+            format: Compression::Bzip2,
             inner: bzip2::bufread::MultiBzDecoder::new(buffered),
         }),
-        [0xfd, b'7', b'z', b'X', b'Z', 0x00] => Box::new(Decoded {
-            format: "xz",
+        Some(Compression::Xz) => Box::new(Decoded {
+            format: Compression::Xz,
             inner: lzma_rust2::XzReader::new_mem_limit(buffered, true, XZ_MEMORY_KIB),
         }),
-        _ => Box::new(buffered),
+        None => Box::new(buffered),
     })
+}
+
+/// A compressed format inputs are decompressed from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    /// gzip, its members read one after another.
+    Gzip,
+    /// zstd, its frames read one after another and skippable frames skipped.
+    Zstd,
+    /// bzip2, its streams read one after another.
+    Bzip2,
+    /// xz, its streams read one after another.
+    Xz,
+}
+
+impl Compression {
+    /// The format an input starting with `head` is in, by its magic bytes (`None`: plain
+    /// text). Decided on the first six bytes, or all of a shorter input.
+    #[must_use]
+    pub fn of(head: &[u8]) -> Option<Compression> {
+        match head {
+            [0x1f, 0x8b, ..] => Some(Compression::Gzip),
+            [0x28, 0xb5, 0x2f, 0xfd, ..] | [0x50..=0x5f, 0x2a, 0x4d, 0x18, ..] => {
+                Some(Compression::Zstd)
+            }
+            [b'B', b'Z', b'h', b'1'..=b'9', ..] => Some(Compression::Bzip2),
+            [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Some(Compression::Xz),
+            _ => None,
+        }
+    }
+
+    /// The format's name in messages.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+            Compression::Bzip2 => "bzip2",
+            Compression::Xz => "xz",
+        }
+    }
 }
 
 /// Bytes read before deciding an input's format (the longest magic, xz's, is 6).
@@ -186,7 +225,7 @@ pub const XZ_MEMORY_KIB: u32 = 1 << 20;
 /// A decompressor's output, read at most 64 KiB at a time (a read that meets damage hands
 /// out nothing, so small reads keep the lines before it), its errors named by its format.
 struct Decoded<R> {
-    format: &'static str,
+    format: Compression,
     inner: R,
 }
 
@@ -197,14 +236,14 @@ impl<R: Read> Read for Decoded<R> {
             let what = match (self.format, e.kind()) {
                 (_, io::ErrorKind::UnexpectedEof) => "the compressed stream is cut short".into(),
                 // A dictionary over the limit.
-                ("xz", io::ErrorKind::OutOfMemory) => format!(
+                (Compression::Xz, io::ErrorKind::OutOfMemory) => format!(
                     "the stream needs more than {} MiB to be decompressed",
                     XZ_MEMORY_KIB >> 10
                 ),
                 _ => e.to_string(),
             };
             // "bzip2: invalid data" is not named twice.
-            let named = format!("{}:", self.format);
+            let named = format!("{}:", self.format.name());
             let what = what
                 .strip_prefix(&named)
                 .map_or(what.as_str(), str::trim_start);
@@ -350,6 +389,18 @@ pub fn chunk_input(
     let mut first = true;
     let mut skipping: Option<(u64, Vec<u8>)> = None;
     let mut pending_long: Option<(u64, Vec<u8>)> = None;
+    // Hands out the next chunk; false when the consumer has gone away.
+    let mut send = |first_line: u64, data: Vec<u8>, long_line: Option<(u64, Vec<u8>)>| {
+        let chunk = Chunk {
+            seq: *seq,
+            input,
+            first_line,
+            data,
+            long_line,
+        };
+        *seq += 1;
+        emit(chunk)
+    };
     loop {
         let mut buf = fresh();
         buf.clear();
@@ -379,14 +430,7 @@ pub fn chunk_input(
                 });
             }
             if !buf.is_empty() || pending_long.is_some() {
-                emit(Chunk {
-                    seq: *seq,
-                    input,
-                    first_line: line,
-                    data: buf,
-                    long_line: pending_long.take(),
-                });
-                *seq += 1;
+                send(line, buf, pending_long.take());
             }
             return Ok(InputEnd::Damaged {
                 lines: complete,
@@ -425,18 +469,10 @@ pub fn chunk_input(
                 None if buf.len() >= MAX_LINE_BYTES => {
                     // A too-long line right after another: the one before goes out first,
                     // in a chunk of its own, so each is reported.
-                    if let Some(long) = pending_long.take() {
-                        let chunk = Chunk {
-                            seq: *seq,
-                            input,
-                            first_line: line,
-                            data: Vec::new(),
-                            long_line: Some(long),
-                        };
-                        *seq += 1;
-                        if !emit(chunk) {
-                            return Ok(InputEnd::Complete(line - 1));
-                        }
+                    if let Some(long) = pending_long.take()
+                        && !send(line, Vec::new(), Some(long))
+                    {
+                        return Ok(InputEnd::Complete(line - 1));
                     }
                     let preview = buf[..buf.len().min(80)].to_vec();
                     skipping = Some((line, preview));
@@ -450,18 +486,8 @@ pub fn chunk_input(
         };
         carry = buf.split_off(cut);
         let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
-        if !buf.is_empty() || pending_long.is_some() {
-            let chunk = Chunk {
-                seq: *seq,
-                input,
-                first_line: line,
-                data: buf,
-                long_line: pending_long.take(),
-            };
-            *seq += 1;
-            if !emit(chunk) {
-                return Ok(InputEnd::Complete(line - 1));
-            }
+        if (!buf.is_empty() || pending_long.is_some()) && !send(line, buf, pending_long.take()) {
+            return Ok(InputEnd::Complete(line - 1));
         }
         line += lines;
         if eof {
