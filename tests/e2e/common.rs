@@ -279,6 +279,17 @@ pub fn csv_column(text: &str, k: usize) -> Vec<String> {
         .collect()
 }
 
+/// A xorshift64 sequence from `seed` (each call steps, then gives the new state): fixed
+/// pseudo-random numbers for test inputs.
+pub fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
 /// `n` IPv4 lines spread over the fixtures' networks (1.x to 8.x), one per line.
 pub fn synthetic_ips(n: u32) -> String {
     (0..n)

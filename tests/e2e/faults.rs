@@ -113,13 +113,10 @@ fn truncated_compressed_inputs_name_the_file_and_how_far_they_got() {
     let env = TestEnv::new();
     // Scattered addresses compress about as real dumps do (xz hands out nothing of a
     // chunk it cannot finish, and a chunk of very regular text is 2 MiB).
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
     let text: String = (0..200_000)
         .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let b = x.to_le_bytes();
+            let b = next().to_le_bytes();
             format!("{}.{}.{}.{}\n", 1 + b[0] % 8, b[1], b[2], b[3])
         })
         .collect();

@@ -664,12 +664,12 @@ fn export_then_build_db_answers_every_sampled_address_the_same() {
             ips.push_str(&format!("{}\n{}\n", n.network(), n.broadcast()));
         }
     }
-    let mut x: u64 = 0xDEAD_BEEF;
+    let mut next = xorshift(0xDEAD_BEEF);
     for _ in 0..5000 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        ips.push_str(&format!("{}\n", std::net::Ipv4Addr::from((x >> 32) as u32)));
+        ips.push_str(&format!(
+            "{}\n",
+            std::net::Ipv4Addr::from((next() >> 32) as u32)
+        ));
     }
     env.write("ips.txt", &ips);
     for (db, out) in [(city, "exported"), ("embedded", "embedded-csv")] {

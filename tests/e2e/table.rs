@@ -91,12 +91,9 @@ fn table_and_tree_agree_on_a_million_addresses_of_a_real_database() {
         }
     }
     // ... and a million addresses spread over all of IPv4.
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
     for _ in 0..1_000_000 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let ip = (x >> 32) as u32;
+        let ip = (next() >> 32) as u32;
         assert_eq!(
             table_key(&table, ip),
             tree(&atlas, ip),
